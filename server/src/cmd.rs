@@ -1,0 +1,465 @@
+//! The CLI commands, each a thin layer over `akte_store::Repository`.
+
+use std::{path::Path, process::ExitCode};
+
+use akte_store::{
+    Change, OpenOptions, Repository,
+    catalog::Obj,
+    model::{self, ObjKind},
+};
+use anyhow::{Context, Result, anyhow, bail};
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use tokio::io::AsyncWriteExt;
+use uuid::Uuid;
+
+use crate::{Cli, Command, KeyCommand, demo, output};
+
+/// How many files one journal entry commits at most during `add`.
+const ADD_BATCH: usize = 500;
+
+pub fn options(cli: &Cli) -> OpenOptions {
+    let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    OpenOptions {
+        data_dir: cli.data.clone(),
+        store: cli.store.clone(),
+        identity: cli.identity.clone(),
+        actor: format!("cli:{user}"),
+    }
+}
+
+fn print_json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).expect("json serializes"));
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let opts = options(&cli);
+    match &cli.command {
+        Command::Init { recipients } => {
+            let info = Repository::init(&opts, recipients).await?;
+            if cli.json {
+                print_json(&json!({"repository": info.repository, "node": info.node, "store": info.store,
+                    "identity_file": info.identity_file, "recipients": info.recipients}));
+            } else {
+                println!("initialised repository {} in {}", info.repository, info.store);
+                println!("node {}", info.node);
+                if let Some(f) = &info.identity_file {
+                    println!("operator identity written to {} (keep a copy offline)", f.display());
+                }
+                for r in &info.recipients {
+                    println!("repository key wrapped for {r}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { fixtures } => demo::run(&opts, fixtures.clone(), cli.json).await,
+        Command::Create { aktenzeichen, title, aktenplan, retention_years } => {
+            let mut repo = Repository::open(&opts).await?;
+            let mut fields = Map::new();
+            fields.insert("aktenzeichen".into(), json!(aktenzeichen));
+            fields.insert("title".into(), json!(title));
+            if let Some(a) = aktenplan {
+                fields.insert("aktenplan".into(), json!(a));
+            }
+            if let Some(r) = retention_years {
+                fields.insert("retention_years".into(), json!(r));
+            }
+            fields.insert("status".into(), json!("offen"));
+            let id = create_akte(&mut repo, fields).await?;
+            if cli.json { print_json(&json!({"id": id})) } else { println!("{id}") }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Vorgang { akte, title, parent } => {
+            let mut repo = Repository::open(&opts).await?;
+            let akte = find_akte(&repo, akte)?.id;
+            let parent = match parent {
+                Some(p) => {
+                    let v = find(&repo, p)?;
+                    if v.kind != ObjKind::Vorgang || v.akte != Some(akte) {
+                        bail!("{p} is not a Vorgang of this Akte");
+                    }
+                    v.id
+                }
+                None => akte,
+            };
+            let id = Uuid::now_v7();
+            let mut fields = Map::new();
+            fields.insert("title".into(), json!(title));
+            repo.commit(vec![Change::Create { kind: ObjKind::Vorgang, id, parent: Some(parent), content: None, fields }]).await?;
+            if cli.json { print_json(&json!({"id": id})) } else { println!("{id}") }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Add { akte, files, vorgang, document_type } => {
+            let mut repo = Repository::open(&opts).await?;
+            let akte = find_akte(&repo, akte)?.clone();
+            ensure_open(&akte)?;
+            let parent = match vorgang {
+                Some(v) => {
+                    let v = find(&repo, v)?;
+                    if v.kind != ObjKind::Vorgang || v.akte != Some(akte.id) {
+                        bail!("{} is not a Vorgang of Akte {}", v.id, akte.text("aktenzeichen").unwrap_or_default());
+                    }
+                    v.id
+                }
+                None => akte.id,
+            };
+            for f in files {
+                let meta = std::fs::metadata(f).with_context(|| format!("cannot read {}", f.display()))?;
+                if !meta.is_file() {
+                    bail!("{} is not a regular file", f.display());
+                }
+            }
+            let added = add_files(&mut repo, parent, files, document_type.as_deref()).await?;
+            if cli.json {
+                print_json(&added);
+            } else {
+                for a in &added {
+                    println!("{}  {}  {}", a["id"].as_str().unwrap_or_default(), output::size(a["size"].as_u64().unwrap_or(0)), a["file"].as_str().unwrap_or_default());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Version { dokument, file } => {
+            let mut repo = Repository::open(&opts).await?;
+            let dok = find(&repo, dokument)?.clone();
+            if dok.kind != ObjKind::Dokument {
+                bail!("{dokument} is not a Dokument");
+            }
+            let akte = repo.catalog().get(&dok.akte.unwrap_or_default()).cloned().ok_or_else(|| anyhow!("the Dokument's Akte is unknown"))?;
+            ensure_open(&akte)?;
+            let (change, info) = version_change(&repo, dok.id, file).await?;
+            repo.commit(vec![change]).await?;
+            if cli.json { print_json(&info) } else { println!("{}", info["id"].as_str().unwrap_or_default()) }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Set { object, fields } => {
+            let mut repo = Repository::open(&opts).await?;
+            let id = find(&repo, object)?.id;
+            let mut map = Map::new();
+            for f in fields {
+                let (k, v) = f.split_once('=').ok_or_else(|| anyhow!("{f:?} is not FIELD=VALUE"))?;
+                let v = if v.is_empty() { Value::Null } else { serde_json::from_str(v).unwrap_or_else(|_| json!(v)) };
+                map.insert(k.to_string(), v);
+            }
+            if let Some(Value::String(az)) = map.get("aktenzeichen")
+                && let Some(holder) = repo.catalog().state.aktenzeichen.get(az)
+                && *holder != id
+            {
+                bail!("the Aktenzeichen {az} is already used by Akte {holder}");
+            }
+            repo.commit(vec![Change::Update { id, fields: map }]).await?;
+            if cli.json { print_json(&json!({"id": id})) } else { println!("updated {id}") }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ls { akte } => {
+            let repo = Repository::open(&opts).await?;
+            match akte {
+                None => list_akten(&repo, cli.json),
+                Some(a) => list_dokumente(&repo, find_akte(&repo, a)?, cli.json),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Get { dokument, output, version } => {
+            let repo = Repository::open(&opts).await?;
+            let mut id = find(&repo, dokument)?.id;
+            if let Some(n) = version {
+                let dok = repo.catalog().get(&id).filter(|d| d.kind == ObjKind::Dokument).ok_or_else(|| anyhow!("{dokument} is not a Dokument"))?;
+                id = *dok.versions.get((*n as usize).wrapping_sub(1)).ok_or_else(|| anyhow!("Dokument {dokument} has no version {n}"))?;
+            }
+            get(&repo, id, output.as_deref()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { object } => {
+            let repo = Repository::open(&opts).await?;
+            let id = find(&repo, object)?.id;
+            let history = repo.catalog().state.history.get(&id).cloned().unwrap_or_default();
+            if cli.json {
+                print_json(&history);
+            } else {
+                for h in history {
+                    let changes: Vec<String> = h.changes.iter().map(|c| format!("{}: {} → {}", c.field, c.old, c.new)).collect();
+                    println!("{}  {}  {}  {}", h.time, h.actor, h.action, changes.join("; "));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status => {
+            let repo = Repository::open(&opts).await?;
+            let cat = repo.catalog();
+            let conflicts: Vec<String> = cat
+                .all(ObjKind::Akte)
+                .filter_map(|a| a.conflict.clone())
+                .chain(cat.state.conflicts.iter().cloned())
+                .collect();
+            let v = json!({
+                "repository": repo.repository_id(), "node": repo.node_id(), "store": repo.backend().url(),
+                "akten": cat.all(ObjKind::Akte).count(), "dokumente": cat.all(ObjKind::Dokument).count(),
+                "versionen": cat.all(ObjKind::Version).count(), "entries": cat.entries.len(),
+                "streams": cat.streams.len(), "digest": cat.digest(), "conflicts": conflicts,
+            });
+            if cli.json {
+                print_json(&v);
+            } else {
+                for (k, val) in v.as_object().expect("object") {
+                    println!("{k}: {}", val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string()));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify => {
+            let repo = Repository::open(&opts).await;
+            let repo = match repo {
+                Ok(r) => r,
+                Err(e) if e.is_integrity() => {
+                    // Open failed on a broken journal; verify without reading it into the catalog.
+                    eprintln!("akte: {}", output::sentence(&anyhow!(e)));
+                    return verify_raw(&cli).await;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            report_verify(&repo, cli.json).await
+        }
+        Command::Reindex => {
+            let mut repo = Repository::open(&opts).await?;
+            let n = repo.rebuild_catalog().await?;
+            if cli.json { print_json(&json!({"entries": n, "digest": repo.catalog().digest()})) } else { println!("catalog rebuilt from the store: {n} journal entries") }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Key { command } => {
+            let mut repo = Repository::open(&opts).await?;
+            match command {
+                KeyCommand::List => {}
+                KeyCommand::AddRecipient { recipient } => {
+                    if !repo.add_recipient(recipient).await? {
+                        eprintln!("akte: the key is already wrapped for {recipient}.");
+                    }
+                }
+                KeyCommand::RemoveRecipient { recipient } => repo.remove_recipient(recipient).await?,
+            }
+            if cli.json {
+                print_json(&json!({"recipients": repo.recipients()}));
+            } else {
+                for r in repo.recipients() {
+                    println!("{r}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Verification when the journal is too broken to open normally: read only the key.
+async fn verify_raw(cli: &Cli) -> Result<ExitCode> {
+    let mut opts = options(cli);
+    opts.actor = "verify".into();
+    let repo = Repository::open_unsynced(&opts).await?;
+    report_verify(&repo, cli.json).await
+}
+
+async fn report_verify(repo: &Repository, json_out: bool) -> Result<ExitCode> {
+    let bar = output::bar(0, false, "verifying");
+    let report = akte_store::verify::verify(repo, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    if json_out {
+        print_json(&report);
+    } else {
+        for p in &report.problems {
+            println!("BAD {}: {}", p.object, p.problem);
+        }
+        println!(
+            "{} objects ({}), {} journal entries in {} streams, {} unreferenced: {}",
+            report.objects,
+            output::size(report.bytes),
+            report.entries,
+            report.streams,
+            report.unreferenced,
+            if report.ok() { "all good".to_string() } else { format!("{} problems", report.problems.len()) }
+        );
+    }
+    Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub fn find<'a>(repo: &'a Repository, key: &str) -> Result<&'a Obj> {
+    if let Ok(id) = key.parse::<Uuid>()
+        && let Some(o) = repo.catalog().get(&id)
+    {
+        return Ok(o);
+    }
+    repo.catalog().find_akte(key).ok_or_else(|| anyhow!("there is no object {key}"))
+}
+
+pub fn find_akte<'a>(repo: &'a Repository, key: &str) -> Result<&'a Obj> {
+    repo.catalog().find_akte(key).ok_or_else(|| anyhow!("there is no Akte {key}"))
+}
+
+fn ensure_open(akte: &Obj) -> Result<()> {
+    if akte.text("status") == Some("zda") {
+        bail!("Akte {} is closed (z.d.A.); nothing can be added", akte.text("aktenzeichen").unwrap_or_default());
+    }
+    Ok(())
+}
+
+pub async fn create_akte(repo: &mut Repository, fields: Map<String, Value>) -> Result<Uuid> {
+    let az = fields.get("aktenzeichen").and_then(Value::as_str).unwrap_or_default().to_string();
+    if let Some(holder) = repo.catalog().state.aktenzeichen.get(&az) {
+        bail!("the Aktenzeichen {az} is already used by Akte {holder}");
+    }
+    let id = Uuid::now_v7();
+    repo.commit(vec![Change::Create { kind: ObjKind::Akte, id, parent: None, content: None, fields }]).await?;
+    Ok(id)
+}
+
+/// Stores a file as a new version of `dokument`; returns the change and the JSON line.
+pub async fn version_change(repo: &Repository, dokument: Uuid, file: &Path) -> Result<(Change, Value)> {
+    let name = file.file_name().and_then(|n| n.to_str()).ok_or_else(|| anyhow!("{} has no usable file name", file.display()))?.to_string();
+    model::safe_file_name(&name)?;
+    let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let bar = output::bar(len, true, &name);
+    let content = repo.store_file(file, |n| bar.set_position(n)).await?;
+    bar.finish_and_clear();
+    let id = Uuid::now_v7();
+    let mut fields = Map::new();
+    fields.insert("file_name".into(), json!(name));
+    fields.insert("media_type".into(), json!(model::media_type_for(&name)));
+    fields.insert("size".into(), json!(content.size));
+    fields.insert("blake3".into(), json!(content.blake3));
+    fields.insert("sha256".into(), json!(content.sha256));
+    let info = json!({"id": id, "dokument": dokument, "file": file.display().to_string(), "size": content.size, "blake3": content.blake3, "sha256": content.sha256});
+    Ok((Change::Create { kind: ObjKind::Version, id, parent: Some(dokument), content: Some(content), fields }, info))
+}
+
+/// Adds files as new Dokumente under `parent` (an Akte or Vorgang), committing in batches.
+pub async fn add_files(repo: &mut Repository, parent: Uuid, files: &[std::path::PathBuf], document_type: Option<&str>) -> Result<Vec<Value>> {
+    add_files_with(repo, parent, files, |_, f| {
+        if let Some(t) = document_type {
+            f.insert("document_type".into(), json!(t));
+        }
+    })
+    .await
+}
+
+/// Like `add_files`, with a hook that sets each Dokument's fields.
+pub async fn add_files_with(
+    repo: &mut Repository,
+    parent: Uuid,
+    files: &[std::path::PathBuf],
+    mut fields_for: impl FnMut(usize, &mut Map<String, Value>),
+) -> Result<Vec<Value>> {
+    let overall = output::bar(files.len() as u64, false, "adding");
+    let mut out = Vec::with_capacity(files.len());
+    let mut batch = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        let dok = Uuid::now_v7();
+        let (version, info) = version_change(repo, dok, file).await?;
+        let mut fields = Map::new();
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("Dokument");
+        fields.insert("title".into(), json!(stem));
+        fields_for(i, &mut fields);
+        batch.push(Change::Create { kind: ObjKind::Dokument, id: dok, parent: Some(parent), content: None, fields });
+        batch.push(version);
+        out.push(json!({"id": dok, "file": info["file"], "size": info["size"], "blake3": info["blake3"], "sha256": info["sha256"]}));
+        overall.inc(1);
+        if batch.len() >= 2 * ADD_BATCH {
+            repo.commit(std::mem::take(&mut batch)).await?;
+        }
+    }
+    repo.commit(batch).await?;
+    overall.finish_and_clear();
+    Ok(out)
+}
+
+fn list_akten(repo: &Repository, json_out: bool) {
+    let cat = repo.catalog();
+    let mut akten: Vec<&Obj> = cat.all(ObjKind::Akte).collect();
+    akten.sort_by(|a, b| a.text("aktenzeichen").cmp(&b.text("aktenzeichen")));
+    if json_out {
+        let v: Vec<Value> = akten
+            .iter()
+            .map(|a| {
+                json!({"id": a.id, "aktenzeichen": a.text("aktenzeichen"), "title": a.text("title"),
+                       "status": a.text("status").unwrap_or("offen"), "aktenplan": a.text("aktenplan"),
+                       "dokumente": cat.dokumente_of(&a.id).len(), "conflict": a.conflict})
+            })
+            .collect();
+        print_json(&v);
+        return;
+    }
+    for a in akten {
+        let conflict = a.conflict.as_ref().map(|c| format!("  [CONFLICT: {c}]")).unwrap_or_default();
+        println!(
+            "{}  {:<18} {}  ({} Dokumente, {}){conflict}",
+            a.id,
+            a.text("aktenzeichen").unwrap_or_default(),
+            a.text("title").unwrap_or_default(),
+            cat.dokumente_of(&a.id).len(),
+            a.text("status").unwrap_or("offen")
+        );
+    }
+}
+
+fn list_dokumente(repo: &Repository, akte: &Obj, json_out: bool) {
+    let cat = repo.catalog();
+    let docs = cat.dokumente_of(&akte.id);
+    let rows: Vec<Value> = docs
+        .iter()
+        .map(|d| {
+            let v = cat.latest_version(&d.id);
+            let vorgang = d.parent.filter(|p| *p != akte.id).and_then(|p| cat.get(&p));
+            json!({"id": d.id, "title": d.text("title"), "document_type": d.text("document_type"),
+                   "vorgang": vorgang.map(|v| json!({"id": v.id, "title": v.text("title")})),
+                   "version": v.and_then(|v| v.number), "file": v.and_then(|v| v.text("file_name")),
+                   "media_type": v.and_then(|v| v.text("media_type")), "size": v.and_then(|v| v.fields.get("size")),
+                   "blake3": v.and_then(|v| v.text("blake3")), "sha256": v.and_then(|v| v.text("sha256"))})
+        })
+        .collect();
+    if json_out {
+        print_json(&rows);
+        return;
+    }
+    println!("{}  {}", akte.text("aktenzeichen").unwrap_or_default(), akte.text("title").unwrap_or_default());
+    for r in rows {
+        println!(
+            "{}  v{}  {:>9}  {:<28} {}",
+            r["id"].as_str().unwrap_or_default(),
+            r["version"],
+            output::size(r["size"].as_u64().unwrap_or(0)),
+            r["vorgang"]["title"].as_str().unwrap_or("-").chars().take(28).collect::<String>(),
+            r["file"].as_str().unwrap_or_default()
+        );
+    }
+}
+
+async fn get(repo: &Repository, id: Uuid, out: Option<&Path>) -> Result<()> {
+    let (_version, mut stream) = repo.content(&id).await?;
+    match out {
+        Some(path) => {
+            let tmp = path.with_file_name(format!(".{}.akte-partial", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
+            let mut f = tokio::fs::File::create(&tmp).await.with_context(|| format!("cannot write {}", tmp.display()))?;
+            let result: Result<()> = async {
+                while let Some(chunk) = stream.next().await {
+                    f.write_all(&chunk?).await?;
+                }
+                f.sync_all().await?;
+                Ok(())
+            }
+            .await;
+            if let Err(e) = result {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+            tokio::fs::rename(&tmp, path).await.with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => {
+            let mut stdout = tokio::io::stdout();
+            while let Some(chunk) = stream.next().await {
+                stdout.write_all(&chunk?).await?;
+            }
+            stdout.flush().await?;
+        }
+    }
+    Ok(())
+}

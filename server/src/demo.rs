@@ -1,0 +1,166 @@
+//! `akte demo`: initialise if needed and load the fixture case (Windpark Hohe Heide).
+
+use std::{collections::BTreeMap, path::PathBuf, process::ExitCode};
+
+use akte_store::{Change, OpenOptions, Repository, model::ObjKind};
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::{cmd, output};
+
+#[derive(Deserialize)]
+struct Case {
+    aktenplan: Vec<PlanNode>,
+    akte: Map<String, Value>,
+    vorgaenge: Vec<VorgangDef>,
+    dokumente: Vec<DokDef>,
+    #[serde(default)]
+    weitere_akten: Vec<MoreAkte>,
+}
+
+#[derive(Deserialize)]
+struct MoreAkte {
+    akte: Map<String, Value>,
+    #[serde(default)]
+    vorgaenge: Vec<VorgangDef>,
+    dokumente: Vec<DokDef>,
+}
+
+#[derive(Deserialize)]
+struct PlanNode {
+    code: String,
+    title: String,
+    parent: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct VorgangDef {
+    key: String,
+    title: String,
+}
+
+#[derive(Deserialize)]
+struct DokDef {
+    file: String,
+    vorgang: Option<String>,
+    title: String,
+    document_type: Option<String>,
+    received: Option<String>,
+    sent: Option<String>,
+    sender: Option<String>,
+    recipient: Option<String>,
+}
+
+/// The fixture case shipped with the source tree.
+pub fn default_fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/windpark-hohe-heide"))
+}
+
+pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) -> Result<ExitCode> {
+    let dir = fixtures.unwrap_or_else(default_fixtures);
+    let case: Case = serde_json::from_slice(&std::fs::read(dir.join("case.json")).with_context(|| format!("cannot read the demo case in {}", dir.display()))?)
+        .context("the demo case.json is not readable")?;
+    let fresh = !opts.data_dir.join("node.json").exists() || Repository::open(opts).await.is_err();
+    if fresh && !opts.data_dir.join("identity.txt").exists() {
+        let info = Repository::init(opts, &[]).await?;
+        if !json_out {
+            println!("initialised repository {} in {}", info.repository, info.store);
+        }
+    }
+    let mut repo = Repository::open(opts).await?;
+    let mut plan: BTreeMap<String, Uuid> =
+        repo.catalog().all(ObjKind::Aktenplan).filter_map(|o| Some((o.text("code")?.to_string(), o.id))).collect();
+    let mut changes = Vec::new();
+    for node in &case.aktenplan {
+        if plan.contains_key(&node.code) {
+            continue;
+        }
+        let id = Uuid::now_v7();
+        let parent = node.parent.as_ref().and_then(|p| plan.get(p)).copied();
+        let mut fields = Map::new();
+        fields.insert("code".into(), json!(node.code));
+        fields.insert("title".into(), json!(node.title));
+        changes.push(Change::Create { kind: ObjKind::Aktenplan, id, parent, content: None, fields });
+        plan.insert(node.code.clone(), id);
+    }
+    repo.commit(changes).await?;
+
+    let mut loaded = Vec::new();
+    let main = MoreAkte { akte: case.akte, vorgaenge: case.vorgaenge, dokumente: case.dokumente };
+    for akte in std::iter::once(&main).chain(case.weitere_akten.iter()) {
+        loaded.push(load_akte(&mut repo, &dir, akte).await?);
+    }
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&loaded)?);
+    } else {
+        for l in &loaded {
+            println!(
+                "{} {}: {} Dokumente in {} Vorgängen, {}",
+                l["aktenzeichen"].as_str().unwrap_or_default(),
+                l["status"].as_str().unwrap_or_default(),
+                l["dokumente"],
+                l["vorgaenge"],
+                output::size(l["bytes"].as_u64().unwrap_or(0))
+            );
+        }
+        println!("data directory: {}", opts.data_dir.display());
+        println!("try: akte ls; akte ls 61.2-0815/2026; akte get <Dokument-id> -o out.pdf; akte verify");
+        println!("(the web server and its login come with `akte serve`, not built yet)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn load_akte(repo: &mut Repository, dir: &std::path::Path, def: &MoreAkte) -> Result<Value> {
+    let az = def.akte.get("aktenzeichen").and_then(Value::as_str).unwrap_or_default().to_string();
+    if let Some(existing) = repo.catalog().find_akte(&az) {
+        let n = repo.catalog().dokumente_of(&existing.id).len();
+        return Ok(json!({"aktenzeichen": az, "id": existing.id, "status": "already loaded", "dokumente": n, "vorgaenge": repo.catalog().children(&existing.id).filter(|o| o.kind == ObjKind::Vorgang).count(), "bytes": 0}));
+    }
+    let mut fields = def.akte.clone();
+    if let Some(Value::Number(n)) = fields.remove("retention_years") {
+        fields.insert("retention_years".into(), Value::Number(n));
+    }
+    fields.entry("status").or_insert(json!("offen"));
+    let akte = cmd::create_akte(repo, fields).await?;
+    let mut vorgaenge = BTreeMap::new();
+    let mut changes = Vec::new();
+    for v in &def.vorgaenge {
+        let id = Uuid::now_v7();
+        let mut f = Map::new();
+        f.insert("title".into(), json!(v.title));
+        changes.push(Change::Create { kind: ObjKind::Vorgang, id, parent: Some(akte), content: None, fields: f });
+        vorgaenge.insert(v.key.clone(), id);
+    }
+    repo.commit(changes).await?;
+    let mut bytes = 0u64;
+    let mut by_vorgang: BTreeMap<Option<String>, Vec<&DokDef>> = BTreeMap::new();
+    for d in &def.dokumente {
+        by_vorgang.entry(d.vorgang.clone()).or_default().push(d);
+    }
+    for (vorgang, docs) in by_vorgang {
+        let parent = match &vorgang {
+            Some(k) => *vorgaenge.get(k).with_context(|| format!("the demo case names an unknown Vorgang {k}"))?,
+            None => akte,
+        };
+        let files: Vec<PathBuf> = docs.iter().map(|d| dir.join(&d.file)).collect();
+        for f in &files {
+            if !f.is_file() {
+                bail!("the demo case lacks {}", f.display());
+            }
+        }
+        let added = cmd::add_files_with(repo, parent, &files, |i, f| {
+            let d = docs[i];
+            f.insert("title".into(), json!(d.title));
+            for (k, v) in [("document_type", &d.document_type), ("received", &d.received), ("sent", &d.sent), ("sender", &d.sender), ("recipient", &d.recipient)] {
+                if let Some(v) = v {
+                    f.insert(k.into(), json!(v));
+                }
+            }
+        })
+        .await?;
+        bytes += added.iter().map(|a| a["size"].as_u64().unwrap_or(0)).sum::<u64>();
+    }
+    Ok(json!({"aktenzeichen": az, "id": akte, "status": "loaded", "dokumente": def.dokumente.len(), "vorgaenge": def.vorgaenge.len(), "bytes": bytes}))
+}

@@ -1,0 +1,165 @@
+//! `akte`: the command-line entry point. Parses arguments and hands over to `cmd`; prints
+//! errors as one plain sentence and exits non-zero.
+
+mod cmd;
+mod demo;
+mod output;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Akte: a sovereign e-file repository.
+#[derive(Parser, Debug)]
+#[command(name = "akte", version, about = "Akte: encrypted, content-addressed e-file repository")]
+pub struct Cli {
+    /// The node's data directory (identity, seen heads, caches).
+    #[arg(long, global = true, env = "AKTE_DATA", default_value = "./akte-data")]
+    pub data: PathBuf,
+    /// The object store: file:///dir, s3://bucket[/prefix] (AWS_* variables), memory://.
+    #[arg(long, global = true, env = "AKTE_STORE")]
+    pub store: Option<String>,
+    /// The operator identity file (age secret keys).
+    #[arg(long, global = true, env = "AKTE_IDENTITY")]
+    pub identity: Option<PathBuf>,
+    /// Print JSON instead of lines for people.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new repository in an empty store.
+    Init {
+        /// Wrap the repository key for these age recipients instead of generating an identity.
+        #[arg(long = "recipient")]
+        recipients: Vec<String>,
+    },
+    /// Load the demo case (Windpark Hohe Heide) into the repository, creating it if needed.
+    Demo {
+        /// Where the fixture case lies.
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
+    },
+    /// Create an Akte; prints its id.
+    Create {
+        /// The file number, e.g. 61.2-0815/2026.
+        #[arg(long)]
+        aktenzeichen: String,
+        /// The subject (Betreff).
+        #[arg(long)]
+        title: String,
+        /// The Aktenplan code, e.g. 61.2.
+        #[arg(long)]
+        aktenplan: Option<String>,
+        /// Retention in years (omit for unlimited).
+        #[arg(long)]
+        retention_years: Option<u32>,
+    },
+    /// Create a Vorgang in an Akte; prints its id.
+    Vorgang {
+        /// The Akte (id or Aktenzeichen).
+        akte: String,
+        /// The subject.
+        #[arg(long)]
+        title: String,
+        /// A parent Vorgang (id), for nesting.
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Add files as new Dokumente to an Akte.
+    Add {
+        /// The Akte (id or Aktenzeichen).
+        akte: String,
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Put them into this Vorgang (id).
+        #[arg(long)]
+        vorgang: Option<String>,
+        /// The document type (Antrag, Gutachten, Bescheid …).
+        #[arg(long)]
+        document_type: Option<String>,
+    },
+    /// Add a new version of a Dokument from a file.
+    Version {
+        /// The Dokument id.
+        dokument: String,
+        /// The file.
+        file: PathBuf,
+    },
+    /// Change metadata fields: FIELD=VALUE (VALUE as JSON, or as text), FIELD= removes.
+    Set {
+        /// The object id (or an Aktenzeichen).
+        object: String,
+        /// The fields.
+        #[arg(required = true)]
+        fields: Vec<String>,
+    },
+    /// List the Akten, or one Akte's Dokumente.
+    Ls {
+        /// The Akte (id or Aktenzeichen).
+        akte: Option<String>,
+    },
+    /// Write a Dokument's content (latest version) to a file or stdout.
+    Get {
+        /// The Dokument id (or a version id).
+        dokument: String,
+        /// Output file (default: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Version number.
+        #[arg(long)]
+        version: Option<u32>,
+    },
+    /// Show an object's history.
+    History {
+        /// The object id (or an Aktenzeichen).
+        object: String,
+    },
+    /// Show repository id, node, store, counts and the state digest.
+    Status,
+    /// Check every object, name, journal chain and head; non-zero exit on any problem.
+    Verify,
+    /// Rebuild the node's derived state (catalog) from the store alone.
+    Reindex,
+    /// Manage who can unlock the repository key.
+    Key {
+        /// The key command.
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+/// `akte key …`
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// List the recipients the repository key is wrapped for.
+    List,
+    /// Wrap the repository key for another age recipient (age1…).
+    AddRecipient {
+        /// The recipient.
+        recipient: String,
+    },
+    /// Stop wrapping the repository key for a recipient.
+    RemoveRecipient {
+        /// The recipient.
+        recipient: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
+    match runtime.block_on(cmd::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("akte: {}", output::sentence(&e));
+            std::process::ExitCode::from(1)
+        }
+    }
+}

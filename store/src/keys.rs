@@ -1,0 +1,229 @@
+//! Keys: the repository key (an age X25519 identity), the keys derived from it, and the
+//! key file that wraps it for the operators' age recipients.
+
+use std::{fmt, io::Read, io::Write, str::FromStr};
+
+use age::secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The repository format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+const NAME_KEY_CONTEXT: &str = "akte 2026-11 v1 object name key";
+const JOURNAL_KEY_CONTEXT: &str = "akte 2026-11 v1 journal mac key";
+
+/// The repository key and the keys derived from it.
+///
+/// `encrypt` targets the repository key's own recipient; `name` and `mac` are keyed
+/// BLAKE3 so that only holders of the key can compute or check object names.
+pub struct RepoKey {
+    identity: age::x25519::Identity,
+    recipient: age::x25519::Recipient,
+    name_key: [u8; 32],
+    journal_key: [u8; 32],
+}
+
+impl fmt::Debug for RepoKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RepoKey").field("recipient", &self.recipient.to_string()).finish_non_exhaustive()
+    }
+}
+
+impl RepoKey {
+    /// A fresh random repository key.
+    pub fn generate() -> Self {
+        Self::from_identity(age::x25519::Identity::generate())
+    }
+
+    fn from_identity(identity: age::x25519::Identity) -> Self {
+        let secret = identity.to_string();
+        let ikm = secret.expose_secret().as_bytes();
+        let name_key = blake3::derive_key(NAME_KEY_CONTEXT, ikm);
+        let journal_key = blake3::derive_key(JOURNAL_KEY_CONTEXT, ikm);
+        let recipient = identity.to_public();
+        RepoKey { identity, recipient, name_key, journal_key }
+    }
+
+    fn parse(secret: &str) -> Result<Self> {
+        let identity = age::x25519::Identity::from_str(secret.trim())
+            .map_err(|e| Error::Format(format!("key file holds no valid repository key: {e}")))?;
+        Ok(Self::from_identity(identity))
+    }
+
+    /// The keyed BLAKE3 hash that names an object with this plaintext.
+    pub fn name(&self, plaintext: &[u8]) -> blake3::Hash {
+        blake3::keyed_hash(&self.name_key, plaintext)
+    }
+
+    /// A hasher for streaming the keyed name computation.
+    pub fn name_hasher(&self) -> blake3::Hasher {
+        blake3::Hasher::new_keyed(&self.name_key)
+    }
+
+    /// The MAC that authenticates and chains a journal entry.
+    pub fn journal_mac(&self, body: &[u8]) -> blake3::Hash {
+        blake3::keyed_hash(&self.journal_key, body)
+    }
+
+    /// A fingerprint of the repository key that reveals nothing about it; the node records
+    /// it on first contact so that a swapped key file is noticed.
+    pub fn fingerprint(&self) -> String {
+        blake3::hash(self.recipient.to_string().as_bytes()).to_hex()[..32].to_string()
+    }
+
+    /// Encrypts `plaintext` to the repository key (age, binary format).
+    pub fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        encrypt_to(std::iter::once(&self.recipient as &dyn age::Recipient), plaintext)
+    }
+
+    /// Decrypts an object that was encrypted to the repository key.
+    pub fn decrypt(&self, object: &str, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        decrypt_with(std::iter::once(&self.identity as &dyn age::Identity), ciphertext)
+            .map_err(|e| Error::integrity(object, format!("does not decrypt: {e}")))
+    }
+}
+
+fn encrypt_to<'a>(recipients: impl Iterator<Item = &'a dyn age::Recipient>, plaintext: &[u8]) -> Result<Vec<u8>> {
+    let encryptor = age::Encryptor::with_recipients(recipients)
+        .map_err(|e| Error::Invalid(format!("cannot encrypt: {e}")))?;
+    let mut out = Vec::with_capacity(plaintext.len() + 256);
+    let mut writer = encryptor.wrap_output(&mut out).map_err(|e| Error::io("<memory>", e))?;
+    writer.write_all(plaintext).map_err(|e| Error::io("<memory>", e))?;
+    writer.finish().map_err(|e| Error::io("<memory>", e))?;
+    Ok(out)
+}
+
+fn decrypt_with<'a>(
+    identities: impl Iterator<Item = &'a dyn age::Identity>,
+    ciphertext: &[u8],
+) -> std::result::Result<Vec<u8>, String> {
+    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| e.to_string())?;
+    let mut reader = decryptor.decrypt(identities).map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(ciphertext.len());
+    reader.read_to_end(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// An operator identity: one or more age X25519 secret keys read from an identity file.
+pub struct OperatorIdentity {
+    identities: Vec<age::x25519::Identity>,
+}
+
+impl OperatorIdentity {
+    /// Generates a new operator identity; returns it and the text of its identity file.
+    pub fn generate() -> (Self, String) {
+        let identity = age::x25519::Identity::generate();
+        let text = format!(
+            "# akte operator identity; keep it secret, keep a copy offline\n# public key: {}\n{}\n",
+            identity.to_public(),
+            identity.to_string().expose_secret()
+        );
+        (OperatorIdentity { identities: vec![identity] }, text)
+    }
+
+    /// Parses an identity file: one secret key per line, `#` comments and blank lines allowed.
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut identities = Vec::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let identity = age::x25519::Identity::from_str(line)
+                .map_err(|_| Error::Invalid("the identity file holds a line that is not an age X25519 secret key".into()))?;
+            identities.push(identity);
+        }
+        if identities.is_empty() {
+            return Err(Error::Invalid("the identity file holds no age secret key".into()));
+        }
+        Ok(OperatorIdentity { identities })
+    }
+
+    /// The public recipients of this identity.
+    pub fn recipients(&self) -> Vec<String> {
+        self.identities.iter().map(|i| i.to_public().to_string()).collect()
+    }
+}
+
+/// The plaintext of the key file `keys/repository`.
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    format: u32,
+    repository: uuid::Uuid,
+    key: String,
+    recipients: Vec<String>,
+}
+
+/// The unlocked key file: repository id, key and the operator recipients it is wrapped for.
+pub struct Unlocked {
+    /// The repository's id, fixed at init.
+    pub repository: uuid::Uuid,
+    /// The repository key.
+    pub key: RepoKey,
+    /// The operator recipients (age public keys) that can unlock the key file.
+    pub recipients: Vec<String>,
+}
+
+/// Parses an age X25519 recipient (`age1…`), with a readable error.
+pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient> {
+    age::x25519::Recipient::from_str(text.trim())
+        .map_err(|_| Error::Invalid(format!("{:?} is not an age X25519 recipient (age1…)", text.trim())))
+}
+
+/// Builds the encrypted key file for `recipients`.
+pub fn seal_key_file(repository: uuid::Uuid, key: &RepoKey, recipients: &[String]) -> Result<Vec<u8>> {
+    if recipients.is_empty() {
+        return Err(Error::Invalid("the repository key must stay wrapped for at least one recipient".into()));
+    }
+    let parsed = recipients.iter().map(|r| parse_recipient(r)).collect::<Result<Vec<_>>>()?;
+    let plain = serde_json::to_vec(&KeyFile {
+        format: FORMAT_VERSION,
+        repository,
+        key: key.identity.to_string().expose_secret().to_string(),
+        recipients: recipients.to_vec(),
+    })
+    .expect("key file serializes");
+    encrypt_to(parsed.iter().map(|r| r as &dyn age::Recipient), &plain)
+}
+
+/// Opens the encrypted key file with an operator identity.
+pub fn open_key_file(ciphertext: &[u8], operator: &OperatorIdentity) -> Result<Unlocked> {
+    let plain = decrypt_with(operator.identities.iter().map(|i| i as &dyn age::Identity), ciphertext)
+        .map_err(|e| Error::Locked(e))?;
+    let file: KeyFile = serde_json::from_slice(&plain)
+        .map_err(|e| Error::Format(format!("key file is not readable: {e}")))?;
+    if file.format != FORMAT_VERSION {
+        return Err(Error::Format(format!(
+            "repository format {} is not supported by this build (it reads format {FORMAT_VERSION})",
+            file.format
+        )));
+    }
+    Ok(Unlocked { repository: file.repository, key: RepoKey::parse(&file.key)?, recipients: file.recipients })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_file_round_trip_and_wrong_identity() {
+        let key = RepoKey::generate();
+        let (op, _) = OperatorIdentity::generate();
+        let (other, _) = OperatorIdentity::generate();
+        let id = uuid::Uuid::new_v4();
+        let sealed = seal_key_file(id, &key, &op.recipients()).unwrap();
+        let unlocked = open_key_file(&sealed, &op).unwrap();
+        assert_eq!(unlocked.repository, id);
+        assert_eq!(unlocked.key.fingerprint(), key.fingerprint());
+        assert!(matches!(open_key_file(&sealed, &other), Err(Error::Locked(_))));
+    }
+
+    #[test]
+    fn names_are_keyed() {
+        let a = RepoKey::generate();
+        let b = RepoKey::generate();
+        assert_ne!(a.name(b"same"), b.name(b"same"));
+        assert_ne!(a.name(b"same"), blake3::hash(b"same"));
+        let ct = a.encrypt(b"hello").unwrap();
+        assert_eq!(a.decrypt("x", &ct).unwrap(), b"hello");
+        assert!(b.decrypt("x", &ct).unwrap_err().is_integrity());
+    }
+}

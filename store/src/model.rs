@@ -1,0 +1,320 @@
+//! The e-file domain model (xdomea/DOMEA terms): Aktenplan, Akte, Vorgang, Dokument and
+//! Version, as versioned records of fields, with validation of what a change may set.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::{Map, Value};
+
+use crate::{Error, Result};
+
+/// The version of the record layout this build writes.
+pub const RECORD_VERSION: u32 = 1;
+
+/// The kinds of domain objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjKind {
+    /// A node of the file plan.
+    Aktenplan,
+    /// A file (case).
+    Akte,
+    /// A process inside an Akte (may be nested).
+    Vorgang,
+    /// A document.
+    Dokument,
+    /// One version of a document's content.
+    Version,
+}
+
+impl ObjKind {
+    /// German name, for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            ObjKind::Aktenplan => "Aktenplaneinheit",
+            ObjKind::Akte => "Akte",
+            ObjKind::Vorgang => "Vorgang",
+            ObjKind::Dokument => "Dokument",
+            ObjKind::Version => "Version",
+        }
+    }
+}
+
+/// The record object: fields set by one create or update. Stored encrypted, deletable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Record version.
+    pub v: u32,
+    /// The fields set.
+    pub fields: Map<String, Value>,
+}
+
+impl Record {
+    /// Reads a record, migrating older versions forward.
+    pub fn parse(bytes: &[u8]) -> std::result::Result<Record, String> {
+        let r: Record = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        match r.v {
+            RECORD_VERSION => Ok(r),
+            v => Err(format!("record version {v} is not supported")),
+        }
+    }
+}
+
+/// Status of an Akte or Vorgang.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Open for new content.
+    #[default]
+    Offen,
+    /// Closed ("zu den Akten").
+    Zda,
+}
+
+/// Appraisal proposal (Bewertungsvorschlag).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Appraisal {
+    /// Worth archiving (A).
+    Archivwuerdig,
+    /// To be appraised (B).
+    Bewerten,
+    /// To be destroyed (V).
+    Vernichten,
+}
+
+/// Confidentiality level (Vertraulichkeitsstufe).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidentiality {
+    /// Not classified.
+    Offen,
+    /// VS – Nur für den Dienstgebrauch.
+    VsNfd,
+    /// VS – Vertraulich.
+    VsVertraulich,
+    /// Geheim.
+    Geheim,
+}
+
+/// Who may access an object.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Access {
+    /// Organisational units.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Roles.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Single users.
+    #[serde(default)]
+    pub users: Vec<String>,
+}
+
+/// A calendar date `YYYY-MM-DD`, checked on input.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Date(pub String);
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        time::Date::parse(&s, &fmt).map_err(|_| serde::de::Error::custom(format!("{s:?} is not a date (YYYY-MM-DD)")))?;
+        Ok(Date(s))
+    }
+}
+
+/// An Aktenplan node (Aktenplaneinheit).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AktenplanFields {
+    /// Code, e.g. `61.2`.
+    pub code: Option<String>,
+    /// Title, e.g. `Genehmigungen nach BImSchG`.
+    pub title: Option<String>,
+    /// Default retention in years (`null`: unlimited).
+    pub retention_years: Option<u32>,
+    /// Default appraisal.
+    pub appraisal: Option<Appraisal>,
+    /// Default access.
+    pub access: Option<Access>,
+}
+
+/// An Akte.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AkteFields {
+    /// File number, unique in the repository (e.g. `61.2-0815/2026`).
+    pub aktenzeichen: Option<String>,
+    /// Subject (Betreff).
+    pub title: Option<String>,
+    /// Aktenplan code.
+    pub aktenplan: Option<String>,
+    /// Open or closed.
+    pub status: Option<Status>,
+    /// Start of the lifetime (Laufzeit).
+    pub laufzeit_beginn: Option<Date>,
+    /// End of the lifetime.
+    pub laufzeit_ende: Option<Date>,
+    /// Retention in years after closing; absent means unlimited.
+    pub retention_years: Option<u32>,
+    /// Appraisal proposal.
+    pub appraisal: Option<Appraisal>,
+    /// Confidentiality.
+    pub confidentiality: Option<Confidentiality>,
+    /// Legal hold (no deletion while set).
+    pub legal_hold: Option<bool>,
+    /// Access.
+    pub access: Option<Access>,
+    /// Agency-specific fields.
+    pub custom: Option<BTreeMap<String, Value>>,
+}
+
+/// A Vorgang.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VorgangFields {
+    /// Subject.
+    pub title: Option<String>,
+    /// Open or closed.
+    pub status: Option<Status>,
+    /// Agency-specific fields.
+    pub custom: Option<BTreeMap<String, Value>>,
+}
+
+/// A Dokument.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DokumentFields {
+    /// Title.
+    pub title: Option<String>,
+    /// Document type (Antrag, Gutachten, Bescheid …).
+    pub document_type: Option<String>,
+    /// Date received.
+    pub received: Option<Date>,
+    /// Date sent.
+    pub sent: Option<Date>,
+    /// Sender.
+    pub sender: Option<String>,
+    /// Recipient.
+    pub recipient: Option<String>,
+    /// Agency-specific fields.
+    pub custom: Option<BTreeMap<String, Value>>,
+}
+
+/// A Version of a Dokument's content.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionFields {
+    /// File name as uploaded (no directories).
+    pub file_name: Option<String>,
+    /// Media type.
+    pub media_type: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// BLAKE3 of the content (hex).
+    pub blake3: Option<String>,
+    /// SHA-256 of the content (hex).
+    pub sha256: Option<String>,
+    /// A note on this version.
+    pub comment: Option<String>,
+}
+
+fn check<T: DeserializeOwned>(kind: ObjKind, fields: &Map<String, Value>) -> Result<T> {
+    serde_json::from_value(Value::Object(fields.clone()))
+        .map_err(|e| Error::Invalid(format!("invalid {} field: {e}", kind.label())))
+}
+
+/// Validates fields for a kind: known names, right types, and non-empty required text.
+pub fn validate(kind: ObjKind, fields: &Map<String, Value>, creating: bool) -> Result<()> {
+    let required: &[&str] = match kind {
+        ObjKind::Aktenplan => {
+            check::<AktenplanFields>(kind, fields)?;
+            &["code", "title"]
+        }
+        ObjKind::Akte => {
+            check::<AkteFields>(kind, fields)?;
+            &["aktenzeichen", "title"]
+        }
+        ObjKind::Vorgang => {
+            check::<VorgangFields>(kind, fields)?;
+            &["title"]
+        }
+        ObjKind::Dokument => {
+            check::<DokumentFields>(kind, fields)?;
+            &["title"]
+        }
+        ObjKind::Version => {
+            check::<VersionFields>(kind, fields)?;
+            &["file_name"]
+        }
+    };
+    for name in required {
+        match fields.get(*name) {
+            Some(Value::String(s)) if s.trim().is_empty() => {
+                return Err(Error::Invalid(format!("the {} field {name} must not be empty", kind.label())));
+            }
+            None if creating => return Err(Error::Invalid(format!("a new {} needs the field {name}", kind.label()))),
+            Some(Value::Null) => return Err(Error::Invalid(format!("the {} field {name} cannot be removed", kind.label()))),
+            _ => {}
+        }
+    }
+    if let Some(Value::String(name)) = fields.get("file_name") {
+        safe_file_name(name)?;
+    }
+    Ok(())
+}
+
+/// A file name must be a plain name: no directories, no control characters.
+pub fn safe_file_name(name: &str) -> Result<()> {
+    if name.is_empty() || name == "." || name == ".." || name.len() > 255 || name.contains(['/', '\\']) || name.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!("{name:?} is not a plain file name")));
+    }
+    Ok(())
+}
+
+/// Guesses a media type from a file name's extension.
+pub fn media_type_for(file_name: &str) -> &'static str {
+    let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "odt" => "application/vnd.oasis.opendocument.text",
+        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+        "eml" => "message/rfc822",
+        "txt" => "text/plain",
+        "html" | "htm" => "text/html",
+        "xml" => "application/xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "tif" | "tiff" => "image/tiff",
+        "json" => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        assert!(validate(ObjKind::Akte, &map(json!({"aktenzeichen":"1-1/2026","title":"T"})), true).is_ok());
+        let e = validate(ObjKind::Akte, &map(json!({"title":"T"})), true).unwrap_err().to_string();
+        assert!(e.contains("aktenzeichen"), "{e}");
+        assert!(validate(ObjKind::Akte, &map(json!({"colour":"red"})), false).is_err());
+        assert!(validate(ObjKind::Akte, &map(json!({"retention_years":"ten"})), false).is_err());
+        assert!(validate(ObjKind::Akte, &map(json!({"laufzeit_beginn":"2026-13-01"})), false).is_err());
+        assert!(validate(ObjKind::Akte, &map(json!({"appraisal":"archivwuerdig","status":"zda"})), false).is_ok());
+        assert!(validate(ObjKind::Version, &map(json!({"file_name":"../etc/passwd"})), true).is_err());
+        assert!(validate(ObjKind::Akte, &map(json!({"title":"  "})), false).is_err());
+    }
+}

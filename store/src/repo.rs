@@ -1,0 +1,487 @@
+//! The repository: unlock, sync the journal into the catalog, commit changes, store and
+//! read content, manage the operators' recipients.
+
+use std::{path::PathBuf, sync::Arc};
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt, stream::BoxStream};
+use object_store::path::Path;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::{
+    Error, Result,
+    backend::Backend,
+    catalog::{CEntry, Catalog},
+    content::{ContentRef, DEFAULT_CHUNK_SIZE},
+    hlc::Hlc,
+    journal::{self, Entry, Head, Op, entry_path},
+    keys::{self, OperatorIdentity, RepoKey},
+    model::{self, ObjKind, Record},
+    node::NodeDir,
+    object::{Kind, Objects},
+};
+
+/// Where the key file lives in the store.
+pub const KEY_FILE: &str = "keys/repository";
+
+/// How to reach a repository.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// The node's data directory.
+    pub data_dir: PathBuf,
+    /// The store URL; default: what the node used before, else `file://<data>/store`.
+    pub store: Option<String>,
+    /// The operator identity file; default: `<data>/identity.txt`.
+    pub identity: Option<PathBuf>,
+    /// Who acts (recorded in the journal).
+    pub actor: String,
+}
+
+/// What `init` did.
+#[derive(Clone, Debug)]
+pub struct InitInfo {
+    /// The new repository's id.
+    pub repository: Uuid,
+    /// This node's id.
+    pub node: String,
+    /// The store URL.
+    pub store: String,
+    /// Where a generated operator identity was written, if one was generated.
+    pub identity_file: Option<PathBuf>,
+    /// The recipients the repository key is wrapped for.
+    pub recipients: Vec<String>,
+}
+
+/// One change to commit.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// Create an object.
+    Create {
+        /// Kind.
+        kind: ObjKind,
+        /// New id (use [`Uuid::now_v7`]).
+        id: Uuid,
+        /// Containing object.
+        parent: Option<Uuid>,
+        /// For versions: the stored content.
+        content: Option<ContentRef>,
+        /// Fields.
+        fields: Map<String, Value>,
+    },
+    /// Change fields of an object (null removes a field).
+    Update {
+        /// The object.
+        id: Uuid,
+        /// Fields to set.
+        fields: Map<String, Value>,
+    },
+}
+
+/// An open, unlocked repository bound to one node's data directory.
+pub struct Repository {
+    node: NodeDir,
+    objects: Objects,
+    repository: Uuid,
+    recipients: Vec<String>,
+    operator: OperatorIdentity,
+    catalog: Catalog,
+    clock: Hlc,
+    actor: String,
+    /// Chunk size for new content.
+    pub chunk_size: usize,
+}
+
+fn absolute(p: &std::path::Path) -> Result<PathBuf> {
+    std::path::absolute(p).map_err(|e| Error::io(p, e))
+}
+
+/// The default store URL for a data directory.
+pub fn default_store_url(data_dir: &std::path::Path) -> Result<String> {
+    Ok(format!("file://{}", absolute(&data_dir.join("store"))?.display()))
+}
+
+fn read_identity(path: &std::path::Path) -> Result<OperatorIdentity> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::Invalid(format!(
+            "no operator identity at {}: pass --identity FILE (or set AKTE_IDENTITY)",
+            path.display()
+        )),
+        _ => Error::io(path, e),
+    })?;
+    OperatorIdentity::parse(&text)
+}
+
+impl Repository {
+    /// Creates a new repository in an empty store. Without `recipients`, generates an
+    /// operator identity into the data directory and wraps the key for it.
+    pub async fn init(opts: &OpenOptions, recipients: &[String]) -> Result<InitInfo> {
+        let mut node = NodeDir::open(&opts.data_dir)?;
+        if node.meta.repository.is_some() {
+            return Err(Error::Conflict(format!("{} already belongs to a repository", opts.data_dir.display())));
+        }
+        let url = match &opts.store {
+            Some(u) => u.clone(),
+            None => default_store_url(&opts.data_dir)?,
+        };
+        let backend = Backend::open(&url)?;
+        if backend.exists(&Path::from(KEY_FILE)).await? {
+            return Err(Error::Conflict(format!(
+                "the store {url} already holds a repository: join it with --identity instead of running init"
+            )));
+        }
+        for r in recipients {
+            keys::parse_recipient(r)?;
+        }
+        let (recipients, identity_file) = if recipients.is_empty() {
+            let path = opts.identity.clone().unwrap_or_else(|| node.identity_path());
+            if path.exists() {
+                (read_identity(&path)?.recipients(), None)
+            } else {
+                let (op, text) = OperatorIdentity::generate();
+                write_secret(&path, &text)?;
+                (op.recipients(), Some(path))
+            }
+        } else {
+            (recipients.to_vec(), None)
+        };
+        let key = RepoKey::generate();
+        let repository = Uuid::new_v4();
+        backend.put(&Path::from(KEY_FILE), keys::seal_key_file(repository, &key, &recipients)?).await?;
+        backend.barrier().await?;
+        node.meta.repository = Some(repository);
+        node.meta.key_fingerprint = Some(key.fingerprint());
+        node.meta.store = Some(url.clone());
+        node.save_meta()?;
+        Ok(InitInfo { repository, node: node.meta.node.clone(), store: url, identity_file, recipients })
+    }
+
+    /// Opens a repository: unlocks the key file, checks it is the repository this node
+    /// knows, loads the catalog cache and reads new journal entries.
+    pub async fn open(opts: &OpenOptions) -> Result<Repository> {
+        let mut repo = Self::open_unsynced(opts).await?;
+        repo.sync().await?;
+        Ok(repo)
+    }
+
+    /// Opens without reading the journal (for `verify`, which must work on a broken one).
+    pub async fn open_unsynced(opts: &OpenOptions) -> Result<Repository> {
+        let mut node = NodeDir::open(&opts.data_dir)?;
+        let url = match (&opts.store, &node.meta.store) {
+            (Some(u), _) => u.clone(),
+            (None, Some(u)) => u.clone(),
+            (None, None) => default_store_url(&opts.data_dir)?,
+        };
+        let backend = Backend::open(&url)?;
+        let identity_path = opts.identity.clone().unwrap_or_else(|| node.identity_path());
+        let operator = read_identity(&identity_path)?;
+        let sealed = backend
+            .get(&Path::from(KEY_FILE))
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("a repository in {url} (run `akte init` first)")))?;
+        let unlocked = keys::open_key_file(&sealed, &operator)?;
+        if let Some(known) = node.meta.repository
+            && known != unlocked.repository
+        {
+            return Err(Error::Conflict(format!(
+                "{} belongs to repository {known}, but {url} holds repository {}",
+                opts.data_dir.display(),
+                unlocked.repository
+            )));
+        }
+        if let Some(fp) = &node.meta.key_fingerprint
+            && *fp != unlocked.key.fingerprint()
+        {
+            return Err(Error::integrity(KEY_FILE, "the repository key differs from the one this node knows (key file replaced)"));
+        }
+        if node.meta.repository.is_none() || node.meta.store.is_none() {
+            node.meta.repository = Some(unlocked.repository);
+            node.meta.key_fingerprint = Some(unlocked.key.fingerprint());
+            node.meta.store = Some(url.clone());
+            node.save_meta()?;
+        }
+        let catalog = node.load_catalog(unlocked.repository).unwrap_or_else(|| Catalog::new(unlocked.repository));
+        let clock = node.heads.hlc.max(catalog.max_hlc());
+        Ok(Repository {
+            node,
+            objects: Objects { backend, key: Arc::new(unlocked.key) },
+            repository: unlocked.repository,
+            recipients: unlocked.recipients,
+            operator,
+            catalog,
+            clock,
+            actor: if opts.actor.is_empty() { "operator".into() } else { opts.actor.clone() },
+            chunk_size: DEFAULT_CHUNK_SIZE,
+        })
+    }
+
+    /// The merged state.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node.meta.node
+    }
+
+    /// The repository id.
+    pub fn repository_id(&self) -> Uuid {
+        self.repository
+    }
+
+    /// The object layer (content put/get).
+    pub fn objects(&self) -> &Objects {
+        &self.objects
+    }
+
+    /// The store.
+    pub fn backend(&self) -> &Backend {
+        &self.objects.backend
+    }
+
+    /// The key (for verification).
+    pub fn key(&self) -> &RepoKey {
+        &self.objects.key
+    }
+
+    /// The node's data directory.
+    pub fn node_dir(&self) -> &NodeDir {
+        &self.node
+    }
+
+    /// Reads one stream from `from` on, until the first missing entry.
+    async fn read_stream(&self, node: &str, from: u64, mut prev: Option<String>) -> Result<Vec<CEntry>> {
+        let mut out = Vec::new();
+        let mut seq = from;
+        loop {
+            let path = entry_path(node, seq);
+            let Some(bytes) = self.objects.backend.get(&path).await? else { break };
+            let (entry, mac) = journal::open(&self.objects.key, node, seq, &bytes)?;
+            if entry.repository != self.repository {
+                return Err(Error::integrity(path.to_string(), "entry belongs to another repository"));
+            }
+            if entry.prev != prev {
+                return Err(Error::integrity(path.to_string(), "entry does not chain to its predecessor"));
+            }
+            let ops = futures::stream::iter(entry.ops.into_iter().map(|op| async move {
+                let bytes = self.objects.get(op.record(), Kind::Record).await?;
+                let record = Record::parse(&bytes)
+                    .map_err(|e| Error::integrity(crate::object::object_path(op.record()).to_string(), e))?;
+                Ok::<_, Error>((op, record.fields))
+            }))
+            .buffered(16)
+            .try_collect::<Vec<_>>()
+            .await?;
+            out.push(CEntry { hlc: entry.hlc, node: entry.node, seq, mac: mac.clone(), actor: entry.actor, ops });
+            prev = Some(mac);
+            seq += 1;
+        }
+        Ok(out)
+    }
+
+    /// Reads new entries of every stream into the catalog. Fails when a stream is shorter
+    /// than this node has seen or an entry it saw was rewritten (rollback, truncation).
+    pub async fn sync(&mut self) -> Result<usize> {
+        let dirs = self.objects.backend.list_dirs(&Path::from("journal")).await?;
+        let mut nodes: Vec<String> = dirs.iter().filter_map(|p| p.filename().map(str::to_string)).collect();
+        for n in self.node.heads.streams.keys() {
+            if !nodes.contains(n) {
+                nodes.push(n.clone());
+            }
+        }
+        let mut new = Vec::new();
+        for node in &nodes {
+            let head = self.catalog.streams.get(node).cloned().unwrap_or_default();
+            let prev = (head.seq > 0).then(|| head.mac.clone());
+            new.extend(self.read_stream(node, head.seq + 1, prev).await?);
+        }
+        let count = new.len();
+        if let Some(max) = new.iter().map(|e| e.hlc).max() {
+            self.clock = self.clock.observe(max);
+        }
+        self.catalog.add(new);
+        self.check_heads()?;
+        if count > 0 {
+            for (node, head) in &self.catalog.streams {
+                self.node.heads.streams.insert(node.clone(), head.clone());
+            }
+            self.node.heads.hlc = self.clock;
+            self.node.save_heads()?;
+            self.node.save_catalog(&self.catalog)?;
+        }
+        Ok(count)
+    }
+
+    fn check_heads(&self) -> Result<()> {
+        for (node, seen) in &self.node.heads.streams {
+            let have = self.catalog.streams.get(node).cloned().unwrap_or_default();
+            if have.seq < seen.seq {
+                return Err(Error::integrity(
+                    entry_path(node, have.seq + 1).to_string(),
+                    format!("is missing, but this node has seen the stream up to entry {} (rolled back or truncated)", seen.seq),
+                ));
+            }
+            if let Some(mac) = self.catalog.mac_of(node, seen.seq)
+                && mac != seen.mac
+            {
+                return Err(Error::integrity(entry_path(node, seen.seq).to_string(), "differs from the entry this node has seen (rewritten)"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates and commits changes as one journal entry. Records are written and made
+    /// durable first; the entry is the commit point.
+    pub async fn commit(&mut self, changes: Vec<Change>) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        for c in &changes {
+            match c {
+                Change::Create { kind, fields, .. } => model::validate(*kind, fields, true)?,
+                Change::Update { id, fields } => {
+                    let kind = self.catalog.get(id).map(|o| o.kind).ok_or_else(|| Error::NotFound(format!("object {id}")))?;
+                    model::validate(kind, fields, false)?;
+                }
+            }
+        }
+        let objects = self.objects.clone();
+        let ops = futures::stream::iter(changes.into_iter().map(|c| {
+            let objects = objects.clone();
+            async move {
+                let fields = match &c {
+                    Change::Create { fields, .. } | Change::Update { fields, .. } => fields.clone(),
+                };
+                let record = serde_json::to_vec(&Record { v: model::RECORD_VERSION, fields: fields.clone() }).expect("record serializes");
+                let name = objects.put(Kind::Record, record).await?;
+                let op = match c {
+                    Change::Create { kind, id, parent, content, .. } => {
+                        Op::Create { kind, id, parent, record: name, content: content.map(|c| c.manifest) }
+                    }
+                    Change::Update { id, .. } => Op::Update { id, record: name },
+                };
+                Ok::<_, Error>((op, fields))
+            }
+        }))
+        .buffered(16)
+        .try_collect::<Vec<_>>()
+        .await?;
+        self.objects.backend.barrier().await?;
+
+        let me = self.node.meta.node.clone();
+        let head = self.catalog.streams.get(&me).cloned().unwrap_or_default();
+        self.clock = self.clock.tick(Hlc::now_ms());
+        let seen = self.catalog.streams.iter().filter(|(n, _)| **n != me).map(|(n, h)| (n.clone(), h.clone())).collect();
+        let entry = Entry {
+            v: 1,
+            repository: self.repository,
+            node: me.clone(),
+            seq: head.seq + 1,
+            prev: (head.seq > 0).then(|| head.mac.clone()),
+            hlc: self.clock,
+            actor: self.actor.clone(),
+            seen,
+            ops: ops.iter().map(|(op, _)| op.clone()).collect(),
+        };
+        let (sealed, mac) = journal::seal(&self.objects.key, &entry)?;
+        let path = entry_path(&me, entry.seq);
+        if self.objects.backend.exists(&path).await? {
+            return Err(Error::integrity(path.to_string(), "already exists: another process writes this node's stream"));
+        }
+        self.objects.backend.put(&path, sealed).await?;
+        self.objects.backend.barrier().await?;
+        self.catalog.add(vec![CEntry { hlc: entry.hlc, node: me.clone(), seq: entry.seq, mac: mac.clone(), actor: entry.actor, ops }]);
+        self.node.heads.streams.insert(me, Head { seq: entry.seq, mac });
+        self.node.heads.hlc = self.clock;
+        self.node.save_heads()?;
+        self.node.save_catalog(&self.catalog)?;
+        Ok(())
+    }
+
+    /// Stores a local file's content (streaming, bounded memory).
+    pub async fn store_file(&self, path: &std::path::Path, progress: impl FnMut(u64)) -> Result<ContentRef> {
+        let mut f = tokio::fs::File::open(path).await.map_err(|e| Error::io(path, e))?;
+        self.objects.put_content(&mut f, self.chunk_size, progress).await
+    }
+
+    /// Streams the content of a version, or of a Dokument's latest version.
+    pub async fn content(&self, id: &Uuid) -> Result<(crate::catalog::Obj, BoxStream<'static, Result<Bytes>>)> {
+        let obj = self.catalog.get(id).ok_or_else(|| Error::NotFound(format!("Dokument {id}")))?;
+        let version = match obj.kind {
+            ObjKind::Version => obj,
+            ObjKind::Dokument => self.catalog.latest_version(id).ok_or_else(|| Error::NotFound(format!("a version of Dokument {id}")))?,
+            _ => return Err(Error::NotFound(format!("Dokument {id}"))),
+        };
+        let manifest_name = version.content.clone().ok_or_else(|| Error::integrity(id.to_string(), "version has no content"))?;
+        let manifest = self.objects.manifest(&manifest_name).await?;
+        Ok((version.clone(), self.objects.read_content(manifest).boxed()))
+    }
+
+    /// The recipients the repository key is wrapped for.
+    pub fn recipients(&self) -> &[String] {
+        &self.recipients
+    }
+
+    async fn rewrap(&mut self, recipients: Vec<String>) -> Result<()> {
+        let sealed = keys::seal_key_file(self.repository, &self.objects.key, &recipients)?;
+        self.objects.backend.put(&Path::from(KEY_FILE), sealed).await?;
+        self.objects.backend.barrier().await?;
+        self.recipients = recipients;
+        Ok(())
+    }
+
+    /// Wraps the repository key for one more recipient. Touches only the key file.
+    pub async fn add_recipient(&mut self, recipient: &str) -> Result<bool> {
+        let r = keys::parse_recipient(recipient)?.to_string();
+        if self.recipients.contains(&r) {
+            return Ok(false);
+        }
+        let mut all = self.recipients.clone();
+        all.push(r);
+        self.rewrap(all).await?;
+        Ok(true)
+    }
+
+    /// Removes a recipient. Refuses to remove the last one, or the last one this
+    /// operator's identity can use (that would lock the operator out).
+    pub async fn remove_recipient(&mut self, recipient: &str) -> Result<()> {
+        let r = keys::parse_recipient(recipient)?.to_string();
+        if !self.recipients.contains(&r) {
+            return Err(Error::NotFound(format!("recipient {r}")));
+        }
+        let rest: Vec<String> = self.recipients.iter().filter(|x| **x != r).cloned().collect();
+        if rest.is_empty() {
+            return Err(Error::Conflict("the last recipient cannot be removed".into()));
+        }
+        let mine = self.operator.recipients();
+        if !rest.iter().any(|x| mine.contains(x)) {
+            return Err(Error::Conflict(
+                "removing this recipient would lock out the identity in use; add another recipient you hold first".into(),
+            ));
+        }
+        self.rewrap(rest).await
+    }
+
+    /// Drops the catalog cache and rebuilds it from the store alone.
+    pub async fn rebuild_catalog(&mut self) -> Result<usize> {
+        self.node.drop_catalog()?;
+        self.catalog = Catalog::new(self.repository);
+        self.sync().await?;
+        self.node.save_catalog(&self.catalog)?;
+        Ok(self.catalog.entries.len())
+    }
+}
+
+fn write_secret(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::File::options();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| Error::io(path, e))?;
+    f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::io(path, e))
+}

@@ -1,0 +1,222 @@
+//! `akte verify`: decrypt every object, re-derive every name, walk every journal chain,
+//! check every reference and every head this node or any other has recorded.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::{
+    Repository, Result,
+    content::Manifest,
+    journal::{self, Head, NodeId, Op, entry_path, parse_entry_path},
+    object::{Kind, object_path, open_object},
+    repo::KEY_FILE,
+};
+
+/// One bad object.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// The object name as stored (or expected).
+    pub object: String,
+    /// What is wrong, in one sentence.
+    pub problem: String,
+}
+
+/// The result of a verification.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    /// Objects read and checked.
+    pub objects: usize,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Journal entries checked.
+    pub entries: usize,
+    /// Journal streams.
+    pub streams: usize,
+    /// Valid objects nothing refers to (left by interrupted writes; harmless).
+    pub unreferenced: usize,
+    /// Everything that is wrong.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    /// True when nothing is wrong.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    fn bad(&mut self, object: impl Into<String>, problem: impl Into<String>) {
+        self.problems.push(Problem { object: object.into(), problem: problem.into() });
+    }
+}
+
+/// Verifies the whole repository. `progress(done, total)` counts objects.
+pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Report> {
+    let backend = repo.backend();
+    let key = repo.key();
+    let listing = backend.list(None).await?;
+    let total = listing.len() as u64;
+    let mut report = Report::default();
+    let mut objects = Vec::new();
+    let mut entries: BTreeMap<NodeId, Vec<u64>> = BTreeMap::new();
+    for meta in &listing {
+        let p = meta.location.as_ref();
+        if p == KEY_FILE {
+            continue;
+        }
+        if let Some((node, seq)) = parse_entry_path(p) {
+            entries.entry(node).or_default().push(seq);
+            continue;
+        }
+        match p.strip_prefix("objects/").and_then(|r| r.split_once('/')) {
+            Some((hh, name)) if name.len() == 64 && name.starts_with(hh) && hh.len() == 2 => objects.push(name.to_string()),
+            _ => report.bad(p, "is not a name Akte writes (planted or misplaced object)"),
+        }
+    }
+
+    // Content-addressed objects: decrypt, check name, remember kind and chunk references.
+    let mut kinds: HashMap<String, Kind> = HashMap::with_capacity(objects.len());
+    let mut chunk_refs: Vec<(String, String)> = Vec::new();
+    let mut done = 0u64;
+    let mut checks = futures::stream::iter(objects.into_iter().map(|name| async move {
+        let path = object_path(&name);
+        let res = match backend.get(&path).await {
+            Ok(Some(bytes)) => {
+                let len = bytes.len() as u64;
+                let key = key;
+                let r = open_object(key, &name, &bytes, None).and_then(|(kind, payload)| {
+                    let chunks = if kind == Kind::Manifest {
+                        let m: Manifest = serde_json::from_slice(&payload)
+                            .map_err(|e| crate::Error::integrity(path.to_string(), format!("manifest is not readable: {e}")))?;
+                        m.chunks
+                    } else {
+                        Vec::new()
+                    };
+                    Ok((kind, chunks))
+                });
+                (len, r)
+            }
+            Ok(None) => (0, Err(crate::Error::integrity(path.to_string(), "vanished while verifying"))),
+            Err(e) => (0, Err(e)),
+        };
+        (name, res)
+    }))
+    .buffer_unordered(4);
+    while let Some((name, (len, res))) = checks.next().await {
+        done += 1;
+        progress(done, total);
+        report.objects += 1;
+        report.bytes += len;
+        match res {
+            Ok((kind, chunks)) => {
+                for c in chunks {
+                    chunk_refs.push((c, name.clone()));
+                }
+                kinds.insert(name, kind);
+            }
+            Err(crate::Error::Integrity { object, reason }) => report.bad(object, reason),
+            Err(e) => report.bad(object_path(&name).to_string(), e.to_string()),
+        }
+    }
+    drop(checks);
+
+    // Journal streams: contiguous from 1, each entry authentic and chained.
+    let mut refs: Vec<(String, Kind, String)> = Vec::new();
+    let mut macs: HashMap<(NodeId, u64), String> = HashMap::new();
+    let mut claims: Vec<(String, NodeId, Head)> = Vec::new();
+    report.streams = entries.len();
+    for (node, mut seqs) in entries {
+        seqs.sort_unstable();
+        let mut prev: Option<String> = None;
+        let mut expect = 1u64;
+        for seq in seqs {
+            while expect < seq {
+                report.bad(entry_path(&node, expect).to_string(), "journal entry is missing (stream has a gap)");
+                prev = None;
+                expect += 1;
+            }
+            expect = seq + 1;
+            let path = entry_path(&node, seq);
+            done += 1;
+            progress(done, total);
+            let Some(bytes) = backend.get(&path).await? else {
+                report.bad(path.to_string(), "vanished while verifying");
+                continue;
+            };
+            report.bytes += bytes.len() as u64;
+            report.entries += 1;
+            match journal::open(key, &node, seq, &bytes) {
+                Ok((entry, mac)) => {
+                    if seq > 1 && prev.is_some() && entry.prev != prev {
+                        report.bad(path.to_string(), "does not chain to its predecessor");
+                    }
+                    if entry.repository != repo.repository_id() {
+                        report.bad(path.to_string(), "belongs to another repository");
+                    }
+                    for op in &entry.ops {
+                        refs.push((op.record().clone(), Kind::Record, path.to_string()));
+                        if let Op::Create { content: Some(c), .. } = op {
+                            refs.push((c.clone(), Kind::Manifest, path.to_string()));
+                        }
+                    }
+                    for (other, head) in entry.seen {
+                        claims.push((path.to_string(), other, head));
+                    }
+                    macs.insert((node.clone(), seq), mac.clone());
+                    prev = Some(mac);
+                }
+                Err(e) => {
+                    report.bad(path.to_string(), reason(e));
+                    prev = None;
+                }
+            }
+        }
+    }
+
+    // Heads: what this node has seen, and what every entry says its node had seen.
+    for (node, head) in &repo.node_dir().heads.streams {
+        check_head(&mut report, &macs, node, head, "this node");
+    }
+    for (by, node, head) in claims {
+        check_head(&mut report, &macs, &node, &head, &by);
+    }
+
+    // References.
+    let mut referenced: HashMap<&str, ()> = HashMap::new();
+    for (name, want, by) in refs.iter().map(|(n, k, b)| (n.as_str(), *k, b.as_str())).chain(chunk_refs.iter().map(|(n, b)| (n.as_str(), Kind::Chunk, b.as_str()))) {
+        referenced.insert(name, ());
+        match kinds.get(name) {
+            Some(k) if *k == want => {}
+            Some(k) => report.bad(object_path(name).to_string(), format!("is a {k:?} but {by} refers to it as a {want:?}")),
+            None => {
+                if !report.problems.iter().any(|p| p.object == object_path(name).to_string()) {
+                    report.bad(object_path(name).to_string(), format!("is missing (referenced by {by})"));
+                }
+            }
+        }
+    }
+    report.unreferenced = kinds.keys().filter(|k| !referenced.contains_key(k.as_str())).count();
+    report.problems.sort_by(|a, b| a.object.cmp(&b.object));
+    report.problems.dedup();
+    Ok(report)
+}
+
+fn reason(e: crate::Error) -> String {
+    match e {
+        crate::Error::Integrity { reason, .. } => reason,
+        e => e.to_string(),
+    }
+}
+
+fn check_head(report: &mut Report, macs: &HashMap<(NodeId, u64), String>, node: &str, head: &Head, by: &str) {
+    if head.seq == 0 {
+        return;
+    }
+    let path = entry_path(node, head.seq).to_string();
+    match macs.get(&(node.to_string(), head.seq)) {
+        None => report.bad(path, format!("is missing, but {by} has seen it (journal rolled back or truncated)")),
+        Some(mac) if *mac != head.mac => report.bad(path, format!("differs from the entry {by} has seen (rewritten)")),
+        Some(_) => {}
+    }
+}
