@@ -57,6 +57,13 @@ impl Backend {
     }
 
     fn open_s3(url: &str, rest: &str) -> Result<Self> {
+        Self::open_s3_with(url, rest, std::env::vars())
+    }
+
+    /// Opens `s3://bucket[/prefix]` with `AWS_*` settings taken from `vars` instead of the
+    /// process environment (tests, several stores in one process).
+    pub fn open_s3_with(url: &str, rest: &str, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
+        use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
         let (bucket, prefix) = match rest.split_once('/') {
             Some((b, p)) => (b, p.trim_matches('/')),
             None => (rest, ""),
@@ -64,13 +71,27 @@ impl Backend {
         if bucket.is_empty() {
             return Err(Error::Invalid(format!("the store URL {url} names no bucket")));
         }
-        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-        let endpoint = std::env::var("AWS_ENDPOINT_URL").or_else(|_| std::env::var("AWS_ENDPOINT")).ok();
+        let mut builder = AmazonS3Builder::new();
+        let mut region = false;
+        let mut endpoint = None;
+        for (k, v) in vars {
+            if !k.starts_with("AWS_") {
+                continue;
+            }
+            region |= k == "AWS_REGION" || k == "AWS_DEFAULT_REGION";
+            if k == "AWS_ENDPOINT_URL" || k == "AWS_ENDPOINT" {
+                endpoint = Some(v.clone());
+            }
+            if let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+                builder = builder.with_config(key, v);
+            }
+        }
+        builder = builder.with_bucket_name(bucket);
         if let Some(endpoint) = endpoint {
             // Must come after any `with_client_options`, which would reset it.
             builder = builder.with_endpoint(&endpoint).with_allow_http(endpoint.starts_with("http://"));
         }
-        if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+        if !region {
             builder = builder.with_region("garage");
         }
         // Conditional puts stay disabled: Akte never relies on them (FORMAT.md, "Writing").

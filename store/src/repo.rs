@@ -116,15 +116,20 @@ impl Repository {
     /// Creates a new repository in an empty store. Without `recipients`, generates an
     /// operator identity into the data directory and wraps the key for it.
     pub async fn init(opts: &OpenOptions, recipients: &[String]) -> Result<InitInfo> {
-        let mut node = NodeDir::open(&opts.data_dir)?;
-        if node.meta.repository.is_some() {
-            return Err(Error::Conflict(format!("{} already belongs to a repository", opts.data_dir.display())));
-        }
         let url = match &opts.store {
             Some(u) => u.clone(),
             None => default_store_url(&opts.data_dir)?,
         };
-        let backend = Backend::open(&url)?;
+        Self::init_on(opts, recipients, Backend::open(&url)?).await
+    }
+
+    /// `init` on an already opened store.
+    pub async fn init_on(opts: &OpenOptions, recipients: &[String], backend: Backend) -> Result<InitInfo> {
+        let mut node = NodeDir::open(&opts.data_dir)?;
+        if node.meta.repository.is_some() {
+            return Err(Error::Conflict(format!("{} already belongs to a repository", opts.data_dir.display())));
+        }
+        let url = backend.url().to_string();
         if backend.exists(&Path::from(KEY_FILE)).await? {
             return Err(Error::Conflict(format!(
                 "the store {url} already holds a repository: join it with --identity instead of running init"
@@ -166,13 +171,27 @@ impl Repository {
 
     /// Opens without reading the journal (for `verify`, which must work on a broken one).
     pub async fn open_unsynced(opts: &OpenOptions) -> Result<Repository> {
+        Self::open_on(opts, None).await
+    }
+
+    /// Opens on an already opened store (tests share one in-memory store between nodes).
+    pub async fn open_with_backend(opts: &OpenOptions, backend: Backend) -> Result<Repository> {
+        let mut repo = Self::open_on(opts, Some(backend)).await?;
+        repo.sync().await?;
+        Ok(repo)
+    }
+
+    async fn open_on(opts: &OpenOptions, backend: Option<Backend>) -> Result<Repository> {
         let mut node = NodeDir::open(&opts.data_dir)?;
-        let url = match (&opts.store, &node.meta.store) {
-            (Some(u), _) => u.clone(),
-            (None, Some(u)) => u.clone(),
-            (None, None) => default_store_url(&opts.data_dir)?,
+        let backend = match backend {
+            Some(b) => b,
+            None => Backend::open(&match (&opts.store, &node.meta.store) {
+                (Some(u), _) => u.clone(),
+                (None, Some(u)) => u.clone(),
+                (None, None) => default_store_url(&opts.data_dir)?,
+            })?,
         };
-        let backend = Backend::open(&url)?;
+        let url = backend.url().to_string();
         let identity_path = opts.identity.clone().unwrap_or_else(|| node.identity_path());
         let operator = read_identity(&identity_path)?;
         let sealed = backend
@@ -293,6 +312,14 @@ impl Repository {
         let mut new = Vec::new();
         for node in &nodes {
             let head = self.catalog.streams.get(node).cloned().unwrap_or_default();
+            // The newest entry this node knows must still be there: a store that dropped
+            // the tail of a stream (rollback, truncation) is caught on every open.
+            if head.seq > 0 && !self.objects.backend.exists(&entry_path(node, head.seq)).await? {
+                return Err(Error::integrity(
+                    entry_path(node, head.seq).to_string(),
+                    "is missing, but this node has read it before (journal rolled back or truncated)",
+                ));
+            }
             let prev = (head.seq > 0).then(|| head.mac.clone());
             new.extend(self.read_stream(node, head.seq + 1, prev).await?);
         }
