@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 
 /// Akte: a sovereign e-file repository.
 #[derive(Parser, Debug)]
-#[command(name = "akte", version, about = "Akte: encrypted, content-addressed e-file repository")]
+#[command(
+    name = "akte",
+    version,
+    about = "Akte: encrypted, content-addressed e-file repository"
+)]
 pub struct Cli {
     /// The node's data directory (identity, seen heads, caches).
     #[arg(long, global = true, env = "AKTE_DATA", default_value = "./akte-data")]
@@ -154,7 +158,10 @@ pub enum KeyCommand {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime starts");
     match runtime.block_on(cmd::run(cli)) {
         Ok(code) => code,
         Err(e) => {

@@ -121,7 +121,8 @@ impl<'de> Deserialize<'de> for Date {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        time::Date::parse(&s, &fmt).map_err(|_| serde::de::Error::custom(format!("{s:?} is not a date (YYYY-MM-DD)")))?;
+        time::Date::parse(&s, &fmt)
+            .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a date (YYYY-MM-DD)")))?;
         Ok(Date(s))
     }
 }
@@ -254,10 +255,23 @@ pub fn validate(kind: ObjKind, fields: &Map<String, Value>, creating: bool) -> R
     for name in required {
         match fields.get(*name) {
             Some(Value::String(s)) if s.trim().is_empty() => {
-                return Err(Error::Invalid(format!("the {} field {name} must not be empty", kind.label())));
+                return Err(Error::Invalid(format!(
+                    "the {} field {name} must not be empty",
+                    kind.label()
+                )));
             }
-            None if creating => return Err(Error::Invalid(format!("a new {} needs the field {name}", kind.label()))),
-            Some(Value::Null) => return Err(Error::Invalid(format!("the {} field {name} cannot be removed", kind.label()))),
+            None if creating => {
+                return Err(Error::Invalid(format!(
+                    "a new {} needs the field {name}",
+                    kind.label()
+                )));
+            }
+            Some(Value::Null) => {
+                return Err(Error::Invalid(format!(
+                    "the {} field {name} cannot be removed",
+                    kind.label()
+                )));
+            }
             _ => {}
         }
     }
@@ -269,7 +283,13 @@ pub fn validate(kind: ObjKind, fields: &Map<String, Value>, creating: bool) -> R
 
 /// A file name must be a plain name: no directories, no control characters.
 pub fn safe_file_name(name: &str) -> Result<()> {
-    if name.is_empty() || name == "." || name == ".." || name.len() > 255 || name.contains(['/', '\\']) || name.chars().any(char::is_control) {
+    if name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.len() > 255
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
+    {
         return Err(Error::Invalid(format!("{name:?} is not a plain file name")));
     }
     Ok(())
@@ -277,7 +297,10 @@ pub fn safe_file_name(name: &str) -> Result<()> {
 
 /// Guesses a media type from a file name's extension.
 pub fn media_type_for(file_name: &str) -> &'static str {
-    let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     match ext.as_str() {
         "pdf" => "application/pdf",
         "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -307,14 +330,44 @@ mod tests {
 
     #[test]
     fn validation_names_the_problem() {
-        assert!(validate(ObjKind::Akte, &map(json!({"aktenzeichen":"1-1/2026","title":"T"})), true).is_ok());
-        let e = validate(ObjKind::Akte, &map(json!({"title":"T"})), true).unwrap_err().to_string();
+        assert!(
+            validate(
+                ObjKind::Akte,
+                &map(json!({"aktenzeichen":"1-1/2026","title":"T"})),
+                true
+            )
+            .is_ok()
+        );
+        let e = validate(ObjKind::Akte, &map(json!({"title":"T"})), true)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("aktenzeichen"), "{e}");
         assert!(validate(ObjKind::Akte, &map(json!({"colour":"red"})), false).is_err());
         assert!(validate(ObjKind::Akte, &map(json!({"retention_years":"ten"})), false).is_err());
-        assert!(validate(ObjKind::Akte, &map(json!({"laufzeit_beginn":"2026-13-01"})), false).is_err());
-        assert!(validate(ObjKind::Akte, &map(json!({"appraisal":"archivwuerdig","status":"zda"})), false).is_ok());
-        assert!(validate(ObjKind::Version, &map(json!({"file_name":"../etc/passwd"})), true).is_err());
+        assert!(
+            validate(
+                ObjKind::Akte,
+                &map(json!({"laufzeit_beginn":"2026-13-01"})),
+                false
+            )
+            .is_err()
+        );
+        assert!(
+            validate(
+                ObjKind::Akte,
+                &map(json!({"appraisal":"archivwuerdig","status":"zda"})),
+                false
+            )
+            .is_ok()
+        );
+        assert!(
+            validate(
+                ObjKind::Version,
+                &map(json!({"file_name":"../etc/passwd"})),
+                true
+            )
+            .is_err()
+        );
         assert!(validate(ObjKind::Akte, &map(json!({"title":"  "})), false).is_err());
     }
 }

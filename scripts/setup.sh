@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what Akte's build, demo and tests need on a fresh Debian machine. Idempotent:
+# each step checks first and does nothing when its tool is already there.
+#   scripts/setup.sh          build tools only (enough for the demo)
+#   scripts/setup.sh --test   also the test tools (Garage S3 server, fonts, poppler)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(build-essential)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+if [ "$want_test" = 1 ]; then
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
+  command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
+  command -v flock >/dev/null || need_apt+=(util-linux)
+fi
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq "${need_apt[@]}" >&2
+fi
+command -v cargo >/dev/null || { echo "setup: cargo is missing; install Rust with rustup first" >&2; exit 1; }
+if [ "$want_test" = 1 ]; then
+  bash scripts/install-garage.sh >/dev/null
+fi

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Quick start: set up and run every test: lints, unit and integration tests, the S3 tests
+# against a Garage server started here on 127.0.0.1, and the licence check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/akte/target}"
+export CARGO_TERM_COLOR=never
+
+garage_dir="$(mktemp -d /tmp/akte-garage.XXXXXX)"
+eval "$(AKTE_WATCH_PID=$$ bash scripts/garage-test-server.sh "$garage_dir")"
+trap 'kill "$AKTE_GARAGE_PID" 2>/dev/null || true; rm -rf "$garage_dir"' EXIT
+
+echo "== format and lints" >&2
+cargo fmt --all --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
+echo "== licences" >&2
+python3 scripts/check-licences.py
+echo "== tests" >&2
+cargo test --locked --workspace --no-fail-fast
