@@ -27,9 +27,7 @@ pub async fn open(opts: &OpenOptions) -> Result<Repository> {
             .parse()
             .ok()
             .filter(|n| *n > 0 && *n <= akte_store::content::MAX_CHUNK_SIZE)
-            .ok_or_else(|| {
-                anyhow!("AKTE_CHUNK_SIZE must be a number of bytes between 1 and 64 MiB")
-            })?;
+            .ok_or_else(|| anyhow!("AKTE_CHUNK_SIZE must be a number of bytes between 1 and 64 MiB"))?;
     }
     Ok(repo)
 }
@@ -45,10 +43,7 @@ pub fn options(cli: &Cli) -> OpenOptions {
 }
 
 fn print_json(v: &impl serde::Serialize) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).expect("json serializes")
-    );
+    println!("{}", serde_json::to_string_pretty(v).expect("json serializes"));
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
@@ -57,21 +52,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { recipients } => {
             let info = Repository::init(&opts, recipients).await?;
             if cli.json {
-                print_json(
-                    &json!({"repository": info.repository, "node": info.node, "store": info.store,
-                    "identity_file": info.identity_file, "recipients": info.recipients}),
-                );
+                print_json(&json!({"repository": info.repository, "node": info.node, "store": info.store,
+                    "identity_file": info.identity_file, "recipients": info.recipients}));
             } else {
-                println!(
-                    "initialised repository {} in {}",
-                    info.repository, info.store
-                );
+                println!("initialised repository {} in {}", info.repository, info.store);
                 println!("node {}", info.node);
                 if let Some(f) = &info.identity_file {
-                    println!(
-                        "operator identity written to {} (keep a copy offline)",
-                        f.display()
-                    );
+                    println!("operator identity written to {} (keep a copy offline)", f.display());
                 }
                 for r in &info.recipients {
                     println!("repository key wrapped for {r}");
@@ -80,12 +67,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { fixtures } => demo::run(&opts, fixtures.clone(), cli.json).await,
-        Command::Create {
-            aktenzeichen,
-            title,
-            aktenplan,
-            retention_years,
-        } => {
+        Command::Create { aktenzeichen, title, aktenplan, retention_years } => {
             let mut repo = open(&opts).await?;
             let mut fields = Map::new();
             fields.insert("aktenzeichen".into(), json!(aktenzeichen));
@@ -105,11 +87,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Vorgang {
-            akte,
-            title,
-            parent,
-        } => {
+        Command::Vorgang { akte, title, parent } => {
             let mut repo = open(&opts).await?;
             let akte = find_akte(&repo, akte)?.id;
             let parent = match parent {
@@ -140,12 +118,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Add {
-            akte,
-            files,
-            vorgang,
-            document_type,
-        } => {
+        Command::Add { akte, files, vorgang, document_type } => {
             let mut repo = open(&opts).await?;
             let akte = find_akte(&repo, akte)?.clone();
             ensure_open(&akte)?;
@@ -153,19 +126,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Some(v) => {
                     let v = find(&repo, v)?;
                     if v.kind != ObjKind::Vorgang || v.akte != Some(akte.id) {
-                        bail!(
-                            "{} is not a Vorgang of Akte {}",
-                            v.id,
-                            akte.text("aktenzeichen").unwrap_or_default()
-                        );
+                        bail!("{} is not a Vorgang of Akte {}", v.id, akte.text("aktenzeichen").unwrap_or_default());
                     }
                     v.id
                 }
                 None => akte.id,
             };
             for f in files {
-                let meta =
-                    std::fs::metadata(f).with_context(|| format!("cannot read {}", f.display()))?;
+                let meta = std::fs::metadata(f).with_context(|| format!("cannot read {}", f.display()))?;
                 if !meta.is_file() {
                     bail!("{} is not a regular file", f.display());
                 }
@@ -211,14 +179,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let id = find(&repo, object)?.id;
             let mut map = Map::new();
             for f in fields {
-                let (k, v) = f
-                    .split_once('=')
-                    .ok_or_else(|| anyhow!("{f:?} is not FIELD=VALUE"))?;
-                let v = if v.is_empty() {
-                    Value::Null
-                } else {
-                    serde_json::from_str(v).unwrap_or_else(|_| json!(v))
-                };
+                let (k, v) = f.split_once('=').ok_or_else(|| anyhow!("{f:?} is not FIELD=VALUE"))?;
+                let v = if v.is_empty() { Value::Null } else { serde_json::from_str(v).unwrap_or_else(|_| json!(v)) };
                 map.insert(k.to_string(), v);
             }
             if let Some(Value::String(az)) = map.get("aktenzeichen")
@@ -227,8 +189,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             {
                 bail!("the Aktenzeichen {az} is already used by Akte {holder}");
             }
-            repo.commit(vec![Change::Update { id, fields: map }])
-                .await?;
+            repo.commit(vec![Change::Update { id, fields: map }]).await?;
             if cli.json {
                 print_json(&json!({"id": id}))
             } else {
@@ -244,53 +205,52 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Get {
-            dokument,
-            output,
-            version,
-        } => {
+        Command::Get { dokumente, output, version } => {
             let repo = open(&opts).await?;
-            let mut id = find(&repo, dokument)?.id;
-            if let Some(n) = version {
-                let dok = repo
-                    .catalog()
-                    .get(&id)
-                    .filter(|d| d.kind == ObjKind::Dokument)
-                    .ok_or_else(|| anyhow!("{dokument} is not a Dokument"))?;
-                id = *dok
-                    .versions
-                    .get((*n as usize).wrapping_sub(1))
-                    .ok_or_else(|| anyhow!("Dokument {dokument} has no version {n}"))?;
+            let mut ids = Vec::with_capacity(dokumente.len());
+            for dokument in dokumente {
+                let mut id = find(&repo, dokument)?.id;
+                if let Some(n) = version {
+                    let dok = repo
+                        .catalog()
+                        .get(&id)
+                        .filter(|d| d.kind == ObjKind::Dokument)
+                        .ok_or_else(|| anyhow!("{dokument} is not a Dokument"))?;
+                    id = *dok
+                        .versions
+                        .get((*n as usize).wrapping_sub(1))
+                        .ok_or_else(|| anyhow!("Dokument {dokument} has no version {n}"))?;
+                }
+                ids.push(id);
             }
-            get(&repo, id, output.as_deref()).await?;
+            if ids.len() == 1 {
+                get(&repo, ids[0], output.as_deref()).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let dir = output.as_deref().ok_or_else(|| anyhow!("several Dokumente need -o DIR"))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let bar = output::bar(ids.len() as u64, false, "reading");
+            for id in ids {
+                let cat = repo.catalog();
+                let version = cat.get(&id).filter(|o| o.kind == ObjKind::Version).or_else(|| cat.latest_version(&id));
+                let name = version.and_then(|v| v.text("file_name")).unwrap_or("content").to_string();
+                get(&repo, id, Some(&dir.join(format!("{id}-{name}")))).await?;
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
             Ok(ExitCode::SUCCESS)
         }
         Command::History { object } => {
             let repo = open(&opts).await?;
             let id = find(&repo, object)?.id;
-            let history = repo
-                .catalog()
-                .state
-                .history
-                .get(&id)
-                .cloned()
-                .unwrap_or_default();
+            let history = repo.catalog().state.history.get(&id).cloned().unwrap_or_default();
             if cli.json {
                 print_json(&history);
             } else {
                 for h in history {
-                    let changes: Vec<String> = h
-                        .changes
-                        .iter()
-                        .map(|c| format!("{}: {} → {}", c.field, c.old, c.new))
-                        .collect();
-                    println!(
-                        "{}  {}  {}  {}",
-                        h.time,
-                        h.actor,
-                        h.action,
-                        changes.join("; ")
-                    );
+                    let changes: Vec<String> =
+                        h.changes.iter().map(|c| format!("{}: {} → {}", c.field, c.old, c.new)).collect();
+                    println!("{}  {}  {}  {}", h.time, h.actor, h.action, changes.join("; "));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -313,12 +273,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&v);
             } else {
                 for (k, val) in v.as_object().expect("object") {
-                    println!(
-                        "{k}: {}",
-                        val.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| val.to_string())
-                    );
+                    println!("{k}: {}", val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string()));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -355,9 +310,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                         eprintln!("akte: the key is already wrapped for {recipient}.");
                     }
                 }
-                KeyCommand::RemoveRecipient { recipient } => {
-                    repo.remove_recipient(recipient).await?
-                }
+                KeyCommand::RemoveRecipient { recipient } => repo.remove_recipient(recipient).await?,
             }
             if cli.json {
                 print_json(&json!({"recipients": repo.recipients()}));
@@ -400,18 +353,10 @@ async fn report_verify(repo: &Repository, json_out: bool) -> Result<ExitCode> {
             report.entries,
             report.streams,
             report.unreferenced,
-            if report.ok() {
-                "all good".to_string()
-            } else {
-                format!("{} problems", report.problems.len())
-            }
+            if report.ok() { "all good".to_string() } else { format!("{} problems", report.problems.len()) }
         );
     }
-    Ok(if report.ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 pub fn find<'a>(repo: &'a Repository, key: &str) -> Result<&'a Obj> {
@@ -420,54 +365,32 @@ pub fn find<'a>(repo: &'a Repository, key: &str) -> Result<&'a Obj> {
     {
         return Ok(o);
     }
-    repo.catalog()
-        .find_akte(key)
-        .ok_or_else(|| anyhow!("there is no object {key}"))
+    repo.catalog().find_akte(key).ok_or_else(|| anyhow!("there is no object {key}"))
 }
 
 pub fn find_akte<'a>(repo: &'a Repository, key: &str) -> Result<&'a Obj> {
-    repo.catalog()
-        .find_akte(key)
-        .ok_or_else(|| anyhow!("there is no Akte {key}"))
+    repo.catalog().find_akte(key).ok_or_else(|| anyhow!("there is no Akte {key}"))
 }
 
 fn ensure_open(akte: &Obj) -> Result<()> {
     if akte.text("status") == Some("zda") {
-        bail!(
-            "Akte {} is closed (z.d.A.); nothing can be added",
-            akte.text("aktenzeichen").unwrap_or_default()
-        );
+        bail!("Akte {} is closed (z.d.A.); nothing can be added", akte.text("aktenzeichen").unwrap_or_default());
     }
     Ok(())
 }
 
 pub async fn create_akte(repo: &mut Repository, fields: Map<String, Value>) -> Result<Uuid> {
-    let az = fields
-        .get("aktenzeichen")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let az = fields.get("aktenzeichen").and_then(Value::as_str).unwrap_or_default().to_string();
     if let Some(holder) = repo.catalog().state.aktenzeichen.get(&az) {
         bail!("the Aktenzeichen {az} is already used by Akte {holder}");
     }
     let id = Uuid::now_v7();
-    repo.commit(vec![Change::Create {
-        kind: ObjKind::Akte,
-        id,
-        parent: None,
-        content: None,
-        fields,
-    }])
-    .await?;
+    repo.commit(vec![Change::Create { kind: ObjKind::Akte, id, parent: None, content: None, fields }]).await?;
     Ok(id)
 }
 
 /// Stores a file as a new version of `dokument`; returns the change and the JSON line.
-pub async fn version_change(
-    repo: &Repository,
-    dokument: Uuid,
-    file: &Path,
-) -> Result<(Change, Value)> {
+pub async fn version_change(repo: &Repository, dokument: Uuid, file: &Path) -> Result<(Change, Value)> {
     let name = file
         .file_name()
         .and_then(|n| n.to_str())
@@ -486,16 +409,7 @@ pub async fn version_change(
     fields.insert("blake3".into(), json!(content.blake3));
     fields.insert("sha256".into(), json!(content.sha256));
     let info = json!({"id": id, "dokument": dokument, "file": file.display().to_string(), "size": content.size, "blake3": content.blake3, "sha256": content.sha256});
-    Ok((
-        Change::Create {
-            kind: ObjKind::Version,
-            id,
-            parent: Some(dokument),
-            content: Some(content),
-            fields,
-        },
-        info,
-    ))
+    Ok((Change::Create { kind: ObjKind::Version, id, parent: Some(dokument), content: Some(content), fields }, info))
 }
 
 /// Adds files as new Dokumente under `parent` (an Akte or Vorgang), committing in batches.
@@ -527,19 +441,10 @@ pub async fn add_files_with(
         let dok = Uuid::now_v7();
         let (version, info) = version_change(repo, dok, file).await?;
         let mut fields = Map::new();
-        let stem = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("Dokument");
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("Dokument");
         fields.insert("title".into(), json!(stem));
         fields_for(i, &mut fields);
-        batch.push(Change::Create {
-            kind: ObjKind::Dokument,
-            id: dok,
-            parent: Some(parent),
-            content: None,
-            fields,
-        });
+        batch.push(Change::Create { kind: ObjKind::Dokument, id: dok, parent: Some(parent), content: None, fields });
         batch.push(version);
         out.push(json!({"id": dok, "file": info["file"], "size": info["size"], "blake3": info["blake3"], "sha256": info["sha256"]}));
         overall.inc(1);
@@ -569,11 +474,7 @@ fn list_akten(repo: &Repository, json_out: bool) {
         return;
     }
     for a in akten {
-        let conflict = a
-            .conflict
-            .as_ref()
-            .map(|c| format!("  [CONFLICT: {c}]"))
-            .unwrap_or_default();
+        let conflict = a.conflict.as_ref().map(|c| format!("  [CONFLICT: {c}]")).unwrap_or_default();
         println!(
             "{}  {:<18} {}  ({} Dokumente, {}){conflict}",
             a.id,
@@ -604,23 +505,14 @@ fn list_dokumente(repo: &Repository, akte: &Obj, json_out: bool) {
         print_json(&rows);
         return;
     }
-    println!(
-        "{}  {}",
-        akte.text("aktenzeichen").unwrap_or_default(),
-        akte.text("title").unwrap_or_default()
-    );
+    println!("{}  {}", akte.text("aktenzeichen").unwrap_or_default(), akte.text("title").unwrap_or_default());
     for r in rows {
         println!(
             "{}  v{}  {:>9}  {:<28} {}",
             r["id"].as_str().unwrap_or_default(),
             r["version"],
             output::size(r["size"].as_u64().unwrap_or(0)),
-            r["vorgang"]["title"]
-                .as_str()
-                .unwrap_or("-")
-                .chars()
-                .take(28)
-                .collect::<String>(),
+            r["vorgang"]["title"].as_str().unwrap_or("-").chars().take(28).collect::<String>(),
             r["file"].as_str().unwrap_or_default()
         );
     }
@@ -634,9 +526,8 @@ async fn get(repo: &Repository, id: Uuid, out: Option<&Path>) -> Result<()> {
                 ".{}.akte-partial",
                 path.file_name().and_then(|n| n.to_str()).unwrap_or("out")
             ));
-            let mut f = tokio::fs::File::create(&tmp)
-                .await
-                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            let mut f =
+                tokio::fs::File::create(&tmp).await.with_context(|| format!("cannot write {}", tmp.display()))?;
             let result: Result<()> = async {
                 while let Some(chunk) = stream.next().await {
                     f.write_all(&chunk?).await?;
@@ -649,9 +540,7 @@ async fn get(repo: &Repository, id: Uuid, out: Option<&Path>) -> Result<()> {
                 let _ = tokio::fs::remove_file(&tmp).await;
                 return Err(e);
             }
-            tokio::fs::rename(&tmp, path)
-                .await
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            tokio::fs::rename(&tmp, path).await.with_context(|| format!("cannot write {}", path.display()))?;
         }
         None => {
             let mut stdout = tokio::io::stdout();

@@ -55,17 +55,10 @@ struct DokDef {
 
 /// The fixture case shipped with the source tree.
 pub fn default_fixtures() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/windpark-hohe-heide"
-    ))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/windpark-hohe-heide"))
 }
 
-pub async fn run(
-    opts: &OpenOptions,
-    fixtures: Option<PathBuf>,
-    json_out: bool,
-) -> Result<ExitCode> {
+pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) -> Result<ExitCode> {
     let dir = fixtures.unwrap_or_else(default_fixtures);
     let case: Case = serde_json::from_slice(
         &std::fs::read(dir.join("case.json"))
@@ -76,18 +69,12 @@ pub async fn run(
     if fresh && !opts.data_dir.join("identity.txt").exists() {
         let info = Repository::init(opts, &[]).await?;
         if !json_out {
-            println!(
-                "initialised repository {} in {}",
-                info.repository, info.store
-            );
+            println!("initialised repository {} in {}", info.repository, info.store);
         }
     }
     let mut repo = cmd::open(opts).await?;
-    let mut plan: BTreeMap<String, Uuid> = repo
-        .catalog()
-        .all(ObjKind::Aktenplan)
-        .filter_map(|o| Some((o.text("code")?.to_string(), o.id)))
-        .collect();
+    let mut plan: BTreeMap<String, Uuid> =
+        repo.catalog().all(ObjKind::Aktenplan).filter_map(|o| Some((o.text("code")?.to_string(), o.id))).collect();
     let mut changes = Vec::new();
     for node in &case.aktenplan {
         if plan.contains_key(&node.code) {
@@ -98,23 +85,13 @@ pub async fn run(
         let mut fields = Map::new();
         fields.insert("code".into(), json!(node.code));
         fields.insert("title".into(), json!(node.title));
-        changes.push(Change::Create {
-            kind: ObjKind::Aktenplan,
-            id,
-            parent,
-            content: None,
-            fields,
-        });
+        changes.push(Change::Create { kind: ObjKind::Aktenplan, id, parent, content: None, fields });
         plan.insert(node.code.clone(), id);
     }
     repo.commit(changes).await?;
 
     let mut loaded = Vec::new();
-    let main = MoreAkte {
-        akte: case.akte,
-        vorgaenge: case.vorgaenge,
-        dokumente: case.dokumente,
-    };
+    let main = MoreAkte { akte: case.akte, vorgaenge: case.vorgaenge, dokumente: case.dokumente };
     for akte in std::iter::once(&main).chain(case.weitere_akten.iter()) {
         loaded.push(load_akte(&mut repo, &dir, akte).await?);
     }
@@ -132,21 +109,14 @@ pub async fn run(
             );
         }
         println!("data directory: {}", opts.data_dir.display());
-        println!(
-            "try: akte ls; akte ls 61.2-0815/2026; akte get <Dokument-id> -o out.pdf; akte verify"
-        );
+        println!("try: akte ls; akte ls 61.2-0815/2026; akte get <Dokument-id> -o out.pdf; akte verify");
         println!("(the web server and its login come with `akte serve`, not built yet)");
     }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn load_akte(repo: &mut Repository, dir: &std::path::Path, def: &MoreAkte) -> Result<Value> {
-    let az = def
-        .akte
-        .get("aktenzeichen")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let az = def.akte.get("aktenzeichen").and_then(Value::as_str).unwrap_or_default().to_string();
     if let Some(existing) = repo.catalog().find_akte(&az) {
         let n = repo.catalog().dokumente_of(&existing.id).len();
         return Ok(
@@ -165,13 +135,7 @@ async fn load_akte(repo: &mut Repository, dir: &std::path::Path, def: &MoreAkte)
         let id = Uuid::now_v7();
         let mut f = Map::new();
         f.insert("title".into(), json!(v.title));
-        changes.push(Change::Create {
-            kind: ObjKind::Vorgang,
-            id,
-            parent: Some(akte),
-            content: None,
-            fields: f,
-        });
+        changes.push(Change::Create { kind: ObjKind::Vorgang, id, parent: Some(akte), content: None, fields: f });
         vorgaenge.insert(v.key.clone(), id);
     }
     repo.commit(changes).await?;
@@ -182,9 +146,7 @@ async fn load_akte(repo: &mut Repository, dir: &std::path::Path, def: &MoreAkte)
     }
     for (vorgang, docs) in by_vorgang {
         let parent = match &vorgang {
-            Some(k) => *vorgaenge
-                .get(k)
-                .with_context(|| format!("the demo case names an unknown Vorgang {k}"))?,
+            Some(k) => *vorgaenge.get(k).with_context(|| format!("the demo case names an unknown Vorgang {k}"))?,
             None => akte,
         };
         let files: Vec<PathBuf> = docs.iter().map(|d| dir.join(&d.file)).collect();
@@ -209,10 +171,7 @@ async fn load_akte(repo: &mut Repository, dir: &std::path::Path, def: &MoreAkte)
             }
         })
         .await?;
-        bytes += added
-            .iter()
-            .map(|a| a["size"].as_u64().unwrap_or(0))
-            .sum::<u64>();
+        bytes += added.iter().map(|a| a["size"].as_u64().unwrap_or(0)).sum::<u64>();
     }
     Ok(
         json!({"aktenzeichen": az, "id": akte, "status": "loaded", "dokumente": def.dokumente.len(), "vorgaenge": def.vorgaenge.len(), "bytes": bytes}),

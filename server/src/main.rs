@@ -11,11 +11,7 @@ use clap::{Parser, Subcommand};
 
 /// Akte: a sovereign e-file repository.
 #[derive(Parser, Debug)]
-#[command(
-    name = "akte",
-    version,
-    about = "Akte: encrypted, content-addressed e-file repository"
-)]
+#[command(name = "akte", version, about = "Akte: encrypted, content-addressed e-file repository")]
 pub struct Cli {
     /// The node's data directory (identity, seen heads, caches).
     #[arg(long, global = true, env = "AKTE_DATA", default_value = "./akte-data")]
@@ -109,11 +105,13 @@ pub enum Command {
         /// The Akte (id or Aktenzeichen).
         akte: Option<String>,
     },
-    /// Write a Dokument's content (latest version) to a file or stdout.
+    /// Write a Dokument's content (latest version) to a file or stdout; several
+    /// Dokumente go into the directory `-o` as `<id>-<file name>`.
     Get {
-        /// The Dokument id (or a version id).
-        dokument: String,
-        /// Output file (default: stdout).
+        /// The Dokument ids (or version ids).
+        #[arg(required = true)]
+        dokumente: Vec<String>,
+        /// Output file, or directory for several (default: stdout).
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Version number.
@@ -158,10 +156,7 @@ pub enum KeyCommand {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime starts");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
     match runtime.block_on(cmd::run(cli)) {
         Ok(code) => code,
         Err(e) => {

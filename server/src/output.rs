@@ -25,11 +25,7 @@ pub fn size(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
 /// A progress bar on stderr when it is a terminal, hidden otherwise.
@@ -43,11 +39,7 @@ pub fn bar(len: u64, bytes: bool, msg: &str) -> ProgressBar {
         "{msg} [{bar:30}] {pos}/{len} eta {eta}"
     };
     let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template(template)
-            .expect("template parses")
-            .progress_chars("=> "),
-    );
+    pb.set_style(ProgressStyle::with_template(template).expect("template parses").progress_chars("=> "));
     pb.set_message(msg.to_string());
     pb
 }
