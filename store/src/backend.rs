@@ -25,9 +25,7 @@ impl Backend {
         if let Some(rest) = url.strip_prefix("file://") {
             let root = PathBuf::from(rest);
             if !root.is_absolute() {
-                return Err(Error::Invalid(format!(
-                    "the store URL {url} must name an absolute directory"
-                )));
+                return Err(Error::Invalid(format!("the store URL {url} must name an absolute directory")));
             }
             std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
             // Object writes skip fsync; `barrier` makes the whole file system durable once
@@ -35,11 +33,7 @@ impl Backend {
             let fs = object_store::local::LocalFileSystem::new_with_prefix(&root)
                 .map_err(|e| Error::Invalid(format!("cannot open {url}: {e}")))?
                 .with_automatic_cleanup(true);
-            return Ok(Backend {
-                store: Arc::new(fs),
-                local_root: Some(root),
-                url: url.to_string(),
-            });
+            return Ok(Backend { store: Arc::new(fs), local_root: Some(root), url: url.to_string() });
         }
         if url == "memory://" || url.starts_with("memory://") {
             return Ok(Self::memory());
@@ -47,27 +41,17 @@ impl Backend {
         if let Some(rest) = url.strip_prefix("s3://") {
             return Self::open_s3(url, rest);
         }
-        Err(Error::Invalid(format!(
-            "the store URL {url} is not supported (use file:///dir, s3://bucket or memory://)"
-        )))
+        Err(Error::Invalid(format!("the store URL {url} is not supported (use file:///dir, s3://bucket or memory://)")))
     }
 
     /// A fresh in-memory store (tests).
     pub fn memory() -> Self {
-        Backend {
-            store: Arc::new(object_store::memory::InMemory::new()),
-            local_root: None,
-            url: "memory://".into(),
-        }
+        Backend { store: Arc::new(object_store::memory::InMemory::new()), local_root: None, url: "memory://".into() }
     }
 
     /// Wraps an existing object store (tests, migration).
     pub fn from_store(store: Arc<dyn ObjectStore>, url: &str) -> Self {
-        Backend {
-            store,
-            local_root: None,
-            url: url.to_string(),
-        }
+        Backend { store, local_root: None, url: url.to_string() }
     }
 
     fn open_s3(url: &str, rest: &str) -> Result<Self> {
@@ -76,20 +60,14 @@ impl Backend {
 
     /// Opens `s3://bucket[/prefix]` with `AWS_*` settings taken from `vars` instead of the
     /// process environment (tests, several stores in one process).
-    pub fn open_s3_with(
-        url: &str,
-        rest: &str,
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self> {
+    pub fn open_s3_with(url: &str, rest: &str, vars: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
         use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
         let (bucket, prefix) = match rest.split_once('/') {
             Some((b, p)) => (b, p.trim_matches('/')),
             None => (rest, ""),
         };
         if bucket.is_empty() {
-            return Err(Error::Invalid(format!(
-                "the store URL {url} names no bucket"
-            )));
+            return Err(Error::Invalid(format!("the store URL {url} names no bucket")));
         }
         let mut builder = AmazonS3Builder::new();
         let mut region = false;
@@ -109,27 +87,16 @@ impl Backend {
         builder = builder.with_bucket_name(bucket);
         if let Some(endpoint) = endpoint {
             // Must come after any `with_client_options`, which would reset it.
-            builder = builder
-                .with_endpoint(&endpoint)
-                .with_allow_http(endpoint.starts_with("http://"));
+            builder = builder.with_endpoint(&endpoint).with_allow_http(endpoint.starts_with("http://"));
         }
         if !region {
             builder = builder.with_region("garage");
         }
         // Conditional puts stay disabled: Akte never relies on them (FORMAT.md, "Writing").
-        let s3 = builder
-            .build()
-            .map_err(|e| Error::Invalid(format!("cannot open {url}: {e}")))?;
-        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
-            Arc::new(s3)
-        } else {
-            Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
-        };
-        Ok(Backend {
-            store,
-            local_root: None,
-            url: url.to_string(),
-        })
+        let s3 = builder.build().map_err(|e| Error::Invalid(format!("cannot open {url}: {e}")))?;
+        let store: Arc<dyn ObjectStore> =
+            if prefix.is_empty() { Arc::new(s3) } else { Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)) };
+        Ok(Backend { store, local_root: None, url: url.to_string() })
     }
 
     /// The URL this store was opened from.
@@ -162,11 +129,7 @@ impl Backend {
 
     /// Writes an object (overwriting; Akte never writes one name with two contents).
     pub async fn put(&self, path: &Path, bytes: Vec<u8>) -> Result<()> {
-        self.store
-            .put(path, PutPayload::from(bytes))
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::store(path, e))
+        self.store.put(path, PutPayload::from(bytes)).await.map(|_| ()).map_err(|e| Error::store(path, e))
     }
 
     /// Deletes an object (missing is fine).
@@ -180,20 +143,12 @@ impl Backend {
     /// Lists every object name below `prefix` (or everything).
     pub async fn list(&self, prefix: Option<&Path>) -> Result<Vec<object_store::ObjectMeta>> {
         let at = prefix.cloned().unwrap_or_default();
-        self.store
-            .list(prefix)
-            .try_collect()
-            .await
-            .map_err(|e| Error::store(&at, e))
+        self.store.list(prefix).try_collect().await.map_err(|e| Error::store(&at, e))
     }
 
     /// The immediate "directories" below `prefix`.
     pub async fn list_dirs(&self, prefix: &Path) -> Result<Vec<Path>> {
-        let r = self
-            .store
-            .list_with_delimiter(Some(prefix))
-            .await
-            .map_err(|e| Error::store(prefix, e))?;
+        let r = self.store.list_with_delimiter(Some(prefix)).await.map_err(|e| Error::store(prefix, e))?;
         Ok(r.common_prefixes)
     }
 

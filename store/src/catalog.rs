@@ -126,24 +126,15 @@ impl State {
     fn apply(&mut self, entry: &CEntry) {
         for (op, fields) in &entry.ops {
             match op {
-                Op::Create {
-                    kind,
-                    id,
-                    parent,
-                    content,
-                    ..
-                } => self.create(entry, *kind, *id, *parent, content.clone(), fields),
+                Op::Create { kind, id, parent, content, .. } => {
+                    self.create(entry, *kind, *id, *parent, content.clone(), fields)
+                }
                 Op::Update { id, .. } => self.update(entry, *id, fields),
             }
         }
     }
 
-    fn history_entry(
-        entry: &CEntry,
-        action: &str,
-        object: Uuid,
-        changes: Vec<Change>,
-    ) -> HistoryEntry {
+    fn history_entry(entry: &CEntry, action: &str, object: Uuid, changes: Vec<Change>) -> HistoryEntry {
         HistoryEntry {
             at: entry.hlc,
             time: entry.hlc.rfc3339(),
@@ -165,16 +156,12 @@ impl State {
         fields: &Map<String, Value>,
     ) {
         if self.objects.contains_key(&id) {
-            self.conflicts.push(format!(
-                "{} {id} created twice; the later create was ignored",
-                kind.label()
-            ));
+            self.conflicts.push(format!("{} {id} created twice; the later create was ignored", kind.label()));
             return;
         }
         let parent_obj = parent.and_then(|p| self.objects.get(&p));
         if parent.is_some() && parent_obj.is_none() {
-            self.conflicts
-                .push(format!("{} {id} names an unknown parent", kind.label()));
+            self.conflicts.push(format!("{} {id} names an unknown parent", kind.label()));
         }
         let akte = match kind {
             ObjKind::Akte => Some(id),
@@ -215,19 +202,14 @@ impl State {
         if let Some(p) = parent {
             self.children.entry(p).or_default().push(id);
         }
-        self.history
-            .entry(history_on)
-            .or_default()
-            .push(Self::history_entry(entry, action, id, changes));
+        self.history.entry(history_on).or_default().push(Self::history_entry(entry, action, id, changes));
         self.objects.insert(id, obj);
     }
 
     fn claim_aktenzeichen(&mut self, obj: &mut Obj, az: &str) {
         match self.aktenzeichen.get(az) {
             Some(holder) if *holder != obj.id => {
-                obj.conflict = Some(format!(
-                    "Aktenzeichen {az} is already used by Akte {holder}"
-                ));
+                obj.conflict = Some(format!("Aktenzeichen {az} is already used by Akte {holder}"));
             }
             _ => {
                 self.aktenzeichen.insert(az.to_string(), obj.id);
@@ -238,8 +220,7 @@ impl State {
 
     fn update(&mut self, entry: &CEntry, id: Uuid, fields: &Map<String, Value>) {
         let Some(mut obj) = self.objects.remove(&id) else {
-            self.conflicts
-                .push(format!("update of unknown object {id} ignored"));
+            self.conflicts.push(format!("update of unknown object {id} ignored"));
             return;
         };
         let old_az = obj.text("aktenzeichen").map(str::to_string);
@@ -258,10 +239,7 @@ impl State {
                 self.claim_aktenzeichen(&mut obj, &new_az);
             }
         }
-        self.history
-            .entry(id)
-            .or_default()
-            .push(Self::history_entry(entry, "update", id, changes));
+        self.history.entry(id).or_default().push(Self::history_entry(entry, "update", id, changes));
         self.objects.insert(id, obj);
     }
 }
@@ -279,11 +257,7 @@ fn set_fields(target: &mut Map<String, Value>, fields: &Map<String, Value>) -> V
         } else {
             target.insert(k.clone(), v.clone());
         }
-        changes.push(Change {
-            field: k.clone(),
-            old,
-            new: v.clone(),
-        });
+        changes.push(Change { field: k.clone(), old, new: v.clone() });
     }
     changes
 }
@@ -310,11 +284,7 @@ pub const CATALOG_FORMAT: u32 = 1;
 impl Catalog {
     /// An empty catalog for a repository.
     pub fn new(repository: Uuid) -> Self {
-        Catalog {
-            format: CATALOG_FORMAT,
-            repository,
-            ..Default::default()
-        }
+        Catalog { format: CATALOG_FORMAT, repository, ..Default::default() }
     }
 
     /// Adds entries read from the store (each stream in order) and updates the state:
@@ -327,18 +297,12 @@ impl Catalog {
         for e in new {
             let head = self.streams.entry(e.node.clone()).or_default();
             if e.seq > head.seq {
-                *head = Head {
-                    seq: e.seq,
-                    mac: e.mac.clone(),
-                };
+                *head = Head { seq: e.seq, mac: e.mac.clone() };
             }
             sorted.push(e);
         }
         sorted.sort_by(|a, b| a.key().cmp(&b.key()));
-        let in_order = self
-            .entries
-            .last()
-            .is_none_or(|last| last.key() < sorted[0].key());
+        let in_order = self.entries.last().is_none_or(|last| last.key() < sorted[0].key());
         if in_order {
             for e in &sorted {
                 self.state.apply(e);
@@ -362,11 +326,7 @@ impl Catalog {
 
     /// The MAC of entry `seq` of `node`, if the catalog holds it.
     pub fn mac_of(&self, node: &str, seq: u64) -> Option<&str> {
-        self.entries
-            .iter()
-            .rev()
-            .find(|e| e.node == node && e.seq == seq)
-            .map(|e| e.mac.as_str())
+        self.entries.iter().rev().find(|e| e.node == node && e.seq == seq).map(|e| e.mac.as_str())
     }
 
     /// The latest HLC in any entry.
@@ -392,20 +352,12 @@ impl Catalog {
 
     /// Direct children of an object.
     pub fn children(&self, id: &Uuid) -> impl Iterator<Item = &Obj> {
-        self.state
-            .children
-            .get(id)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| self.state.objects.get(c))
+        self.state.children.get(id).into_iter().flatten().filter_map(|c| self.state.objects.get(c))
     }
 
     /// All Dokumente in an Akte (in all its Vorgänge), in creation order.
     pub fn dokumente_of(&self, akte: &Uuid) -> Vec<&Obj> {
-        let mut out: Vec<&Obj> = self
-            .all(ObjKind::Dokument)
-            .filter(|d| d.akte == Some(*akte))
-            .collect();
+        let mut out: Vec<&Obj> = self.all(ObjKind::Dokument).filter(|d| d.akte == Some(*akte)).collect();
         out.sort_by_key(|d| d.created);
         out
     }
@@ -422,9 +374,6 @@ impl Catalog {
 
     /// The newest version of a Dokument.
     pub fn latest_version(&self, dokument: &Uuid) -> Option<&Obj> {
-        self.get(dokument)?
-            .versions
-            .last()
-            .and_then(|v| self.get(v))
+        self.get(dokument)?.versions.last().and_then(|v| self.get(v))
     }
 }

@@ -73,19 +73,14 @@ impl Objects {
         chunk_size: usize,
         mut progress: impl FnMut(u64),
     ) -> Result<ContentRef> {
-        assert!(
-            chunk_size > 0 && chunk_size <= MAX_CHUNK_SIZE,
-            "chunk size out of range"
-        );
+        assert!(chunk_size > 0 && chunk_size <= MAX_CHUNK_SIZE, "chunk size out of range");
         let mut hashers = Some((sha2::Sha256::new(), blake3::Hasher::new()));
         let mut pending: VecDeque<tokio::task::JoinHandle<Result<Name>>> = VecDeque::new();
         let mut chunks = Vec::new();
         let mut size = 0u64;
         loop {
             let mut buf = vec![0u8; chunk_size];
-            let n = fill(reader, &mut buf)
-                .await
-                .map_err(|e| Error::io("<input>", e))?;
+            let n = fill(reader, &mut buf).await.map_err(|e| Error::io("<input>", e))?;
             if n == 0 {
                 break;
             }
@@ -104,18 +99,10 @@ impl Objects {
                 .expect("hash task does not panic"),
             );
             while pending.len() >= IN_FLIGHT {
-                chunks.push(
-                    pending
-                        .pop_front()
-                        .expect("non-empty")
-                        .await
-                        .expect("chunk task does not panic")?,
-                );
+                chunks.push(pending.pop_front().expect("non-empty").await.expect("chunk task does not panic")?);
             }
             let objects = self.clone();
-            pending.push_back(tokio::spawn(async move {
-                objects.put(Kind::Chunk, buf.to_vec()).await
-            }));
+            pending.push_back(tokio::spawn(async move { objects.put(Kind::Chunk, buf.to_vec()).await }));
             progress(size);
             if n < chunk_size {
                 break;
@@ -133,44 +120,21 @@ impl Objects {
             chunk_size: chunk_size as u64,
             chunks,
         };
-        let name = self
-            .put(
-                Kind::Manifest,
-                serde_json::to_vec(&manifest).expect("manifest serializes"),
-            )
-            .await?;
-        Ok(ContentRef {
-            manifest: name,
-            size,
-            blake3: manifest.blake3,
-            sha256: manifest.sha256,
-        })
+        let name = self.put(Kind::Manifest, serde_json::to_vec(&manifest).expect("manifest serializes")).await?;
+        Ok(ContentRef { manifest: name, size, blake3: manifest.blake3, sha256: manifest.sha256 })
     }
 
     /// Reads and checks a manifest.
     pub async fn manifest(&self, name: &str) -> Result<Manifest> {
         let bytes = self.get(name, Kind::Manifest).await?;
         let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::integrity(
-                crate::object::object_path(name).to_string(),
-                format!("manifest is not readable: {e}"),
-            )
+            Error::integrity(crate::object::object_path(name).to_string(), format!("manifest is not readable: {e}"))
         })?;
         if m.v != 1 {
-            return Err(Error::Format(format!(
-                "content manifest version {} is not supported",
-                m.v
-            )));
+            return Err(Error::Format(format!("content manifest version {} is not supported", m.v)));
         }
-        let expected_chunks = if m.size == 0 {
-            0
-        } else {
-            m.size.div_ceil(m.chunk_size.max(1))
-        };
-        if m.chunk_size == 0
-            || m.chunk_size > MAX_CHUNK_SIZE as u64
-            || m.chunks.len() as u64 != expected_chunks
-        {
+        let expected_chunks = if m.size == 0 { 0 } else { m.size.div_ceil(m.chunk_size.max(1)) };
+        if m.chunk_size == 0 || m.chunk_size > MAX_CHUNK_SIZE as u64 || m.chunks.len() as u64 != expected_chunks {
             return Err(Error::integrity(
                 crate::object::object_path(name).to_string(),
                 "manifest chunk list does not fit its size",
@@ -181,10 +145,7 @@ impl Objects {
 
     /// Streams a content's bytes; each chunk is checked against its name before it is
     /// yielded, so no unverified byte leaves this function.
-    pub fn read_content(
-        &self,
-        manifest: Manifest,
-    ) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
+    pub fn read_content(&self, manifest: Manifest) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
         let objects = self.clone();
         let last = manifest.chunks.len().saturating_sub(1);
         let chunk_size = manifest.chunk_size;
@@ -194,11 +155,7 @@ impl Objects {
                 let objects = objects.clone();
                 async move {
                     let bytes = objects.get(&name, Kind::Chunk).await?;
-                    let want = if i == last {
-                        total - chunk_size * last as u64
-                    } else {
-                        chunk_size
-                    };
+                    let want = if i == last { total - chunk_size * last as u64 } else { chunk_size };
                     if bytes.len() as u64 != want {
                         return Err(Error::integrity(
                             crate::object::object_path(&name).to_string(),

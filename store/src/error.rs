@@ -59,24 +59,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn store(path: &object_store::path::Path, source: object_store::Error) -> Self {
-        Error::Store {
-            path: path.to_string(),
-            source,
-        }
+        Error::Store { path: path.to_string(), source }
     }
 
     pub(crate) fn integrity(object: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Integrity {
-            object: object.into(),
-            reason: reason.into(),
-        }
+        Error::Integrity { object: object.into(), reason: reason.into() }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     /// True for integrity failures (tampering, corruption, missing objects that are referenced).

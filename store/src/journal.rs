@@ -96,10 +96,7 @@ pub struct Entry {
 
 /// Encrypts an entry; returns the ciphertext and the entry's MAC (hex).
 pub fn seal(key: &RepoKey, entry: &Entry) -> Result<(Vec<u8>, String)> {
-    let body = frame(
-        Kind::Entry,
-        &serde_json::to_vec(entry).expect("entry serializes"),
-    );
+    let body = frame(Kind::Entry, &serde_json::to_vec(entry).expect("entry serializes"));
     let mac = key.journal_mac(&body);
     let mut plain = body;
     plain.extend_from_slice(mac.as_bytes());
@@ -117,30 +114,21 @@ pub fn open(key: &RepoKey, node: &str, seq: u64, ciphertext: &[u8]) -> Result<(E
     let (body, mac) = plain.split_at(plain.len() - 32);
     let expect = key.journal_mac(body);
     if expect.as_bytes() != mac {
-        return Err(Error::integrity(
-            label,
-            "entry MAC does not verify (tampered)",
-        ));
+        return Err(Error::integrity(label, "entry MAC does not verify (tampered)"));
     }
     let (kind, json) = unframe(&label, body)?;
     if kind != Kind::Entry {
         return Err(Error::integrity(label, "object is not a journal entry"));
     }
-    let entry: Entry = serde_json::from_slice(json)
-        .map_err(|e| Error::integrity(&label, format!("entry is not readable: {e}")))?;
+    let entry: Entry =
+        serde_json::from_slice(json).map_err(|e| Error::integrity(&label, format!("entry is not readable: {e}")))?;
     if entry.v != 1 {
-        return Err(Error::Format(format!(
-            "{label} has entry version {}, this build reads 1",
-            entry.v
-        )));
+        return Err(Error::Format(format!("{label} has entry version {}, this build reads 1", entry.v)));
     }
     if entry.node != node || entry.seq != seq {
         return Err(Error::integrity(
             label,
-            format!(
-                "entry claims to be {} (moved or swapped)",
-                entry_path(&entry.node, entry.seq)
-            ),
+            format!("entry claims to be {} (moved or swapped)", entry_path(&entry.node, entry.seq)),
         ));
     }
     Ok((entry, expect.to_hex().to_string()))

@@ -27,9 +27,7 @@ pub struct RepoKey {
 
 impl fmt::Debug for RepoKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RepoKey")
-            .field("recipient", &self.recipient.to_string())
-            .finish_non_exhaustive()
+        f.debug_struct("RepoKey").field("recipient", &self.recipient.to_string()).finish_non_exhaustive()
     }
 }
 
@@ -45,12 +43,7 @@ impl RepoKey {
         let name_key = blake3::derive_key(NAME_KEY_CONTEXT, ikm);
         let journal_key = blake3::derive_key(JOURNAL_KEY_CONTEXT, ikm);
         let recipient = identity.to_public();
-        RepoKey {
-            identity,
-            recipient,
-            name_key,
-            journal_key,
-        }
+        RepoKey { identity, recipient, name_key, journal_key }
     }
 
     fn parse(secret: &str) -> Result<Self> {
@@ -82,35 +75,22 @@ impl RepoKey {
 
     /// Encrypts `plaintext` to the repository key (age, binary format).
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
-        encrypt_to(
-            std::iter::once(&self.recipient as &dyn age::Recipient),
-            plaintext,
-        )
+        encrypt_to(std::iter::once(&self.recipient as &dyn age::Recipient), plaintext)
     }
 
     /// Decrypts an object that was encrypted to the repository key.
     pub fn decrypt(&self, object: &str, ciphertext: &[u8]) -> Result<Vec<u8>> {
-        decrypt_with(
-            std::iter::once(&self.identity as &dyn age::Identity),
-            ciphertext,
-        )
-        .map_err(|e| Error::integrity(object, format!("does not decrypt: {e}")))
+        decrypt_with(std::iter::once(&self.identity as &dyn age::Identity), ciphertext)
+            .map_err(|e| Error::integrity(object, format!("does not decrypt: {e}")))
     }
 }
 
-fn encrypt_to<'a>(
-    recipients: impl Iterator<Item = &'a dyn age::Recipient>,
-    plaintext: &[u8],
-) -> Result<Vec<u8>> {
-    let encryptor = age::Encryptor::with_recipients(recipients)
-        .map_err(|e| Error::Invalid(format!("cannot encrypt: {e}")))?;
+fn encrypt_to<'a>(recipients: impl Iterator<Item = &'a dyn age::Recipient>, plaintext: &[u8]) -> Result<Vec<u8>> {
+    let encryptor =
+        age::Encryptor::with_recipients(recipients).map_err(|e| Error::Invalid(format!("cannot encrypt: {e}")))?;
     let mut out = Vec::with_capacity(plaintext.len() + 256);
-    let mut writer = encryptor
-        .wrap_output(&mut out)
-        .map_err(|e| Error::io("<memory>", e))?;
-    writer
-        .write_all(plaintext)
-        .map_err(|e| Error::io("<memory>", e))?;
+    let mut writer = encryptor.wrap_output(&mut out).map_err(|e| Error::io("<memory>", e))?;
+    writer.write_all(plaintext).map_err(|e| Error::io("<memory>", e))?;
     writer.finish().map_err(|e| Error::io("<memory>", e))?;
     Ok(out)
 }
@@ -140,43 +120,27 @@ impl OperatorIdentity {
             identity.to_public(),
             identity.to_string().expose_secret()
         );
-        (
-            OperatorIdentity {
-                identities: vec![identity],
-            },
-            text,
-        )
+        (OperatorIdentity { identities: vec![identity] }, text)
     }
 
     /// Parses an identity file: one secret key per line, `#` comments and blank lines allowed.
     pub fn parse(text: &str) -> Result<Self> {
         let mut identities = Vec::new();
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
             let identity = age::x25519::Identity::from_str(line).map_err(|_| {
-                Error::Invalid(
-                    "the identity file holds a line that is not an age X25519 secret key".into(),
-                )
+                Error::Invalid("the identity file holds a line that is not an age X25519 secret key".into())
             })?;
             identities.push(identity);
         }
         if identities.is_empty() {
-            return Err(Error::Invalid(
-                "the identity file holds no age secret key".into(),
-            ));
+            return Err(Error::Invalid("the identity file holds no age secret key".into()));
         }
         Ok(OperatorIdentity { identities })
     }
 
     /// The public recipients of this identity.
     pub fn recipients(&self) -> Vec<String> {
-        self.identities
-            .iter()
-            .map(|i| i.to_public().to_string())
-            .collect()
+        self.identities.iter().map(|i| i.to_public().to_string()).collect()
     }
 }
 
@@ -201,29 +165,16 @@ pub struct Unlocked {
 
 /// Parses an age X25519 recipient (`age1…`), with a readable error.
 pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient> {
-    age::x25519::Recipient::from_str(text.trim()).map_err(|_| {
-        Error::Invalid(format!(
-            "{:?} is not an age X25519 recipient (age1…)",
-            text.trim()
-        ))
-    })
+    age::x25519::Recipient::from_str(text.trim())
+        .map_err(|_| Error::Invalid(format!("{:?} is not an age X25519 recipient (age1…)", text.trim())))
 }
 
 /// Builds the encrypted key file for `recipients`.
-pub fn seal_key_file(
-    repository: uuid::Uuid,
-    key: &RepoKey,
-    recipients: &[String],
-) -> Result<Vec<u8>> {
+pub fn seal_key_file(repository: uuid::Uuid, key: &RepoKey, recipients: &[String]) -> Result<Vec<u8>> {
     if recipients.is_empty() {
-        return Err(Error::Invalid(
-            "the repository key must stay wrapped for at least one recipient".into(),
-        ));
+        return Err(Error::Invalid("the repository key must stay wrapped for at least one recipient".into()));
     }
-    let parsed = recipients
-        .iter()
-        .map(|r| parse_recipient(r))
-        .collect::<Result<Vec<_>>>()?;
+    let parsed = recipients.iter().map(|r| parse_recipient(r)).collect::<Result<Vec<_>>>()?;
     let plain = serde_json::to_vec(&KeyFile {
         format: FORMAT_VERSION,
         repository,
@@ -236,24 +187,17 @@ pub fn seal_key_file(
 
 /// Opens the encrypted key file with an operator identity.
 pub fn open_key_file(ciphertext: &[u8], operator: &OperatorIdentity) -> Result<Unlocked> {
-    let plain = decrypt_with(
-        operator.identities.iter().map(|i| i as &dyn age::Identity),
-        ciphertext,
-    )
-    .map_err(Error::Locked)?;
-    let file: KeyFile = serde_json::from_slice(&plain)
-        .map_err(|e| Error::Format(format!("key file is not readable: {e}")))?;
+    let plain =
+        decrypt_with(operator.identities.iter().map(|i| i as &dyn age::Identity), ciphertext).map_err(Error::Locked)?;
+    let file: KeyFile =
+        serde_json::from_slice(&plain).map_err(|e| Error::Format(format!("key file is not readable: {e}")))?;
     if file.format != FORMAT_VERSION {
         return Err(Error::Format(format!(
             "repository format {} is not supported by this build (it reads format {FORMAT_VERSION})",
             file.format
         )));
     }
-    Ok(Unlocked {
-        repository: file.repository,
-        key: RepoKey::parse(&file.key)?,
-        recipients: file.recipients,
-    })
+    Ok(Unlocked { repository: file.repository, key: RepoKey::parse(&file.key)?, recipients: file.recipients })
 }
 
 #[cfg(test)]
@@ -270,10 +214,7 @@ mod tests {
         let unlocked = open_key_file(&sealed, &op).unwrap();
         assert_eq!(unlocked.repository, id);
         assert_eq!(unlocked.key.fingerprint(), key.fingerprint());
-        assert!(matches!(
-            open_key_file(&sealed, &other),
-            Err(Error::Locked(_))
-        ));
+        assert!(matches!(open_key_file(&sealed, &other), Err(Error::Locked(_))));
     }
 
     #[test]

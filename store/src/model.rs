@@ -255,22 +255,13 @@ pub fn validate(kind: ObjKind, fields: &Map<String, Value>, creating: bool) -> R
     for name in required {
         match fields.get(*name) {
             Some(Value::String(s)) if s.trim().is_empty() => {
-                return Err(Error::Invalid(format!(
-                    "the {} field {name} must not be empty",
-                    kind.label()
-                )));
+                return Err(Error::Invalid(format!("the {} field {name} must not be empty", kind.label())));
             }
             None if creating => {
-                return Err(Error::Invalid(format!(
-                    "a new {} needs the field {name}",
-                    kind.label()
-                )));
+                return Err(Error::Invalid(format!("a new {} needs the field {name}", kind.label())));
             }
             Some(Value::Null) => {
-                return Err(Error::Invalid(format!(
-                    "the {} field {name} cannot be removed",
-                    kind.label()
-                )));
+                return Err(Error::Invalid(format!("the {} field {name} cannot be removed", kind.label())));
             }
             _ => {}
         }
@@ -297,10 +288,7 @@ pub fn safe_file_name(name: &str) -> Result<()> {
 
 /// Guesses a media type from a file name's extension.
 pub fn media_type_for(file_name: &str) -> &'static str {
-    let ext = file_name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     match ext.as_str() {
         "pdf" => "application/pdf",
         "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -330,44 +318,14 @@ mod tests {
 
     #[test]
     fn validation_names_the_problem() {
-        assert!(
-            validate(
-                ObjKind::Akte,
-                &map(json!({"aktenzeichen":"1-1/2026","title":"T"})),
-                true
-            )
-            .is_ok()
-        );
-        let e = validate(ObjKind::Akte, &map(json!({"title":"T"})), true)
-            .unwrap_err()
-            .to_string();
+        assert!(validate(ObjKind::Akte, &map(json!({"aktenzeichen":"1-1/2026","title":"T"})), true).is_ok());
+        let e = validate(ObjKind::Akte, &map(json!({"title":"T"})), true).unwrap_err().to_string();
         assert!(e.contains("aktenzeichen"), "{e}");
         assert!(validate(ObjKind::Akte, &map(json!({"colour":"red"})), false).is_err());
         assert!(validate(ObjKind::Akte, &map(json!({"retention_years":"ten"})), false).is_err());
-        assert!(
-            validate(
-                ObjKind::Akte,
-                &map(json!({"laufzeit_beginn":"2026-13-01"})),
-                false
-            )
-            .is_err()
-        );
-        assert!(
-            validate(
-                ObjKind::Akte,
-                &map(json!({"appraisal":"archivwuerdig","status":"zda"})),
-                false
-            )
-            .is_ok()
-        );
-        assert!(
-            validate(
-                ObjKind::Version,
-                &map(json!({"file_name":"../etc/passwd"})),
-                true
-            )
-            .is_err()
-        );
+        assert!(validate(ObjKind::Akte, &map(json!({"laufzeit_beginn":"2026-13-01"})), false).is_err());
+        assert!(validate(ObjKind::Akte, &map(json!({"appraisal":"archivwuerdig","status":"zda"})), false).is_ok());
+        assert!(validate(ObjKind::Version, &map(json!({"file_name":"../etc/passwd"})), true).is_err());
         assert!(validate(ObjKind::Akte, &map(json!({"title":"  "})), false).is_err());
     }
 }

@@ -73,9 +73,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     if let Some(dir) = path.parent() {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io(dir, e))?;
+        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))?;
     }
     Ok(())
 }
@@ -119,23 +117,13 @@ impl NodeDir {
                     key_fingerprint: None,
                     store: None,
                 };
-                write_atomic(
-                    &meta_path,
-                    &serde_json::to_vec_pretty(&meta).expect("meta serializes"),
-                )?;
+                write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta).expect("meta serializes"))?;
                 meta
             }
         };
-        let heads = read_json::<SeenHeads>(&dir.join("heads.json"))?.unwrap_or(SeenHeads {
-            format: 1,
-            ..Default::default()
-        });
-        Ok(NodeDir {
-            dir: dir.to_path_buf(),
-            _lock: lock,
-            meta,
-            heads,
-        })
+        let heads =
+            read_json::<SeenHeads>(&dir.join("heads.json"))?.unwrap_or(SeenHeads { format: 1, ..Default::default() });
+        Ok(NodeDir { dir: dir.to_path_buf(), _lock: lock, meta, heads })
     }
 
     /// The directory.
@@ -150,18 +138,12 @@ impl NodeDir {
 
     /// Saves `node.json`.
     pub fn save_meta(&self) -> Result<()> {
-        write_atomic(
-            &self.dir.join("node.json"),
-            &serde_json::to_vec_pretty(&self.meta).expect("meta serializes"),
-        )
+        write_atomic(&self.dir.join("node.json"), &serde_json::to_vec_pretty(&self.meta).expect("meta serializes"))
     }
 
     /// Saves `heads.json`.
     pub fn save_heads(&self) -> Result<()> {
-        write_atomic(
-            &self.dir.join("heads.json"),
-            &serde_json::to_vec_pretty(&self.heads).expect("heads serialize"),
-        )
+        write_atomic(&self.dir.join("heads.json"), &serde_json::to_vec_pretty(&self.heads).expect("heads serialize"))
     }
 
     /// Loads the catalog cache if it is present, current and of this repository.
@@ -177,18 +159,13 @@ impl NodeDir {
 
     /// Saves the catalog cache.
     pub fn save_catalog(&self, catalog: &Catalog) -> Result<()> {
-        write_atomic(
-            &self.dir.join("catalog.json"),
-            &serde_json::to_vec(catalog).expect("catalog serializes"),
-        )
+        write_atomic(&self.dir.join("catalog.json"), &serde_json::to_vec(catalog).expect("catalog serializes"))
     }
 
     /// Deletes the catalog cache (it is rebuilt from the store).
     pub fn drop_catalog(&self) -> Result<()> {
         match std::fs::remove_file(self.dir.join("catalog.json")) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(Error::io(self.dir.join("catalog.json"), e))
-            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(self.dir.join("catalog.json"), e)),
             _ => Ok(()),
         }
     }

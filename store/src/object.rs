@@ -63,10 +63,7 @@ pub fn frame(kind: Kind, payload: &[u8]) -> Vec<u8> {
 /// Checks the framing and returns the kind and payload.
 pub fn unframe<'a>(object: &str, plain: &'a [u8]) -> Result<(Kind, &'a [u8])> {
     if plain.len() < HEADER_LEN || &plain[..4] != MAGIC {
-        return Err(Error::integrity(
-            object,
-            "plaintext does not start with the Akte object header",
-        ));
+        return Err(Error::integrity(object, "plaintext does not start with the Akte object header"));
     }
     if plain[4] != OBJECT_VERSION {
         return Err(Error::Format(format!(
@@ -114,44 +111,28 @@ impl Objects {
             return Err(Error::integrity(name, "is not a valid object name"));
         }
         let path = object_path(name);
-        let ciphertext = self
-            .backend
-            .get(&path)
-            .await?
-            .ok_or_else(|| Error::integrity(path.to_string(), "object is missing"))?;
+        let ciphertext =
+            self.backend.get(&path).await?.ok_or_else(|| Error::integrity(path.to_string(), "object is missing"))?;
         let key = self.key.clone();
         let name = name.to_string();
-        tokio::task::spawn_blocking(move || {
-            open_object(&key, &name, &ciphertext, Some(expect)).map(|(_, p)| p)
-        })
-        .await
-        .expect("decryption task does not panic")
+        tokio::task::spawn_blocking(move || open_object(&key, &name, &ciphertext, Some(expect)).map(|(_, p)| p))
+            .await
+            .expect("decryption task does not panic")
     }
 }
 
 /// Decrypts a content-addressed object, checks framing and name, returns kind and payload.
-pub fn open_object(
-    key: &RepoKey,
-    name: &str,
-    ciphertext: &[u8],
-    expect: Option<Kind>,
-) -> Result<(Kind, Bytes)> {
+pub fn open_object(key: &RepoKey, name: &str, ciphertext: &[u8], expect: Option<Kind>) -> Result<(Kind, Bytes)> {
     let label = object_path(name).to_string();
     let plain = key.decrypt(&label, ciphertext)?;
     let (kind, _) = unframe(&label, &plain)?;
     if key.name(&plain).to_hex().as_str() != name {
-        return Err(Error::integrity(
-            label,
-            "content does not match its name (tampered or swapped)",
-        ));
+        return Err(Error::integrity(label, "content does not match its name (tampered or swapped)"));
     }
     if let Some(expect) = expect
         && kind != expect
     {
-        return Err(Error::integrity(
-            label,
-            format!("is a {kind:?}, expected a {expect:?}"),
-        ));
+        return Err(Error::integrity(label, format!("is a {kind:?}, expected a {expect:?}")));
     }
     let mut bytes = Bytes::from(plain);
     Ok((kind, bytes.split_off(HEADER_LEN)))

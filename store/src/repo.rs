@@ -98,10 +98,7 @@ fn absolute(p: &std::path::Path) -> Result<PathBuf> {
 
 /// The default store URL for a data directory.
 pub fn default_store_url(data_dir: &std::path::Path) -> Result<String> {
-    Ok(format!(
-        "file://{}",
-        absolute(&data_dir.join("store"))?.display()
-    ))
+    Ok(format!("file://{}", absolute(&data_dir.join("store"))?.display()))
 }
 
 fn read_identity(path: &std::path::Path) -> Result<OperatorIdentity> {
@@ -127,17 +124,10 @@ impl Repository {
     }
 
     /// `init` on an already opened store.
-    pub async fn init_on(
-        opts: &OpenOptions,
-        recipients: &[String],
-        backend: Backend,
-    ) -> Result<InitInfo> {
+    pub async fn init_on(opts: &OpenOptions, recipients: &[String], backend: Backend) -> Result<InitInfo> {
         let mut node = NodeDir::open(&opts.data_dir)?;
         if node.meta.repository.is_some() {
-            return Err(Error::Conflict(format!(
-                "{} already belongs to a repository",
-                opts.data_dir.display()
-            )));
+            return Err(Error::Conflict(format!("{} already belongs to a repository", opts.data_dir.display())));
         }
         let url = backend.url().to_string();
         if backend.exists(&Path::from(KEY_FILE)).await? {
@@ -149,10 +139,7 @@ impl Repository {
             keys::parse_recipient(r)?;
         }
         let (recipients, identity_file) = if recipients.is_empty() {
-            let path = opts
-                .identity
-                .clone()
-                .unwrap_or_else(|| node.identity_path());
+            let path = opts.identity.clone().unwrap_or_else(|| node.identity_path());
             if path.exists() {
                 (read_identity(&path)?.recipients(), None)
             } else {
@@ -165,24 +152,13 @@ impl Repository {
         };
         let key = RepoKey::generate();
         let repository = Uuid::new_v4();
-        backend
-            .put(
-                &Path::from(KEY_FILE),
-                keys::seal_key_file(repository, &key, &recipients)?,
-            )
-            .await?;
+        backend.put(&Path::from(KEY_FILE), keys::seal_key_file(repository, &key, &recipients)?).await?;
         backend.barrier().await?;
         node.meta.repository = Some(repository);
         node.meta.key_fingerprint = Some(key.fingerprint());
         node.meta.store = Some(url.clone());
         node.save_meta()?;
-        Ok(InitInfo {
-            repository,
-            node: node.meta.node.clone(),
-            store: url,
-            identity_file,
-            recipients,
-        })
+        Ok(InitInfo { repository, node: node.meta.node.clone(), store: url, identity_file, recipients })
     }
 
     /// Opens a repository: unlocks the key file, checks it is the repository this node
@@ -216,14 +192,12 @@ impl Repository {
             })?,
         };
         let url = backend.url().to_string();
-        let identity_path = opts
-            .identity
-            .clone()
-            .unwrap_or_else(|| node.identity_path());
+        let identity_path = opts.identity.clone().unwrap_or_else(|| node.identity_path());
         let operator = read_identity(&identity_path)?;
-        let sealed = backend.get(&Path::from(KEY_FILE)).await?.ok_or_else(|| {
-            Error::NotFound(format!("a repository in {url} (run `akte init` first)"))
-        })?;
+        let sealed = backend
+            .get(&Path::from(KEY_FILE))
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("a repository in {url} (run `akte init` first)")))?;
         let unlocked = keys::open_key_file(&sealed, &operator)?;
         if let Some(known) = node.meta.repository
             && known != unlocked.repository
@@ -248,26 +222,17 @@ impl Repository {
             node.meta.store = Some(url.clone());
             node.save_meta()?;
         }
-        let catalog = node
-            .load_catalog(unlocked.repository)
-            .unwrap_or_else(|| Catalog::new(unlocked.repository));
+        let catalog = node.load_catalog(unlocked.repository).unwrap_or_else(|| Catalog::new(unlocked.repository));
         let clock = node.heads.hlc.max(catalog.max_hlc());
         Ok(Repository {
             node,
-            objects: Objects {
-                backend,
-                key: Arc::new(unlocked.key),
-            },
+            objects: Objects { backend, key: Arc::new(unlocked.key) },
             repository: unlocked.repository,
             recipients: unlocked.recipients,
             operator,
             catalog,
             clock,
-            actor: if opts.actor.is_empty() {
-                "operator".into()
-            } else {
-                opts.actor.clone()
-            },
+            actor: if opts.actor.is_empty() { "operator".into() } else { opts.actor.clone() },
             chunk_size: DEFAULT_CHUNK_SIZE,
         })
     }
@@ -308,12 +273,7 @@ impl Repository {
     }
 
     /// Reads one stream from `from` on, until the first missing entry.
-    async fn read_stream(
-        &self,
-        node: &str,
-        from: u64,
-        mut prev: Option<String>,
-    ) -> Result<Vec<CEntry>> {
+    async fn read_stream(&self, node: &str, from: u64, mut prev: Option<String>) -> Result<Vec<CEntry>> {
         let mut out = Vec::new();
         let mut seq = from;
         loop {
@@ -323,35 +283,21 @@ impl Repository {
             };
             let (entry, mac) = journal::open(&self.objects.key, node, seq, &bytes)?;
             if entry.repository != self.repository {
-                return Err(Error::integrity(
-                    path.to_string(),
-                    "entry belongs to another repository",
-                ));
+                return Err(Error::integrity(path.to_string(), "entry belongs to another repository"));
             }
             if entry.prev != prev {
-                return Err(Error::integrity(
-                    path.to_string(),
-                    "entry does not chain to its predecessor",
-                ));
+                return Err(Error::integrity(path.to_string(), "entry does not chain to its predecessor"));
             }
             let ops = futures::stream::iter(entry.ops.into_iter().map(|op| async move {
                 let bytes = self.objects.get(op.record(), Kind::Record).await?;
-                let record = Record::parse(&bytes).map_err(|e| {
-                    Error::integrity(crate::object::object_path(op.record()).to_string(), e)
-                })?;
+                let record = Record::parse(&bytes)
+                    .map_err(|e| Error::integrity(crate::object::object_path(op.record()).to_string(), e))?;
                 Ok::<_, Error>((op, record.fields))
             }))
             .buffered(16)
             .try_collect::<Vec<_>>()
             .await?;
-            out.push(CEntry {
-                hlc: entry.hlc,
-                node: entry.node,
-                seq,
-                mac: mac.clone(),
-                actor: entry.actor,
-                ops,
-            });
+            out.push(CEntry { hlc: entry.hlc, node: entry.node, seq, mac: mac.clone(), actor: entry.actor, ops });
             prev = Some(mac);
             seq += 1;
         }
@@ -361,15 +307,8 @@ impl Repository {
     /// Reads new entries of every stream into the catalog. Fails when a stream is shorter
     /// than this node has seen or an entry it saw was rewritten (rollback, truncation).
     pub async fn sync(&mut self) -> Result<usize> {
-        let dirs = self
-            .objects
-            .backend
-            .list_dirs(&Path::from("journal"))
-            .await?;
-        let mut nodes: Vec<String> = dirs
-            .iter()
-            .filter_map(|p| p.filename().map(str::to_string))
-            .collect();
+        let dirs = self.objects.backend.list_dirs(&Path::from("journal")).await?;
+        let mut nodes: Vec<String> = dirs.iter().filter_map(|p| p.filename().map(str::to_string)).collect();
         for n in self.node.heads.streams.keys() {
             if !nodes.contains(n) {
                 nodes.push(n.clone());
@@ -380,13 +319,7 @@ impl Repository {
             let head = self.catalog.streams.get(node).cloned().unwrap_or_default();
             // The newest entry this node knows must still be there: a store that dropped
             // the tail of a stream (rollback, truncation) is caught on every open.
-            if head.seq > 0
-                && !self
-                    .objects
-                    .backend
-                    .exists(&entry_path(node, head.seq))
-                    .await?
-            {
+            if head.seq > 0 && !self.objects.backend.exists(&entry_path(node, head.seq)).await? {
                 return Err(Error::integrity(
                     entry_path(node, head.seq).to_string(),
                     "is missing, but this node has read it before (journal rolled back or truncated)",
@@ -446,11 +379,8 @@ impl Repository {
             match c {
                 Change::Create { kind, fields, .. } => model::validate(*kind, fields, true)?,
                 Change::Update { id, fields } => {
-                    let kind = self
-                        .catalog
-                        .get(id)
-                        .map(|o| o.kind)
-                        .ok_or_else(|| Error::NotFound(format!("object {id}")))?;
+                    let kind =
+                        self.catalog.get(id).map(|o| o.kind).ok_or_else(|| Error::NotFound(format!("object {id}")))?;
                     model::validate(kind, fields, false)?;
                 }
             }
@@ -462,26 +392,13 @@ impl Repository {
                 let fields = match &c {
                     Change::Create { fields, .. } | Change::Update { fields, .. } => fields.clone(),
                 };
-                let record = serde_json::to_vec(&Record {
-                    v: model::RECORD_VERSION,
-                    fields: fields.clone(),
-                })
-                .expect("record serializes");
+                let record = serde_json::to_vec(&Record { v: model::RECORD_VERSION, fields: fields.clone() })
+                    .expect("record serializes");
                 let name = objects.put(Kind::Record, record).await?;
                 let op = match c {
-                    Change::Create {
-                        kind,
-                        id,
-                        parent,
-                        content,
-                        ..
-                    } => Op::Create {
-                        kind,
-                        id,
-                        parent,
-                        record: name,
-                        content: content.map(|c| c.manifest),
-                    },
+                    Change::Create { kind, id, parent, content, .. } => {
+                        Op::Create { kind, id, parent, record: name, content: content.map(|c| c.manifest) }
+                    }
                     Change::Update { id, .. } => Op::Update { id, record: name },
                 };
                 Ok::<_, Error>((op, fields))
@@ -495,13 +412,8 @@ impl Repository {
         let me = self.node.meta.node.clone();
         let head = self.catalog.streams.get(&me).cloned().unwrap_or_default();
         self.clock = self.clock.tick(Hlc::now_ms());
-        let seen = self
-            .catalog
-            .streams
-            .iter()
-            .filter(|(n, _)| **n != me)
-            .map(|(n, h)| (n.clone(), h.clone()))
-            .collect();
+        let seen =
+            self.catalog.streams.iter().filter(|(n, _)| **n != me).map(|(n, h)| (n.clone(), h.clone())).collect();
         let entry = Entry {
             v: 1,
             repository: self.repository,
@@ -531,13 +443,7 @@ impl Repository {
             actor: entry.actor,
             ops,
         }]);
-        self.node.heads.streams.insert(
-            me,
-            Head {
-                seq: entry.seq,
-                mac,
-            },
-        );
+        self.node.heads.streams.insert(me, Head { seq: entry.seq, mac });
         self.node.heads.hlc = self.clock;
         self.node.save_heads()?;
         self.node.save_catalog(&self.catalog)?;
@@ -545,40 +451,23 @@ impl Repository {
     }
 
     /// Stores a local file's content (streaming, bounded memory).
-    pub async fn store_file(
-        &self,
-        path: &std::path::Path,
-        progress: impl FnMut(u64),
-    ) -> Result<ContentRef> {
-        let mut f = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| Error::io(path, e))?;
-        self.objects
-            .put_content(&mut f, self.chunk_size, progress)
-            .await
+    pub async fn store_file(&self, path: &std::path::Path, progress: impl FnMut(u64)) -> Result<ContentRef> {
+        let mut f = tokio::fs::File::open(path).await.map_err(|e| Error::io(path, e))?;
+        self.objects.put_content(&mut f, self.chunk_size, progress).await
     }
 
     /// Streams the content of a version, or of a Dokument's latest version.
-    pub async fn content(
-        &self,
-        id: &Uuid,
-    ) -> Result<(crate::catalog::Obj, BoxStream<'static, Result<Bytes>>)> {
-        let obj = self
-            .catalog
-            .get(id)
-            .ok_or_else(|| Error::NotFound(format!("Dokument {id}")))?;
+    pub async fn content(&self, id: &Uuid) -> Result<(crate::catalog::Obj, BoxStream<'static, Result<Bytes>>)> {
+        let obj = self.catalog.get(id).ok_or_else(|| Error::NotFound(format!("Dokument {id}")))?;
         let version = match obj.kind {
             ObjKind::Version => obj,
-            ObjKind::Dokument => self
-                .catalog
-                .latest_version(id)
-                .ok_or_else(|| Error::NotFound(format!("a version of Dokument {id}")))?,
+            ObjKind::Dokument => {
+                self.catalog.latest_version(id).ok_or_else(|| Error::NotFound(format!("a version of Dokument {id}")))?
+            }
             _ => return Err(Error::NotFound(format!("Dokument {id}"))),
         };
-        let manifest_name = version
-            .content
-            .clone()
-            .ok_or_else(|| Error::integrity(id.to_string(), "version has no content"))?;
+        let manifest_name =
+            version.content.clone().ok_or_else(|| Error::integrity(id.to_string(), "version has no content"))?;
         let manifest = self.objects.manifest(&manifest_name).await?;
         Ok((version.clone(), self.objects.read_content(manifest).boxed()))
     }
@@ -590,10 +479,7 @@ impl Repository {
 
     async fn rewrap(&mut self, recipients: Vec<String>) -> Result<()> {
         let sealed = keys::seal_key_file(self.repository, &self.objects.key, &recipients)?;
-        self.objects
-            .backend
-            .put(&Path::from(KEY_FILE), sealed)
-            .await?;
+        self.objects.backend.put(&Path::from(KEY_FILE), sealed).await?;
         self.objects.backend.barrier().await?;
         self.recipients = recipients;
         Ok(())
@@ -618,21 +504,15 @@ impl Repository {
         if !self.recipients.contains(&r) {
             return Err(Error::NotFound(format!("recipient {r}")));
         }
-        let rest: Vec<String> = self
-            .recipients
-            .iter()
-            .filter(|x| **x != r)
-            .cloned()
-            .collect();
+        let rest: Vec<String> = self.recipients.iter().filter(|x| **x != r).cloned().collect();
         if rest.is_empty() {
-            return Err(Error::Conflict(
-                "the last recipient cannot be removed".into(),
-            ));
+            return Err(Error::Conflict("the last recipient cannot be removed".into()));
         }
         let mine = self.operator.recipients();
         if !rest.iter().any(|x| mine.contains(x)) {
             return Err(Error::Conflict(
-                "removing this recipient would lock out the identity in use; add another recipient you hold first".into(),
+                "removing this recipient would lock out the identity in use; add another recipient you hold first"
+                    .into(),
             ));
         }
         self.rewrap(rest).await
@@ -658,7 +538,5 @@ fn write_secret(path: &std::path::Path, text: &str) -> Result<()> {
         opts.mode(0o600);
     }
     let mut f = opts.open(path).map_err(|e| Error::io(path, e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(path, e))
+    f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::io(path, e))
 }

@@ -47,10 +47,7 @@ impl Report {
     }
 
     fn bad(&mut self, object: impl Into<String>, problem: impl Into<String>) {
-        self.problems.push(Problem {
-            object: object.into(),
-            problem: problem.into(),
-        });
+        self.problems.push(Problem { object: object.into(), problem: problem.into() });
     }
 }
 
@@ -93,10 +90,7 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                 let r = open_object(key, &name, &bytes, None).and_then(|(kind, payload)| {
                     let chunks = if kind == Kind::Manifest {
                         let m: Manifest = serde_json::from_slice(&payload).map_err(|e| {
-                            crate::Error::integrity(
-                                path.to_string(),
-                                format!("manifest is not readable: {e}"),
-                            )
+                            crate::Error::integrity(path.to_string(), format!("manifest is not readable: {e}"))
                         })?;
                         m.chunks
                     } else {
@@ -106,13 +100,7 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                 });
                 (len, r)
             }
-            Ok(None) => (
-                0,
-                Err(crate::Error::integrity(
-                    path.to_string(),
-                    "vanished while verifying",
-                )),
-            ),
+            Ok(None) => (0, Err(crate::Error::integrity(path.to_string(), "vanished while verifying"))),
             Err(e) => (0, Err(e)),
         };
         (name, res)
@@ -147,10 +135,7 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
         let mut expect = 1u64;
         for seq in seqs {
             while expect < seq {
-                report.bad(
-                    entry_path(&node, expect).to_string(),
-                    "journal entry is missing (stream has a gap)",
-                );
+                report.bad(entry_path(&node, expect).to_string(), "journal entry is missing (stream has a gap)");
                 prev = None;
                 expect += 1;
             }
@@ -174,10 +159,7 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                     }
                     for op in &entry.ops {
                         refs.push((op.record().clone(), Kind::Record, path.to_string()));
-                        if let Op::Create {
-                            content: Some(c), ..
-                        } = op
-                        {
+                        if let Op::Create { content: Some(c), .. } = op {
                             refs.push((c.clone(), Kind::Manifest, path.to_string()));
                         }
                     }
@@ -208,37 +190,22 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     for (name, want, by) in refs
         .iter()
         .map(|(n, k, b)| (n.as_str(), *k, b.as_str()))
-        .chain(
-            chunk_refs
-                .iter()
-                .map(|(n, b)| (n.as_str(), Kind::Chunk, b.as_str())),
-        )
+        .chain(chunk_refs.iter().map(|(n, b)| (n.as_str(), Kind::Chunk, b.as_str())))
     {
         referenced.insert(name, ());
         match kinds.get(name) {
             Some(k) if *k == want => {}
-            Some(k) => report.bad(
-                object_path(name).to_string(),
-                format!("is a {k:?} but {by} refers to it as a {want:?}"),
-            ),
+            Some(k) => {
+                report.bad(object_path(name).to_string(), format!("is a {k:?} but {by} refers to it as a {want:?}"))
+            }
             None => {
-                if !report
-                    .problems
-                    .iter()
-                    .any(|p| p.object == object_path(name).to_string())
-                {
-                    report.bad(
-                        object_path(name).to_string(),
-                        format!("is missing (referenced by {by})"),
-                    );
+                if !report.problems.iter().any(|p| p.object == object_path(name).to_string()) {
+                    report.bad(object_path(name).to_string(), format!("is missing (referenced by {by})"));
                 }
             }
         }
     }
-    report.unreferenced = kinds
-        .keys()
-        .filter(|k| !referenced.contains_key(k.as_str()))
-        .count();
+    report.unreferenced = kinds.keys().filter(|k| !referenced.contains_key(k.as_str())).count();
     report.problems.sort_by(|a, b| a.object.cmp(&b.object));
     report.problems.dedup();
     Ok(report)
@@ -251,26 +218,14 @@ fn reason(e: crate::Error) -> String {
     }
 }
 
-fn check_head(
-    report: &mut Report,
-    macs: &HashMap<(NodeId, u64), String>,
-    node: &str,
-    head: &Head,
-    by: &str,
-) {
+fn check_head(report: &mut Report, macs: &HashMap<(NodeId, u64), String>, node: &str, head: &Head, by: &str) {
     if head.seq == 0 {
         return;
     }
     let path = entry_path(node, head.seq).to_string();
     match macs.get(&(node.to_string(), head.seq)) {
-        None => report.bad(
-            path,
-            format!("is missing, but {by} has seen it (journal rolled back or truncated)"),
-        ),
-        Some(mac) if *mac != head.mac => report.bad(
-            path,
-            format!("differs from the entry {by} has seen (rewritten)"),
-        ),
+        None => report.bad(path, format!("is missing, but {by} has seen it (journal rolled back or truncated)")),
+        Some(mac) if *mac != head.mac => report.bad(path, format!("differs from the entry {by} has seen (rewritten)")),
         Some(_) => {}
     }
 }

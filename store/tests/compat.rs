@@ -36,39 +36,24 @@ async fn format_1_repository_opens_and_verifies() {
         identity: Some(fixture().join("FIXTURE-ONLY-identity.txt")),
         actor: "compat-test".into(),
     };
-    let repo = Repository::open(&opts)
-        .await
-        .expect("format 1 repository opens");
+    let repo = Repository::open(&opts).await.expect("format 1 repository opens");
     let report = verify(&repo, |_, _| {}).await.unwrap();
     assert!(report.ok(), "{:?}", report.problems);
     assert_eq!(report.unreferenced, 0);
 
-    let expected: Value =
-        serde_json::from_slice(&std::fs::read(fixture().join("expected.json")).unwrap()).unwrap();
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixture().join("expected.json")).unwrap()).unwrap();
     let akten = expected["akten"].as_array().unwrap();
     assert_eq!(repo.catalog().all(ObjKind::Akte).count(), akten.len());
     let mut docs_checked = 0;
     for a in akten {
-        let akte = repo
-            .catalog()
-            .find_akte(a["aktenzeichen"].as_str().unwrap())
-            .expect("Akte by Aktenzeichen");
+        let akte = repo.catalog().find_akte(a["aktenzeichen"].as_str().unwrap()).expect("Akte by Aktenzeichen");
         assert_eq!(akte.text("title"), a["title"].as_str());
-        assert_eq!(
-            akte.text("status").unwrap_or("offen"),
-            a["status"].as_str().unwrap()
-        );
+        assert_eq!(akte.text("status").unwrap_or("offen"), a["status"].as_str().unwrap());
         for d in a["dokumente"].as_array().unwrap() {
             let id: uuid::Uuid = d["id"].as_str().unwrap().parse().unwrap();
             let bytes = common::read_all(&repo, id).await.unwrap();
-            assert_eq!(
-                hex::encode(sha2::Sha256::digest(&bytes)),
-                d["sha256"].as_str().unwrap()
-            );
-            assert_eq!(
-                bytes,
-                std::fs::read(fixture().join("content").join(d["file"].as_str().unwrap())).unwrap()
-            );
+            assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), d["sha256"].as_str().unwrap());
+            assert_eq!(bytes, std::fs::read(fixture().join("content").join(d["file"].as_str().unwrap())).unwrap());
             let version = repo.catalog().latest_version(&id).unwrap();
             assert_eq!(version.number, d["version"].as_u64().map(|n| n as u32));
             docs_checked += 1;
@@ -76,11 +61,7 @@ async fn format_1_repository_opens_and_verifies() {
     }
     assert_eq!(docs_checked, 3);
     // The first version of the versioned document is still there.
-    let antrag = repo
-        .catalog()
-        .all(ObjKind::Dokument)
-        .find(|d| d.versions.len() == 2)
-        .unwrap();
+    let antrag = repo.catalog().all(ObjKind::Dokument).find(|d| d.versions.len() == 2).unwrap();
     let v1 = antrag.versions[0];
     assert_eq!(
         common::read_all(&repo, v1).await.unwrap(),
@@ -89,9 +70,5 @@ async fn format_1_repository_opens_and_verifies() {
     // History survived: the closed Akte shows its update with old and new values.
     let closed = repo.catalog().find_akte("61.2-0002/2026").unwrap();
     let h = &repo.catalog().state.history[&closed.id];
-    assert!(h.iter().any(|e| {
-        e.changes
-            .iter()
-            .any(|c| c.field == "status" && c.new == "zda")
-    }));
+    assert!(h.iter().any(|e| { e.changes.iter().any(|c| c.field == "status" && c.new == "zda") }));
 }

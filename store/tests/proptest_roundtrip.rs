@@ -44,8 +44,7 @@ async fn run(steps: Vec<Step>, chunk: usize) {
             }
             Step::Add { akte, len, seed } => {
                 let data = bytes(seed, len);
-                let (dok, ver) =
-                    add_doc(&mut repo, akten[akte % akten.len()], "f.bin", &data).await;
+                let (dok, ver) = add_doc(&mut repo, akten[akte % akten.len()], "f.bin", &data).await;
                 docs.push(dok);
                 expect.insert(dok, data.clone());
                 expect.insert(ver, data);
@@ -56,11 +55,7 @@ async fn run(steps: Vec<Step>, chunk: usize) {
                 }
                 let dok = docs[doc % docs.len()];
                 let data = bytes(seed, len);
-                let content = repo
-                    .objects()
-                    .put_content(&mut &data[..], chunk, |_| {})
-                    .await
-                    .unwrap();
+                let content = repo.objects().put_content(&mut &data[..], chunk, |_| {}).await.unwrap();
                 let ver = Uuid::now_v7();
                 repo.commit(vec![Change::Create {
                     kind: ObjKind::Version,
@@ -79,12 +74,7 @@ async fn run(steps: Vec<Step>, chunk: usize) {
                 if title.trim().is_empty() {
                     continue;
                 }
-                repo.commit(vec![Change::Update {
-                    id,
-                    fields: fields(json!({"title": title})),
-                }])
-                .await
-                .unwrap();
+                repo.commit(vec![Change::Update { id, fields: fields(json!({"title": title})) }]).await.unwrap();
             }
         }
     }

@@ -17,19 +17,13 @@ pub struct Env {
 
 impl Env {
     pub fn memory() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-            backend: Backend::memory(),
-        }
+        Env { dir: tempfile::tempdir().unwrap(), backend: Backend::memory() }
     }
 
     pub fn file() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("file://{}", dir.path().join("store").display());
-        Env {
-            backend: Backend::open(&url).unwrap(),
-            dir,
-        }
+        Env { backend: Backend::open(&url).unwrap(), dir }
     }
 
     /// A fresh prefix in the shared Garage bucket.
@@ -38,10 +32,7 @@ impl Env {
         let rest = format!("{}/{}", g.bucket, Uuid::new_v4());
         let url = format!("s3://{rest}");
         let backend = Backend::open_s3_with(&url, &rest, g.vars.clone()).unwrap();
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-            backend,
-        }
+        Env { dir: tempfile::tempdir().unwrap(), backend }
     }
 
     pub fn opts(&self, node: &str) -> OpenOptions {
@@ -55,16 +46,12 @@ impl Env {
 
     /// Initialises the repository with a generated identity; returns node `a` opened.
     pub async fn init(&self) -> Repository {
-        Repository::init_on(&self.opts("a"), &[], self.backend.clone())
-            .await
-            .unwrap();
+        Repository::init_on(&self.opts("a"), &[], self.backend.clone()).await.unwrap();
         self.open("a").await
     }
 
     pub async fn open(&self, node: &str) -> Repository {
-        Repository::open_with_backend(&self.opts(node), self.backend.clone())
-            .await
-            .unwrap()
+        Repository::open_with_backend(&self.opts(node), self.backend.clone()).await.unwrap()
     }
 
     pub fn node_dir(&self, node: &str) -> PathBuf {
@@ -82,16 +69,11 @@ pub struct Garage {
 pub fn garage() -> &'static Garage {
     static G: OnceLock<Garage> = OnceLock::new();
     G.get_or_init(|| {
-        let env: Vec<(String, String)> = std::env::vars()
-            .filter(|(k, _)| k.starts_with("AWS_"))
-            .collect();
+        let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("AWS_")).collect();
         if let Ok(bucket) = std::env::var("AKTE_S3_BUCKET") {
             return Garage { vars: env, bucket };
         }
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../scripts/garage-test-server.sh"
-        );
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/garage-test-server.sh");
         let dir = std::env::temp_dir().join(format!("akte-garage-{}", std::process::id()));
         let out = std::process::Command::new("bash")
             .arg(script)
@@ -100,10 +82,7 @@ pub fn garage() -> &'static Garage {
             .stderr(std::process::Stdio::inherit())
             .output()
             .expect("scripts/garage-test-server.sh runs");
-        assert!(
-            out.status.success(),
-            "could not start Garage for the S3 tests (scripts/install-garage.sh builds it)"
-        );
+        assert!(out.status.success(), "could not start Garage for the S3 tests (scripts/install-garage.sh builds it)");
         let line = String::from_utf8(out.stdout).unwrap();
         let mut vars = Vec::new();
         let mut bucket = String::new();
@@ -138,17 +117,8 @@ pub async fn create_akte(repo: &mut Repository, az: &str, title: &str) -> Uuid {
 }
 
 /// Adds one Dokument with content `bytes`; returns (dokument id, version id).
-pub async fn add_doc(
-    repo: &mut Repository,
-    parent: Uuid,
-    name: &str,
-    bytes: &[u8],
-) -> (Uuid, Uuid) {
-    let content = repo
-        .objects()
-        .put_content(&mut &bytes[..], repo.chunk_size, |_| {})
-        .await
-        .unwrap();
+pub async fn add_doc(repo: &mut Repository, parent: Uuid, name: &str, bytes: &[u8]) -> (Uuid, Uuid) {
+    let content = repo.objects().put_content(&mut &bytes[..], repo.chunk_size, |_| {}).await.unwrap();
     let dok = Uuid::now_v7();
     let ver = Uuid::now_v7();
     repo.commit(vec![
@@ -196,13 +166,7 @@ pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
 
 /// All object names in the store.
 pub async fn list(backend: &Backend) -> Vec<String> {
-    backend
-        .list(None)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|m| m.location.to_string())
-        .collect()
+    backend.list(None).await.unwrap().into_iter().map(|m| m.location.to_string()).collect()
 }
 
 pub async fn flip_byte(backend: &Backend, path: &str, at: usize) {

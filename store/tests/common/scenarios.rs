@@ -16,39 +16,20 @@ pub async fn roundtrip(env: &Env) {
     let a = create_akte(&mut repo, "61.2-0001/2026", "Erste Akte").await;
     let b = create_akte(&mut repo, "61.2-0002/2026", "Zweite Akte").await;
     let mut expect: BTreeMap<Uuid, Vec<u8>> = BTreeMap::new();
-    for (i, len) in [0usize, 1, 1023, 1024, 1025, 5000, 70_000]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, len) in [0usize, 1, 1023, 1024, 1025, 5000, 70_000].into_iter().enumerate() {
         let data = bytes(i as u64, len);
-        let (dok, ver) = add_doc(
-            &mut repo,
-            if i % 2 == 0 { a } else { b },
-            &format!("d{i}.bin"),
-            &data,
-        )
-        .await;
+        let (dok, ver) = add_doc(&mut repo, if i % 2 == 0 { a } else { b }, &format!("d{i}.bin"), &data).await;
         expect.insert(ver, data.clone());
         expect.insert(dok, data);
     }
     // Identical content is stored once: the same manifest.
     let (_, v1) = add_doc(&mut repo, a, "same1.bin", &bytes(99, 3000)).await;
     let (_, v2) = add_doc(&mut repo, a, "same2.bin", &bytes(99, 3000)).await;
-    assert_eq!(
-        repo.catalog().get(&v1).unwrap().content,
-        repo.catalog().get(&v2).unwrap().content
-    );
+    assert_eq!(repo.catalog().get(&v1).unwrap().content, repo.catalog().get(&v2).unwrap().content);
     // A second version.
-    let dok = *expect
-        .keys()
-        .find(|k| repo.catalog().get(k).unwrap().kind == ObjKind::Dokument)
-        .unwrap();
+    let dok = *expect.keys().find(|k| repo.catalog().get(k).unwrap().kind == ObjKind::Dokument).unwrap();
     let newer = bytes(7, 4321);
-    let content = repo
-        .objects()
-        .put_content(&mut &newer[..], 1024, |_| {})
-        .await
-        .unwrap();
+    let content = repo.objects().put_content(&mut &newer[..], 1024, |_| {}).await.unwrap();
     let ver = Uuid::now_v7();
     repo.commit(vec![Change::Create {
         kind: ObjKind::Version,
@@ -74,22 +55,11 @@ pub async fn roundtrip(env: &Env) {
     let digest = repo.catalog().digest();
     drop(repo);
     let fresh = env.open("fresh").await;
-    assert_eq!(
-        fresh.catalog().digest(),
-        digest,
-        "a fresh node computes the same state"
-    );
-    assert_eq!(
-        fresh.catalog().get(&a).unwrap().text("title"),
-        Some("Erste Akte (geändert)")
-    );
+    assert_eq!(fresh.catalog().digest(), digest, "a fresh node computes the same state");
+    assert_eq!(fresh.catalog().get(&a).unwrap().text("title"), Some("Erste Akte (geändert)"));
     assert_eq!(fresh.catalog().get(&dok).unwrap().versions.len(), 2);
     for (id, data) in &expect {
-        assert_eq!(
-            &read_all(&fresh, *id).await.unwrap(),
-            data,
-            "fresh node reads {id}"
-        );
+        assert_eq!(&read_all(&fresh, *id).await.unwrap(), data, "fresh node reads {id}");
     }
     let report = verify(&fresh, |_, _| {}).await.unwrap();
     assert!(report.ok(), "{:?}", report.problems);
@@ -117,22 +87,14 @@ pub async fn tamper(env: &Env) {
         let p = object_store::path::Path::from(path.as_str());
         let original = env.backend.get(&p).await.unwrap().unwrap();
         let kind = match path.strip_prefix("objects/") {
-            Some(rest) => {
-                open_object(repo.key(), &rest[3..], &original, None)
-                    .unwrap()
-                    .0
-            }
+            Some(rest) => open_object(repo.key(), &rest[3..], &original, None).unwrap().0,
             None => Kind::Entry,
         };
         kinds_seen.insert(kind as u8);
         flip_byte(&env.backend, path, 1 + i * 7919).await;
         let report = verify(&repo, |_, _| {}).await.unwrap();
         assert!(!report.ok(), "flipped byte in {path} not detected");
-        assert!(
-            report.problems.iter().any(|pr| pr.object == *path),
-            "{path} not named: {:?}",
-            report.problems
-        );
+        assert!(report.problems.iter().any(|pr| pr.object == *path), "{path} not named: {:?}", report.problems);
         let mut failed = 0;
         for (id, data) in &docs {
             match read_all(&repo, *id).await {
@@ -144,38 +106,21 @@ pub async fn tamper(env: &Env) {
             }
         }
         if matches!(kind, Kind::Chunk | Kind::Manifest) {
-            assert!(
-                failed > 0,
-                "reading the document whose {kind:?} {path} was flipped must fail"
-            );
+            assert!(failed > 0, "reading the document whose {kind:?} {path} was flipped must fail");
         }
         env.backend.put(&p, original.to_vec()).await.unwrap();
     }
-    assert_eq!(
-        kinds_seen.len(),
-        4,
-        "every kind of object was tampered with"
-    );
-    assert!(
-        verify(&repo, |_, _| {}).await.unwrap().ok(),
-        "restored repository verifies"
-    );
+    assert_eq!(kinds_seen.len(), 4, "every kind of object was tampered with");
+    assert!(verify(&repo, |_, _| {}).await.unwrap().ok(), "restored repository verifies");
 
     // A deleted object.
-    let victim = names
-        .iter()
-        .find(|n| n.starts_with("objects/"))
-        .unwrap()
-        .clone();
+    let victim = names.iter().find(|n| n.starts_with("objects/")).unwrap().clone();
     let p = object_store::path::Path::from(victim.as_str());
     let saved = env.backend.get(&p).await.unwrap().unwrap();
     env.backend.delete(&p).await.unwrap();
     let report = verify(&repo, |_, _| {}).await.unwrap();
     assert!(
-        report
-            .problems
-            .iter()
-            .any(|pr| pr.object == victim && pr.problem.contains("missing")),
+        report.problems.iter().any(|pr| pr.object == victim && pr.problem.contains("missing")),
         "{:?}",
         report.problems
     );
@@ -183,23 +128,13 @@ pub async fn tamper(env: &Env) {
 
     // Two swapped objects.
     let objs: Vec<&String> = names.iter().filter(|n| n.starts_with("objects/")).collect();
-    let (x, y) = (
-        object_store::path::Path::from(objs[0].as_str()),
-        object_store::path::Path::from(objs[1].as_str()),
-    );
-    let (bx, by) = (
-        env.backend.get(&x).await.unwrap().unwrap(),
-        env.backend.get(&y).await.unwrap().unwrap(),
-    );
+    let (x, y) = (object_store::path::Path::from(objs[0].as_str()), object_store::path::Path::from(objs[1].as_str()));
+    let (bx, by) = (env.backend.get(&x).await.unwrap().unwrap(), env.backend.get(&y).await.unwrap().unwrap());
     env.backend.put(&x, by.to_vec()).await.unwrap();
     env.backend.put(&y, bx.to_vec()).await.unwrap();
     let report = verify(&repo, |_, _| {}).await.unwrap();
     for o in [objs[0], objs[1]] {
-        assert!(
-            report.problems.iter().any(|pr| pr.object == *o),
-            "swapped {o} not named: {:?}",
-            report.problems
-        );
+        assert!(report.problems.iter().any(|pr| pr.object == *o), "swapped {o} not named: {:?}", report.problems);
     }
     env.backend.put(&x, bx.to_vec()).await.unwrap();
     env.backend.put(&y, by.to_vec()).await.unwrap();
@@ -209,16 +144,9 @@ pub async fn tamper(env: &Env) {
     let mut entries: Vec<&String> = names.iter().filter(|n| n.starts_with("journal/")).collect();
     entries.sort();
     let last = entries.last().unwrap().to_string();
-    env.backend
-        .delete(&object_store::path::Path::from(last.as_str()))
-        .await
-        .unwrap();
+    env.backend.delete(&object_store::path::Path::from(last.as_str())).await.unwrap();
     let report = verify(&repo, |_, _| {}).await.unwrap();
-    assert!(
-        report.problems.iter().any(|pr| pr.object == last),
-        "truncation not named: {:?}",
-        report.problems
-    );
+    assert!(report.problems.iter().any(|pr| pr.object == last), "truncation not named: {:?}", report.problems);
     drop(repo);
     let err = Repository::open_with_backend(&env.opts("a"), env.backend.clone())
         .await
@@ -236,17 +164,12 @@ pub async fn two_nodes(env: &Env) {
     let work = |mut repo: Repository, tag: &'static str| async move {
         let mut docs = Vec::new();
         for i in 0..8u64 {
-            let data = bytes(
-                i + if tag == "a" { 100 } else { 200 },
-                500 + i as usize * 37,
-            );
+            let data = bytes(i + if tag == "a" { 100 } else { 200 }, 500 + i as usize * 37);
             let (dok, _) = add_doc(&mut repo, shared, &format!("{tag}{i}.txt"), &data).await;
             docs.push((dok, data));
             repo.commit(vec![Change::Update {
                 id: shared,
-                fields: fields(
-                    json!({"title": format!("Titel von {tag} #{i}"), "custom": {tag: i}}),
-                ),
+                fields: fields(json!({"title": format!("Titel von {tag} #{i}"), "custom": {tag: i}})),
             }])
             .await
             .unwrap();
@@ -261,35 +184,18 @@ pub async fn two_nodes(env: &Env) {
     let (mut b, docs_b) = rb.unwrap();
     a.sync().await.unwrap();
     b.sync().await.unwrap();
-    assert_eq!(
-        a.catalog().digest(),
-        b.catalog().digest(),
-        "both nodes compute the same state"
-    );
-    assert_eq!(
-        a.catalog().dokumente_of(&shared).len(),
-        16,
-        "no document lost"
-    );
+    assert_eq!(a.catalog().digest(), b.catalog().digest(), "both nodes compute the same state");
+    assert_eq!(a.catalog().dokumente_of(&shared).len(), 16, "no document lost");
     for (dok, data) in docs_a.iter().chain(docs_b.iter()) {
         assert_eq!(&read_all(&a, *dok).await.unwrap(), data);
         assert_eq!(&read_all(&b, *dok).await.unwrap(), data);
     }
     // Every title change is in the history; the winner is the latest in HLC order.
     let history = &a.catalog().state.history[&shared];
-    let title_changes: Vec<_> = history
-        .iter()
-        .filter(|h| h.changes.iter().any(|c| c.field == "title"))
-        .collect();
+    let title_changes: Vec<_> = history.iter().filter(|h| h.changes.iter().any(|c| c.field == "title")).collect();
     assert_eq!(title_changes.len(), 17, "1 create + 16 updates");
     let last = title_changes.last().unwrap();
-    let winner = last
-        .changes
-        .iter()
-        .find(|c| c.field == "title")
-        .unwrap()
-        .new
-        .clone();
+    let winner = last.changes.iter().find(|c| c.field == "title").unwrap().new.clone();
     assert_eq!(a.catalog().get(&shared).unwrap().fields["title"], winner);
     let report = verify(&a, |_, _| {}).await.unwrap();
     assert!(report.ok(), "{:?}", report.problems);
