@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
-use crate::{Cli, Command, KeyCommand, demo, output};
+use crate::{Cli, Command, KeyCommand, demo, output, output::say};
 
 /// How many files one journal entry commits at most during `add`.
 const ADD_BATCH: usize = 500;
@@ -43,7 +43,7 @@ pub fn options(cli: &Cli) -> OpenOptions {
 }
 
 fn print_json(v: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(v).expect("json serializes"));
+    say!("{}", serde_json::to_string_pretty(v).expect("json serializes"));
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
@@ -55,13 +55,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&json!({"repository": info.repository, "node": info.node, "store": info.store,
                     "identity_file": info.identity_file, "recipients": info.recipients}));
             } else {
-                println!("initialised repository {} in {}", info.repository, info.store);
-                println!("node {}", info.node);
+                say!("initialised repository {} in {}", info.repository, info.store);
+                say!("node {}", info.node);
                 if let Some(f) = &info.identity_file {
-                    println!("operator identity written to {} (keep a copy offline)", f.display());
+                    say!("operator identity written to {} (keep a copy offline)", f.display());
                 }
                 for r in &info.recipients {
-                    println!("repository key wrapped for {r}");
+                    say!("repository key wrapped for {r}");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -83,7 +83,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if cli.json {
                 print_json(&json!({"id": id}))
             } else {
-                println!("{id}")
+                say!("{id}")
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -114,7 +114,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if cli.json {
                 print_json(&json!({"id": id}))
             } else {
-                println!("{id}")
+                say!("{id}")
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -143,7 +143,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&added);
             } else {
                 for a in &added {
-                    println!(
+                    say!(
                         "{}  {}  {}",
                         a["id"].as_str().unwrap_or_default(),
                         output::size(a["size"].as_u64().unwrap_or(0)),
@@ -170,7 +170,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if cli.json {
                 print_json(&info)
             } else {
-                println!("{}", info["id"].as_str().unwrap_or_default())
+                say!("{}", info["id"].as_str().unwrap_or_default())
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -193,7 +193,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if cli.json {
                 print_json(&json!({"id": id}))
             } else {
-                println!("updated {id}")
+                say!("updated {id}")
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -250,7 +250,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 for h in history {
                     let changes: Vec<String> =
                         h.changes.iter().map(|c| format!("{}: {} → {}", c.field, c.old, c.new)).collect();
-                    println!("{}  {}  {}  {}", h.time, h.actor, h.action, changes.join("; "));
+                    say!("{}  {}  {}  {}", h.time, h.actor, h.action, changes.join("; "));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -273,7 +273,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&v);
             } else {
                 for (k, val) in v.as_object().expect("object") {
-                    println!("{k}: {}", val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string()));
+                    say!("{k}: {}", val.as_str().map(str::to_string).unwrap_or_else(|| val.to_string()));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -297,7 +297,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if cli.json {
                 print_json(&json!({"entries": n, "digest": repo.catalog().digest()}))
             } else {
-                println!("catalog rebuilt from the store: {n} journal entries")
+                say!("catalog rebuilt from the store: {n} journal entries")
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -316,7 +316,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&json!({"recipients": repo.recipients()}));
             } else {
                 for r in repo.recipients() {
-                    println!("{r}");
+                    say!("{r}");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -344,9 +344,9 @@ async fn report_verify(repo: &Repository, json_out: bool) -> Result<ExitCode> {
         print_json(&report);
     } else {
         for p in &report.problems {
-            println!("BAD {}: {}", p.object, p.problem);
+            say!("BAD {}: {}", p.object, p.problem);
         }
-        println!(
+        say!(
             "{} objects ({}), {} journal entries in {} streams, {} unreferenced: {}",
             report.objects,
             output::size(report.bytes),
@@ -475,7 +475,7 @@ fn list_akten(repo: &Repository, json_out: bool) {
     }
     for a in akten {
         let conflict = a.conflict.as_ref().map(|c| format!("  [CONFLICT: {c}]")).unwrap_or_default();
-        println!(
+        say!(
             "{}  {:<18} {}  ({} Dokumente, {}){conflict}",
             a.id,
             a.text("aktenzeichen").unwrap_or_default(),
@@ -505,9 +505,9 @@ fn list_dokumente(repo: &Repository, akte: &Obj, json_out: bool) {
         print_json(&rows);
         return;
     }
-    println!("{}  {}", akte.text("aktenzeichen").unwrap_or_default(), akte.text("title").unwrap_or_default());
+    say!("{}  {}", akte.text("aktenzeichen").unwrap_or_default(), akte.text("title").unwrap_or_default());
     for r in rows {
-        println!(
+        say!(
             "{}  v{}  {:>9}  {:<28} {}",
             r["id"].as_str().unwrap_or_default(),
             r["version"],
@@ -544,10 +544,22 @@ async fn get(repo: &Repository, id: Uuid, out: Option<&Path>) -> Result<()> {
         }
         None => {
             let mut stdout = tokio::io::stdout();
-            while let Some(chunk) = stream.next().await {
-                stdout.write_all(&chunk?).await?;
+            let written: std::io::Result<()> = async {
+                while let Some(chunk) = stream.next().await {
+                    stdout.write_all(&chunk.map_err(std::io::Error::other)?).await?;
+                }
+                stdout.flush().await
             }
-            stdout.flush().await?;
+            .await;
+            match written {
+                // The reader went away (`akte get X | head`): not our failure.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => match e.downcast::<akte_store::Error>() {
+                    Ok(store_error) => return Err(store_error.into()),
+                    Err(e) => return Err(e.into()),
+                },
+                Ok(()) => {}
+            }
         }
     }
     Ok(())

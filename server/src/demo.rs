@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::{cmd, output};
+use crate::{cmd, output, output::say};
 
 #[derive(Deserialize)]
 struct Case {
@@ -69,7 +69,7 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
     if fresh && !opts.data_dir.join("identity.txt").exists() {
         let info = Repository::init(opts, &[]).await?;
         if !json_out {
-            println!("initialised repository {} in {}", info.repository, info.store);
+            say!("initialised repository {} in {}", info.repository, info.store);
         }
     }
     let mut repo = cmd::open(opts).await?;
@@ -96,10 +96,10 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
         loaded.push(load_akte(&mut repo, &dir, akte).await?);
     }
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&loaded)?);
+        say!("{}", serde_json::to_string_pretty(&loaded)?);
     } else {
         for l in &loaded {
-            println!(
+            say!(
                 "{} {}: {} Dokumente in {} Vorgängen, {}",
                 l["aktenzeichen"].as_str().unwrap_or_default(),
                 l["status"].as_str().unwrap_or_default(),
@@ -108,9 +108,9 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
                 output::size(l["bytes"].as_u64().unwrap_or(0))
             );
         }
-        println!("data directory: {}", opts.data_dir.display());
-        println!("try: akte ls; akte ls 61.2-0815/2026; akte get <Dokument-id> -o out.pdf; akte verify");
-        println!("(the web server and its login come with `akte serve`, not built yet)");
+        say!("data directory: {}", opts.data_dir.display());
+        say!("try: akte ls; akte ls 61.2-0815/2026; akte get <Dokument-id> -o out.pdf; akte verify");
+        say!("(the web server and its login come with `akte serve`, not built yet)");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -43,3 +43,23 @@ pub fn bar(len: u64, bytes: bool, msg: &str) -> ProgressBar {
     pb.set_message(msg.to_string());
     pb
 }
+
+/// Prints one line to stdout. A closed pipe (`akte ls | head`) ends the process quietly
+/// instead of panicking.
+pub fn emit(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|_| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("akte: cannot write to stdout: {e}.");
+        std::process::exit(1);
+    }
+}
+
+/// `println!` that survives a closed pipe.
+macro_rules! say {
+    ($($t:tt)*) => { $crate::output::emit(format_args!($($t)*)) };
+}
+pub(crate) use say;
