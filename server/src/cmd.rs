@@ -94,7 +94,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Some(p) => {
                     let v = find(&repo, p)?;
                     if v.kind != ObjKind::Vorgang || v.akte != Some(akte) {
-                        bail!("{p} is not a Vorgang of this Akte");
+                        bail!("The object {p} is not a Vorgang of this Akte");
                     }
                     v.id
                 }
@@ -126,16 +126,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Some(v) => {
                     let v = find(&repo, v)?;
                     if v.kind != ObjKind::Vorgang || v.akte != Some(akte.id) {
-                        bail!("{} is not a Vorgang of Akte {}", v.id, akte.text("aktenzeichen").unwrap_or_default());
+                        bail!(
+                            "The object {} is not a Vorgang of Akte {}",
+                            v.id,
+                            akte.text("aktenzeichen").unwrap_or_default()
+                        );
                     }
                     v.id
                 }
                 None => akte.id,
             };
             for f in files {
-                let meta = std::fs::metadata(f).with_context(|| format!("cannot read {}", f.display()))?;
+                let meta = std::fs::metadata(f).with_context(|| format!("Cannot read {}", f.display()))?;
                 if !meta.is_file() {
-                    bail!("{} is not a regular file", f.display());
+                    bail!("Cannot add {}: it is not a regular file", f.display());
                 }
             }
             let added = add_files(&mut repo, parent, files, document_type.as_deref()).await?;
@@ -157,13 +161,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut repo = open(&opts).await?;
             let dok = find(&repo, dokument)?.clone();
             if dok.kind != ObjKind::Dokument {
-                bail!("{dokument} is not a Dokument");
+                bail!("The object {dokument} is not a Dokument");
             }
             let akte = repo
                 .catalog()
                 .get(&dok.akte.unwrap_or_default())
                 .cloned()
-                .ok_or_else(|| anyhow!("the Dokument's Akte is unknown"))?;
+                .ok_or_else(|| anyhow!("The Dokument's Akte is unknown"))?;
             ensure_open(&akte)?;
             let (change, info) = version_change(&repo, dok.id, file).await?;
             repo.commit(vec![change]).await?;
@@ -179,15 +183,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let id = find(&repo, object)?.id;
             let mut map = Map::new();
             for f in fields {
-                let (k, v) = f.split_once('=').ok_or_else(|| anyhow!("{f:?} is not FIELD=VALUE"))?;
-                let v = if v.is_empty() { Value::Null } else { serde_json::from_str(v).unwrap_or_else(|_| json!(v)) };
-                map.insert(k.to_string(), v);
+                map.insert(k_of(f)?.to_string(), v_of(f)?);
             }
             if let Some(Value::String(az)) = map.get("aktenzeichen")
                 && let Some(holder) = repo.catalog().state.aktenzeichen.get(az)
                 && *holder != id
             {
-                bail!("the Aktenzeichen {az} is already used by Akte {holder}");
+                bail!("The Aktenzeichen {az} is already used by Akte {holder}");
             }
             repo.commit(vec![Change::Update { id, fields: map }]).await?;
             if cli.json {
@@ -215,7 +217,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                         .catalog()
                         .get(&id)
                         .filter(|d| d.kind == ObjKind::Dokument)
-                        .ok_or_else(|| anyhow!("{dokument} is not a Dokument"))?;
+                        .ok_or_else(|| anyhow!("The object {dokument} is not a Dokument"))?;
                     id = *dok
                         .versions
                         .get((*n as usize).wrapping_sub(1))
@@ -227,8 +229,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 get(&repo, ids[0], output.as_deref()).await?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let dir = output.as_deref().ok_or_else(|| anyhow!("several Dokumente need -o DIR"))?;
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let dir = output.as_deref().ok_or_else(|| anyhow!("Several Dokumente need -o DIR"))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("Cannot create {}", dir.display()))?;
             let bar = output::bar(ids.len() as u64, false, "reading");
             for id in ids {
                 let cat = repo.catalog();
@@ -359,17 +361,32 @@ async fn report_verify(repo: &Repository, json_out: bool) -> Result<ExitCode> {
     Ok(if report.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// The field name of `FIELD=TEXT` or `FIELD:=JSON`.
+fn k_of(arg: &str) -> Result<&str> {
+    let (k, _) = arg.split_once('=').ok_or_else(|| anyhow!("{arg:?} is neither FIELD=TEXT nor FIELD:=JSON"))?;
+    Ok(k.strip_suffix(':').unwrap_or(k))
+}
+
+/// The value of `FIELD=TEXT` (always text; empty removes the field) or `FIELD:=JSON`.
+fn v_of(arg: &str) -> Result<Value> {
+    let (k, v) = arg.split_once('=').ok_or_else(|| anyhow!("{arg:?} is neither FIELD=TEXT nor FIELD:=JSON"))?;
+    if let Some(name) = k.strip_suffix(':') {
+        return serde_json::from_str(v).map_err(|_| anyhow!("The value of {name} is not valid JSON"));
+    }
+    Ok(if v.is_empty() { Value::Null } else { json!(v) })
+}
+
 pub fn find<'a>(repo: &'a Repository, key: &str) -> Result<&'a Obj> {
     if let Ok(id) = key.parse::<Uuid>()
         && let Some(o) = repo.catalog().get(&id)
     {
         return Ok(o);
     }
-    repo.catalog().find_akte(key).ok_or_else(|| anyhow!("there is no object {key}"))
+    repo.catalog().find_akte(key).ok_or_else(|| anyhow!("There is no object {key}"))
 }
 
 pub fn find_akte<'a>(repo: &'a Repository, key: &str) -> Result<&'a Obj> {
-    repo.catalog().find_akte(key).ok_or_else(|| anyhow!("there is no Akte {key}"))
+    repo.catalog().find_akte(key).ok_or_else(|| anyhow!("There is no Akte {key}"))
 }
 
 fn ensure_open(akte: &Obj) -> Result<()> {
@@ -382,7 +399,7 @@ fn ensure_open(akte: &Obj) -> Result<()> {
 pub async fn create_akte(repo: &mut Repository, fields: Map<String, Value>) -> Result<Uuid> {
     let az = fields.get("aktenzeichen").and_then(Value::as_str).unwrap_or_default().to_string();
     if let Some(holder) = repo.catalog().state.aktenzeichen.get(&az) {
-        bail!("the Aktenzeichen {az} is already used by Akte {holder}");
+        bail!("The Aktenzeichen {az} is already used by Akte {holder}");
     }
     let id = Uuid::now_v7();
     repo.commit(vec![Change::Create { kind: ObjKind::Akte, id, parent: None, content: None, fields }]).await?;
@@ -527,7 +544,7 @@ async fn get(repo: &Repository, id: Uuid, out: Option<&Path>) -> Result<()> {
                 path.file_name().and_then(|n| n.to_str()).unwrap_or("out")
             ));
             let mut f =
-                tokio::fs::File::create(&tmp).await.with_context(|| format!("cannot write {}", tmp.display()))?;
+                tokio::fs::File::create(&tmp).await.with_context(|| format!("Cannot write {}", path.display()))?;
             let result: Result<()> = async {
                 while let Some(chunk) = stream.next().await {
                     f.write_all(&chunk?).await?;
@@ -540,7 +557,7 @@ async fn get(repo: &Repository, id: Uuid, out: Option<&Path>) -> Result<()> {
                 let _ = tokio::fs::remove_file(&tmp).await;
                 return Err(e);
             }
-            tokio::fs::rename(&tmp, path).await.with_context(|| format!("cannot write {}", path.display()))?;
+            tokio::fs::rename(&tmp, path).await.with_context(|| format!("Cannot write {}", path.display()))?;
         }
         None => {
             let mut stdout = tokio::io::stdout();

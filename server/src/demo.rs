@@ -62,9 +62,9 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
     let dir = fixtures.unwrap_or_else(default_fixtures);
     let case: Case = serde_json::from_slice(
         &std::fs::read(dir.join("case.json"))
-            .with_context(|| format!("cannot read the demo case in {}", dir.display()))?,
+            .with_context(|| format!("Cannot read the demo case in {}", dir.display()))?,
     )
-    .context("the demo case.json is not readable")?;
+    .context("The demo case.json is not readable")?;
     let fresh = !opts.data_dir.join("node.json").exists() || Repository::open(opts).await.is_err();
     if fresh && !opts.data_dir.join("identity.txt").exists() {
         let info = Repository::init(opts, &[]).await?;
@@ -152,7 +152,7 @@ async fn load_akte(repo: &mut Repository, dir: &std::path::Path, def: &MoreAkte)
         let files: Vec<PathBuf> = docs.iter().map(|d| dir.join(&d.file)).collect();
         for f in &files {
             if !f.is_file() {
-                bail!("the demo case lacks {}", f.display());
+                bail!("The demo case lacks {}", f.display());
             }
         }
         let added = cmd::add_files_with(repo, parent, &files, |i, f| {

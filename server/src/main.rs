@@ -92,7 +92,7 @@ pub enum Command {
         /// The file.
         file: PathBuf,
     },
-    /// Change metadata fields: FIELD=VALUE (VALUE as JSON, or as text), FIELD= removes.
+    /// Change metadata fields: FIELD=TEXT, FIELD:=JSON (numbers, true/false, objects), FIELD= removes.
     Set {
         /// The object id (or an Aktenzeichen).
         object: String,

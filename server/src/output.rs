@@ -6,11 +6,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// Turns an error chain into one plain sentence.
 pub fn sentence(e: &anyhow::Error) -> String {
-    let mut s = e.to_string();
-    if let Some(first) = s.get(..1) {
-        s = first.to_uppercase() + &s[1..];
-    }
-    if !s.ends_with('.') {
+    let mut s = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    if !s.ends_with(['.', '?', '!']) {
         s.push('.');
     }
     s

@@ -25,13 +25,13 @@ impl Backend {
         if let Some(rest) = url.strip_prefix("file://") {
             let root = PathBuf::from(rest);
             if !root.is_absolute() {
-                return Err(Error::Invalid(format!("the store URL {url} must name an absolute directory")));
+                return Err(Error::Invalid(format!("The store URL {url} must name an absolute directory")));
             }
             std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
             // Object writes skip fsync; `barrier` makes the whole file system durable once
             // before each journal entry is written, which is cheaper than one fsync per object.
             let fs = object_store::local::LocalFileSystem::new_with_prefix(&root)
-                .map_err(|e| Error::Invalid(format!("cannot open {url}: {e}")))?
+                .map_err(|e| Error::Invalid(format!("Cannot open {url}: {e}")))?
                 .with_automatic_cleanup(true);
             return Ok(Backend { store: Arc::new(fs), local_root: Some(root), url: url.to_string() });
         }
@@ -41,7 +41,7 @@ impl Backend {
         if let Some(rest) = url.strip_prefix("s3://") {
             return Self::open_s3(url, rest);
         }
-        Err(Error::Invalid(format!("the store URL {url} is not supported (use file:///dir, s3://bucket or memory://)")))
+        Err(Error::Invalid(format!("The store URL {url} is not supported (use file:///dir, s3://bucket or memory://)")))
     }
 
     /// A fresh in-memory store (tests).
@@ -67,7 +67,7 @@ impl Backend {
             None => (rest, ""),
         };
         if bucket.is_empty() {
-            return Err(Error::Invalid(format!("the store URL {url} names no bucket")));
+            return Err(Error::Invalid(format!("The store URL {url} names no bucket")));
         }
         let mut builder = AmazonS3Builder::new();
         let mut region = false;
@@ -93,7 +93,7 @@ impl Backend {
             builder = builder.with_region("garage");
         }
         // Conditional puts stay disabled: Akte never relies on them (FORMAT.md, "Writing").
-        let s3 = builder.build().map_err(|e| Error::Invalid(format!("cannot open {url}: {e}")))?;
+        let s3 = builder.build().map_err(|e| Error::Invalid(format!("Cannot open {url}: {e}")))?;
         let store: Arc<dyn ObjectStore> =
             if prefix.is_empty() { Arc::new(s3) } else { Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)) };
         Ok(Backend { store, local_root: None, url: url.to_string() })

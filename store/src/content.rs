@@ -131,7 +131,7 @@ impl Objects {
             Error::integrity(crate::object::object_path(name).to_string(), format!("manifest is not readable: {e}"))
         })?;
         if m.v != 1 {
-            return Err(Error::Format(format!("content manifest version {} is not supported", m.v)));
+            return Err(Error::Format(format!("Content manifest version {} is not supported", m.v)));
         }
         let expected_chunks = if m.size == 0 { 0 } else { m.size.div_ceil(m.chunk_size.max(1)) };
         if m.chunk_size == 0 || m.chunk_size > MAX_CHUNK_SIZE as u64 || m.chunks.len() as u64 != expected_chunks {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The object store failed (network, permissions, disk).
-    #[error("object store error at {path}: {source}")]
+    #[error("Object store error at {path}: {source}")]
     Store {
         /// The object name the operation concerned.
         path: String,
@@ -18,7 +18,7 @@ pub enum Error {
         source: object_store::Error,
     },
     /// An object is missing, does not decrypt, or its content does not match its name.
-    #[error("integrity error in {object}: {reason}")]
+    #[error("Integrity error in {object}: {reason}")]
     Integrity {
         /// The object name (as stored) that failed.
         object: String,
@@ -26,13 +26,13 @@ pub enum Error {
         reason: String,
     },
     /// No identity that was offered unlocks the repository key.
-    #[error("the identity does not unlock this repository: {0}")]
+    #[error("The identity does not unlock this repository: {0}")]
     Locked(String),
     /// The repository (or a record in it) has a format version this build cannot read.
-    #[error("unsupported format: {0}")]
+    #[error("Unsupported format: {0}")]
     Format(String),
     /// The caller asked for something that does not exist.
-    #[error("{0} not found")]
+    #[error("{0}")]
     NotFound(String),
     /// The request contradicts the repository state (duplicate Aktenzeichen, closed Akte …).
     #[error("{0}")]
@@ -50,7 +50,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The data directory is used by another process.
-    #[error("the data directory {0} is in use by another akte process")]
+    #[error("The data directory {0} is in use by another akte process")]
     Busy(PathBuf),
 }
 

@@ -123,7 +123,7 @@ pub fn open(key: &RepoKey, node: &str, seq: u64, ciphertext: &[u8]) -> Result<(E
     let entry: Entry =
         serde_json::from_slice(json).map_err(|e| Error::integrity(&label, format!("entry is not readable: {e}")))?;
     if entry.v != 1 {
-        return Err(Error::Format(format!("{label} has entry version {}, this build reads 1", entry.v)));
+        return Err(Error::Format(format!("The entry {label} has version {}; this build reads 1", entry.v)));
     }
     if entry.node != node || entry.seq != seq {
         return Err(Error::integrity(

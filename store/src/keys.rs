@@ -48,7 +48,7 @@ impl RepoKey {
 
     fn parse(secret: &str) -> Result<Self> {
         let identity = age::x25519::Identity::from_str(secret.trim())
-            .map_err(|e| Error::Format(format!("key file holds no valid repository key: {e}")))?;
+            .map_err(|e| Error::Format(format!("Key file holds no valid repository key: {e}")))?;
         Ok(Self::from_identity(identity))
     }
 
@@ -81,13 +81,13 @@ impl RepoKey {
     /// Decrypts an object that was encrypted to the repository key.
     pub fn decrypt(&self, object: &str, ciphertext: &[u8]) -> Result<Vec<u8>> {
         decrypt_with(std::iter::once(&self.identity as &dyn age::Identity), ciphertext)
-            .map_err(|e| Error::integrity(object, format!("does not decrypt: {e}")))
+            .map_err(|e| Error::integrity(object, format!("does not decrypt ({})", e.text())))
     }
 }
 
 fn encrypt_to<'a>(recipients: impl Iterator<Item = &'a dyn age::Recipient>, plaintext: &[u8]) -> Result<Vec<u8>> {
     let encryptor =
-        age::Encryptor::with_recipients(recipients).map_err(|e| Error::Invalid(format!("cannot encrypt: {e}")))?;
+        age::Encryptor::with_recipients(recipients).map_err(|e| Error::Invalid(format!("Cannot encrypt: {e}")))?;
     let mut out = Vec::with_capacity(plaintext.len() + 256);
     let mut writer = encryptor.wrap_output(&mut out).map_err(|e| Error::io("<memory>", e))?;
     writer.write_all(plaintext).map_err(|e| Error::io("<memory>", e))?;
@@ -95,14 +95,41 @@ fn encrypt_to<'a>(recipients: impl Iterator<Item = &'a dyn age::Recipient>, plai
     Ok(out)
 }
 
+/// Why an age file did not decrypt.
+enum DecryptFailure {
+    /// None of the offered identities matches a recipient stanza.
+    NoMatchingKey,
+    /// The file is malformed or its payload fails authentication.
+    Corrupt(String),
+}
+
+impl DecryptFailure {
+    fn text(self) -> String {
+        match self {
+            DecryptFailure::NoMatchingKey => "no identity matches its recipients".into(),
+            DecryptFailure::Corrupt(s) => s,
+        }
+    }
+}
+
+/// The first line of a library message, without trailing punctuation (age's messages can
+/// span lines and end in a question).
+fn first_line(e: impl std::fmt::Display) -> String {
+    let s = e.to_string();
+    s.lines().next().unwrap_or_default().trim().trim_end_matches(['.', '?', '!']).to_string()
+}
+
 fn decrypt_with<'a>(
     identities: impl Iterator<Item = &'a dyn age::Identity>,
     ciphertext: &[u8],
-) -> std::result::Result<Vec<u8>, String> {
-    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| e.to_string())?;
-    let mut reader = decryptor.decrypt(identities).map_err(|e| e.to_string())?;
+) -> std::result::Result<Vec<u8>, DecryptFailure> {
+    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| DecryptFailure::Corrupt(first_line(e)))?;
+    let mut reader = decryptor.decrypt(identities).map_err(|e| match e {
+        age::DecryptError::NoMatchingKeys => DecryptFailure::NoMatchingKey,
+        e => DecryptFailure::Corrupt(first_line(e)),
+    })?;
     let mut out = Vec::with_capacity(ciphertext.len());
-    reader.read_to_end(&mut out).map_err(|e| e.to_string())?;
+    reader.read_to_end(&mut out).map_err(|e| DecryptFailure::Corrupt(first_line(e)))?;
     Ok(out)
 }
 
@@ -128,12 +155,12 @@ impl OperatorIdentity {
         let mut identities = Vec::new();
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
             let identity = age::x25519::Identity::from_str(line).map_err(|_| {
-                Error::Invalid("the identity file holds a line that is not an age X25519 secret key".into())
+                Error::Invalid("The identity file holds a line that is not an age X25519 secret key".into())
             })?;
             identities.push(identity);
         }
         if identities.is_empty() {
-            return Err(Error::Invalid("the identity file holds no age secret key".into()));
+            return Err(Error::Invalid("The identity file holds no age secret key".into()));
         }
         Ok(OperatorIdentity { identities })
     }
@@ -172,7 +199,7 @@ pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient> {
 /// Builds the encrypted key file for `recipients`.
 pub fn seal_key_file(repository: uuid::Uuid, key: &RepoKey, recipients: &[String]) -> Result<Vec<u8>> {
     if recipients.is_empty() {
-        return Err(Error::Invalid("the repository key must stay wrapped for at least one recipient".into()));
+        return Err(Error::Invalid("The repository key must stay wrapped for at least one recipient".into()));
     }
     let parsed = recipients.iter().map(|r| parse_recipient(r)).collect::<Result<Vec<_>>>()?;
     let plain = serde_json::to_vec(&KeyFile {
@@ -188,12 +215,17 @@ pub fn seal_key_file(repository: uuid::Uuid, key: &RepoKey, recipients: &[String
 /// Opens the encrypted key file with an operator identity.
 pub fn open_key_file(ciphertext: &[u8], operator: &OperatorIdentity) -> Result<Unlocked> {
     let plain =
-        decrypt_with(operator.identities.iter().map(|i| i as &dyn age::Identity), ciphertext).map_err(Error::Locked)?;
+        decrypt_with(operator.identities.iter().map(|i| i as &dyn age::Identity), ciphertext).map_err(|e| match e {
+            DecryptFailure::NoMatchingKey => Error::Locked("none of its keys is a recipient of the key file".into()),
+            DecryptFailure::Corrupt(why) => {
+                Error::integrity(crate::repo::KEY_FILE, format!("key file is damaged or forged ({why})"))
+            }
+        })?;
     let file: KeyFile =
-        serde_json::from_slice(&plain).map_err(|e| Error::Format(format!("key file is not readable: {e}")))?;
+        serde_json::from_slice(&plain).map_err(|e| Error::Format(format!("Key file is not readable: {e}")))?;
     if file.format != FORMAT_VERSION {
         return Err(Error::Format(format!(
-            "repository format {} is not supported by this build (it reads format {FORMAT_VERSION})",
+            "Repository format {} is not supported by this build (it reads format {FORMAT_VERSION})",
             file.format
         )));
     }

@@ -225,7 +225,7 @@ pub struct VersionFields {
 
 fn check<T: DeserializeOwned>(kind: ObjKind, fields: &Map<String, Value>) -> Result<T> {
     serde_json::from_value(Value::Object(fields.clone()))
-        .map_err(|e| Error::Invalid(format!("invalid {} field: {e}", kind.label())))
+        .map_err(|e| Error::Invalid(format!("Invalid {} field: {e}", kind.label())))
 }
 
 /// Validates fields for a kind: known names, right types, and non-empty required text.
@@ -255,13 +255,13 @@ pub fn validate(kind: ObjKind, fields: &Map<String, Value>, creating: bool) -> R
     for name in required {
         match fields.get(*name) {
             Some(Value::String(s)) if s.trim().is_empty() => {
-                return Err(Error::Invalid(format!("the {} field {name} must not be empty", kind.label())));
+                return Err(Error::Invalid(format!("The {} field {name} must not be empty", kind.label())));
             }
             None if creating => {
-                return Err(Error::Invalid(format!("a new {} needs the field {name}", kind.label())));
+                return Err(Error::Invalid(format!("A new {} needs the field {name}", kind.label())));
             }
             Some(Value::Null) => {
-                return Err(Error::Invalid(format!("the {} field {name} cannot be removed", kind.label())));
+                return Err(Error::Invalid(format!("The {} field {name} cannot be removed", kind.label())));
             }
             _ => {}
         }
@@ -281,7 +281,7 @@ pub fn safe_file_name(name: &str) -> Result<()> {
         || name.contains(['/', '\\'])
         || name.chars().any(char::is_control)
     {
-        return Err(Error::Invalid(format!("{name:?} is not a plain file name")));
+        return Err(Error::Invalid(format!("The file name {name:?} is not a plain file name")));
     }
     Ok(())
 }

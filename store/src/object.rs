@@ -67,7 +67,7 @@ pub fn unframe<'a>(object: &str, plain: &'a [u8]) -> Result<(Kind, &'a [u8])> {
     }
     if plain[4] != OBJECT_VERSION {
         return Err(Error::Format(format!(
-            "{object} has object version {}, this build reads {OBJECT_VERSION}",
+            "The object {object} has version {}; this build reads {OBJECT_VERSION}",
             plain[4]
         )));
     }

@@ -78,6 +78,18 @@ pub enum Change {
     },
 }
 
+/// Heads of other streams that entries record having seen: (entry path, node, head).
+type Claims = Vec<(String, String, Head)>;
+
+/// What one `sync` has read so far.
+#[derive(Default)]
+struct Pulled {
+    entries: Vec<CEntry>,
+    heads: std::collections::BTreeMap<String, Head>,
+    macs: std::collections::HashMap<(String, u64), String>,
+    claims: Claims,
+}
+
 /// An open, unlocked repository bound to one node's data directory.
 pub struct Repository {
     node: NodeDir,
@@ -101,10 +113,16 @@ pub fn default_store_url(data_dir: &std::path::Path) -> Result<String> {
     Ok(format!("file://{}", absolute(&data_dir.join("store"))?.display()))
 }
 
+/// The store URL a node remembers: none for the default under its own data directory, so
+/// that a copied or moved data directory uses the store inside it.
+fn remembered_store(data_dir: &std::path::Path, url: &str) -> Result<Option<String>> {
+    Ok((url != default_store_url(data_dir)?).then(|| url.to_string()))
+}
+
 fn read_identity(path: &std::path::Path) -> Result<OperatorIdentity> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::Invalid(format!(
-            "no operator identity at {}: pass --identity FILE (or set AKTE_IDENTITY)",
+            "No operator identity at {}: pass --identity FILE (or set AKTE_IDENTITY)",
             path.display()
         )),
         _ => Error::io(path, e),
@@ -127,12 +145,15 @@ impl Repository {
     pub async fn init_on(opts: &OpenOptions, recipients: &[String], backend: Backend) -> Result<InitInfo> {
         let mut node = NodeDir::open(&opts.data_dir)?;
         if node.meta.repository.is_some() {
-            return Err(Error::Conflict(format!("{} already belongs to a repository", opts.data_dir.display())));
+            return Err(Error::Conflict(format!(
+                "The data directory {} already belongs to a repository",
+                opts.data_dir.display()
+            )));
         }
         let url = backend.url().to_string();
         if backend.exists(&Path::from(KEY_FILE)).await? {
             return Err(Error::Conflict(format!(
-                "the store {url} already holds a repository: join it with --identity instead of running init"
+                "The store {url} already holds a repository: join it with --identity instead of running init"
             )));
         }
         for r in recipients {
@@ -140,7 +161,9 @@ impl Repository {
         }
         let (recipients, identity_file) = if recipients.is_empty() {
             let path = opts.identity.clone().unwrap_or_else(|| node.identity_path());
-            if path.exists() {
+            // An empty file is what an init interrupted by an older build could leave; it
+            // protects nothing and is replaced.
+            if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
                 (read_identity(&path)?.recipients(), None)
             } else {
                 let (op, text) = OperatorIdentity::generate();
@@ -156,7 +179,7 @@ impl Repository {
         backend.barrier().await?;
         node.meta.repository = Some(repository);
         node.meta.key_fingerprint = Some(key.fingerprint());
-        node.meta.store = Some(url.clone());
+        node.meta.store = remembered_store(&opts.data_dir, &url)?;
         node.save_meta()?;
         Ok(InitInfo { repository, node: node.meta.node.clone(), store: url, identity_file, recipients })
     }
@@ -197,7 +220,7 @@ impl Repository {
         let sealed = backend
             .get(&Path::from(KEY_FILE))
             .await?
-            .ok_or_else(|| Error::NotFound(format!("a repository in {url} (run `akte init` first)")))?;
+            .ok_or_else(|| Error::NotFound(format!("There is no repository in {url}; run `akte init` first")))?;
         let unlocked = keys::open_key_file(&sealed, &operator)?;
         if let Some(known) = node.meta.repository
             && known != unlocked.repository
@@ -216,10 +239,10 @@ impl Repository {
                 "the repository key differs from the one this node knows (key file replaced)",
             ));
         }
-        if node.meta.repository.is_none() || node.meta.store.is_none() {
+        if node.meta.repository.is_none() {
             node.meta.repository = Some(unlocked.repository);
             node.meta.key_fingerprint = Some(unlocked.key.fingerprint());
-            node.meta.store = Some(url.clone());
+            node.meta.store = remembered_store(&opts.data_dir, &url)?;
             node.save_meta()?;
         }
         let catalog = node.load_catalog(unlocked.repository).unwrap_or_else(|| Catalog::new(unlocked.repository));
@@ -272,8 +295,9 @@ impl Repository {
         &self.node
     }
 
-    /// Reads one stream from `from` on, until the first missing entry.
-    async fn read_stream(&self, node: &str, from: u64, mut prev: Option<String>) -> Result<Vec<CEntry>> {
+    /// Reads one stream from `from` on, until the first missing entry. Returns the entries
+    /// and, per entry, the heads of other streams it records having seen.
+    async fn read_stream(&self, node: &str, from: u64, mut prev: Option<String>) -> Result<Vec<(CEntry, Claims)>> {
         let mut out = Vec::new();
         let mut seq = from;
         loop {
@@ -297,15 +321,54 @@ impl Repository {
             .buffered(16)
             .try_collect::<Vec<_>>()
             .await?;
-            out.push(CEntry { hlc: entry.hlc, node: entry.node, seq, mac: mac.clone(), actor: entry.actor, ops });
+            let claims = entry.seen.into_iter().map(|(n, h)| (path.to_string(), n, h)).collect();
+            out.push((
+                CEntry { hlc: entry.hlc, node: entry.node, seq, mac: mac.clone(), actor: entry.actor, ops },
+                claims,
+            ));
             prev = Some(mac);
             seq += 1;
         }
         Ok(out)
     }
 
+    /// Reads the new entries of one stream into `pulled`.
+    async fn pull(&self, node: &str, pulled: &mut Pulled) -> Result<()> {
+        let head = pulled.heads.get(node).cloned().unwrap_or_default();
+        // The newest entry this node knows must still be there: a store that dropped the
+        // tail of a stream (rollback, truncation) is caught on every open.
+        if head.seq > 0 && !self.objects.backend.exists(&entry_path(node, head.seq)).await? {
+            return Err(Error::integrity(
+                entry_path(node, head.seq).to_string(),
+                "is missing, but this node has read it before (journal rolled back or truncated)",
+            ));
+        }
+        let prev = (head.seq > 0).then(|| head.mac.clone());
+        for (entry, claims) in self.read_stream(node, head.seq + 1, prev).await? {
+            pulled.heads.insert(node.to_string(), Head { seq: entry.seq, mac: entry.mac.clone() });
+            pulled.macs.insert((node.to_string(), entry.seq), entry.mac.clone());
+            pulled.claims.extend(claims);
+            pulled.entries.push(entry);
+        }
+        Ok(())
+    }
+
+    /// Whether a stream, as read, holds the entry another entry says its writer had seen.
+    fn claim_holds(&self, pulled: &Pulled, node: &str, head: &Head) -> bool {
+        if head.seq == 0 {
+            return true;
+        }
+        let mac = pulled.macs.get(&(node.to_string(), head.seq)).map(String::as_str).or_else(|| {
+            (pulled.heads.get(node).is_some_and(|h| h.seq >= head.seq))
+                .then(|| self.catalog.mac_of(node, head.seq))
+                .flatten()
+        });
+        mac == Some(head.mac.as_str())
+    }
+
     /// Reads new entries of every stream into the catalog. Fails when a stream is shorter
-    /// than this node has seen or an entry it saw was rewritten (rollback, truncation).
+    /// than this node, or the writer of any entry, has seen, or an entry was rewritten
+    /// (rollback, truncation).
     pub async fn sync(&mut self) -> Result<usize> {
         let dirs = self.objects.backend.list_dirs(&Path::from("journal")).await?;
         let mut nodes: Vec<String> = dirs.iter().filter_map(|p| p.filename().map(str::to_string)).collect();
@@ -314,25 +377,32 @@ impl Repository {
                 nodes.push(n.clone());
             }
         }
-        let mut new = Vec::new();
+        let mut pulled = Pulled { heads: self.catalog.streams.clone(), ..Default::default() };
         for node in &nodes {
-            let head = self.catalog.streams.get(node).cloned().unwrap_or_default();
-            // The newest entry this node knows must still be there: a store that dropped
-            // the tail of a stream (rollback, truncation) is caught on every open.
-            if head.seq > 0 && !self.objects.backend.exists(&entry_path(node, head.seq)).await? {
-                return Err(Error::integrity(
-                    entry_path(node, head.seq).to_string(),
-                    "is missing, but this node has read it before (journal rolled back or truncated)",
-                ));
-            }
-            let prev = (head.seq > 0).then(|| head.mac.clone());
-            new.extend(self.read_stream(node, head.seq + 1, prev).await?);
+            self.pull(node, &mut pulled).await?;
         }
-        let count = new.len();
-        if let Some(max) = new.iter().map(|e| e.hlc).max() {
+        // A claim may name an entry written after its stream was read here: read those
+        // streams once more before calling it a rollback.
+        let late: std::collections::BTreeSet<String> = pulled
+            .claims
+            .iter()
+            .filter(|(_, n, h)| !self.claim_holds(&pulled, n, h))
+            .map(|(_, n, _)| n.clone())
+            .collect();
+        for node in &late {
+            self.pull(node, &mut pulled).await?;
+        }
+        if let Some((by, node, head)) = pulled.claims.iter().find(|(_, n, h)| !self.claim_holds(&pulled, n, h)) {
+            return Err(Error::integrity(
+                entry_path(node, head.seq).to_string(),
+                format!("is missing or differs, but {by} records that its node had seen it (journal rolled back)"),
+            ));
+        }
+        let count = pulled.entries.len();
+        if let Some(max) = pulled.entries.iter().map(|e| e.hlc).max() {
             self.clock = self.clock.observe(max);
         }
-        self.catalog.add(new);
+        self.catalog.add(pulled.entries);
         self.check_heads()?;
         if count > 0 {
             for (node, head) in &self.catalog.streams {
@@ -379,8 +449,11 @@ impl Repository {
             match c {
                 Change::Create { kind, fields, .. } => model::validate(*kind, fields, true)?,
                 Change::Update { id, fields } => {
-                    let kind =
-                        self.catalog.get(id).map(|o| o.kind).ok_or_else(|| Error::NotFound(format!("object {id}")))?;
+                    let kind = self
+                        .catalog
+                        .get(id)
+                        .map(|o| o.kind)
+                        .ok_or_else(|| Error::NotFound(format!("There is no object {id}")))?;
                     model::validate(kind, fields, false)?;
                 }
             }
@@ -458,13 +531,14 @@ impl Repository {
 
     /// Streams the content of a version, or of a Dokument's latest version.
     pub async fn content(&self, id: &Uuid) -> Result<(crate::catalog::Obj, BoxStream<'static, Result<Bytes>>)> {
-        let obj = self.catalog.get(id).ok_or_else(|| Error::NotFound(format!("Dokument {id}")))?;
+        let obj = self.catalog.get(id).ok_or_else(|| Error::NotFound(format!("There is no Dokument {id}")))?;
         let version = match obj.kind {
             ObjKind::Version => obj,
-            ObjKind::Dokument => {
-                self.catalog.latest_version(id).ok_or_else(|| Error::NotFound(format!("a version of Dokument {id}")))?
-            }
-            _ => return Err(Error::NotFound(format!("Dokument {id}"))),
+            ObjKind::Dokument => self
+                .catalog
+                .latest_version(id)
+                .ok_or_else(|| Error::NotFound(format!("Dokument {id} has no version")))?,
+            _ => return Err(Error::NotFound(format!("There is no Dokument {id}"))),
         };
         let manifest_name =
             version.content.clone().ok_or_else(|| Error::integrity(id.to_string(), "version has no content"))?;
@@ -502,16 +576,16 @@ impl Repository {
     pub async fn remove_recipient(&mut self, recipient: &str) -> Result<()> {
         let r = keys::parse_recipient(recipient)?.to_string();
         if !self.recipients.contains(&r) {
-            return Err(Error::NotFound(format!("recipient {r}")));
+            return Err(Error::NotFound(format!("The key is not wrapped for {r}")));
         }
         let rest: Vec<String> = self.recipients.iter().filter(|x| **x != r).cloned().collect();
         if rest.is_empty() {
-            return Err(Error::Conflict("the last recipient cannot be removed".into()));
+            return Err(Error::Conflict("The last recipient cannot be removed".into()));
         }
         let mine = self.operator.recipients();
         if !rest.iter().any(|x| mine.contains(x)) {
             return Err(Error::Conflict(
-                "removing this recipient would lock out the identity in use; add another recipient you hold first"
+                "Removing this recipient would lock out the identity in use; add another recipient you hold first"
                     .into(),
             ));
         }
@@ -530,13 +604,20 @@ impl Repository {
 
 fn write_secret(path: &std::path::Path, text: &str) -> Result<()> {
     use std::io::Write;
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+        return Err(Error::Conflict(format!("The file {} exists already; it is not overwritten", path.display())));
+    }
+    // Written under a temporary name and renamed, so a crash never leaves an empty or
+    // half-written identity behind.
+    let tmp = path.with_extension("tmp");
     let mut opts = std::fs::File::options();
-    opts.write(true).create_new(true);
+    opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| Error::io(path, e))?;
-    f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::io(path, e))
+    let mut f = opts.open(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(text.as_bytes()).and_then(|_| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }

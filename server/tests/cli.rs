@@ -1,0 +1,475 @@
+//! The CLI contract, end to end through the real binary: the `--json` shapes, errors as
+//! one sentence with exit 1, operator keys, a second node on the same store, `reindex`
+//! and versions.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Rng, Run, create, init_repo, ok, public_key, run, run_in, write_file};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const AZ: &str = "61.2-0815/2026";
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn is_hex64(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+}
+
+fn is_uuid(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s.len() == 36 && s.split('-').map(str::len).collect::<Vec<_>>() == [8, 4, 4, 4, 12])
+}
+
+fn keys_of(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().expect("a JSON object").keys().cloned().collect();
+    k.sort();
+    k
+}
+
+/// `akte --data D --store URL --identity ID ARGS…`: a node that joins `store` with `identity`.
+fn on_node(data: &Path, store: &Path, identity: &Path, args: &[&str]) -> Run {
+    let url = format!("file://{}", store.display());
+    let mut all = vec!["--store", url.as_str(), "--identity", identity.to_str().unwrap()];
+    all.extend_from_slice(args);
+    run(data, &all)
+}
+
+/// A repository with one Akte and two documents; returns (tmp, data, [(id, bytes)]).
+fn repo_with_documents() -> (tempfile::TempDir, PathBuf, Vec<(String, Vec<u8>)>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "node");
+    create(&data, AZ, "Windpark Hohe Heide");
+    let mut rng = Rng::new(42);
+    let a = rng.bytes(5 << 20);
+    let b = "Stellungnahme der Unteren Naturschutzbehörde\n".as_bytes().to_vec();
+    let rows = common::add(
+        &data,
+        AZ,
+        &[write_file(tmp.path(), "gutachten.pdf", &a), write_file(tmp.path(), "stellungnahme.txt", &b)],
+    );
+    let docs = vec![(rows[0]["id"].as_str().unwrap().to_string(), a), (rows[1]["id"].as_str().unwrap().to_string(), b)];
+    (tmp, data, docs)
+}
+
+#[test]
+fn json_shapes_of_create_add_and_ls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "node");
+
+    let c = ok(&data, &["create", "--aktenzeichen", AZ, "--title", "Windpark Hohe Heide", "--json"]).json();
+    assert_eq!(keys_of(&c), ["id"], "create --json is {{\"id\": …}}: {c}");
+    assert!(is_uuid(&c["id"]), "{c}");
+    let akte_id = c["id"].as_str().unwrap().to_string();
+    // Without --json: just the id, for scripts.
+    let plain = ok(&data, &["create", "--aktenzeichen", "61.2-0816/2026", "--title", "Zweite"]).out();
+    assert!(is_uuid(&Value::String(plain.trim().to_string())), "create prints the id: {plain:?}");
+
+    let mut rng = Rng::new(1);
+    let files: Vec<(PathBuf, Vec<u8>)> = [("antrag.pdf", 6_000_000usize), ("leer.txt", 0), ("brief.eml", 1234)]
+        .into_iter()
+        .map(|(name, n)| {
+            let bytes = rng.bytes(n);
+            (write_file(tmp.path(), name, &bytes), bytes)
+        })
+        .collect();
+    let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
+    // Added by Aktenzeichen once, by id once.
+    let mut rows = common::add(&data, AZ, &paths[..2]);
+    rows.extend(common::add(&data, &akte_id, &paths[2..]));
+    assert_eq!(rows.len(), 3);
+    for (row, (path, bytes)) in rows.iter().zip(&files) {
+        assert_eq!(keys_of(row), ["blake3", "file", "id", "sha256", "size"], "add --json row: {row}");
+        assert!(is_uuid(&row["id"]), "{row}");
+        assert_eq!(row["file"].as_str(), path.to_str(), "{row}");
+        assert_eq!(row["size"].as_u64(), Some(bytes.len() as u64), "{row}");
+        assert!(is_hex64(&row["blake3"]), "{row}");
+        assert_eq!(row["sha256"].as_str(), Some(hex(&Sha256::digest(bytes)).as_str()), "{row}");
+        assert_eq!(common::get(&data, row["id"].as_str().unwrap()), *bytes);
+    }
+    assert_ne!(rows[0]["blake3"], rows[1]["blake3"]);
+
+    let akten = ok(&data, &["ls", "--json"]).json();
+    let akten = akten.as_array().expect("ls --json is an array");
+    assert_eq!(akten.len(), 2);
+    let a = akten.iter().find(|a| a["id"] == akte_id.as_str()).expect("the Akte is listed");
+    assert_eq!(a["aktenzeichen"], AZ);
+    assert_eq!(a["title"], "Windpark Hohe Heide");
+    assert_eq!(a["dokumente"], 3);
+
+    for key in [AZ, akte_id.as_str()] {
+        let docs = ok(&data, &["ls", key, "--json"]).json();
+        let docs = docs.as_array().expect("ls AKTE --json is an array");
+        assert_eq!(docs.len(), 3);
+        for (row, d) in rows.iter().zip(docs) {
+            assert_eq!(d["id"], row["id"], "ls lists in the order added: {d}");
+            assert_eq!(d["sha256"], row["sha256"]);
+            assert_eq!(d["blake3"], row["blake3"]);
+            assert_eq!(d["size"], row["size"]);
+            assert_eq!(d["file"].as_str(), Path::new(row["file"].as_str().unwrap()).file_name().unwrap().to_str());
+            assert_eq!(d["version"], 1);
+        }
+    }
+    // Lines for people mention the Aktenzeichen and every file.
+    let human = ok(&data, &["ls", AZ]).out();
+    assert!(human.contains(AZ) && human.contains("antrag.pdf") && human.contains("brief.eml"), "{human}");
+}
+
+#[test]
+fn errors_are_one_sentence_and_exit_1() {
+    let (tmp, data, docs) = repo_with_documents();
+    let file = write_file(tmp.path(), "neu.txt", b"neu");
+    let f = file.to_str().unwrap();
+
+    let r = run(&data, &["add", "99.9-0000/1999", f]).fails_with_sentence();
+    assert!(r.stderr.contains("99.9-0000/1999"), "names the unknown Akte: {}", r.stderr);
+    run(&data, &["ls", "99.9-0000/1999"]).fails_with_sentence();
+    run(&data, &["vorgang", "99.9-0000/1999", "--title", "X"]).fails_with_sentence();
+
+    let r = run(&data, &["create", "--aktenzeichen", AZ, "--title", "Doppelt"]).fails_with_sentence();
+    assert!(r.stderr.contains(AZ), "names the Aktenzeichen: {}", r.stderr);
+    assert_eq!(ok(&data, &["ls", "--json"]).json().as_array().unwrap().len(), 1, "no second Akte");
+
+    let missing = tmp.path().join("gibt-es-nicht.pdf");
+    let r = run(&data, &["add", AZ, f, missing.to_str().unwrap()]).fails_with_sentence();
+    assert!(r.stderr.contains("gibt-es-nicht.pdf"), "names the missing file: {}", r.stderr);
+    let dir = tmp.path().join("ordner");
+    std::fs::create_dir_all(&dir).unwrap();
+    let r = run(&data, &["add", AZ, f, dir.to_str().unwrap()]).fails_with_sentence();
+    assert!(r.stderr.contains("ordner"), "names the directory: {}", r.stderr);
+    assert_eq!(
+        ok(&data, &["ls", AZ, "--json"]).json().as_array().unwrap().len(),
+        2,
+        "a refused add adds nothing, not even the good files"
+    );
+
+    let r = run(&data, &["set", AZ, "farbe=rot"]).fails_with_sentence();
+    assert!(r.stderr.contains("farbe"), "names the bad field: {}", r.stderr);
+    run(&data, &["set", AZ, "retention_years=zehn"]).fails_with_sentence();
+    run(&data, &["set", AZ, "laufzeit_beginn=2026-13-01"]).fails_with_sentence();
+    run(&data, &["set", AZ, "title="]).fails_with_sentence();
+    run(&data, &["set", AZ, "ohne-gleichheitszeichen"]).fails_with_sentence();
+    run(&data, &["set", &docs[0].0, "file_name=x.pdf"]).fails_with_sentence();
+    ok(&data, &["set", AZ, "retention_years:=30", "appraisal=archivwuerdig"]);
+
+    run(&data, &["get", "00000000-0000-0000-0000-000000000000"]).fails_with_sentence();
+    run(&data, &["get", &docs[0].0, "--version", "2"]).fails_with_sentence();
+    run(&data, &["get", &docs[0].0, "--version", "0"]).fails_with_sentence();
+    run(&data, &["history", "nichts"]).fails_with_sentence();
+
+    // init twice: refused, and the repository is untouched.
+    let digest = ok(&data, &["status", "--json"]).json()["digest"].clone();
+    let id_before = std::fs::read(data.join("identity.txt")).unwrap();
+    run(&data, &["init"]).fails_with_sentence();
+    assert_eq!(std::fs::read(data.join("identity.txt")).unwrap(), id_before, "init twice keeps the identity");
+    assert_eq!(ok(&data, &["status", "--json"]).json()["digest"], digest);
+    // init of a fresh data directory on a store that already holds a repository.
+    let store = data.join("store");
+    let r = run(&tmp.path().join("other-node"), &["--store", &format!("file://{}", store.display()), "init"])
+        .fails_with_sentence();
+    assert!(!r.stderr.is_empty());
+    assert_eq!(common::get(&data, &docs[1].0), docs[1].1, "the repository still opens with its own identity");
+
+    // A second, unrelated operator identity does not unlock this repository.
+    let stranger = init_repo(tmp.path(), "stranger");
+    let stranger_id = stranger.join("identity.txt");
+    let r = run(&data, &["--identity", stranger_id.to_str().unwrap(), "ls"]).fails_with_sentence();
+    assert!(r.stderr.contains("does not unlock"), "says the identity does not unlock: {}", r.stderr);
+    let r =
+        on_node(&tmp.path().join("join-stranger"), &store, &stranger_id, &["get", &docs[1].0]).fails_with_sentence();
+    assert!(r.stderr.contains("does not unlock"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "nothing is served to a wrong identity");
+    let r = run(&data, &["--identity", tmp.path().join("keine.txt").to_str().unwrap(), "ls"]).fails_with_sentence();
+    assert!(r.stderr.contains("keine.txt"), "names the missing identity file: {}", r.stderr);
+    let garbage = write_file(tmp.path(), "kaputt.txt", b"AGE-SECRET-KEY-1NOTAKEY\n");
+    run(&data, &["--identity", garbage.to_str().unwrap(), "ls"]).fails_with_sentence();
+
+    // No repository at all.
+    run_in(tmp.path(), &["--data", tmp.path().join("leer").to_str().unwrap(), "ls"]).fails_with_sentence();
+    // Nothing above changed the repository.
+    ok(&data, &["verify"]);
+}
+
+#[test]
+fn key_recipients_round_trip() {
+    let (tmp, data, docs) = repo_with_documents();
+    let store = data.join("store");
+    let own = public_key(&data.join("identity.txt"));
+    let other = init_repo(tmp.path(), "escrow");
+    let other_id = other.join("identity.txt");
+    let other_pk = public_key(&other_id);
+    assert!(other_pk.starts_with("age1"), "{other_pk}");
+
+    let list = ok(&data, &["key", "list", "--json"]).json();
+    assert_eq!(list["recipients"], serde_json::json!([own]), "{list}");
+    assert!(ok(&data, &["key", "list"]).out().contains(&own));
+
+    // Before it is added, the escrow identity cannot open the repository.
+    let node2 = tmp.path().join("node2");
+    let r = on_node(&node2, &store, &other_id, &["ls"]).fails_with_sentence();
+    assert!(r.stderr.contains("does not unlock"), "{}", r.stderr);
+
+    ok(&data, &["key", "add-recipient", &other_pk]);
+    let list = ok(&data, &["key", "list", "--json"]).json();
+    let mut got: Vec<String> = serde_json::from_value(list["recipients"].clone()).unwrap();
+    got.sort();
+    let mut want = vec![own.clone(), other_pk.clone()];
+    want.sort();
+    assert_eq!(got, want, "{list}");
+    // Adding twice changes nothing.
+    let again = run(&data, &["key", "add-recipient", &other_pk]);
+    assert!(again.code == 0 || again.code == 1, "{again}");
+    assert_eq!(ok(&data, &["key", "list", "--json"]).json()["recipients"].as_array().unwrap().len(), 2);
+    run(&data, &["key", "add-recipient", "age1nichtgueltig"]).fails_with_sentence();
+
+    // The escrow identity now opens it, on its own node and with --identity on this one.
+    let node3 = tmp.path().join("node3");
+    assert_eq!(on_node(&node3, &store, &other_id, &["get", &docs[0].0]).ok().stdout, docs[0].1);
+    ok(&data, &["--identity", other_id.to_str().unwrap(), "verify"]);
+
+    // The escrow operator may not remove the key they are using while it is their only one.
+    on_node(&node3, &store, &other_id, &["key", "remove-recipient", &other_pk]).fails_with_sentence();
+
+    ok(&data, &["key", "remove-recipient", &other_pk]);
+    assert_eq!(ok(&data, &["key", "list", "--json"]).json()["recipients"], serde_json::json!([own]));
+    let r = on_node(&tmp.path().join("node4"), &store, &other_id, &["get", &docs[0].0]).fails_with_sentence();
+    assert!(r.stderr.contains("does not unlock"), "after remove-recipient: {}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let r = on_node(&node3, &store, &other_id, &["ls"]).fails_with_sentence();
+    assert!(r.stderr.contains("does not unlock"), "a node that knew the key must not keep access: {}", r.stderr);
+
+    // The last recipient cannot be removed; neither can an unknown one.
+    let r = run(&data, &["key", "remove-recipient", &own]).fails_with_sentence();
+    assert!(r.stderr.contains("last") || r.stderr.contains("lock"), "{}", r.stderr);
+    run(&data, &["key", "remove-recipient", &other_pk]).fails_with_sentence();
+    assert_eq!(common::get(&data, &docs[1].0), docs[1].1);
+    ok(&data, &["verify"]);
+}
+
+#[test]
+fn second_node_on_the_same_store() {
+    let (tmp, data, docs) = repo_with_documents();
+    let store = data.join("store");
+    let identity = data.join("identity.txt");
+    let node2 = tmp.path().join("node2");
+
+    let listed = on_node(&node2, &store, &identity, &["ls", AZ, "--json"]).ok().json();
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, docs.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>());
+    for (id, bytes) in &docs {
+        assert_eq!(on_node(&node2, &store, &identity, &["get", id]).ok().stdout, *bytes);
+    }
+    // Both nodes compute the same state.
+    let d1 = ok(&data, &["status", "--json"]).json();
+    let d2 = on_node(&node2, &store, &identity, &["status", "--json"]).ok().json();
+    assert_eq!(d1["digest"], d2["digest"]);
+    assert_eq!(d1["repository"], d2["repository"]);
+    assert_ne!(d1["node"], d2["node"], "each data directory is its own node");
+
+    // The second node writes; the first sees it. A node remembers its store after first contact.
+    let f = write_file(tmp.path(), "von-knoten-zwei.txt", b"geschrieben auf Knoten 2\n");
+    let rows = on_node(&node2, &store, &identity, &["add", AZ, "--json", f.to_str().unwrap()]).ok().json();
+    let id = rows[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(common::get(&data, &id), b"geschrieben auf Knoten 2\n");
+    assert_eq!(
+        ok(&node2, &["--identity", identity.to_str().unwrap(), "get", &id]).stdout,
+        b"geschrieben auf Knoten 2\n"
+    );
+    ok(&data, &["set", AZ, "title=Geändert auf Knoten 1"]);
+    let akten = on_node(&node2, &store, &identity, &["ls", "--json"]).ok().json();
+    assert_eq!(akten[0]["title"], "Geändert auf Knoten 1");
+    assert_eq!(
+        ok(&data, &["status", "--json"]).json()["digest"],
+        on_node(&node2, &store, &identity, &["status", "--json"]).ok().json()["digest"]
+    );
+    let s = ok(&data, &["status", "--json"]).json();
+    assert_eq!(s["streams"], 2, "{s}");
+    ok(&data, &["verify"]);
+    on_node(&node2, &store, &identity, &["verify"]).ok();
+    // The same Aktenzeichen is still refused, whichever node asks.
+    on_node(&node2, &store, &identity, &["create", "--aktenzeichen", AZ, "--title", "Doppelt"]).fails_with_sentence();
+}
+
+#[test]
+fn reindex_rebuilds_the_same_state() {
+    let (tmp, data, docs) = repo_with_documents();
+    ok(&data, &["vorgang", AZ, "--title", "Beteiligung Träger öffentlicher Belange"]);
+    ok(&data, &["set", AZ, "retention_years:=30", "appraisal=archivwuerdig"]);
+    ok(&data, &["set", &docs[1].0, "title=Stellungnahme UNB", "document_type=Stellungnahme"]);
+    ok(&data, &["version", &docs[1].0, write_file(tmp.path(), "v2.txt", b"Fassung 2\n").to_str().unwrap()]);
+    let before = ok(&data, &["status", "--json"]).json();
+    assert!(is_hex64(&before["digest"]), "{before}");
+    let history = ok(&data, &["history", &docs[1].0, "--json"]).json();
+
+    std::fs::remove_file(data.join("catalog.json")).expect("the node keeps a catalog.json");
+    ok(&data, &["reindex"]);
+    let after = ok(&data, &["status", "--json"]).json();
+    assert_eq!(after["digest"], before["digest"], "reindex rebuilds the same state:\n{before}\n{after}");
+    assert_eq!(after, before);
+    assert_eq!(ok(&data, &["history", &docs[1].0, "--json"]).json(), history);
+    // Without deleting first, and with the cache gone and no explicit reindex.
+    ok(&data, &["reindex"]);
+    assert_eq!(ok(&data, &["status", "--json"]).json()["digest"], before["digest"]);
+    std::fs::remove_file(data.join("catalog.json")).unwrap();
+    assert_eq!(ok(&data, &["status", "--json"]).json()["digest"], before["digest"]);
+    assert_eq!(common::get(&data, &docs[0].0), docs[0].1);
+}
+
+#[test]
+fn versions_keep_their_bytes() {
+    let (tmp, data, docs) = repo_with_documents();
+    let (id, v1) = &docs[1];
+    let v2 = b"Zweite Fassung der Stellungnahme\n".to_vec();
+    let v3 = Rng::new(3).bytes(4 << 20 | 17);
+    ok(&data, &["version", id, write_file(tmp.path(), "stellungnahme-v2.txt", &v2).to_str().unwrap()]);
+    assert_eq!(common::get(&data, id), v2, "get returns the latest version");
+    assert_eq!(ok(&data, &["get", id, "--version", "1"]).stdout, *v1, "--version 1 returns the old bytes");
+    ok(&data, &["version", id, write_file(tmp.path(), "stellungnahme-v3.bin", &v3).to_str().unwrap()]);
+    assert_eq!(ok(&data, &["get", id, "--version", "1"]).stdout, *v1);
+    assert_eq!(ok(&data, &["get", id, "--version", "2"]).stdout, v2);
+    assert_eq!(ok(&data, &["get", id, "--version", "3"]).stdout, v3);
+    assert_eq!(common::get(&data, id), v3);
+    let out = tmp.path().join("v1-copy.txt");
+    ok(&data, &["get", id, "--version", "1", "-o", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&out).unwrap(), *v1);
+    run(&data, &["get", id, "--version", "4"]).fails_with_sentence();
+    let listed = ok(&data, &["ls", AZ, "--json"]).json();
+    let row = listed.as_array().unwrap().iter().find(|d| d["id"] == id.as_str()).unwrap().clone();
+    assert_eq!(row["version"], 3, "{row}");
+    assert_eq!(row["size"], v3.len() as u64);
+    let history = ok(&data, &["history", id, "--json"]).json();
+    let actions: Vec<&str> = history.as_array().unwrap().iter().filter_map(|h| h["action"].as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "add-version").count(), 3, "{history}");
+    // The other Dokument is untouched.
+    assert_eq!(common::get(&data, &docs[0].0), docs[0].1);
+}
+
+#[test]
+fn error_sentences_keep_names_as_given() {
+    // Relative names (as a person types them) must appear unchanged in the sentence: it is
+    // the path that is wrong, and a path with a changed first letter names another file.
+    let (tmp, data, _docs) = repo_with_documents();
+    std::fs::create_dir_all(tmp.path().join("ordner")).unwrap();
+    let data_arg = data.to_str().unwrap();
+    let r = run_in(tmp.path(), &["--data", data_arg, "add", AZ, "ordner"]).fails_with_sentence();
+    assert!(
+        r.stderr.contains(" ordner:") && !r.stderr.contains("Ordner"),
+        "the directory is named as given: {}",
+        r.stderr
+    );
+    let r = run_in(tmp.path(), &["--data", "node", "init"]).fails_with_sentence();
+    assert!(r.stderr.contains("node"), "the data directory is named as given: {}", r.stderr);
+    let r = run_in(tmp.path(), &["--data", data_arg, "create", "--aktenzeichen", "x-1", "--title", "a"]).ok();
+    assert!(is_uuid(&Value::String(r.out().trim().to_string())));
+    let r = run_in(tmp.path(), &["--data", data_arg, "ls", "x-2"]).fails_with_sentence();
+    assert!(r.stderr.contains("x-2"), "{}", r.stderr);
+}
+
+#[test]
+fn closed_akte_refuses_new_documents() {
+    let (tmp, data, docs) = repo_with_documents();
+    ok(&data, &["set", AZ, "status=zda"]);
+    let f = write_file(tmp.path(), "spaet.txt", b"zu spaet");
+    let r = run(&data, &["add", AZ, f.to_str().unwrap()]).fails_with_sentence();
+    assert!(r.stderr.contains(AZ), "{}", r.stderr);
+    run(&data, &["version", &docs[1].0, f.to_str().unwrap()]).fails_with_sentence();
+    assert_eq!(ok(&data, &["ls", AZ, "--json"]).json().as_array().unwrap().len(), 2);
+    assert_eq!(ok(&data, &["ls", "--json"]).json()[0]["status"], "zda");
+    // Reopened, it accepts them again.
+    ok(&data, &["set", AZ, "status=offen"]);
+    common::add(&data, AZ, &[f]);
+}
+
+#[test]
+fn init_writes_a_private_identity() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "node");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data.join("identity.txt")), 0o600, "the operator identity is readable by its owner only");
+    assert_eq!(mode(&data), 0o700, "the data directory is private");
+    let pk = public_key(&data.join("identity.txt"));
+    assert_eq!(ok(&data, &["key", "list", "--json"]).json()["recipients"], serde_json::json!([pk]));
+}
+
+#[test]
+fn a_second_command_on_a_busy_data_directory_is_refused_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "node");
+    create(&data, AZ, "Belegt");
+    let mut rng = Rng::new(8);
+    let files: Vec<PathBuf> =
+        (0..6).map(|i| write_file(tmp.path(), &format!("gross-{i}.bin"), &rng.bytes(8 << 20))).collect();
+    let mut args = vec!["--data".to_string(), data.to_str().unwrap().to_string(), "add".into(), AZ.into()];
+    args.extend(files.iter().map(|f| f.to_str().unwrap().to_string()));
+    let mut child = common::akte_cmd(tmp.path()).args(&args).stdout(std::process::Stdio::null()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let mut refused = 0;
+    for i in 0..20 {
+        let r = run(&data, &["create", "--aktenzeichen", &format!("61.2-{i:04}/2027"), "--title", "Parallel"]);
+        let add_running = child.try_wait().unwrap().is_none();
+        if r.code != 0 {
+            common::assert_error_sentence(&r);
+            assert!(r.stderr.contains("in use"), "a busy data directory is named as such: {}", r.stderr);
+            refused += 1;
+        } else {
+            // (The very first try may have started before the add took the directory.)
+            assert!(!(add_running && i > 0), "create succeeded while the add held the data directory");
+        }
+        if !add_running {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(child.wait().unwrap().success(), "the add itself is not disturbed");
+    assert!(refused > 0, "the add was too quick to overlap; make its files bigger");
+    ok(&data, &["verify"]);
+    assert_eq!(ok(&data, &["ls", AZ, "--json"]).json().as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn duplicate_aktenzeichen_from_two_nodes_is_surfaced_identically() {
+    // Node B works on a replica of the store taken right after init; both create the same
+    // Aktenzeichen; then each replica receives the other's stream (as replication would).
+    let tmp = tempfile::tempdir().unwrap();
+    let a = init_repo(tmp.path(), "a");
+    let identity = a.join("identity.txt");
+    let store_a = a.join("store");
+    let store_b = tmp.path().join("replica");
+    common::copy_dir(&store_a, &store_b);
+    let b = tmp.path().join("b");
+
+    let first = create(&a, AZ, "Zuerst auf Knoten A");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second =
+        on_node(&b, &store_b, &identity, &["create", "--aktenzeichen", AZ, "--title", "Später auf Knoten B", "--json"])
+            .ok()
+            .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    common::copy_dir(&store_b, &store_a);
+    common::copy_dir(&store_a, &store_b);
+
+    let sa = ok(&a, &["status", "--json"]).json();
+    let sb = on_node(&b, &store_b, &identity, &["status", "--json"]).ok().json();
+    assert_eq!(sa["digest"], sb["digest"], "both nodes resolve the conflict the same way:\n{sa}\n{sb}");
+    assert_eq!(sa["akten"], 2);
+    assert!(!sa["conflicts"].as_array().unwrap().is_empty(), "the conflict is surfaced: {sa}");
+    let akten = ok(&a, &["ls", "--json"]).json();
+    let by_id = |id: &str| akten.as_array().unwrap().iter().find(|x| x["id"] == id).cloned().unwrap();
+    assert!(by_id(&first)["conflict"].is_null(), "the earlier create keeps the Aktenzeichen: {akten}");
+    assert!(by_id(&second)["conflict"].is_string(), "the later one is marked: {akten}");
+    let resolved = ok(&a, &["ls", AZ, "--json"]).json();
+    assert!(resolved.as_array().unwrap().is_empty(), "the Aktenzeichen resolves to the earlier Akte (no Dokumente)");
+    let f = write_file(tmp.path(), "x.txt", b"x");
+    let rows = common::add(&a, AZ, &[f]);
+    let onb = on_node(&b, &store_b, &identity, &["ls", &first, "--json"]).ok().json();
+    assert!(onb.as_array().unwrap().is_empty(), "B has not received A's new entry yet");
+    assert_eq!(rows.len(), 1);
+    ok(&a, &["verify"]);
+    on_node(&b, &store_b, &identity, &["verify"]).ok();
+}
