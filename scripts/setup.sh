@@ -23,6 +23,10 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}" >&2
 fi
 command -v cargo >/dev/null || { echo "setup: cargo is missing; install Rust with rustup first" >&2; exit 1; }
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  echo "setup: adding the wasm32-wasip2 target (plugins are WebAssembly components)" >&2
+  rustup target add wasm32-wasip2 >&2
+fi
 if [ "$want_test" = 1 ]; then
   bash scripts/install-garage.sh >/dev/null
 fi

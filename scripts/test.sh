@@ -16,5 +16,7 @@ cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== licences" >&2
 python3 scripts/check-licences.py
+echo "== plugin guests (wasm32-wasip2)" >&2
+bash plugins/build-guests.sh >/dev/null
 echo "== tests" >&2
 cargo test --locked --workspace --no-fail-fast

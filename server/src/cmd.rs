@@ -225,7 +225,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 ids.push(id);
             }
-            if ids.len() == 1 {
+            if ids.len() == 1 && !output.as_deref().is_some_and(Path::is_dir) {
                 get(&repo, ids[0], output.as_deref()).await?;
                 return Ok(ExitCode::SUCCESS);
             }

@@ -105,8 +105,8 @@ pub enum Command {
         /// The Akte (id or Aktenzeichen).
         akte: Option<String>,
     },
-    /// Write a Dokument's content (latest version) to a file or stdout; several
-    /// Dokumente go into the directory `-o` as `<id>-<file name>`.
+    /// Write a Dokument's content (latest version) to a file or stdout; with several
+    /// Dokumente, or when `-o` is a directory, each goes there as `<id>-<file name>`.
     Get {
         /// The Dokument ids (or version ids).
         #[arg(required = true)]
