@@ -1,0 +1,214 @@
+//! Character decoding for the text-based built-in extractors: UTF-8, UTF-16 (with a byte
+//! order mark), Windows-1252 / ISO-8859-1 and ISO-8859-15, plus media-type parameters.
+//!
+//! German documents that are not UTF-8 are almost always Windows-1252 (a superset of
+//! ISO-8859-1 in its printable range, with `„“€` where ISO-8859-1 has C1 controls), so
+//! undeclared text that is not valid UTF-8 is read as Windows-1252, as browsers do.
+
+/// Characters 0x80..=0x9F of Windows-1252. The five bytes it leaves undefined map to the
+/// C1 control of the same number, as the WHATWG encoding standard does.
+const CP1252_HIGH: [char; 32] = [
+    '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž', '\u{8F}', '\u{90}', '‘', '’',
+    '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}', 'ž', 'Ÿ',
+];
+
+/// An encoding this crate can decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8 (a byte order mark is dropped).
+    Utf8,
+    /// UTF-16, little endian.
+    Utf16Le,
+    /// UTF-16, big endian.
+    Utf16Be,
+    /// Windows-1252; also used for ISO-8859-1 and US-ASCII labels.
+    Windows1252,
+    /// ISO-8859-15 (Latin-9: ISO-8859-1 with `€`, `Š`, `Œ` …).
+    Iso8859_15,
+}
+
+impl Encoding {
+    /// The encoding's canonical label, as reported in the `encoding` field.
+    pub fn label(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Utf16Le => "utf-16le",
+            Encoding::Utf16Be => "utf-16be",
+            Encoding::Windows1252 => "windows-1252",
+            Encoding::Iso8859_15 => "iso-8859-15",
+        }
+    }
+
+    /// The encoding for a charset label (case-insensitive), or `None` when unknown.
+    pub fn from_label(label: &str) -> Option<Encoding> {
+        let label = label.trim().trim_matches(|c| c == '"' || c == '\'').to_ascii_lowercase();
+        Some(match label.as_str() {
+            "utf-8" | "utf8" | "unicode-1-1-utf-8" => Encoding::Utf8,
+            "utf-16le" | "utf-16" => Encoding::Utf16Le,
+            "utf-16be" => Encoding::Utf16Be,
+            "windows-1252" | "cp1252" | "x-cp1252" | "iso-8859-1" | "iso8859-1" | "latin1" | "latin-1" | "l1"
+            | "us-ascii" | "ascii" | "iso-ir-100" => Encoding::Windows1252,
+            "iso-8859-15" | "iso8859-15" | "latin-9" | "latin9" | "l9" => Encoding::Iso8859_15,
+            _ => return None,
+        })
+    }
+}
+
+/// Why bytes could not be decoded as text.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The declared charset is not one this crate knows.
+    UnknownCharset(String),
+    /// The bytes look like binary data, not text.
+    Binary,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::UnknownCharset(c) => write!(f, "unknown charset `{c}`"),
+            DecodeError::Binary => f.write_str("the content contains NUL bytes: binary data, not text"),
+        }
+    }
+}
+
+/// Decoded text and how it was decoded.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The text, with line ends normalised to `\n`.
+    pub text: String,
+    /// The encoding used.
+    pub encoding: Encoding,
+    /// How many invalid sequences were replaced by U+FFFD.
+    pub replaced: usize,
+}
+
+/// Returns the value of parameter `name` of a media type such as
+/// `text/plain; charset="ISO-8859-1"`, without quotes.
+pub fn media_type_param(media_type: &str, name: &str) -> Option<String> {
+    media_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// Decodes `bytes`: a byte order mark wins, then `declared` (a charset label), then UTF-8
+/// when the bytes are valid UTF-8, else Windows-1252. Line ends become `\n`.
+pub fn decode(bytes: &[u8], declared: Option<&str>) -> Result<Decoded, DecodeError> {
+    let (encoding, body) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        (Encoding::Utf8, rest)
+    } else if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        (Encoding::Utf16Le, rest)
+    } else if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        (Encoding::Utf16Be, rest)
+    } else if let Some(label) = declared {
+        (Encoding::from_label(label).ok_or_else(|| DecodeError::UnknownCharset(label.to_string()))?, bytes)
+    } else if std::str::from_utf8(bytes).is_ok() {
+        (Encoding::Utf8, bytes)
+    } else {
+        (Encoding::Windows1252, bytes)
+    };
+    let utf16 = matches!(encoding, Encoding::Utf16Le | Encoding::Utf16Be);
+    if !utf16 && body.iter().take(64 * 1024).any(|&b| b == 0) {
+        return Err(DecodeError::Binary);
+    }
+    let (raw, replaced) = match encoding {
+        Encoding::Utf8 => utf8_lossy(body),
+        Encoding::Utf16Le | Encoding::Utf16Be => utf16_lossy(body, encoding == Encoding::Utf16Be),
+        Encoding::Windows1252 => (body.iter().map(|&b| cp1252(b)).collect(), 0),
+        Encoding::Iso8859_15 => (body.iter().map(|&b| latin9(b)).collect(), 0),
+    };
+    Ok(Decoded { text: normalise_newlines(raw), encoding, replaced })
+}
+
+fn utf8_lossy(bytes: &[u8]) -> (String, usize) {
+    let mut out = String::with_capacity(bytes.len());
+    let mut replaced = 0;
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            out.push('\u{FFFD}');
+            replaced += 1;
+        }
+    }
+    (out, replaced)
+}
+
+fn utf16_lossy(bytes: &[u8], big_endian: bool) -> (String, usize) {
+    let units = bytes
+        .chunks_exact(2)
+        .map(|c| if big_endian { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) });
+    let mut replaced = usize::from(bytes.len() % 2 == 1);
+    let mut out: String = char::decode_utf16(units)
+        .map(|r| {
+            r.unwrap_or_else(|_| {
+                replaced += 1;
+                '\u{FFFD}'
+            })
+        })
+        .collect();
+    if bytes.len() % 2 == 1 {
+        out.push('\u{FFFD}');
+    }
+    (out, replaced)
+}
+
+fn cp1252(b: u8) -> char {
+    match b {
+        0x80..=0x9F => CP1252_HIGH[usize::from(b - 0x80)],
+        _ => char::from(b),
+    }
+}
+
+fn latin9(b: u8) -> char {
+    match b {
+        0xA4 => '€',
+        0xA6 => 'Š',
+        0xA8 => 'š',
+        0xB4 => 'Ž',
+        0xB8 => 'ž',
+        0xBC => 'Œ',
+        0xBD => 'œ',
+        0xBE => 'Ÿ',
+        _ => char::from(b),
+    }
+}
+
+/// Turns `\r\n` and lone `\r` into `\n`.
+fn normalise_newlines(text: String) -> String {
+    if !text.contains('\r') {
+        return text;
+    }
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_and_latin1_give_the_same_umlauts() {
+        let utf8 = decode("Größe: Übermaß".as_bytes(), None).unwrap();
+        let latin1 = decode(b"Gr\xF6\xDFe: \xDCberma\xDF", None).unwrap();
+        assert_eq!(utf8.text, latin1.text);
+        assert_eq!(latin1.encoding, Encoding::Windows1252);
+    }
+
+    #[test]
+    fn cp1252_quotes_and_euro() {
+        assert_eq!(decode(b"\x84Zitat\x93 \x80", None).unwrap().text, "„Zitat“ €");
+    }
+
+    #[test]
+    fn declared_charset_and_bom() {
+        assert_eq!(decode(b"\xA4", Some("ISO-8859-15")).unwrap().text, "€");
+        assert_eq!(decode(b"\xFF\xFEa\x00\xE4\x00", None).unwrap().text, "aä");
+        assert!(matches!(decode(b"x", Some("koi8-r")), Err(DecodeError::UnknownCharset(_))));
+    }
+
+    #[test]
+    fn params() {
+        assert_eq!(media_type_param("text/plain; Charset=\"ISO-8859-1\"", "charset").as_deref(), Some("ISO-8859-1"));
+        assert_eq!(media_type_param("text/plain", "charset"), None);
+    }
+}
