@@ -8,7 +8,8 @@ use akte_store::{
     model::{self, ObjKind},
 };
 use anyhow::{Context, Result, anyhow, bail};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
+use indicatif::ProgressBar;
 use serde_json::{Map, Value, json};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
@@ -17,6 +18,8 @@ use crate::{Cli, Command, KeyCommand, demo, output, output::say};
 
 /// How many files one journal entry commits at most during `add`.
 const ADD_BATCH: usize = 500;
+/// How many files `add` stores at once.
+const FILES_IN_FLIGHT: usize = 8;
 
 /// Opens the repository; `AKTE_CHUNK_SIZE` (bytes) overrides the chunk size for new
 /// content (benchmarks and test fixtures only).
@@ -408,16 +411,28 @@ pub async fn create_akte(repo: &mut Repository, fields: Map<String, Value>) -> R
 
 /// Stores a file as a new version of `dokument`; returns the change and the JSON line.
 pub async fn version_change(repo: &Repository, dokument: Uuid, file: &Path) -> Result<(Change, Value)> {
+    let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let bar = output::bar(len, true, &file.display().to_string());
+    let r = store_version(repo, dokument, file, &bar).await;
+    bar.finish_and_clear();
+    r
+}
+
+/// Stores a file as a new version of `dokument`, advancing `bar` by the bytes read.
+async fn store_version(repo: &Repository, dokument: Uuid, file: &Path, bar: &ProgressBar) -> Result<(Change, Value)> {
     let name = file
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or_else(|| anyhow!("{} has no usable file name", file.display()))?
+        .ok_or_else(|| anyhow!("The path {} has no usable file name", file.display()))?
         .to_string();
     model::safe_file_name(&name)?;
-    let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    let bar = output::bar(len, true, &name);
-    let content = repo.store_file(file, |n| bar.set_position(n)).await?;
-    bar.finish_and_clear();
+    let mut last = 0;
+    let content = repo
+        .store_file(file, |n| {
+            bar.inc(n - last);
+            last = n;
+        })
+        .await?;
     let id = Uuid::now_v7();
     let mut fields = Map::new();
     fields.insert("file_name".into(), json!(name));
@@ -451,26 +466,43 @@ pub async fn add_files_with(
     files: &[std::path::PathBuf],
     mut fields_for: impl FnMut(usize, &mut Map<String, Value>),
 ) -> Result<Vec<Value>> {
-    let overall = output::bar(files.len() as u64, false, "adding");
+    let total = files.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum();
+    let bar = output::bar(total, true, "adding");
     let mut out = Vec::with_capacity(files.len());
-    let mut batch = Vec::new();
-    for (i, file) in files.iter().enumerate() {
-        let dok = Uuid::now_v7();
-        let (version, info) = version_change(repo, dok, file).await?;
-        let mut fields = Map::new();
-        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("Dokument");
-        fields.insert("title".into(), json!(stem));
-        fields_for(i, &mut fields);
-        batch.push(Change::Create { kind: ObjKind::Dokument, id: dok, parent: Some(parent), content: None, fields });
-        batch.push(version);
-        out.push(json!({"id": dok, "file": info["file"], "size": info["size"], "blake3": info["blake3"], "sha256": info["sha256"]}));
-        overall.inc(1);
-        if batch.len() >= 2 * ADD_BATCH {
-            repo.commit(std::mem::take(&mut batch)).await?;
+    for (n, batch_files) in files.chunks(ADD_BATCH).enumerate() {
+        // Several files are stored at once (small documents are latency-bound); each
+        // batch is one journal entry.
+        let stored: Vec<(Change, Value)> = futures::stream::iter(batch_files.iter().map(|file| {
+            let bar = &bar;
+            let repo = &*repo;
+            async move { store_version(repo, Uuid::now_v7(), file, bar).await }
+        }))
+        .buffered(FILES_IN_FLIGHT)
+        .try_collect()
+        .await?;
+        let mut batch = Vec::with_capacity(2 * stored.len());
+        for (i, ((version, info), file)) in stored.into_iter().zip(batch_files).enumerate() {
+            let Change::Create { parent: Some(dok), .. } = &version else {
+                unreachable!("store_version creates a version")
+            };
+            let dok = *dok;
+            let mut fields = Map::new();
+            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("Dokument");
+            fields.insert("title".into(), json!(stem));
+            fields_for(n * ADD_BATCH + i, &mut fields);
+            batch.push(Change::Create {
+                kind: ObjKind::Dokument,
+                id: dok,
+                parent: Some(parent),
+                content: None,
+                fields,
+            });
+            batch.push(version);
+            out.push(json!({"id": dok, "file": info["file"], "size": info["size"], "blake3": info["blake3"], "sha256": info["sha256"]}));
         }
+        repo.commit(batch).await?;
     }
-    repo.commit(batch).await?;
-    overall.finish_and_clear();
+    bar.finish_and_clear();
     Ok(out)
 }
 
@@ -549,7 +581,7 @@ async fn get(repo: &Repository, id: Uuid, out: Option<&Path>) -> Result<()> {
                 while let Some(chunk) = stream.next().await {
                     f.write_all(&chunk?).await?;
                 }
-                f.sync_all().await?;
+                f.flush().await?;
                 Ok(())
             }
             .await;

@@ -1,11 +1,11 @@
 //! Document content: split into fixed-size chunks, each its own encrypted object, tied
-//! together by a manifest object. Streams in and out with memory bounded by
-//! `chunk size × in-flight chunks`, whatever the document's size.
+//! together by a manifest object; content of at most one chunk is that chunk alone. Streams
+//! in and out with memory bounded by `chunk size × in-flight chunks`, whatever its size.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, stream::BoxStream};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -42,8 +42,9 @@ pub struct Manifest {
 /// What storing a content returns.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ContentRef {
-    /// The manifest object's name.
-    pub manifest: Name,
+    /// The content's root object: a manifest, or for content of at most one chunk the
+    /// chunk itself (the object's kind byte tells which).
+    pub root: Name,
     /// Content length in bytes.
     pub size: u64,
     /// Unkeyed BLAKE3 (hex).
@@ -52,57 +53,52 @@ pub struct ContentRef {
     pub sha256: String,
 }
 
-/// Reads until `buf` is full or the reader ends; returns how many bytes were read.
-async fn fill<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        let got = reader.read(&mut buf[n..]).await?;
-        if got == 0 {
-            break;
-        }
-        n += got;
-    }
-    Ok(n)
+/// Reads up to `limit` bytes (fewer only at the end of the input).
+async fn read_chunk<R: AsyncRead + Unpin>(reader: &mut R, limit: usize, capacity: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(capacity.min(limit));
+    reader.take(limit as u64).read_to_end(&mut buf).await?;
+    Ok(buf)
 }
 
 impl Objects {
-    /// Stores a content of any size from `reader`; `progress` is called with bytes read so far.
+    /// Stores a content of any size from `reader`; `size_hint` (the expected length, if
+    /// known) only sizes buffers; `progress` is called with bytes read so far.
     pub async fn put_content<R: AsyncRead + Unpin>(
         &self,
         reader: &mut R,
         chunk_size: usize,
+        size_hint: Option<u64>,
         mut progress: impl FnMut(u64),
     ) -> Result<ContentRef> {
         assert!(chunk_size > 0 && chunk_size <= MAX_CHUNK_SIZE, "chunk size out of range");
-        let mut hashers = Some((sha2::Sha256::new(), blake3::Hasher::new()));
+        // Three stages overlap: reading chunk n+1, hashing chunk n into the whole-content
+        // digests (sequential by nature), and encrypting/uploading up to IN_FLIGHT chunks.
+        let mut hashing: tokio::task::JoinHandle<(sha2::Sha256, blake3::Hasher)> =
+            tokio::task::spawn_blocking(|| (sha2::Sha256::new(), blake3::Hasher::new()));
         let mut pending: VecDeque<tokio::task::JoinHandle<Result<Name>>> = VecDeque::new();
         let mut chunks = Vec::new();
         let mut size = 0u64;
         loop {
-            let mut buf = vec![0u8; chunk_size];
-            let n = fill(reader, &mut buf).await.map_err(|e| Error::io("<input>", e))?;
-            if n == 0 {
+            let capacity = size_hint.map_or(chunk_size, |h| (h.saturating_sub(size) as usize).max(1));
+            let buf = read_chunk(reader, chunk_size, capacity).await.map_err(|e| Error::io("<input>", e))?;
+            let n = buf.len();
+            if n == 0 && size > 0 {
                 break;
             }
-            buf.truncate(n);
             size += n as u64;
             let buf = Bytes::from(buf);
-            let (mut sha, mut b3) = hashers.take().expect("hashers present");
+            let (mut sha, mut b3) = hashing.await.expect("hash task does not panic");
             let for_hash = buf.clone();
-            hashers = Some(
-                tokio::task::spawn_blocking(move || {
-                    sha.update(&for_hash);
-                    b3.update(&for_hash);
-                    (sha, b3)
-                })
-                .await
-                .expect("hash task does not panic"),
-            );
+            hashing = tokio::task::spawn_blocking(move || {
+                sha.update(&for_hash);
+                b3.update(&for_hash);
+                (sha, b3)
+            });
             while pending.len() >= IN_FLIGHT {
                 chunks.push(pending.pop_front().expect("non-empty").await.expect("chunk task does not panic")?);
             }
             let objects = self.clone();
-            pending.push_back(tokio::spawn(async move { objects.put(Kind::Chunk, buf.to_vec()).await }));
+            pending.push_back(tokio::spawn(async move { objects.put(Kind::Chunk, buf).await }));
             progress(size);
             if n < chunk_size {
                 break;
@@ -111,22 +107,41 @@ impl Objects {
         for task in pending {
             chunks.push(task.await.expect("chunk task does not panic")?);
         }
-        let (sha, b3) = hashers.expect("hashers present");
-        let manifest = Manifest {
-            v: 1,
-            size,
-            blake3: b3.finalize().to_hex().to_string(),
-            sha256: hex::encode(sha.finalize()),
-            chunk_size: chunk_size as u64,
-            chunks,
-        };
-        let name = self.put(Kind::Manifest, serde_json::to_vec(&manifest).expect("manifest serializes")).await?;
-        Ok(ContentRef { manifest: name, size, blake3: manifest.blake3, sha256: manifest.sha256 })
+        let (sha, b3) = hashing.await.expect("hash task does not panic");
+        let blake3 = b3.finalize().to_hex().to_string();
+        let sha256 = hex::encode(sha.finalize());
+        if chunks.len() == 1 {
+            // One chunk (or an empty content): the chunk is the root, no manifest needed.
+            let root = chunks.pop().expect("one chunk");
+            return Ok(ContentRef { root, size, blake3, sha256 });
+        }
+        let manifest = Manifest { v: 1, size, blake3, sha256, chunk_size: chunk_size as u64, chunks };
+        let root = self.put(Kind::Manifest, serde_json::to_vec(&manifest).expect("manifest serializes")).await?;
+        Ok(ContentRef { root, size, blake3: manifest.blake3, sha256: manifest.sha256 })
+    }
+
+    /// Streams the content whose root object is `root` (a manifest or a single chunk).
+    pub async fn read_root(&self, root: &str) -> Result<BoxStream<'static, Result<Bytes>>> {
+        let (kind, bytes) = self.get_any(root).await?;
+        match kind {
+            Kind::Chunk => Ok(futures::stream::once(async move { Ok(bytes) }).boxed()),
+            Kind::Manifest => Ok(self.read_content(parse_manifest(root, &bytes)?).boxed()),
+            other => Err(Error::integrity(
+                crate::object::object_path(root).to_string(),
+                format!("is a {other:?}, not content"),
+            )),
+        }
     }
 
     /// Reads and checks a manifest.
     pub async fn manifest(&self, name: &str) -> Result<Manifest> {
-        let bytes = self.get(name, Kind::Manifest).await?;
+        parse_manifest(name, &self.get(name, Kind::Manifest).await?)
+    }
+}
+
+/// Parses and checks a manifest's payload.
+pub fn parse_manifest(name: &str, bytes: &[u8]) -> Result<Manifest> {
+    {
         let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
             Error::integrity(crate::object::object_path(name).to_string(), format!("manifest is not readable: {e}"))
         })?;
@@ -142,7 +157,9 @@ impl Objects {
         }
         Ok(m)
     }
+}
 
+impl Objects {
     /// Streams a content's bytes; each chunk is checked against its name before it is
     /// yielded, so no unverified byte leaves this function.
     pub fn read_content(&self, manifest: Manifest) -> impl Stream<Item = Result<Bytes>> + Send + 'static {

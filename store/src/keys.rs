@@ -75,7 +75,12 @@ impl RepoKey {
 
     /// Encrypts `plaintext` to the repository key (age, binary format).
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
-        encrypt_to(std::iter::once(&self.recipient as &dyn age::Recipient), plaintext)
+        self.encrypt_parts(&[plaintext])
+    }
+
+    /// Encrypts the concatenation of `parts` without building it first.
+    pub fn encrypt_parts(&self, parts: &[&[u8]]) -> Result<Vec<u8>> {
+        encrypt_parts_to(std::iter::once(&self.recipient as &dyn age::Recipient), parts)
     }
 
     /// Decrypts an object that was encrypted to the repository key.
@@ -86,11 +91,19 @@ impl RepoKey {
 }
 
 fn encrypt_to<'a>(recipients: impl Iterator<Item = &'a dyn age::Recipient>, plaintext: &[u8]) -> Result<Vec<u8>> {
+    encrypt_parts_to(recipients, &[plaintext])
+}
+
+fn encrypt_parts_to<'a>(recipients: impl Iterator<Item = &'a dyn age::Recipient>, parts: &[&[u8]]) -> Result<Vec<u8>> {
     let encryptor =
         age::Encryptor::with_recipients(recipients).map_err(|e| Error::Invalid(format!("Cannot encrypt: {e}")))?;
-    let mut out = Vec::with_capacity(plaintext.len() + 256);
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    // age adds a header (~200 bytes) and 16 bytes per 64 KiB of payload.
+    let mut out = Vec::with_capacity(len + len / 4096 + 512);
     let mut writer = encryptor.wrap_output(&mut out).map_err(|e| Error::io("<memory>", e))?;
-    writer.write_all(plaintext).map_err(|e| Error::io("<memory>", e))?;
+    for part in parts {
+        writer.write_all(part).map_err(|e| Error::io("<memory>", e))?;
+    }
     writer.finish().map_err(|e| Error::io("<memory>", e))?;
     Ok(out)
 }

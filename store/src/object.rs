@@ -50,12 +50,15 @@ pub fn object_path(name: &str) -> Path {
     Path::from(format!("objects/{}/{}", &name[..2], name))
 }
 
+/// The framing header of an object of `kind`.
+pub fn header(kind: Kind) -> [u8; HEADER_LEN] {
+    [MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], OBJECT_VERSION, kind as u8]
+}
+
 /// Frames a payload: `AKTE | version | kind | payload`.
 pub fn frame(kind: Kind, payload: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(HEADER_LEN + payload.len());
-    v.extend_from_slice(MAGIC);
-    v.push(OBJECT_VERSION);
-    v.push(kind as u8);
+    v.extend_from_slice(&header(kind));
     v.extend_from_slice(payload);
     v
 }
@@ -86,12 +89,14 @@ pub struct Objects {
 impl Objects {
     /// Names, encrypts and stores a framed plaintext unless an object of that name exists.
     /// Returns the name. CPU work runs on the blocking pool.
-    pub async fn put(&self, kind: Kind, payload: Vec<u8>) -> Result<Name> {
+    pub async fn put(&self, kind: Kind, payload: impl AsRef<[u8]> + Send + 'static) -> Result<Name> {
         let key = self.key.clone();
         let (name, ciphertext) = tokio::task::spawn_blocking(move || -> Result<(Name, Vec<u8>)> {
-            let plain = frame(kind, &payload);
-            let name = key.name(&plain).to_hex().to_string();
-            Ok((name, key.encrypt(&plain)?))
+            // Header and payload are hashed and encrypted as two parts: no framed copy.
+            let header = header(kind);
+            let payload = payload.as_ref();
+            let name = key.name_hasher().update(&header).update(payload).finalize().to_hex().to_string();
+            Ok((name, key.encrypt_parts(&[&header, payload])?))
         })
         .await
         .expect("encryption task does not panic")?;
@@ -107,6 +112,15 @@ impl Objects {
     /// Fetches, decrypts and checks an object; returns its payload. A missing object,
     /// a wrong kind or a name mismatch is an integrity error.
     pub async fn get(&self, name: &str, expect: Kind) -> Result<Bytes> {
+        self.fetch(name, Some(expect)).await.map(|(_, payload)| payload)
+    }
+
+    /// Like [`Objects::get`] for an object of any kind; returns kind and payload.
+    pub async fn get_any(&self, name: &str) -> Result<(Kind, Bytes)> {
+        self.fetch(name, None).await
+    }
+
+    async fn fetch(&self, name: &str, expect: Option<Kind>) -> Result<(Kind, Bytes)> {
         if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::integrity(name, "is not a valid object name"));
         }
@@ -115,7 +129,7 @@ impl Objects {
             self.backend.get(&path).await?.ok_or_else(|| Error::integrity(path.to_string(), "object is missing"))?;
         let key = self.key.clone();
         let name = name.to_string();
-        tokio::task::spawn_blocking(move || open_object(&key, &name, &ciphertext, Some(expect)).map(|(_, p)| p))
+        tokio::task::spawn_blocking(move || open_object(&key, &name, &ciphertext, expect))
             .await
             .expect("decryption task does not panic")
     }

@@ -100,6 +100,7 @@ pub struct Repository {
     catalog: Catalog,
     clock: Hlc,
     actor: String,
+    catalog_dirty: bool,
     /// Chunk size for new content.
     pub chunk_size: usize,
 }
@@ -257,6 +258,7 @@ impl Repository {
             clock,
             actor: if opts.actor.is_empty() { "operator".into() } else { opts.actor.clone() },
             chunk_size: DEFAULT_CHUNK_SIZE,
+            catalog_dirty: false,
         })
     }
 
@@ -410,7 +412,7 @@ impl Repository {
             }
             self.node.heads.hlc = self.clock;
             self.node.save_heads()?;
-            self.node.save_catalog(&self.catalog)?;
+            self.catalog_dirty = true;
         }
         Ok(count)
     }
@@ -470,7 +472,7 @@ impl Repository {
                 let name = objects.put(Kind::Record, record).await?;
                 let op = match c {
                     Change::Create { kind, id, parent, content, .. } => {
-                        Op::Create { kind, id, parent, record: name, content: content.map(|c| c.manifest) }
+                        Op::Create { kind, id, parent, record: name, content: content.map(|c| c.root) }
                     }
                     Change::Update { id, .. } => Op::Update { id, record: name },
                 };
@@ -519,14 +521,25 @@ impl Repository {
         self.node.heads.streams.insert(me, Head { seq: entry.seq, mac });
         self.node.heads.hlc = self.clock;
         self.node.save_heads()?;
-        self.node.save_catalog(&self.catalog)?;
+        self.catalog_dirty = true;
+        Ok(())
+    }
+
+    /// Writes the catalog cache if it changed. Called on drop too; the cache is derived,
+    /// so a process that dies first only makes the next open read more of the journal.
+    pub fn save_catalog(&mut self) -> Result<()> {
+        if self.catalog_dirty {
+            self.node.save_catalog(&self.catalog)?;
+            self.catalog_dirty = false;
+        }
         Ok(())
     }
 
     /// Stores a local file's content (streaming, bounded memory).
     pub async fn store_file(&self, path: &std::path::Path, progress: impl FnMut(u64)) -> Result<ContentRef> {
         let mut f = tokio::fs::File::open(path).await.map_err(|e| Error::io(path, e))?;
-        self.objects.put_content(&mut f, self.chunk_size, progress).await
+        let size = f.metadata().await.ok().map(|m| m.len());
+        self.objects.put_content(&mut f, self.chunk_size, size, progress).await
     }
 
     /// Streams the content of a version, or of a Dokument's latest version.
@@ -540,10 +553,8 @@ impl Repository {
                 .ok_or_else(|| Error::NotFound(format!("Dokument {id} has no version")))?,
             _ => return Err(Error::NotFound(format!("There is no Dokument {id}"))),
         };
-        let manifest_name =
-            version.content.clone().ok_or_else(|| Error::integrity(id.to_string(), "version has no content"))?;
-        let manifest = self.objects.manifest(&manifest_name).await?;
-        Ok((version.clone(), self.objects.read_content(manifest).boxed()))
+        let root = version.content.clone().ok_or_else(|| Error::integrity(id.to_string(), "version has no content"))?;
+        Ok((version.clone(), self.objects.read_root(&root).await?))
     }
 
     /// The recipients the repository key is wrapped for.
@@ -597,8 +608,15 @@ impl Repository {
         self.node.drop_catalog()?;
         self.catalog = Catalog::new(self.repository);
         self.sync().await?;
-        self.node.save_catalog(&self.catalog)?;
+        self.catalog_dirty = true;
+        self.save_catalog()?;
         Ok(self.catalog.entries.len())
+    }
+}
+
+impl Drop for Repository {
+    fn drop(&mut self) {
+        let _ = self.save_catalog();
     }
 }
 

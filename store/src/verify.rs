@@ -125,7 +125,7 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     drop(checks);
 
     // Journal streams: contiguous from 1, each entry authentic and chained.
-    let mut refs: Vec<(String, Kind, String)> = Vec::new();
+    let mut refs: Vec<(String, &[Kind], String)> = Vec::new();
     let mut macs: HashMap<(NodeId, u64), String> = HashMap::new();
     let mut claims: Vec<(String, NodeId, Head)> = Vec::new();
     report.streams = entries.len();
@@ -158,9 +158,9 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                         report.bad(path.to_string(), "belongs to another repository");
                     }
                     for op in &entry.ops {
-                        refs.push((op.record().clone(), Kind::Record, path.to_string()));
+                        refs.push((op.record().clone(), &[Kind::Record], path.to_string()));
                         if let Op::Create { content: Some(c), .. } = op {
-                            refs.push((c.clone(), Kind::Manifest, path.to_string()));
+                            refs.push((c.clone(), &[Kind::Manifest, Kind::Chunk], path.to_string()));
                         }
                     }
                     for (other, head) in entry.seen {
@@ -190,13 +190,13 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     for (name, want, by) in refs
         .iter()
         .map(|(n, k, b)| (n.as_str(), *k, b.as_str()))
-        .chain(chunk_refs.iter().map(|(n, b)| (n.as_str(), Kind::Chunk, b.as_str())))
+        .chain(chunk_refs.iter().map(|(n, b)| (n.as_str(), &[Kind::Chunk][..], b.as_str())))
     {
         referenced.insert(name, ());
         match kinds.get(name) {
-            Some(k) if *k == want => {}
+            Some(k) if want.contains(k) => {}
             Some(k) => {
-                report.bad(object_path(name).to_string(), format!("is a {k:?} but {by} refers to it as a {want:?}"))
+                report.bad(object_path(name).to_string(), format!("is a {k:?} but {by} refers to it as {want:?}"))
             }
             None => {
                 if !report.problems.iter().any(|p| p.object == object_path(name).to_string()) {

@@ -59,7 +59,8 @@ async fn format_1_repository_opens_and_verifies() {
             docs_checked += 1;
         }
     }
-    assert_eq!(docs_checked, 3);
+    assert_eq!(docs_checked, 4);
+    assert_eq!(report.streams, 2, "entries from two nodes, two builds");
     // The first version of the versioned document is still there.
     let antrag = repo.catalog().all(ObjKind::Dokument).find(|d| d.versions.len() == 2).unwrap();
     let v1 = antrag.versions[0];

@@ -55,7 +55,7 @@ async fn run(steps: Vec<Step>, chunk: usize) {
                 }
                 let dok = docs[doc % docs.len()];
                 let data = bytes(seed, len);
-                let content = repo.objects().put_content(&mut &data[..], chunk, |_| {}).await.unwrap();
+                let content = repo.objects().put_content(&mut &data[..], chunk, None, |_| {}).await.unwrap();
                 let ver = Uuid::now_v7();
                 repo.commit(vec![Change::Create {
                     kind: ObjKind::Version,

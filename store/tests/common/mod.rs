@@ -118,7 +118,7 @@ pub async fn create_akte(repo: &mut Repository, az: &str, title: &str) -> Uuid {
 
 /// Adds one Dokument with content `bytes`; returns (dokument id, version id).
 pub async fn add_doc(repo: &mut Repository, parent: Uuid, name: &str, bytes: &[u8]) -> (Uuid, Uuid) {
-    let content = repo.objects().put_content(&mut &bytes[..], repo.chunk_size, |_| {}).await.unwrap();
+    let content = repo.objects().put_content(&mut &bytes[..], repo.chunk_size, None, |_| {}).await.unwrap();
     let dok = Uuid::now_v7();
     let ver = Uuid::now_v7();
     repo.commit(vec![
