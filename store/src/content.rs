@@ -73,8 +73,9 @@ impl Objects {
         assert!(chunk_size > 0 && chunk_size <= MAX_CHUNK_SIZE, "chunk size out of range");
         // Three stages overlap: reading chunk n+1, hashing chunk n into the whole-content
         // digests (sequential by nature), and encrypting/uploading up to IN_FLIGHT chunks.
-        let mut hashing: tokio::task::JoinHandle<(sha2::Sha256, blake3::Hasher)> =
-            tokio::task::spawn_blocking(|| (sha2::Sha256::new(), blake3::Hasher::new()));
+        // SHA-256 and BLAKE3 run as two tasks, so that each chunk's hashing uses both cores.
+        let mut sha_task = tokio::task::spawn_blocking(sha2::Sha256::new);
+        let mut b3_task = tokio::task::spawn_blocking(blake3::Hasher::new);
         let mut pending: VecDeque<tokio::task::JoinHandle<Result<Name>>> = VecDeque::new();
         let mut chunks = Vec::new();
         let mut size = 0u64;
@@ -87,12 +88,16 @@ impl Objects {
             }
             size += n as u64;
             let buf = Bytes::from(buf);
-            let (mut sha, mut b3) = hashing.await.expect("hash task does not panic");
-            let for_hash = buf.clone();
-            hashing = tokio::task::spawn_blocking(move || {
-                sha.update(&for_hash);
-                b3.update(&for_hash);
-                (sha, b3)
+            let mut sha = sha_task.await.expect("hash task does not panic");
+            let mut b3 = b3_task.await.expect("hash task does not panic");
+            let (for_sha, for_b3) = (buf.clone(), buf.clone());
+            sha_task = tokio::task::spawn_blocking(move || {
+                sha.update(&for_sha);
+                sha
+            });
+            b3_task = tokio::task::spawn_blocking(move || {
+                b3.update(&for_b3);
+                b3
             });
             while pending.len() >= IN_FLIGHT {
                 chunks.push(pending.pop_front().expect("non-empty").await.expect("chunk task does not panic")?);
@@ -107,7 +112,8 @@ impl Objects {
         for task in pending {
             chunks.push(task.await.expect("chunk task does not panic")?);
         }
-        let (sha, b3) = hashing.await.expect("hash task does not panic");
+        let sha = sha_task.await.expect("hash task does not panic");
+        let b3 = b3_task.await.expect("hash task does not panic");
         let blake3 = b3.finalize().to_hex().to_string();
         let sha256 = hex::encode(sha.finalize());
         if chunks.len() == 1 {
