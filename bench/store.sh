@@ -4,7 +4,8 @@
 #   bash bench/store.sh [WORKDIR]      (default /tmp/akte-bench; needs ~8 GiB free)
 # Prints a Markdown table; docs/BENCHMARKS.md keeps the latest results.
 # Environment: BIG_MIB (default 1024), SMALL_N (default 10000), HUGE_MIB (default 2048,
-# the bounded-memory check; 0 skips it), SWEEP (default "1 4 16", chunk sizes in MiB).
+# the bounded-memory check; 0 skips it), SWEEP (default "1 4 16", chunk sizes in MiB),
+# REPS (default 3: each comparison row is the median of REPS fresh rounds).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-/tmp/akte-bench}"
@@ -38,31 +39,44 @@ row() { # name bytes seconds rss
 }
 
 export RESTIC_PASSWORD=bench AKTE_DATA="$work/akte"
-echo "| operation | time | throughput | peak RSS |"
+REPS="${REPS:-3}"
+# median_of "t rss" lines on stdin -> the line with the median time
+median_of() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
+
+# One ingest + read-back round of each tool on a fresh target; prints
+# "tool_in_t tool_in_rss tool_out_t tool_out_rss" for cp, restic and akte.
+round() {
+  local src=("$@")
+  rm -rf "$work/cp" "$work/restic" "$work/akte" "$work/out"; mkdir -p "$work/cp" "$work/out/akte"
+  local a b c d e f g h i j k l
+  read -r a b < <(time_cmd cp "${src[@]}" "$work/cp/")
+  read -r c d < <(time_cmd cp -r "$work/cp" "$work/out/cp")
+  restic init -q --repo "$work/restic" >/dev/null
+  read -r e f < <(time_cmd restic -q --repo "$work/restic" backup "${src[@]}")
+  read -r g h < <(time_cmd restic -q --repo "$work/restic" restore latest --target "$work/out/restic")
+  "$akte" init >/dev/null
+  "$akte" create --aktenzeichen B-1 --title Bench >/dev/null
+  read -r i j < <(time_cmd "$akte" add B-1 "${src[@]}")
+  local ids
+  ids=$("$akte" ls B-1 --json | python3 -c 'import json,sys; print(" ".join(d["id"] for d in json.load(sys.stdin)))')
+  # shellcheck disable=SC2086
+  read -r k l < <(time_cmd "$akte" get $ids -o "$work/out/akte")
+  echo "$a $b $c $d $e $f $g $h $i $j $k $l"
+}
+
+echo "| operation | time (median of $REPS) | throughput | peak RSS |"
 echo "|---|---|---|---|"
 for what in big small; do
   if [ "$what" = big ]; then src=("$work/in/big.bin"); bytes=$((BIG_MIB << 20)); label="1 file, $BIG_MIB MiB";
   else mapfile -t src < <(echo "$small_files"); bytes=$small_bytes; label="$SMALL_N files, $((small_bytes >> 20)) MiB"; fi
-  rm -rf "$work/cp" "$work/restic" "$work/akte" "$work/out"; mkdir -p "$work/cp" "$work/out"
-  read -r t r < <(time_cmd cp "${src[@]}" "$work/cp/")
-  row "cp, $label" "$bytes" "$t" "$r"
-  restic init -q --repo "$work/restic" >/dev/null
-  read -r t r < <(time_cmd restic -q --repo "$work/restic" backup "${src[@]}")
-  row "restic backup, $label" "$bytes" "$t" "$r"
-  "$akte" init >/dev/null
-  "$akte" create --aktenzeichen B-1 --title Bench >/dev/null
-  read -r t r < <(time_cmd "$akte" add B-1 "${src[@]}")
-  row "akte add, $label" "$bytes" "$t" "$r"
-  # read back
-  read -r t r < <(time_cmd cp -r "$work/cp" "$work/out/cp")
-  row "cp back, $label" "$bytes" "$t" "$r"
-  read -r t r < <(time_cmd restic -q --repo "$work/restic" restore latest --target "$work/out/restic")
-  row "restic restore, $label" "$bytes" "$t" "$r"
-  ids=$("$akte" ls B-1 --json | python3 -c 'import json,sys; print("\n".join(d["id"] for d in json.load(sys.stdin)))')
-  mkdir -p "$work/out/akte"
-  # shellcheck disable=SC2086
-  read -r t r < <(time_cmd "$akte" get $ids -o "$work/out/akte")
-  row "akte get, $label" "$bytes" "$t" "$r"
+  rounds=$(for _ in $(seq "$REPS"); do round "${src[@]}"; done)
+  col() { echo "$rounds" | awk -v t="$1" -v r="$2" '{ print $t, $r }' | median_of; }
+  n=1
+  for name in "cp" "cp back" "restic backup" "restic restore" "akte add" "akte get"; do
+    read -r t r < <(col $n $((n + 1)))
+    row "$name, $label" "$bytes" "$t" "$r"
+    n=$((n + 2))
+  done
   rm -rf "$work/out"
 done
 
