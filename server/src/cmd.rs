@@ -103,6 +103,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 None => akte,
             };
+            ensure_open(&repo, parent)?;
             let id = Uuid::now_v7();
             let mut fields = Map::new();
             fields.insert("title".into(), json!(title));
@@ -124,7 +125,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Add { akte, files, vorgang, document_type } => {
             let mut repo = open(&opts).await?;
             let akte = find_akte(&repo, akte)?.clone();
-            ensure_open(&akte)?;
             let parent = match vorgang {
                 Some(v) => {
                     let v = find(&repo, v)?;
@@ -139,6 +139,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 None => akte.id,
             };
+            ensure_open(&repo, parent)?;
             for f in files {
                 let meta = std::fs::metadata(f).with_context(|| format!("Cannot read {}", f.display()))?;
                 if !meta.is_file() {
@@ -166,12 +167,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if dok.kind != ObjKind::Dokument {
                 bail!("The object {dokument} is not a Dokument");
             }
-            let akte = repo
-                .catalog()
-                .get(&dok.akte.unwrap_or_default())
-                .cloned()
-                .ok_or_else(|| anyhow!("The Dokument's Akte is unknown"))?;
-            ensure_open(&akte)?;
+            ensure_open(&repo, dok.id)?;
             let (change, info) = version_change(&repo, dok.id, file).await?;
             repo.commit(vec![change]).await?;
             if cli.json {
@@ -392,9 +388,23 @@ pub fn find_akte<'a>(repo: &'a Repository, key: &str) -> Result<&'a Obj> {
     repo.catalog().find_akte(key).ok_or_else(|| anyhow!("There is no Akte {key}"))
 }
 
-fn ensure_open(akte: &Obj) -> Result<()> {
-    if akte.text("status") == Some("zda") {
-        bail!("Akte {} is closed (z.d.A.); nothing can be added", akte.text("aktenzeichen").unwrap_or_default());
+/// Refuses new content under `target` when it, or any Vorgang or Akte above it, is closed.
+fn ensure_open(repo: &Repository, target: Uuid) -> Result<()> {
+    let mut at = repo.catalog().get(&target);
+    while let Some(obj) = at {
+        if obj.text("status") == Some("zda") {
+            match obj.kind {
+                ObjKind::Akte => bail!(
+                    "Akte {} is closed (z.d.A.); nothing can be added",
+                    obj.text("aktenzeichen").unwrap_or_default()
+                ),
+                _ => bail!(
+                    "The Vorgang {} is closed (z.d.A.); nothing can be added",
+                    obj.text("title").unwrap_or_default()
+                ),
+            }
+        }
+        at = obj.parent.and_then(|p| repo.catalog().get(&p));
     }
     Ok(())
 }

@@ -384,6 +384,24 @@ fn closed_akte_refuses_new_documents() {
 }
 
 #[test]
+fn closed_vorgang_refuses_new_documents_and_nested_vorgaenge() {
+    let (tmp, data, _docs) = repo_with_documents();
+    let v =
+        ok(&data, &["vorgang", AZ, "--title", "Beteiligung TöB", "--json"]).json()["id"].as_str().unwrap().to_string();
+    let f = write_file(tmp.path(), "stellungnahme-2.txt", b"Keine Bedenken.");
+    let added = ok(&data, &["add", AZ, f.to_str().unwrap(), "--vorgang", &v, "--json"]).json();
+    let dok = added[0]["id"].as_str().unwrap().to_string();
+    ok(&data, &["set", &v, "status=zda"]);
+    let r = run(&data, &["add", AZ, f.to_str().unwrap(), "--vorgang", &v]).fails_with_sentence();
+    assert!(r.stderr.contains("Beteiligung TöB") && r.stderr.contains("closed"), "{}", r.stderr);
+    run(&data, &["version", &dok, f.to_str().unwrap()]).fails_with_sentence();
+    run(&data, &["vorgang", AZ, "--title", "Unterakte", "--parent", &v]).fails_with_sentence();
+    // The Akte itself stays open: documents outside the closed Vorgang are accepted.
+    common::add(&data, AZ, &[f]);
+    assert_eq!(ok(&data, &["ls", AZ, "--json"]).json().as_array().unwrap().len(), 4);
+}
+
+#[test]
 fn init_writes_a_private_identity() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
