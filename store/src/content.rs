@@ -143,29 +143,7 @@ impl Objects {
     pub async fn manifest(&self, name: &str) -> Result<Manifest> {
         parse_manifest(name, &self.get(name, Kind::Manifest).await?)
     }
-}
 
-/// Parses and checks a manifest's payload.
-pub fn parse_manifest(name: &str, bytes: &[u8]) -> Result<Manifest> {
-    {
-        let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::integrity(crate::object::object_path(name).to_string(), format!("manifest is not readable: {e}"))
-        })?;
-        if m.v != 1 {
-            return Err(Error::Format(format!("Content manifest version {} is not supported", m.v)));
-        }
-        let expected_chunks = if m.size == 0 { 0 } else { m.size.div_ceil(m.chunk_size.max(1)) };
-        if m.chunk_size == 0 || m.chunk_size > MAX_CHUNK_SIZE as u64 || m.chunks.len() as u64 != expected_chunks {
-            return Err(Error::integrity(
-                crate::object::object_path(name).to_string(),
-                "manifest chunk list does not fit its size",
-            ));
-        }
-        Ok(m)
-    }
-}
-
-impl Objects {
     /// Streams a content's bytes; each chunk is checked against its name before it is
     /// yielded, so no unverified byte leaves this function.
     pub fn read_content(&self, manifest: Manifest) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
@@ -190,4 +168,22 @@ impl Objects {
             })
             .buffered(IN_FLIGHT)
     }
+}
+
+/// Parses and checks a manifest's payload.
+pub fn parse_manifest(name: &str, bytes: &[u8]) -> Result<Manifest> {
+    let m: Manifest = serde_json::from_slice(bytes).map_err(|e| {
+        Error::integrity(crate::object::object_path(name).to_string(), format!("manifest is not readable: {e}"))
+    })?;
+    if m.v != 1 {
+        return Err(Error::Format(format!("Content manifest version {} is not supported", m.v)));
+    }
+    let expected_chunks = if m.size == 0 { 0 } else { m.size.div_ceil(m.chunk_size.max(1)) };
+    if m.chunk_size == 0 || m.chunk_size > MAX_CHUNK_SIZE as u64 || m.chunks.len() as u64 != expected_chunks {
+        return Err(Error::integrity(
+            crate::object::object_path(name).to_string(),
+            "manifest chunk list does not fit its size",
+        ));
+    }
+    Ok(m)
 }

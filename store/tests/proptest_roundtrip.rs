@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use akte_store::{Change, model::ObjKind};
+use akte_store::Change;
 use common::*;
 use proptest::prelude::*;
 use serde_json::json;
@@ -55,17 +55,7 @@ async fn run(steps: Vec<Step>, chunk: usize) {
                 }
                 let dok = docs[doc % docs.len()];
                 let data = bytes(seed, len);
-                let content = repo.objects().put_content(&mut &data[..], chunk, None, |_| {}).await.unwrap();
-                let ver = Uuid::now_v7();
-                repo.commit(vec![Change::Create {
-                    kind: ObjKind::Version,
-                    id: ver,
-                    parent: Some(dok),
-                    content: Some(content),
-                    fields: fields(json!({"file_name": "v.bin"})),
-                }])
-                .await
-                .unwrap();
+                let ver = add_version(&mut repo, dok, "v.bin", &data).await;
                 expect.insert(dok, data.clone());
                 expect.insert(ver, data);
             }

@@ -142,6 +142,48 @@ pub async fn add_doc(repo: &mut Repository, parent: Uuid, name: &str, bytes: &[u
     (dok, ver)
 }
 
+/// Adds a new version with content `bytes` to a Dokument; returns the version id.
+pub async fn add_version(repo: &mut Repository, dok: Uuid, name: &str, bytes: &[u8]) -> Uuid {
+    let content = repo.objects().put_content(&mut &bytes[..], repo.chunk_size, None, |_| {}).await.unwrap();
+    let ver = Uuid::now_v7();
+    repo.commit(vec![Change::Create {
+        kind: ObjKind::Version,
+        id: ver,
+        parent: Some(dok),
+        content: Some(content),
+        fields: fields(json!({"file_name": name})),
+    }])
+    .await
+    .unwrap();
+    ver
+}
+
+/// The same scenario tests for one backend, as a test binary's body.
+#[macro_export]
+macro_rules! backend_tests {
+    ($env:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn roundtrip() {
+            common::scenarios::roundtrip(&$env).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn tamper() {
+            common::scenarios::tamper(&$env).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn two_nodes() {
+            common::scenarios::two_nodes(&$env).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn uniqueness_conflict() {
+            common::scenarios::uniqueness_conflict(&$env).await;
+        }
+    };
+}
+
 pub async fn read_all(repo: &Repository, id: Uuid) -> akte_store::Result<Vec<u8>> {
     let (_, mut stream) = repo.content(&id).await?;
     let mut out = Vec::new();

@@ -29,17 +29,7 @@ pub async fn roundtrip(env: &Env) {
     // A second version.
     let dok = *expect.keys().find(|k| repo.catalog().get(k).unwrap().kind == ObjKind::Dokument).unwrap();
     let newer = bytes(7, 4321);
-    let content = repo.objects().put_content(&mut &newer[..], 1024, None, |_| {}).await.unwrap();
-    let ver = Uuid::now_v7();
-    repo.commit(vec![Change::Create {
-        kind: ObjKind::Version,
-        id: ver,
-        parent: Some(dok),
-        content: Some(content),
-        fields: fields(json!({"file_name": "neu.bin"})),
-    }])
-    .await
-    .unwrap();
+    let ver = add_version(&mut repo, dok, "neu.bin", &newer).await;
     expect.insert(ver, newer.clone());
     expect.insert(dok, newer);
     repo.commit(vec![Change::Update {
