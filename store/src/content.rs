@@ -68,26 +68,54 @@ impl Objects {
         reader: &mut R,
         chunk_size: usize,
         size_hint: Option<u64>,
+        progress: impl FnMut(u64),
+    ) -> Result<ContentRef> {
+        let chunks = futures::stream::unfold((reader, 0u64, false), move |(reader, read, done)| async move {
+            if done {
+                return None;
+            }
+            let capacity = size_hint.map_or(chunk_size, |h| (h.saturating_sub(read) as usize).max(1));
+            match read_chunk(reader, chunk_size, capacity).await {
+                Ok(buf) => {
+                    let n = buf.len();
+                    Some((Ok(Bytes::from(buf)), (reader, read + n as u64, n < chunk_size)))
+                }
+                Err(e) => Some((Err(e), (reader, read, true))),
+            }
+        });
+        self.put_chunks(chunks, chunk_size, progress).await
+    }
+
+    /// Stores a content given as a stream of chunks of exactly `chunk_size` bytes (the last
+    /// one may be shorter or empty). Three stages overlap: producing chunk n+1 (the caller's
+    /// stream: a reader thread, a network body), hashing chunk n into the whole-content
+    /// digests (sequential by nature; SHA-256 and BLAKE3 as two tasks), and encrypting and
+    /// uploading up to IN_FLIGHT chunks.
+    pub async fn put_chunks(
+        &self,
+        chunks: impl Stream<Item = std::io::Result<Bytes>>,
+        chunk_size: usize,
         mut progress: impl FnMut(u64),
     ) -> Result<ContentRef> {
         assert!(chunk_size > 0 && chunk_size <= MAX_CHUNK_SIZE, "chunk size out of range");
-        // Three stages overlap: reading chunk n+1, hashing chunk n into the whole-content
-        // digests (sequential by nature), and encrypting/uploading up to IN_FLIGHT chunks.
-        // SHA-256 and BLAKE3 run as two tasks, so that each chunk's hashing uses both cores.
         let mut sha_task = tokio::task::spawn_blocking(sha2::Sha256::new);
         let mut b3_task = tokio::task::spawn_blocking(blake3::Hasher::new);
         let mut pending: VecDeque<tokio::task::JoinHandle<Result<Name>>> = VecDeque::new();
-        let mut chunks = Vec::new();
+        let mut names = Vec::new();
         let mut size = 0u64;
-        loop {
-            let capacity = size_hint.map_or(chunk_size, |h| (h.saturating_sub(size) as usize).max(1));
-            let buf = read_chunk(reader, chunk_size, capacity).await.map_err(|e| Error::io("<input>", e))?;
+        let mut short = false;
+        let mut chunks = std::pin::pin!(chunks);
+        while let Some(buf) = chunks.next().await {
+            let buf = buf.map_err(|e| Error::io("<input>", e))?;
             let n = buf.len();
-            if n == 0 && size > 0 {
-                break;
+            if n == 0 && (size > 0 || !pending.is_empty() || !names.is_empty()) {
+                continue;
             }
+            if short || n > chunk_size {
+                return Err(Error::Invalid("Content chunks must have the chunk size, but for the last".into()));
+            }
+            short = n < chunk_size;
             size += n as u64;
-            let buf = Bytes::from(buf);
             let mut sha = sha_task.await.expect("hash task does not panic");
             let mut b3 = b3_task.await.expect("hash task does not panic");
             let (for_sha, for_b3) = (buf.clone(), buf.clone());
@@ -100,18 +128,21 @@ impl Objects {
                 b3
             });
             while pending.len() >= IN_FLIGHT {
-                chunks.push(pending.pop_front().expect("non-empty").await.expect("chunk task does not panic")?);
+                names.push(pending.pop_front().expect("non-empty").await.expect("chunk task does not panic")?);
             }
             let objects = self.clone();
             pending.push_back(tokio::spawn(async move { objects.put(Kind::Chunk, buf).await }));
             progress(size);
-            if n < chunk_size {
-                break;
-            }
+        }
+        if pending.is_empty() && names.is_empty() {
+            // No chunk at all: an empty content is one empty chunk.
+            let objects = self.clone();
+            pending.push_back(tokio::spawn(async move { objects.put(Kind::Chunk, Bytes::new()).await }));
         }
         for task in pending {
-            chunks.push(task.await.expect("chunk task does not panic")?);
+            names.push(task.await.expect("chunk task does not panic")?);
         }
+        let mut chunks = names;
         let sha = sha_task.await.expect("hash task does not panic");
         let b3 = b3_task.await.expect("hash task does not panic");
         let blake3 = b3.finalize().to_hex().to_string();

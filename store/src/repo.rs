@@ -537,9 +537,12 @@ impl Repository {
 
     /// Stores a local file's content (streaming, bounded memory).
     pub async fn store_file(&self, path: &std::path::Path, progress: impl FnMut(u64)) -> Result<ContentRef> {
-        let mut f = tokio::fs::File::open(path).await.map_err(|e| Error::io(path, e))?;
-        let size = f.metadata().await.ok().map(|m| m.len());
-        self.objects.put_content(&mut f, self.chunk_size, size, progress).await
+        let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let chunks = read_ahead(f, self.chunk_size);
+        self.objects.put_chunks(chunks, self.chunk_size, progress).await.map_err(|e| match e {
+            Error::Io { path: p, source } if p.as_os_str() == "<input>" => Error::io(path, source),
+            e => e,
+        })
     }
 
     /// Streams the content of a version, or of a Dokument's latest version.
@@ -612,6 +615,27 @@ impl Repository {
         self.save_catalog()?;
         Ok(self.catalog.entries.len())
     }
+}
+
+/// Reads a file in chunks on a thread of its own, two chunks ahead of the consumer, so that
+/// reading overlaps hashing and encryption; buffers are sized by the file, not the chunk.
+fn read_ahead(file: std::fs::File, chunk_size: usize) -> impl futures::Stream<Item = std::io::Result<Bytes>> {
+    use std::io::Read;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
+    tokio::task::spawn_blocking(move || {
+        let mut left = file.metadata().map(|m| m.len()).unwrap_or(chunk_size as u64);
+        let mut file = file;
+        loop {
+            let mut buf = Vec::with_capacity((left as usize).clamp(1, chunk_size));
+            let read = (&mut file).take(chunk_size as u64).read_to_end(&mut buf);
+            let last = !matches!(read, Ok(n) if n == chunk_size);
+            left = left.saturating_sub(buf.len() as u64);
+            if tx.blocking_send(read.map(|_| Bytes::from(buf))).is_err() || last {
+                break;
+            }
+        }
+    });
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 impl Drop for Repository {
