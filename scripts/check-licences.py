@@ -55,8 +55,21 @@ def allowed(expr):
     return parse_or()
 
 
+# The host binary's workspace, and the workspace of the built-in plugins (WebAssembly
+# components that ship with Akte, so their dependencies count too).
+MANIFESTS = ["Cargo.toml", "plugins/guests/Cargo.toml"]
+
+
 def main():
-    meta = json.loads(subprocess.check_output(["cargo", "metadata", "--format-version", "1", "--locked"]))
+    status = 0
+    for manifest in MANIFESTS:
+        status |= check(manifest)
+    return status
+
+
+def check(manifest):
+    meta = json.loads(subprocess.check_output(
+        ["cargo", "metadata", "--format-version", "1", "--locked", "--manifest-path", manifest]))
     packages = {p["id"]: p for p in meta["packages"]}
     nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
     workspace = set(meta["workspace_members"])
@@ -81,9 +94,9 @@ def main():
         if packages[pid].get("license") != "EUPL-1.2":
             bad.append(f"{packages[pid]['name']}: workspace crate not EUPL-1.2")
     if bad:
-        print("licences that do not fit EUPL-1.2:", *bad, sep="\n  ")
+        print(f"{manifest}: licences that do not fit EUPL-1.2:", *bad, sep="\n  ")
         return 1
-    print(f"licences: {len(shipped - workspace)} shipped crates, all compatible with EUPL-1.2")
+    print(f"{manifest}: {len(shipped - workspace)} shipped crates, all compatible with EUPL-1.2")
     return 0
 
 

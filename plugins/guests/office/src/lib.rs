@@ -1,0 +1,294 @@
+//! The built-in office extractor: DOCX and XLSX (Office Open XML), ODT and ODS
+//! (OpenDocument), and plain XML, to text, sheets as pages, and the document properties as
+//! fields (`title`, `creator`, `created`, `modified`, `subject`, `keywords`, …).
+//!
+//! Hostile input is expected. Parts are inflated as streams through a reader that stops at
+//! [`PART_CAP`] per part and [`TOTAL_CAP`] per document, whatever the archive's directory
+//! claims, so a zip bomb ends in a `Failure` long before the host's memory limit. XML is read
+//! by events without recursion, DTDs that declare entities are refused (nothing is ever
+//! expanded but the five predefined entities and character references), and the text is
+//! capped at [`TEXT_CAP`] (then cut, logged and flagged with the field `truncated`).
+//! Archive entry names are only ever compared with the names the formats define; none is
+//! used as a path, so `../` names are harmless.
+
+mod odf;
+mod ooxml;
+mod walk;
+mod writer;
+mod xml;
+
+use std::io::{BufReader, Cursor, Read};
+
+use zip::ZipArchive;
+use zip::result::ZipError;
+
+wit_bindgen::generate!({
+    world: "extractor",
+    path: "../../../wit",
+});
+
+use akte::plugin::log::{Level, log};
+use akte::plugin::types::{Failure, Field};
+use exports::akte::plugin::extract::{Extraction, Guest, Page};
+use walk::{Budget, Ev, Flow, Limited};
+use writer::Writer;
+
+/// Most bytes one part (e.g. `word/document.xml`) may inflate to.
+pub const PART_CAP: u64 = 64 * 1024 * 1024;
+/// Most bytes all parts of one document together may inflate to.
+pub const TOTAL_CAP: u64 = 256 * 1024 * 1024;
+/// Most bytes of text returned (the manifest allows 64 MiB of output in all).
+pub const TEXT_CAP: usize = 48 * 1024 * 1024;
+/// Most entries an archive may list (the directory is read into memory whole).
+pub const MAX_ENTRIES: usize = 20_000;
+
+struct Office;
+
+impl Guest for Office {
+    fn extract(content: Vec<u8>, media_type: String) -> Result<Extraction, Failure> {
+        let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if content.is_empty() {
+            return Err(Failure::Malformed("the file is empty".into()));
+        }
+        let is_xml = essence == "application/xml" || essence == "text/xml" || essence.ends_with("+xml");
+        let (mut writer, mut fields, language) = if is_xml && !content.starts_with(b"PK\x03\x04") {
+            let charset = akte_guest_text::media_type_param(&media_type, "charset");
+            xml::extract(&content, charset.as_deref())?
+        } else {
+            let mut package = Package::open(&content)?;
+            let mut writer = Writer::new(TEXT_CAP);
+            let props = package.extract(&mut writer)?;
+            let language = props.iter().find(|f| f.name == "language").map(|f| f.value.clone());
+            let fields = props.into_iter().filter(|f| f.name != "language").collect();
+            (writer, fields, language)
+        };
+        if writer.full() {
+            log(Level::Warn, &format!("text cut at {TEXT_CAP} bytes"));
+            fields.push(Field { name: "truncated".into(), value: "true".into() });
+        }
+        writer.paragraph_end();
+        let (text, pages, _) = writer.finish();
+        let pages = pages.into_iter().map(|(s, e)| Page { start: offset(s), end: offset(e) }).collect();
+        Ok(Extraction { text, pages, fields, language })
+    }
+}
+
+/// Converts a byte offset; text is bounded by [`TEXT_CAP`].
+fn offset(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// An opened archive and the inflation budget of its document.
+pub struct Package<'a> {
+    zip: ZipArchive<Cursor<&'a [u8]>>,
+    budget: Budget,
+}
+
+fn zip_failure(e: ZipError) -> Failure {
+    match e {
+        ZipError::UnsupportedArchive(what) => Failure::Unsupported(format!("unsupported archive: {what}")),
+        ZipError::InvalidPassword => Failure::Unsupported("the document is encrypted".into()),
+        other => Failure::Malformed(format!("not a readable ZIP archive: {other}")),
+    }
+}
+
+impl<'a> Package<'a> {
+    /// Opens the archive in `bytes`.
+    pub fn open(bytes: &'a [u8]) -> Result<Package<'a>, Failure> {
+        if !bytes.starts_with(b"PK") {
+            return Err(Failure::Malformed("not a ZIP archive (no `PK` signature): not an office document".into()));
+        }
+        if let Some(n) = declared_entries(bytes)
+            && n > MAX_ENTRIES
+        {
+            return Err(Failure::Unsupported(format!("the archive lists {n} entries, more than {MAX_ENTRIES}")));
+        }
+        let zip = ZipArchive::new(Cursor::new(bytes)).map_err(zip_failure)?;
+        if zip.len() > MAX_ENTRIES {
+            return Err(Failure::Unsupported(format!("the archive has more than {MAX_ENTRIES} entries")));
+        }
+        Ok(Package { zip, budget: Budget::new(TOTAL_CAP) })
+    }
+
+    /// Whether the archive has an entry called exactly `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.zip.index_for_name(name).is_some()
+    }
+
+    /// The entry names, in archive order.
+    pub fn names(&self) -> Vec<String> {
+        self.zip.file_names().map(str::to_string).collect()
+    }
+
+    /// Reads a small entry whole (at most `max` bytes), or `None` when it is missing.
+    pub fn read_small(&mut self, name: &str, max: u64) -> Result<Option<Vec<u8>>, Failure> {
+        let file = match self.zip.by_name(name) {
+            Ok(f) => f,
+            Err(ZipError::FileNotFound) => return Ok(None),
+            Err(e) => return Err(zip_failure(e)),
+        };
+        let mut limited = Limited { inner: file, part_left: max, budget: &self.budget };
+        let mut out = Vec::new();
+        let read = limited.read_to_end(&mut out);
+        drop(limited);
+        read.map_err(|e| self.inflate_failure(name, e))?;
+        Ok(Some(out))
+    }
+
+    /// Streams entry `name` through `handler`; `Ok(false)` when there is no such entry.
+    pub fn walk(&mut self, name: &str, handler: &mut dyn FnMut(Ev<'_>) -> Flow) -> Result<bool, Failure> {
+        let file = match self.zip.by_name(name) {
+            Ok(f) => f,
+            Err(ZipError::FileNotFound) => return Ok(false),
+            Err(e) => return Err(zip_failure(e)),
+        };
+        if file.size() > PART_CAP {
+            return Err(Failure::Other(format!(
+                "{name} would inflate to {} MiB, more than the {} MiB allowed per part (a zip bomb?)",
+                file.size() >> 20,
+                PART_CAP >> 20
+            )));
+        }
+        let limited = Limited { inner: file, part_left: PART_CAP, budget: &self.budget };
+        let result = walk::walk(BufReader::with_capacity(64 * 1024, limited), name, false, handler);
+        match self.budget.exceeded.get() {
+            Some(which) => Err(self.cap_failure(name, which)),
+            None => result.map(|()| true),
+        }
+    }
+
+    fn cap_failure(&self, name: &str, which: &str) -> Failure {
+        let (cap, scope) = if which == "part" { (PART_CAP, "per part") } else { (TOTAL_CAP, "per document") };
+        Failure::Other(format!(
+            "{name} inflates to more than the {} MiB allowed {scope}; extraction stopped (a zip bomb?)",
+            cap >> 20
+        ))
+    }
+
+    fn inflate_failure(&self, name: &str, e: std::io::Error) -> Failure {
+        match self.budget.exceeded.get() {
+            Some(which) => self.cap_failure(name, which),
+            None => Failure::Malformed(format!("{name}: cannot inflate: {e}")),
+        }
+    }
+
+    /// Detects the format from the archive's contents and extracts text into `writer`;
+    /// returns the document properties as fields (`language` among them, if declared).
+    pub fn extract(&mut self, writer: &mut Writer) -> Result<Vec<Field>, Failure> {
+        if let Some(mimetype) = self.read_small("mimetype", 256)? {
+            let mimetype = String::from_utf8_lossy(&mimetype).trim().to_string();
+            if !mimetype.starts_with("application/vnd.oasis.opendocument.") {
+                return Err(Failure::Unsupported(format!("an archive of type `{mimetype}`, not OpenDocument")));
+            }
+            let spreadsheet = mimetype.contains("spreadsheet");
+            let format = if spreadsheet { "ods" } else { "odt" };
+            odf::extract(self, writer, spreadsheet)?;
+            let mut props = self.properties("meta.xml", true)?;
+            props.insert(0, Field { name: "format".into(), value: format.into() });
+            return Ok(props);
+        }
+        if self.has("[Content_Types].xml") {
+            let main = ooxml::main_part(self)?;
+            let format = if main.starts_with("word/") {
+                ooxml::docx(self, writer, &main)?;
+                "docx"
+            } else if main.starts_with("xl/") {
+                ooxml::xlsx(self, writer, &main)?;
+                "xlsx"
+            } else {
+                return Err(Failure::Unsupported(format!("an Office Open XML package with main part `{main}`")));
+            };
+            let mut props = self.properties("docProps/core.xml", false)?;
+            props.insert(0, Field { name: "format".into(), value: format.into() });
+            return Ok(props);
+        }
+        if self.has("content.xml") {
+            // OpenDocument without its `mimetype` entry: read it as text.
+            odf::extract(self, writer, false)?;
+            return self.properties("meta.xml", true);
+        }
+        Err(Failure::Unsupported("a ZIP archive that is neither Office Open XML nor OpenDocument".into()))
+    }
+
+    /// Reads the document properties of `part` (`docProps/core.xml` or `meta.xml`).
+    fn properties(&mut self, part: &str, odf: bool) -> Result<Vec<Field>, Failure> {
+        let mut raw: Vec<(String, String)> = Vec::new();
+        let mut current: Option<String> = None;
+        let mut depth = 0usize;
+        let found = self.walk(part, &mut |ev| {
+            match ev {
+                Ev::Start(e) => {
+                    depth += 1;
+                    let name = String::from_utf8_lossy(walk::local(e)).into_owned();
+                    current = Some(name.clone());
+                    raw.push((name, String::new()));
+                }
+                Ev::Text(t) => {
+                    if current.is_some()
+                        && let Some(last) = raw.last_mut()
+                        && last.1.len() < 64 * 1024
+                    {
+                        last.1.push_str(t);
+                    }
+                }
+                Ev::End(_) => {
+                    depth = depth.saturating_sub(1);
+                    current = None;
+                }
+            }
+            if raw.len() > 10_000 { Flow::Stop } else { Flow::Go }
+        });
+        if let Err(e) = found {
+            // Damaged properties cost the fields, not the text.
+            log(Level::Warn, &format!("document properties unreadable: {e:?}"));
+            return Ok(Vec::new());
+        }
+        Ok(map_properties(&raw, odf))
+    }
+}
+
+/// Maps the raw properties (local element name, text) to the extractor's fields.
+fn map_properties(raw: &[(String, String)], odf: bool) -> Vec<Field> {
+    let get = |name: &str| {
+        raw.iter().map(|(n, v)| (n, v.trim())).find(|(n, v)| *n == name && !v.is_empty()).map(|(_, v)| v.to_string())
+    };
+    let mut fields = Vec::new();
+    let mut add = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            fields.push(Field { name: name.into(), value });
+        }
+    };
+    add("title", get("title"));
+    if odf {
+        add("creator", get("initial-creator").or_else(|| get("creator")));
+        add("last-modified-by", get("creator"));
+        add("created", get("creation-date"));
+        add("modified", get("date"));
+        let keywords: Vec<&str> =
+            raw.iter().filter(|(n, v)| n == "keyword" && !v.trim().is_empty()).map(|(_, v)| v.trim()).collect();
+        add("keywords", (!keywords.is_empty()).then(|| keywords.join(", ")));
+    } else {
+        add("creator", get("creator"));
+        add("last-modified-by", get("lastModifiedBy"));
+        add("created", get("created"));
+        add("modified", get("modified"));
+        add("keywords", get("keywords"));
+    }
+    add("subject", get("subject"));
+    add("description", get("description"));
+    add("language", get("language"));
+    fields
+}
+
+/// The entry count the end-of-central-directory record declares, read before the `zip`
+/// crate loads the whole directory into memory (`None` if there is no plain record).
+fn declared_entries(bytes: &[u8]) -> Option<usize> {
+    let tail_start = bytes.len().saturating_sub(22 + 65_535);
+    let tail = &bytes[tail_start..];
+    let pos = tail.windows(4).rposition(|w| w == b"PK\x05\x06")?;
+    let count = tail.get(pos + 10..pos + 12)?;
+    let n = u16::from_le_bytes([count[0], count[1]]);
+    (n != 0xFFFF).then_some(n as usize)
+}
+
+export!(Office);

@@ -1,0 +1,186 @@
+//! The one XML event loop every format shares: a streaming `quick-xml` reader over a bounded
+//! source, with DTDs refused, entity references resolved only for the five predefined
+//! entities and character references, and nesting depth capped.
+//!
+//! Nothing here recurses: elements are tracked by a depth counter, so a hostile nesting of a
+//! million elements ends in a `Failure`, never in a stack overflow.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::io::{self, BufRead, Read};
+
+use quick_xml::Reader;
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesStart, Event};
+
+use crate::akte::plugin::types::Failure;
+
+/// Deepest element nesting accepted; office documents stay far below (nested tables ~50).
+pub const MAX_DEPTH: usize = 1024;
+
+/// What a handler sees: element starts (empty elements arrive as start + end), ends (local
+/// name) and character data (text, CDATA and resolved references).
+pub enum Ev<'a> {
+    /// An element starts; use [`local`] and [`attr`] on it.
+    Start(&'a BytesStart<'a>),
+    /// An element ends; its local name.
+    End(&'a [u8]),
+    /// Character data.
+    Text(&'a str),
+}
+
+/// Whether the walk goes on.
+#[derive(PartialEq, Eq)]
+pub enum Flow {
+    /// Read the next event.
+    Go,
+    /// Stop reading (output full, or the handler has what it needs).
+    Stop,
+}
+
+/// The local name (without prefix) of an element.
+pub fn local<'a>(e: &'a BytesStart<'_>) -> &'a [u8] {
+    let name = e.name().into_inner();
+    match name.iter().rposition(|&b| b == b':') {
+        Some(i) => &name[i + 1..],
+        None => name,
+    }
+}
+
+/// The value of the attribute whose local name is `name`, unescaped where possible.
+pub fn attr(e: &BytesStart<'_>, name: &[u8]) -> Option<String> {
+    for a in e.attributes().with_checks(false).flatten() {
+        if a.key.local_name().as_ref() == name {
+            return Some(match a.normalized_value(quick_xml::XmlVersion::default()) {
+                Ok(v) => v.into_owned(),
+                Err(_) => String::from_utf8_lossy(&a.value).into_owned(),
+            });
+        }
+    }
+    None
+}
+
+/// Streams the XML in `source` through `handler`. `part` names the source in failures;
+/// `allow_doctype` admits a DOCTYPE without entity declarations (plain XML); a DOCTYPE that
+/// declares entities is always refused, so no custom entity is ever expanded.
+pub fn walk<R: BufRead>(
+    source: R,
+    part: &str,
+    allow_doctype: bool,
+    handler: &mut dyn FnMut(Ev<'_>) -> Flow,
+) -> Result<(), Failure> {
+    let mut reader = Reader::from_reader(source);
+    let config = reader.config_mut();
+    config.expand_empty_elements = true;
+    config.check_end_names = true;
+    config.trim_text(false);
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut depth = 0usize;
+    let malformed = |what: String| Failure::Malformed(format!("{part}: {what}"));
+    loop {
+        buf.clear();
+        let event = reader.read_event_into(&mut buf).map_err(|e| match e {
+            quick_xml::Error::Io(io) => Failure::Other(format!("{part}: {io}")),
+            other => malformed(format!("invalid XML at byte {}: {other}", reader.error_position())),
+        })?;
+        let flow = match &event {
+            Event::Start(e) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(malformed(format!("elements nested deeper than {MAX_DEPTH}")));
+                }
+                handler(Ev::Start(e))
+            }
+            Event::End(e) => {
+                depth = depth.saturating_sub(1);
+                handler(Ev::End(e.local_name().into_inner()))
+            }
+            Event::Empty(_) => Flow::Go, // expanded into Start + End by the reader
+            Event::Text(t) => {
+                let s = t.decode().map_err(|e| malformed(format!("not UTF-8: {e}")))?;
+                let s = if s.contains('\r') { Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n")) } else { s };
+                handler(Ev::Text(&s))
+            }
+            Event::CData(t) => {
+                let s = t.decode().map_err(|e| malformed(format!("not UTF-8: {e}")))?;
+                handler(Ev::Text(&s))
+            }
+            Event::GeneralRef(r) => {
+                let name = r.decode().map_err(|e| malformed(format!("not UTF-8: {e}")))?;
+                if r.is_char_ref() {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => handler(Ev::Text(c.encode_utf8(&mut [0; 4]))),
+                        _ => return Err(malformed(format!("invalid character reference &{name};"))),
+                    }
+                } else if let Some(s) = resolve_predefined_entity(&name) {
+                    handler(Ev::Text(s))
+                } else {
+                    // Never expanded: without a DTD (refused above) no entity can be defined.
+                    handler(Ev::Text(&format!("&{name};")))
+                }
+            }
+            Event::DocType(d) => {
+                let dtd = String::from_utf8_lossy(d.as_ref());
+                if dtd.contains("<!ENTITY") || dtd.contains("ENTITY ") {
+                    return Err(Failure::Unsupported(format!(
+                        "{part}: the document type declaration defines entities; \
+                         they are not expanded, for safety (billion laughs, external entities)"
+                    )));
+                }
+                if !allow_doctype {
+                    return Err(Failure::Unsupported(format!("{part}: office XML must not carry a DTD")));
+                }
+                Flow::Go
+            }
+            Event::Comment(_) | Event::Decl(_) | Event::PI(_) => Flow::Go,
+            Event::Eof => break,
+        };
+        if flow == Flow::Stop {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Decompressed bytes a document may yield in total, across all parts read.
+pub struct Budget {
+    /// Bytes still allowed.
+    pub left: Cell<u64>,
+    /// Set when a read hit a cap; the message to report.
+    pub exceeded: Cell<Option<&'static str>>,
+}
+
+impl Budget {
+    /// A budget of `total` bytes.
+    pub fn new(total: u64) -> Budget {
+        Budget { left: Cell::new(total), exceeded: Cell::new(None) }
+    }
+}
+
+/// A reader that fails once it has yielded `part_left` bytes or the shared budget is spent:
+/// how a zip bomb ends early, whatever sizes its directory claims.
+pub struct Limited<'b, R> {
+    /// The inflating reader.
+    pub inner: R,
+    /// Bytes this part may still yield.
+    pub part_left: u64,
+    /// The document's budget.
+    pub budget: &'b Budget,
+}
+
+impl<R: Read> Read for Limited<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)? as u64;
+        if n > self.part_left {
+            self.budget.exceeded.set(Some("part"));
+            return Err(io::Error::other("decompressed part exceeds its cap"));
+        }
+        if n > self.budget.left.get() {
+            self.budget.exceeded.set(Some("total"));
+            return Err(io::Error::other("decompressed document exceeds its cap"));
+        }
+        self.part_left -= n;
+        self.budget.left.set(self.budget.left.get() - n);
+        Ok(n as usize)
+    }
+}
