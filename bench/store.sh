@@ -43,24 +43,36 @@ REPS="${REPS:-3}"
 # median_of "t rss" lines on stdin -> the line with the median time
 median_of() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 
-# One ingest + read-back round of each tool on a fresh target; prints
-# "tool_in_t tool_in_rss tool_out_t tool_out_rss" for cp, restic and akte.
+# One ingest + read-back round of each tool on a fresh target, the tools in the order
+# given by the rotation $1 (0, 1, 2), so that over three rounds each tool runs once first,
+# once second and once third (a disk that slows after gigabytes of writes would otherwise
+# favour whichever tool runs first). Prints
+# "cp_in_t cp_in_rss cp_out_t cp_out_rss restic_… akte_…".
 round() {
+  local rot=$1; shift
   local src=("$@")
   rm -rf "$work/cp" "$work/restic" "$work/akte" "$work/out"; mkdir -p "$work/cp" "$work/out/akte"
   local a b c d e f g h i j k l
-  read -r a b < <(time_cmd cp "${src[@]}" "$work/cp/")
-  read -r c d < <(time_cmd cp -r "$work/cp" "$work/out/cp")
-  restic init -q --repo "$work/restic" >/dev/null
-  read -r e f < <(time_cmd restic -q --repo "$work/restic" backup "${src[@]}")
-  read -r g h < <(time_cmd restic -q --repo "$work/restic" restore latest --target "$work/out/restic")
-  "$akte" init >/dev/null
-  "$akte" create --aktenzeichen B-1 --title Bench >/dev/null
-  read -r i j < <(time_cmd "$akte" add B-1 "${src[@]}")
-  local ids
-  ids=$("$akte" ls B-1 --json | python3 -c 'import json,sys; print(" ".join(d["id"] for d in json.load(sys.stdin)))')
-  # shellcheck disable=SC2086
-  read -r k l < <(time_cmd "$akte" get $ids -o "$work/out/akte")
+  local tools=(cp restic akte)
+  for n in 0 1 2; do
+    case "${tools[$(( (n + rot) % 3 ))]}" in
+      cp)
+        read -r a b < <(time_cmd cp "${src[@]}" "$work/cp/")
+        read -r c d < <(time_cmd cp -r "$work/cp" "$work/out/cp") ;;
+      restic)
+        restic init -q --repo "$work/restic" >/dev/null
+        read -r e f < <(time_cmd restic -q --repo "$work/restic" backup "${src[@]}")
+        read -r g h < <(time_cmd restic -q --repo "$work/restic" restore latest --target "$work/out/restic") ;;
+      akte)
+        "$akte" init >/dev/null
+        "$akte" create --aktenzeichen B-1 --title Bench >/dev/null
+        read -r i j < <(time_cmd "$akte" add B-1 "${src[@]}")
+        local ids
+        ids=$("$akte" ls B-1 --json | python3 -c 'import json,sys; print(" ".join(d["id"] for d in json.load(sys.stdin)))')
+        # shellcheck disable=SC2086
+        read -r k l < <(time_cmd "$akte" get $ids -o "$work/out/akte") ;;
+    esac
+  done
   echo "$a $b $c $d $e $f $g $h $i $j $k $l"
 }
 
@@ -69,7 +81,7 @@ echo "|---|---|---|---|"
 for what in big small; do
   if [ "$what" = big ]; then src=("$work/in/big.bin"); bytes=$((BIG_MIB << 20)); label="1 file, $BIG_MIB MiB";
   else mapfile -t src < <(echo "$small_files"); bytes=$small_bytes; label="$SMALL_N files, $((small_bytes >> 20)) MiB"; fi
-  rounds=$(for _ in $(seq "$REPS"); do round "${src[@]}"; done)
+  rounds=$(for rep in $(seq "$REPS"); do round $((rep % 3)) "${src[@]}"; done)
   col() { echo "$rounds" | awk -v t="$1" -v r="$2" '{ print $t, $r }' | median_of; }
   n=1
   for name in "cp" "cp back" "restic backup" "restic restore" "akte add" "akte get"; do

@@ -227,7 +227,7 @@ impl Repository {
             && known != unlocked.repository
         {
             return Err(Error::Conflict(format!(
-                "{} belongs to repository {known}, but {url} holds repository {}",
+                "The data directory {} belongs to repository {known}, but {url} holds repository {}",
                 opts.data_dir.display(),
                 unlocked.repository
             )));
