@@ -124,9 +124,6 @@ async fn load_akte(repo: &mut Repository, dir: &std::path::Path, def: &MoreAkte)
         );
     }
     let mut fields = def.akte.clone();
-    if let Some(Value::Number(n)) = fields.remove("retention_years") {
-        fields.insert("retention_years".into(), Value::Number(n));
-    }
     fields.entry("status").or_insert(json!("offen"));
     let akte = cmd::create_akte(repo, fields).await?;
     let mut vorgaenge = BTreeMap::new();
