@@ -99,17 +99,21 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
         say!("{}", serde_json::to_string_pretty(&loaded)?);
     } else {
         for l in &loaded {
+            let bytes = l["bytes"].as_u64().unwrap_or(0);
             say!(
-                "{} {}: {} Dokumente in {} Vorgängen, {}",
+                "{} {}: {} Dokumente in {} Vorgängen{}",
                 l["aktenzeichen"].as_str().unwrap_or_default(),
                 l["status"].as_str().unwrap_or_default(),
                 l["dokumente"],
                 l["vorgaenge"],
-                output::size(l["bytes"].as_u64().unwrap_or(0))
+                if bytes > 0 { format!(", {}", output::size(bytes)) } else { String::new() }
             );
         }
         say!("data directory: {}", opts.data_dir.display());
-        say!("try: akte ls; akte ls 61.2-0815/2026; akte get <Dokument-id> -o out.pdf; akte verify");
+        let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "akte".into());
+        say!("try: {exe} ls 61.2-0815/2026");
+        say!("     {exe} get <Dokument-id> -o out.pdf");
+        say!("     {exe} verify");
         say!("(the web server and its login come with `akte serve`, not built yet)");
     }
     Ok(ExitCode::SUCCESS)
