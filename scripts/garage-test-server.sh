@@ -28,8 +28,9 @@ GARAGE_DEFAULT_ACCESS_KEY="$key" GARAGE_DEFAULT_SECRET_KEY="$secret" GARAGE_DEFA
   nohup "$bin" -c "$dir/garage.toml" server --single-node --default-bucket >"$dir/garage.log" 2>&1 &
 pid=$!
 if [ -n "${AKTE_WATCH_PID:-}" ]; then
-  # Stop Garage when the process that asked for it (a test binary) ends.
-  ( while kill -0 "$AKTE_WATCH_PID" 2>/dev/null; do sleep 1; done; kill "$pid" 2>/dev/null ) >/dev/null 2>&1 &
+  # Stop Garage and remove its data when the process that asked for it (a test binary) ends.
+  ( while kill -0 "$AKTE_WATCH_PID" 2>/dev/null; do sleep 1; done
+    kill "$pid" 2>/dev/null; sleep 1; rm -rf "$dir" ) >/dev/null 2>&1 &
 fi
 for _ in $(seq 1 100); do
   if (exec 3<>/dev/tcp/127.0.0.1/$s3) 2>/dev/null; then break; fi
