@@ -13,7 +13,6 @@ command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 if [ "$want_test" = 1 ]; then
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
-  command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
   command -v flock >/dev/null || need_apt+=(util-linux)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
