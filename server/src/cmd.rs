@@ -482,20 +482,20 @@ pub async fn add_files_with(
     for (n, batch_files) in files.chunks(ADD_BATCH).enumerate() {
         // Several files are stored at once (small documents are latency-bound); each
         // batch is one journal entry.
-        let stored: Vec<(Change, Value)> = futures::stream::iter(batch_files.iter().map(|file| {
+        let stored: Vec<(Uuid, Change, Value)> = futures::stream::iter(batch_files.iter().map(|file| {
             let bar = &bar;
             let repo = &*repo;
-            async move { store_version(repo, Uuid::now_v7(), file, bar).await }
+            async move {
+                let dok = Uuid::now_v7();
+                let (version, info) = store_version(repo, dok, file, bar).await?;
+                Ok::<_, anyhow::Error>((dok, version, info))
+            }
         }))
         .buffered(FILES_IN_FLIGHT)
         .try_collect()
         .await?;
         let mut batch = Vec::with_capacity(2 * stored.len());
-        for (i, ((version, info), file)) in stored.into_iter().zip(batch_files).enumerate() {
-            let Change::Create { parent: Some(dok), .. } = &version else {
-                unreachable!("store_version creates a version")
-            };
-            let dok = *dok;
+        for (i, ((dok, version, info), file)) in stored.into_iter().zip(batch_files).enumerate() {
             let mut fields = Map::new();
             let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("Dokument");
             fields.insert("title".into(), json!(stem));

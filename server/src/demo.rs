@@ -65,8 +65,9 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
             .with_context(|| format!("Cannot read the demo case in {}", dir.display()))?,
     )
     .context("The demo case.json is not readable")?;
-    let fresh = !opts.data_dir.join("node.json").exists() || Repository::open(opts).await.is_err();
-    if fresh && !opts.data_dir.join("identity.txt").exists() {
+    // A data directory without an operator identity (and none given) gets a new repository;
+    // init refuses clearly when the store already holds one.
+    if opts.identity.is_none() && !opts.data_dir.join("identity.txt").exists() {
         let info = Repository::init(opts, &[]).await?;
         if !json_out {
             say!("initialised repository {} in {}", info.repository, info.store);

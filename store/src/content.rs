@@ -170,11 +170,6 @@ impl Objects {
         }
     }
 
-    /// Reads and checks a manifest.
-    pub async fn manifest(&self, name: &str) -> Result<Manifest> {
-        parse_manifest(name, &self.get(name, Kind::Manifest).await?)
-    }
-
     /// Streams a content's bytes; each chunk is checked against its name before it is
     /// yielded, so no unverified byte leaves this function.
     pub fn read_content(&self, manifest: Manifest) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
