@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Akte's build, demo and tests need on a fresh Debian machine. Idempotent:
 # each step checks first and does nothing when its tool is already there.
-#   scripts/setup.sh          build tools only (enough for the demo)
-#   scripts/setup.sh --test   also the test tools (Garage S3 server, fonts, poppler)
+#   scripts/setup.sh          build tools and OCR (enough for the demo)
+#   scripts/setup.sh --test   also the test tools (Garage S3 server, fonts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
@@ -11,6 +11,12 @@ want_test=0
 need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+# OCR of scans: tesseract with German, and poppler's pdftoppm for PDF pages without text;
+# prlimit and unshare (util-linux) bound and isolate them.
+command -v tesseract >/dev/null || need_apt+=(tesseract-ocr)
+ls /usr/share/tesseract-ocr/*/tessdata/deu.traineddata >/dev/null 2>&1 || need_apt+=(tesseract-ocr-deu)
+command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
+command -v prlimit >/dev/null || need_apt+=(util-linux)
 if [ "$want_test" = 1 ]; then
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
   command -v flock >/dev/null || need_apt+=(util-linux)

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
-use crate::{Cli, Command, KeyCommand, demo, output, output::say};
+use crate::{Cli, Command, KeyCommand, PluginCommand, demo, ingest, output, output::say};
 
 /// How many files one journal entry commits at most during `add`.
 const ADD_BATCH: usize = 500;
@@ -122,7 +122,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Add { akte, files, vorgang, document_type } => {
+        Command::Add { akte, files, vorgang, document_type, no_ingest } => {
             let mut repo = open(&opts).await?;
             let akte = find_akte(&repo, akte)?.clone();
             let parent = match vorgang {
@@ -146,7 +146,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     bail!("Cannot add {}: it is not a regular file", f.display());
                 }
             }
+            ingest::validate_files(&cli.data, &repo, &akte, files).await?;
             let added = add_files(&mut repo, parent, files, document_type.as_deref()).await?;
+            if !no_ingest && ingest::enabled() {
+                let versions = new_versions(&repo, &added);
+                ingest::run(&cli.data, &mut repo, &versions, cli.json).await?;
+            }
             if cli.json {
                 print_json(&added);
             } else {
@@ -161,15 +166,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Version { dokument, file } => {
+        Command::Version { dokument, file, no_ingest } => {
             let mut repo = open(&opts).await?;
             let dok = find(&repo, dokument)?.clone();
             if dok.kind != ObjKind::Dokument {
                 bail!("The object {dokument} is not a Dokument");
             }
             ensure_open(&repo, dok.id)?;
+            if let Some(akte) = dok.akte.and_then(|a| repo.catalog().get(&a)).cloned() {
+                ingest::validate_files(&cli.data, &repo, &akte, std::slice::from_ref(file)).await?;
+            }
             let (change, info) = version_change(&repo, dok.id, file).await?;
             repo.commit(vec![change]).await?;
+            if !no_ingest && ingest::enabled() {
+                let id = info["id"].as_str().and_then(|s| s.parse::<Uuid>().ok()).into_iter().collect::<Vec<_>>();
+                ingest::run(&cli.data, &mut repo, &id, cli.json).await?;
+            }
             if cli.json {
                 print_json(&info)
             } else {
@@ -299,6 +311,70 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&json!({"entries": n, "digest": repo.catalog().digest()}))
             } else {
                 say!("catalog rebuilt from the store: {n} journal entries")
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest => {
+            let mut repo = open(&opts).await?;
+            let pipeline = ingest::pipeline(&cli.data, &repo, cli.json).await?;
+            let pending = pipeline.pending(repo.catalog());
+            drop(pipeline);
+            let report = ingest::run(&cli.data, &mut repo, &pending, cli.json).await?;
+            if cli.json {
+                print_json(&report);
+            } else if pending.is_empty() {
+                say!("nothing to do: every Dokument has the results of this node's pipeline");
+            } else {
+                say!("{} Dokument(e) processed, {} failure(s) recorded", pending.len(), report.failures.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Text { dokument } => {
+            let repo = open(&opts).await?;
+            let obj = find(&repo, dokument)?;
+            let version = match obj.kind {
+                ObjKind::Version => obj.id,
+                ObjKind::Dokument => {
+                    repo.catalog()
+                        .latest_version(&obj.id)
+                        .ok_or_else(|| anyhow!("Dokument {dokument} has no version"))?
+                        .id
+                }
+                _ => bail!("The object {dokument} is not a Dokument"),
+            };
+            let pipeline = ingest::pipeline(&cli.data, &repo, true).await?;
+            let view = pipeline.view(&repo, &version).await?;
+            if cli.json {
+                print_json(&view);
+            } else if view.producers.is_empty() {
+                bail!("Nothing has been extracted from {dokument} yet; run `akte ingest`");
+            } else {
+                say!("{}", view.text);
+                for (producer, message) in &view.failures {
+                    eprintln!("akte: {producer} failed: {}", output::sentence(&anyhow!("{message}")));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin { command } => {
+            if let PluginCommand::Test { wasm, document, manifest, media_type } = command {
+                ingest::test(&cli.data, wasm, manifest.as_deref(), document, media_type.as_deref(), cli.json).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut repo = open(&opts).await?;
+            match command {
+                PluginCommand::Add { wasm, manifest } => {
+                    ingest::add(&mut repo, &cli.data, wasm, manifest, cli.json).await?
+                }
+                PluginCommand::List => ingest::list(&repo, cli.json)?,
+                PluginCommand::Enable { name, aktenplan, media_type } => {
+                    ingest::switch(&mut repo, name, true, aktenplan.as_deref(), media_type.as_deref()).await?
+                }
+                PluginCommand::Disable { name, aktenplan, media_type } => {
+                    ingest::switch(&mut repo, name, false, aktenplan.as_deref(), media_type.as_deref()).await?
+                }
+                PluginCommand::Remove { name } => ingest::remove(&mut repo, name).await?,
+                PluginCommand::Test { .. } => unreachable!("handled above"),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -514,6 +590,15 @@ pub async fn add_files_with(
     }
     bar.finish_and_clear();
     Ok(out)
+}
+
+/// The version ids of Dokumente just added (their only version).
+pub fn new_versions(repo: &Repository, added: &[Value]) -> Vec<Uuid> {
+    added
+        .iter()
+        .filter_map(|a| a["id"].as_str()?.parse::<Uuid>().ok())
+        .filter_map(|d| repo.catalog().latest_version(&d).map(|v| v.id))
+        .collect()
 }
 
 fn list_akten(repo: &Repository, json_out: bool) {

@@ -96,8 +96,18 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
     for akte in std::iter::once(&main).chain(case.weitere_akten.iter()) {
         loaded.push(load_akte(&mut repo, &dir, akte).await?);
     }
+    // Extraction, OCR of the scans and enrichers for whatever lacks them (all of it on the
+    // first run, nothing on later ones).
+    let report = if crate::ingest::enabled() {
+        let pipeline = crate::ingest::pipeline(&opts.data_dir, &repo, json_out).await?;
+        let pending = pipeline.pending(repo.catalog());
+        drop(pipeline);
+        crate::ingest::run(&opts.data_dir, &mut repo, &pending, true).await?
+    } else {
+        Default::default()
+    };
     if json_out {
-        say!("{}", serde_json::to_string_pretty(&loaded)?);
+        say!("{}", serde_json::to_string_pretty(&json!({"akten": loaded, "ingest": report}))?);
     } else {
         for l in &loaded {
             let bytes = l["bytes"].as_u64().unwrap_or(0);
@@ -110,10 +120,19 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
                 if bytes > 0 { format!(", {}", output::size(bytes)) } else { String::new() }
             );
         }
+        if report.versions > 0 {
+            say!(
+                "text extracted from {} Dokumente ({} pages by OCR), {} failure(s)",
+                report.versions,
+                report.ocr_pages,
+                report.failures.len()
+            );
+        }
         say!("data directory: {}", opts.data_dir.display());
         let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "akte".into());
         say!("try: {exe} ls 61.2-0815/2026");
         say!("     {exe} get <Dokument-id> -o out.pdf");
+        say!("     {exe} text <Dokument-id>");
         say!("     {exe} verify");
         say!("(the web server and its login come with `akte serve`, not built yet)");
     }

@@ -3,6 +3,7 @@
 
 mod cmd;
 mod demo;
+mod ingest;
 mod output;
 
 use std::path::PathBuf;
@@ -84,6 +85,9 @@ pub enum Command {
         /// The document type (Antrag, Gutachten, Bescheid …).
         #[arg(long)]
         document_type: Option<String>,
+        /// Store only; leave extraction, OCR and enrichers for `akte ingest`.
+        #[arg(long)]
+        no_ingest: bool,
     },
     /// Add a new version of a Dokument from a file.
     Version {
@@ -91,6 +95,22 @@ pub enum Command {
         dokument: String,
         /// The file.
         file: PathBuf,
+        /// Store only; leave extraction, OCR and enrichers for `akte ingest`.
+        #[arg(long)]
+        no_ingest: bool,
+    },
+    /// Run extraction, OCR and enrichers on every Dokument that lacks their results.
+    Ingest,
+    /// Print the text extracted from a Dokument (with OCR); `--json` adds fields, tags and failures.
+    Text {
+        /// The Dokument id (or a version id).
+        dokument: String,
+    },
+    /// Manage the plugins installed in the repository.
+    Plugin {
+        /// The plugin command.
+        #[command(subcommand)]
+        command: PluginCommand,
     },
     /// Change metadata fields: FIELD=TEXT, FIELD:=JSON (numbers, true/false, objects), FIELD= removes.
     Set {
@@ -134,6 +154,61 @@ pub enum Command {
         /// The key command.
         #[command(subcommand)]
         command: KeyCommand,
+    },
+}
+
+/// `akte plugin …`
+#[derive(Subcommand, Debug)]
+pub enum PluginCommand {
+    /// Install a plugin (a WebAssembly component) into the repository; replaces one of the same name.
+    Add {
+        /// The component.
+        wasm: PathBuf,
+        /// Its manifest (plugin.toml).
+        #[arg(long)]
+        manifest: PathBuf,
+    },
+    /// List the installed plugins.
+    List,
+    /// Switch a plugin on, everywhere or for one Aktenplan code and/or media type.
+    Enable {
+        /// The plugin's name.
+        name: String,
+        /// Only below this Aktenplan code (e.g. 61.2).
+        #[arg(long)]
+        aktenplan: Option<String>,
+        /// Only for this media type.
+        #[arg(long)]
+        media_type: Option<String>,
+    },
+    /// Switch a plugin off, everywhere or for one Aktenplan code and/or media type.
+    Disable {
+        /// The plugin's name.
+        name: String,
+        /// Only below this Aktenplan code (e.g. 61.2).
+        #[arg(long)]
+        aktenplan: Option<String>,
+        /// Only for this media type.
+        #[arg(long)]
+        media_type: Option<String>,
+    },
+    /// Remove a plugin; it stops running, its past results stay.
+    Remove {
+        /// The plugin's name.
+        name: String,
+    },
+    /// Run a component on a local file and print what it would produce; stores nothing.
+    Test {
+        /// The component.
+        wasm: PathBuf,
+        /// The document (a local file).
+        document: PathBuf,
+        /// Its manifest (default: FILE.toml or plugin.toml beside the component).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// The document's media type (default: from its file name).
+        #[arg(long)]
+        media_type: Option<String>,
     },
 }
 

@@ -7,6 +7,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Turns an error chain into one plain sentence.
 pub fn sentence(e: &anyhow::Error) -> String {
     let mut s = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    // Messages from libraries start in lower case; a sentence does not.
+    if let Some(first) = s.chars().next().filter(char::is_ascii_lowercase) {
+        s.replace_range(..1, &first.to_ascii_uppercase().to_string());
+    }
     if !s.ends_with(['.', '?', '!']) {
         s.push('.');
     }

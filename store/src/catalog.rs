@@ -120,6 +120,9 @@ pub struct State {
     pub aktenzeichen: BTreeMap<String, Uuid>,
     /// Problems found while merging (ops on unknown objects, duplicates).
     pub conflicts: Vec<String>,
+    /// Derived results per content root and producer (the last in merge order wins).
+    #[serde(default)]
+    pub derived: BTreeMap<Name, BTreeMap<String, Name>>,
 }
 
 impl State {
@@ -130,6 +133,9 @@ impl State {
                     self.create(entry, *kind, *id, *parent, content.clone(), fields)
                 }
                 Op::Update { id, .. } => self.update(entry, *id, fields),
+                Op::Derive { content, producer, result } => {
+                    self.derived.entry(content.clone()).or_default().insert(producer.clone(), result.clone());
+                }
             }
         }
     }
@@ -338,6 +344,11 @@ impl Catalog {
     pub fn digest(&self) -> String {
         let bytes = serde_json::to_vec(&self.state).expect("state serializes");
         blake3::hash(&bytes).to_hex().to_string()
+    }
+
+    /// The derived results recorded for a content root, by producer.
+    pub fn derived(&self, content: &str) -> Option<&BTreeMap<String, Name>> {
+        self.state.derived.get(content)
     }
 
     /// An object by id.

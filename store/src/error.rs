@@ -62,7 +62,8 @@ impl Error {
         Error::Store { path: path.to_string(), source }
     }
 
-    pub(crate) fn integrity(object: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// An integrity error: an object that is damaged, missing or not what it claims.
+    pub fn integrity(object: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Integrity { object: object.into(), reason: reason.into() }
     }
 

@@ -59,16 +59,40 @@ pub enum Op {
         /// The record object with the changed fields.
         record: Name,
     },
+    /// Derived data (extracted text, OCR, an enricher's suggestion) for a content, made by
+    /// one producer (a plugin at one version, or the OCR engine). Entry version 2.
+    Derive {
+        /// The content root the result was derived from.
+        content: Name,
+        /// Who made it: `extract:<plugin>@<version>+<digest>`, `ocr:…`, `enrich:…`.
+        producer: String,
+        /// The content root of the result (a JSON document, see FORMAT.md).
+        result: Name,
+    },
 }
 
 impl Op {
-    /// The record this op references.
-    pub fn record(&self) -> &Name {
+    /// The record this op references, if it has one.
+    pub fn record(&self) -> Option<&Name> {
         match self {
-            Op::Create { record, .. } | Op::Update { record, .. } => record,
+            Op::Create { record, .. } | Op::Update { record, .. } => Some(record),
+            Op::Derive { .. } => None,
+        }
+    }
+
+    /// The lowest entry version that can hold this op.
+    pub fn min_version(&self) -> u32 {
+        match self {
+            Op::Create { kind: ObjKind::Plugin, .. } | Op::Derive { .. } => 2,
+            _ => 1,
         }
     }
 }
+
+/// The newest entry version this build reads and writes. Writers use the lowest version
+/// that can hold an entry's ops, so repositories without plugins stay readable by builds
+/// that only know version 1.
+pub const ENTRY_VERSION: u32 = 2;
 
 /// A journal entry (the JSON inside the encrypted object).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,10 +144,22 @@ pub fn open(key: &RepoKey, node: &str, seq: u64, ciphertext: &[u8]) -> Result<(E
     if kind != Kind::Entry {
         return Err(Error::integrity(label, "object is not a journal entry"));
     }
+    // The version first, so that an entry from a newer build is reported as such and not
+    // as damage.
+    #[derive(Deserialize)]
+    struct Versioned {
+        v: u32,
+    }
+    let v = serde_json::from_slice::<Versioned>(json)
+        .map_err(|e| Error::integrity(&label, format!("entry is not readable: {e}")))?
+        .v;
+    if v == 0 || v > ENTRY_VERSION {
+        return Err(Error::Format(format!("The entry {label} has version {v}; this build reads 1 to {ENTRY_VERSION}")));
+    }
     let entry: Entry =
         serde_json::from_slice(json).map_err(|e| Error::integrity(&label, format!("entry is not readable: {e}")))?;
-    if entry.v != 1 {
-        return Err(Error::Format(format!("The entry {label} has version {}; this build reads 1", entry.v)));
+    if let Some(op) = entry.ops.iter().find(|op| op.min_version() > entry.v) {
+        return Err(Error::integrity(&label, format!("entry version {} cannot hold the op {op:?}", entry.v)));
     }
     if entry.node != node || entry.seq != seq {
         return Err(Error::integrity(

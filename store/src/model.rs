@@ -25,6 +25,8 @@ pub enum ObjKind {
     Dokument,
     /// One version of a document's content.
     Version,
+    /// A plugin installed in the repository (its component is the content).
+    Plugin,
 }
 
 impl ObjKind {
@@ -36,6 +38,7 @@ impl ObjKind {
             ObjKind::Vorgang => "Vorgang",
             ObjKind::Dokument => "Dokument",
             ObjKind::Version => "Version",
+            ObjKind::Plugin => "Plugin",
         }
     }
 }
@@ -223,6 +226,45 @@ pub struct VersionFields {
     pub comment: Option<String>,
 }
 
+/// A plugin installed in the repository. The component is the object's content; the host
+/// (`akte-plugins`) reads the manifest, this crate only keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginFields {
+    /// The plugin's name from its manifest (unique among installed plugins).
+    pub name: Option<String>,
+    /// Its version (semver) from the manifest.
+    pub version: Option<String>,
+    /// `extractor`, `enricher` or `validator`.
+    pub world: Option<String>,
+    /// The manifest as uploaded (TOML).
+    pub manifest: Option<String>,
+    /// BLAKE3 of the component (hex).
+    pub blake3: Option<String>,
+    /// Size of the component in bytes.
+    pub size: Option<u64>,
+    /// Whether the plugin runs where no rule says otherwise.
+    pub enabled: Option<bool>,
+    /// Exceptions per Aktenplan node and media type; the most specific match wins.
+    pub rules: Option<Vec<PluginRule>>,
+    /// Set when the plugin was removed; it no longer runs, its past results stay.
+    pub removed: Option<bool>,
+}
+
+/// Enables or disables a plugin below one Aktenplan node and/or for one media type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginRule {
+    /// The Aktenplan code (and every code below it, `61` covers `61.2`); `None` for all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aktenplan: Option<String>,
+    /// The media type; `None` for all the plugin handles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Whether the plugin runs there.
+    pub enabled: bool,
+}
+
 fn check<T: DeserializeOwned>(kind: ObjKind, fields: &Map<String, Value>) -> Result<T> {
     serde_json::from_value(Value::Object(fields.clone()))
         .map_err(|e| Error::Invalid(format!("Invalid {} field: {e}", kind.label())))
@@ -250,6 +292,10 @@ pub fn validate(kind: ObjKind, fields: &Map<String, Value>, creating: bool) -> R
         ObjKind::Version => {
             check::<VersionFields>(kind, fields)?;
             &["file_name"]
+        }
+        ObjKind::Plugin => {
+            check::<PluginFields>(kind, fields)?;
+            &["name", "version", "world", "manifest"]
         }
     };
     for name in required {

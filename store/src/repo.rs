@@ -19,7 +19,7 @@ use crate::{
     keys::{self, OperatorIdentity, RepoKey},
     model::{self, ObjKind, Record},
     node::NodeDir,
-    object::{Kind, Objects},
+    object::{Kind, Name, Objects},
 };
 
 /// Where the key file lives in the store.
@@ -75,6 +75,15 @@ pub enum Change {
         id: Uuid,
         /// Fields to set.
         fields: Map<String, Value>,
+    },
+    /// Record a result derived from a content by one producer (see [`Op::Derive`]).
+    Derive {
+        /// The content root it was derived from.
+        content: Name,
+        /// The producer (plugin or OCR engine with its version).
+        producer: String,
+        /// The stored result (see [`Repository::store_bytes`]).
+        result: ContentRef,
     },
 }
 
@@ -315,9 +324,12 @@ impl Repository {
                 return Err(Error::integrity(path.to_string(), "entry does not chain to its predecessor"));
             }
             let ops = futures::stream::iter(entry.ops.into_iter().map(|op| async move {
-                let bytes = self.objects.get(op.record(), Kind::Record).await?;
+                let Some(name) = op.record() else {
+                    return Ok((op, Map::new()));
+                };
+                let bytes = self.objects.get(name, Kind::Record).await?;
                 let record = Record::parse(&bytes)
-                    .map_err(|e| Error::integrity(crate::object::object_path(op.record()).to_string(), e))?;
+                    .map_err(|e| Error::integrity(crate::object::object_path(name).to_string(), e))?;
                 Ok::<_, Error>((op, record.fields))
             }))
             .buffered(16)
@@ -450,6 +462,11 @@ impl Repository {
         for c in &changes {
             match c {
                 Change::Create { kind, fields, .. } => model::validate(*kind, fields, true)?,
+                Change::Derive { producer, .. } => {
+                    if producer.is_empty() || producer.len() > 200 || producer.chars().any(char::is_control) {
+                        return Err(Error::Invalid(format!("The producer name {producer:?} is not usable")));
+                    }
+                }
                 Change::Update { id, fields } => {
                     let kind = self
                         .catalog
@@ -466,6 +483,14 @@ impl Repository {
             async move {
                 let fields = match &c {
                     Change::Create { fields, .. } | Change::Update { fields, .. } => fields.clone(),
+                    Change::Derive { content, producer, result } => {
+                        let op = Op::Derive {
+                            content: content.clone(),
+                            producer: producer.clone(),
+                            result: result.root.clone(),
+                        };
+                        return Ok::<_, Error>((op, Map::new()));
+                    }
                 };
                 let record = serde_json::to_vec(&Record { v: model::RECORD_VERSION, fields: fields.clone() })
                     .expect("record serializes");
@@ -475,6 +500,7 @@ impl Repository {
                         Op::Create { kind, id, parent, record: name, content: content.map(|c| c.root) }
                     }
                     Change::Update { id, .. } => Op::Update { id, record: name },
+                    Change::Derive { .. } => unreachable!("derive changes return above"),
                 };
                 Ok::<_, Error>((op, fields))
             }
@@ -490,7 +516,7 @@ impl Repository {
         let seen =
             self.catalog.streams.iter().filter(|(n, _)| **n != me).map(|(n, h)| (n.clone(), h.clone())).collect();
         let entry = Entry {
-            v: 1,
+            v: ops.iter().map(|(op, _)| op.min_version()).max().unwrap_or(1),
             repository: self.repository,
             node: me.clone(),
             seq: head.seq + 1,
@@ -543,6 +569,27 @@ impl Repository {
             Error::Io { path: p, source } if p.as_os_str() == "<input>" => Error::io(path, source),
             e => e,
         })
+    }
+
+    /// Stores bytes already in memory as content (derived results, plugin components).
+    pub async fn store_bytes(&self, bytes: Vec<u8>) -> Result<ContentRef> {
+        let chunk_size = self.chunk_size;
+        let chunks =
+            futures::stream::iter(bytes.chunks(chunk_size).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>());
+        self.objects.put_chunks(chunks, chunk_size, |_| {}).await
+    }
+
+    /// Reads a content into memory, refusing one larger than `limit` bytes.
+    pub async fn read_bytes(&self, root: &str, limit: usize) -> Result<Vec<u8>> {
+        let mut stream = self.objects.read_root(root).await?;
+        let mut out = Vec::new();
+        while let Some(part) = stream.try_next().await? {
+            if out.len() + part.len() > limit {
+                return Err(Error::Invalid(format!("The content {root} is larger than {limit} bytes")));
+            }
+            out.extend_from_slice(&part);
+        }
+        Ok(out)
     }
 
     /// Streams the content of a version, or of a Dokument's latest version.

@@ -158,9 +158,18 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                         report.bad(path.to_string(), "belongs to another repository");
                     }
                     for op in &entry.ops {
-                        refs.push((op.record().clone(), &[Kind::Record], path.to_string()));
-                        if let Op::Create { content: Some(c), .. } = op {
-                            refs.push((c.clone(), &[Kind::Manifest, Kind::Chunk], path.to_string()));
+                        if let Some(record) = op.record() {
+                            refs.push((record.clone(), &[Kind::Record], path.to_string()));
+                        }
+                        match op {
+                            Op::Create { content: Some(c), .. } => {
+                                refs.push((c.clone(), &[Kind::Manifest, Kind::Chunk], path.to_string()));
+                            }
+                            Op::Derive { content, result, .. } => {
+                                refs.push((content.clone(), &[Kind::Manifest, Kind::Chunk], path.to_string()));
+                                refs.push((result.clone(), &[Kind::Manifest, Kind::Chunk], path.to_string()));
+                            }
+                            _ => {}
                         }
                     }
                     for (other, head) in entry.seen {

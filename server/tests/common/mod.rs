@@ -22,8 +22,32 @@ pub fn akte_cmd(cwd: &Path) -> Command {
         .env_remove("AKTE_DATA")
         .env_remove("AKTE_STORE")
         .env_remove("AKTE_IDENTITY")
+        .env_remove("AKTE_INGEST")
+        .env_remove("AKTE_OCR")
+        // Compiled plugins are shared by all tests, so the built-in extractors are
+        // compiled once per test run, not once per data directory.
+        .env("AKTE_PLUGIN_CACHE", concat!(env!("CARGO_TARGET_TMPDIR"), "/plugin-cache"))
         .stdin(Stdio::null());
     c
+}
+
+/// The directory `plugins/build-guests.sh` writes the guest components to.
+pub fn guests_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AKTE_GUESTS_DIR") {
+        return dir.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/akte/target")))
+        .expect("CARGO_TARGET_DIR or HOME");
+    target.join("wasm/components")
+}
+
+/// A guest component and its manifest, failing clearly when the guests are not built.
+pub fn guest(name: &str) -> (PathBuf, PathBuf) {
+    let (wasm, toml) = (guests_dir().join(format!("{name}.wasm")), guests_dir().join(format!("{name}.toml")));
+    assert!(wasm.is_file(), "{} is missing: run `bash plugins/build-guests.sh`", wasm.display());
+    (wasm, toml)
 }
 
 /// What one run of `akte` did.

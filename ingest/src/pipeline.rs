@@ -1,0 +1,618 @@
+//! The stages of the pipeline and the work on one document version.
+
+use std::{collections::BTreeMap, sync::Arc, time::Instant};
+
+use akte_plugins::{DocumentInfo, Field, Outcome, Plugin, PluginError, PluginHost, Verdict, World};
+use akte_store::{
+    Change, Repository,
+    catalog::{Catalog, Obj},
+    model::ObjKind,
+};
+use futures::{StreamExt, stream};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::{
+    Error, Result,
+    derived::{Derived, Payload, RESULT_VERSION, Stage, plugin_producer},
+    ocr::{self, Ocr},
+    registry::{self, Installed},
+};
+
+/// Limits of the pipeline (plugins have their own, from their manifests).
+#[derive(Clone, Copy, Debug)]
+pub struct PipelineLimits {
+    /// Contents larger than this are not given to extractors (recorded as `too-large`).
+    pub max_extract_bytes: u64,
+    /// Validators see at most this many bytes (the start of the content).
+    pub max_validate_bytes: u64,
+    /// Contents larger than this are not given to OCR.
+    pub max_ocr_bytes: u64,
+    /// Versions worked on at once.
+    pub jobs: usize,
+    /// Versions per journal entry of results.
+    pub batch: usize,
+}
+
+impl Default for PipelineLimits {
+    fn default() -> Self {
+        PipelineLimits {
+            max_extract_bytes: 256 << 20,
+            max_validate_bytes: 64 << 20,
+            max_ocr_bytes: 512 << 20,
+            jobs: 2,
+            batch: 32,
+        }
+    }
+}
+
+/// A plugin ready to run, with its producer name.
+struct Loaded {
+    plugin: Plugin,
+    producer: String,
+    installed: Option<Installed>,
+}
+
+impl Loaded {
+    fn new(plugin: Plugin, installed: Option<Installed>) -> Loaded {
+        let m = plugin.manifest();
+        let stage = match m.world {
+            World::Extractor => "extract",
+            World::Enricher => "enrich",
+            World::Validator => "validate",
+        };
+        let producer = plugin_producer(stage, &m.name, &m.version.to_string(), &plugin.digest());
+        Loaded { plugin, producer, installed }
+    }
+
+    fn runs_for(&self, aktenplan: Option<&str>, media_type: &str) -> bool {
+        match &self.installed {
+            Some(i) => i.runs_for(aktenplan, media_type),
+            None => self.plugin.manifest().handles(media_type),
+        }
+    }
+}
+
+/// Why a validator refused a document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// The validator's name.
+    pub plugin: String,
+    /// Its sentence for the clerk.
+    pub reason: String,
+    /// Its machine code.
+    pub code: String,
+}
+
+/// Progress of [`Pipeline::process`].
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A version is done (`done` of `total`).
+    Version {
+        /// Versions done.
+        done: usize,
+        /// Versions to do.
+        total: usize,
+    },
+    /// One page went through OCR.
+    OcrPage {
+        /// The version.
+        version: Uuid,
+        /// The 1-based page number.
+        page: u32,
+    },
+}
+
+/// What [`Pipeline::process`] did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    /// Versions looked at.
+    pub versions: usize,
+    /// Results produced now, by stage (`extract`, `ocr`, `enrich`).
+    pub produced: BTreeMap<String, usize>,
+    /// Results that existed already and were reused.
+    pub reused: usize,
+    /// Pages recognised by OCR.
+    pub ocr_pages: usize,
+    /// Failures recorded: (version, producer, message).
+    pub failures: Vec<(Uuid, String, String)>,
+}
+
+/// Everything derived for one version, as the index and the API show it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct View {
+    /// Extracted text followed by OCR text.
+    pub text: String,
+    /// Fields from the extractor.
+    pub extracted_fields: Vec<(String, String)>,
+    /// The document type suggested with the highest confidence.
+    pub document_type: Option<String>,
+    /// Fields suggested by enrichers, by field name (first enricher in name order wins).
+    pub fields: BTreeMap<String, String>,
+    /// Tags suggested by enrichers.
+    pub tags: Vec<String>,
+    /// Producers whose results are included.
+    pub producers: Vec<String>,
+    /// Failures: producer and message.
+    pub failures: Vec<(String, String)>,
+}
+
+/// The ingest pipeline of one node: the plugins to run and the OCR engine, if any.
+pub struct Pipeline {
+    extractors: Vec<Loaded>,
+    enrichers: Vec<Loaded>,
+    validators: Vec<Loaded>,
+    ocr: Option<Ocr>,
+    limits: PipelineLimits,
+}
+
+/// One version to work on, with what the plugins are told about it.
+struct Job {
+    version: Uuid,
+    content: String,
+    media_type: String,
+    size: u64,
+    aktenplan: Option<String>,
+    info: DocumentInfo,
+}
+
+impl Pipeline {
+    /// A pipeline with the built-in extractors, the plugins installed in the repository
+    /// (components read from the store, compiled through the host's cache) and OCR if given.
+    pub async fn load(host: &PluginHost, repo: &Repository, ocr: Option<Ocr>, limits: PipelineLimits) -> Result<Self> {
+        let mut extractors = Vec::new();
+        let mut enrichers = Vec::new();
+        let mut validators = Vec::new();
+        for p in registry::installed(repo.catalog())? {
+            let wasm = repo.read_bytes(&p.content, 256 << 20).await?;
+            let plugin = host.load(p.manifest.clone(), &wasm)?;
+            let loaded = Loaded::new(plugin, Some(p));
+            match loaded.plugin.manifest().world {
+                World::Extractor => extractors.push(loaded),
+                World::Enricher => enrichers.push(loaded),
+                World::Validator => validators.push(loaded),
+            }
+        }
+        // Installed extractors first: they replace the built-in one for their media types.
+        for plugin in crate::builtin_extractors(host)? {
+            extractors.push(Loaded::new(plugin, None));
+        }
+        Ok(Pipeline { extractors, enrichers, validators, ocr, limits })
+    }
+
+    /// The OCR engine, if this node has one.
+    pub fn ocr(&self) -> Option<&Ocr> {
+        self.ocr.as_ref()
+    }
+
+    /// Runs the validators that apply to a document before it is stored. `head` is the
+    /// start of the content (at most [`PipelineLimits::max_validate_bytes`]; `info.size`
+    /// has the full size). A validator that fails does not block; its failure is returned
+    /// as a warning.
+    pub async fn validate(
+        &self,
+        aktenplan: Option<&str>,
+        info: &DocumentInfo,
+        head: &[u8],
+    ) -> (Option<Rejection>, Vec<String>) {
+        let mut warnings = Vec::new();
+        let head = &head[..head.len().min(self.limits.max_validate_bytes as usize)];
+        for v in self.validators.iter().filter(|v| v.runs_for(aktenplan, &info.media_type)) {
+            match v.plugin.validate(info, head).await {
+                Ok(Outcome { value: Verdict::Accept, .. }) => {}
+                Ok(Outcome { value: Verdict::Reject { reason, code }, .. }) => {
+                    return (Some(Rejection { plugin: v.plugin.manifest().name.clone(), reason, code }), warnings);
+                }
+                Err(e) => warnings.push(format!("validator {} failed and was skipped: {e}", v.plugin.manifest().name)),
+            }
+        }
+        (None, warnings)
+    }
+
+    /// Whether any validator would look at a document of this media type here.
+    pub fn has_validators(&self, aktenplan: Option<&str>, media_type: &str) -> bool {
+        self.validators.iter().any(|v| v.runs_for(aktenplan, media_type))
+    }
+
+    fn extractor_for(&self, aktenplan: Option<&str>, media_type: &str) -> Option<&Loaded> {
+        self.extractors.iter().find(|e| e.runs_for(aktenplan, media_type))
+    }
+
+    fn wants_ocr(&self, media_type: &str) -> Option<&Ocr> {
+        self.ocr.as_ref().filter(|_| ocr::is_image(media_type) || media_type == "application/pdf")
+    }
+
+    /// The producers this pipeline would run for a version, in order.
+    fn producers(&self, job: &Job) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(e) = self.extractor_for(job.aktenplan.as_deref(), &job.media_type) {
+            out.push(e.producer.clone());
+        }
+        if let Some(o) = self.wants_ocr(&job.media_type)
+            && ocr::is_image(&job.media_type)
+        {
+            out.push(o.producer());
+        }
+        for e in self.enrichers.iter().filter(|e| e.runs_for(job.aktenplan.as_deref(), &job.media_type)) {
+            out.push(e.producer.clone());
+        }
+        out
+    }
+
+    /// The latest versions of all Dokumente that lack a result of this pipeline.
+    pub fn pending(&self, catalog: &Catalog) -> Vec<Uuid> {
+        let mut out = Vec::new();
+        for dok in catalog.all(ObjKind::Dokument) {
+            let Some(version) = catalog.latest_version(&dok.id) else { continue };
+            let Some(job) = job_of(catalog, version) else { continue };
+            let have = catalog.derived(&job.content);
+            if self.producers(&job).iter().any(|p| have.is_none_or(|h| !h.contains_key(p))) {
+                out.push(version.id);
+            }
+        }
+        out
+    }
+
+    /// Runs extraction, OCR and enrichers on versions, storing every result and committing
+    /// them in batches. Results that exist already are reused, not recomputed.
+    pub async fn process(
+        &self,
+        repo: &mut Repository,
+        versions: &[Uuid],
+        progress: Arc<dyn Fn(Event) + Send + Sync>,
+    ) -> Result<Report> {
+        let mut report = Report { versions: versions.len(), ..Report::default() };
+        let mut done = 0;
+        for batch in versions.chunks(self.limits.batch.max(1)) {
+            let jobs: Vec<Job> =
+                batch.iter().filter_map(|id| repo.catalog().get(id).and_then(|v| job_of(repo.catalog(), v))).collect();
+            let repo_ref: &Repository = repo;
+            let results: Vec<Result<Work>> = stream::iter(jobs.iter().map(|job| {
+                let progress = progress.clone();
+                async move { self.work(repo_ref, job, progress).await }
+            }))
+            .buffer_unordered(self.limits.jobs.max(1))
+            .collect()
+            .await;
+            let mut changes = Vec::new();
+            for r in results {
+                let w = r?;
+                report.reused += w.reused;
+                report.ocr_pages += w.ocr_pages;
+                for (stage, producer, change, failure) in w.produced {
+                    *report.produced.entry(stage).or_default() += 1;
+                    if let Some(message) = failure {
+                        report.failures.push((w.version, producer, message));
+                    }
+                    changes.push(change);
+                }
+                done += 1;
+                progress(Event::Version { done, total: versions.len() });
+            }
+            repo.commit(changes).await?;
+        }
+        repo.save_catalog()?;
+        Ok(report)
+    }
+
+    async fn work(&self, repo: &Repository, job: &Job, progress: Arc<dyn Fn(Event) + Send + Sync>) -> Result<Work> {
+        let mut work = Work { version: job.version, ..Work::default() };
+        let have = repo.catalog().derived(&job.content).cloned().unwrap_or_default();
+        let mut content: Option<Vec<u8>> = None;
+        let aktenplan = job.aktenplan.as_deref();
+
+        // Extraction.
+        let mut text = String::new();
+        let mut without_text: Vec<u32> = Vec::new();
+        if let Some(ex) = self.extractor_for(aktenplan, &job.media_type) {
+            let derived = match have.get(&ex.producer) {
+                Some(result) => {
+                    work.reused += 1;
+                    Some(load(repo, result).await?)
+                }
+                None => {
+                    let started = Instant::now();
+                    let payload = if job.size > self.limits.max_extract_bytes {
+                        too_large(job.size, self.limits.max_extract_bytes)
+                    } else {
+                        let bytes = repo.read_bytes(&job.content, self.limits.max_extract_bytes as usize).await?;
+                        let r = ex.plugin.extract(&bytes, &job.media_type).await;
+                        content = Some(bytes);
+                        match r {
+                            Ok(o) => {
+                                let e = o.value;
+                                Payload::Text {
+                                    pages: e.pages.iter().map(|r| (r.start, r.end)).collect(),
+                                    text: e.text,
+                                    page_numbers: Vec::new(),
+                                    fields: e.fields.into_iter().map(|f| (f.name, f.value)).collect(),
+                                    language: e.language,
+                                }
+                            }
+                            Err(e) => failed(&e),
+                        }
+                    };
+                    let d = derived(&ex.producer, payload, Vec::new(), started);
+                    work.store(repo, job, Stage::Extract, &ex.producer, &d).await?;
+                    Some(d)
+                }
+            };
+            if let Some(Derived { payload: Payload::Text { text: t, fields, .. }, .. }) = derived {
+                text = t;
+                without_text = fields
+                    .iter()
+                    .find(|(k, _)| k == "pages-without-text")
+                    .map(|(_, v)| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+                    .unwrap_or_default();
+            }
+        }
+
+        // OCR: images, and the PDF pages without a text layer.
+        if let Some(engine) = self.wants_ocr(&job.media_type)
+            && (ocr::is_image(&job.media_type) || !without_text.is_empty())
+        {
+            let producer = engine.producer();
+            match have.get(&producer) {
+                Some(result) => {
+                    work.reused += 1;
+                    if let Some(t) = load(repo, result).await?.text() {
+                        push_text(&mut text, t);
+                    }
+                }
+                None => {
+                    let started = Instant::now();
+                    let payload = if job.size > self.limits.max_ocr_bytes {
+                        too_large(job.size, self.limits.max_ocr_bytes)
+                    } else {
+                        let bytes = match content.take() {
+                            Some(b) => b,
+                            None => repo.read_bytes(&job.content, self.limits.max_ocr_bytes as usize).await?,
+                        };
+                        let version = job.version;
+                        let result = if ocr::is_image(&job.media_type) {
+                            let r = engine.image(&bytes).await.map(|t| vec![(1, t)]);
+                            progress(Event::OcrPage { version, page: 1 });
+                            r
+                        } else {
+                            engine
+                                .pdf_pages(&bytes, &without_text, |page| progress(Event::OcrPage { version, page }))
+                                .await
+                        };
+                        content = Some(bytes);
+                        match result {
+                            Ok(pages) => {
+                                work.ocr_pages += pages.len();
+                                ocr_payload(pages)
+                            }
+                            Err(e) => Payload::Failed { code: "ocr".into(), message: e.to_string() },
+                        }
+                    };
+                    let d = derived(&producer, payload, Vec::new(), started);
+                    if let Some(t) = d.text() {
+                        push_text(&mut text, t);
+                    }
+                    work.store(repo, job, Stage::Ocr, &producer, &d).await?;
+                }
+            }
+        }
+        drop(content);
+
+        // Enrichers.
+        for en in self.enrichers.iter().filter(|e| e.runs_for(aktenplan, &job.media_type)) {
+            if have.contains_key(&en.producer) {
+                work.reused += 1;
+                continue;
+            }
+            let started = Instant::now();
+            let (payload, logs) = match en.plugin.enrich(&job.info, &text).await {
+                Ok(o) => {
+                    let s = o.value;
+                    let logs = o.logs.iter().take(64).map(|l| format!("{:?}: {}", l.level, l.message)).collect();
+                    (
+                        Payload::Suggestion {
+                            document_type: s.document_type,
+                            fields: s.fields.into_iter().map(|f| (f.name, f.value)).collect(),
+                            tags: s.tags,
+                            confidence: s.confidence,
+                        },
+                        logs,
+                    )
+                }
+                Err(e) => (failed(&e), Vec::new()),
+            };
+            let d = derived(&en.producer, payload, logs, started);
+            work.store(repo, job, Stage::Enrich, &en.producer, &d).await?;
+        }
+        Ok(work)
+    }
+
+    /// What is derived for a version: this pipeline's producers first, then any other
+    /// text result (from an earlier plugin version) when this pipeline has none.
+    pub async fn view(&self, repo: &Repository, version: &Uuid) -> Result<View> {
+        let catalog = repo.catalog();
+        let obj = catalog.get(version).ok_or_else(|| Error::NotFound(format!("There is no version {version}")))?;
+        let Some(job) = job_of(catalog, obj) else { return Ok(View::default()) };
+        let Some(have) = catalog.derived(&job.content) else { return Ok(View::default()) };
+        let current = self.producers(&job);
+        let mut chosen: Vec<&String> = current.iter().filter(|p| have.contains_key(*p)).collect();
+        // OCR of PDF pages is not in `producers` (it depends on the extraction); take any.
+        let ocr: Vec<&String> =
+            have.keys().filter(|p| Stage::of(p) == Some(Stage::Ocr) && !chosen.contains(p)).collect();
+        chosen.extend(ocr);
+        if !chosen.iter().any(|p| Stage::of(p) == Some(Stage::Extract))
+            && let Some(p) = have.keys().rev().find(|p| Stage::of(p) == Some(Stage::Extract))
+        {
+            chosen.insert(0, p);
+        }
+        chosen.sort_by_key(|p| Stage::of(p));
+        let mut view = View::default();
+        let mut best_confidence = 0;
+        for producer in chosen {
+            let d = load(repo, &have[producer]).await?;
+            view.producers.push(producer.clone());
+            match d.payload {
+                Payload::Text { text, fields, .. } => {
+                    push_text(&mut view.text, &text);
+                    if Stage::of(producer) == Some(Stage::Extract) {
+                        view.extracted_fields = fields;
+                    }
+                }
+                Payload::Suggestion { document_type, fields, tags, confidence } => {
+                    if let Some(t) = document_type
+                        && (view.document_type.is_none() || confidence > best_confidence)
+                    {
+                        view.document_type = Some(t);
+                        best_confidence = confidence;
+                    }
+                    for (k, v) in fields {
+                        view.fields.entry(k).or_insert(v);
+                    }
+                    for t in tags {
+                        if !view.tags.contains(&t) {
+                            view.tags.push(t);
+                        }
+                    }
+                }
+                Payload::Failed { message, .. } => view.failures.push((producer.clone(), message)),
+            }
+        }
+        Ok(view)
+    }
+}
+
+#[derive(Default)]
+struct Work {
+    version: Uuid,
+    produced: Vec<(String, String, Change, Option<String>)>,
+    reused: usize,
+    ocr_pages: usize,
+}
+
+impl Work {
+    async fn store(&mut self, repo: &Repository, job: &Job, stage: Stage, producer: &str, d: &Derived) -> Result<()> {
+        let result = repo.store_bytes(d.to_bytes()).await?;
+        let stage = match stage {
+            Stage::Extract => "extract",
+            Stage::Ocr => "ocr",
+            Stage::Enrich => "enrich",
+        };
+        let failure = d.failure().map(|(_, m)| m.to_string());
+        let change = Change::Derive { content: job.content.clone(), producer: producer.to_string(), result };
+        self.produced.push((stage.into(), producer.to_string(), change, failure));
+        Ok(())
+    }
+}
+
+async fn load(repo: &Repository, result: &str) -> Result<Derived> {
+    let bytes = repo.read_bytes(result, 512 << 20).await?;
+    Derived::parse(&bytes)
+        .map_err(|e| Error::Store(akte_store::Error::integrity(akte_store::object::object_path(result).to_string(), e)))
+}
+
+fn derived(producer: &str, payload: Payload, logs: Vec<String>, started: Instant) -> Derived {
+    Derived {
+        v: RESULT_VERSION,
+        producer: producer.to_string(),
+        payload,
+        logs,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+fn push_text(text: &mut String, more: &str) {
+    if more.trim().is_empty() {
+        return;
+    }
+    if !text.trim().is_empty() {
+        text.push_str("\n\n");
+    }
+    text.push_str(more);
+}
+
+fn too_large(size: u64, limit: u64) -> Payload {
+    Payload::Failed {
+        code: "too-large".into(),
+        message: format!("The content has {size} bytes; this node gives at most {limit} bytes to this stage"),
+    }
+}
+
+fn ocr_payload(pages: Vec<(u32, String)>) -> Payload {
+    let mut text = String::new();
+    let mut ranges = Vec::new();
+    let mut numbers = Vec::new();
+    for (n, t) in pages {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let start = text.len();
+        text.push_str(&t);
+        ranges.push((start, text.len()));
+        numbers.push(n);
+    }
+    Payload::Text { text, pages: ranges, page_numbers: numbers, fields: Vec::new(), language: Some("de".into()) }
+}
+
+/// A plugin error as a stored failure.
+fn failed(e: &PluginError) -> Payload {
+    let code = match e {
+        PluginError::Timeout { .. } => "timeout",
+        PluginError::MemoryExhausted { .. } => "memory",
+        PluginError::Trap { .. } => "trap",
+        PluginError::OutputTooLarge { .. } | PluginError::InvalidOutput { .. } => "output",
+        PluginError::Failed { failure: akte_plugins::Failure::Unsupported(_), .. } => "unsupported",
+        PluginError::Failed { failure: akte_plugins::Failure::Malformed(_), .. } => "malformed",
+        _ => "other",
+    };
+    Payload::Failed { code: code.into(), message: e.to_string() }
+}
+
+/// What plugins are told about a document, from the catalog: the Dokument's metadata and
+/// its Akte's Aktenzeichen, title and Aktenplan code.
+pub fn document_info(
+    catalog: &Catalog,
+    dokument: &Obj,
+    media_type: &str,
+    file_name: Option<&str>,
+    size: u64,
+) -> (Option<String>, DocumentInfo) {
+    let akte = dokument.akte.and_then(|a| catalog.get(&a));
+    let aktenplan = akte.and_then(|a| a.text("aktenplan")).map(str::to_string);
+    let mut fields = Vec::new();
+    for (k, v) in &dokument.fields {
+        let value = match v {
+            Value::String(s) => s.clone(),
+            Value::Object(_) | Value::Array(_) => continue,
+            other => other.to_string(),
+        };
+        let name = k.replace('_', "-");
+        if name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            fields.push(Field::new(name, value));
+        }
+    }
+    let info = DocumentInfo {
+        media_type: media_type.to_string(),
+        file_name: file_name.map(str::to_string),
+        size,
+        document_type: dokument.text("document_type").map(str::to_string),
+        aktenzeichen: akte.and_then(|a| a.text("aktenzeichen")).map(str::to_string),
+        akte_title: akte.and_then(|a| a.text("title")).map(str::to_string),
+        aktenplan: aktenplan.clone(),
+        fields,
+    };
+    (aktenplan, info)
+}
+
+fn job_of(catalog: &Catalog, version: &Obj) -> Option<Job> {
+    if version.kind != ObjKind::Version {
+        return None;
+    }
+    let dokument = catalog.get(&version.parent?)?;
+    let media_type = version
+        .text("media_type")
+        .map(|m| m.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let size = version.fields.get("size").and_then(Value::as_u64).unwrap_or(0);
+    let (aktenplan, info) = document_info(catalog, dokument, &media_type, version.text("file_name"), size);
+    Some(Job { version: version.id, content: version.content.clone()?, media_type, size, aktenplan, info })
+}

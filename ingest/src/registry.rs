@@ -1,0 +1,170 @@
+//! Plugins installed in the repository: Plugin objects whose content is the component and
+//! whose fields hold the manifest, the switch and the rules. Installing, enabling,
+//! disabling and removing are journal changes like any other, with history.
+
+use akte_plugins::Manifest;
+use akte_store::{
+    Change,
+    catalog::{Catalog, Obj},
+    content::ContentRef,
+    model::{ObjKind, PluginRule},
+};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::Error;
+
+/// A plugin as installed in the repository.
+#[derive(Clone, Debug)]
+pub struct Installed {
+    /// The Plugin object's id.
+    pub id: Uuid,
+    /// The manifest, parsed.
+    pub manifest: Manifest,
+    /// The manifest text as uploaded.
+    pub manifest_text: String,
+    /// The component's content root.
+    pub content: String,
+    /// BLAKE3 of the component (hex).
+    pub blake3: String,
+    /// Size of the component in bytes.
+    pub size: u64,
+    /// Enabled where no rule says otherwise.
+    pub enabled: bool,
+    /// The rules.
+    pub rules: Vec<PluginRule>,
+    /// Who installed it.
+    pub installed_by: String,
+    /// When, RFC 3339.
+    pub installed: String,
+}
+
+impl Installed {
+    fn from_obj(obj: &Obj) -> Result<Option<Installed>, Error> {
+        if obj.fields.get("removed").and_then(Value::as_bool) == Some(true) {
+            return Ok(None);
+        }
+        let text = obj.text("manifest").unwrap_or_default().to_string();
+        let manifest = Manifest::from_toml(&text)
+            .map_err(|e| Error::Invalid(format!("The installed plugin {} has a bad manifest: {e}", obj.id)))?;
+        let rules =
+            obj.fields.get("rules").map(|r| serde_json::from_value(r.clone()).unwrap_or_default()).unwrap_or_default();
+        Ok(Some(Installed {
+            id: obj.id,
+            manifest,
+            manifest_text: text,
+            content: obj.content.clone().unwrap_or_default(),
+            blake3: obj.text("blake3").unwrap_or_default().to_string(),
+            size: obj.fields.get("size").and_then(Value::as_u64).unwrap_or(0),
+            enabled: obj.fields.get("enabled").and_then(Value::as_bool).unwrap_or(true),
+            rules,
+            installed_by: obj.created_by.clone(),
+            installed: obj.created.rfc3339(),
+        }))
+    }
+
+    /// Whether the plugin runs for a document of `media_type` in an Akte filed under the
+    /// Aktenplan code `aktenplan`. The most specific matching rule decides (a longer code
+    /// beats a shorter one, a rule naming the media type beats one that does not); without
+    /// a matching rule, the plugin's switch does. A media type the manifest does not
+    /// handle never runs.
+    pub fn runs_for(&self, aktenplan: Option<&str>, media_type: &str) -> bool {
+        if !self.manifest.handles(media_type) {
+            return false;
+        }
+        let mut best: Option<((usize, bool), bool)> = None;
+        for rule in &self.rules {
+            let plan_depth = match (&rule.aktenplan, aktenplan) {
+                (None, _) => 0,
+                (Some(r), Some(code)) if code == r || code.starts_with(&format!("{r}.")) => r.len() + 1,
+                _ => continue,
+            };
+            let typed = match &rule.media_type {
+                None => false,
+                Some(t) if t == media_type => true,
+                Some(_) => continue,
+            };
+            let rank = (plan_depth, typed);
+            if best.is_none_or(|(b, _)| rank >= b) {
+                best = Some((rank, rule.enabled));
+            }
+        }
+        best.map(|(_, on)| on).unwrap_or(self.enabled)
+    }
+}
+
+/// The installed (not removed) plugins, by name.
+pub fn installed(catalog: &Catalog) -> Result<Vec<Installed>, Error> {
+    let mut out = Vec::new();
+    for obj in catalog.all(ObjKind::Plugin) {
+        if let Some(p) = Installed::from_obj(obj)? {
+            out.push(p);
+        }
+    }
+    out.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name));
+    Ok(out)
+}
+
+/// The installed plugin called `name`.
+pub fn find(catalog: &Catalog, name: &str) -> Result<Installed, Error> {
+    installed(catalog)?
+        .into_iter()
+        .find(|p| p.manifest.name == name)
+        .ok_or_else(|| Error::NotFound(format!("No plugin called {name:?} is installed")))
+}
+
+/// The changes that install a plugin whose component is already stored as `content`.
+/// A plugin of the same name is replaced: the new one keeps its switch and rules, the old
+/// one is marked removed in the same entry.
+pub fn install(
+    catalog: &Catalog,
+    manifest: &Manifest,
+    manifest_text: &str,
+    content: &ContentRef,
+    digest: &blake3::Hash,
+    size: u64,
+) -> Result<(Uuid, Vec<Change>), Error> {
+    let old = find(catalog, &manifest.name).ok();
+    let mut f = fields(json!({
+        "name": manifest.name,
+        "version": manifest.version.to_string(),
+        "world": manifest.world.as_str(),
+        "manifest": manifest_text,
+        "blake3": digest.to_hex().to_string(),
+        "size": size,
+        "enabled": old.as_ref().map(|o| o.enabled).unwrap_or(true),
+    }));
+    if let Some(old) = old.as_ref().filter(|o| !o.rules.is_empty()) {
+        f.insert("rules".into(), serde_json::to_value(&old.rules).expect("rules serialize"));
+    }
+    let id = Uuid::now_v7();
+    let mut changes =
+        vec![Change::Create { kind: ObjKind::Plugin, id, parent: None, content: Some(content.clone()), fields: f }];
+    changes.extend(old.as_ref().map(remove));
+    Ok((id, changes))
+}
+
+/// The change that marks a plugin removed: it stops running; its results stay.
+pub fn remove(plugin: &Installed) -> Change {
+    Change::Update { id: plugin.id, fields: fields(json!({"removed": true})) }
+}
+
+/// The change that switches a plugin on or off, everywhere or by a rule for one Aktenplan
+/// code and/or media type (a rule with the same scope is replaced).
+pub fn switch(plugin: &Installed, on: bool, aktenplan: Option<&str>, media_type: Option<&str>) -> Change {
+    if aktenplan.is_none() && media_type.is_none() {
+        return Change::Update { id: plugin.id, fields: fields(json!({"enabled": on})) };
+    }
+    let mut rules = plugin.rules.clone();
+    rules.retain(|r| !(r.aktenplan.as_deref() == aktenplan && r.media_type.as_deref() == media_type));
+    rules.push(PluginRule {
+        aktenplan: aktenplan.map(str::to_string),
+        media_type: media_type.map(str::to_string),
+        enabled: on,
+    });
+    Change::Update { id: plugin.id, fields: fields(json!({ "rules": rules })) }
+}
+
+fn fields(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().expect("an object")
+}

@@ -1,0 +1,376 @@
+//! The ingest pipeline end to end on a memory store: the fixture case through the built-in
+//! extractors, OCR and an enricher; results reused instead of recomputed; hostile
+//! documents and a runaway plugin that never cost the document.
+
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
+
+use akte_ingest::{Derived, Ocr, OcrConfig, Payload, Pipeline, PipelineLimits, registry};
+use akte_plugins::{HostConfig, Manifest, PluginHost};
+use akte_store::{Change, OpenOptions, Repository, backend::Backend, model::ObjKind};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+struct Env {
+    dir: tempfile::TempDir,
+    backend: Backend,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env { dir: tempfile::tempdir().unwrap(), backend: Backend::memory() }
+    }
+
+    fn opts(&self, node: &str) -> OpenOptions {
+        OpenOptions {
+            data_dir: self.dir.path().join(node),
+            store: None,
+            identity: Some(self.dir.path().join("identity.txt")),
+            actor: format!("test:{node}"),
+        }
+    }
+
+    async fn init(&self) -> Repository {
+        Repository::init_on(&self.opts("a"), &[], self.backend.clone()).await.unwrap();
+        self.open("a").await
+    }
+
+    async fn open(&self, node: &str) -> Repository {
+        Repository::open_with_backend(&self.opts(node), self.backend.clone()).await.unwrap()
+    }
+
+    fn host(&self) -> PluginHost {
+        PluginHost::new(HostConfig::new(self.dir.path().join("plugin-cache"))).unwrap()
+    }
+
+    async fn ocr(&self) -> Option<Ocr> {
+        Some(
+            Ocr::detect(OcrConfig::new(self.dir.path().join("tmp"))).await.expect("tesseract with German is installed"),
+        )
+    }
+}
+
+fn fields(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/windpark-hohe-heide"))
+}
+
+fn guests_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AKTE_GUESTS_DIR") {
+        return dir.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/akte/target")))
+        .unwrap();
+    target.join("wasm/components")
+}
+
+/// Installs a guest component from `plugins/build-guests.sh`'s output with `manifest`.
+async fn install(repo: &mut Repository, name: &str, manifest: &str) {
+    let wasm = std::fs::read(guests_dir().join(format!("{name}.wasm")))
+        .unwrap_or_else(|e| panic!("guest {name} missing ({e}); run `bash plugins/build-guests.sh`"));
+    let parsed = Manifest::from_toml(manifest).unwrap();
+    let digest = blake3::hash(&wasm);
+    let size = wasm.len() as u64;
+    let content = repo.store_bytes(wasm).await.unwrap();
+    let (_, changes) = registry::install(repo.catalog(), &parsed, manifest, &content, &digest, size).unwrap();
+    repo.commit(changes).await.unwrap();
+}
+
+async fn create_akte(repo: &mut Repository, az: &str, aktenplan: &str) -> Uuid {
+    let id = Uuid::now_v7();
+    repo.commit(vec![Change::Create {
+        kind: ObjKind::Akte,
+        id,
+        parent: None,
+        content: None,
+        fields: fields(json!({"aktenzeichen": az, "title": "Windpark Hohe Heide", "aktenplan": aktenplan})),
+    }])
+    .await
+    .unwrap();
+    id
+}
+
+/// Adds a Dokument; returns its version's id.
+async fn add(repo: &mut Repository, akte: Uuid, name: &str, bytes: Vec<u8>) -> Uuid {
+    let size = bytes.len();
+    let content = repo.store_bytes(bytes).await.unwrap();
+    let (dok, ver) = (Uuid::now_v7(), Uuid::now_v7());
+    repo.commit(vec![
+        Change::Create {
+            kind: ObjKind::Dokument,
+            id: dok,
+            parent: Some(akte),
+            content: None,
+            fields: fields(json!({"title": name})),
+        },
+        Change::Create {
+            kind: ObjKind::Version,
+            id: ver,
+            parent: Some(dok),
+            content: Some(content),
+            fields: fields(
+                json!({"file_name": name, "media_type": akte_store::model::media_type_for(name), "size": size}),
+            ),
+        },
+    ])
+    .await
+    .unwrap();
+    ver
+}
+
+fn quiet() -> Arc<dyn Fn(akte_ingest::Event) + Send + Sync> {
+    Arc::new(|_| {})
+}
+
+/// Lower-cased words of at least four letters.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 4).map(str::to_lowercase).collect()
+}
+
+/// The share of the truth's words that the extracted text contains.
+fn word_recall(truth: &str, got: &str) -> f64 {
+    let got: std::collections::HashSet<String> = words(got).into_iter().collect();
+    let want = words(truth);
+    if want.is_empty() {
+        return 1.0;
+    }
+    want.iter().filter(|w| got.contains(*w)).count() as f64 / want.len() as f64
+}
+
+const KEYWORDS: &str = r#"
+name = "keywords"
+version = "0.1.0"
+world = "enricher"
+media-types = ["*/*"]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fixture_case_gets_text_from_every_document_and_scans_via_ocr() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    install(&mut repo, "keywords", KEYWORDS).await;
+    let akte = create_akte(&mut repo, "61.2-0815/2026", "61.2").await;
+    let truth: BTreeMap<String, String> =
+        serde_json::from_slice(&std::fs::read(fixtures().join("truth.json")).unwrap()).unwrap();
+    let mut versions = BTreeMap::new();
+    for path in truth.keys() {
+        let bytes = std::fs::read(fixtures().join(path)).unwrap();
+        let name = path.rsplit('/').next().unwrap();
+        versions.insert(path.clone(), add(&mut repo, akte, name, bytes).await);
+    }
+    assert!(truth.keys().any(|p| p.ends_with("-scan.png")) && truth.keys().any(|p| p.ends_with("-scan.pdf")));
+
+    let host = env.host();
+    let pipeline = Pipeline::load(&host, &repo, env.ocr().await, PipelineLimits::default()).await.unwrap();
+    assert_eq!(pipeline.pending(repo.catalog()).len(), truth.len());
+    let ids: Vec<Uuid> = versions.values().copied().collect();
+    let report = pipeline.process(&mut repo, &ids, quiet()).await.unwrap();
+    assert!(report.failures.is_empty(), "failures: {:?}", report.failures);
+    // Images have no extractor, only OCR.
+    let images = truth.keys().filter(|p| p.ends_with(".png")).count();
+    assert_eq!(report.produced.get("extract"), Some(&(truth.len() - images)), "{report:?}");
+    assert_eq!(report.produced.get("enrich"), Some(&truth.len()), "{report:?}");
+    assert!(report.ocr_pages >= 6, "{report:?}");
+
+    let mut weak = Vec::new();
+    for (path, version) in &versions {
+        let view = pipeline.view(&repo, version).await.unwrap();
+        let recall = word_recall(&truth[path], &view.text);
+        // Text layers must come out (nearly) word for word; OCR of the scans may miss a few.
+        let needed = if path.contains("-scan.") { 0.85 } else { 0.97 };
+        if recall < needed {
+            weak.push(format!("{path}: word recall {recall:.3} < {needed}"));
+        }
+        assert!(view.fields.contains_key("wortanzahl"), "{path}: the enricher's field is missing: {view:?}");
+    }
+    assert!(weak.is_empty(), "documents whose text did not come through:\n{}", weak.join("\n"));
+    // The enricher saw the text: the noise forecast is recognised by its keyword.
+    let schall = versions.iter().find(|(p, _)| p.contains("schallimmissionsprognose")).unwrap().1;
+    assert_eq!(pipeline.view(&repo, schall).await.unwrap().document_type.as_deref(), Some("Schallgutachten"));
+
+    // Nothing is recomputed: not on this node, and not on a second node that reads the
+    // results from the journal (as a reindex does).
+    assert!(pipeline.pending(repo.catalog()).is_empty());
+    let again = pipeline.process(&mut repo, &ids, quiet()).await.unwrap();
+    assert!(again.produced.is_empty(), "{again:?}");
+    assert!(again.reused >= 2 * truth.len());
+    drop(repo);
+    let repo_b = env.open("b").await;
+    let pipeline_b = Pipeline::load(&env.host(), &repo_b, env.ocr().await, PipelineLimits::default()).await.unwrap();
+    assert!(pipeline_b.pending(repo_b.catalog()).is_empty());
+    let scan = versions.iter().find(|(p, _)| p.ends_with("-scan.png")).unwrap();
+    assert!(word_recall(&truth[scan.0], &pipeline_b.view(&repo_b, scan.1).await.unwrap().text) >= 0.85);
+    let report = akte_store::verify::verify(&repo_b, |_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+fn zip_bomb_docx() -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("[Content_Types].xml", opts).unwrap();
+    zip.write_all(b"<?xml version=\"1.0\"?><Types/>").unwrap();
+    zip.start_file("word/document.xml", opts).unwrap();
+    zip.write_all(b"<w:document><w:body><w:p><w:r><w:t>").unwrap();
+    let block = vec![b'A'; 1 << 20];
+    for _ in 0..400 {
+        zip.write_all(&block).unwrap();
+    }
+    zip.write_all(b"</w:t></w:r></w:p></w:body></w:document>").unwrap();
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
+const BILLION_LAUGHS: &str = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+]>
+<lolz>&lol9;</lolz>"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_documents_end_in_bounded_results_and_stay_stored() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    let akte = create_akte(&mut repo, "61.2-0001/2026", "61.2").await;
+    let mut big = Vec::with_capacity(100 << 20);
+    while big.len() < 100 << 20 {
+        big.extend_from_slice("Windenergieanlage Genehmigung Schallgutachten Rotmilan Flurstück 17/3\n".as_bytes());
+    }
+    let docs: Vec<(&str, Vec<u8>)> = vec![
+        ("kaputt.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 1 0 R >> endobj\ntrailer << /Root 1 0 R >>".to_vec()),
+        ("schleife.pdf", b"%PDF-1.4\n1 0 obj << /Type /Pages /Kids [1 0 R] /Count 1 >> endobj\n2 0 obj << /Type /Catalog /Pages 1 0 R >> endobj\ntrailer << /Root 2 0 R >>\n%%EOF".to_vec()),
+        ("bombe.docx", zip_bomb_docx()),
+        ("lachen.xml", BILLION_LAUGHS.as_bytes().to_vec()),
+        ("gross.txt", big),
+        ("kein-bild.png", b"this is not an image at all".to_vec()),
+    ];
+    let mut ids = Vec::new();
+    let mut originals = Vec::new();
+    for (name, bytes) in docs {
+        originals.push(blake3::hash(&bytes));
+        ids.push(add(&mut repo, akte, name, bytes).await);
+    }
+    let pipeline = Pipeline::load(&env.host(), &repo, env.ocr().await, PipelineLimits::default()).await.unwrap();
+    let report = pipeline.process(&mut repo, &ids, quiet()).await.unwrap();
+    assert_eq!(report.versions, ids.len());
+    for (id, original) in ids.iter().zip(&originals) {
+        // The document itself is intact.
+        let (_, stream) = repo.content(id).await.unwrap();
+        let mut h = blake3::Hasher::new();
+        futures::StreamExt::for_each(stream, |part| {
+            h.update(&part.unwrap());
+            async {}
+        })
+        .await;
+        assert_eq!(&h.finalize(), original);
+        // And what was derived is bounded text or a recorded failure.
+        let view = pipeline.view(&repo, id).await.unwrap();
+        assert!(!view.producers.is_empty(), "{id}: nothing was recorded");
+        assert!(view.text.len() <= 64 << 20, "{id}: {} bytes of text", view.text.len());
+        if view.text.is_empty() {
+            assert!(!view.failures.is_empty(), "{id}: no text and no failure: {view:?}");
+        }
+    }
+    // The broken image is an OCR failure with tesseract's reason, not a crash.
+    let png = pipeline.view(&repo, &ids[5]).await.unwrap();
+    assert!(png.failures.iter().any(|(p, m)| p.starts_with("ocr:") && m.contains("OCR failed")), "{png:?}");
+    // The bomb's text, if any, is bounded far below what it inflates to.
+    let bomb = pipeline.view(&repo, &ids[2]).await.unwrap();
+    assert!(bomb.text.len() < 100 << 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runaway_plugin_is_recorded_as_failed_and_the_next_document_works() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    // The hostile guest as the extractor for text/plain (it echoes `echo …` and loops on `loop`).
+    install(
+        &mut repo,
+        "hostile",
+        "name = \"hostile\"\nversion = \"0.1.0\"\nworld = \"extractor\"\nmedia-types = [\"text/plain\"]\n\
+         [limits]\nmemory-mib = 32\ntimeout-ms = 300\n",
+    )
+    .await;
+    let akte = create_akte(&mut repo, "61.2-0002/2026", "61.2").await;
+    let looping = add(&mut repo, akte, "loop.txt", b"loop".to_vec()).await;
+    let memory = add(&mut repo, akte, "memory.txt", b"memory".to_vec()).await;
+    let fine = add(&mut repo, akte, "echo.txt", b"echo Windpark".to_vec()).await;
+    let pipeline = Pipeline::load(&env.host(), &repo, None, PipelineLimits::default()).await.unwrap();
+    let report = pipeline.process(&mut repo, &[looping, memory, fine], quiet()).await.unwrap();
+    assert_eq!(report.failures.len(), 2, "{report:?}");
+    let failed = |id: Uuid| {
+        let r = &report.failures;
+        r.iter().find(|(v, _, _)| *v == id).map(|(_, p, m)| (p.clone(), m.clone()))
+    };
+    let (producer, message) = failed(looping).expect("the loop is recorded");
+    assert!(producer.starts_with("extract:hostile@0.1.0+"), "{producer}");
+    assert!(message.contains("time"), "{message}");
+    assert!(failed(memory).is_some());
+    assert_eq!(pipeline.view(&repo, &fine).await.unwrap().text, "echo Windpark");
+    // The failure itself is a stored, readable result with a stable code.
+    let content = repo.catalog().get(&looping).unwrap().content.clone().unwrap();
+    let result = repo.catalog().derived(&content).unwrap().values().next().unwrap().clone();
+    let d = Derived::parse(&repo.read_bytes(&result, 1 << 20).await.unwrap()).unwrap();
+    assert!(matches!(d.payload, Payload::Failed { ref code, .. } if code == "timeout"), "{d:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_switch_installed_plugins_per_aktenplan_code_and_media_type() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    install(&mut repo, "keywords", KEYWORDS).await;
+    let p = registry::find(repo.catalog(), "keywords").unwrap();
+    assert!(p.runs_for(Some("61.2"), "text/plain"));
+    repo.commit(vec![registry::switch(&p, false, Some("61"), None)]).await.unwrap();
+    let p = registry::find(repo.catalog(), "keywords").unwrap();
+    repo.commit(vec![registry::switch(&p, true, Some("61.2"), Some("application/pdf"))]).await.unwrap();
+    let p = registry::find(repo.catalog(), "keywords").unwrap();
+    assert!(!p.runs_for(Some("61.2"), "text/plain"), "off below 61");
+    assert!(!p.runs_for(Some("61"), "application/pdf"), "61 itself is off");
+    assert!(p.runs_for(Some("61.2"), "application/pdf"), "the more specific rule wins");
+    assert!(p.runs_for(Some("61.2.1"), "application/pdf"), "rules cover the codes below");
+    assert!(p.runs_for(Some("610"), "application/pdf"), "61 does not cover 610");
+    assert!(p.runs_for(Some("11.3"), "text/plain"), "elsewhere the switch decides");
+    repo.commit(vec![registry::switch(&p, false, None, None)]).await.unwrap();
+    let p = registry::find(repo.catalog(), "keywords").unwrap();
+    assert!(!p.runs_for(Some("11.3"), "text/plain"));
+    assert!(p.runs_for(Some("61.2"), "application/pdf"), "a rule still beats the switch");
+    // Removing keeps history and stops it; reinstalling keeps the switch and the rules.
+    repo.commit(vec![registry::remove(&p)]).await.unwrap();
+    assert!(registry::find(repo.catalog(), "keywords").is_err());
+    assert_eq!(repo.catalog().state.history[&p.id].len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_result_is_named_by_verify_and_never_shown() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    let akte = create_akte(&mut repo, "61.2-0003/2026", "61.2").await;
+    let version = add(&mut repo, akte, "vermerk.txt", "Vermerk: Ortstermin am Windpark".as_bytes().to_vec()).await;
+    let pipeline = Pipeline::load(&env.host(), &repo, None, PipelineLimits::default()).await.unwrap();
+    pipeline.process(&mut repo, &[version], quiet()).await.unwrap();
+    assert!(pipeline.view(&repo, &version).await.unwrap().text.contains("Ortstermin"));
+
+    let content = repo.catalog().get(&version).unwrap().content.clone().unwrap();
+    let result = repo.catalog().derived(&content).unwrap().values().next().unwrap().clone();
+    let path = akte_store::object::object_path(&result);
+    let mut bytes = env.backend.get(&path).await.unwrap().unwrap().to_vec();
+    let n = bytes.len() - 20;
+    bytes[n] ^= 0x40;
+    env.backend.put(&path, bytes).await.unwrap();
+
+    let report = akte_store::verify::verify(&repo, |_, _| {}).await.unwrap();
+    let named: Vec<&str> = report.problems.iter().map(|p| p.object.as_str()).collect();
+    assert_eq!(named, [path.as_ref()], "{:?}", report.problems);
+    let err = pipeline.view(&repo, &version).await.unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("integrity"), "{err}");
+}

@@ -1,0 +1,345 @@
+//! The CLI's side of the ingest pipeline: building it for this node, running it with
+//! progress, validating files before `add`, and the `akte plugin …` commands.
+
+use std::{
+    io::IsTerminal,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use akte_ingest::{Event, Ocr, OcrConfig, Pipeline, PipelineLimits, Report, document_info, registry};
+use akte_plugins::{HostConfig, Manifest, PluginHost, World};
+use akte_store::{Repository, catalog::Obj, model};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::output::{self, say};
+
+/// Where compiled components are cached: `AKTE_PLUGIN_CACHE`, else `<data>/cache/plugins`.
+fn cache_dir(data: &Path) -> PathBuf {
+    std::env::var_os("AKTE_PLUGIN_CACHE").map(PathBuf::from).unwrap_or_else(|| data.join("cache/plugins"))
+}
+
+/// The plugin host of this node.
+pub fn host(data: &Path) -> Result<PluginHost> {
+    Ok(PluginHost::new(HostConfig::new(cache_dir(data)))?)
+}
+
+/// OCR on this node, unless `AKTE_OCR=off`; `None` with a note on stderr when tesseract
+/// with German is missing.
+async fn ocr(data: &Path, quiet: bool) -> Option<Ocr> {
+    if std::env::var("AKTE_OCR").is_ok_and(|v| v == "off") {
+        return None;
+    }
+    match Ocr::detect(OcrConfig::new(data.join("tmp"))).await {
+        Ok(o) => Some(o),
+        Err(e) => {
+            if !quiet {
+                eprintln!("akte: OCR is not available, scans stay without text: {e}.");
+            }
+            None
+        }
+    }
+}
+
+/// The pipeline of this node.
+pub async fn pipeline(data: &Path, repo: &Repository, quiet: bool) -> Result<Pipeline> {
+    let host = host(data)?;
+    let ocr = ocr(data, quiet).await;
+    Ok(Pipeline::load(&host, repo, ocr, PipelineLimits::default()).await?)
+}
+
+/// Runs the pipeline over versions with progress bars; prints a summary unless `quiet`.
+pub async fn run(data: &Path, repo: &mut Repository, versions: &[Uuid], quiet: bool) -> Result<Report> {
+    if versions.is_empty() {
+        return Ok(Report::default());
+    }
+    let pipeline = pipeline(data, repo, quiet).await?;
+    let bar = output::bar(versions.len() as u64, false, "extracting");
+    let progress = {
+        let bar = bar.clone();
+        Arc::new(move |e: Event| match e {
+            Event::Version { done, .. } => bar.set_position(done as u64),
+            Event::OcrPage { page, .. } => bar.set_message(format!("extracting (OCR page {page})")),
+        })
+    };
+    let report = pipeline.process(repo, versions, progress).await?;
+    bar.finish_and_clear();
+    if !quiet {
+        let produced: Vec<String> = report.produced.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        if !produced.is_empty() || !report.failures.is_empty() {
+            eprintln!(
+                "akte: ingest of {} version(s): {}{}; {} failure(s) recorded.",
+                report.versions,
+                if produced.is_empty() { "nothing new".to_string() } else { produced.join(", ") },
+                if report.ocr_pages > 0 { format!(" ({} OCR page(s))", report.ocr_pages) } else { String::new() },
+                report.failures.len()
+            );
+        }
+        for (version, producer, message) in &report.failures {
+            eprintln!("akte: {producer} on version {version}: {}", output::sentence(&anyhow::anyhow!("{message}")));
+        }
+    }
+    Ok(report)
+}
+
+/// Runs the validators that apply to files about to be added under an Akte filed at
+/// `aktenplan`. Fails naming every rejected file; prints validator failures as warnings.
+pub async fn validate_files(data: &Path, repo: &Repository, akte: &Obj, files: &[PathBuf]) -> Result<()> {
+    let has_validators = registry::installed(repo.catalog())?.iter().any(|p| p.manifest.world == World::Validator);
+    if !has_validators {
+        return Ok(());
+    }
+    let pipeline = pipeline(data, repo, true).await?;
+    let aktenplan = akte.text("aktenplan");
+    let mut rejected = Vec::new();
+    for file in files {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let media_type = model::media_type_for(name);
+        if !pipeline.has_validators(aktenplan, media_type) {
+            continue;
+        }
+        let size = std::fs::metadata(file).with_context(|| format!("Cannot read {}", file.display()))?.len();
+        let head = read_head(file, 64 << 20)?;
+        let probe = Obj { fields: Default::default(), ..akte.clone() };
+        let (_, mut info) = document_info(repo.catalog(), &probe, media_type, Some(name), size);
+        info.document_type = None;
+        let (rejection, warnings) = pipeline.validate(aktenplan, &info, &head).await;
+        for w in warnings {
+            eprintln!("akte: {w}");
+        }
+        if let Some(r) = rejection {
+            rejected.push(format!("{} was rejected by {}: {} ({})", file.display(), r.plugin, r.reason, r.code));
+        }
+    }
+    if !rejected.is_empty() {
+        bail!("Nothing was added: {}", rejected.join("; "));
+    }
+    Ok(())
+}
+
+fn read_head(file: &Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::fs::File::open(file).with_context(|| format!("Cannot read {}", file.display()))?;
+    let mut head = Vec::new();
+    f.take(limit).read_to_end(&mut head).with_context(|| format!("Cannot read {}", file.display()))?;
+    Ok(head)
+}
+
+/// Whether `add` runs the pipeline afterwards (`AKTE_INGEST=off` turns it off).
+pub fn enabled() -> bool {
+    !std::env::var("AKTE_INGEST").is_ok_and(|v| v == "off")
+}
+
+/// `akte plugin add`.
+pub async fn add(repo: &mut Repository, data: &Path, wasm: &Path, manifest: &Path, json_out: bool) -> Result<()> {
+    let text = std::fs::read_to_string(manifest).with_context(|| format!("Cannot read {}", manifest.display()))?;
+    let parsed = Manifest::from_toml(&text)
+        .map_err(|e| anyhow::anyhow!("The manifest {} is not usable: {e}", manifest.display()))?;
+    let bytes = std::fs::read(wasm).with_context(|| format!("Cannot read {}", wasm.display()))?;
+    // Compiling it proves it is a component of the right world before anything is stored
+    // (and fills this node's cache).
+    let plugin = host(data)?.load(parsed.clone(), &bytes)?;
+    let digest = plugin.digest();
+    let size = bytes.len() as u64;
+    let content = repo.store_bytes(bytes).await?;
+    let (id, changes) = registry::install(repo.catalog(), &parsed, &text, &content, &digest, size)?;
+    repo.commit(changes).await?;
+    if json_out {
+        say!(
+            "{}",
+            json!({"id": id, "name": parsed.name, "version": parsed.version.to_string(), "world": parsed.world.as_str(), "blake3": digest.to_hex().to_string()})
+        );
+    } else {
+        say!("installed {} {} ({}) as {id}", parsed.name, parsed.version, parsed.world);
+    }
+    Ok(())
+}
+
+/// `akte plugin list`.
+pub fn list(repo: &Repository, json_out: bool) -> Result<()> {
+    let plugins = registry::installed(repo.catalog())?;
+    if json_out {
+        let v: Vec<Value> = plugins
+            .iter()
+            .map(|p| {
+                json!({"id": p.id, "name": p.manifest.name, "version": p.manifest.version.to_string(),
+                    "world": p.manifest.world.as_str(), "media_types": p.manifest.media_types,
+                    "enabled": p.enabled, "rules": p.rules, "blake3": p.blake3, "size": p.size,
+                    "installed": p.installed, "installed_by": p.installed_by})
+            })
+            .collect();
+        say!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    if plugins.is_empty() {
+        say!("no plugins installed (the built-in extractors always run: txt, html, office, pdf, eml)");
+    }
+    for p in &plugins {
+        let rules: Vec<String> = p
+            .rules
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} for {}{}",
+                    if r.enabled { "on" } else { "off" },
+                    r.aktenplan.as_deref().map(|a| format!("Aktenplan {a}")).unwrap_or_else(|| "all".into()),
+                    r.media_type.as_deref().map(|m| format!(" {m}")).unwrap_or_default()
+                )
+            })
+            .collect();
+        say!(
+            "{}\t{}\t{}\t{}\t{}{}",
+            p.manifest.name,
+            p.manifest.version,
+            p.manifest.world,
+            if p.enabled { "enabled" } else { "disabled" },
+            p.manifest.media_types.join(","),
+            if rules.is_empty() { String::new() } else { format!("\t{}", rules.join("; ")) }
+        );
+    }
+    Ok(())
+}
+
+/// `akte plugin enable|disable`.
+pub async fn switch(
+    repo: &mut Repository,
+    name: &str,
+    on: bool,
+    aktenplan: Option<&str>,
+    media_type: Option<&str>,
+) -> Result<()> {
+    let p = registry::find(repo.catalog(), name)?;
+    if let Some(m) = media_type
+        && !p.manifest.handles(m)
+    {
+        bail!("The plugin {name} does not handle {m} (it handles {})", p.manifest.media_types.join(", "));
+    }
+    repo.commit(vec![registry::switch(&p, on, aktenplan, media_type)]).await?;
+    let scope = match (aktenplan, media_type) {
+        (None, None) => "everywhere".to_string(),
+        (a, m) => format!(
+            "for {}{}",
+            a.map(|a| format!("Aktenplan {a}")).unwrap_or_else(|| "all Aktenplan codes".into()),
+            m.map(|m| format!(" and {m}")).unwrap_or_default()
+        ),
+    };
+    say!("{name} {} {scope}", if on { "enabled" } else { "disabled" });
+    Ok(())
+}
+
+/// `akte plugin remove`.
+pub async fn remove(repo: &mut Repository, name: &str) -> Result<()> {
+    let p = registry::find(repo.catalog(), name)?;
+    repo.commit(vec![registry::remove(&p)]).await?;
+    say!("removed {name} (its results stay in the repository)");
+    Ok(())
+}
+
+/// `akte plugin test FILE.wasm DOCUMENT`: runs a component on a local file and prints
+/// what it would produce, storing nothing.
+pub async fn test(
+    data: &Path,
+    wasm: &Path,
+    manifest: Option<&Path>,
+    document: &Path,
+    media_type: Option<&str>,
+    json_out: bool,
+) -> Result<()> {
+    let manifest_path = match manifest {
+        Some(m) => m.to_path_buf(),
+        None => {
+            let beside = wasm.with_extension("toml");
+            if beside.exists() { beside } else { wasm.with_file_name("plugin.toml") }
+        }
+    };
+    let manifest = Manifest::from_file(&manifest_path).map_err(|e| {
+        anyhow::anyhow!("The manifest {} is not usable (pass --manifest FILE): {e}", manifest_path.display())
+    })?;
+    let bytes = std::fs::read(wasm).with_context(|| format!("Cannot read {}", wasm.display()))?;
+    let content = std::fs::read(document).with_context(|| format!("Cannot read {}", document.display()))?;
+    let name = document.file_name().and_then(|n| n.to_str()).unwrap_or("document");
+    let media_type = media_type.unwrap_or_else(|| model::media_type_for(name)).to_string();
+    let host = host(data)?;
+    let plugin = host.load(manifest.clone(), &bytes)?;
+    let info = akte_plugins::DocumentInfo {
+        media_type: media_type.clone(),
+        file_name: Some(name.to_string()),
+        size: content.len() as u64,
+        ..Default::default()
+    };
+    let (value, logs, elapsed) = match manifest.world {
+        World::Extractor => {
+            let o = plugin.extract(&content, &media_type).await?;
+            let pages: Vec<_> = o.value.pages.iter().map(|r| [r.start, r.end]).collect();
+            let fields: Vec<_> = o.value.fields.iter().map(|f| json!({"name": f.name, "value": f.value})).collect();
+            (
+                json!({"text": o.value.text, "pages": pages, "fields": fields, "language": o.value.language}),
+                o.logs,
+                o.elapsed,
+            )
+        }
+        World::Enricher => {
+            // An enricher gets text: the built-in extractor's (and OCR's) for the file.
+            let text = extract_locally(&host, data, &content, &media_type).await?;
+            let o = plugin.enrich(&info, &text).await?;
+            let fields: Vec<_> = o.value.fields.iter().map(|f| json!({"name": f.name, "value": f.value})).collect();
+            (
+                json!({"document_type": o.value.document_type, "fields": fields, "tags": o.value.tags, "confidence": o.value.confidence}),
+                o.logs,
+                o.elapsed,
+            )
+        }
+        World::Validator => {
+            let o = plugin.validate(&info, &content).await?;
+            let v = match o.value {
+                akte_plugins::Verdict::Accept => json!({"verdict": "accept"}),
+                akte_plugins::Verdict::Reject { reason, code } => {
+                    json!({"verdict": "reject", "reason": reason, "code": code})
+                }
+            };
+            (v, o.logs, o.elapsed)
+        }
+    };
+    let logs: Vec<String> = logs.iter().map(|l| format!("{:?}: {}", l.level, l.message)).collect();
+    if json_out {
+        say!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"plugin": manifest.name, "world": manifest.world.as_str(), "result": value, "logs": logs, "elapsed_ms": elapsed.as_millis() as u64})
+            )?
+        );
+    } else {
+        say!(
+            "{} {} ({}) on {name} ({media_type}), {} ms:",
+            manifest.name,
+            manifest.version,
+            manifest.world,
+            elapsed.as_millis()
+        );
+        say!("{}", serde_json::to_string_pretty(&value)?);
+        for l in logs {
+            say!("log {l}");
+        }
+    }
+    Ok(())
+}
+
+async fn extract_locally(host: &PluginHost, data: &Path, content: &[u8], media_type: &str) -> Result<String> {
+    let mut text = String::new();
+    for plugin in akte_ingest::builtin_extractors(host)? {
+        if plugin.manifest().handles(media_type) {
+            text = plugin.extract(content, media_type).await.map(|o| o.value.text).unwrap_or_default();
+        }
+    }
+    if akte_ingest::ocr::is_image(media_type)
+        && let Some(o) = ocr(data, true).await
+    {
+        text = o.image(content).await.unwrap_or_default();
+    }
+    if text.is_empty() && std::io::stderr().is_terminal() {
+        eprintln!("akte: no text could be extracted from the document; the enricher gets an empty text.");
+    }
+    Ok(text)
+}

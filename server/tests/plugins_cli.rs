@@ -1,0 +1,107 @@
+//! `akte plugin …` and the ingest pipeline from the command line: install, list, switch,
+//! remove, test; validators that refuse a document before anything is stored; text that
+//! `akte text` shows after `add`.
+
+mod common;
+
+use common::*;
+
+fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn s(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn a_validator_refuses_documents_before_anything_is_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "data");
+    let akte = create(&data, "61.2-0815/2026", "Windpark Hohe Heide");
+    let (wasm, toml) = guest("basic-validator");
+    let installed = ok(&data, &["plugin", "add", s(&wasm), "--manifest", s(&toml), "--json"]).json();
+    assert_eq!(installed["name"], "basic-validator");
+    assert_eq!(installed["world"], "validator");
+    let list = ok(&data, &["plugin", "list", "--json"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["enabled"], true);
+
+    let fake = write(tmp.path(), "bescheid.pdf", b"this is not a PDF");
+    let good = write(tmp.path(), "vermerk.txt", "Vermerk zur Ortsbesichtigung am Windpark".as_bytes());
+    let refused = run(&data, &["add", &akte, s(&good), s(&fake)]).fails_with_sentence();
+    assert!(refused.stderr.contains("Nothing was added"), "{refused}");
+    assert!(refused.stderr.contains("not-a-pdf") && refused.stderr.contains("kein PDF"), "{refused}");
+    let listed = ok(&data, &["ls", &akte, "--json"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 0, "nothing stored: {listed}");
+
+    // Switched off for PDFs below 61, the same file goes in; other types are still checked.
+    ok(&data, &["plugin", "disable", "basic-validator", "--aktenplan", "61", "--media-type", "application/pdf"]);
+    ok(&data, &["set", &akte, "aktenplan=61.2"]);
+    let added = add(&data, &akte, &[fake.clone(), good.clone()]);
+    assert_eq!(added.len(), 2);
+    let empty = write(tmp.path(), "leer.txt", b"");
+    run(&data, &["add", &akte, s(&empty)]).fails_with_sentence();
+
+    // The text of the added plain-text file came through the built-in extractor.
+    let text = ok(&data, &["text", added[1]["id"].as_str().unwrap()]).out();
+    assert!(text.contains("Ortsbesichtigung"), "{text}");
+
+    ok(&data, &["plugin", "remove", "basic-validator"]);
+    assert_eq!(ok(&data, &["plugin", "list", "--json"]).json().as_array().unwrap().len(), 0);
+    add(&data, &akte, &[empty]);
+    let history = ok(&data, &["history", installed["id"].as_str().unwrap(), "--json"]).json();
+    assert_eq!(history.as_array().unwrap().len(), 3, "install, rule, removal: {history}");
+    ok(&data, &["verify"]);
+}
+
+#[test]
+fn plugin_test_runs_a_component_locally_and_stores_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (wasm, toml) = guest("keywords");
+    let doc = write(tmp.path(), "gutachten.txt", "Schallimmissionsprognose für die Windenergieanlage WEA 3".as_bytes());
+    let out = ok(&data, &["plugin", "test", s(&wasm), s(&doc), "--manifest", s(&toml), "--json"]).json();
+    assert_eq!(out["result"]["document_type"], "Schallgutachten", "{out}");
+    assert!(out["result"]["tags"].as_array().unwrap().iter().any(|t| t == "windkraft"), "{out}");
+    assert!(!data.exists(), "plugin test needs no repository and creates none");
+
+    let (pdf, pdf_toml) = guest("pdf");
+    let bad = write(tmp.path(), "kaputt.pdf", b"%PDF-1.7 nothing else");
+    let failed = run(&data, &["plugin", "test", s(&pdf), s(&bad), "--manifest", s(&pdf_toml)]).fails_with_sentence();
+    assert!(failed.stderr.contains("pdf"), "{failed}");
+}
+
+#[test]
+fn bad_plugins_and_manifests_are_refused_with_one_sentence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "data");
+    let (wasm, toml) = guest("keywords");
+    let not_wasm = write(tmp.path(), "x.wasm", b"not a component");
+    let r = run(&data, &["plugin", "add", s(&not_wasm), "--manifest", s(&toml)]).fails_with_sentence();
+    assert!(r.stderr.contains("not a valid WebAssembly component"), "{r}");
+    let bad = write(
+        tmp.path(),
+        "bad.toml",
+        b"name = \"Keywords!\"\nversion = \"1\"\nworld = \"enricher\"\nmedia-types = []\n",
+    );
+    run(&data, &["plugin", "add", s(&wasm), "--manifest", s(&bad)]).fails_with_sentence();
+    let greedy = write(
+        tmp.path(),
+        "net.toml",
+        b"name = \"keywords\"\nversion = \"0.1.0\"\nworld = \"enricher\"\nmedia-types = [\"*/*\"]\ncapabilities = [\"network\"]\n",
+    );
+    let r = run(&data, &["plugin", "add", s(&wasm), "--manifest", s(&greedy)]).fails_with_sentence();
+    assert!(r.stderr.contains("network"), "{r}");
+    // A manifest naming the wrong world for the component.
+    let wrong = write(
+        tmp.path(),
+        "wrong.toml",
+        b"name = \"keywords\"\nversion = \"0.1.0\"\nworld = \"validator\"\nmedia-types = [\"*/*\"]\n",
+    );
+    run(&data, &["plugin", "add", s(&wasm), "--manifest", s(&wrong)]).fails_with_sentence();
+    run(&data, &["plugin", "enable", "nonesuch"]).fails_with_sentence();
+    assert_eq!(ok(&data, &["plugin", "list", "--json"]).json().as_array().unwrap().len(), 0);
+}
