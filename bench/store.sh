@@ -2,7 +2,8 @@
 # Ingest and read-back benchmark of the repository, side by side with `cp` (the physical
 # limit) and `restic backup` on the same data, plus peak RSS and a chunk-size sweep.
 #   bash bench/store.sh [WORKDIR]      (default /tmp/akte-bench; needs ~8 GiB free)
-# Prints a Markdown table; docs/BENCHMARKS.md keeps the latest results.
+# Prints a Markdown table; docs/BENCHMARKS.md keeps the latest results. `akte add` runs with
+# --no-ingest: this measures the repository; extraction and OCR are measured on their own.
 # Environment: BIG_MIB (default 1024), SMALL_N (default 10000), HUGE_MIB (default 2048,
 # the bounded-memory check; 0 skips it), SWEEP (default "1 4 16", chunk sizes in MiB),
 # REPS (default 3: each comparison row is the median of REPS fresh rounds).
@@ -66,7 +67,7 @@ round() {
       akte)
         "$akte" init >/dev/null
         "$akte" create --aktenzeichen B-1 --title Bench >/dev/null
-        read -r i j < <(time_cmd "$akte" add B-1 "${src[@]}")
+        read -r i j < <(time_cmd "$akte" add --no-ingest B-1 "${src[@]}")
         local ids
         ids=$("$akte" ls B-1 --json | python3 -c 'import json,sys; print(" ".join(d["id"] for d in json.load(sys.stdin)))')
         # shellcheck disable=SC2086
@@ -96,7 +97,7 @@ if [ "$HUGE_MIB" -gt 0 ]; then
   rm -rf "$work/akte" "$work/cp" "$work/restic"; mkdir -p "$work/out"
   head -c $((HUGE_MIB << 20)) /dev/urandom > "$work/in/huge.bin"
   "$akte" init >/dev/null; "$akte" create --aktenzeichen H-1 --title Huge >/dev/null
-  read -r t r < <(time_cmd "$akte" add H-1 "$work/in/huge.bin")
+  read -r t r < <(time_cmd "$akte" add --no-ingest H-1 "$work/in/huge.bin")
   row "akte add, 1 file, $HUGE_MIB MiB (memory bound)" $((HUGE_MIB << 20)) "$t" "$r"
   id=$("$akte" ls H-1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
   read -r t r < <(time_cmd "$akte" get "$id" -o "$work/out/huge.bin")
@@ -113,7 +114,7 @@ echo "|---|---|---|---|"
 for mib in $SWEEP; do
   rm -rf "$work/akte"; mkdir -p "$work/out"
   "$akte" init >/dev/null; "$akte" create --aktenzeichen C-1 --title Chunks >/dev/null
-  read -r ta _ < <(time_cmd env AKTE_CHUNK_SIZE=$((mib << 20)) "$akte" add C-1 "$work/in/big.bin")
+  read -r ta _ < <(time_cmd env AKTE_CHUNK_SIZE=$((mib << 20)) "$akte" add --no-ingest C-1 "$work/in/big.bin")
   id=$("$akte" ls C-1 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
   read -r tg _ < <(time_cmd "$akte" get "$id" -o "$work/out/big.bin")
   n=$(find "$work/akte/store/objects" -type f | wc -l)
