@@ -18,8 +18,9 @@ use crate::{Cli, Command, KeyCommand, PluginCommand, demo, ingest, output, outpu
 
 /// How many files one journal entry commits at most during `add`.
 const ADD_BATCH: usize = 500;
-/// How many files `add` stores at once.
-const FILES_IN_FLIGHT: usize = 8;
+/// How many files `add` stores at once (small files are read on the blocking pool, so
+/// many reads queue at the disk together; see docs/BENCHMARKS.md).
+const FILES_IN_FLIGHT: usize = 32;
 
 /// Opens the repository; `AKTE_CHUNK_SIZE` (bytes) overrides the chunk size for new
 /// content (benchmarks and test fixtures only).

@@ -33,6 +33,9 @@ pub struct CEntry {
     pub actor: String,
     /// Ops, each with the fields of its record.
     pub ops: Vec<(Op, Map<String, Value>)>,
+    /// The packs the entry committed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packs: Vec<crate::pack::PackRef>,
 }
 
 impl CEntry {
@@ -285,7 +288,7 @@ pub struct Catalog {
 }
 
 /// The catalog cache format this build writes.
-pub const CATALOG_FORMAT: u32 = 1;
+pub const CATALOG_FORMAT: u32 = 2;
 
 impl Catalog {
     /// An empty catalog for a repository.

@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use crate::{
     Error, Result,
     object::{Kind, Name, Objects},
+    pack::PACK_MEMBER_MAX,
 };
 
 /// The chunk size Akte writes (4 MiB; see docs/BENCHMARKS.md for why).
@@ -86,6 +87,20 @@ impl Objects {
         self.put_chunks(chunks, chunk_size, progress).await
     }
 
+    /// Stores a small content already in memory (at most [`PACK_MEMBER_MAX`] bytes) into
+    /// the next pack, hashing on the calling thread: the fast path for many small
+    /// documents, where thread hand-offs would cost more than the work.
+    pub async fn put_small(&self, bytes: Bytes) -> Result<ContentRef> {
+        if bytes.len() > PACK_MEMBER_MAX {
+            return Err(Error::Invalid(format!("put_small takes at most {PACK_MEMBER_MAX} bytes")));
+        }
+        let size = bytes.len() as u64;
+        let blake3 = blake3::hash(&bytes).to_hex().to_string();
+        let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+        let root = self.put_packed(Kind::Chunk, bytes).await?;
+        Ok(ContentRef { root, size, blake3, sha256 })
+    }
+
     /// Stores a content given as a stream of chunks of exactly `chunk_size` bytes (the last
     /// one may be shorter or empty). Three stages overlap: producing chunk n+1 (the caller's
     /// stream: a reader thread, a network body), hashing chunk n into the whole-content
@@ -131,13 +146,18 @@ impl Objects {
                 names.push(pending.pop_front().expect("non-empty").await.expect("chunk task does not panic")?);
             }
             let objects = self.clone();
-            pending.push_back(tokio::spawn(async move { objects.put(Kind::Chunk, buf).await }));
+            // A small content of one chunk (the first chunk is already the short last one)
+            // goes into a pack with the records of its commit.
+            let small = short && n <= PACK_MEMBER_MAX && pending.is_empty() && names.is_empty();
+            pending.push_back(tokio::spawn(async move {
+                if small { objects.put_packed(Kind::Chunk, buf).await } else { objects.put(Kind::Chunk, buf).await }
+            }));
             progress(size);
         }
         if pending.is_empty() && names.is_empty() {
             // No chunk at all: an empty content is one empty chunk.
             let objects = self.clone();
-            pending.push_back(tokio::spawn(async move { objects.put(Kind::Chunk, Bytes::new()).await }));
+            pending.push_back(tokio::spawn(async move { objects.put_packed(Kind::Chunk, Bytes::new()).await }));
         }
         for task in pending {
             names.push(task.await.expect("chunk task does not panic")?);

@@ -116,6 +116,17 @@ pub struct Entry {
     pub seen: BTreeMap<NodeId, Head>,
     /// The changes.
     pub ops: Vec<Op>,
+    /// The packs this entry commits, with their members (entry version 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packs: Vec<crate::pack::PackRef>,
+}
+
+impl Entry {
+    /// The lowest entry version that can hold this entry.
+    pub fn min_version(&self) -> u32 {
+        let ops = self.ops.iter().map(Op::min_version).max().unwrap_or(1);
+        if self.packs.is_empty() { ops } else { ops.max(2) }
+    }
 }
 
 /// Encrypts an entry; returns the ciphertext and the entry's MAC (hex).
@@ -158,8 +169,8 @@ pub fn open(key: &RepoKey, node: &str, seq: u64, ciphertext: &[u8]) -> Result<(E
     }
     let entry: Entry =
         serde_json::from_slice(json).map_err(|e| Error::integrity(&label, format!("entry is not readable: {e}")))?;
-    if let Some(op) = entry.ops.iter().find(|op| op.min_version() > entry.v) {
-        return Err(Error::integrity(&label, format!("entry version {} cannot hold the op {op:?}", entry.v)));
+    if entry.min_version() > entry.v {
+        return Err(Error::integrity(&label, format!("entry version {} cannot hold its ops or packs", entry.v)));
     }
     if entry.node != node || entry.seq != seq {
         return Err(Error::integrity(

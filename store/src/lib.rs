@@ -20,6 +20,7 @@ pub mod keys;
 pub mod model;
 pub mod node;
 pub mod object;
+pub mod pack;
 pub mod repo;
 pub mod verify;
 

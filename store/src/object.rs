@@ -4,10 +4,20 @@
 //! content-addressed object lives at `objects/<hh>/<name>` where `name` is the keyed BLAKE3
 //! of its whole plaintext; on every read the name is recomputed and compared.
 
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex, RwLock},
+};
+
 use bytes::Bytes;
 use object_store::path::Path;
 
-use crate::{Error, Result, backend::Backend, keys::RepoKey};
+use crate::{
+    Error, Result,
+    backend::Backend,
+    keys::RepoKey,
+    pack::{self, PACK_TARGET, PackRef, Pending},
+};
 
 /// The magic that opens every object plaintext.
 pub const MAGIC: &[u8; 4] = b"AKTE";
@@ -28,6 +38,8 @@ pub enum Kind {
     Record = 3,
     /// A journal entry (JSON followed by a 32-byte MAC).
     Entry = 4,
+    /// A pack of small objects (see `pack`).
+    Pack = 5,
 }
 
 impl Kind {
@@ -37,6 +49,7 @@ impl Kind {
             2 => Kind::Manifest,
             3 => Kind::Record,
             4 => Kind::Entry,
+            5 => Kind::Pack,
             _ => return None,
         })
     }
@@ -84,9 +97,138 @@ pub fn unframe<'a>(object: &str, plain: &'a [u8]) -> Result<(Kind, &'a [u8])> {
 pub struct Objects {
     pub(crate) backend: Backend,
     pub(crate) key: std::sync::Arc<RepoKey>,
+    /// Committed pack members: member name → pack name.
+    pub(crate) packed: Arc<RwLock<HashMap<Name, Name>>>,
+    /// Members waiting for their pack, and packs not yet committed.
+    pub(crate) pending: Arc<Mutex<Pending>>,
+    /// The last few packs read, decrypted and split into members.
+    cache: Arc<Mutex<VecDeque<(Name, Members)>>>,
 }
 
+/// A decrypted pack: member name → member plaintext.
+type Members = Arc<HashMap<Name, Bytes>>;
+
+/// Payloads up to this size are hashed on the calling thread.
+const INLINE_HASH: usize = 64 << 10;
+
+/// How many decrypted packs a reader keeps (each at most a little over `PACK_TARGET`).
+const PACK_CACHE: usize = 4;
+
 impl Objects {
+    /// Objects of one repository on `backend` under `key`.
+    pub(crate) fn new(backend: Backend, key: RepoKey) -> Objects {
+        Objects { backend, key: Arc::new(key), packed: Arc::default(), pending: Arc::default(), cache: Arc::default() }
+    }
+
+    /// Learns where the members of committed packs are.
+    pub(crate) fn note_packs(&self, packs: &[PackRef]) {
+        if packs.is_empty() {
+            return;
+        }
+        let mut map = self.packed.write().expect("pack map lock");
+        for p in packs {
+            for m in &p.members {
+                map.insert(m.clone(), p.pack.clone());
+            }
+        }
+    }
+
+    /// Whether an object of this name is stored or waiting in a pack.
+    fn known_packed(&self, name: &str) -> bool {
+        self.packed.read().expect("pack map lock").contains_key(name)
+            || self.pending.lock().expect("pending lock").names.contains(name)
+    }
+
+    /// Adds a small object to the next pack (written when it is full, or by
+    /// [`Objects::take_packs`] at the next commit). Returns the object's name.
+    pub async fn put_packed(&self, kind: Kind, payload: impl AsRef<[u8]> + Send + 'static) -> Result<Name> {
+        // Hashing a few KiB costs less than handing it to another thread.
+        let (name, framed) = if payload.as_ref().len() <= INLINE_HASH {
+            self.frame_and_name(kind, payload.as_ref())
+        } else {
+            let objects = self.clone();
+            tokio::task::spawn_blocking(move || objects.frame_and_name(kind, payload.as_ref()))
+                .await
+                .expect("hash task does not panic")
+        };
+        self.stage_packed(name, framed).await
+    }
+
+    fn frame_and_name(&self, kind: Kind, payload: &[u8]) -> (Name, Bytes) {
+        let framed = Bytes::from(frame(kind, payload));
+        (self.key.name(&framed).to_hex().to_string(), framed)
+    }
+
+    async fn stage_packed(&self, name: Name, framed: Bytes) -> Result<Name> {
+        if self.known_packed(&name) {
+            return Ok(name);
+        }
+        let full = {
+            let mut pending = self.pending.lock().expect("pending lock");
+            if !pending.names.insert(name.clone()) {
+                return Ok(name);
+            }
+            pending.bytes += framed.len() + 4;
+            pending.members.push((name.clone(), framed));
+            if pending.bytes >= PACK_TARGET {
+                pending.bytes = 0;
+                Some(std::mem::take(&mut pending.members))
+            } else {
+                None
+            }
+        };
+        if let Some(members) = full {
+            let written = self.write_pack(members).await?;
+            self.pending.lock().expect("pending lock").written.push(written);
+        }
+        Ok(name)
+    }
+
+    /// Writes the waiting members as a pack and returns every pack written since the last
+    /// call: the packs the next journal entry commits. The caller makes them durable.
+    pub async fn take_packs(&self) -> Result<Vec<PackRef>> {
+        let members = {
+            let mut pending = self.pending.lock().expect("pending lock");
+            pending.bytes = 0;
+            std::mem::take(&mut pending.members)
+        };
+        if !members.is_empty() {
+            let written = self.write_pack(members).await?;
+            self.pending.lock().expect("pending lock").written.push(written);
+        }
+        let mut pending = self.pending.lock().expect("pending lock");
+        pending.names.clear();
+        Ok(std::mem::take(&mut pending.written))
+    }
+
+    async fn write_pack(&self, members: Vec<(Name, Bytes)>) -> Result<PackRef> {
+        let names = members.iter().map(|(n, _)| n.clone()).collect();
+        let payload = pack::encode(&members);
+        drop(members);
+        let pack = self.put(Kind::Pack, payload).await?;
+        Ok(PackRef { pack, members: names })
+    }
+
+    /// A pack's members, decrypted and checked, from the cache or the store.
+    async fn pack_members(&self, pack: &str) -> Result<Arc<HashMap<Name, Bytes>>> {
+        if let Some((_, m)) = self.cache.lock().expect("cache lock").iter().find(|(n, _)| n == pack) {
+            return Ok(m.clone());
+        }
+        let (_, payload) = self.fetch_object(pack, Some(Kind::Pack)).await?;
+        let key = self.key.clone();
+        let label = object_path(pack).to_string();
+        let members = tokio::task::spawn_blocking(move || pack::decode(&key, &label, &payload))
+            .await
+            .expect("pack task does not panic")?;
+        let members = Arc::new(members);
+        let mut cache = self.cache.lock().expect("cache lock");
+        if cache.len() >= PACK_CACHE {
+            cache.pop_front();
+        }
+        cache.push_back((pack.to_string(), members.clone()));
+        Ok(members)
+    }
+
     /// Names, encrypts and stores a framed plaintext unless an object of that name exists.
     /// Returns the name. CPU work runs on the blocking pool.
     pub async fn put(&self, kind: Kind, payload: impl AsRef<[u8]> + Send + 'static) -> Result<Name> {
@@ -121,9 +263,22 @@ impl Objects {
     }
 
     async fn fetch(&self, name: &str, expect: Option<Kind>) -> Result<(Kind, Bytes)> {
-        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::integrity(name, "is not a valid object name"));
+        check_name(name)?;
+        let path = object_path(name);
+        let pack = self.packed.read().expect("pack map lock").get(name).cloned();
+        if let Some(pack) = pack {
+            let members = self.pack_members(&pack).await?;
+            let framed = members.get(name).ok_or_else(|| {
+                Error::integrity(object_path(&pack).to_string(), format!("pack does not hold the member {name}"))
+            })?;
+            return pack::member(path.as_ref(), framed, expect);
         }
+        self.fetch_object(name, expect).await
+    }
+
+    /// Fetches an object stored under its own name.
+    async fn fetch_object(&self, name: &str, expect: Option<Kind>) -> Result<(Kind, Bytes)> {
+        check_name(name)?;
         let path = object_path(name);
         let ciphertext =
             self.backend.get(&path).await?.ok_or_else(|| Error::integrity(path.to_string(), "object is missing"))?;
@@ -133,6 +288,13 @@ impl Objects {
             .await
             .expect("decryption task does not panic")
     }
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::integrity(name, "is not a valid object name"));
+    }
+    Ok(())
 }
 
 /// Decrypts a content-addressed object, checks framing and name, returns kind and payload.

@@ -1,7 +1,7 @@
 //! The repository: unlock, sync the journal into the catalog, commit changes, store and
 //! read content, manage the operators' recipients.
 
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream::BoxStream};
@@ -257,9 +257,13 @@ impl Repository {
         }
         let catalog = node.load_catalog(unlocked.repository).unwrap_or_else(|| Catalog::new(unlocked.repository));
         let clock = node.heads.hlc.max(catalog.max_hlc());
+        let objects = Objects::new(backend, unlocked.key);
+        for e in &catalog.entries {
+            objects.note_packs(&e.packs);
+        }
         Ok(Repository {
             node,
-            objects: Objects { backend, key: Arc::new(unlocked.key) },
+            objects,
             repository: unlocked.repository,
             recipients: unlocked.recipients,
             operator,
@@ -323,6 +327,8 @@ impl Repository {
             if entry.prev != prev {
                 return Err(Error::integrity(path.to_string(), "entry does not chain to its predecessor"));
             }
+            // Records may live in the packs this very entry commits.
+            self.objects.note_packs(&entry.packs);
             let ops = futures::stream::iter(entry.ops.into_iter().map(|op| async move {
                 let Some(name) = op.record() else {
                     return Ok((op, Map::new()));
@@ -337,7 +343,15 @@ impl Repository {
             .await?;
             let claims = entry.seen.into_iter().map(|(n, h)| (path.to_string(), n, h)).collect();
             out.push((
-                CEntry { hlc: entry.hlc, node: entry.node, seq, mac: mac.clone(), actor: entry.actor, ops },
+                CEntry {
+                    hlc: entry.hlc,
+                    node: entry.node,
+                    seq,
+                    mac: mac.clone(),
+                    actor: entry.actor,
+                    ops,
+                    packs: entry.packs,
+                },
                 claims,
             ));
             prev = Some(mac);
@@ -494,7 +508,7 @@ impl Repository {
                 };
                 let record = serde_json::to_vec(&Record { v: model::RECORD_VERSION, fields: fields.clone() })
                     .expect("record serializes");
-                let name = objects.put(Kind::Record, record).await?;
+                let name = objects.put_packed(Kind::Record, record).await?;
                 let op = match c {
                     Change::Create { kind, id, parent, content, .. } => {
                         Op::Create { kind, id, parent, record: name, content: content.map(|c| c.root) }
@@ -508,6 +522,9 @@ impl Repository {
         .buffered(16)
         .try_collect::<Vec<_>>()
         .await?;
+        // The records, and whatever small contents were stored since the last commit, go
+        // out as packs now; the entry lists them.
+        let packs = self.objects.take_packs().await?;
         self.objects.backend.barrier().await?;
 
         let me = self.node.meta.node.clone();
@@ -515,8 +532,8 @@ impl Repository {
         self.clock = self.clock.tick(Hlc::now_ms());
         let seen =
             self.catalog.streams.iter().filter(|(n, _)| **n != me).map(|(n, h)| (n.clone(), h.clone())).collect();
-        let entry = Entry {
-            v: ops.iter().map(|(op, _)| op.min_version()).max().unwrap_or(1),
+        let mut entry = Entry {
+            v: 1,
             repository: self.repository,
             node: me.clone(),
             seq: head.seq + 1,
@@ -525,7 +542,9 @@ impl Repository {
             actor: self.actor.clone(),
             seen,
             ops: ops.iter().map(|(op, _)| op.clone()).collect(),
+            packs,
         };
+        entry.v = entry.min_version();
         let (sealed, mac) = journal::seal(&self.objects.key, &entry)?;
         let path = entry_path(&me, entry.seq);
         if self.objects.backend.exists(&path).await? {
@@ -536,6 +555,7 @@ impl Repository {
         }
         self.objects.backend.put(&path, sealed).await?;
         self.objects.backend.barrier().await?;
+        self.objects.note_packs(&entry.packs);
         self.catalog.add(vec![CEntry {
             hlc: entry.hlc,
             node: me.clone(),
@@ -543,6 +563,7 @@ impl Repository {
             mac: mac.clone(),
             actor: entry.actor,
             ops,
+            packs: entry.packs,
         }]);
         self.node.heads.streams.insert(me, Head { seq: entry.seq, mac });
         self.node.heads.hlc = self.clock;
@@ -562,8 +583,40 @@ impl Repository {
     }
 
     /// Stores a local file's content (streaming, bounded memory).
-    pub async fn store_file(&self, path: &std::path::Path, progress: impl FnMut(u64)) -> Result<ContentRef> {
+    pub async fn store_file(&self, path: &std::path::Path, mut progress: impl FnMut(u64)) -> Result<ContentRef> {
         let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+        let small = crate::pack::PACK_MEMBER_MAX.min(self.chunk_size);
+        if len <= small as u64 {
+            // A small file is read whole (on the blocking pool, so that many reads queue at
+            // the disk at once) and goes into a pack.
+            use std::io::Read;
+            let bytes = tokio::task::spawn_blocking(move || {
+                let mut bytes = Vec::with_capacity(len as usize);
+                f.take(small as u64 + 1).read_to_end(&mut bytes).map(|_| bytes)
+            })
+            .await
+            .expect("read task does not panic")
+            .map_err(|e| Error::io(path, e))?;
+            if bytes.len() <= small {
+                let n = bytes.len() as u64;
+                let r = self.objects.put_small(Bytes::from(bytes)).await?;
+                progress(n);
+                return Ok(r);
+            }
+            // It grew while we looked: store it the general way.
+            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            return self.store_stream(path, f, progress).await;
+        }
+        self.store_stream(path, f, progress).await
+    }
+
+    async fn store_stream(
+        &self,
+        path: &std::path::Path,
+        f: std::fs::File,
+        progress: impl FnMut(u64),
+    ) -> Result<ContentRef> {
         let chunks = read_ahead(f, self.chunk_size);
         self.objects.put_chunks(chunks, self.chunk_size, progress).await.map_err(|e| match e {
             Error::Io { path: p, source } if p.as_os_str() == "<input>" => Error::io(path, source),

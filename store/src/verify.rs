@@ -1,7 +1,7 @@
 //! `akte verify`: decrypt every object, re-derive every name, walk every journal chain,
 //! check every reference and every head this node or any other has recorded.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures::StreamExt;
 use serde::Serialize;
@@ -11,6 +11,7 @@ use crate::{
     content::Manifest,
     journal::{self, Head, NodeId, Op, entry_path, parse_entry_path},
     object::{Kind, object_path, open_object},
+    pack::{self, PackRef},
     repo::KEY_FILE,
 };
 
@@ -80,6 +81,8 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     // Content-addressed objects: decrypt, check name, remember kind and chunk references.
     let mut kinds: HashMap<String, Kind> = HashMap::with_capacity(objects.len());
     let mut chunk_refs: Vec<(String, String)> = Vec::new();
+    // Pack name → the members found in it.
+    let mut in_pack: HashMap<String, HashSet<String>> = HashMap::new();
     let mut done = 0u64;
     let mut checks = futures::stream::iter(objects.into_iter().map(|name| async move {
         let path = object_path(&name);
@@ -88,15 +91,17 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                 let len = bytes.len() as u64;
                 let key = key;
                 let r = open_object(key, &name, &bytes, None).and_then(|(kind, payload)| {
-                    let chunks = if kind == Kind::Manifest {
-                        let m: Manifest = serde_json::from_slice(&payload).map_err(|e| {
-                            crate::Error::integrity(path.to_string(), format!("manifest is not readable: {e}"))
-                        })?;
-                        m.chunks
-                    } else {
-                        Vec::new()
-                    };
-                    Ok((kind, chunks))
+                    let label = path.to_string();
+                    let mut found = vec![(name.clone(), kind, manifest_chunks(&label, kind, &payload)?)];
+                    if kind == Kind::Pack {
+                        // Each member is checked like an object of its own.
+                        for (member, framed) in pack::decode(key, &label, &payload)? {
+                            let (kind, payload) = pack::member(&label, &framed, None)?;
+                            let chunks = manifest_chunks(&label, kind, &payload)?;
+                            found.push((member, kind, chunks));
+                        }
+                    }
+                    Ok(found)
                 });
                 (len, r)
             }
@@ -112,11 +117,16 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
         report.objects += 1;
         report.bytes += len;
         match res {
-            Ok((kind, chunks)) => {
-                for c in chunks {
-                    chunk_refs.push((c, name.clone()));
+            Ok(found) => {
+                for (member, kind, chunks) in found {
+                    for c in chunks {
+                        chunk_refs.push((c, member.clone()));
+                    }
+                    if member != name {
+                        in_pack.entry(name.clone()).or_default().insert(member.clone());
+                    }
+                    kinds.insert(member, kind);
                 }
-                kinds.insert(name, kind);
             }
             Err(crate::Error::Integrity { object, reason }) => report.bad(object, reason),
             Err(e) => report.bad(object_path(&name).to_string(), e.to_string()),
@@ -128,6 +138,8 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     let mut refs: Vec<(String, &[Kind], String)> = Vec::new();
     let mut macs: HashMap<(NodeId, u64), String> = HashMap::new();
     let mut claims: Vec<(String, NodeId, Head)> = Vec::new();
+    let mut member_of: HashMap<String, String> = HashMap::new();
+    let mut packs_listed: Vec<(PackRef, String)> = Vec::new();
     report.streams = entries.len();
     for (node, mut seqs) in entries {
         seqs.sort_unstable();
@@ -156,6 +168,13 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                     }
                     if entry.repository != repo.repository_id() {
                         report.bad(path.to_string(), "belongs to another repository");
+                    }
+                    for p in &entry.packs {
+                        refs.push((p.pack.clone(), &[Kind::Pack], path.to_string()));
+                        for m in &p.members {
+                            member_of.insert(m.clone(), p.pack.clone());
+                        }
+                        packs_listed.push((p.clone(), path.to_string()));
                     }
                     for op in &entry.ops {
                         if let Some(record) = op.record() {
@@ -196,6 +215,14 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
 
     // References.
     let mut referenced: HashMap<&str, ()> = HashMap::new();
+    // Every member an entry lists must be in the pack it names.
+    for (p, by) in &packs_listed {
+        if let Some(found) = in_pack.get(&p.pack)
+            && let Some(m) = p.members.iter().find(|m| !found.contains(*m))
+        {
+            report.bad(object_path(&p.pack).to_string(), format!("does not hold the member {m} that {by} lists"));
+        }
+    }
     for (name, want, by) in refs
         .iter()
         .map(|(n, k, b)| (n.as_str(), *k, b.as_str()))
@@ -208,7 +235,9 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                 report.bad(object_path(name).to_string(), format!("is a {k:?} but {by} refers to it as {want:?}"))
             }
             None => {
-                if !report.problems.iter().any(|p| p.object == object_path(name).to_string()) {
+                // A member of a pack that is itself bad or missing is reported as the pack.
+                let at = member_of.get(name).map(|p| object_path(p)).unwrap_or_else(|| object_path(name));
+                if !report.problems.iter().any(|p| p.object == at.to_string()) {
                     report.bad(object_path(name).to_string(), format!("is missing (referenced by {by})"));
                 }
             }
@@ -218,6 +247,16 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     report.problems.sort_by(|a, b| a.object.cmp(&b.object));
     report.problems.dedup();
     Ok(report)
+}
+
+/// The chunk names of a manifest; nothing for other kinds.
+fn manifest_chunks(label: &str, kind: Kind, payload: &[u8]) -> Result<Vec<String>> {
+    if kind != Kind::Manifest {
+        return Ok(Vec::new());
+    }
+    let m: Manifest = serde_json::from_slice(payload)
+        .map_err(|e| crate::Error::integrity(label, format!("manifest is not readable: {e}")))?;
+    Ok(m.chunks)
 }
 
 fn reason(e: crate::Error) -> String {

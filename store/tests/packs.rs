@@ -1,0 +1,79 @@
+//! Small objects travel in packs: many documents, few stored objects, every byte back on
+//! a fresh node, and a damaged pack named by verify.
+
+mod common;
+
+use akte_store::{Change, model::ObjKind};
+use common::{Env, fields};
+use serde_json::json;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn many_small_documents_become_a_few_packs_and_read_back_on_a_fresh_node() {
+    let env = Env::memory();
+    let mut repo = env.init().await;
+    let akte = common::create_akte(&mut repo, "61.2-0815/2026", "Windpark").await;
+    let mut expected = Vec::new();
+    let mut changes = Vec::new();
+    for i in 0..3000u64 {
+        // 1 to 12 KiB each, ~19 MiB in all: more than two packs' worth.
+        let bytes = common::bytes(i, 1024 + (i as usize * 7919) % (11 * 1024));
+        let content = repo.objects().put_small(bytes.clone().into()).await.unwrap();
+        let (dok, ver) = (Uuid::now_v7(), Uuid::now_v7());
+        changes.push(Change::Create {
+            kind: ObjKind::Dokument,
+            id: dok,
+            parent: Some(akte),
+            content: None,
+            fields: fields(json!({"title": format!("Dokument {i}")})),
+        });
+        changes.push(Change::Create {
+            kind: ObjKind::Version,
+            id: ver,
+            parent: Some(dok),
+            content: Some(content),
+            fields: fields(json!({"file_name": format!("d{i}.bin")})),
+        });
+        expected.push((dok, bytes));
+    }
+    repo.commit(changes).await.unwrap();
+    let stored = env.backend.list(None).await.unwrap();
+    let objects = stored.iter().filter(|m| m.location.as_ref().starts_with("objects/")).count();
+    // 3000 contents and 6001 records in packs of 8 MiB: a handful of objects, not 9000.
+    assert!(objects <= 6, "{objects} objects for 3000 small documents");
+    let entry = &repo.catalog().entries.last().unwrap();
+    assert!(entry.packs.len() >= 3, "{:?}", entry.packs.iter().map(|p| p.members.len()).collect::<Vec<_>>());
+    drop(repo);
+
+    let fresh = env.open("b").await;
+    for (dok, bytes) in expected.iter().step_by(97) {
+        assert_eq!(&common::read_all(&fresh, *dok).await.unwrap(), bytes);
+    }
+    let report = akte_store::verify::verify(&fresh, |_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.unreferenced, 0);
+}
+
+#[tokio::test]
+async fn a_damaged_pack_is_named_alone_and_its_documents_are_refused() {
+    let env = Env::memory();
+    let mut repo = env.init().await;
+    let akte = common::create_akte(&mut repo, "61.2-0001/2026", "Packs").await;
+    let (dok, _) = common::add_doc(&mut repo, akte, "klein.txt", b"Kleines Dokument").await;
+    let pack = repo.catalog().entries.last().unwrap().packs[0].pack.clone();
+    drop(repo);
+    let path = akte_store::object::object_path(&pack);
+    let mut bytes = env.backend.get(&path).await.unwrap().unwrap().to_vec();
+    let n = bytes.len() / 2;
+    bytes[n] ^= 1;
+    env.backend.put(&path, bytes).await.unwrap();
+
+    // A node that has the catalog cached still refuses the content …
+    let repo = env.open("a").await;
+    let err = common::read_all(&repo, dok).await.unwrap_err();
+    assert!(err.is_integrity(), "{err}");
+    // … and verify names the pack, not each member in it.
+    let report = akte_store::verify::verify(&repo, |_, _| {}).await.unwrap();
+    let named: Vec<&str> = report.problems.iter().map(|p| p.object.as_str()).collect();
+    assert_eq!(named, [path.as_ref()], "{:?}", report.problems);
+}
