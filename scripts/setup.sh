@@ -20,6 +20,11 @@ command -v prlimit >/dev/null || need_apt+=(util-linux)
 if [ "$want_test" = 1 ]; then
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
   command -v flock >/dev/null || need_apt+=(util-linux)
+  # The windkraft example plugin in Python (componentize-py, in a venv) and JavaScript
+  # (componentize-js, with npm).
+  python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
+  command -v node >/dev/null || need_apt+=(nodejs)
+  command -v npm >/dev/null || need_apt+=(npm)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2

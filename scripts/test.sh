@@ -16,7 +16,8 @@ cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== licences" >&2
 python3 scripts/check-licences.py
-echo "== plugin guests (wasm32-wasip2)" >&2
+echo "== plugin guests and examples (wasm32-wasip2; Python and JavaScript components)" >&2
 bash plugins/build-guests.sh >/dev/null
+bash plugins/build-examples.sh >/dev/null
 echo "== tests" >&2
 cargo test --locked --workspace --no-fail-fast
