@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
-use crate::{Cli, Command, KeyCommand, PluginCommand, demo, ingest, output, output::say};
+use crate::{Cli, Command, KeyCommand, PluginCommand, demo, ingest, output, output::say, search};
 
 /// How many files one journal entry commits at most during `add`.
 const ADD_BATCH: usize = 500;
@@ -152,6 +152,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if !no_ingest && ingest::enabled() {
                 let versions = new_versions(&repo, &added);
                 ingest::run(&cli.data, &mut repo, &versions, cli.json).await?;
+                search::sync(&cli.data, &repo, false, cli.json).await?;
             }
             if cli.json {
                 print_json(&added);
@@ -308,10 +309,48 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Reindex => {
             let mut repo = open(&opts).await?;
             let n = repo.rebuild_catalog().await?;
+            let indexed = search::sync(&cli.data, &repo, true, true).await?;
+            let pending = ingest::pipeline(&cli.data, &repo, true).await?.pending(repo.catalog()).len();
             if cli.json {
-                print_json(&json!({"entries": n, "digest": repo.catalog().digest()}))
+                print_json(
+                    &json!({"entries": n, "digest": repo.catalog().digest(), "indexed": indexed, "pending_ingest": pending}),
+                )
             } else {
-                say!("catalog rebuilt from the store: {n} journal entries")
+                say!("catalog rebuilt from the store: {n} journal entries");
+                say!("search index rebuilt: {indexed} Dokumente");
+                if pending > 0 {
+                    say!("{pending} Dokument(e) lack extracted text; `akte ingest` extracts them");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Search { query, akte, document_type, limit, offset, sort } => {
+            let repo = open(&opts).await?;
+            let mut request = akte_index::SearchRequest::new(query.clone());
+            request.limit = *limit;
+            request.offset = *offset;
+            request.sort = match sort.as_str() {
+                "relevance" => akte_index::Sort::Relevance,
+                "date" => akte_index::Sort::DateDesc,
+                "date-asc" => akte_index::Sort::DateAsc,
+                other => bail!("The sort order {other:?} is unknown; use relevance, date or date-asc"),
+            };
+            if let Some(a) = akte {
+                request.filters.akte = vec![find_akte(&repo, a)?.id.to_string()];
+            }
+            request.filters.document_type = document_type.clone();
+            let index = search::open_current(&cli.data, &repo).await?;
+            let found = index.search(&request, &search::operator())?;
+            if cli.json {
+                print_json(&found);
+            } else {
+                say!("{} Treffer", found.total);
+                for h in &found.hits {
+                    say!("{}  {}  {}", h.dokument_id, h.aktenzeichen, h.title);
+                    if !h.snippet.is_empty() {
+                        say!("    {}", search::plain_snippet(&h.snippet));
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -321,6 +360,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let pending = pipeline.pending(repo.catalog());
             drop(pipeline);
             let report = ingest::run(&cli.data, &mut repo, &pending, cli.json).await?;
+            search::sync(&cli.data, &repo, false, cli.json).await?;
             if cli.json {
                 print_json(&report);
             } else if pending.is_empty() {

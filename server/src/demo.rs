@@ -106,6 +106,7 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
     } else {
         Default::default()
     };
+    crate::search::sync(&opts.data_dir, &repo, false, true).await?;
     if json_out {
         say!("{}", serde_json::to_string_pretty(&json!({"akten": loaded, "ingest": report}))?);
     } else {
@@ -132,6 +133,7 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
         let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "akte".into());
         say!("try: {exe} ls 61.2-0815/2026");
         say!("     {exe} get <Dokument-id> -o out.pdf");
+        say!("     {exe} search 'Schallgutachten Nachtbetrieb'");
         say!("     {exe} text <Dokument-id>");
         say!("     {exe} verify");
         say!("(the web server and its login come with `akte serve`, not built yet)");

@@ -5,6 +5,7 @@ mod cmd;
 mod demo;
 mod ingest;
 mod output;
+mod search;
 
 use std::path::PathBuf;
 
@@ -106,6 +107,29 @@ pub enum Command {
         /// The Dokument id (or a version id).
         dokument: String,
     },
+    /// Search the Dokumente (German full text, metadata, Aktenzeichen).
+    ///
+    /// Words must all match; "phrases", OR, NOT/-word, Windkraft*, and the fields typ:,
+    /// absender:, az: (az:61.2-08*), datum: (2026-01-01..2026-03-31), status:, medium:, titel:.
+    Search {
+        /// The query.
+        query: String,
+        /// Only inside this Akte (id or Aktenzeichen).
+        #[arg(long)]
+        akte: Option<String>,
+        /// Only these document types.
+        #[arg(long = "typ")]
+        document_type: Vec<String>,
+        /// Hits per page (at most 100).
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Hits to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// Order: relevance, date (newest first) or date-asc.
+        #[arg(long, default_value = "relevance")]
+        sort: String,
+    },
     /// Manage the plugins installed in the repository.
     Plugin {
         /// The plugin command.
@@ -147,7 +171,7 @@ pub enum Command {
     Status,
     /// Check every object, name, journal chain and head; non-zero exit on any problem.
     Verify,
-    /// Rebuild the node's derived state (catalog) from the store alone.
+    /// Rebuild the node's derived state (catalog and search index) from the store alone.
     Reindex,
     /// Manage who can unlock the repository key.
     Key {

@@ -1,0 +1,97 @@
+//! The crate's error type: index failures, corruption and refused queries.
+
+use std::path::PathBuf;
+
+/// Errors of `akte-index`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The query string is malformed or exceeds a bound; the text is meant for the user.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// A request parameter is out of range (e.g. an offset past the deepest page).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The directory holds files that are not an Akte index; nothing was touched.
+    #[error("{path} is not empty and holds no Akte index; refusing to wipe it")]
+    NotAnIndex {
+        /// The directory given to [`crate::Index::open`].
+        path: PathBuf,
+    },
+    /// The index files are damaged; rebuild the index from the store.
+    #[error("the search index is damaged ({0}); rebuild it with `akte reindex`")]
+    DataCorruption(String),
+    /// Reading or writing the index directory failed.
+    #[error("index directory {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Any other failure inside tantivy.
+    #[error("search engine: {0}")]
+    Tantivy(tantivy::TantivyError),
+}
+
+impl From<tantivy::TantivyError> for Error {
+    fn from(e: tantivy::TantivyError) -> Self {
+        match e {
+            tantivy::TantivyError::DataCorruption(c) => Error::DataCorruption(format!("{c:?}")),
+            other => Error::Tantivy(other),
+        }
+    }
+}
+
+/// A query the user typed that cannot be run. Every variant is a sentence a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// The query string is longer than [`crate::limits::MAX_QUERY_BYTES`].
+    #[error("the query is {len} bytes long; at most {max} are allowed")]
+    TooLong {
+        /// Its length.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// More words, phrase words and field values than [`crate::limits::MAX_QUERY_TERMS`].
+    #[error("the query has more than {max} terms; shorten it")]
+    TooManyTerms {
+        /// The bound.
+        max: usize,
+    },
+    /// Parentheses nested deeper than [`crate::limits::MAX_QUERY_DEPTH`].
+    #[error("parentheses are nested more than {max} deep")]
+    TooDeep {
+        /// The bound.
+        max: usize,
+    },
+    /// A `"` without its partner.
+    #[error("a quotation mark is not closed")]
+    UnclosedQuote,
+    /// A `(` without `)` or the other way round.
+    #[error("parentheses do not match")]
+    UnbalancedParentheses,
+    /// `AND`, `OR` or `NOT` without an operand.
+    #[error("{0} needs a term on each side")]
+    DanglingOperator(&'static str),
+    /// A field filter without a value, e.g. `typ:`.
+    #[error("the field {0}: needs a value")]
+    EmptyFieldValue(String),
+    /// A wildcard other than a trailing `*` after at least three letters.
+    #[error("wildcard {0:?} is not supported: use a trailing * after at least {min} letters, e.g. Windkraft*", min = crate::limits::MIN_WILDCARD_PREFIX)]
+    UnsupportedWildcard(String),
+    /// A prefix (`Wind*`, `az:6*`) that expands to too many terms.
+    #[error("{prefix}* matches more than {max} different words; type more letters")]
+    WildcardTooBroad {
+        /// The prefix.
+        prefix: String,
+        /// The bound.
+        max: usize,
+    },
+    /// A date that is not `YYYY`, `YYYY-MM`, `YYYY-MM-DD` or a range `A..B` of those.
+    #[error("{0:?} is not a date or date range (e.g. 2026-03-01..2026-03-31)")]
+    BadDate(String),
+    /// An unknown status value.
+    #[error("{0:?} is not a status (offen, zda)")]
+    BadStatus(String),
+}

@@ -1,0 +1,229 @@
+//! # akte-index: German full-text search for Akte
+//!
+//! A tantivy index of Dokumente with German analysis (folding, Snowball stemming,
+//! compound splitting), a query language for clerks, filters and facets, highlighted
+//! snippets, and permissions applied inside the query.
+//!
+//! **Architecture invariant:** this crate knows nothing of the store, HTTP or wasmtime.
+//! Its input is [`IndexDoc`], filled by the caller; its state is derived and can always be
+//! rebuilt: [`Index::open`] wipes an index of another [`SCHEMA_VERSION`] and says so in
+//! [`Index::status`], and [`Index::cursor`] returns the position the caller stored with
+//! its last commit, so it can index incrementally from its journal.
+//!
+//! ```
+//! use akte_index::{Access, Index, IndexDoc, SearchRequest};
+//!
+//! # fn main() -> Result<(), akte_index::Error> {
+//! let dir = tempfile::tempdir().unwrap();
+//! let index = Index::open(dir.path())?;
+//! let mut writer = index.writer()?;
+//! writer.upsert(&IndexDoc {
+//!     dokument_id: "d1".into(),
+//!     akte_id: "a1".into(),
+//!     aktenzeichen: "61.2-0815/2026".into(),
+//!     title: "Genehmigungsbescheid".into(),
+//!     text: "Die Windkraftanlagengenehmigung wird erteilt.".into(),
+//!     readers: vec!["akte:a1".into()],
+//!     ..IndexDoc::default()
+//! })?;
+//! writer.commit(Some("journal-cursor-42"))?;
+//!
+//! let found = index.search(&SearchRequest::new("Windkraft Genehmigung"), &Access::readers(["akte:a1"]))?;
+//! assert_eq!(found.total, 1);
+//! assert!(found.hits[0].snippet.contains("<mark>Windkraftanlagengenehmigung</mark>"));
+//! assert_eq!(index.cursor()?.as_deref(), Some("journal-cursor-42"));
+//! # Ok(()) }
+//! ```
+//!
+//! Query syntax: words (all must match), `"phrases"`, `OR`/`ODER`, `AND`/`UND`,
+//! `NOT`/`NICHT`/`-word`, parentheses, `Windkraft*`, and the fields `typ:`, `absender:`,
+//! `az:` (with prefix `az:61.2-08*`), `datum:` (`2026`, `2026-03`, `2026-01-01..2026-03-31`,
+//! `01.02.2026..`), `status:`, `medium:`, `akte:`, `titel:`. Bounds are in [`limits`].
+
+#![deny(missing_docs)]
+
+pub mod analysis;
+mod dates;
+mod doc;
+mod error;
+pub mod limits;
+mod query;
+mod schema;
+mod search;
+mod snippet;
+mod writer;
+
+pub use doc::{IndexDoc, PlanNode};
+pub use error::{Error, QueryError};
+pub use schema::SCHEMA_VERSION;
+pub use search::{Access, Facets, Filters, Hit, SearchRequest, SearchResponse, Sort};
+pub use writer::{Upserted, Writer, WriterOptions};
+
+use schema::Fields;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::Value;
+use tantivy::{IndexReader, ReloadPolicy, TantivyDocument, Term};
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The marker file that says a directory holds an Akte index, and of which version.
+const MARKER: &str = "akte-index.json";
+
+#[derive(Serialize, Deserialize)]
+struct Marker {
+    schema_version: u32,
+}
+
+/// How [`Index::open`] found the directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenStatus {
+    /// The directory was empty: a new, empty index.
+    Created,
+    /// An index of this schema version: ready, continue from [`Index::cursor`].
+    Opened,
+    /// An index of another schema version (`None`: unknown) was wiped: index everything.
+    Rebuilt {
+        /// The version found.
+        found: Option<u32>,
+    },
+}
+
+/// The search index of one node.
+pub struct Index {
+    inner: tantivy::Index,
+    reader: IndexReader,
+    fields: Fields,
+    status: OpenStatus,
+}
+
+impl Index {
+    /// Opens the index in `dir`, creating it when `dir` is empty or missing. An index of
+    /// another schema version is wiped and recreated ([`OpenStatus::Rebuilt`]); a directory
+    /// holding anything else is refused ([`Error::NotAnIndex`]).
+    pub fn open(dir: &Path) -> Result<Index> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let marker_path = dir.join(MARKER);
+        let found = match std::fs::read(&marker_path) {
+            Ok(bytes) => Some(serde_json::from_slice::<Marker>(&bytes).ok().map(|m| m.schema_version)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(&marker_path)(e)),
+        };
+        let (schema, fields) = schema::build();
+        let status = match found {
+            Some(Some(SCHEMA_VERSION)) => {
+                let inner = tantivy::Index::open_in_dir(dir)?;
+                if inner.schema() != schema {
+                    return Err(Error::DataCorruption(format!(
+                        "the schema in {} differs from version {SCHEMA_VERSION}",
+                        dir.display()
+                    )));
+                }
+                return Index::ready(inner, fields, OpenStatus::Opened);
+            }
+            Some(version) => {
+                wipe(dir)?;
+                OpenStatus::Rebuilt { found: version }
+            }
+            None if dir.join("meta.json").exists() => {
+                wipe(dir)?;
+                OpenStatus::Rebuilt { found: None }
+            }
+            None => {
+                if std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
+                    return Err(Error::NotAnIndex { path: dir.to_path_buf() });
+                }
+                OpenStatus::Created
+            }
+        };
+        let directory = MmapDirectory::open(dir).map_err(|e| Error::Tantivy(e.into()))?;
+        let inner = tantivy::Index::create(directory, schema, tantivy::IndexSettings::default())?;
+        let marker = serde_json::to_vec(&Marker { schema_version: SCHEMA_VERSION }).expect("serialisable");
+        let tmp = dir.join(format!("{MARKER}.tmp"));
+        std::fs::write(&tmp, marker).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &marker_path).map_err(io(&marker_path))?;
+        Index::ready(inner, fields, status)
+    }
+
+    /// An index in memory (tests, benchmarks).
+    pub fn in_memory() -> Result<Index> {
+        let (schema, fields) = schema::build();
+        Index::ready(tantivy::Index::create_in_ram(schema), fields, OpenStatus::Created)
+    }
+
+    fn ready(inner: tantivy::Index, fields: Fields, status: OpenStatus) -> Result<Index> {
+        analysis::register(&inner);
+        let reader = inner.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(Index { inner, reader, fields, status })
+    }
+
+    /// How the index was found when it was opened.
+    pub fn status(&self) -> OpenStatus {
+        self.status
+    }
+
+    /// Whether the caller must index every document (new or wiped index).
+    pub fn needs_full_rebuild(&self) -> bool {
+        self.status != OpenStatus::Opened || self.cursor().ok().flatten().is_none()
+    }
+
+    /// A writer with the default memory budget (50 MB, one thread).
+    pub fn writer(&self) -> Result<Writer<'_>> {
+        Writer::new(self, WriterOptions::default())
+    }
+
+    /// A writer with explicit options.
+    pub fn writer_with(&self, options: WriterOptions) -> Result<Writer<'_>> {
+        Writer::new(self, options)
+    }
+
+    /// The cursor stored with the last commit.
+    pub fn cursor(&self) -> Result<Option<String>> {
+        Ok(self.inner.load_metas()?.payload)
+    }
+
+    /// Number of documents visible to searches.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The `content_hash` indexed for a Dokument, or `None` when it is not indexed (lets the
+    /// caller skip documents that did not change).
+    pub fn indexed_hash(&self, dokument_id: &str) -> Result<Option<String>> {
+        let searcher = self.reader.searcher();
+        let query = tantivy::query::TermQuery::new(
+            Term::from_field_text(self.fields.id, dokument_id),
+            tantivy::schema::IndexRecordOption::Basic,
+        );
+        let top = searcher.search(&query, &tantivy::collector::TopDocs::with_limit(1).order_by_score())?;
+        let Some((_, addr)) = top.first() else { return Ok(None) };
+        let doc: TantivyDocument = searcher.doc(*addr)?;
+        Ok(doc.get_first(self.fields.hash).and_then(|v| v.as_str()).map(str::to_string))
+    }
+
+    /// Searches what `access` may read.
+    pub fn search(&self, request: &SearchRequest, access: &Access) -> Result<SearchResponse> {
+        search::search(&self.reader.searcher(), &self.fields, request, access)
+    }
+}
+
+/// Removes everything in an index directory (only called when a marker or tantivy's
+/// `meta.json` proves it is one).
+fn wipe(dir: &Path) -> Result<()> {
+    let io = |path: PathBuf| move |source| Error::Io { path, source };
+    for entry in std::fs::read_dir(dir).map_err(io(dir.to_path_buf()))? {
+        let path = entry.map_err(io(dir.to_path_buf()))?.path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).map_err(io(path.clone()))?;
+        } else {
+            std::fs::remove_file(&path).map_err(io(path.clone()))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,377 @@
+//! Turns a parsed query into a tantivy query. Per word: the stem in title (×3), text and
+//! context (×0.5) plus the unstemmed folded word (×0.5, rewards exact forms); when none
+//! of these matches a readable document, a fuzzy match (distance 1 from 5 letters, 2
+//! from 8) takes their place, so typos find their word without diluting good queries.
+
+use super::parse::{FieldName, Node};
+use crate::Result;
+use crate::analysis::{self, QueryToken};
+use crate::error::QueryError;
+use crate::limits::{MAX_AZ_PREFIX_TERMS, MAX_WILDCARD_TERMS, MIN_WILDCARD_PREFIX};
+use crate::schema::Fields;
+use std::collections::{BTreeSet, HashSet};
+use std::ops::Bound;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, EnableScoring, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery,
+    TermQuery, TermSetQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocSet, Searcher, TERMINATED, Term};
+
+const BOOST_HEAD: f32 = 3.0;
+const BOOST_BODY: f32 = 1.0;
+const BOOST_CTX: f32 = 0.5;
+const BOOST_EXACT: f32 = 0.5;
+const BOOST_FUZZY: f32 = 0.5;
+
+/// What to mark in snippets.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Highlight {
+    /// Stems of query words and phrase words.
+    pub stems: HashSet<String>,
+    /// Folded prefixes of wildcard words.
+    pub prefixes: Vec<String>,
+    /// Folded words matched fuzzily, with their distance.
+    pub fuzzy: Vec<(String, u8)>,
+}
+
+/// Builds queries against one searcher.
+pub(crate) struct Builder<'a> {
+    pub searcher: &'a Searcher,
+    pub fields: &'a Fields,
+    /// Matches the documents the user may read (for the fuzzy fallback decision).
+    pub readable: Box<dyn Query>,
+    pub highlight: Highlight,
+}
+
+type Q = Box<dyn Query>;
+
+fn boost(q: Q, b: f32) -> Q {
+    if (b - 1.0).abs() < f32::EPSILON { q } else { Box::new(BoostQuery::new(q, b)) }
+}
+
+fn any_of(qs: Vec<Q>) -> Q {
+    Box::new(BooleanQuery::new(qs.into_iter().map(|q| (Occur::Should, q)).collect()))
+}
+
+fn all_of(qs: Vec<Q>) -> Q {
+    Box::new(BooleanQuery::new(qs.into_iter().map(|q| (Occur::Must, q)).collect()))
+}
+
+fn term(field: Field, text: &str) -> Q {
+    Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs))
+}
+
+impl Builder<'_> {
+    /// The query for a node; `None` when it analyses to nothing (e.g. only punctuation).
+    pub fn node(&mut self, node: &Node, negated: bool) -> Result<Option<Q>> {
+        Ok(match node {
+            Node::And(items) => {
+                let mut clauses = Vec::new();
+                let mut positive = false;
+                for item in items {
+                    match item {
+                        Node::Not(inner) => {
+                            if let Some(q) = self.node(inner, !negated)? {
+                                clauses.push((Occur::MustNot, q));
+                            }
+                        }
+                        other => {
+                            if let Some(q) = self.node(other, negated)? {
+                                clauses.push((Occur::Must, q));
+                                positive = true;
+                            }
+                        }
+                    }
+                }
+                if clauses.is_empty() {
+                    return Ok(None);
+                }
+                if !positive {
+                    clauses.push((Occur::Must, Box::new(AllQuery)));
+                }
+                Some(Box::new(BooleanQuery::new(clauses)))
+            }
+            Node::Or(items) => {
+                let mut alternatives = Vec::new();
+                for item in items {
+                    alternatives.extend(self.node(item, negated)?);
+                }
+                (!alternatives.is_empty()).then(|| any_of(alternatives))
+            }
+            Node::Not(inner) => self.node(inner, !negated)?.map(|q| -> Q {
+                Box::new(BooleanQuery::new(vec![(Occur::Must, Box::new(AllQuery)), (Occur::MustNot, q)]))
+            }),
+            Node::Word(w) => self.word(w, negated)?,
+            Node::Phrase(p) => self.phrase(
+                p,
+                &[(self.fields.head, BOOST_HEAD), (self.fields.body, BOOST_BODY), (self.fields.ctx, BOOST_CTX)],
+                negated,
+            )?,
+            Node::Field { name, value, quoted } => self.field(*name, value, *quoted, negated)?,
+        })
+    }
+
+    fn word(&mut self, word: &str, negated: bool) -> Result<Option<Q>> {
+        if word.contains(['*', '?']) {
+            return self.wildcard(word, negated).map(Some);
+        }
+        let (tokens, joined) = analysis::query_tokens(word);
+        match tokens.len() {
+            0 => Ok(None),
+            1 => self.single(&tokens[0], negated).map(Some),
+            _ => {
+                let f = self.fields;
+                let phrase =
+                    self.phrase_of(&tokens, &[(f.head, BOOST_HEAD), (f.body, BOOST_BODY), (f.ctx, BOOST_CTX)], negated);
+                Ok(Some(match joined {
+                    Some(j) => any_of(vec![phrase, self.stems(&j, negated)]),
+                    None => phrase,
+                }))
+            }
+        }
+    }
+
+    /// The stem in the German fields and the folded word in the exact field.
+    fn stems(&mut self, t: &QueryToken, negated: bool) -> Q {
+        let f = self.fields;
+        if !negated {
+            self.highlight.stems.insert(t.stem.clone());
+        }
+        any_of(vec![
+            boost(term(f.head, &t.stem), BOOST_HEAD),
+            boost(term(f.body, &t.stem), BOOST_BODY),
+            boost(term(f.ctx, &t.stem), BOOST_CTX),
+            boost(term(f.exact, &t.folded), BOOST_EXACT),
+        ])
+    }
+
+    /// One analysed word, with the fuzzy fallback.
+    fn single(&mut self, t: &QueryToken, negated: bool) -> Result<Q> {
+        let exact = self.stems(t, negated);
+        let distance = match t.folded.chars().count() {
+            n if n >= 8 => 2,
+            n if n >= 5 => 1,
+            _ => 0,
+        };
+        if distance == 0 || negated || t.folded.bytes().any(|b| b.is_ascii_digit()) {
+            return Ok(exact);
+        }
+        let probe = all_of(vec![exact.box_clone(), self.readable.box_clone()]);
+        if any_match(self.searcher, probe.as_ref())? {
+            return Ok(exact);
+        }
+        let f = self.fields;
+        self.highlight.fuzzy.push((t.folded.clone(), distance));
+        let fuzzy = |field: Field, text: &str| -> Q {
+            Box::new(FuzzyTermQuery::new(Term::from_field_text(field, text), distance, true))
+        };
+        Ok(boost(any_of(vec![fuzzy(f.exact, &t.folded), fuzzy(f.body, &t.stem), fuzzy(f.head, &t.stem)]), BOOST_FUZZY))
+    }
+
+    fn phrase(&mut self, text: &str, fields: &[(Field, f32)], negated: bool) -> Result<Option<Q>> {
+        let (tokens, _) = analysis::query_tokens(text);
+        Ok(match tokens.len() {
+            0 => None,
+            1 if fields.len() > 1 => Some(self.stems(&tokens[0], negated)),
+            _ => Some(self.phrase_of(&tokens, fields, negated)),
+        })
+    }
+
+    fn phrase_of(&mut self, tokens: &[QueryToken], fields: &[(Field, f32)], negated: bool) -> Q {
+        if !negated {
+            self.highlight.stems.extend(tokens.iter().map(|t| t.stem.clone()));
+        }
+        any_of(
+            fields
+                .iter()
+                .map(|&(field, b)| {
+                    let q: Q = if tokens.len() == 1 {
+                        term(field, &tokens[0].stem)
+                    } else {
+                        Box::new(PhraseQuery::new(
+                            tokens.iter().map(|t| Term::from_field_text(field, &t.stem)).collect(),
+                        ))
+                    };
+                    boost(q, b)
+                })
+                .collect(),
+        )
+    }
+
+    fn wildcard(&mut self, word: &str, negated: bool) -> Result<Q> {
+        let prefix = word.strip_suffix('*').filter(|p| !p.contains(['*', '?']));
+        let folded = prefix.map(analysis::fold).unwrap_or_default();
+        if folded.chars().count() < MIN_WILDCARD_PREFIX || !folded.chars().all(char::is_alphanumeric) {
+            return Err(QueryError::UnsupportedWildcard(word.to_string()).into());
+        }
+        let terms = expand_prefix(self.searcher, self.fields.exact, &folded, MAX_WILDCARD_TERMS)?;
+        if !negated {
+            self.highlight.prefixes.push(folded);
+        }
+        Ok(Box::new(TermSetQuery::new(terms)))
+    }
+
+    fn field(&mut self, name: FieldName, value: &str, quoted: bool, negated: bool) -> Result<Option<Q>> {
+        let f = self.fields;
+        let value = value.trim();
+        Ok(Some(match name {
+            FieldName::Typ => term(f.doctype_kw, &value.to_lowercase()),
+            FieldName::Medium => term(f.media_kw, &value.to_lowercase()),
+            FieldName::Akte => term(f.akte, value),
+            FieldName::Status => term(f.status_kw, &parse_status(value)?),
+            FieldName::Datum => {
+                let (lo, hi) = parse_date_range(value)?;
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_i64(f.date, lo)),
+                    Bound::Included(Term::from_field_i64(f.date, hi)),
+                ))
+            }
+            FieldName::Az => {
+                let v = value.to_lowercase();
+                match v.strip_suffix('*') {
+                    Some(prefix) if !prefix.contains('*') && !prefix.is_empty() => {
+                        Box::new(TermSetQuery::new(expand_prefix(self.searcher, f.az, prefix, MAX_AZ_PREFIX_TERMS)?))
+                    }
+                    Some(_) => return Err(QueryError::UnsupportedWildcard(value.to_string()).into()),
+                    None => term(f.az, &v),
+                }
+            }
+            FieldName::Absender | FieldName::Titel => {
+                let field = if name == FieldName::Absender { f.sender } else { f.head };
+                if quoted {
+                    return self.phrase(value, &[(field, 1.0)], negated);
+                }
+                let (tokens, _) = analysis::query_tokens(value);
+                if tokens.is_empty() {
+                    return Ok(None);
+                }
+                if !negated {
+                    self.highlight.stems.extend(tokens.iter().map(|t| t.stem.clone()));
+                }
+                all_of(tokens.iter().map(|t| term(field, &t.stem)).collect())
+            }
+        }))
+    }
+}
+
+/// Whether any live document matches.
+pub(crate) fn any_match(searcher: &Searcher, query: &dyn Query) -> Result<bool> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    for segment in searcher.segment_readers() {
+        let mut scorer = weight.scorer(segment, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if !segment.is_deleted(doc) {
+                return Ok(true);
+            }
+            doc = scorer.advance();
+        }
+    }
+    Ok(false)
+}
+
+/// All terms of `field` starting with `prefix`, refused beyond `max`.
+fn expand_prefix(searcher: &Searcher, field: Field, prefix: &str, max: usize) -> Result<Vec<Term>> {
+    let mut upper = prefix.as_bytes().to_vec();
+    // UTF-8 never contains 0xFF, so this bound is above every extension of the prefix.
+    upper.push(0xFF);
+    let mut found: BTreeSet<String> = BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(field)?;
+        let mut stream = inverted
+            .terms()
+            .range()
+            .ge(prefix.as_bytes())
+            .lt(&upper)
+            .into_stream()
+            .map_err(|e| crate::Error::Tantivy(e.into()))?;
+        while stream.advance() {
+            found.insert(String::from_utf8_lossy(stream.key()).into_owned());
+            if found.len() > max {
+                return Err(QueryError::WildcardTooBroad { prefix: prefix.to_string(), max }.into());
+            }
+        }
+    }
+    Ok(found.iter().map(|k| Term::from_field_text(field, k)).collect())
+}
+
+fn parse_status(value: &str) -> Result<String, QueryError> {
+    match value.to_lowercase().replace('.', "").as_str() {
+        "offen" | "open" => Ok("offen".into()),
+        "zda" | "closed" | "geschlossen" => Ok("zda".into()),
+        _ => Err(QueryError::BadStatus(value.to_string())),
+    }
+}
+
+/// `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `DD.MM.YYYY`, or `A..B` of those (either side may be
+/// empty), as inclusive `YYYYMMDD` bounds.
+pub(crate) fn parse_date_range(value: &str) -> Result<(i64, i64), QueryError> {
+    let bad = || QueryError::BadDate(value.to_string());
+    let (lo, hi) = match value.split_once("..") {
+        Some((a, b)) => {
+            let lo = if a.is_empty() { 0 } else { date_bounds(a).ok_or_else(bad)?.0 };
+            let hi = if b.is_empty() { 99_999_999 } else { date_bounds(b).ok_or_else(bad)?.1 };
+            if a.is_empty() && b.is_empty() {
+                return Err(bad());
+            }
+            (lo, hi)
+        }
+        None => date_bounds(value).ok_or_else(bad)?,
+    };
+    if lo > hi {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
+fn date_bounds(s: &str) -> Option<(i64, i64)> {
+    let nums = |parts: &[&str]| -> Option<Vec<i64>> {
+        parts.iter().map(|p| (!p.is_empty() && p.len() <= 4).then(|| p.parse().ok()).flatten()).collect()
+    };
+    let (y, m, d) = if s.contains('.') {
+        let p = nums(&s.split('.').collect::<Vec<_>>())?;
+        match p.as_slice() {
+            [d, m, y] => (*y, Some(*m), Some(*d)),
+            [m, y] => (*y, Some(*m), None),
+            _ => return None,
+        }
+    } else {
+        let p = nums(&s.split('-').collect::<Vec<_>>())?;
+        match p.as_slice() {
+            [y] => (*y, None, None),
+            [y, m] => (*y, Some(*m), None),
+            [y, m, d] => (*y, Some(*m), Some(*d)),
+            _ => return None,
+        }
+    };
+    if !(1000..=9999).contains(&y)
+        || m.is_some_and(|m| !(1..=12).contains(&m))
+        || d.is_some_and(|d| !(1..=31).contains(&d))
+    {
+        return None;
+    }
+    let base = y * 10_000;
+    Some(match (m, d) {
+        (None, _) => (base + 101, base + 1231),
+        (Some(m), None) => (base + m * 100 + 1, base + m * 100 + 31),
+        (Some(m), Some(d)) => (base + m * 100 + d, base + m * 100 + d),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_dates_and_ranges() {
+        assert_eq!(parse_date_range("2026"), Ok((20260101, 20261231)));
+        assert_eq!(parse_date_range("2026-03"), Ok((20260301, 20260331)));
+        assert_eq!(parse_date_range("2026-01-01..2026-03-31"), Ok((20260101, 20260331)));
+        assert_eq!(parse_date_range("01.02.2026..").map(|r| r.0), Ok(20260201));
+        assert_eq!(parse_date_range("..2025").map(|r| r.1), Ok(20251231));
+        for bad in ["2026-13", "gestern", "..", "2026-03-01..2026-01-01", "1.2.3.4"] {
+            assert!(parse_date_range(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! The query language: words (AND by default), `"phrases"`, `OR`, `AND`, `NOT` (also
+//! `ODER`, `UND`, `NICHT`), `+word`, `-word`, parentheses, trailing wildcards `Wind*`, and
+//! field filters `typ:Bescheid`, `absender:"Landkreis Heideland"`, `az:61.2-08*`,
+//! `datum:2026-01-01..2026-03-31`, `status:zda`, `medium:application/pdf`, `akte:<id>`,
+//! `titel:Bescheid`. `OR` binds tighter than the implicit `AND`: `a b OR c` = `a (b OR c)`.
+//! A word with an unknown `name:` prefix is searched as text.
+
+use crate::error::QueryError;
+use crate::limits::{MAX_QUERY_BYTES, MAX_QUERY_DEPTH, MAX_QUERY_TERMS};
+
+/// A field a query may name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldName {
+    /// `typ:` document type.
+    Typ,
+    /// `absender:` sender (words).
+    Absender,
+    /// `az:` Aktenzeichen (exact or prefix).
+    Az,
+    /// `datum:` document date or range.
+    Datum,
+    /// `status:` offen / zda.
+    Status,
+    /// `medium:` media type.
+    Medium,
+    /// `akte:` Akte id.
+    Akte,
+    /// `titel:` words in title or file name.
+    Titel,
+}
+
+impl FieldName {
+    fn parse(name: &str) -> Option<FieldName> {
+        Some(match name.to_lowercase().as_str() {
+            "typ" | "type" | "dokumenttyp" | "art" => FieldName::Typ,
+            "absender" | "sender" | "von" | "from" => FieldName::Absender,
+            "az" | "aktenzeichen" => FieldName::Az,
+            "datum" | "date" => FieldName::Datum,
+            "status" => FieldName::Status,
+            "medium" | "media" | "mime" | "format" => FieldName::Medium,
+            "akte" => FieldName::Akte,
+            "titel" | "title" | "betreff" => FieldName::Titel,
+            _ => return None,
+        })
+    }
+}
+
+/// The parsed query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    /// All must match (negations excluded).
+    And(Vec<Node>),
+    /// One must match.
+    Or(Vec<Node>),
+    /// Must not match (only meaningful inside `And`).
+    Not(Box<Node>),
+    /// A word as typed (may contain `-`, `.`, `/`, a trailing `*`).
+    Word(String),
+    /// A quoted phrase.
+    Phrase(String),
+    /// A field filter; `quoted` when the value was in quotes.
+    Field {
+        /// Which field.
+        name: FieldName,
+        /// The value as typed.
+        value: String,
+        /// Whether it was quoted.
+        quoted: bool,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Tok {
+    Open,
+    Close,
+    And,
+    Or,
+    Not,
+    Plus,
+    Minus,
+    Word(String),
+    Phrase(String),
+    Field(FieldName, String, bool),
+}
+
+/// Parses a query string. An empty query (only spaces) gives `Ok(None)`.
+pub fn parse(input: &str) -> Result<Option<Node>, QueryError> {
+    if input.len() > MAX_QUERY_BYTES {
+        return Err(QueryError::TooLong { len: input.len(), max: MAX_QUERY_BYTES });
+    }
+    let toks = lex(input)?;
+    if toks.is_empty() {
+        return Ok(None);
+    }
+    let mut p = Parser { toks, pos: 0 };
+    let node = p.sequence(0)?;
+    if p.pos < p.toks.len() {
+        return Err(QueryError::UnbalancedParentheses);
+    }
+    Ok(node)
+}
+
+fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
+    let mut toks = Vec::new();
+    let mut terms = 0usize;
+    let mut count = |n: usize| {
+        terms += n;
+        if terms > MAX_QUERY_TERMS { Err(QueryError::TooManyTerms { max: MAX_QUERY_TERMS }) } else { Ok(()) }
+    };
+    let mut rest = input;
+    loop {
+        rest = rest.trim_start();
+        let Some(c) = rest.chars().next() else { break };
+        match c {
+            '(' => {
+                toks.push(Tok::Open);
+                rest = &rest[1..];
+            }
+            ')' => {
+                toks.push(Tok::Close);
+                rest = &rest[1..];
+            }
+            '"' | '„' | '“' | '”' => {
+                let (phrase, after) = quoted(&rest[c.len_utf8()..])?;
+                count(phrase.split_whitespace().count().max(1))?;
+                toks.push(Tok::Phrase(phrase.to_string()));
+                rest = after;
+            }
+            _ => {
+                let end = rest
+                    .find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"' | '„' | '“' | '”'))
+                    .unwrap_or(rest.len());
+                let mut word = &rest[..end];
+                rest = &rest[end..];
+                if word.len() > 1 && (word.starts_with('+') || word.starts_with('-')) {
+                    toks.push(if word.starts_with('+') { Tok::Plus } else { Tok::Minus });
+                    word = &word[1..];
+                }
+                match word {
+                    "AND" | "UND" | "&&" => toks.push(Tok::And),
+                    "OR" | "ODER" | "||" => toks.push(Tok::Or),
+                    "NOT" | "NICHT" => toks.push(Tok::Not),
+                    _ => {
+                        let field = word.split_once(':').and_then(|(n, v)| Some((FieldName::parse(n)?, n, v)));
+                        match field {
+                            Some((name, raw, value)) => {
+                                let (value, quoted_value) = if value.is_empty() && starts_quote(rest) {
+                                    let q = rest.chars().next().map_or(1, char::len_utf8);
+                                    let (v, after) = quoted(&rest[q..])?;
+                                    rest = after;
+                                    (v, true)
+                                } else {
+                                    (value, false)
+                                };
+                                if value.trim().is_empty() {
+                                    return Err(QueryError::EmptyFieldValue(raw.to_string()));
+                                }
+                                count(1)?;
+                                toks.push(Tok::Field(name, value.to_string(), quoted_value));
+                            }
+                            None => {
+                                count(1)?;
+                                toks.push(Tok::Word(word.to_string()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(toks)
+}
+
+fn starts_quote(s: &str) -> bool {
+    s.starts_with(['"', '„', '“', '”'])
+}
+
+/// The text up to the closing quote, and what follows it.
+fn quoted(s: &str) -> Result<(&str, &str), QueryError> {
+    let end = s.find(['"', '“', '”']).ok_or(QueryError::UnclosedQuote)?;
+    let close = s[end..].chars().next().map_or(1, char::len_utf8);
+    Ok((&s[..end], &s[end + close..]))
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
+    }
+
+    /// Items joined by implicit or explicit AND, up to `)` or the end.
+    fn sequence(&mut self, depth: usize) -> Result<Option<Node>, QueryError> {
+        if depth > MAX_QUERY_DEPTH {
+            return Err(QueryError::TooDeep { max: MAX_QUERY_DEPTH });
+        }
+        let mut items = Vec::new();
+        let mut after_and = false;
+        while let Some(t) = self.peek() {
+            match t {
+                Tok::Close => break,
+                Tok::And => {
+                    if items.is_empty() || after_and {
+                        return Err(QueryError::DanglingOperator("AND"));
+                    }
+                    self.pos += 1;
+                    after_and = true;
+                    continue;
+                }
+                Tok::Or => return Err(QueryError::DanglingOperator("OR")),
+                _ => {}
+            }
+            items.extend(self.disjunction(depth)?);
+            after_and = false;
+        }
+        if after_and {
+            return Err(QueryError::DanglingOperator("AND"));
+        }
+        Ok(match items.len() {
+            0 => None,
+            1 => items.pop(),
+            _ => Some(Node::And(items)),
+        })
+    }
+
+    fn disjunction(&mut self, depth: usize) -> Result<Option<Node>, QueryError> {
+        let mut alternatives: Vec<Node> = self.unary(depth)?.into_iter().collect();
+        while self.peek() == Some(&Tok::Or) {
+            self.pos += 1;
+            match self.peek() {
+                None | Some(Tok::Close | Tok::Or | Tok::And) => return Err(QueryError::DanglingOperator("OR")),
+                _ => {}
+            }
+            if alternatives.is_empty() {
+                return Err(QueryError::DanglingOperator("OR"));
+            }
+            alternatives.extend(self.unary(depth)?);
+        }
+        Ok(match alternatives.len() {
+            0 => None,
+            1 => alternatives.pop(),
+            _ => Some(Node::Or(alternatives)),
+        })
+    }
+
+    fn unary(&mut self, depth: usize) -> Result<Option<Node>, QueryError> {
+        match self.peek() {
+            Some(Tok::Not | Tok::Minus) => {
+                let op = if self.peek() == Some(&Tok::Not) { "NOT" } else { "-" };
+                self.pos += 1;
+                match self.peek() {
+                    None | Some(Tok::Close | Tok::Or | Tok::And) => Err(QueryError::DanglingOperator(op)),
+                    _ => Ok(self.unary(depth)?.map(|n| Node::Not(Box::new(n)))),
+                }
+            }
+            Some(Tok::Plus) => {
+                self.pos += 1;
+                self.unary(depth)
+            }
+            _ => self.primary(depth),
+        }
+    }
+
+    fn primary(&mut self, depth: usize) -> Result<Option<Node>, QueryError> {
+        let Some(t) = self.peek().cloned() else { return Ok(None) };
+        self.pos += 1;
+        Ok(match t {
+            Tok::Open => {
+                let inner = self.sequence(depth + 1)?;
+                if self.peek() != Some(&Tok::Close) {
+                    return Err(QueryError::UnbalancedParentheses);
+                }
+                self.pos += 1;
+                inner
+            }
+            Tok::Close => return Err(QueryError::UnbalancedParentheses),
+            Tok::Word(w) => Some(Node::Word(w)),
+            Tok::Phrase(p) => Some(Node::Phrase(p)),
+            Tok::Field(name, value, quoted) => Some(Node::Field { name, value, quoted }),
+            Tok::And | Tok::Or | Tok::Not | Tok::Plus | Tok::Minus => unreachable!("handled by the callers"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(s: &str) -> Node {
+        Node::Word(s.into())
+    }
+
+    #[test]
+    fn parses_words_phrases_operators_and_fields() {
+        assert_eq!(parse("  ").unwrap(), None);
+        assert_eq!(parse("Windkraft").unwrap(), Some(w("Windkraft")));
+        assert_eq!(parse("a b OR c").unwrap(), Some(Node::And(vec![w("a"), Node::Or(vec![w("b"), w("c")])])));
+        assert_eq!(parse("a AND -b").unwrap(), Some(Node::And(vec![w("a"), Node::Not(Box::new(w("b")))])));
+        assert_eq!(
+            parse("(a ODER b) NICHT c").unwrap(),
+            Some(Node::And(vec![Node::Or(vec![w("a"), w("b")]), Node::Not(Box::new(w("c")))]))
+        );
+        assert_eq!(
+            parse(r#"absender:"Landkreis Heideland" typ:Bescheid"#).unwrap(),
+            Some(Node::And(vec![
+                Node::Field { name: FieldName::Absender, value: "Landkreis Heideland".into(), quoted: true },
+                Node::Field { name: FieldName::Typ, value: "Bescheid".into(), quoted: false },
+            ]))
+        );
+        assert_eq!(
+            parse("„Träger öffentlicher Belange“").unwrap(),
+            Some(Node::Phrase("Träger öffentlicher Belange".into()))
+        );
+        assert_eq!(
+            parse("Betreff:Lärm").unwrap(),
+            Some(Node::Field { name: FieldName::Titel, value: "Lärm".into(), quoted: false })
+        );
+        assert_eq!(parse("Uhrzeit:12").unwrap(), Some(w("Uhrzeit:12")), "unknown fields are text");
+        assert_eq!(parse("Umwelt-Rechtsbehelfsgesetz").unwrap(), Some(w("Umwelt-Rechtsbehelfsgesetz")));
+    }
+
+    #[test]
+    fn refuses_malformed_queries_with_clear_errors() {
+        assert_eq!(parse("\"offen"), Err(QueryError::UnclosedQuote));
+        assert_eq!(parse("(a b"), Err(QueryError::UnbalancedParentheses));
+        assert_eq!(parse("a b)"), Err(QueryError::UnbalancedParentheses));
+        assert_eq!(parse("a OR"), Err(QueryError::DanglingOperator("OR")));
+        assert_eq!(parse("OR a"), Err(QueryError::DanglingOperator("OR")));
+        assert_eq!(parse("AND a"), Err(QueryError::DanglingOperator("AND")));
+        assert_eq!(parse("a NOT"), Err(QueryError::DanglingOperator("NOT")));
+        assert_eq!(parse("typ: Bescheid"), Err(QueryError::EmptyFieldValue("typ".into())));
+        let deep = format!("{}a{}", "(".repeat(20), ")".repeat(20));
+        assert_eq!(parse(&deep), Err(QueryError::TooDeep { max: MAX_QUERY_DEPTH }));
+        let many: Vec<String> = (0..1000).map(|i| format!("w{i}")).collect();
+        assert_eq!(parse(&many.join(" ")), Err(QueryError::TooManyTerms { max: MAX_QUERY_TERMS }));
+        assert!(matches!(parse(&"a".repeat(10_000)), Err(QueryError::TooLong { .. })));
+    }
+}

@@ -1,0 +1,215 @@
+//! Snippets: the window of the stored text with the most distinct query terms, HTML-escaped,
+//! matches wrapped in `<mark>`…`</mark>`. Words match by the same analysis as the index
+//! (stems of words and compound parts), by wildcard prefix, or fuzzily.
+
+use crate::analysis::{GermanTokenizer, Mode, fold};
+use crate::limits::SNIPPET_CHARS;
+use crate::query::build::Highlight;
+use std::cell::RefCell;
+use tantivy::tokenizer::{TokenStream, Tokenizer};
+
+/// A matched byte range of the text and the term it matched.
+struct Mark {
+    from: usize,
+    to: usize,
+    term: usize,
+}
+
+thread_local! {
+    /// One analyzer per thread, so its cache of compound splits outlives a search.
+    static TOKENIZER: RefCell<GermanTokenizer> = RefCell::new(GermanTokenizer::new(Mode::Index));
+}
+
+/// The snippet of `text` for `hl`; the start of the text when nothing matches.
+pub(crate) fn snippet(text: &str, hl: &Highlight) -> String {
+    let marks = TOKENIZER.with_borrow_mut(|tokenizer| find_marks(text, hl, tokenizer));
+    let (from, to) = best_window(text, &marks);
+    render(text, from, to, &marks)
+}
+
+fn find_marks(text: &str, hl: &Highlight, tokenizer: &mut GermanTokenizer) -> Vec<Mark> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut marks: Vec<Mark> = Vec::new();
+    if hl.stems.is_empty() && hl.prefixes.is_empty() && hl.fuzzy.is_empty() {
+        return marks;
+    }
+    let mut stream = tokenizer.token_stream(text);
+    let mut last_position = usize::MAX;
+    let mut position_marked = false;
+    while stream.advance() {
+        let t = stream.token();
+        if t.position != last_position {
+            last_position = t.position;
+            position_marked = false;
+        }
+        if position_marked {
+            continue;
+        }
+        let hit =
+            if hl.stems.contains(&t.text) {
+                Some(seen.iter().position(|s| *s == t.text).unwrap_or_else(|| {
+                    seen.push(t.text.clone());
+                    seen.len() - 1
+                }))
+            } else if !hl.prefixes.is_empty() || !hl.fuzzy.is_empty() {
+                let folded = fold(&text[t.offset_from..t.offset_to]);
+                hl.prefixes.iter().position(|p| folded.starts_with(p.as_str())).map(|i| 1_000 + i).or_else(|| {
+                    hl.fuzzy.iter().position(|(w, d)| within(&folded, w, usize::from(*d))).map(|i| 2_000 + i)
+                })
+            } else {
+                None
+            };
+        if let Some(term) = hit {
+            // a hyphen group's joined token spans several words; mark words, not groups
+            if marks.last().is_some_and(|m| m.to > t.offset_from) {
+                continue;
+            }
+            marks.push(Mark { from: t.offset_from, to: t.offset_to, term });
+            position_marked = true;
+        }
+    }
+    marks
+}
+
+/// Levenshtein distance of `a` and `b` is at most `max` (both short words).
+fn within(a: &str, b: &str, max: usize) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > max {
+        return false;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        if cur.iter().min().is_some_and(|&m| m > max) {
+            return false;
+        }
+        prev = cur;
+    }
+    prev[b.len()] <= max
+}
+
+/// Byte range of the window (about [`SNIPPET_CHARS`] long) with the most distinct terms,
+/// then the most marks; snapped to word boundaries.
+fn best_window(text: &str, marks: &[Mark]) -> (usize, usize) {
+    let width = SNIPPET_CHARS;
+    let mut best = (0usize, 0usize, 0usize); // (distinct, count, first mark index)
+    for (i, m) in marks.iter().enumerate() {
+        let in_window: Vec<&Mark> = marks[i..].iter().take_while(|n| n.to <= m.from + width).collect();
+        let mut distinct: Vec<usize> = in_window.iter().map(|n| n.term).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let score = (distinct.len(), in_window.len());
+        if score > (best.0, best.1) {
+            best = (score.0, score.1, i);
+        }
+    }
+    let start = if marks.is_empty() {
+        0
+    } else {
+        // some context before the first mark
+        let m = &marks[best.2];
+        let back = m.from.saturating_sub(width / 4);
+        let mut s = back;
+        while !text.is_char_boundary(s) {
+            s += 1;
+        }
+        match text[s..m.from].find(char::is_whitespace) {
+            Some(ws) if s > 0 => s + ws + 1,
+            _ => s,
+        }
+    };
+    let mut end = (start + width).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    if end < text.len()
+        && let Some(ws) = text[start..end].rfind(char::is_whitespace)
+        && ws > width / 2
+    {
+        end = start + ws;
+    }
+    // never cut a mark in two
+    if let Some(m) = marks.iter().find(|m| m.from < end && m.to > end) {
+        end = m.to;
+    }
+    (start, end)
+}
+
+fn render(text: &str, from: usize, to: usize, marks: &[Mark]) -> String {
+    let mut out = String::with_capacity(to - from + 64);
+    if from > 0 {
+        out.push('…');
+    }
+    let mut pos = from;
+    for m in marks.iter().filter(|m| m.from >= from && m.to <= to) {
+        escape_into(&text[pos..m.from], &mut out);
+        out.push_str("<mark>");
+        escape_into(&text[m.from..m.to], &mut out);
+        out.push_str("</mark>");
+        pos = m.to;
+    }
+    escape_into(&text[pos..to], &mut out);
+    if to < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// HTML-escapes `s` and collapses runs of whitespace to one space.
+fn escape_into(s: &str, out: &mut String) {
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if !space {
+                out.push(' ');
+            }
+            space = true;
+            continue;
+        }
+        space = false;
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Highlights for query words (analysed like a query).
+    fn hl(words: &[&str]) -> Highlight {
+        let stems = words.iter().map(|w| crate::analysis::stem(&fold(w))).collect();
+        Highlight { stems, ..Highlight::default() }
+    }
+
+    #[test]
+    fn marks_words_and_compounds_and_escapes_html() {
+        let s = snippet("Die <Windkraftanlagengenehmigung> & die Genehmigungen.", &hl(&["Genehmigung"]));
+        assert_eq!(s, "Die &lt;<mark>Windkraftanlagengenehmigung</mark>&gt; &amp; die <mark>Genehmigungen</mark>.");
+    }
+
+    #[test]
+    fn picks_the_window_with_most_distinct_terms() {
+        let filler = "Text ohne Bezug. ".repeat(40);
+        let text = format!("Rotmilan am Anfang. {filler} Der Rotmilan brütet am Horst im Eschenbusch. {filler}");
+        let s = snippet(&text, &hl(&["rotmilan", "horst", "eschenbusch"]));
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.contains("<mark>Horst</mark>") && s.contains("<mark>Eschenbusch</mark>"), "{s}");
+    }
+
+    #[test]
+    fn fuzzy_distance() {
+        assert!(within("baugenehmigng", "baugenehmigung", 1));
+        assert!(!within("baugenehmigng", "bauantrag", 2));
+        assert!(within("rotmilna", "rotmilan", 2));
+    }
+}

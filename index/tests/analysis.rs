@@ -1,0 +1,169 @@
+//! German analysis end to end: folding, stemming, compounds in both directions, phrase
+//! positions, hyphenated compounds, typos, field syntax.
+
+use akte_index::analysis::{Mode, analyse};
+use akte_index::{Access, Index, IndexDoc, PlanNode, SearchRequest};
+
+fn doc(id: &str, text: &str) -> IndexDoc {
+    IndexDoc {
+        dokument_id: id.into(),
+        akte_id: "a1".into(),
+        aktenzeichen: "61.2-0815/2026".into(),
+        title: format!("Dokument {id}"),
+        text: text.into(),
+        readers: vec!["akte:a1".into()],
+        ..IndexDoc::default()
+    }
+}
+
+fn index_of(docs: &[IndexDoc]) -> Index {
+    let index = Index::in_memory().unwrap();
+    let mut w = index.writer().unwrap();
+    for d in docs {
+        w.upsert(d).unwrap();
+    }
+    w.commit(None).unwrap();
+    drop(w);
+    index
+}
+
+/// Ids found for `query`, best first.
+fn ids(index: &Index, query: &str) -> Vec<String> {
+    index.search(&SearchRequest::new(query), &Access::all()).unwrap().hits.into_iter().map(|h| h.dokument_id).collect()
+}
+
+macro_rules! finds {
+    ($index:expr, $query:expr, [$($id:expr),*]) => {{
+        let mut got = ids(&$index, $query);
+        got.sort();
+        let mut want: Vec<String> = vec![$($id.to_string()),*];
+        want.sort();
+        assert_eq!(got, want, "query {:?}", $query);
+    }};
+}
+
+#[test]
+fn folding_makes_umlauts_and_sharp_s_optional() {
+    let index = index_of(&[doc("d1", "Die Straßenbaulastträgerin prüft die Größe der Flächen.")]);
+    finds!(index, "Strassenbaulasttragerin", ["d1"]);
+    finds!(index, "GRÖSSE flachen", ["d1"]);
+    finds!(index, "Straßenbaulastträgerin", ["d1"]);
+}
+
+#[test]
+fn stemming_joins_inflected_forms_and_umlaut_plurals() {
+    let index = index_of(&[
+        doc("d1", "Die Genehmigungen wurden erteilt."),
+        doc("d2", "Mehrere Anträge auf Rotorblätter."),
+        doc("d3", "Des Gutachtens wegen."),
+    ]);
+    finds!(index, "Genehmigung", ["d1"]);
+    finds!(index, "Antrag Rotorblatt", ["d2"]);
+    finds!(index, "Gutachten", ["d3"]);
+}
+
+#[test]
+fn compound_parts_find_the_compound_and_compounds_find_only_themselves() {
+    let index = index_of(&[
+        doc("whole", "Die Windkraftanlagengenehmigung liegt vor."),
+        doc("prognose", "Die Schallimmissionsprognose ist plausibel."),
+        doc("separate", "Der Schall und die Prognose, getrennt geschrieben."),
+    ]);
+    for part in ["Windkraft", "Anlage", "Genehmigung", "Windkraftanlage", "Anlagengenehmigung", "windkraft"] {
+        finds!(index, part, ["whole"]);
+    }
+    finds!(index, "Windkraftanlagengenehmigung", ["whole"]);
+    // the compound query word is not turned into an OR (or AND) of its parts
+    finds!(index, "Schallimmissionsprognose", ["prognose"]);
+    finds!(index, "Schall Prognose", ["prognose", "separate"]);
+}
+
+#[test]
+fn compound_parts_stand_at_the_position_of_the_whole_word() {
+    let tokens = analyse("Die Windkraftanlagengenehmigung wird erteilt", Mode::Index);
+    let at = |p: usize| tokens.iter().filter(|(pos, _)| *pos == p).map(|(_, t)| t.as_str()).collect::<Vec<_>>();
+    assert_eq!(at(0), ["die"]);
+    assert!(
+        at(1).contains(&"windkraftanlagengenehm") && at(1).contains(&"windkraft") && at(1).contains(&"genehm"),
+        "{:?}",
+        at(1)
+    );
+    assert_eq!(at(2), ["wird"]);
+    let index = index_of(&[
+        doc("d1", "Die Genehmigung der Windkraftanlage wird erteilt."),
+        doc("d2", "Die Anlage der Genehmigung."),
+    ]);
+    finds!(index, "\"Genehmigung der Windkraftanlage\"", ["d1"]);
+    finds!(index, "\"der Anlage wird\"", ["d1"]);
+    finds!(index, "\"Genehmigung der Anlage\"", ["d1"]);
+    finds!(index, "\"Anlage der Genehmigung\"", ["d2"]);
+}
+
+#[test]
+fn hyphenated_compounds_match_the_joined_word_both_ways() {
+    let index = index_of(&[
+        doc("hyph", "nach dem Umwelt-Rechtsbehelfsgesetz"),
+        doc("joined", "nach dem Bundesimmissionsschutzgesetz"),
+    ]);
+    finds!(index, "Umweltrechtsbehelfsgesetz", ["hyph"]);
+    finds!(index, "Umwelt-Rechtsbehelfsgesetz", ["hyph"]);
+    finds!(index, "Bundes-Immissionsschutzgesetz", ["joined"]);
+}
+
+#[test]
+fn typos_fall_back_to_fuzzy_matching() {
+    let index = index_of(&[doc("d1", "Die Baugenehmigung ist erteilt."), doc("d2", "Der Bauantrag ist vollständig.")]);
+    finds!(index, "Baugenehmigng", ["d1"]);
+    finds!(index, "Baugenehmigungg", ["d1"]);
+    finds!(index, "Bauantarg", ["d2"]);
+    // short words are not fuzzed: "Bau" stays exact (it is a part of both compounds)
+    finds!(index, "Bau", ["d1", "d2"]);
+    // an exact match suppresses the fuzzy fallback
+    finds!(index, "Bauantrag", ["d2"]);
+    let hit = &index.search(&SearchRequest::new("Baugenehmigng"), &Access::all()).unwrap().hits[0];
+    assert!(hit.snippet.contains("<mark>Baugenehmigung</mark>"), "{}", hit.snippet);
+}
+
+#[test]
+fn wildcards_operators_and_fields() {
+    let mut a = doc("a", "Schallgutachten zur Windkraftanlage");
+    a.document_type = Some("Gutachten".into());
+    a.sender = Some("Akustikbüro Lindqvist & Partner".into());
+    a.date = Some(time::macros::date!(2026 - 03 - 15));
+    a.aktenplan = vec![
+        PlanNode { code: "6".into(), title: "Umwelt".into() },
+        PlanNode { code: "61".into(), title: "Immissionsschutz".into() },
+    ];
+    let mut b = doc("b", "Bescheid über die Windkraftanlage");
+    b.document_type = Some("Bescheid".into());
+    b.title = "Änderungsbescheid WEA K2".into();
+    b.aktenzeichen = "61.2-0911/2026".into();
+    b.date = Some(time::macros::date!(2026 - 07 - 02));
+    b.status = Some("zda".into());
+    let index = index_of(&[a, b]);
+    finds!(index, "Windkraft*", ["a", "b"]);
+    finds!(index, "Schallgut*", ["a"]);
+    finds!(index, "Windkraftanlage -Bescheid", ["a"]);
+    finds!(index, "Windkraftanlage NICHT Bescheid", ["a"]);
+    finds!(index, "Schallgutachten OR Bescheid", ["a", "b"]);
+    finds!(index, "typ:bescheid", ["b"]);
+    finds!(index, "absender:Lindqvist", ["a"]);
+    finds!(index, "absender:\"Lindqvist & Partner\"", ["a"]);
+    finds!(index, "az:61.2-08*", ["a"]);
+    finds!(index, "az:61.2-0911/2026", ["b"]);
+    finds!(index, "az:61.2*", ["a", "b"]);
+    finds!(index, "datum:2026-01-01..2026-03-31", ["a"]);
+    finds!(index, "datum:07.2026", ["b"]);
+    finds!(index, "datum:2026-07..", ["b"]);
+    finds!(index, "status:z.d.A.", ["b"]);
+    finds!(index, "Windkraftanlage titel:Bescheid", ["b"]);
+    finds!(index, "titel:\"WEA K2\"", ["b"]);
+    let all = index.search(&SearchRequest::new("Windkraftanlage"), &Access::all()).unwrap();
+    assert_eq!(all.facets.document_type.get("Bescheid"), Some(&1));
+    assert_eq!(all.facets.aktenplan.get("6"), Some(&1));
+    assert_eq!(all.facets.year.get("2026"), Some(&2));
+    let mut drill = SearchRequest::new("Windkraftanlage");
+    drill.filters.aktenplan = Some("6".into());
+    let drilled = index.search(&drill, &Access::all()).unwrap();
+    assert_eq!((drilled.total, drilled.facets.aktenplan.get("6/61")), (1, Some(&1)));
+}

@@ -1,0 +1,114 @@
+//! Bounds: every pathological input gets an answer or a clear refusal (timings belong in
+//! `examples/bench_search.rs`, not here).
+
+use akte_index::limits::{MAX_INDEXED_TEXT_BYTES, MAX_LIMIT, MAX_QUERY_TERMS, MAX_WILDCARD_TERMS};
+use akte_index::{Access, Error, Index, IndexDoc, QueryError, SearchRequest};
+
+fn doc(id: &str, text: String) -> IndexDoc {
+    IndexDoc { dokument_id: id.into(), akte_id: "a".into(), title: id.into(), text, ..IndexDoc::default() }
+}
+
+fn index_of(docs: Vec<IndexDoc>) -> Index {
+    let index = Index::in_memory().unwrap();
+    let mut w = index.writer().unwrap();
+    for d in &docs {
+        w.upsert(d).unwrap();
+    }
+    w.commit(None).unwrap();
+    drop(w);
+    index
+}
+
+fn query_error(index: &Index, q: &str) -> QueryError {
+    match index.search(&SearchRequest::new(q), &Access::all()) {
+        Err(Error::Query(e)) => e,
+        other => panic!("{q:?}: expected a query error, got {other:?}"),
+    }
+}
+
+/// Letters-only word number `i` (`aaaa`, `aaab`, …) so that analysis keeps it whole.
+fn word(prefix: &str, mut i: usize) -> String {
+    let mut s = String::from(prefix);
+    for _ in 0..5 {
+        s.push((b'a' + (i % 26) as u8) as char);
+        i /= 26;
+    }
+    s
+}
+
+#[test]
+fn a_query_of_a_thousand_terms_is_refused() {
+    let index = index_of(vec![doc("d", "Windpark".into())]);
+    let q: Vec<String> = (0..1000).map(|i| word("w", i)).collect();
+    assert_eq!(query_error(&index, &q.join(" ")), QueryError::TooManyTerms { max: MAX_QUERY_TERMS });
+    let ok: Vec<String> = (0..MAX_QUERY_TERMS).map(|_| "Windpark".to_string()).collect();
+    assert_eq!(index.search(&SearchRequest::new(ok.join(" ")), &Access::all()).unwrap().total, 1);
+    assert!(matches!(query_error(&index, &"x".repeat(100_000)), QueryError::TooLong { .. }));
+}
+
+#[test]
+fn pathological_wildcards_are_refused_or_bounded() {
+    let vocabulary: Vec<String> = (0..MAX_WILDCARD_TERMS + 500).map(|i| word("ver", i)).collect();
+    let index = index_of(vec![doc("d", vocabulary.join(" ")), doc("e", "Verwaltung".into())]);
+    for q in ["*", "a*", "*****x", "ve*", "ver*ung", "?erwaltung", "**"] {
+        assert!(matches!(query_error(&index, q), QueryError::UnsupportedWildcard(_)), "{q}");
+    }
+    assert!(matches!(query_error(&index, "ver*"), QueryError::WildcardTooBroad { .. }));
+    assert_eq!(index.search(&SearchRequest::new("verwal*"), &Access::all()).unwrap().total, 1);
+    assert_eq!(index.search(&SearchRequest::new("veraaa*"), &Access::all()).unwrap().total, 1);
+}
+
+#[test]
+fn a_100_mb_text_is_indexed_up_to_the_bound_and_flagged() {
+    let head = "Anfang Schallschutzwand ";
+    let filler = "Text ohne Bedeutung für die Suche ";
+    let mut text = String::with_capacity(100 << 20);
+    text.push_str(head);
+    while text.len() < MAX_INDEXED_TEXT_BYTES + 1024 {
+        text.push_str(filler);
+    }
+    text.push_str(" Schlusswort ");
+    while text.len() < 100 << 20 {
+        text.push_str(filler);
+    }
+    let index = Index::in_memory().unwrap();
+    let mut w = index.writer().unwrap();
+    assert!(w.upsert(&doc("big", text)).unwrap().truncated);
+    assert!(!w.upsert(&doc("small", "Schallschutzwand".into())).unwrap().truncated);
+    w.commit(None).unwrap();
+    drop(w);
+    let found = index.search(&SearchRequest::new("Schallschutzwand"), &Access::all()).unwrap();
+    assert_eq!(found.total, 2);
+    let big = found.hits.iter().find(|h| h.dokument_id == "big").unwrap();
+    assert!(big.truncated && big.snippet.contains("<mark>Schallschutzwand</mark>"));
+    assert_eq!(
+        index.search(&SearchRequest::new("Schlusswort"), &Access::all()).unwrap().total,
+        0,
+        "text past the bound is not indexed"
+    );
+}
+
+#[test]
+fn a_document_with_100_000_distinct_tokens_is_fine() {
+    let words: Vec<String> = (0..100_000).map(|i| word("z", i)).collect();
+    let index = index_of(vec![doc("many", words.join(" ")), doc("other", "zaaaaa".into())]);
+    let res = index.search(&SearchRequest::new(&words[77_777]), &Access::all()).unwrap();
+    assert_eq!(res.hits.iter().map(|h| h.dokument_id.as_str()).collect::<Vec<_>>(), ["many"]);
+}
+
+#[test]
+fn pages_are_capped() {
+    let index = index_of((0..150).map(|i| doc(&format!("d{i}"), "Windpark".into())).collect());
+    let mut req = SearchRequest::new("Windpark");
+    req.limit = 1_000;
+    let res = index.search(&req, &Access::all()).unwrap();
+    assert_eq!((res.total, res.hits.len()), (150, MAX_LIMIT));
+    req.offset = 140;
+    assert_eq!(index.search(&req, &Access::all()).unwrap().hits.len(), 10);
+    req.offset = 1_000_000;
+    assert!(matches!(index.search(&req, &Access::all()), Err(Error::InvalidRequest(_))));
+    req.offset = 0;
+    req.limit = 0;
+    let counted = index.search(&req, &Access::all()).unwrap();
+    assert_eq!((counted.total, counted.hits.len()), (150, 0));
+}

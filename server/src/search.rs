@@ -1,0 +1,256 @@
+//! Search for the CLI (and, later, the server): keeping this node's index in step with
+//! the journal, rebuilding it, and `akte search`.
+//!
+//! The index is derived state in `<data>/index`. Its commit carries a cursor: the sequence
+//! number of every journal stream it has seen. Bringing it up to date reads the entries
+//! after the cursor, collects the Dokumente they touch (a change to an Akte or Vorgang
+//! touches every Dokument in it, a derived result every Dokument with that content) and
+//! re-indexes just those, from the catalog and the recorded ingest results; no plugin or
+//! OCR runs again.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    path::{Path, PathBuf},
+};
+
+use akte_index::{Access, Index, IndexDoc, PlanNode};
+use akte_ingest::Pipeline;
+use akte_store::{
+    Repository,
+    catalog::{Catalog, Obj},
+    journal::Op,
+    model::ObjKind,
+};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::output;
+
+/// Where this node's index lives.
+pub fn index_dir(data: &Path) -> PathBuf {
+    data.join("index")
+}
+
+/// What the index has seen of the journal.
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Cursor {
+    v: u32,
+    /// Stream → last sequence number indexed.
+    streams: BTreeMap<String, u64>,
+}
+
+impl Cursor {
+    fn of(catalog: &Catalog) -> Cursor {
+        Cursor { v: 1, streams: catalog.streams.iter().map(|(n, h)| (n.clone(), h.seq)).collect() }
+    }
+}
+
+/// The access tokens of a Dokument in an Akte: `akte:<id>` always; the Akte's units, roles
+/// and users as `unit:…`, `role:…`, `user:…`; and `all` when the Akte names nobody and is
+/// not classified (VS-NfD and above are never `all`). A user's tokens decide what she sees.
+pub fn readers_of(akte: &Obj) -> Vec<String> {
+    let mut out = vec![format!("akte:{}", akte.id)];
+    let access = akte.fields.get("access");
+    let list = |key: &str| -> Vec<String> {
+        access
+            .and_then(|a| a.get(key))
+            .and_then(|v| v.as_array())
+            .map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let (units, roles, users) = (list("units"), list("roles"), list("users"));
+    let classified = akte.text("confidentiality").is_some_and(|c| c != "offen");
+    if units.is_empty() && roles.is_empty() && users.is_empty() && !classified {
+        out.push("all".into());
+    }
+    out.extend(units.into_iter().map(|u| format!("unit:{u}")));
+    out.extend(roles.into_iter().map(|r| format!("role:{r}")));
+    out.extend(users.into_iter().map(|u| format!("user:{u}")));
+    out
+}
+
+/// The Aktenplan path of a code, root first, from the Aktenplan objects.
+fn plan_path(catalog: &Catalog, code: &str) -> Vec<PlanNode> {
+    let nodes: HashMap<&str, &Obj> =
+        catalog.all(ObjKind::Aktenplan).filter_map(|o| Some((o.text("code")?, o))).collect();
+    let mut path = Vec::new();
+    let mut at = nodes.get(code).copied();
+    while let Some(node) = at {
+        path.push(PlanNode {
+            code: node.text("code").unwrap_or_default().to_string(),
+            title: node.text("title").unwrap_or_default().to_string(),
+        });
+        at = node.parent.and_then(|p| catalog.get(&p)).filter(|p| p.kind == ObjKind::Aktenplan);
+        if path.len() > 32 {
+            break;
+        }
+    }
+    if path.is_empty() && !code.is_empty() {
+        path.push(PlanNode { code: code.to_string(), title: String::new() });
+    }
+    path.reverse();
+    path
+}
+
+/// What the index holds for one Dokument, or `None` when it has no version.
+async fn index_doc(repo: &Repository, pipeline: &Pipeline, dok: &Obj) -> Result<Option<IndexDoc>> {
+    let catalog = repo.catalog();
+    let Some(version) = catalog.latest_version(&dok.id) else { return Ok(None) };
+    let Some(akte) = dok.akte.and_then(|a| catalog.get(&a)) else { return Ok(None) };
+    let view = pipeline.view(repo, &version.id).await?;
+    let vorgang = dok.parent.and_then(|p| catalog.get(&p)).filter(|p| p.kind == ObjKind::Vorgang);
+    let date = dok
+        .text("received")
+        .or_else(|| dok.text("sent"))
+        .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok());
+    let mut fields: Vec<(String, String)> = view.fields.into_iter().collect();
+    fields.extend(
+        view.extracted_fields
+            .into_iter()
+            .filter(|(k, _)| matches!(k.as_str(), "title" | "subject" | "author" | "from" | "to")),
+    );
+    Ok(Some(IndexDoc {
+        dokument_id: dok.id.to_string(),
+        akte_id: akte.id.to_string(),
+        aktenzeichen: akte.text("aktenzeichen").unwrap_or_default().to_string(),
+        akte_title: akte.text("title").unwrap_or_default().to_string(),
+        aktenplan: plan_path(catalog, akte.text("aktenplan").unwrap_or_default()),
+        vorgang_id: vorgang.map(|v| v.id.to_string()),
+        vorgang_title: vorgang.and_then(|v| v.text("title")).map(str::to_string),
+        title: dok.text("title").unwrap_or_default().to_string(),
+        file_name: version.text("file_name").map(str::to_string),
+        document_type: dok.text("document_type").map(str::to_string).or(view.document_type),
+        media_type: version.text("media_type").map(str::to_string),
+        sender: dok.text("sender").map(str::to_string),
+        recipient: dok.text("recipient").map(str::to_string),
+        date,
+        status: Some(akte.text("status").unwrap_or("offen").to_string()),
+        text: view.text,
+        page_texts: Vec::new(),
+        fields,
+        tags: view.tags,
+        readers: readers_of(akte),
+        content_hash: version.text("blake3").map(str::to_string),
+    }))
+}
+
+/// The Dokumente touched by the entries after `cursor` (all of them when it is `None`).
+fn touched(catalog: &Catalog, cursor: Option<&Cursor>) -> BTreeSet<Uuid> {
+    let Some(cursor) = cursor else {
+        return catalog.all(ObjKind::Dokument).map(|d| d.id).collect();
+    };
+    let mut out = BTreeSet::new();
+    let mut contents = BTreeSet::new();
+    let mut containers = BTreeSet::new();
+    for e in &catalog.entries {
+        if e.seq <= cursor.streams.get(&e.node).copied().unwrap_or(0) {
+            continue;
+        }
+        for (op, _) in &e.ops {
+            match op {
+                Op::Create { id, parent, .. } => {
+                    out.insert(*id);
+                    out.extend(*parent);
+                }
+                Op::Update { id, .. } => {
+                    out.insert(*id);
+                }
+                Op::Derive { content, .. } => {
+                    contents.insert(content.clone());
+                }
+            }
+        }
+    }
+    for id in out.clone() {
+        match catalog.get(&id).map(|o| o.kind) {
+            Some(ObjKind::Akte | ObjKind::Vorgang) => {
+                containers.insert(id);
+            }
+            // A changed Aktenplan title shows on every Dokument filed below it.
+            Some(ObjKind::Aktenplan) => return catalog.all(ObjKind::Dokument).map(|d| d.id).collect(),
+            // A new version changes its Dokument.
+            Some(ObjKind::Version) => out.extend(catalog.get(&id).and_then(|v| v.parent)),
+            _ => {}
+        }
+    }
+    if !contents.is_empty() {
+        for v in catalog.all(ObjKind::Version) {
+            if v.content.as_ref().is_some_and(|c| contents.contains(c)) {
+                out.extend(v.parent);
+            }
+        }
+    }
+    for d in catalog.all(ObjKind::Dokument) {
+        let mut at = d.parent;
+        while let Some(p) = at {
+            if containers.contains(&p) {
+                out.insert(d.id);
+                break;
+            }
+            at = catalog.get(&p).and_then(|o| o.parent);
+        }
+    }
+    out.retain(|id| catalog.get(id).is_some_and(|o| o.kind == ObjKind::Dokument));
+    out
+}
+
+/// Brings the index up to date with the catalog; `full` re-indexes everything. Returns
+/// the number of Dokumente (re-)indexed.
+pub async fn sync(data: &Path, repo: &Repository, full: bool, quiet: bool) -> Result<usize> {
+    let index = Index::open(&index_dir(data)).context("Cannot open the search index")?;
+    let cursor: Option<Cursor> = if full || index.needs_full_rebuild() {
+        None
+    } else {
+        index.cursor()?.and_then(|c| serde_json::from_str(&c).ok())
+    };
+    let now = Cursor::of(repo.catalog());
+    if cursor.as_ref() == Some(&now) {
+        return Ok(0);
+    }
+    let docs = touched(repo.catalog(), cursor.as_ref());
+    let pipeline = crate::ingest::pipeline(data, repo, true).await?;
+    let mut writer = index.writer()?;
+    if cursor.is_none() {
+        writer.delete_all()?;
+    }
+    let bar = output::bar(docs.len() as u64, false, "indexing");
+    for id in &docs {
+        let dok = repo.catalog().get(id).expect("touched Dokumente exist").clone();
+        match index_doc(repo, &pipeline, &dok).await? {
+            Some(doc) => {
+                writer.upsert(&doc)?;
+            }
+            None => writer.delete(&id.to_string()),
+        }
+        bar.inc(1);
+    }
+    writer.commit(Some(&serde_json::to_string(&now)?))?;
+    bar.finish_and_clear();
+    if !quiet && docs.len() > 100 {
+        eprintln!("akte: search index updated: {} Dokumente.", docs.len());
+    }
+    Ok(docs.len())
+}
+
+/// The index, brought up to date first.
+pub async fn open_current(data: &Path, repo: &Repository) -> Result<Index> {
+    sync(data, repo, false, true).await?;
+    Ok(Index::open(&index_dir(data))?)
+}
+
+/// The operator at the command line reads everything.
+pub fn operator() -> Access {
+    Access::all()
+}
+
+/// A snippet's HTML for a terminal: marks as `*…*`, entities decoded.
+pub fn plain_snippet(html: &str) -> String {
+    html.replace("<mark>", "*")
+        .replace("</mark>", "*")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}

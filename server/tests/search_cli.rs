@@ -1,0 +1,141 @@
+//! `akte search` end to end: the demo case through the real pipeline (built-in
+//! extractors, OCR of the scans) into the index, the relevance set over it, and freshness:
+//! changes, new versions and another node's documents show up without a rebuild; `akte
+//! reindex` rebuilds the index from the store alone.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+struct Query {
+    query: String,
+    top: Option<String>,
+    relevant: Vec<String>,
+}
+
+fn search(data: &std::path::Path, args: &[&str]) -> Value {
+    let mut all = vec!["search", "--json"];
+    all.extend_from_slice(args);
+    ok(data, &all).json()
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    v["hits"].as_array().unwrap().iter().map(|h| h["dokument_id"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn the_demo_case_is_found_through_extraction_and_ocr_with_recall_at_3_of_at_least_0_9() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("demo");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/windpark-hohe-heide");
+    ok(&data, &["demo", "--fixtures", fixtures]);
+
+    // Fixture path → Dokument id, through each Akte's listing and the case's file names.
+    let case: Value = serde_json::from_slice(&std::fs::read(format!("{fixtures}/case.json")).unwrap()).unwrap();
+    let mut by_name: BTreeMap<String, String> = BTreeMap::new();
+    for akte in ok(&data, &["ls", "--json"]).json().as_array().unwrap() {
+        for d in ok(&data, &["ls", akte["id"].as_str().unwrap(), "--json"]).json().as_array().unwrap() {
+            let file = d["file"].as_str().unwrap().to_string();
+            assert!(by_name.insert(file.clone(), d["id"].as_str().unwrap().to_string()).is_none(), "{file} twice");
+        }
+    }
+    let mut files: Vec<String> = Vec::new();
+    let mut collect = |docs: &Value| {
+        for d in docs.as_array().unwrap() {
+            files.push(d["file"].as_str().unwrap().to_string());
+        }
+    };
+    collect(&case["dokumente"]);
+    for more in case["weitere_akten"].as_array().unwrap() {
+        collect(&more["dokumente"]);
+    }
+    let id_of = |path: &str| -> String {
+        let full = files.iter().find(|f| f.as_str() == path || f.ends_with(&format!("/{path}"))).map(String::as_str);
+        let name = full.unwrap_or(path).rsplit('/').next().unwrap();
+        by_name.get(name).cloned().unwrap_or_else(|| panic!("no Dokument for {path}"))
+    };
+
+    let queries: Vec<Query> = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../index/tests/queries.json")).unwrap(),
+    )
+    .unwrap();
+    let mut hits = 0;
+    let mut misses = Vec::new();
+    for q in &queries {
+        let found = ids(&search(&data, &[&q.query, "--limit", "3"]));
+        let ok = match &q.top {
+            Some(top) => found.contains(&id_of(top)),
+            None => {
+                let relevant: Vec<String> = q.relevant.iter().map(|r| id_of(r)).collect();
+                found.len() >= relevant.len().min(3) && found.iter().all(|f| relevant.contains(f))
+            }
+        };
+        if ok {
+            hits += 1;
+        } else {
+            misses.push(format!("{:?}: got {found:?}", q.query));
+        }
+    }
+    let recall = hits as f64 / queries.len() as f64;
+    assert!(recall >= 0.9, "recall@3 = {recall:.3} over {} queries; misses:\n{}", queries.len(), misses.join("\n"));
+
+    // A scan is found by words only OCR could have read.
+    let scan = id_of("oeffentlichkeit/02-einwendung-harms-scan.png");
+    assert!(ids(&search(&data, &["Schlafzimmer offenem Fenster"])).contains(&scan));
+    // Search inside one Akte, and facets over all readable hits.
+    let inside = search(&data, &["Windenergieanlage", "--akte", "61.2-0911/2026"]);
+    assert!(inside["total"].as_u64().unwrap() >= 1);
+    let all = search(&data, &["Windenergieanlage"]);
+    assert!(all["total"].as_u64() > inside["total"].as_u64());
+    assert!(!all["facets"]["document_type"].as_object().unwrap().is_empty(), "{}", all["facets"]);
+}
+
+#[test]
+fn changes_new_versions_and_another_nodes_documents_are_found_without_a_rebuild() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = init_repo(tmp.path(), "a");
+    let akte = create(&a, "61.2-0100/2026", "Windpark Lindenhorst");
+    let f1 = write_file(tmp.path(), "vermerk.txt", "Vermerk zur Ortsbesichtigung am Mühlenberg".as_bytes());
+    let dok = add(&a, &akte, &[f1])[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(ids(&search(&a, &["Ortsbesichtigung"])), std::slice::from_ref(&dok));
+
+    // Metadata: a new title is searchable at once.
+    ok(&a, &["set", &dok, "title=Niederschrift Schattenwurfmessung"]);
+    assert_eq!(ids(&search(&a, &["titel:Schattenwurfmessung"])), std::slice::from_ref(&dok));
+    // A new version replaces the old text.
+    let f2 = write_file(tmp.path(), "vermerk-2.txt", "Geänderter Vermerk: Eiswurfgefahr im Winter".as_bytes());
+    ok(&a, &["version", &dok, f2.to_str().unwrap()]);
+    assert_eq!(ids(&search(&a, &["Eiswurfgefahr"])), std::slice::from_ref(&dok));
+    assert!(ids(&search(&a, &["Ortsbesichtigung"])).is_empty(), "the old version's text is gone");
+
+    // Another node on the same store adds a document; this node finds it after its next sync.
+    let store = format!("file://{}", a.join("store").display());
+    let identity = a.join("identity.txt");
+    let b = tmp.path().join("b");
+    let f3 = write_file(tmp.path(), "stellungnahme.txt", "Stellungnahme der Gemeinde zum Rotmilan".as_bytes());
+    let out = run(
+        &b,
+        &["--store", &store, "--identity", identity.to_str().unwrap(), "add", &akte, "--json", f3.to_str().unwrap()],
+    )
+    .ok()
+    .json();
+    let from_b = out[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(ids(&search(&a, &["Rotmilan"])), std::slice::from_ref(&from_b));
+
+    // The index is derived: without it, search rebuilds it from the store.
+    std::fs::remove_dir_all(a.join("index")).unwrap();
+    assert_eq!(ids(&search(&a, &["Rotmilan"])), [from_b]);
+    let re = ok(&a, &["reindex", "--json"]).json();
+    assert_eq!(re["indexed"], 2, "{re}");
+    assert_eq!(re["pending_ingest"], 0, "{re}");
+    assert_eq!(ids(&search(&a, &["Eiswurfgefahr"])), [dok]);
+
+    // Bad queries are one sentence, not a crash.
+    run(&a, &["search", "\"unbalanced"]).fails_with_sentence();
+    run(&a, &["search", "x", "--sort", "sideways"]).fails_with_sentence();
+}
