@@ -24,7 +24,7 @@ built="$target/wasm/wasm32-wasip2/release"
 for crate in "$here"/guests/*/; do
   crate="$(basename "$crate")"
   wasm="$built/akte_guest_${crate//-/_}.wasm"
-  [ -f "$here/guests/$crate/src/lib.rs" ] && grep -q 'crate-type = \["cdylib"\]' "$here/guests/$crate/Cargo.toml" || continue
+  [ -f "$here/guests/$crate/src/lib.rs" ] && grep -q '"cdylib"' "$here/guests/$crate/Cargo.toml" || continue
   [ -f "$wasm" ] || { echo "build-guests: $wasm was not built" >&2; exit 1; }
   cp "$wasm" "$out/$crate.wasm"
   [ -f "$here/guests/$crate/plugin.toml" ] && cp "$here/guests/$crate/plugin.toml" "$out/$crate.toml"

@@ -17,9 +17,10 @@ wit_bindgen::generate!({
     path: "../../../wit",
 });
 
-use akte::plugin::log::{Level, log};
-use akte::plugin::types::{Failure, Field};
-use exports::akte::plugin::extract::{Extraction, Guest, Page};
+use akte::plugin::log::Level;
+pub use akte::plugin::types::{Failure, Field};
+use exports::akte::plugin::extract::Guest;
+pub use exports::akte::plugin::extract::{Extraction, Page};
 
 /// The most text a message may produce (the manifest allows 64 MiB of output).
 const MAX_TEXT: usize = 48 << 20;
@@ -36,7 +37,7 @@ impl Guest for Eml {
         let message = MessageParser::default()
             .parse(&content)
             .ok_or_else(|| Failure::Malformed("Die E-Mail ist nicht lesbar.".into()))?;
-        Ok(extract(&message))
+        Ok(read_message(&message))
     }
 }
 
@@ -51,7 +52,7 @@ fn looks_like_mail(b: &[u8]) -> bool {
     }
 }
 
-fn extract(message: &Message<'_>) -> Extraction {
+fn read_message(message: &Message<'_>) -> Extraction {
     let mut fields = Vec::new();
     let mut field = |name: &str, value: String| {
         let value = value.trim().to_string();
@@ -240,4 +241,19 @@ fn offset(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
+/// The extractor as a plain function: what the component's `extract` returns, callable
+/// natively too (the sandbox-versus-native benchmark, `bench/plugins.sh`).
+pub fn extract(content: Vec<u8>, media_type: String) -> Result<Extraction, Failure> {
+    Eml::extract(content, media_type)
+}
+
+/// Records a message in the host's log; natively there is no host and it is dropped.
+fn log(level: Level, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    akte::plugin::log::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (level, message);
+}
+
+#[cfg(target_arch = "wasm32")]
 export!(Eml);

@@ -15,9 +15,10 @@ wit_bindgen::generate!({
     path: "../../../wit",
 });
 
-use akte::plugin::log::{Level, log};
-use akte::plugin::types::{Failure, Field};
-use exports::akte::plugin::extract::{Extraction, Guest};
+use akte::plugin::log::Level;
+pub use akte::plugin::types::{Failure, Field};
+pub use exports::akte::plugin::extract::Extraction;
+use exports::akte::plugin::extract::Guest;
 
 struct Html;
 
@@ -43,6 +44,21 @@ impl Guest for Html {
     }
 }
 
+/// The extractor as a plain function: what the component's `extract` returns, callable
+/// natively too (the sandbox-versus-native benchmark, `bench/plugins.sh`).
+pub fn extract(content: Vec<u8>, media_type: String) -> Result<Extraction, Failure> {
+    Html::extract(content, media_type)
+}
+
+/// Records a message in the host's log; natively there is no host and it is dropped.
+fn log(level: Level, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    akte::plugin::log::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (level, message);
+}
+
+#[cfg(target_arch = "wasm32")]
 export!(Html);
 
 /// What the scanner found.

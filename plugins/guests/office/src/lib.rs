@@ -27,9 +27,10 @@ wit_bindgen::generate!({
     path: "../../../wit",
 });
 
-use akte::plugin::log::{Level, log};
-use akte::plugin::types::{Failure, Field};
-use exports::akte::plugin::extract::{Extraction, Guest, Page};
+use akte::plugin::log::Level;
+pub use akte::plugin::types::{Failure, Field};
+use exports::akte::plugin::extract::Guest;
+pub use exports::akte::plugin::extract::{Extraction, Page};
 use walk::{Budget, Ev, Flow, Limited};
 use writer::Writer;
 
@@ -291,4 +292,19 @@ fn declared_entries(bytes: &[u8]) -> Option<usize> {
     (n != 0xFFFF).then_some(n as usize)
 }
 
+/// The extractor as a plain function: what the component's `extract` returns, callable
+/// natively too (the sandbox-versus-native benchmark, `bench/plugins.sh`).
+pub fn extract(content: Vec<u8>, media_type: String) -> Result<Extraction, Failure> {
+    Office::extract(content, media_type)
+}
+
+/// Records a message in the host's log; natively there is no host and it is dropped.
+pub(crate) fn log(level: Level, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    akte::plugin::log::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (level, message);
+}
+
+#[cfg(target_arch = "wasm32")]
 export!(Office);

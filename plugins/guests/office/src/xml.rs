@@ -10,8 +10,9 @@
 
 use akte_guest_text::decode;
 
-use crate::akte::plugin::log::{Level, log};
+use crate::akte::plugin::log::Level;
 use crate::akte::plugin::types::{Failure, Field};
+use crate::log;
 use crate::walk::{Ev, Flow, attr, local, walk};
 use crate::writer::Writer;
 

@@ -183,11 +183,8 @@ impl<'a> PageText<'a> {
             }
         };
         match op {
-            b"q" => {
-                if self.saved.len() < MAX_STACK {
-                    self.saved.push(self.ctm);
-                }
-            }
+            // Past MAX_STACK a `q` falls through to `_`: nothing is saved.
+            b"q" if self.saved.len() < MAX_STACK => self.saved.push(self.ctm),
             b"Q" => self.ctm = self.saved.pop().unwrap_or(self.ctm),
             b"cm" => {
                 if let Some(m) = matrix(&n) {
@@ -560,12 +557,13 @@ fn unescape_name(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
-        if raw[i] == b'#' && i + 3 <= raw.len() {
-            if let Some(v) = std::str::from_utf8(&raw[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if raw[i] == b'#'
+            && i + 3 <= raw.len()
+            && let Some(v) = std::str::from_utf8(&raw[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(raw[i]);
         i += 1;

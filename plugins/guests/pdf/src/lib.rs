@@ -29,9 +29,10 @@ wit_bindgen::generate!({
     path: "../../../wit",
 });
 
-use akte::plugin::log::{Level, log};
-use akte::plugin::types::{Failure, Field};
-use exports::akte::plugin::extract::{Extraction, Guest, Page};
+use akte::plugin::log::Level;
+pub use akte::plugin::types::{Failure, Field};
+use exports::akte::plugin::extract::Guest;
+pub use exports::akte::plugin::extract::{Extraction, Page};
 
 /// The most any single stream may decompress to.
 const MAX_STREAM: usize = 64 << 20;
@@ -65,11 +66,11 @@ impl Guest for Pdf {
             })?;
             field(&mut fields, "encrypted", "true".into());
         }
-        extract(&doc, fields)
+        read_document(&doc, fields)
     }
 }
 
-fn extract(doc: &Document, mut fields: Vec<Field>) -> Result<Extraction, Failure> {
+fn read_document(doc: &Document, mut fields: Vec<Field>) -> Result<Extraction, Failure> {
     let catalog = match resolve(doc, doc.trailer.get(b"Root").ok()) {
         Some(Object::Dictionary(d)) => d,
         _ => return Err(Failure::Malformed("Das PDF hat keinen Katalog (/Root).".into())),
@@ -260,4 +261,19 @@ fn offset(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
+/// The extractor as a plain function: what the component's `extract` returns, callable
+/// natively too (the sandbox-versus-native benchmark, `bench/plugins.sh`).
+pub fn extract(content: Vec<u8>, media_type: String) -> Result<Extraction, Failure> {
+    Pdf::extract(content, media_type)
+}
+
+/// Records a message in the host's log; natively there is no host and it is dropped.
+fn log(level: Level, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    akte::plugin::log::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (level, message);
+}
+
+#[cfg(target_arch = "wasm32")]
 export!(Pdf);

@@ -8,9 +8,10 @@ wit_bindgen::generate!({
     path: "../../../wit",
 });
 
-use akte::plugin::log::{Level, log};
-use akte::plugin::types::{Failure, Field};
-use exports::akte::plugin::extract::{Extraction, Guest, Page};
+use akte::plugin::log::Level;
+pub use akte::plugin::types::{Failure, Field};
+use exports::akte::plugin::extract::Guest;
+pub use exports::akte::plugin::extract::{Extraction, Page};
 
 struct Txt;
 
@@ -46,4 +47,19 @@ fn offset(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
+/// The extractor as a plain function: what the component's `extract` returns, callable
+/// natively too (the sandbox-versus-native benchmark, `bench/plugins.sh`).
+pub fn extract(content: Vec<u8>, media_type: String) -> Result<Extraction, Failure> {
+    Txt::extract(content, media_type)
+}
+
+/// Records a message in the host's log; natively there is no host and it is dropped.
+fn log(level: Level, message: &str) {
+    #[cfg(target_arch = "wasm32")]
+    akte::plugin::log::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (level, message);
+}
+
+#[cfg(target_arch = "wasm32")]
 export!(Txt);
