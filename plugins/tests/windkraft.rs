@@ -3,16 +3,21 @@
 //! demo case (`fixtures/windpark-hohe-heide/truth.json`):
 //! - the Rust plugin suggests the document type and exactly the fields written below, which
 //!   were read off the texts by hand (not by running the plugin);
+//! - all three plugins suggest the same on the text production gives them: what the
+//!   built-in extractors (`plugins/build-guests.sh`) make of each fixture file, plus OCR of
+//!   the scans where tesseract is installed, as the ingest pipeline does;
 //! - the Python and JavaScript plugins suggest exactly what the Rust plugin suggests, on the
-//!   fixture texts, on altered copies of them (case, line ends, no-break spaces, page
-//!   breaks, cuts in the middle of a character sequence, astral characters) and on a few
-//!   hundred generated texts;
+//!   fixture texts and the extracted ones, on altered copies of them (case, line ends,
+//!   no-break spaces, page breaks, cuts in the middle of a character sequence, astral
+//!   characters) and on a few hundred generated texts;
 //! - all three finish a huge, hostile text within their time limit.
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use akte_plugins::{DocumentInfo, Failure, Plugin, PluginError, PluginHost, Suggestion};
@@ -56,15 +61,22 @@ static PLUGINS: LazyLock<Plugins> = LazyLock::new(|| {
 });
 
 /// A document of the demo case: its path in `truth.json`, text and what the host tells.
+#[derive(Clone)]
 struct Doc {
     path: String,
     text: String,
     info: DocumentInfo,
+    /// Where the text comes from: `truth.json`, or the extractor (and OCR) that made it.
+    read_by: String,
+}
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/windpark-hohe-heide")
 }
 
 /// Every document of `truth.json`, with media type, file name and Akte from `case.json`.
 fn fixture_docs() -> Vec<Doc> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/windpark-hohe-heide");
+    let dir = fixture_dir();
     let read = |name: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
     };
@@ -96,11 +108,162 @@ fn fixture_docs() -> Vec<Doc> {
                 aktenplan: s(&akte["aktenplan"]),
                 fields: Vec::new(),
             };
-            Doc { path: path.clone(), text: text.as_str().unwrap().to_string(), info }
+            Doc { path: path.clone(), text: text.as_str().unwrap().to_string(), info, read_by: "truth.json".into() }
         })
         .collect();
     assert_eq!(docs.len(), 54, "the demo case has 54 documents");
     docs
+}
+
+// ---------------------------------------------------------------------------------------
+// The text production gives the plugins: the built-in extractors' output, and OCR.
+
+/// The built-in extractors (`plugins/build-guests.sh`); each document goes to the one whose
+/// manifest names its media type, as in the ingest pipeline.
+const EXTRACTORS: [&str; 4] = ["pdf", "office", "eml", "txt"];
+
+/// The media type the repository gives a file of this name (`akte_store::media_type_for`),
+/// for the kinds of file in the demo case.
+fn media_type_for(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("pdf") => "application/pdf",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("odt") => "application/vnd.oasis.opendocument.text",
+        Some("eml") => "message/rfc822",
+        Some("txt") => "text/plain",
+        Some("png") => "image/png",
+        _ => panic!("{path}: a kind of file the demo case does not have"),
+    }
+}
+
+/// Whether the OCR the pipeline uses is installed: tesseract with German, and pdftoppm.
+fn ocr_available() -> bool {
+    let tesseract = Command::new("tesseract").arg("--list-langs").output();
+    let german = tesseract.is_ok_and(|o| {
+        let out = [o.stdout, o.stderr].concat();
+        String::from_utf8_lossy(&out).lines().any(|l| l.trim() == "deu")
+    });
+    german && Command::new("pdftoppm").arg("-v").output().is_ok()
+}
+
+/// The text of an image, recognised as the pipeline does (`tesseract IMAGE stdout -l deu
+/// --psm 3`, one thread per process here).
+fn ocr_image(image: &Path) -> String {
+    let out = Command::new("tesseract")
+        .arg(image)
+        .args(["stdout", "-l", "deu", "--psm", "3"])
+        .env("OMP_THREAD_LIMIT", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("tesseract {}: {e}", image.display()));
+    assert!(out.status.success(), "tesseract {}: {}", image.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}
+
+/// The text of the given pages of a PDF, rendered like the pipeline does (300 dpi, grey)
+/// and recognised; one page after the other, separated by a line end.
+fn ocr_pdf_pages(pdf: &Path, pages: &[u32]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut texts = Vec::new();
+    for page in pages {
+        let prefix = dir.path().join(format!("page{page}"));
+        let n = page.to_string();
+        let status = Command::new("pdftoppm")
+            .args(["-r", "300", "-gray", "-png", "-singlefile", "-f", &n, "-l", &n])
+            .arg(pdf)
+            .arg(&prefix)
+            .status()
+            .unwrap();
+        assert!(status.success(), "pdftoppm {} page {page}", pdf.display());
+        texts.push(ocr_image(&prefix.with_extension("png")));
+    }
+    texts.join("\n")
+}
+
+/// Adds `more` to `text` as the pipeline does: a blank line between, nothing for blank text.
+fn push_text(text: &mut String, more: &str) {
+    if more.trim().is_empty() {
+        return;
+    }
+    if !text.trim().is_empty() {
+        text.push_str("\n\n");
+    }
+    text.push_str(more);
+}
+
+static EXTRACTED: tokio::sync::OnceCell<Vec<Doc>> = tokio::sync::OnceCell::const_new();
+
+/// The fixture documents with the text production gives the enrichers, made once for all
+/// tests: each file through the built-in extractor for its media type, then OCR of the
+/// images and of the PDF pages without a text layer (field `pages-without-text`), appended
+/// as the pipeline does. Without tesseract (with German) and pdftoppm the scans are left
+/// out: their text exists only through OCR.
+async fn extracted_docs() -> &'static [Doc] {
+    EXTRACTED
+        .get_or_init(|| async {
+            let (_dir, host) = common::host();
+            let extractors = EXTRACTORS.map(|name| shipped(&host, name));
+            let ocr = ocr_available();
+            if !ocr {
+                eprintln!("tesseract with German or pdftoppm is missing: the scans are left out");
+            }
+            let mut docs = Vec::new();
+            let mut scans = Vec::new();
+            for mut doc in fixture_docs() {
+                let media_type = media_type_for(&doc.path);
+                assert_eq!(media_type, doc.info.media_type, "{}: the media type of case.json", doc.path);
+                let file = fixture_dir().join(&doc.path);
+                let extractor = extractors.iter().find(|p| p.manifest().media_types.iter().any(|m| m == media_type));
+                let (mut text, mut read_by, mut without_text) = (String::new(), Vec::new(), Vec::new());
+                if let Some(extractor) = extractor {
+                    let bytes = std::fs::read(&file).unwrap();
+                    let e = extractor
+                        .extract(&bytes, media_type)
+                        .await
+                        .unwrap_or_else(|e| panic!("{}: {e}", doc.path))
+                        .value;
+                    text = e.text;
+                    read_by.push(extractor.manifest().name.clone());
+                    without_text = e
+                        .fields
+                        .iter()
+                        .find(|f| f.name == "pages-without-text")
+                        .map(|f| f.value.split(',').filter_map(|n| n.trim().parse::<u32>().ok()).collect())
+                        .unwrap_or_default();
+                }
+                let image = media_type.starts_with("image/");
+                if image || !without_text.is_empty() {
+                    if !ocr {
+                        continue;
+                    }
+                    read_by.push("OCR".into());
+                    scans.push((docs.len(), file, image, without_text));
+                }
+                assert!(!read_by.is_empty(), "{}: nothing reads this file", doc.path);
+                doc.text = text;
+                doc.read_by = read_by.join(" + ");
+                docs.push(doc);
+            }
+            // OCR takes seconds a page: two pages at a time.
+            let jobs = Mutex::new(scans);
+            let texts = Mutex::new(Vec::new());
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        loop {
+                            let job = jobs.lock().unwrap().pop();
+                            let Some((k, file, image, pages)) = job else { break };
+                            let text = if image { ocr_image(&file) } else { ocr_pdf_pages(&file, &pages) };
+                            texts.lock().unwrap().push((k, text));
+                        }
+                    });
+                }
+            });
+            for (k, text) in texts.into_inner().unwrap() {
+                push_text(&mut docs[k].text, &text);
+            }
+            docs
+        })
+        .await
 }
 
 // The turbine data of the Windpark Hohe Heide, as the texts state them.
@@ -151,8 +314,9 @@ fn expectations() -> BTreeMap<&'static str, Expected> {
     // case.json files the applicant's reply as Schreiben; "Wir nehmen dazu fristgerecht wie
     // folgt Stellung" reads as a statement, and the rules say Stellungnahme.
     put("entscheidung/02-aeusserung-antragstellerin.eml", Some("Stellungnahme"), &[]);
-    // The decision table gives Gemarkung, Flur and the five parcels; 17/3, 22, 34 (Baulasten)
-    // and Flur 5, Flurstücke 40, 41 (Ablenkflächen) are other land.
+    // The decision table gives Gemarkung, Flur and the five parcels (in the PDF's text a
+    // table without tabs); 17/3, 22, 34 (Baulasten) and Flur 5, Flurstücke 40, 41
+    // (Ablenkflächen, after a line break in the PDF's text) are other land.
     put("entscheidung/03-genehmigungsbescheid.pdf", Some("Bescheid"),
         &[&[u("Genehmigungsbescheid")][..], &all, &[AZ]].concat());
     put("entscheidung/04-zustellungsurkunde-scan.png", Some("Nachweis"), &[u("Zustellungsurkunde"), AZ]);
@@ -178,6 +342,8 @@ fn expectations() -> BTreeMap<&'static str, Expected> {
     // Flurstück 40 is compensation land.
     put("naturschutz/03-landschaftspflegerischer-begleitplan.pdf", Some("Gutachten"),
         &[u("Landschaftspflegerischer Begleitplan"), ANZAHL, HOEHE]);
+    // The extracted e-mail adds its attachment: "Fundort: Feldgehölz Eschenbusch, Gemarkung
+    // Hohenheide, Flur 4" is a red kite's nest, other land.
     put("naturschutz/04-hinweis-rotmilanhorst.eml", Some("Schreiben"), &[]);
     put("oeffentlichkeit/01-oeffentliche-bekanntmachung.pdf", Some("Schreiben"),
         &[&[u("Öffentliche Bekanntmachung")][..], &all].concat());
@@ -254,9 +420,8 @@ async fn rust_plugin_reads_type_and_fields_of_every_fixture_document() {
     let expected = expectations();
     assert_eq!(expected.len(), docs.len(), "one expectation per document");
     let case_types: BTreeMap<String, String> = {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/windpark-hohe-heide");
         let case: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(fixture_dir().join("case.json")).unwrap()).unwrap();
         let mut all: Vec<serde_json::Value> = case["dokumente"].as_array().unwrap().clone();
         for w in case["weitere_akten"].as_array().unwrap() {
             all.extend(w["dokumente"].as_array().unwrap().iter().cloned());
@@ -307,6 +472,62 @@ async fn rust_plugin_reads_type_and_fields_of_every_fixture_document() {
     assert_eq!(s.confidence, 95);
 }
 
+/// The expectations hold on the text production gives the plugins too, in every language:
+/// what the built-in extractors make of the files (a PDF's table comes out with spaces
+/// between the cells, its sentences broken into lines; an e-mail brings its text
+/// attachment), plus OCR of the scans where tesseract is installed. No document needs an
+/// exception: the rules read tables without tabs and sentences across line breaks, and the
+/// attachment of `naturschutz/04-hinweis-rotmilanhorst.eml` ("Fundort: Feldgehölz
+/// Eschenbusch, Gemarkung Hohenheide, Flur 4", a red kite's nest) is about other land.
+#[tokio::test]
+async fn every_plugin_reads_the_fixture_documents_as_extracted() {
+    let plugins = &*PLUGINS;
+    let docs = extracted_docs().await;
+    let expected = expectations();
+    let mut failures = Vec::new();
+    for doc in docs {
+        let (doc_type, fields) = &expected[doc.path.as_str()];
+        let rust = enrich(&plugins.rust, &doc.info, &doc.text)
+            .await
+            .unwrap_or_else(|e| panic!("{} (read by {}): {e}", doc.path, doc.read_by));
+        let got: Vec<(&str, &str)> = rust.fields.iter().map(|f| (f.name.as_str(), f.value.as_str())).collect();
+        if rust.document_type.as_deref() != *doc_type || got != *fields {
+            failures.push(format!(
+                "{} (read by {}):\n  expected {doc_type:?} {fields:?}\n  got      {:?} {got:?}",
+                doc.path, doc.read_by, rust.document_type
+            ));
+        }
+        for (lang, plugin) in [("python", &plugins.py), ("javascript", &plugins.js)] {
+            let other = enrich(plugin, &doc.info, &doc.text).await;
+            if other.as_ref().ok() != Some(&rust) {
+                failures.push(format!(
+                    "{} (read by {}): {lang} differs\n  rust: {rust:?}\n  {lang}: {other:?}",
+                    doc.path, doc.read_by
+                ));
+            }
+        }
+    }
+    let read: Vec<&str> = docs.iter().map(|d| d.read_by.as_str()).collect();
+    eprintln!("{} documents read by extractors (and OCR): {read:?}", docs.len());
+    let scans = fixture_docs().iter().filter(|d| d.path.contains("-scan.")).count();
+    assert!(docs.len() == 54 || (docs.len() == 54 - scans && !ocr_available()), "{} documents", docs.len());
+    assert!(failures.is_empty(), "{} of {} documents differ:\n{}", failures.len(), docs.len(), failures.join("\n"));
+
+    // What the ingest pipeline's test checks: the Antrag and the Bescheid (whose PDF table
+    // has no tabs, and which names the compensation land Flur 5, Flurstücke 40, 41 in a
+    // sentence broken across lines) give the full turbine data and the turbines' parcels.
+    for path in ["antrag/01-antragsformular.pdf", "entscheidung/03-genehmigungsbescheid.pdf"] {
+        let doc = docs.iter().find(|d| d.path == path).unwrap();
+        assert_eq!(doc.read_by, "pdf", "{path}");
+        for plugin in [&plugins.rust, &plugins.py, &plugins.js] {
+            let s = enrich(plugin, &doc.info, &doc.text).await.unwrap();
+            for (name, value) in [ANZAHL, TYP, NABE, ROTOR, HOEHE, LEISTUNG, GEMARKUNG, FLUR, PARCELS] {
+                assert_eq!(s.field_value(name), Some(value), "{path}: {name} in {:?}", s.fields);
+            }
+        }
+    }
+}
+
 trait FieldValue {
     fn field_value(&self, name: &str) -> Option<&str>;
 }
@@ -334,6 +555,11 @@ fn variants(text: &str) -> Vec<String> {
         cut(chars.len() / 3),
         cut(chars.len() * 2 / 3),
         text.lines().rev().collect::<Vec<_>>().join("\n"),
+        // Layouts of extracted text: cells with spaces, sentences broken at any space, words
+        // hyphenated at line ends.
+        text.replace('\t', " "),
+        text.replace(' ', "\n"),
+        text.replacen("n ", "n-\n", 40),
     ]
 }
 
@@ -400,6 +626,19 @@ fn generated(count: usize) -> Vec<String> {
         "Antrag auf Genehmigung",
         "Gemarkung\tFlur\tFlurstück",
         "Hohenheide\t3\t18",
+        "\nAnlage Gemarkung Flur Flurstück Ostwert\n",
+        "\nGemarkung Flur Flurstück\n",
+        "\nAnlage Nordwert Flurstück\n",
+        "WEA 1 Hohenheide 3 17/2 32 541",
+        "WEA 2 5 862 610 18, 21/1\n",
+        "Ablenk-\n",
+        "flächen",
+        "des Typs Aerovent\nAV-162",
+        "6,2\nMW",
+        "Flurstücke\n",
+        " der\n",
+        ",\n",
+        "-\n",
         "\t",
         "\n",
         "\n",
@@ -440,14 +679,15 @@ fn generated(count: usize) -> Vec<String> {
 #[tokio::test]
 async fn python_and_javascript_suggest_exactly_what_rust_suggests() {
     let plugins = &*PLUGINS;
-    let docs = fixture_docs();
+    let docs: Vec<Doc> = fixture_docs().into_iter().chain(extracted_docs().await.iter().cloned()).collect();
     let mut inputs: Vec<(String, DocumentInfo, String)> = Vec::new();
     for doc in &docs {
-        inputs.push((doc.path.clone(), doc.info.clone(), doc.text.clone()));
+        let name = format!("{} (read by {})", doc.path, doc.read_by);
+        inputs.push((name.clone(), doc.info.clone(), doc.text.clone()));
         for (i, v) in variants(&doc.text).into_iter().enumerate() {
             let mut info = doc.info.clone();
             info.akte_title = None;
-            inputs.push((format!("{} (variant {i})", doc.path), info, v));
+            inputs.push((format!("{name} (variant {i})"), info, v));
         }
     }
     for (i, text) in generated(300).into_iter().enumerate() {

@@ -13,7 +13,44 @@ export const MAX_CHARS = 200000;
 export const MAX_PARCELS = 64;
 
 const WIND_TERMS = ['windenergie', 'windkraft', 'windpark', 'windrad', 'windräder', 'windfarm'];
-const OTHER_LAND = ['fläche', 'zuwegung', 'zufahrt', 'baulast', 'kompensation', 'ausgleich'];
+const OTHER_LAND = ['fläche', 'zuwegung', 'zufahrt', 'baulast', 'kompensation', 'ausgleich', 'fundort'];
+// Words that follow "Gemarkung" in a table header or a form, never the name of one.
+const NOT_NAMES = [
+  'flur',
+  'flurstück',
+  'flurstücke',
+  'flurstücken',
+  'flurstücks',
+  'gemarkung',
+  'gemarkungen',
+  'gemeinde',
+  'anlage',
+];
+// The column names of a location table: Gemarkung, Flur, Flurstück.
+const COLUMNS = [['gemarkung'], ['flur'], ['flurstück', 'flurstücke']];
+// A line that ends in one of these (folded, without a colon) goes on in the next line.
+const LINE_END_KEYS = [
+  'gemarkung',
+  'flur',
+  'flurstück',
+  'flurstücke',
+  'flurstücken',
+  'nabenhöhe',
+  'rotordurchmesser',
+  'gesamthöhe',
+  'nennleistung',
+  'typ',
+  'typs',
+  'anlagentyp',
+];
+// A line whose next-to-last word is one of these (folded, without a colon) goes on in the next
+// line: the name of a type is broken there ("des Typs Aerovent⏎AV-162").
+const TYPE_KEYS = ['typ', 'typs', 'anlagentyp'];
+// A line that starts with one of these units goes on from a line that ends in a number.
+const UNITS = ['m', 'meter', 'metern', 'mw', 'megawatt'];
+// "Montage-" at a line end before one of these is a word of its own.
+const HYPHEN_WORDS = ['und', 'oder', 'bis', 'sowie'];
+const MAX_ROWS = 200;
 
 const TITLE_RULES = [
   [['zustellungsurkunde'], 'Nachweis', 'Zustellungsurkunde'],
@@ -45,6 +82,7 @@ const BODY = 25;
 const LETTER = 10;
 
 const NUMBER = '([0-9]{1,4}(?:[.,][0-9]{1,3}){0,2})';
+const NAME = '[A-ZÄÖÜ][a-zäöüß]{1,40}(?:-[A-ZÄÖÜ][a-zäöüß]{1,40})?';
 const FILLERS = '(?:(?:von|jeweils|je|anlage|rund|ca\\.|etwa|beträgt|damit|bleibt|mit)[ \\t]+){0,3}';
 
 // All searching expressions are global (for matchAll) with match indices; `test` uses
@@ -58,7 +96,7 @@ const measure = (key, units) =>
 const COUNT = all(
   '(?:^|[^0-9a-zäöüß.,])(zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|[0-9]{1,3}) ' +
     '(?:(?:geplanten|beantragten|neuen|weiteren) )?(?:windenergieanlagen|windkraftanlagen|wea|windräder)' +
-    '(?:[^0-9a-zäöüß]|$)',
+    '(?:$|[^0-9a-zäöüß ]| $| [^0-9])',
 );
 const TIMES = all('(?:^|[^0-9a-zäöüß.,])([0-9]{1,3}) ?× ?[a-zäöü]');
 const HUB = measure('nabenh(?:ö|oe)he', 'm|meter|metern');
@@ -74,9 +112,7 @@ const MODEL = all(
     '([A-Z][A-Za-z]{1,30}(?: [A-Z][a-z]{1,30})? [A-Z]{1,4}-?[0-9]{1,4}(?:[-/.][0-9A-Za-z]{1,6}){0,2})' +
     '(?:[^0-9A-Za-z]|$)',
 );
-const GEMARKUNG = all(
-  '(?:^|[^A-Za-zÄÖÜäöüß])[Gg]emarkung[ \\t]*:?[ \\t]+([A-ZÄÖÜ][a-zäöüß]{1,40}(?:-[A-ZÄÖÜ][a-zäöüß]{1,40})?)',
-);
+const GEMARKUNG = all(`(?:^|[^A-Za-zÄÖÜäöüß])[Gg]emarkung[ \\t]*:?[ \\t]+(${NAME})`);
 const FLUR = all('(?:^|[^A-Za-zÄÖÜäöüß])[Ff]lur[ \\t]*:?[ \\t]+([0-9]{1,4})(?:[^0-9/]|$)');
 const PARCEL = '[0-9]{1,5}(?:/[0-9]{1,4})?(?: \\([^()]{0,20}\\))?';
 const PARCELS = all(
@@ -86,8 +122,10 @@ const PARCELS = all(
 const PARCEL_CELL = one(`^${PARCEL}(?:(?:, | und | sowie )${PARCEL}){0,63}$`);
 const NOTE = new RegExp('\\([^()]{0,20}\\)', 'gu');
 const PARCEL_NUMBER = new RegExp('[0-9]{1,5}(?:/[0-9]{1,4})?', 'gu');
-const NAME_CELL = one('^[A-ZÄÖÜ][a-zäöüß]{1,40}(?:-[A-ZÄÖÜ][a-zäöüß]{1,40})?$');
+const NAME_CELL = one(`^${NAME}$`);
 const NUMBER_CELL = one('^[0-9]{1,4}$');
+// The cells of a row of a table without tabs, by column: Gemarkung, Flur, Flurstück.
+const ROW_CELLS = [`(${NAME})`, '([0-9]{1,4})', `(${PARCEL}(?:(?:, | und | sowie )${PARCEL}){0,63})`];
 const AKTENZEICHEN = all('(?:^|[^0-9A-Za-z./-])([0-9]{1,3}(?:\\.[0-9]{1,3}){0,3}-[0-9]{2,6}/[0-9]{4})(?:[^0-9]|$)');
 const WEA = one('(?:^|[^A-Za-z])WEA(?:[^A-Za-z]|$)');
 
@@ -212,22 +250,25 @@ export function suggest(akteTitle, input) {
   }
   const lns = lines(text);
   const flns = lns.map(fold);
+  const found = passages(lns, flns);
+  const ps = found.map(([p]) => p);
+  const fps = ps.map(fold);
 
   const fields = [];
   const kind = classify(lns, flns);
   if (kind !== null && kind[1] !== null) fields.push(['unterlagenart', kind[1]]);
-  const [gemarkung, flur, parcels] = location(lns, flns);
+  const [gemarkung, flur, parcels] = location(found);
   const facts = [
-    ['anzahl-wea', turbineCount(flns)],
-    ['anlagentyp', mostCommon(lns.flatMap((line) => captures(MODEL, line, 1).map(([, v]) => v)))],
-    ['nabenhoehe-m', hubHeight(flns)],
-    ['rotordurchmesser-m', measureValue(ROTOR, flns)],
-    ['gesamthoehe-m', measureValue(TOTAL, flns)],
-    ['nennleistung-mw', power(flns)],
+    ['anzahl-wea', turbineCount(fps)],
+    ['anlagentyp', mostCommon(ps.flatMap((p) => captures(MODEL, p, 1).map(([, v]) => v)))],
+    ['nabenhoehe-m', hubHeight(fps)],
+    ['rotordurchmesser-m', measureValue(ROTOR, fps)],
+    ['gesamthoehe-m', measureValue(TOTAL, fps)],
+    ['nennleistung-mw', power(fps)],
     ['gemarkung', gemarkung],
     ['flur', flur],
     ['flurstuecke', parcels.length > 0 ? parcels.join(', ') : null],
-    ['aktenzeichen', aktenzeichen(lns, flns)],
+    ['aktenzeichen', aktenzeichen(ps, fps)],
   ];
   for (const [name, value] of facts) {
     if (value !== null) fields.push([name, value]);
@@ -292,8 +333,7 @@ function turbineCount(flns) {
   const counts = [];
   for (const line of flns) {
     for (const [start, n] of captures(COUNT, line, 1).concat(captures(TIMES, line, 1))) {
-      const before = line.slice(0, start);
-      if (before.endsWith('als ') || before.endsWith('bis ')) continue;
+      if (line.endsWith('als ', start) || line.endsWith('bis ', start)) continue;
       const w = NUMBER_WORDS.indexOf(n);
       const value = w >= 0 ? w + 2 : parseInt(n, 10);
       if (value >= 1 && value <= 200) counts.push(value);
@@ -327,7 +367,7 @@ function aktenzeichen(lns, flns) {
   const found = [];
   for (let k = 0; k < lns.length; k += 1) {
     for (const [start, az] of captures(AKTENZEICHEN, lns[k], 1)) {
-      if (flns[k].slice(0, start).endsWith('zu ')) return az;
+      if (flns[k].endsWith('zu ', start)) return az;
       found.push(az);
     }
   }
@@ -340,36 +380,196 @@ function addParcels(list, parcels) {
   }
 }
 
-function location(lns, flns) {
+function location(found) {
   const gemarkungen = [];
   const flure = [];
   const parcels = [];
-  for (let i = 0; i < lns.length; i += 1) {
-    for (const clause of clauses(lns[i])) {
+  for (const [text, rows] of found) {
+    if (rows !== null) {
+      for (const [g, f, p] of rows) {
+        if (g !== null) gemarkungen.push(g);
+        if (f !== null) flure.push(f);
+        if (p !== null) addParcels(p, parcels);
+      }
+      continue;
+    }
+    for (const clause of clauses(text)) {
       if (containsAny(fold(clause), OTHER_LAND)) continue;
-      for (const [, v] of captures(GEMARKUNG, clause, 1)) gemarkungen.push(v);
+      for (const [, v] of captures(GEMARKUNG, clause, 1)) {
+        if (!NOT_NAMES.includes(fold(v))) gemarkungen.push(v);
+      }
       for (const [, v] of captures(FLUR, clause, 1)) flure.push(v);
       for (const [, list] of captures(PARCELS, clause, 1)) addParcels(list, parcels);
     }
-    const header = flns[i].split('\t').map(trimSpaces);
-    if (header.length < 2 || containsAny(flns[i], OTHER_LAND)) continue;
-    const column = (names) => {
-      const k = header.findIndex((c) => names.includes(c));
-      return k >= 0 ? k : null;
-    };
-    const g = column(['gemarkung']);
-    const f = column(['flur']);
-    const p = column(['flurstück', 'flurstücke']);
-    if (g === null && f === null && p === null) continue;
-    for (const row of lns.slice(i + 1, i + 1 + 200)) {
-      const cells = row.split('\t').map(trimSpaces);
-      if (cells.length !== header.length) break;
-      if (g !== null && NAME_CELL.test(cells[g])) gemarkungen.push(cells[g]);
-      if (f !== null && NUMBER_CELL.test(cells[f])) flure.push(cells[f]);
-      if (p !== null && PARCEL_CELL.test(cells[p])) addParcels(cells[p], parcels);
-    }
   }
   return [mostCommon(gemarkungen), mostCommon(flure), parcels];
+}
+
+// --- passages: tables, and sentences across line breaks --------------------------------------
+
+const LOWER = 'abcdefghijklmnopqrstuvwxyzäöüß';
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ';
+const SPACE = 1;
+const GLUE = 2;
+const UNHYPHENATE = 3;
+
+// `c` is one code point (or undefined); every letter here is in the BMP.
+const isLower = (c) => c !== undefined && c.length === 1 && LOWER.includes(c);
+const isLetter = (c) => c !== undefined && c.length === 1 && (LOWER.includes(c) || UPPER.includes(c));
+const isDigit = (c) => c !== undefined && c.length === 1 && c >= '0' && c <= '9';
+const words = (line) => line.split(' ').filter((w) => w !== '');
+
+function trimEnd(word, chars) {
+  let end = word.length;
+  while (end > 0 && chars.includes(word[end - 1])) end -= 1;
+  return word.slice(0, end);
+}
+
+// The last two code points of `s` (the second undefined when `s` has one).
+function lastTwo(s) {
+  const cs = Array.from(s.slice(-4));
+  return [cs[cs.length - 1], cs[cs.length - 2]];
+}
+
+/**
+ * The passages in order as [text, rows]: a location table's lines one by one (rows: the
+ * values of its rows for the header, [] for the rows), and the other lines joined into
+ * sentences where a line goes on in the next (rows: null).
+ */
+function passages(lns, flns) {
+  const cache = new Map();
+  const tables = new Map();
+  for (let i = 0; i < lns.length; ) {
+    const table = readTable(lns, flns, i, cache);
+    if (table === null) {
+      i += 1;
+    } else {
+      tables.set(i, table);
+      i = table[0];
+    }
+  }
+  const out = [];
+  let i = 0;
+  while (i < lns.length) {
+    if (tables.has(i)) {
+      const [end, rows] = tables.get(i);
+      out.push([lns[i], rows]);
+      for (let k = i + 1; k < end; k += 1) out.push([lns[k], []]);
+      i = end;
+      continue;
+    }
+    const parts = [lns[i]];
+    i += 1;
+    while (i < lns.length && !tables.has(i)) {
+      const join = continuation(lns[i - 1], lns[i]);
+      if (join === null) break;
+      if (join === SPACE) parts.push(' ');
+      else if (join === UNHYPHENATE) parts[parts.length - 1] = parts[parts.length - 1].slice(0, -1);
+      parts.push(lns[i]);
+      i += 1;
+    }
+    out.push([parts.join(''), null]);
+  }
+  return out;
+}
+
+/** How line `next` goes on from line `prev`: SPACE, GLUE, UNHYPHENATE, or null. */
+function continuation(prev, next) {
+  const [last, before] = lastTwo(prev);
+  const first = String.fromCodePoint(next.codePointAt(0));
+  const firstWord = next.split(' ')[0].split('\t')[0];
+  if (last === '-' && isLetter(before) && isLetter(first)) {
+    if (HYPHEN_WORDS.includes(firstWord)) return SPACE;
+    return isLower(first) ? UNHYPHENATE : GLUE;
+  }
+  const back = prev.split('\t').join(' ').split(' ');
+  const lastWord = back[back.length - 1];
+  const wordBefore = back.length >= 2 ? back[back.length - 2] : '';
+  if (LINE_END_KEYS.includes(fold(trimEnd(lastWord, ':'))) || TYPE_KEYS.includes(fold(trimEnd(wordBefore, ':')))) {
+    return SPACE;
+  }
+  if ('.!?;:'.includes(last)) return null;
+  if (last === ',' || isLower(first)) return SPACE;
+  const chars = Array.from(lastWord);
+  if (chars.length >= 3 && chars.every(isLower)) return SPACE;
+  if (isDigit(last) && UNITS.includes(fold(trimEnd(firstWord, '.,;:)')))) return SPACE;
+  return null;
+}
+
+/**
+ * Whether words can be a table's header or row: none ends in a colon, and none but
+ * "sowie" is a lower-case word of four or more letters (as sentences have).
+ */
+function tabular(ws) {
+  for (const w of ws) {
+    const cs = Array.from(w);
+    if (cs[cs.length - 1] === ':' || (cs.length >= 4 && isLower(cs[0]) && w !== 'sowie')) return false;
+  }
+  return true;
+}
+
+/**
+ * A location table whose header is line i: [the end of its rows, [[gemarkung, flur,
+ * parcels]] per row, null where a cell holds no such value], or null.
+ */
+function readTable(lns, flns, i, cache) {
+  const line = lns[i];
+  const fline = flns[i];
+  if (containsAny(fline, OTHER_LAND)) return null;
+  const rows = [];
+  if (line.includes('\t')) {
+    const header = fline.split('\t').map(trimSpaces);
+    const cols = COLUMNS.map((names) => {
+      const k = header.findIndex((c) => names.includes(c));
+      return k >= 0 ? k : null;
+    });
+    if (cols.every((c) => c === null)) return null;
+    for (const row of lns.slice(i + 1, i + 1 + MAX_ROWS)) {
+      const cells = row.split('\t').map(trimSpaces);
+      if (cells.length !== header.length) break;
+      rows.push(rowValues(row, cols.map((c) => (c !== null ? cells[c] : null)), true));
+    }
+  } else {
+    const ws = words(line);
+    if (ws.length < 2 || ws.length > 16 || !tabular(ws) || /[0-9,.;:]/u.test(line)) return null;
+    const fws = ws.map(fold);
+    const cols = COLUMNS.map((names) => {
+      const k = fws.findIndex((w) => names.includes(w));
+      return k >= 0 ? k : null;
+    });
+    const present = cols.filter((c) => c !== null);
+    if (present.length === 0) return null;
+    for (let k = 1; k < present.length; k += 1) {
+      if (present[k] !== present[k - 1] + 1) return null;
+    }
+    const starts = present[0] === 0;
+    const ends = present[present.length - 1] === ws.length - 1;
+    if (!starts && !ends && cols[0] === null) return null;
+    const body = [0, 1, 2].filter((k) => cols[k] !== null).map((k) => ROW_CELLS[k]).join(' ');
+    const pattern = (starts ? '^' : '(?:^| )') + body + (ends ? '$' : '(?: |$)');
+    if (!cache.has(pattern)) cache.set(pattern, one(pattern));
+    const regex = cache.get(pattern);
+    for (const row of lns.slice(i + 1, i + 1 + MAX_ROWS)) {
+      const m = row.includes('\t') || !tabular(words(row)) ? null : regex.exec(row);
+      if (m === null) break;
+      let g = 1;
+      rows.push(rowValues(row, cols.map((c) => (c !== null ? m[g++] : null)), false));
+    }
+  }
+  if (rows.length === 0) return null;
+  return [i + 1 + rows.length, rows];
+}
+
+/**
+ * The values of a table row: none of a row about other land, none of a cell that does not
+ * hold such a value (`check`: the cells of a tab-separated row, not yet matched).
+ */
+function rowValues(row, [g, f, p], check) {
+  if (containsAny(fold(row), OTHER_LAND)) return [null, null, null];
+  if (g !== null && ((check && !NAME_CELL.test(g)) || NOT_NAMES.includes(fold(g)))) g = null;
+  if (f !== null && check && !NUMBER_CELL.test(f)) f = null;
+  if (p !== null && check && !PARCEL_CELL.test(p)) p = null;
+  return [g, f, p];
 }
 
 function clauses(line) {
