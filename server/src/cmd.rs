@@ -151,7 +151,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let added = add_files(&mut repo, parent, files, document_type.as_deref()).await?;
             if !no_ingest && ingest::enabled() {
                 let versions = new_versions(&repo, &added);
-                ingest::run(&cli.data, &mut repo, &versions, cli.json).await?;
+                if !versions.is_empty() {
+                    let pipeline = ingest::pipeline(&cli.data, &repo, cli.json).await?;
+                    ingest::run(&pipeline, &mut repo, &versions, cli.json).await?;
+                }
                 search::sync(&cli.data, &repo, false, cli.json).await?;
             }
             if cli.json {
@@ -182,7 +185,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             repo.commit(vec![change]).await?;
             if !no_ingest && ingest::enabled() {
                 let id = info["id"].as_str().and_then(|s| s.parse::<Uuid>().ok()).into_iter().collect::<Vec<_>>();
-                ingest::run(&cli.data, &mut repo, &id, cli.json).await?;
+                let pipeline = ingest::pipeline(&cli.data, &repo, cli.json).await?;
+                ingest::run(&pipeline, &mut repo, &id, cli.json).await?;
             }
             if cli.json {
                 print_json(&info)
@@ -358,8 +362,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut repo = open(&opts).await?;
             let pipeline = ingest::pipeline(&cli.data, &repo, cli.json).await?;
             let pending = pipeline.pending(repo.catalog());
-            drop(pipeline);
-            let report = ingest::run(&cli.data, &mut repo, &pending, cli.json).await?;
+            let report = ingest::run(&pipeline, &mut repo, &pending, cli.json).await?;
             search::sync(&cli.data, &repo, false, cli.json).await?;
             if cli.json {
                 print_json(&report);
@@ -383,8 +386,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 _ => bail!("The object {dokument} is not a Dokument"),
             };
-            let pipeline = ingest::pipeline(&cli.data, &repo, true).await?;
-            let view = pipeline.view(&repo, &version).await?;
+            let view = ingest::reader(&cli.data, &repo).await?.view(&repo, &version).await?;
             if cli.json {
                 print_json(&view);
             } else if view.producers.is_empty() {

@@ -101,8 +101,7 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
     let report = if crate::ingest::enabled() {
         let pipeline = crate::ingest::pipeline(&opts.data_dir, &repo, json_out).await?;
         let pending = pipeline.pending(repo.catalog());
-        drop(pipeline);
-        crate::ingest::run(&opts.data_dir, &mut repo, &pending, true).await?
+        crate::ingest::run(&pipeline, &mut repo, &pending, true).await?
     } else {
         Default::default()
     };

@@ -50,12 +50,17 @@ pub async fn pipeline(data: &Path, repo: &Repository, quiet: bool) -> Result<Pip
     Ok(Pipeline::load(&host, repo, ocr, PipelineLimits::default()).await?)
 }
 
+/// A pipeline for reading recorded results only (`Pipeline::view`): it never runs OCR, so
+/// it does not look for tesseract (three subprocesses per command otherwise).
+pub async fn reader(data: &Path, repo: &Repository) -> Result<Pipeline> {
+    Ok(Pipeline::load(&host(data)?, repo, None, PipelineLimits::default()).await?)
+}
+
 /// Runs the pipeline over versions with progress bars; prints a summary unless `quiet`.
-pub async fn run(data: &Path, repo: &mut Repository, versions: &[Uuid], quiet: bool) -> Result<Report> {
+pub async fn run(pipeline: &Pipeline, repo: &mut Repository, versions: &[Uuid], quiet: bool) -> Result<Report> {
     if versions.is_empty() {
         return Ok(Report::default());
     }
-    let pipeline = pipeline(data, repo, quiet).await?;
     let bar = output::bar(versions.len() as u64, false, "extracting");
     let progress = {
         let bar = bar.clone();

@@ -70,31 +70,42 @@ pub fn readers_of(akte: &Obj) -> Vec<String> {
     out
 }
 
-/// The Aktenplan path of a code, root first, from the Aktenplan objects.
-fn plan_path(catalog: &Catalog, code: &str) -> Vec<PlanNode> {
-    let nodes: HashMap<&str, &Obj> =
-        catalog.all(ObjKind::Aktenplan).filter_map(|o| Some((o.text("code")?, o))).collect();
-    let mut path = Vec::new();
-    let mut at = nodes.get(code).copied();
-    while let Some(node) = at {
-        path.push(PlanNode {
-            code: node.text("code").unwrap_or_default().to_string(),
-            title: node.text("title").unwrap_or_default().to_string(),
-        });
-        at = node.parent.and_then(|p| catalog.get(&p)).filter(|p| p.kind == ObjKind::Aktenplan);
-        if path.len() > 32 {
-            break;
+/// The Aktenplan nodes by code, read once per index update.
+struct Plan<'a> {
+    catalog: &'a Catalog,
+    nodes: HashMap<&'a str, &'a Obj>,
+}
+
+impl<'a> Plan<'a> {
+    fn of(catalog: &'a Catalog) -> Plan<'a> {
+        let nodes = catalog.all(ObjKind::Aktenplan).filter_map(|o| Some((o.text("code")?, o))).collect();
+        Plan { catalog, nodes }
+    }
+
+    /// The path of a code, root first.
+    fn path(&self, code: &str) -> Vec<PlanNode> {
+        let mut path = Vec::new();
+        let mut at = self.nodes.get(code).copied();
+        while let Some(node) = at {
+            path.push(PlanNode {
+                code: node.text("code").unwrap_or_default().to_string(),
+                title: node.text("title").unwrap_or_default().to_string(),
+            });
+            at = node.parent.and_then(|p| self.catalog.get(&p)).filter(|p| p.kind == ObjKind::Aktenplan);
+            if path.len() > 32 {
+                break;
+            }
         }
+        if path.is_empty() && !code.is_empty() {
+            path.push(PlanNode { code: code.to_string(), title: String::new() });
+        }
+        path.reverse();
+        path
     }
-    if path.is_empty() && !code.is_empty() {
-        path.push(PlanNode { code: code.to_string(), title: String::new() });
-    }
-    path.reverse();
-    path
 }
 
 /// What the index holds for one Dokument, or `None` when it has no version.
-async fn index_doc(repo: &Repository, pipeline: &Pipeline, dok: &Obj) -> Result<Option<IndexDoc>> {
+async fn index_doc(repo: &Repository, pipeline: &Pipeline, plan: &Plan<'_>, dok: &Obj) -> Result<Option<IndexDoc>> {
     let catalog = repo.catalog();
     let Some(version) = catalog.latest_version(&dok.id) else { return Ok(None) };
     let Some(akte) = dok.akte.and_then(|a| catalog.get(&a)) else { return Ok(None) };
@@ -115,7 +126,7 @@ async fn index_doc(repo: &Repository, pipeline: &Pipeline, dok: &Obj) -> Result<
         akte_id: akte.id.to_string(),
         aktenzeichen: akte.text("aktenzeichen").unwrap_or_default().to_string(),
         akte_title: akte.text("title").unwrap_or_default().to_string(),
-        aktenplan: plan_path(catalog, akte.text("aktenplan").unwrap_or_default()),
+        aktenplan: plan.path(akte.text("aktenplan").unwrap_or_default()),
         vorgang_id: vorgang.map(|v| v.id.to_string()),
         vorgang_title: vorgang.and_then(|v| v.text("title")).map(str::to_string),
         title: dok.text("title").unwrap_or_default().to_string(),
@@ -209,15 +220,16 @@ pub async fn sync(data: &Path, repo: &Repository, full: bool, quiet: bool) -> Re
         return Ok(0);
     }
     let docs = touched(repo.catalog(), cursor.as_ref());
-    let pipeline = crate::ingest::pipeline(data, repo, true).await?;
+    let pipeline = crate::ingest::reader(data, repo).await?;
+    let plan = Plan::of(repo.catalog());
     let mut writer = index.writer()?;
     if cursor.is_none() {
         writer.delete_all()?;
     }
     let bar = output::bar(docs.len() as u64, false, "indexing");
     for id in &docs {
-        let dok = repo.catalog().get(id).expect("touched Dokumente exist").clone();
-        match index_doc(repo, &pipeline, &dok).await? {
+        let dok = repo.catalog().get(id).expect("touched Dokumente exist");
+        match index_doc(repo, &pipeline, &plan, dok).await? {
             Some(doc) => {
                 writer.upsert(&doc)?;
             }
