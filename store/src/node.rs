@@ -78,6 +78,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// How long opening a data directory waits for a lock held by someone else.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl NodeDir {
     /// Opens (creating if needed) and locks a data directory.
     pub fn open(dir: &Path) -> Result<NodeDir> {
@@ -94,10 +97,19 @@ impl NodeDir {
             .write(true)
             .open(&lock_path)
             .map_err(|e| Error::io(&lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Busy(dir.to_path_buf())),
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+        // A lock can outlive its holder for a moment: a child process forked by another
+        // thread shares the descriptor until it execs, and a process that just exited may
+        // not have been reaped yet. Only a lock held for longer means another user.
+        let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Busy(dir.to_path_buf())),
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+            }
         }
         let meta_path = dir.join("node.json");
         let meta = match read_json::<NodeMeta>(&meta_path)? {
