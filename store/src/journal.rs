@@ -83,6 +83,7 @@ impl Op {
     /// The lowest entry version that can hold this op.
     pub fn min_version(&self) -> u32 {
         match self {
+            Op::Create { kind: ObjKind::Account | ObjKind::Token, .. } => 3,
             Op::Create { kind: ObjKind::Plugin, .. } | Op::Derive { .. } => 2,
             _ => 1,
         }
@@ -92,7 +93,7 @@ impl Op {
 /// The newest entry version this build reads and writes. Writers use the lowest version
 /// that can hold an entry's ops, so repositories without plugins stay readable by builds
 /// that only know version 1.
-pub const ENTRY_VERSION: u32 = 2;
+pub const ENTRY_VERSION: u32 = 3;
 
 /// A journal entry (the JSON inside the encrypted object).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

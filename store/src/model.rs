@@ -27,6 +27,10 @@ pub enum ObjKind {
     Version,
     /// A plugin installed in the repository (its component is the content).
     Plugin,
+    /// A local account of a person (login for the web UI).
+    Account,
+    /// An API token of a Fachverfahren or a script (only its hash is kept).
+    Token,
 }
 
 impl ObjKind {
@@ -39,6 +43,8 @@ impl ObjKind {
             ObjKind::Dokument => "Dokument",
             ObjKind::Version => "Version",
             ObjKind::Plugin => "Plugin",
+            ObjKind::Account => "Konto",
+            ObjKind::Token => "API-Token",
         }
     }
 }
@@ -265,6 +271,58 @@ pub struct PluginRule {
     pub enabled: bool,
 }
 
+/// A local account. The password is kept only as an argon2id hash (PHC string).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountFields {
+    /// Login name (unique among accounts).
+    pub name: Option<String>,
+    /// Name shown to people.
+    pub display_name: Option<String>,
+    /// argon2id hash of the password (PHC string format).
+    pub password_hash: Option<String>,
+    /// Roles: `admin`, `clerk`, `reader`, `archivist`, `service`.
+    pub roles: Option<Vec<String>>,
+    /// Organisational units the person belongs to.
+    pub units: Option<Vec<String>>,
+    /// A disabled account cannot log in; its sessions end.
+    pub disabled: Option<bool>,
+}
+
+/// An API token. The secret is shown once at creation; only its keyed hash is kept.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenFields {
+    /// Name (who or what uses it, e.g. the Fachverfahren).
+    pub name: Option<String>,
+    /// The role it acts with.
+    pub role: Option<String>,
+    /// Organisational units it acts for.
+    pub units: Option<Vec<String>>,
+    /// BLAKE3 of the secret (hex).
+    pub hash: Option<String>,
+    /// Expiry (RFC 3339); absent means no expiry.
+    pub expires: Option<String>,
+    /// Set when the token was revoked.
+    pub revoked: Option<bool>,
+}
+
+/// The roles the server knows.
+pub const ROLES: [&str; 5] = ["admin", "clerk", "reader", "archivist", "service"];
+
+fn check_roles(kind: ObjKind, roles: &[String]) -> Result<()> {
+    for r in roles {
+        if !ROLES.contains(&r.as_str()) {
+            return Err(Error::Invalid(format!(
+                "The {} names the unknown role {r:?}; roles are {}",
+                kind.label(),
+                ROLES.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn check<T: DeserializeOwned>(kind: ObjKind, fields: &Map<String, Value>) -> Result<T> {
     serde_json::from_value(Value::Object(fields.clone()))
         .map_err(|e| Error::Invalid(format!("Invalid {} field: {e}", kind.label())))
@@ -296,6 +354,20 @@ pub fn validate(kind: ObjKind, fields: &Map<String, Value>, creating: bool) -> R
         ObjKind::Plugin => {
             check::<PluginFields>(kind, fields)?;
             &["name", "version", "world", "manifest"]
+        }
+        ObjKind::Account => {
+            let a = check::<AccountFields>(kind, fields)?;
+            check_roles(kind, a.roles.as_deref().unwrap_or_default())?;
+            &["name", "password_hash"]
+        }
+        ObjKind::Token => {
+            let t = check::<TokenFields>(kind, fields)?;
+            check_roles(kind, t.role.as_slice())?;
+            if let Some(e) = &t.expires {
+                time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| Error::Invalid(format!("The expiry {e:?} is not an RFC 3339 time")))?;
+            }
+            &["name", "role", "hash"]
         }
     };
     for name in required {

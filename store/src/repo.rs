@@ -108,7 +108,8 @@ pub struct Repository {
     operator: OperatorIdentity,
     catalog: Catalog,
     clock: Hlc,
-    actor: String,
+    /// Who the next commits are recorded as (the server sets it per request).
+    pub actor: String,
     catalog_dirty: bool,
     /// Chunk size for new content.
     pub chunk_size: usize,
@@ -744,7 +745,8 @@ impl Drop for Repository {
     }
 }
 
-fn write_secret(path: &std::path::Path, text: &str) -> Result<()> {
+/// Writes a secret file (mode 0600) atomically; refuses to overwrite a non-empty one.
+pub fn write_secret(path: &std::path::Path, text: &str) -> Result<()> {
     use std::io::Write;
     if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
         return Err(Error::Conflict(format!("The file {} exists already; it is not overwritten", path.display())));
