@@ -25,6 +25,10 @@ if [ "$want_test" = 1 ]; then
   python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
   command -v node >/dev/null || need_apt+=(nodejs)
   command -v npm >/dev/null || need_apt+=(npm)
+  # xmllint validates every xdomea message against the schema.
+  command -v xmllint >/dev/null || need_apt+=(libxml2-utils)
+  # strace watches the server's connect calls in the no-outbound-connection test.
+  command -v strace >/dev/null || need_apt+=(strace)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}" >&2
@@ -39,4 +43,6 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx w
 fi
 if [ "$want_test" = 1 ]; then
   bash scripts/install-garage.sh >/dev/null
+  # bagit.py, ocfl-validate.py and schemathesis check our exports and the REST API.
+  bash scripts/install-py-tools.sh >/dev/null
 fi

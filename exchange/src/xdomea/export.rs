@@ -1,0 +1,464 @@
+//! Writing an Abgabe 0401: the message XML and the primary documents in one ZIP.
+
+use std::{
+    collections::BTreeMap,
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use akte_store::{
+    Repository,
+    catalog::{Obj, State},
+    model::{Appraisal, Confidentiality, ObjKind},
+};
+use futures::TryStreamExt;
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+use zip::{ZipWriter, write::SimpleFileOptions};
+
+use super::{
+    Sender,
+    codes::{self, AUSSONDERUNGSART, DATEIFORMAT, MEDIUM, NACHRICHTENTYP, VERTRAULICHKEITSSTUFE},
+    xml::Writer,
+};
+use crate::{
+    AkteReport, Error, Format, Report, Result,
+    files::{Algs, Hasher},
+    meta::{self, History, Layout},
+    names::safe_component,
+    provenance::Provenance,
+    select_akten,
+};
+
+/// The root element and file stem of an Abgabe.
+pub const ABGABE_0401: &str = "Abgabe.Abgabe.0401";
+
+/// A ZIP being written under a temporary name beside its target; removed unless finished.
+struct Partial {
+    tmp: PathBuf,
+    done: bool,
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// One primary document to put into the ZIP.
+struct Primary {
+    version: Uuid,
+    entry: String,
+}
+
+/// What the export collects while it writes the XML.
+#[derive(Default)]
+struct Collect {
+    primaries: Vec<Primary>,
+}
+
+fn missing(id: Uuid) -> Error {
+    Error::Store(akte_store::Error::integrity(id.to_string(), "is named in the catalog but missing from it"))
+}
+
+/// The Vorgänge and Dokumente directly inside an Akte or Vorgang, in creation order.
+fn containees(state: &State, id: Uuid) -> Vec<&Obj> {
+    state
+        .children
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| state.objects.get(c))
+        .filter(|o| matches!(o.kind, ObjKind::Vorgang | ObjKind::Dokument))
+        .collect()
+}
+
+/// A field value as text for the history (strings as they are, others as JSON).
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Whether a text is an `xs:dateTime` we can vouch for: RFC 3339, or a local date and
+/// time without zone (as other systems write them).
+fn is_date_time(text: &str) -> bool {
+    let local = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    time::OffsetDateTime::parse(text, &Rfc3339).is_ok() || time::PrimitiveDateTime::parse(text, &local).is_ok()
+}
+
+/// Writes one history entry (a JSON object as the repository or a package recorded it) as
+/// `HistorienProtokollInformation`: one element per changed field, or one for the action.
+/// Entries without a readable time are left to the extension.
+fn write_history(w: &mut Writer, entries: &[Value], note: Option<&str>) {
+    for e in entries {
+        let Some(time) = e.get("time").and_then(Value::as_str) else { continue };
+        if !is_date_time(time) {
+            continue;
+        }
+        let actor = e.get("actor").and_then(Value::as_str).filter(|a| !a.trim().is_empty()).unwrap_or("unbekannt");
+        let action = e.get("action").and_then(Value::as_str).filter(|a| !a.trim().is_empty()).unwrap_or("unbekannt");
+        let changes: Vec<&Value> = e.get("changes").and_then(Value::as_array).into_iter().flatten().collect();
+        let one = |w: &mut Writer, change: Option<&Value>| {
+            w.open("HistorienProtokollInformation");
+            if let Some(c) = change {
+                w.opt("MetadatumName", c.get("field").and_then(Value::as_str));
+                w.opt("MetadatumAlterWert", c.get("old").and_then(value_text).as_deref());
+                w.opt("MetadatumNeuerWert", c.get("new").and_then(value_text).as_deref());
+            }
+            w.text("Akteur", actor);
+            w.text("DatumUhrzeit", time);
+            w.opt("Bemerkung", note);
+            w.text("Aktion", action);
+            w.close("HistorienProtokollInformation");
+        };
+        if changes.is_empty() {
+            one(w, None);
+        }
+        for c in changes {
+            one(w, Some(c));
+        }
+    }
+}
+
+/// The extension JSON of an object: its metadata document (as BagIt and OCFL write it),
+/// compact, with the two non-characters XML cannot carry escaped.
+fn extension_json(state: &State, history: &History, layout: &Layout, id: Uuid) -> Result<String> {
+    let bytes = meta::object_json(state, state, history, layout, id)?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| Error::invalid("metadata", e.to_string()))?;
+    let text = serde_json::to_string(&value).expect("metadata serializes");
+    Ok(text.replace('\u{FFFE}', "\\ufffe").replace('\u{FFFF}', "\\uffff"))
+}
+
+fn identifikation(w: &mut Writer, id: Uuid, position: Option<u32>) {
+    w.open("Identifikation");
+    w.text("ID", &id.to_string());
+    if let Some(p) = position {
+        w.text("NummerImUebergeordnetenContainer", &(p + 1).to_string());
+    }
+    w.close("Identifikation");
+}
+
+fn field<T: serde::de::DeserializeOwned>(obj: &Obj, name: &str) -> Option<T> {
+    obj.fields.get(name).and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+fn status_zda(obj: &Obj) -> Option<&'static str> {
+    match obj.text("status") {
+        Some("zda") => Some("true"),
+        Some(_) => Some("false"),
+        None => None,
+    }
+}
+
+/// Writes the `Akte` element of one Akte.
+fn write_akte(
+    w: &mut Writer,
+    state: &State,
+    history: &History,
+    layout: &Layout,
+    akte: &Obj,
+    c: &mut Collect,
+) -> Result<()> {
+    w.open("Akte");
+    identifikation(w, akte.id, None);
+    w.open("AllgemeineMetadaten");
+    w.opt("Betreff", akte.text("title"));
+    w.opt("Kennzeichen", akte.text("aktenzeichen"));
+    if let Some(conf) = field::<Confidentiality>(akte, "confidentiality") {
+        let (uri, v) = VERTRAULICHKEITSSTUFE;
+        w.code("Vertraulichkeitsstufe", uri, v, codes::vertraulichkeit(conf));
+    }
+    w.code("Medium", MEDIUM.0, MEDIUM.1, codes::MEDIUM_ELEKTRONISCH);
+    if let Some(code) = akte.text("aktenplan") {
+        w.open("Aktenplaneinheit");
+        w.text("Kennzeichen", code);
+        let node = state.objects.values().find(|o| o.kind == ObjKind::Aktenplan && o.text("code") == Some(code));
+        w.opt("Inhaltsangabe", node.and_then(|n| n.text("title")));
+        w.close("Aktenplaneinheit");
+    }
+    w.close("AllgemeineMetadaten");
+    w.open("ArchivspezifischeMetadaten");
+    w.open("Aufbewahrungsdauer");
+    match field::<u32>(akte, "retention_years") {
+        Some(y) if y <= u16::MAX as u32 => w.text("AnzahlJahre", &y.to_string()),
+        _ => w.text("Unbefristet", "1"),
+    }
+    w.close("Aufbewahrungsdauer");
+    if let Some(a) = field::<Appraisal>(akte, "appraisal") {
+        w.open("Aussonderungsart");
+        w.code("Aussonderungsart", AUSSONDERUNGSART.0, AUSSONDERUNGSART.1, codes::aussonderungsart(a));
+        w.close("Aussonderungsart");
+    }
+    w.close("ArchivspezifischeMetadaten");
+    let (beginn, ende) = (akte.text("laufzeit_beginn"), akte.text("laufzeit_ende"));
+    if beginn.is_some() || ende.is_some() {
+        w.open("Laufzeit");
+        w.opt("Beginn", beginn);
+        w.opt("Ende", ende);
+        w.close("Laufzeit");
+    }
+    write_history(w, &history.of(state, akte.id)?, None);
+    let inside = containees(state, akte.id);
+    if !inside.is_empty() {
+        w.open("Akteninhalt");
+        // The schema wants the Dokumente first, then the Vorgänge; the position among
+        // all of them is kept in NummerImUebergeordnetenContainer.
+        for d in inside.iter().filter(|o| o.kind == ObjKind::Dokument) {
+            write_dokument(w, state, history, layout, d, c)?;
+        }
+        for v in inside.iter().filter(|o| o.kind == ObjKind::Vorgang) {
+            write_vorgang(w, state, history, layout, v, c, 0)?;
+        }
+        w.close("Akteninhalt");
+    }
+    w.opt("ZdA", status_zda(akte));
+    w.extension(&extension_json(state, history, layout, akte.id)?);
+    w.close("Akte");
+    Ok(())
+}
+
+fn write_vorgang(
+    w: &mut Writer,
+    state: &State,
+    history: &History,
+    layout: &Layout,
+    vorgang: &Obj,
+    c: &mut Collect,
+    depth: usize,
+) -> Result<()> {
+    if depth > 200 {
+        return Err(Error::Usage(format!("Vorgang {} is nested deeper than 200 levels", vorgang.id)));
+    }
+    w.open(if depth == 0 { "Vorgang" } else { "Teilvorgang" });
+    identifikation(w, vorgang.id, layout.position.get(&vorgang.id).copied());
+    w.open("AllgemeineMetadaten");
+    w.opt("Betreff", vorgang.text("title"));
+    w.close("AllgemeineMetadaten");
+    w.opt("ZdA", status_zda(vorgang));
+    write_history(w, &history.of(state, vorgang.id)?, None);
+    let inside = containees(state, vorgang.id);
+    for d in inside.iter().filter(|o| o.kind == ObjKind::Dokument) {
+        write_dokument(w, state, history, layout, d, c)?;
+    }
+    for v in inside.iter().filter(|o| o.kind == ObjKind::Vorgang) {
+        write_vorgang(w, state, history, layout, v, c, depth + 1)?;
+    }
+    w.extension(&extension_json(state, history, layout, vorgang.id)?);
+    w.close(if depth == 0 { "Vorgang" } else { "Teilvorgang" });
+    Ok(())
+}
+
+fn kontakt(w: &mut Writer, element: &str, name: &str) {
+    w.open(element);
+    w.open("Institution");
+    w.text("Name", name);
+    w.close("Institution");
+    w.close(element);
+}
+
+/// The name of a version's primary document in the ZIP: `<version id>_<file name>`, the
+/// pattern the schema suggests ("UUID_Dokumentname.Dateiformat").
+pub fn primary_name(version: Uuid, file_name: &str) -> String {
+    format!("{version}_{}", safe_component(file_name))
+}
+
+fn write_dokument(
+    w: &mut Writer,
+    state: &State,
+    history: &History,
+    layout: &Layout,
+    dok: &Obj,
+    c: &mut Collect,
+) -> Result<()> {
+    w.open("Dokument");
+    identifikation(w, dok.id, layout.position.get(&dok.id).copied());
+    w.open("AllgemeineMetadaten");
+    w.opt("Betreff", dok.text("title"));
+    w.close("AllgemeineMetadaten");
+    w.opt("Posteingangsdatum", dok.text("received"));
+    w.opt("Postausgangsdatum", dok.text("sent"));
+    w.opt("Typ", dok.text("document_type"));
+    write_history(w, &history.of(state, dok.id)?, None);
+    for (j, v) in dok.versions.iter().enumerate() {
+        let version = state.objects.get(v).ok_or_else(|| missing(*v))?;
+        let number = version.number.unwrap_or(j as u32 + 1);
+        write_history(w, &history.of(state, *v)?, Some(&format!("Version {number}")));
+    }
+    for (j, v) in dok.versions.iter().enumerate() {
+        let version = state.objects.get(v).ok_or_else(|| missing(*v))?;
+        let number = version.number.unwrap_or(j as u32 + 1);
+        let file_name = version.text("file_name").unwrap_or("content");
+        let entry = primary_name(*v, file_name);
+        w.open("Version");
+        w.text("Nummer", &number.to_string());
+        w.open("Format");
+        let code = codes::dateiformat(file_name);
+        w.code("Name", DATEIFORMAT.0, DATEIFORMAT.1, code);
+        if code == "100" {
+            let other = version.text("media_type").unwrap_or("application/octet-stream");
+            w.text("SonstigerName", other);
+        }
+        w.text("Version", "unbekannt");
+        w.open("Primaerdokument");
+        w.text("Dateiname", &entry);
+        w.text("DateinameOriginal", file_name);
+        w.close("Primaerdokument");
+        w.close("Format");
+        w.close("Version");
+        c.primaries.push(Primary { version: *v, entry });
+    }
+    if let Some(s) = dok.text("sender") {
+        kontakt(w, "Absender", s);
+    }
+    if let Some(r) = dok.text("recipient") {
+        kontakt(w, "Empfaenger", r);
+    }
+    w.extension(&extension_json(state, history, layout, dok.id)?);
+    w.close("Dokument");
+    Ok(())
+}
+
+/// Writes the message head (`Kopf`) of a message of type `code`.
+pub(crate) fn write_kopf(w: &mut Writer, repo: &Repository, sender: &Sender, prozess: Uuid, code: &str) -> Result<()> {
+    let created = sender.created.unwrap_or_else(time::OffsetDateTime::now_utc);
+    let created = created.format(&Rfc3339).map_err(|e| Error::Usage(format!("Bad creation time: {e}")))?;
+    w.open("Kopf");
+    w.text("ProzessID", &prozess.to_string());
+    w.code("Nachrichtentyp", NACHRICHTENTYP.0, NACHRICHTENTYP.1, code);
+    w.text("Erstellungszeitpunkt", &created);
+    w.open("Absender");
+    w.open("Institution");
+    w.text("Name", &sender.institution);
+    w.close("Institution");
+    if let Some(u) = &sender.unit {
+        w.open("Organisationseinheit");
+        w.text("Name", u);
+        w.close("Organisationseinheit");
+    }
+    w.close("Absender");
+    w.open("Empfaenger");
+    if let Some(r) = &sender.recipient {
+        w.open("Institution");
+        w.text("Name", r);
+        w.close("Institution");
+    }
+    w.close("Empfaenger");
+    w.open("SendendesSystem");
+    w.text("InstanzID", &format!("urn:uuid:{}", repo.repository_id()));
+    w.text("Produktname", "Akte");
+    w.text("Version", env!("CARGO_PKG_VERSION"));
+    w.close("SendendesSystem");
+    w.opt("Hinweis", sender.note.as_deref());
+    Ok(())
+}
+
+/// The file names of a message: `<ProzessID>_<Nachricht>.zip` and `….xml`.
+pub fn message_names(prozess: Uuid, message: &str) -> (String, String) {
+    (format!("{prozess}_{message}.zip"), format!("{prozess}_{message}.xml"))
+}
+
+/// Exports Akten as an Abgabe 0401 into `out_dir` (an existing directory): one ZIP named
+/// `<ProzessID>_Abgabe.Abgabe.0401.zip` holding `<ProzessID>_Abgabe.Abgabe.0401.xml` and
+/// every version's content as a primary document. With no Akten given, all of them. The
+/// ZIP is written under a temporary name and renamed when complete; the report's `path`
+/// is the ZIP.
+pub async fn export_xdomea_0401(repo: &Repository, akten: &[Uuid], out_dir: &Path, sender: &Sender) -> Result<Report> {
+    let catalog = repo.catalog();
+    let ids = select_akten(catalog, akten)?;
+    if ids.is_empty() {
+        return Err(Error::Usage("There is no Akte to export".into()));
+    }
+    let prozess = sender.prozess_id.unwrap_or_else(Uuid::new_v4);
+    let (zip_name, xml_name) = message_names(prozess, ABGABE_0401);
+    let target = out_dir.join(&zip_name);
+    if std::fs::symlink_metadata(&target).is_ok() {
+        return Err(Error::Usage(format!("{} exists already", target.display())));
+    }
+    if !out_dir.is_dir() {
+        return Err(Error::Usage(format!("{} is not a directory", out_dir.display())));
+    }
+
+    let state = &catalog.state;
+    let mut w = Writer::new(ABGABE_0401);
+    write_kopf(&mut w, repo, sender, prozess, "0401")?;
+    w.text("Importbestaetigung", "1");
+    w.text("Empfangsbestaetigung", if sender.receipt { "true" } else { "false" });
+    w.close("Kopf");
+    let mut report = Report { format: Format::Xdomea, path: target.clone(), ..Default::default() };
+    let mut collect = Collect::default();
+    for id in &ids {
+        let akte = catalog.get(id).ok_or_else(|| missing(*id))?;
+        let provenance = Provenance::load(repo, catalog, *id).await?;
+        let mark = match &provenance {
+            Some(_) => state.history.get(id).and_then(|h| h.first()).map(|e| (e.at, e.node.as_str())),
+            None => None,
+        };
+        let history = History { imported: provenance.as_ref().map(|p| &p.history), mark };
+        let layout = meta::layout(state, *id)?;
+        let first = collect.primaries.len();
+        w.open("Schriftgutobjekt");
+        write_akte(&mut w, state, &history, &layout, akte, &mut collect)?;
+        w.close("Schriftgutobjekt");
+        report.vorgaenge += layout.vorgaenge;
+        report.dokumente += layout.dokumente;
+        report.versionen += layout.versionen;
+        let files: BTreeMap<Uuid, String> =
+            collect.primaries[first..].iter().map(|p| (p.version, p.entry.clone())).collect();
+        report.akten.push(AkteReport {
+            id: *id,
+            aktenzeichen: akte.text("aktenzeichen").unwrap_or_default().to_string(),
+            path: xml_name.clone(),
+            ocfl_versions: None,
+            files,
+        });
+    }
+    let xml = w.finish(ABGABE_0401);
+
+    let mut partial =
+        Partial { tmp: out_dir.join(format!(".{zip_name}.partial-{}", Uuid::new_v4().simple())), done: false };
+    let file = std::fs::File::create_new(&partial.tmp).map_err(|e| Error::io(&partial.tmp, e))?;
+    let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
+    let opts = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(false)
+        .last_modified_time(zip::DateTime::default());
+    let zerr = |e: zip::result::ZipError| Error::io(&target, std::io::Error::other(e));
+    zip.start_file(xml_name.as_str(), opts).map_err(zerr)?;
+    zip.write_all(xml.as_bytes()).map_err(|e| Error::io(&target, e))?;
+    for p in &collect.primaries {
+        let (version, stream) = repo.content(&p.version).await?;
+        let size = version.fields.get("size").and_then(Value::as_u64).unwrap_or(0);
+        zip.start_file(p.entry.as_str(), opts.large_file(size >= u32::MAX as u64)).map_err(zerr)?;
+        let mut h = Hasher::new(Algs { sha256: true, sha512: false });
+        let mut stream = std::pin::pin!(stream);
+        while let Some(chunk) = stream.try_next().await? {
+            h.update(&chunk);
+            zip.write_all(&chunk).map_err(|e| Error::io(&target, e))?;
+        }
+        let d = h.finish();
+        let recorded = version.text("sha256");
+        if recorded.is_some_and(|s| Some(s) != d.sha256.as_deref())
+            || d.size != size && version.fields.contains_key("size")
+        {
+            return Err(Error::Store(akte_store::Error::integrity(
+                p.version.to_string(),
+                "the content read differs from the size or SHA-256 the version records",
+            )));
+        }
+        report.files += 1;
+        report.bytes += d.size;
+    }
+    let buf = zip.finish().map_err(zerr)?;
+    let file = buf.into_inner().map_err(|e| Error::io(&target, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(&target, e))?;
+    drop(file);
+    std::fs::rename(&partial.tmp, &target).map_err(|e| Error::io(&target, e))?;
+    partial.done = true;
+    Ok(report)
+}
