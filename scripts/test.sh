@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/akte/target}"
 export CARGO_TERM_COLOR=never
+# CI builds a fresh clone: incremental caches would only fill the disk.
+export CARGO_INCREMENTAL=0
 
 garage_dir="$(mktemp -d /tmp/akte-garage.XXXXXX)"
 eval "$(AKTE_WATCH_PID=$$ bash scripts/garage-test-server.sh "$garage_dir")"

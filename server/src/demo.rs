@@ -58,7 +58,7 @@ pub fn default_fixtures() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/windpark-hohe-heide"))
 }
 
-pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) -> Result<ExitCode> {
+pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool, serving: bool) -> Result<ExitCode> {
     let dir = fixtures.unwrap_or_else(default_fixtures);
     let case: Case = serde_json::from_slice(
         &std::fs::read(dir.join("case.json"))
@@ -106,6 +106,7 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
         Default::default()
     };
     crate::search::sync(&opts.data_dir, &repo, false, true).await?;
+    let login = if serving { Some(demo_login(&mut repo, &opts.data_dir).await?) } else { None };
     if json_out {
         say!("{}", serde_json::to_string_pretty(&json!({"akten": loaded, "ingest": report}))?);
     } else {
@@ -135,8 +136,17 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool) 
         say!("     {exe} search 'Schallgutachten Nachtbetrieb'");
         say!("     {exe} text <Dokument-id>");
         say!("     {exe} verify");
-        say!("(the web server and its login come with `akte serve`, not built yet)");
+        if let Some((password, token)) = &login {
+            say!("log in as demo with the password {password}");
+            say!("  (POST /api/v1/session {{\"name\":\"demo\",\"password\":…}}), or call the API with");
+            say!("  Authorization: Bearer {token}");
+            say!(
+                "  e.g. curl -H 'Authorization: Bearer {token}' 'http://127.0.0.1:8080/api/v1/search?q=Schallgutachten'"
+            );
+            say!("  (both are kept in {})", opts.data_dir.join("demo-login.json").display());
+        }
     }
+    repo.save_catalog()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -198,4 +208,35 @@ async fn load_akte(repo: &mut Repository, dir: &std::path::Path, def: &MoreAkte)
     Ok(
         json!({"aktenzeichen": az, "id": akte, "status": "loaded", "dokumente": def.dokumente.len(), "vorgaenge": def.vorgaenge.len(), "bytes": bytes}),
     )
+}
+
+/// The demo's admin account and API token: made on the first run, remembered (0600) in the
+/// data directory, so that later runs print the same login.
+async fn demo_login(repo: &mut Repository, data: &std::path::Path) -> Result<(String, String)> {
+    let path = data.join("demo-login.json");
+    if let Ok(bytes) = std::fs::read(&path)
+        && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        && let (Some(p), Some(t)) = (v["password"].as_str(), v["token"].as_str())
+        && crate::http::auth::find_account(repo.catalog(), "demo").is_some()
+    {
+        return Ok((p.to_string(), t.to_string()));
+    }
+    let password = hex::encode(rand::random::<[u8; 9]>());
+    let mut changes = Vec::new();
+    if crate::http::auth::find_account(repo.catalog(), "demo").is_none() {
+        let (_, c) = crate::http::auth::create_account("demo", &password, &["admin".to_string()], &[])?;
+        changes.push(c);
+    } else {
+        anyhow::bail!(
+            "The account demo exists, but {} with its password is gone; remove the data directory to start over",
+            path.display()
+        );
+    }
+    let (_, c, token) = crate::http::auth::create_token("demo", "admin", &[], None)?;
+    changes.push(c);
+    repo.commit(changes).await?;
+    let text = serde_json::to_string_pretty(&json!({"name": "demo", "password": password, "token": token}))?;
+    let _ = std::fs::remove_file(&path);
+    akte_store::repo::write_secret(&path, &text)?;
+    Ok((password, token))
 }

@@ -3,6 +3,7 @@
 
 mod cmd;
 mod demo;
+mod http;
 mod ingest;
 mod output;
 mod search;
@@ -46,6 +47,52 @@ pub enum Command {
         /// Where the fixture case lies.
         #[arg(long)]
         fixtures: Option<PathBuf>,
+        /// Only load the case; do not start the server.
+        #[arg(long)]
+        no_serve: bool,
+        /// Where to serve.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Serve the REST API (and later the web UI) until SIGINT or SIGTERM.
+    Serve {
+        /// Where to listen (default 127.0.0.1:8080; env AKTE_LISTEN).
+        #[arg(long)]
+        listen: Option<String>,
+        /// A TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Export Akten through an open format: bagit (RFC 8493), ocfl (OCFL 1.1) or xdomea
+    /// (3.0.0, Abgabe 0401). Without --akte, every Akte.
+    Export {
+        /// bagit, ocfl or xdomea.
+        #[arg(long)]
+        format: String,
+        /// The Akten (ids or Aktenzeichen); repeat for several.
+        #[arg(long = "akte")]
+        akten: Vec<String>,
+        /// Where to write: the bag or storage root directory (must not exist or be empty);
+        /// for xdomea the directory that receives the message ZIP.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Import a BagIt bag, an OCFL storage root or an xdomea 0401 message (ZIP): all or nothing.
+    Import {
+        /// The bag directory, storage root directory or message ZIP.
+        path: PathBuf,
+    },
+    /// Manage API tokens for Fachverfahren and scripts.
+    Token {
+        /// The token command.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Manage local accounts (people logging in to the web UI).
+    Account {
+        /// The account command.
+        #[command(subcommand)]
+        command: AccountCommand,
     },
     /// Create an Akte; prints its id.
     Create {
@@ -234,6 +281,51 @@ pub enum PluginCommand {
         #[arg(long)]
         media_type: Option<String>,
     },
+}
+
+/// `akte token …`
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token; prints the bearer token (shown only this once).
+    Create {
+        /// Its role: admin, clerk, reader, archivist or service.
+        #[arg(long)]
+        role: String,
+        /// Who or what uses it.
+        #[arg(long)]
+        name: String,
+        /// Organisational units it acts for.
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        expires_days: Option<u32>,
+    },
+    /// List the tokens (never their secrets).
+    List,
+    /// Revoke a token.
+    Revoke {
+        /// The token's id or name.
+        token: String,
+    },
+}
+
+/// `akte account …`
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Add a local account; the password is read from the first line of standard input.
+    Add {
+        /// Login name.
+        name: String,
+        /// Roles: admin, clerk, reader, archivist, service.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Organisational units.
+        #[arg(long = "unit")]
+        units: Vec<String>,
+    },
+    /// List the accounts.
+    List,
 }
 
 /// `akte key …`

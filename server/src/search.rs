@@ -46,12 +46,35 @@ impl Cursor {
     }
 }
 
-/// The access tokens of a Dokument in an Akte: `akte:<id>` always; the Akte's units, roles
-/// and users as `unit:…`, `role:…`, `user:…`; and `all` when the Akte names nobody and is
-/// not classified (VS-NfD and above are never `all`). A user's tokens decide what she sees.
-pub fn readers_of(akte: &Obj) -> Vec<String> {
+/// The grants that apply to an Akte: its own `access` field, or when it has none, that of
+/// the nearest Aktenplan node above it that has one (grants per node are inherited).
+pub fn effective_access<'a>(catalog: &'a Catalog, akte: &'a Obj) -> Option<&'a serde_json::Value> {
+    if let Some(a) = akte.fields.get("access").filter(|a| !a.is_null()) {
+        return Some(a);
+    }
+    let code = akte.text("aktenplan")?;
+    let mut at = catalog.all(ObjKind::Aktenplan).find(|n| n.text("code") == Some(code));
+    let mut depth = 0;
+    while let Some(node) = at {
+        if let Some(a) = node.fields.get("access").filter(|a| !a.is_null()) {
+            return Some(a);
+        }
+        depth += 1;
+        if depth > 32 {
+            break;
+        }
+        at = node.parent.and_then(|p| catalog.get(&p)).filter(|p| p.kind == ObjKind::Aktenplan);
+    }
+    None
+}
+
+/// The access tokens of a Dokument in an Akte: `akte:<id>` always; the units, roles and
+/// users of the Akte's grants ([`effective_access`]) as `unit:…`, `role:…`, `user:…`; and
+/// `all` when the grants name nobody and the Akte is not classified (VS-NfD and above are
+/// never `all`). A user's tokens decide what she sees, in search and in every endpoint.
+pub fn readers_of(catalog: &Catalog, akte: &Obj) -> Vec<String> {
     let mut out = vec![format!("akte:{}", akte.id)];
-    let access = akte.fields.get("access");
+    let access = effective_access(catalog, akte);
     let list = |key: &str| -> Vec<String> {
         access
             .and_then(|a| a.get(key))
@@ -141,7 +164,7 @@ async fn index_doc(repo: &Repository, pipeline: &Pipeline, plan: &Plan<'_>, dok:
         page_texts: Vec::new(),
         fields,
         tags: view.tags,
-        readers: readers_of(akte),
+        readers: readers_of(catalog, akte),
         content_hash: version.text("blake3").map(str::to_string),
     }))
 }
@@ -210,6 +233,17 @@ fn touched(catalog: &Catalog, cursor: Option<&Cursor>) -> BTreeSet<Uuid> {
 /// the number of Dokumente (re-)indexed.
 pub async fn sync(data: &Path, repo: &Repository, full: bool, quiet: bool) -> Result<usize> {
     let index = Index::open(&index_dir(data)).context("Cannot open the search index")?;
+    let pipeline = crate::ingest::reader(data, repo).await?;
+    let n = sync_with(&index, &pipeline, repo, full).await?;
+    if !quiet && n > 100 {
+        eprintln!("akte: search index updated: {n} Dokumente.");
+    }
+    Ok(n)
+}
+
+/// Brings an open index up to date, reading recorded results through `pipeline` (the
+/// server keeps both open). Returns the number of Dokumente (re-)indexed.
+pub async fn sync_with(index: &Index, pipeline: &Pipeline, repo: &Repository, full: bool) -> Result<usize> {
     let cursor: Option<Cursor> = if full || index.needs_full_rebuild() {
         None
     } else {
@@ -220,7 +254,6 @@ pub async fn sync(data: &Path, repo: &Repository, full: bool, quiet: bool) -> Re
         return Ok(0);
     }
     let docs = touched(repo.catalog(), cursor.as_ref());
-    let pipeline = crate::ingest::reader(data, repo).await?;
     let plan = Plan::of(repo.catalog());
     let mut writer = index.writer()?;
     if cursor.is_none() {
@@ -229,7 +262,7 @@ pub async fn sync(data: &Path, repo: &Repository, full: bool, quiet: bool) -> Re
     let bar = output::bar(docs.len() as u64, false, "indexing");
     for id in &docs {
         let dok = repo.catalog().get(id).expect("touched Dokumente exist");
-        match index_doc(repo, &pipeline, &plan, dok).await? {
+        match index_doc(repo, pipeline, &plan, dok).await? {
             Some(doc) => {
                 writer.upsert(&doc)?;
             }
@@ -239,9 +272,6 @@ pub async fn sync(data: &Path, repo: &Repository, full: bool, quiet: bool) -> Re
     }
     writer.commit(Some(&serde_json::to_string(&now)?))?;
     bar.finish_and_clear();
-    if !quiet && docs.len() > 100 {
-        eprintln!("akte: search index updated: {} Dokumente.", docs.len());
-    }
     Ok(docs.len())
 }
 

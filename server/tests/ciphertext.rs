@@ -252,8 +252,11 @@ fn demo_leaves_only_ciphertext(case_dir: &Path) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("demo");
     let t0 = Instant::now();
-    let r =
-        common::run_with_timeout(&data, &["demo", "--fixtures", case_dir.to_str().unwrap()], Duration::from_secs(300));
+    let r = common::run_with_timeout(
+        &data,
+        &["demo", "--no-serve", "--fixtures", case_dir.to_str().unwrap()],
+        Duration::from_secs(300),
+    );
     assert_eq!(r.code, 0, "akte demo loads the case:\n{r}");
     let load_time = t0.elapsed();
     ok(&data, &["verify"]);

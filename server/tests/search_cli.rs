@@ -33,7 +33,7 @@ fn the_demo_case_is_found_through_extraction_and_ocr_with_recall_at_3_of_at_leas
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("demo");
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/windpark-hohe-heide");
-    ok(&data, &["demo", "--fixtures", fixtures]);
+    ok(&data, &["demo", "--no-serve", "--fixtures", fixtures]);
 
     // Fixture path → Dokument id, through each Akte's listing and the case's file names.
     let case: Value = serde_json::from_slice(&std::fs::read(format!("{fixtures}/case.json")).unwrap()).unwrap();

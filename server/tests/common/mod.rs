@@ -316,3 +316,112 @@ pub fn copy_node(src: &Path, dst: &Path) {
         std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta).expect("json")).expect("write node.json");
     }
 }
+
+/// A running `akte serve` on an ephemeral loopback port; killed on drop.
+pub struct Server {
+    /// The child process.
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The data directory.
+    pub data: PathBuf,
+    /// Its standard error, for failure messages.
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Starts `akte serve` on DATA (extraction off unless `ingest`), waits until it listens.
+    pub fn start(data: &Path, ingest: bool, extra_env: &[(&str, &str)]) -> Server {
+        let log = data.with_extension("serve.log");
+        let mut cmd = akte_cmd(data.parent().expect("parent"));
+        cmd.args(["--data", data.to_str().expect("utf-8"), "--json", "serve", "--listen", "127.0.0.1:0"])
+            .env("AKTE_SYNC_INTERVAL_MS", "200")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        if !ingest {
+            cmd.env("AKTE_INGEST", "off");
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("akte serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && let Some(a) = v["listening"].as_str()
+                {
+                    let _ = tx.send(a.to_string());
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("akte serve did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+            }
+        };
+        Server { child, base: format!("http://{addr}"), data: data.to_path_buf(), log }
+    }
+
+    /// `BASE/api/v1PATH`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    /// Stops the server with SIGTERM and waits for it.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = self.child.kill();
+                panic!("akte serve did not stop within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `akte token create` on a stopped node; returns the bearer token.
+pub fn token(data: &Path, role: &str, name: &str, units: &[&str]) -> String {
+    let mut args = vec!["token", "create", "--role", role, "--name", name, "--json"];
+    for u in units {
+        args.extend(["--unit", u]);
+    }
+    ok(data, &args).json()["token"].as_str().expect("token").to_string()
+}
+
+/// A blocking HTTP client for the API tests.
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).no_proxy().build().expect("client builds")
+}
+
+/// Asserts a problem+json answer with this status and type slug; returns its detail.
+pub fn assert_problem(r: reqwest::blocking::Response, status: u16, slug: &str) -> String {
+    assert_eq!(r.status().as_u16(), status, "status of {}", r.url());
+    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert_eq!(ct, "application/problem+json", "content type of a {status} answer");
+    let v: Value = r.json().expect("problem is JSON");
+    assert_eq!(v["type"], format!("urn:akte:problem:{slug}"), "{v}");
+    assert_eq!(v["status"], status, "{v}");
+    let detail = v["detail"].as_str().expect("detail").to_string();
+    assert!(
+        detail.ends_with('.') && detail.chars().next().is_some_and(char::is_uppercase),
+        "detail is a sentence: {detail}"
+    );
+    detail
+}

@@ -1,0 +1,1295 @@
+//! The metadata endpoints: Aktenplan, Akten, Vorgänge, Dokumente, closing (z.d.A.),
+//! accounts, tokens and sessions; the OpenAPI document that describes all of `/api/v1`.
+
+use std::sync::Arc;
+
+use akte_store::{
+    Change,
+    catalog::{Catalog, Obj},
+    model::{self, ObjKind},
+};
+use axum::{
+    Json, Router,
+    extract::{FromRequest, FromRequestParts, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    App,
+    auth::{self, Action, Caller, Principal},
+    problem::{ApiError, ApiResult, Problem, rejection},
+};
+
+/// A JSON body whose rejections are problems.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct Body<T>(pub T);
+
+/// A path whose rejections are problems.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Id<T>(pub T);
+
+/// A query whose rejections are problems.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct Q<T>(pub T);
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> ApiError {
+        rejection(e.body_text(), e.status())
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(e: axum::extract::rejection::PathRejection) -> ApiError {
+        ApiError::not_found(crate::output::sentence(&anyhow::anyhow!("{}", e.body_text())))
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(e: axum::extract::rejection::QueryRejection) -> ApiError {
+        rejection(e.body_text(), StatusCode::BAD_REQUEST)
+    }
+}
+
+/// The routes of this module.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/aktenplan", get(list_plan).post(create_plan))
+        .route("/aktenplan/{id}", get(get_plan).patch(update_plan))
+        .route("/akten", get(list_akten).post(create_akte))
+        .route("/akten/{id}", get(get_akte).patch(update_akte))
+        .route("/akten/{id}/close", post(close_akte))
+        .route("/akten/{id}/reopen", post(reopen_akte))
+        .route("/akten/{id}/vorgaenge", get(list_vorgaenge).post(create_vorgang))
+        .route("/vorgaenge/{id}", get(get_vorgang).patch(update_vorgang))
+        .route("/vorgaenge/{id}/close", post(close_vorgang))
+        .route("/dokumente/{id}", get(get_dokument).patch(update_dokument))
+        .route("/tokens", get(list_tokens).post(create_token))
+        .route("/tokens/{id}", axum::routing::delete(revoke_token))
+        .route("/accounts", get(list_accounts).post(create_account))
+        .route("/session", post(login).delete(logout))
+        .route("/me", get(me))
+}
+
+// ---------------------------------------------------------------------------------------
+// Views
+
+/// An Aktenplan node.
+#[derive(Serialize, ToSchema)]
+pub struct PlanView {
+    /// Id.
+    pub id: Uuid,
+    /// Code, e.g. `61.2`.
+    pub code: String,
+    /// Title.
+    pub title: String,
+    /// The node above, if any.
+    pub parent: Option<Uuid>,
+    /// Every field.
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+    /// Version tag for `If-Match`.
+    pub etag: String,
+}
+
+/// An Akte.
+#[derive(Serialize, ToSchema)]
+pub struct AkteView {
+    /// Id.
+    pub id: Uuid,
+    /// Aktenzeichen.
+    pub aktenzeichen: String,
+    /// Betreff.
+    pub title: String,
+    /// `offen` or `zda`.
+    pub status: String,
+    /// Aktenplan code.
+    pub aktenplan: Option<String>,
+    /// Every field (retention, appraisal, confidentiality, legal hold, access, custom …).
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+    /// Number of Dokumente.
+    pub dokumente: usize,
+    /// When created (RFC 3339).
+    pub created: String,
+    /// Who created it.
+    pub created_by: String,
+    /// When last changed (RFC 3339).
+    pub updated: String,
+    /// Version tag for `If-Match`.
+    pub etag: String,
+    /// A conflict a person must settle (duplicate Aktenzeichen from two nodes).
+    pub conflict: Option<String>,
+}
+
+/// A Vorgang.
+#[derive(Serialize, ToSchema)]
+pub struct VorgangView {
+    /// Id.
+    pub id: Uuid,
+    /// The Akte.
+    pub akte_id: Uuid,
+    /// The Akte or Vorgang it is in.
+    pub parent_id: Uuid,
+    /// Subject.
+    pub title: String,
+    /// `offen` or `zda`.
+    pub status: String,
+    /// Every field.
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+    /// When created (RFC 3339).
+    pub created: String,
+    /// When last changed (RFC 3339).
+    pub updated: String,
+    /// Version tag for `If-Match`.
+    pub etag: String,
+}
+
+/// One version of a Dokument.
+#[derive(Serialize, ToSchema)]
+pub struct VersionView {
+    /// Version id.
+    pub id: Uuid,
+    /// Number, from 1.
+    pub number: u32,
+    /// File name.
+    pub file_name: String,
+    /// Media type.
+    pub media_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 (hex).
+    pub blake3: String,
+    /// SHA-256 (hex).
+    pub sha256: String,
+    /// When added (RFC 3339).
+    pub created: String,
+    /// Who added it.
+    pub created_by: String,
+}
+
+/// A Dokument with its versions.
+#[derive(Serialize, ToSchema)]
+pub struct DokumentView {
+    /// Id.
+    pub id: Uuid,
+    /// The Akte.
+    pub akte_id: Uuid,
+    /// The Vorgang, if it is in one.
+    pub vorgang_id: Option<Uuid>,
+    /// Title.
+    pub title: String,
+    /// Every field (document type, dates, sender, recipient, custom).
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+    /// Versions, oldest first.
+    pub versions: Vec<VersionView>,
+    /// When created (RFC 3339).
+    pub created: String,
+    /// When last changed (RFC 3339).
+    pub updated: String,
+    /// Version tag for `If-Match`.
+    pub etag: String,
+}
+
+/// A page of Akten.
+#[derive(Serialize, ToSchema)]
+pub struct AktenPage {
+    /// The Akten.
+    pub items: Vec<AkteView>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// The id of something created.
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    /// Id.
+    pub id: Uuid,
+}
+
+/// The ETag of an object.
+pub fn etag(obj: &Obj) -> String {
+    format!("\"{}.{}\"", obj.updated.ms, obj.updated.c)
+}
+
+fn text(o: &Obj, k: &str) -> String {
+    o.text(k).unwrap_or_default().to_string()
+}
+
+/// The view of an Akte.
+pub fn akte_view(cat: &Catalog, a: &Obj) -> AkteView {
+    AkteView {
+        id: a.id,
+        aktenzeichen: text(a, "aktenzeichen"),
+        title: text(a, "title"),
+        status: a.text("status").unwrap_or("offen").to_string(),
+        aktenplan: a.text("aktenplan").map(str::to_string),
+        fields: a.fields.clone(),
+        dokumente: cat.dokumente_of(&a.id).len(),
+        created: a.created.rfc3339(),
+        created_by: a.created_by.clone(),
+        updated: a.updated.rfc3339(),
+        etag: etag(a),
+        conflict: a.conflict.clone(),
+    }
+}
+
+fn vorgang_view(v: &Obj) -> VorgangView {
+    VorgangView {
+        id: v.id,
+        akte_id: v.akte.unwrap_or_default(),
+        parent_id: v.parent.unwrap_or_default(),
+        title: text(v, "title"),
+        status: v.text("status").unwrap_or("offen").to_string(),
+        fields: v.fields.clone(),
+        created: v.created.rfc3339(),
+        updated: v.updated.rfc3339(),
+        etag: etag(v),
+    }
+}
+
+/// The view of a version.
+pub fn version_view(v: &Obj) -> VersionView {
+    VersionView {
+        id: v.id,
+        number: v.number.unwrap_or(0),
+        file_name: text(v, "file_name"),
+        media_type: v.text("media_type").unwrap_or("application/octet-stream").to_string(),
+        size: v.fields.get("size").and_then(Value::as_u64).unwrap_or(0),
+        blake3: text(v, "blake3"),
+        sha256: text(v, "sha256"),
+        created: v.created.rfc3339(),
+        created_by: v.created_by.clone(),
+    }
+}
+
+/// The view of a Dokument.
+pub fn dokument_view(cat: &Catalog, d: &Obj) -> DokumentView {
+    DokumentView {
+        id: d.id,
+        akte_id: d.akte.unwrap_or_default(),
+        vorgang_id: d.parent.filter(|p| Some(*p) != d.akte),
+        title: text(d, "title"),
+        fields: d.fields.clone(),
+        versions: d.versions.iter().filter_map(|v| cat.get(v)).map(version_view).collect(),
+        created: d.created.rfc3339(),
+        updated: d.updated.rfc3339(),
+        etag: etag(d),
+    }
+}
+
+fn plan_view(p: &Obj) -> PlanView {
+    PlanView {
+        id: p.id,
+        code: text(p, "code"),
+        title: text(p, "title"),
+        parent: p.parent,
+        fields: p.fields.clone(),
+        etag: etag(p),
+    }
+}
+
+/// A JSON answer with an `ETag`.
+fn tagged<T: Serialize>(status: StatusCode, tag: &str, body: T) -> Response {
+    let mut r = (status, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(tag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
+}
+
+// ---------------------------------------------------------------------------------------
+// Lookups that respect visibility
+
+/// An object of `kind` the caller may see; otherwise 404 (the same for "absent" and
+/// "denied", so nothing leaks).
+pub fn visible<'a>(cat: &'a Catalog, who: &Principal, id: Uuid, kind: ObjKind) -> ApiResult<&'a Obj> {
+    cat.get(&id).filter(|o| o.kind == kind && who.sees_obj(cat, o)).ok_or_else(|| ApiError::no_object(kind.label(), id))
+}
+
+/// Refuses new content under `target` when it or anything above it is closed.
+pub fn ensure_open(cat: &Catalog, target: Uuid) -> ApiResult<()> {
+    let mut at = cat.get(&target);
+    while let Some(o) = at {
+        if o.text("status") == Some("zda") {
+            return Err(ApiError::closed(match o.kind {
+                ObjKind::Akte => {
+                    format!("Akte {} is closed (z.d.A.); nothing can be added or changed", text(o, "aktenzeichen"))
+                }
+                _ => format!("The Vorgang {} is closed (z.d.A.); nothing can be added or changed", o.id),
+            }));
+        }
+        at = o.parent.and_then(|p| cat.get(&p));
+    }
+    Ok(())
+}
+
+/// Checks `If-Match` against the object's current ETag.
+pub fn check_if_match(headers: &HeaderMap, obj: &Obj) -> ApiResult<()> {
+    let Some(want) = headers.get(header::IF_MATCH) else { return Ok(()) };
+    let want = want.to_str().map_err(|_| ApiError::bad_request("The If-Match header is not readable"))?;
+    let now = etag(obj);
+    if want.trim() == "*" || want.split(',').any(|t| t.trim().trim_start_matches("W/") == now) {
+        Ok(())
+    } else {
+        Err(ApiError::stale(format!("The object {} has changed; its current ETag is {now}", obj.id)))
+    }
+}
+
+/// Validates an update against the caller's role: which fields whom.
+fn check_update(who: &Principal, kind: ObjKind, fields: &Map<String, Value>) -> ApiResult<()> {
+    if fields.is_empty() {
+        return Err(ApiError::invalid("The update names no field"));
+    }
+    for k in fields.keys() {
+        let action = match (kind, k.as_str()) {
+            (_, "status") => {
+                return Err(ApiError::invalid("The status changes only through …/close and …/reopen"));
+            }
+            (ObjKind::Akte, "retention_years" | "appraisal" | "legal_hold") => Action::Retention,
+            (ObjKind::Akte, "access" | "confidentiality" | "aktenzeichen") => Action::Admin,
+            (ObjKind::Aktenplan, _) => Action::Admin,
+            _ => Action::Write,
+        };
+        if !who.may(action) {
+            who.require(action).map_err(|_| {
+                ApiError::forbidden(format!("The role {} may not change the field {k}", who.roles.join(", ")))
+            })?;
+        }
+    }
+    model::validate(kind, fields, false).map_err(ApiError::from)
+}
+
+async fn commit(app: &App, who: &Principal, changes: Vec<Change>) -> ApiResult<()> {
+    let mut repo = app.repo.write().await;
+    repo.actor = who.actor.clone();
+    let r = repo.commit(changes).await;
+    drop(repo);
+    if let Err(e) = &r
+        && matches!(e, akte_store::Error::Store { .. })
+    {
+        app.metrics.store_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    r?;
+    // Grants decide what search shows: the index follows before the answer goes out.
+    if let Err(e) = app.update_index().await {
+        tracing::error!(error = %format!("{e:#}"), "search index update failed");
+    }
+    app.sync_wake.notify_one();
+    Ok(())
+}
+
+fn to_map<T: Serialize>(v: &T) -> Map<String, Value> {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(m)) => m.into_iter().filter(|(_, v)| !v.is_null()).collect(),
+        _ => Map::new(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Aktenplan
+
+/// A new Aktenplan node.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanCreate {
+    /// Code, e.g. `61.2` (unique).
+    pub code: String,
+    /// Title.
+    pub title: String,
+    /// The node above.
+    #[serde(skip_serializing)]
+    pub parent: Option<Uuid>,
+    /// Default retention in years.
+    pub retention_years: Option<u32>,
+    /// Default appraisal: `archivwuerdig`, `bewerten`, `vernichten`.
+    pub appraisal: Option<String>,
+    /// Grants inherited by Akten filed here that have none of their own.
+    #[schema(value_type = Option<Object>)]
+    pub access: Option<Value>,
+}
+
+#[utoipa::path(get, path = "/api/v1/aktenplan", tag = "Aktenplan",
+    responses((status = 200, description = "Every node, parents before children", body = Vec<PlanView>)))]
+async fn list_plan(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<PlanView>>> {
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let mut nodes: Vec<&Obj> = repo.catalog().all(ObjKind::Aktenplan).collect();
+    nodes.sort_by(|a, b| a.text("code").cmp(&b.text("code")));
+    Ok(Json(nodes.into_iter().map(plan_view).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/aktenplan", tag = "Aktenplan", request_body = PlanCreate,
+    responses((status = 201, body = Created)))]
+async fn create_plan(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Body(body): Body<PlanCreate>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    who.require(Action::Admin)?;
+    let fields = to_map(&body);
+    model::validate(ObjKind::Aktenplan, &fields, true)?;
+    let id = Uuid::now_v7();
+    {
+        let repo = app.repo.read().await;
+        let cat = repo.catalog();
+        if cat.all(ObjKind::Aktenplan).any(|n| n.text("code") == Some(body.code.as_str())) {
+            return Err(ApiError::conflict(format!("The Aktenplan code {} already exists", body.code)));
+        }
+        if let Some(p) = body.parent {
+            visible(cat, &who, p, ObjKind::Aktenplan)?;
+        }
+    }
+    commit(
+        &app,
+        &who,
+        vec![Change::Create { kind: ObjKind::Aktenplan, id, parent: body.parent, content: None, fields }],
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+#[utoipa::path(get, path = "/api/v1/aktenplan/{id}", tag = "Aktenplan",
+    params(("id" = Uuid, Path, description = "Node id")), responses((status = 200, body = PlanView)))]
+async fn get_plan(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let p = visible(repo.catalog(), &who, id, ObjKind::Aktenplan)?;
+    Ok(tagged(StatusCode::OK, &etag(p), plan_view(p)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/aktenplan/{id}", tag = "Aktenplan",
+    params(("id" = Uuid, Path, description = "Node id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    request_body(content = Object, description = "Fields to set; null removes"), responses((status = 200, body = PlanView)))]
+async fn update_plan(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+    headers: HeaderMap,
+    Body(fields): Body<Map<String, Value>>,
+) -> ApiResult<Response> {
+    update(&app, &who, id, ObjKind::Aktenplan, &headers, fields).await?;
+    get_plan(State(app), Caller(who), Id(id)).await
+}
+
+async fn update(
+    app: &App,
+    who: &Principal,
+    id: Uuid,
+    kind: ObjKind,
+    headers: &HeaderMap,
+    fields: Map<String, Value>,
+) -> ApiResult<()> {
+    {
+        let repo = app.repo.read().await;
+        let cat = repo.catalog();
+        let obj = visible(cat, who, id, kind)?;
+        check_update(who, kind, &fields)?;
+        check_if_match(headers, obj)?;
+        if kind != ObjKind::Aktenplan
+            && !fields.keys().all(|k| matches!(k.as_str(), "retention_years" | "appraisal" | "legal_hold"))
+        {
+            ensure_open(cat, id)?;
+        }
+        if let Some(Value::String(az)) = fields.get("aktenzeichen")
+            && let Some(holder) = cat.state.aktenzeichen.get(az)
+            && *holder != id
+        {
+            return Err(ApiError::conflict(format!("The Aktenzeichen {az} is already in use")));
+        }
+    }
+    commit(app, who, vec![Change::Update { id, fields }]).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Akten
+
+/// A new Akte.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AkteCreate {
+    /// Aktenzeichen, unique in the repository.
+    pub aktenzeichen: String,
+    /// Betreff.
+    pub title: String,
+    /// Aktenplan code.
+    pub aktenplan: Option<String>,
+    /// Retention in years after closing; absent: unlimited.
+    pub retention_years: Option<u32>,
+    /// `archivwuerdig`, `bewerten` or `vernichten`.
+    pub appraisal: Option<String>,
+    /// `offen`, `vs-nfd`, `vs-vertraulich`, `geheim` (admin only).
+    pub confidentiality: Option<String>,
+    /// Start of the Laufzeit (`YYYY-MM-DD`).
+    pub laufzeit_beginn: Option<String>,
+    /// Grants: `{"units": [...], "roles": [...], "users": [...]}` (admin only).
+    #[schema(value_type = Option<Object>)]
+    pub access: Option<Value>,
+    /// Agency-specific fields.
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<Value>,
+}
+
+/// Filters and paging of the Akten list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AktenQuery {
+    /// Only Akten filed under this Aktenplan code or below it.
+    pub aktenplan: Option<String>,
+    /// `offen` or `zda`.
+    pub status: Option<String>,
+    /// Aktenzeichen prefix.
+    pub aktenzeichen: Option<String>,
+    /// Only Akten changed at or after this time (RFC 3339).
+    pub changed_since: Option<String>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// Page size (1–500, default 100).
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/v1/akten", tag = "Akten", params(AktenQuery),
+    responses((status = 200, body = AktenPage)))]
+async fn list_akten(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Q(q): Q<AktenQuery>,
+) -> ApiResult<Json<AktenPage>> {
+    who.require(Action::Read)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 500"));
+    }
+    let since = match &q.changed_since {
+        Some(s) => Some(
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| ApiError::bad_request(format!("changed_since {s:?} is not an RFC 3339 time")))?,
+        ),
+        None => None,
+    };
+    let since_ms = since.map(|t| (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64);
+    let after = match &q.after {
+        Some(a) => Some(a.parse::<Uuid>().map_err(|_| ApiError::bad_request("after is not a cursor of this list"))?),
+        None => None,
+    };
+    if let Some(s) = &q.status
+        && s != "offen"
+        && s != "zda"
+    {
+        return Err(ApiError::bad_request("status is offen or zda"));
+    }
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    let mut items = Vec::new();
+    let mut next = None;
+    // Ids are UUIDv7: the order of creation, and stable under concurrent inserts elsewhere.
+    for a in cat
+        .state
+        .objects
+        .range(
+            after
+                .map(|a| (std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
+                .unwrap_or((std::ops::Bound::Unbounded, std::ops::Bound::Unbounded)),
+        )
+        .map(|(_, o)| o)
+    {
+        if a.kind != ObjKind::Akte || !who.sees(cat, a) {
+            continue;
+        }
+        if let Some(code) = &q.aktenplan {
+            let c = a.text("aktenplan").unwrap_or_default();
+            if !(c == code || c.starts_with(&format!("{code}.")) || c.starts_with(&format!("{code}-"))) {
+                continue;
+            }
+        }
+        if q.status.as_deref().is_some_and(|s| a.text("status").unwrap_or("offen") != s) {
+            continue;
+        }
+        if q.aktenzeichen.as_deref().is_some_and(|p| !a.text("aktenzeichen").unwrap_or_default().starts_with(p)) {
+            continue;
+        }
+        if since_ms.is_some_and(|ms| a.updated.ms < ms) {
+            continue;
+        }
+        if items.len() == limit {
+            next = items.last().map(|v: &AkteView| v.id.to_string());
+            break;
+        }
+        items.push(akte_view(cat, a));
+    }
+    Ok(Json(AktenPage { items, next }))
+}
+
+#[utoipa::path(post, path = "/api/v1/akten", tag = "Akten", request_body = AkteCreate,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key creates nothing twice")),
+    responses((status = 201, body = Created)))]
+async fn create_akte(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    headers: HeaderMap,
+    Body(body): Body<AkteCreate>,
+) -> ApiResult<Response> {
+    who.require(Action::Write)?;
+    if (body.access.is_some() || body.confidentiality.is_some()) && !who.may(Action::Admin) {
+        return Err(ApiError::forbidden("Only an admin sets access or confidentiality"));
+    }
+    let key = super::content::idempotency_key(&headers, &who, "/akten")?;
+    if let Some(r) = key.as_ref().and_then(|k| app.idempotency.replay(k)) {
+        return Ok(r);
+    }
+    let mut fields = to_map(&body);
+    fields.insert("status".into(), json!("offen"));
+    model::validate(ObjKind::Akte, &fields, true)?;
+    let id = Uuid::now_v7();
+    {
+        let mut repo = app.repo.write().await;
+        if repo.catalog().state.aktenzeichen.contains_key(&body.aktenzeichen) {
+            return Err(ApiError::conflict(format!("The Aktenzeichen {} is already in use", body.aktenzeichen)));
+        }
+        repo.actor = who.actor.clone();
+        repo.commit(vec![Change::Create { kind: ObjKind::Akte, id, parent: None, content: None, fields }]).await?;
+    }
+    app.sync_wake.notify_one();
+    let mut r = (StatusCode::CREATED, Json(Created { id })).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/akten/{id}")) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    if let Some(k) = key {
+        app.idempotency.remember(k, StatusCode::CREATED, json!({"id": id}));
+    }
+    Ok(r)
+}
+
+#[utoipa::path(get, path = "/api/v1/akten/{id}", tag = "Akten",
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
+async fn get_akte(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    let a = visible(cat, &who, id, ObjKind::Akte)?;
+    Ok(tagged(StatusCode::OK, &etag(a), akte_view(cat, a)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/akten/{id}", tag = "Akten",
+    params(("id" = Uuid, Path, description = "Akte id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    request_body(content = Object, description = "Fields to set; null removes an optional field"),
+    responses((status = 200, body = AkteView)))]
+async fn update_akte(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+    headers: HeaderMap,
+    Body(fields): Body<Map<String, Value>>,
+) -> ApiResult<Response> {
+    update(&app, &who, id, ObjKind::Akte, &headers, fields).await?;
+    get_akte(State(app), Caller(who), Id(id)).await
+}
+
+async fn set_status(
+    app: &App,
+    who: &Principal,
+    id: Uuid,
+    kind: ObjKind,
+    status: &str,
+    headers: &HeaderMap,
+) -> ApiResult<()> {
+    {
+        let repo = app.repo.read().await;
+        let obj = visible(repo.catalog(), who, id, kind)?;
+        check_if_match(headers, obj)?;
+        if obj.text("status").unwrap_or("offen") == status {
+            return Err(ApiError::conflict(format!("The {} is already {status}", kind.label())));
+        }
+        if status == "offen" {
+            // Reopening: nothing above may be closed.
+            if let Some(p) = obj.parent {
+                ensure_open(repo.catalog(), p)?;
+            }
+        }
+    }
+    let mut fields = Map::new();
+    fields.insert("status".into(), json!(status));
+    if kind == ObjKind::Akte && status == "zda" {
+        let today = time::OffsetDateTime::now_utc().date();
+        let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        fields.insert("laufzeit_ende".into(), json!(today.format(&fmt).unwrap_or_default()));
+    }
+    commit(app, who, vec![Change::Update { id, fields }]).await
+}
+
+#[utoipa::path(post, path = "/api/v1/akten/{id}/close", tag = "Akten",
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
+async fn close_akte(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    who.require(Action::Close)?;
+    set_status(&app, &who, id, ObjKind::Akte, "zda", &headers).await?;
+    get_akte(State(app), Caller(who), Id(id)).await
+}
+
+#[utoipa::path(post, path = "/api/v1/akten/{id}/reopen", tag = "Akten",
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
+async fn reopen_akte(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    who.require(Action::Admin)?;
+    set_status(&app, &who, id, ObjKind::Akte, "offen", &headers).await?;
+    get_akte(State(app), Caller(who), Id(id)).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Vorgänge
+
+/// A new Vorgang.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VorgangCreate {
+    /// Subject.
+    pub title: String,
+    /// A Vorgang of the same Akte to nest this one in.
+    pub parent: Option<Uuid>,
+}
+
+#[utoipa::path(get, path = "/api/v1/akten/{id}/vorgaenge", tag = "Vorgänge",
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = Vec<VorgangView>)))]
+async fn list_vorgaenge(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+) -> ApiResult<Json<Vec<VorgangView>>> {
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    visible(cat, &who, id, ObjKind::Akte)?;
+    Ok(Json(cat.all(ObjKind::Vorgang).filter(|v| v.akte == Some(id)).map(vorgang_view).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/akten/{id}/vorgaenge", tag = "Vorgänge", request_body = VorgangCreate,
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 201, body = Created)))]
+async fn create_vorgang(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(akte): Id<Uuid>,
+    Body(body): Body<VorgangCreate>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    who.require(Action::Write)?;
+    let parent = {
+        let repo = app.repo.read().await;
+        let cat = repo.catalog();
+        visible(cat, &who, akte, ObjKind::Akte)?;
+        let parent = match body.parent {
+            Some(p) => {
+                let v = visible(cat, &who, p, ObjKind::Vorgang)?;
+                if v.akte != Some(akte) {
+                    return Err(ApiError::invalid(format!("The Vorgang {p} is not in Akte {akte}")));
+                }
+                p
+            }
+            None => akte,
+        };
+        ensure_open(cat, parent)?;
+        parent
+    };
+    let mut fields = Map::new();
+    fields.insert("title".into(), json!(body.title));
+    model::validate(ObjKind::Vorgang, &fields, true)?;
+    let id = Uuid::now_v7();
+    commit(
+        &app,
+        &who,
+        vec![Change::Create { kind: ObjKind::Vorgang, id, parent: Some(parent), content: None, fields }],
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+#[utoipa::path(get, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge",
+    params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView)))]
+async fn get_vorgang(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let v = visible(repo.catalog(), &who, id, ObjKind::Vorgang)?;
+    Ok(tagged(StatusCode::OK, &etag(v), vorgang_view(v)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge",
+    params(("id" = Uuid, Path, description = "Vorgang id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    request_body(content = Object, description = "Fields to set"), responses((status = 200, body = VorgangView)))]
+async fn update_vorgang(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+    headers: HeaderMap,
+    Body(fields): Body<Map<String, Value>>,
+) -> ApiResult<Response> {
+    update(&app, &who, id, ObjKind::Vorgang, &headers, fields).await?;
+    get_vorgang(State(app), Caller(who), Id(id)).await
+}
+
+#[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/close", tag = "Vorgänge",
+    params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView)))]
+async fn close_vorgang(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    who.require(Action::Close)?;
+    set_status(&app, &who, id, ObjKind::Vorgang, "zda", &headers).await?;
+    get_vorgang(State(app), Caller(who), Id(id)).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Dokumente (metadata; content is in `content.rs`)
+
+#[utoipa::path(get, path = "/api/v1/dokumente/{id}", tag = "Dokumente",
+    params(("id" = Uuid, Path, description = "Dokument id")), responses((status = 200, body = DokumentView)))]
+async fn get_dokument(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    let d = visible(cat, &who, id, ObjKind::Dokument)?;
+    Ok(tagged(StatusCode::OK, &etag(d), dokument_view(cat, d)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/dokumente/{id}", tag = "Dokumente",
+    params(("id" = Uuid, Path, description = "Dokument id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
+    request_body(content = Object, description = "Fields to set: title, document_type, received, sent, sender, recipient, custom"),
+    responses((status = 200, body = DokumentView)))]
+async fn update_dokument(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+    headers: HeaderMap,
+    Body(fields): Body<Map<String, Value>>,
+) -> ApiResult<Response> {
+    update(&app, &who, id, ObjKind::Dokument, &headers, fields).await?;
+    get_dokument(State(app), Caller(who), Id(id)).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Tokens, accounts, sessions
+
+/// A new API token.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCreate {
+    /// Who or what uses it.
+    pub name: String,
+    /// Its role.
+    pub role: String,
+    /// Organisational units it acts for.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Expiry (RFC 3339).
+    pub expires: Option<String>,
+}
+
+/// A token as listed (never its secret or hash).
+#[derive(Serialize, ToSchema)]
+pub struct TokenView {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Units.
+    pub units: Vec<String>,
+    /// Expiry.
+    pub expires: Option<String>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// When created.
+    pub created: String,
+    /// Who created it.
+    pub created_by: String,
+}
+
+/// A token just created: the secret is shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct TokenSecret {
+    /// Id.
+    pub id: Uuid,
+    /// The bearer token.
+    pub token: String,
+}
+
+fn strings(o: &Obj, k: &str) -> Vec<String> {
+    o.fields
+        .get(k)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "Zugang", responses((status = 200, body = Vec<TokenView>)))]
+async fn list_tokens(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<TokenView>>> {
+    who.require(Action::Admin)?;
+    let repo = app.repo.read().await;
+    Ok(Json(
+        repo.catalog()
+            .all(ObjKind::Token)
+            .map(|t| TokenView {
+                id: t.id,
+                name: text(t, "name"),
+                role: text(t, "role"),
+                units: strings(t, "units"),
+                expires: t.text("expires").map(str::to_string),
+                revoked: t.fields.get("revoked").and_then(Value::as_bool).unwrap_or(false),
+                created: t.created.rfc3339(),
+                created_by: t.created_by.clone(),
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "Zugang", request_body = TokenCreate,
+    responses((status = 201, body = TokenSecret)))]
+async fn create_token(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Body(body): Body<TokenCreate>,
+) -> ApiResult<(StatusCode, Json<TokenSecret>)> {
+    who.require(Action::Admin)?;
+    let expires = match &body.expires {
+        Some(e) => Some(
+            time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| ApiError::invalid(format!("The expiry {e:?} is not an RFC 3339 time")))?,
+        ),
+        None => None,
+    };
+    if body.name.trim().is_empty() || body.name.len() > 200 {
+        return Err(ApiError::invalid("A token needs a name of 1 to 200 characters"));
+    }
+    let (id, change, secret) = auth::create_token(&body.name, &body.role, &body.units, expires)
+        .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
+    if let Change::Create { kind, fields, .. } = &change {
+        model::validate(*kind, fields, true)?;
+    }
+    commit(&app, &who, vec![change]).await?;
+    Ok((StatusCode::CREATED, Json(TokenSecret { id, token: secret })))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "Zugang",
+    params(("id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
+async fn revoke_token(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<StatusCode> {
+    who.require(Action::Admin)?;
+    {
+        let repo = app.repo.read().await;
+        visible(repo.catalog(), &who, id, ObjKind::Token)?;
+    }
+    let mut fields = Map::new();
+    fields.insert("revoked".into(), json!(true));
+    commit(&app, &who, vec![Change::Update { id, fields }]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new local account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountCreate {
+    /// Login name.
+    pub name: String,
+    /// Password (at least 12 characters).
+    pub password: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Organisational units.
+    #[serde(default)]
+    pub units: Vec<String>,
+}
+
+/// An account as listed.
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
+    /// Id.
+    pub id: Uuid,
+    /// Login name.
+    pub name: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Units.
+    pub units: Vec<String>,
+    /// Whether it is disabled.
+    pub disabled: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "Zugang", responses((status = 200, body = Vec<AccountView>)))]
+async fn list_accounts(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<AccountView>>> {
+    who.require(Action::Admin)?;
+    let repo = app.repo.read().await;
+    Ok(Json(
+        repo.catalog()
+            .all(ObjKind::Account)
+            .map(|a| AccountView {
+                id: a.id,
+                name: text(a, "name"),
+                roles: strings(a, "roles"),
+                units: strings(a, "units"),
+                disabled: a.fields.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "Zugang", request_body = AccountCreate,
+    responses((status = 201, body = Created)))]
+async fn create_account(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Body(body): Body<AccountCreate>,
+) -> ApiResult<(StatusCode, Json<Created>)> {
+    who.require(Action::Admin)?;
+    {
+        let repo = app.repo.read().await;
+        if auth::find_account(repo.catalog(), &body.name).is_some() {
+            return Err(ApiError::conflict(format!("The account {} already exists", body.name)));
+        }
+    }
+    let (id, change) = auth::create_account(&body.name, &body.password, &body.roles, &body.units)
+        .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
+    if let Change::Create { kind, fields, .. } = &change {
+        model::validate(*kind, fields, true)?;
+    }
+    commit(&app, &who, vec![change]).await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Login with a local account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// Login name.
+    pub name: String,
+    /// Password.
+    pub password: String,
+}
+
+/// The caller.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    /// How the history names the caller.
+    pub actor: String,
+    /// Name.
+    pub name: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Units.
+    pub units: Vec<String>,
+}
+
+fn me_of(p: &Principal) -> Me {
+    Me { actor: p.actor.clone(), name: p.name.clone(), roles: p.roles.clone(), units: p.units.clone() }
+}
+
+#[utoipa::path(post, path = "/api/v1/session", tag = "Zugang", request_body = Login, security(),
+    responses((status = 200, body = Me, headers(("Set-Cookie" = String, description = "The session cookie")))))]
+async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiResult<Response> {
+    let account = {
+        let repo = app.repo.read().await;
+        auth::find_account(repo.catalog(), &body.name).cloned()
+    };
+    // The hash is checked even for an unknown name, so timing does not tell names apart.
+    let hash = account
+        .as_ref()
+        .and_then(|a| a.text("password_hash"))
+        .unwrap_or("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YW5vdGhlcmhhc2hhbm90aGVyaGFzaGFub3RoZXI");
+    let password = body.password.clone();
+    let hash_owned = hash.to_string();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash_owned)).await.unwrap_or(false);
+    let Some(account) = account.filter(|a| ok && a.fields.get("disabled").and_then(Value::as_bool) != Some(true))
+    else {
+        return Err(ApiError::unauthenticated("The name or the password is wrong"));
+    };
+    let session = app.sessions.start(account.id);
+    let mut r = Json(me_of(&auth::account_principal(&account))).into_response();
+    let cookie = format!("{}={session}; HttpOnly; SameSite=Strict; Path=/", auth::SESSION_COOKIE);
+    r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("cookie is ASCII"));
+    Ok(r)
+}
+
+#[utoipa::path(delete, path = "/api/v1/session", tag = "Zugang", security(), responses((status = 204, description = "Logged out")))]
+async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    for v in headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+        for kv in v.split(';').map(str::trim) {
+            if let Some(id) = kv.strip_prefix(auth::SESSION_COOKIE).and_then(|r| r.strip_prefix('=')) {
+                app.sessions.end(id);
+            }
+        }
+    }
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let cookie = format!("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0", auth::SESSION_COOKIE);
+    r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("cookie is ASCII"));
+    r
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "Zugang", responses((status = 200, body = Me)))]
+async fn me(Caller(who): Caller) -> Json<Me> {
+    Json(me_of(&who))
+}
+
+// ---------------------------------------------------------------------------------------
+// OpenAPI
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{
+            RefOr, Required,
+            response::ResponseBuilder,
+            security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token (`akte token create`)"))
+                    .build(),
+            ),
+        );
+        openapi.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+        // Every operation can answer with these problems.
+        let problem = |d: &str| -> RefOr<utoipa::openapi::Response> {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(d)
+                    .content(
+                        super::problem::PROBLEM_JSON,
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        let common = [
+            ("400", "Malformed request"),
+            ("401", "No or invalid credentials"),
+            ("403", "The role does not allow this"),
+            ("404", "Not found, or not visible to the caller"),
+            ("409", "Conflicts with the state (duplicate, closed, retained)"),
+            ("412", "If-Match names an older state"),
+            ("413", "Body too large"),
+            ("415", "Unsupported media type"),
+            ("416", "Range not satisfiable"),
+            ("422", "A field is invalid"),
+            ("500", "Damaged data found, or an internal error"),
+            ("503", "Store unavailable, busy or timed out"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            for op in
+                [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put].into_iter().flatten()
+            {
+                for (code, d) in common {
+                    op.responses.responses.entry(code.to_string()).or_insert_with(|| problem(d));
+                }
+                if let Some(params) = &mut op.parameters {
+                    for p in params.iter_mut() {
+                        if p.name == "id" {
+                            p.required = Required::True;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The OpenAPI description of `/api/v1`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Akte REST API", description = "The e-file repository for Fachverfahren: Aktenplan, Akten, Vorgänge, Dokumente, versions, history, change feed and search. Errors are application/problem+json.", license(name = "EUPL-1.2")),
+    paths(
+        list_plan, create_plan, get_plan, update_plan,
+        list_akten, create_akte, get_akte, update_akte, close_akte, reopen_akte,
+        list_vorgaenge, create_vorgang, get_vorgang, update_vorgang, close_vorgang,
+        get_dokument, update_dokument,
+        super::content::list_dokumente, super::content::upload, super::content::download,
+        super::content::list_versions, super::content::add_version, super::content::text,
+        super::feed::history, super::feed::history_vorgang, super::feed::history_dokument,
+        super::feed::changes, super::feed::search,
+        list_tokens, create_token, revoke_token, list_accounts, create_account, login, logout, me,
+    ),
+    components(schemas(Problem)),
+    modifiers(&Security),
+    tags((name = "Akten"), (name = "Vorgänge"), (name = "Dokumente"), (name = "Aktenplan"), (name = "Verlauf"), (name = "Suche"), (name = "Zugang")),
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document as JSON.
+pub fn openapi_json() -> String {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises")).clone()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The API reference as one HTML page, made from the OpenAPI document (no script, no
+/// external asset).
+pub fn reference_html() -> String {
+    let doc = ApiDoc::openapi();
+    let mut body = String::new();
+    for (path, item) in &doc.paths.paths {
+        let ops = [("GET", &item.get), ("POST", &item.post), ("PATCH", &item.patch), ("DELETE", &item.delete)];
+        for (m, op) in ops {
+            let Some(op) = op else { continue };
+            let mut codes: Vec<&String> = op.responses.responses.keys().collect();
+            codes.sort();
+            let ok: Vec<&str> = codes.iter().filter(|c| c.starts_with('2')).map(|c| c.as_str()).collect();
+            let params: Vec<String> = op
+                .parameters
+                .iter()
+                .flatten()
+                .map(|p| {
+                    format!(
+                        "<code>{}</code> ({})",
+                        esc(&p.name),
+                        serde_json::to_value(&p.parameter_in)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            body.push_str(&format!(
+                "<section><h3><span class=m>{m}</span> <code>{}</code></h3><p>{}</p>{}<p>Success: {}</p></section>\n",
+                esc(path),
+                esc(op.tags.as_ref().and_then(|t| t.first()).map(String::as_str).unwrap_or("")),
+                if params.is_empty() { String::new() } else { format!("<p>Parameters: {}</p>", params.join(", ")) },
+                ok.join(", ")
+            ));
+        }
+    }
+    format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Akte REST API</title>\
+         <meta name=viewport content=\"width=device-width, initial-scale=1\">\
+         <style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111}}\
+         .m{{display:inline-block;min-width:4.5rem;font-weight:bold}}section{{border-top:1px solid #ccc}}</style>\
+         </head><body><main><h1>Akte REST API</h1><p>The machine-readable description is \
+         <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a> (OpenAPI 3.1). Every error is \
+         <code>application/problem+json</code>. Authenticate with <code>Authorization: Bearer &lt;token&gt;</code>.</p>\
+         <h2>Operations</h2>{body}</main></body></html>"
+    )
+}

@@ -1,0 +1,732 @@
+//! Content: uploads (multipart, or the raw body) streamed into the store with bounded
+//! memory, downloads with `Range`, `ETag` and `Content-Disposition`, versions, extracted
+//! text, and `Idempotency-Key` for POSTs.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, atomic::Ordering},
+    time::{Duration, Instant},
+};
+
+use akte_store::{
+    Change,
+    content::ContentRef,
+    model::{self, ObjKind},
+    object::Objects,
+};
+use axum::{
+    Json, Router,
+    body::Body,
+    extract::{DefaultBodyLimit, FromRequest, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use bytes::Bytes;
+use futures::{Stream, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    App,
+    api::{DokumentView, Id, Q, VersionView, dokument_view, ensure_open, version_view, visible},
+    auth::{Action, Caller, Principal},
+    problem::{ApiError, ApiResult},
+};
+
+/// The routes of this module.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/akten/{id}/dokumente", get(list_dokumente).post(upload).layer(DefaultBodyLimit::disable()))
+        .route("/dokumente/{id}/versions", get(list_versions).post(add_version).layer(DefaultBodyLimit::disable()))
+        .route("/dokumente/{id}/content", get(download))
+        .route("/dokumente/{id}/text", get(text))
+}
+
+// ---------------------------------------------------------------------------------------
+// Idempotency
+
+/// How long an `Idempotency-Key` is remembered.
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How many keys are remembered at most (the oldest go first).
+const IDEMPOTENCY_MAX: usize = 100_000;
+
+/// Answers to POSTs with an `Idempotency-Key`, per caller, for a day. Kept in this
+/// process: a retry must reach the same node.
+#[derive(Default)]
+pub struct Idempotency(Mutex<HashMap<String, (StatusCode, Value, Instant)>>);
+
+impl Idempotency {
+    /// The remembered answer to a key.
+    pub fn replay(&self, key: &str) -> Option<Response> {
+        let map = self.0.lock().expect("idempotency lock");
+        let (status, body, at) = map.get(key)?;
+        (at.elapsed() < IDEMPOTENCY_TTL).then(|| {
+            let mut r = (*status, Json(body.clone())).into_response();
+            r.headers_mut().insert("idempotent-replay", HeaderValue::from_static("true"));
+            r
+        })
+    }
+
+    /// Remembers an answer.
+    pub fn remember(&self, key: String, status: StatusCode, body: Value) {
+        let mut map = self.0.lock().expect("idempotency lock");
+        if map.len() >= IDEMPOTENCY_MAX {
+            map.retain(|_, (_, _, at)| at.elapsed() < IDEMPOTENCY_TTL);
+            if map.len() >= IDEMPOTENCY_MAX
+                && let Some(oldest) = map.iter().min_by_key(|(_, (_, _, at))| *at).map(|(k, _)| k.clone())
+            {
+                map.remove(&oldest);
+            }
+        }
+        map.insert(key, (status, body, Instant::now()));
+    }
+}
+
+/// The caller's `Idempotency-Key`, scoped to the caller (its unique id) and the resource
+/// posted to, so that no key ever replays another caller's or another resource's answer.
+pub fn idempotency_key(headers: &HeaderMap, who: &Principal, scope: &str) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    let v = v.to_str().map_err(|_| ApiError::bad_request("The Idempotency-Key header is not readable"))?;
+    if v.is_empty() || v.len() > 255 {
+        return Err(ApiError::bad_request("An Idempotency-Key has 1 to 255 characters"));
+    }
+    Ok(Some(format!("{}\u{0}{scope}\u{0}{v}", who.id)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Upload
+
+/// Metadata of an upload given in the query (raw body) or as multipart fields.
+#[derive(Default, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UploadMeta {
+    /// The file name (raw body; otherwise from `Content-Disposition` or the multipart part).
+    pub file_name: Option<String>,
+    /// Title (default: the file name without extension).
+    pub title: Option<String>,
+    /// Document type (Antrag, Gutachten, Bescheid …).
+    pub document_type: Option<String>,
+    /// A Vorgang of the Akte to file the Dokument in.
+    pub vorgang: Option<Uuid>,
+    /// Date received (`YYYY-MM-DD`).
+    pub received: Option<String>,
+    /// Date sent (`YYYY-MM-DD`).
+    pub sent: Option<String>,
+    /// Sender.
+    pub sender: Option<String>,
+    /// Recipient.
+    pub recipient: Option<String>,
+    /// A note on the version.
+    pub comment: Option<String>,
+}
+
+/// What an upload created.
+#[derive(Serialize, ToSchema)]
+pub struct Uploaded {
+    /// The Dokument.
+    pub id: Uuid,
+    /// The version number.
+    pub version: u32,
+    /// The version id.
+    pub version_id: Uuid,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 (hex).
+    pub blake3: String,
+    /// SHA-256 (hex).
+    pub sha256: String,
+    /// File name.
+    pub file_name: String,
+    /// Media type.
+    pub media_type: String,
+}
+
+/// The multipart upload form.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The document.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Title.
+    title: Option<String>,
+    /// Document type.
+    document_type: Option<String>,
+    /// Vorgang id.
+    vorgang: Option<Uuid>,
+}
+
+fn io_err<E: std::fmt::Display>(e: E) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+/// Streams `stream` into the store, at most `max` bytes.
+async fn store_stream<S>(objects: &Objects, chunk_size: usize, max: u64, stream: S) -> ApiResult<ContentRef>
+where
+    S: Stream<Item = std::io::Result<Bytes>> + Send + Unpin,
+{
+    let mut seen = 0u64;
+    let limited = stream.map(move |r| {
+        let b = r?;
+        seen += b.len() as u64;
+        if seen > max {
+            return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, format!("more than {max} bytes")));
+        }
+        Ok(b)
+    });
+    let mut reader = tokio_util::io::StreamReader::new(limited);
+    match objects.put_content(&mut reader, chunk_size, None, |_| {}).await {
+        Ok(c) => Ok(c),
+        Err(akte_store::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::FileTooLarge => {
+            Err(ApiError::too_large(format!("A document may have at most {max} bytes")))
+        }
+        Err(akte_store::Error::Io { source, .. }) => {
+            Err(ApiError::bad_request(format!("The upload broke off before its end ({source}); nothing was stored")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The file name from `Content-Disposition: …; filename="…"` (or `filename*=UTF-8''…`).
+fn disposition_name(headers: &HeaderMap) -> Option<String> {
+    // Clients send UTF-8 file names raw as often as RFC 5987-encoded.
+    let v = std::str::from_utf8(headers.get(header::CONTENT_DISPOSITION)?.as_bytes()).ok()?;
+    let mut plain = None;
+    for part in v.split(';').map(str::trim) {
+        if let Some(enc) = part.strip_prefix("filename*=") {
+            let enc = enc.trim_matches('"');
+            let rest = enc.strip_prefix("UTF-8''").or_else(|| enc.strip_prefix("utf-8''"))?;
+            return percent_decode(rest);
+        }
+        if let Some(n) = part.strip_prefix("filename=") {
+            plain = Some(n.trim_matches('"').to_string());
+        }
+    }
+    plain
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Reads an upload (multipart with a `file` part, or the raw body) into the store.
+/// Returns the content, the file name, the media type and the metadata.
+async fn receive(
+    app: &Arc<App>,
+    objects: Objects,
+    chunk_size: usize,
+    mut meta: UploadMeta,
+    req: Request,
+) -> ApiResult<(ContentRef, String, String, UploadMeta)> {
+    let max = app.config.max_upload_bytes;
+    let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    if ctype.to_ascii_lowercase().starts_with("multipart/form-data") {
+        let mut form = axum::extract::Multipart::from_request(req, &())
+            .await
+            .map_err(|e| ApiError::bad_request(format!("The multipart body is not readable: {}", e.body_text())))?;
+        let mut stored = None;
+        while let Some(field) =
+            form.next_field().await.map_err(|e| ApiError::bad_request(format!("The multipart body is broken: {e}")))?
+        {
+            let name = field.name().unwrap_or_default().to_string();
+            if name == "file" {
+                if stored.is_some() {
+                    return Err(ApiError::bad_request("Only one file part is allowed per upload"));
+                }
+                let file_name = field.file_name().map(str::to_string).or(meta.file_name.clone()).unwrap_or_default();
+                let media = field
+                    .content_type()
+                    .map(str::to_string)
+                    .filter(|m| m != "application/octet-stream")
+                    .unwrap_or_else(|| model::media_type_for(&file_name).to_string());
+                let stream = field.map_err(io_err);
+                let content = store_stream(&objects, chunk_size, max, Box::pin(stream)).await?;
+                stored = Some((content, file_name, media));
+                continue;
+            }
+            let value =
+                field.text().await.map_err(|e| ApiError::bad_request(format!("The part {name} is not text: {e}")))?;
+            if value.len() > 10_000 {
+                return Err(ApiError::invalid(format!("The part {name} is too long")));
+            }
+            let v = Some(value.clone());
+            match name.as_str() {
+                "file_name" => meta.file_name = v,
+                "title" => meta.title = v,
+                "document_type" => meta.document_type = v,
+                "received" => meta.received = v,
+                "sent" => meta.sent = v,
+                "sender" => meta.sender = v,
+                "recipient" => meta.recipient = v,
+                "comment" => meta.comment = v,
+                "vorgang" => {
+                    meta.vorgang =
+                        Some(value.parse().map_err(|_| ApiError::invalid(format!("vorgang {value:?} is not an id")))?)
+                }
+                other => return Err(ApiError::invalid(format!("The form has an unknown part {other:?}"))),
+            }
+        }
+        let (content, file_name, media) =
+            stored.ok_or_else(|| ApiError::invalid("The multipart body has no part named file"))?;
+        return Ok((content, file_name, media, meta));
+    }
+    let file_name = meta.file_name.clone().or_else(|| disposition_name(req.headers())).unwrap_or_default();
+    // Generic types (and curl's default for --data-binary) say nothing about the document.
+    let media = Some(ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .filter(|m| !m.is_empty() && m != "application/octet-stream" && m != "application/x-www-form-urlencoded")
+        .unwrap_or_else(|| model::media_type_for(&file_name).to_string());
+    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        && len > max
+    {
+        return Err(ApiError::too_large(format!("A document may have at most {max} bytes")));
+    }
+    let stream = req.into_body().into_data_stream().map_err(io_err);
+    let content = store_stream(&objects, chunk_size, max, Box::pin(stream)).await?;
+    Ok((content, file_name, media, meta))
+}
+
+fn version_fields(content: &ContentRef, file_name: &str, media: &str, comment: Option<&str>) -> Map<String, Value> {
+    let mut f = Map::new();
+    f.insert("file_name".into(), json!(file_name));
+    f.insert("media_type".into(), json!(media));
+    f.insert("size".into(), json!(content.size));
+    f.insert("blake3".into(), json!(content.blake3));
+    f.insert("sha256".into(), json!(content.sha256));
+    if let Some(c) = comment {
+        f.insert("comment".into(), json!(c));
+    }
+    f
+}
+
+fn check_file_name(name: &str) -> ApiResult<()> {
+    if name.is_empty() {
+        return Err(ApiError::invalid(
+            "The upload needs a file name (multipart filename, Content-Disposition or ?file_name=)",
+        ));
+    }
+    model::safe_file_name(name).map_err(ApiError::from)
+}
+
+#[utoipa::path(post, path = "/api/v1/akten/{id}/dokumente", tag = "Dokumente",
+    params(("id" = Uuid, Path, description = "Akte id"), UploadMeta,
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice")),
+    request_body(content(
+        (UploadForm = "multipart/form-data"),
+        (Vec<u8> = "application/octet-stream"),
+    ), description = "The document: a multipart form with a `file` part, or the raw bytes"),
+    responses((status = 201, body = Uploaded)))]
+pub async fn upload(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(akte): Id<Uuid>,
+    Q(meta): Q<UploadMeta>,
+    req: Request,
+) -> ApiResult<Response> {
+    who.require(Action::Write)?;
+    let key = idempotency_key(req.headers(), &who, &format!("/akten/{akte}/dokumente"))?;
+    if let Some(r) = key.as_ref().and_then(|k| app.idempotency.replay(k)) {
+        return Ok(r);
+    }
+    let (objects, chunk_size) = {
+        let repo = app.repo.read().await;
+        let cat = repo.catalog();
+        visible(cat, &who, akte, ObjKind::Akte)?;
+        ensure_open(cat, akte)?;
+        (repo.objects().clone(), repo.chunk_size)
+    };
+    let (content, file_name, media, meta) = receive(&app, objects, chunk_size, meta, req).await?;
+    check_file_name(&file_name)?;
+    let mut fields = Map::new();
+    let stem = file_name.rsplit_once('.').map(|(s, _)| s).filter(|s| !s.is_empty()).unwrap_or(&file_name);
+    fields.insert("title".into(), json!(meta.title.clone().unwrap_or_else(|| stem.to_string())));
+    for (k, v) in [
+        ("document_type", &meta.document_type),
+        ("received", &meta.received),
+        ("sent", &meta.sent),
+        ("sender", &meta.sender),
+        ("recipient", &meta.recipient),
+    ] {
+        if let Some(v) = v {
+            fields.insert(k.into(), json!(v));
+        }
+    }
+    model::validate(ObjKind::Dokument, &fields, true)?;
+    let vfields = version_fields(&content, &file_name, &media, meta.comment.as_deref());
+    model::validate(ObjKind::Version, &vfields, true)?;
+    let (dok, version) = (Uuid::now_v7(), Uuid::now_v7());
+    {
+        let mut repo = app.repo.write().await;
+        let cat = repo.catalog();
+        let parent = match meta.vorgang {
+            Some(v) => {
+                let vg = visible(cat, &who, v, ObjKind::Vorgang)?;
+                if vg.akte != Some(akte) {
+                    return Err(ApiError::invalid(format!("The Vorgang {v} is not in Akte {akte}")));
+                }
+                v
+            }
+            None => akte,
+        };
+        // Checked again: the Akte may have been closed while the bytes arrived.
+        ensure_open(cat, parent)?;
+        repo.actor = who.actor.clone();
+        repo.commit(vec![
+            Change::Create { kind: ObjKind::Dokument, id: dok, parent: Some(parent), content: None, fields },
+            Change::Create {
+                kind: ObjKind::Version,
+                id: version,
+                parent: Some(dok),
+                content: Some(content.clone()),
+                fields: vfields,
+            },
+        ])
+        .await?;
+    }
+    finish_upload(&app, &content);
+    let body = Uploaded {
+        id: dok,
+        version: 1,
+        version_id: version,
+        size: content.size,
+        blake3: content.blake3,
+        sha256: content.sha256,
+        file_name,
+        media_type: media,
+    };
+    Ok(created(&app, key, format!("/api/v1/dokumente/{dok}"), body))
+}
+
+fn finish_upload(app: &App, content: &ContentRef) {
+    app.metrics.uploads.fetch_add(1, Ordering::Relaxed);
+    app.metrics.upload_bytes.fetch_add(content.size, Ordering::Relaxed);
+    app.sync_wake.notify_one();
+    app.ingest_wake.notify_one();
+}
+
+fn created(app: &App, key: Option<String>, location: String, body: Uploaded) -> Response {
+    let value = serde_json::to_value(&body).expect("serialises");
+    if let Some(k) = key {
+        app.idempotency.remember(k, StatusCode::CREATED, value.clone());
+    }
+    let mut r = (StatusCode::CREATED, Json(value)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+#[utoipa::path(post, path = "/api/v1/dokumente/{id}/versions", tag = "Dokumente",
+    params(("id" = Uuid, Path, description = "Dokument id"), UploadMeta,
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice")),
+    request_body(content(
+        (UploadForm = "multipart/form-data"),
+        (Vec<u8> = "application/octet-stream"),
+    ), description = "The new content"),
+    responses((status = 201, body = Uploaded)))]
+pub async fn add_version(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(dok): Id<Uuid>,
+    Q(meta): Q<UploadMeta>,
+    req: Request,
+) -> ApiResult<Response> {
+    who.require(Action::Write)?;
+    let key = idempotency_key(req.headers(), &who, &format!("/dokumente/{dok}/versions"))?;
+    if let Some(r) = key.as_ref().and_then(|k| app.idempotency.replay(k)) {
+        return Ok(r);
+    }
+    let (objects, chunk_size, last_name) = {
+        let repo = app.repo.read().await;
+        let cat = repo.catalog();
+        visible(cat, &who, dok, ObjKind::Dokument)?;
+        ensure_open(cat, dok)?;
+        let last = cat.latest_version(&dok).and_then(|v| v.text("file_name")).map(str::to_string);
+        (repo.objects().clone(), repo.chunk_size, last)
+    };
+    let (content, mut file_name, mut media, meta) = receive(&app, objects, chunk_size, meta, req).await?;
+    if file_name.is_empty() {
+        file_name = last_name.unwrap_or_default();
+        media = model::media_type_for(&file_name).to_string();
+    }
+    check_file_name(&file_name)?;
+    let vfields = version_fields(&content, &file_name, &media, meta.comment.as_deref());
+    model::validate(ObjKind::Version, &vfields, true)?;
+    let version = Uuid::now_v7();
+    let number = {
+        let mut repo = app.repo.write().await;
+        ensure_open(repo.catalog(), dok)?;
+        repo.actor = who.actor.clone();
+        repo.commit(vec![Change::Create {
+            kind: ObjKind::Version,
+            id: version,
+            parent: Some(dok),
+            content: Some(content.clone()),
+            fields: vfields,
+        }])
+        .await?;
+        repo.catalog().get(&version).and_then(|v| v.number).unwrap_or(0)
+    };
+    finish_upload(&app, &content);
+    let body = Uploaded {
+        id: dok,
+        version: number,
+        version_id: version,
+        size: content.size,
+        blake3: content.blake3,
+        sha256: content.sha256,
+        file_name,
+        media_type: media,
+    };
+    Ok(created(&app, key, format!("/api/v1/dokumente/{dok}"), body))
+}
+
+// ---------------------------------------------------------------------------------------
+// Lists
+
+#[utoipa::path(get, path = "/api/v1/akten/{id}/dokumente", tag = "Dokumente",
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = Vec<DokumentView>)))]
+pub async fn list_dokumente(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(akte): Id<Uuid>,
+) -> ApiResult<Json<Vec<DokumentView>>> {
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    visible(cat, &who, akte, ObjKind::Akte)?;
+    Ok(Json(cat.dokumente_of(&akte).into_iter().map(|d| dokument_view(cat, d)).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/dokumente/{id}/versions", tag = "Dokumente",
+    params(("id" = Uuid, Path, description = "Dokument id")), responses((status = 200, body = Vec<VersionView>)))]
+pub async fn list_versions(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(dok): Id<Uuid>,
+) -> ApiResult<Json<Vec<VersionView>>> {
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    let d = visible(cat, &who, dok, ObjKind::Dokument)?;
+    Ok(Json(d.versions.iter().filter_map(|v| cat.get(v)).map(version_view).collect()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Download
+
+/// Which version to read.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VersionQuery {
+    /// Version number (default: the latest).
+    pub version: Option<u32>,
+}
+
+/// A single byte range `start..end` (end exclusive) of a content of `size` bytes.
+fn parse_range(h: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = h.trim().strip_prefix("bytes=") else { return Err(()) };
+    if spec.contains(',') {
+        // Several ranges: the whole content is a valid answer.
+        return Ok(None);
+    }
+    let (a, b) = spec.split_once('-').ok_or(())?;
+    let (a, b) = (a.trim(), b.trim());
+    let (start, end) = if a.is_empty() {
+        let n: u64 = b.parse().map_err(|_| ())?;
+        if n == 0 {
+            return Err(());
+        }
+        (size.saturating_sub(n), size)
+    } else {
+        let start: u64 = a.parse().map_err(|_| ())?;
+        let end = if b.is_empty() { size } else { b.parse::<u64>().map_err(|_| ())?.saturating_add(1).min(size) };
+        (start, end)
+    };
+    if start >= size || start >= end {
+        return Err(());
+    }
+    Ok(Some((start, end)))
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266).
+fn disposition(name: &str) -> String {
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let mut enc = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            enc.push(b as char);
+        } else {
+            enc.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{enc}")
+}
+
+#[utoipa::path(get, path = "/api/v1/dokumente/{id}/content", tag = "Dokumente",
+    params(("id" = Uuid, Path, description = "Dokument id (or version id)"), VersionQuery,
+        ("Range" = Option<String>, Header, description = "One byte range, e.g. bytes=0-1023"),
+        ("If-None-Match" = Option<String>, Header, description = "The ETag the client has")),
+    responses(
+        (status = 200, description = "The content, with its own media type", content_type = "*/*", body = Vec<u8>),
+        (status = 206, description = "The requested range", content_type = "*/*", body = Vec<u8>),
+        (status = 304, description = "Not modified"),
+    ))]
+pub async fn download(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+    Q(q): Q<VersionQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    who.require(Action::Read)?;
+    let (objects, root, size, file_name, media, b3) = {
+        let repo = app.repo.read().await;
+        let cat = repo.catalog();
+        let obj = cat.get(&id).filter(|o| who.sees_obj(cat, o)).ok_or_else(|| ApiError::no_object("Dokument", id))?;
+        let version = match (obj.kind, q.version) {
+            (ObjKind::Version, _) => obj,
+            (ObjKind::Dokument, Some(n)) => obj
+                .versions
+                .get((n as usize).wrapping_sub(1))
+                .and_then(|v| cat.get(v))
+                .ok_or_else(|| ApiError::not_found(format!("Dokument {id} has no version {n}")))?,
+            (ObjKind::Dokument, None) => {
+                cat.latest_version(&id).ok_or_else(|| ApiError::not_found(format!("Dokument {id} has no version")))?
+            }
+            _ => return Err(ApiError::no_object("Dokument", id)),
+        };
+        let root = version.content.clone().ok_or_else(|| ApiError::integrity("The version has no content"))?;
+        (
+            repo.objects().clone(),
+            root,
+            version.fields.get("size").and_then(Value::as_u64).unwrap_or(0),
+            version.text("file_name").unwrap_or("content").to_string(),
+            version.text("media_type").unwrap_or("application/octet-stream").to_string(),
+            version.text("blake3").unwrap_or_default().to_string(),
+        )
+    };
+    let tag = format!("\"{b3}\"");
+    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
+        && (inm.trim() == "*" || inm.split(',').any(|t| t.trim().trim_start_matches("W/") == tag))
+    {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        r.headers_mut().insert(header::ETAG, HeaderValue::from_str(&tag).expect("hex"));
+        return Ok(r);
+    }
+    let range = match headers.get(header::RANGE) {
+        Some(h) => {
+            let h = h.to_str().map_err(|_| ApiError::bad_request("The Range header is not readable"))?;
+            // If-Range: a range only applies to the content the client has.
+            let matches = headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()).is_none_or(|v| v.trim() == tag);
+            if !matches {
+                None
+            } else {
+                match parse_range(h, size) {
+                    Ok(r) => r,
+                    Err(()) => {
+                        let mut r =
+                            ApiError::bad_range(format!("The range {h:?} does not fit a content of {size} bytes"))
+                                .into_response();
+                        r.headers_mut().insert(
+                            header::CONTENT_RANGE,
+                            HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"),
+                        );
+                        return Ok(r);
+                    }
+                }
+            }
+        }
+        None => None,
+    };
+    let (start, end) = range.unwrap_or((0, size));
+    let stream = objects.read_range(&root, start, end).await?;
+    app.metrics.download_bytes.fetch_add(end - start, Ordering::Relaxed);
+    let body = Body::from_stream(stream.map_err(|e| {
+        tracing::error!(error = %e, "download broke off");
+        io_err(e)
+    }));
+    let mut r = Response::new(body);
+    *r.status_mut() = if range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&media).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::ETAG, HeaderValue::from_str(&tag).expect("hex"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&disposition(&file_name)).expect("ascii"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // Uploaded HTML must never run as this site's page.
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    if range.is_some() {
+        h.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes {start}-{}/{size}", end - 1)).expect("ascii"),
+        );
+    }
+    Ok(r)
+}
+
+/// What extraction and OCR produced for a Dokument.
+#[derive(Serialize, ToSchema)]
+pub struct TextView {
+    /// The text (extracted, or OCR for scans).
+    pub text: String,
+    /// Fields the extractors and enrichers found.
+    #[schema(value_type = Object)]
+    pub fields: Value,
+    /// Suggested document type.
+    pub document_type: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Which producers' results these are.
+    pub producers: Vec<String>,
+    /// Failures by producer.
+    #[schema(value_type = Object)]
+    pub failures: Value,
+    /// False while extraction has not run yet.
+    pub extracted: bool,
+}
+
+#[utoipa::path(get, path = "/api/v1/dokumente/{id}/text", tag = "Dokumente",
+    params(("id" = Uuid, Path, description = "Dokument id")), responses((status = 200, body = TextView)))]
+pub async fn text(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Json<TextView>> {
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    visible(cat, &who, id, ObjKind::Dokument)?;
+    let version =
+        cat.latest_version(&id).ok_or_else(|| ApiError::not_found(format!("Dokument {id} has no version")))?;
+    let view = app.reader.view(&repo, &version.id).await.map_err(|e| ApiError::internal(format!("{e:#}")))?;
+    let mut fields: Map<String, Value> = view.extracted_fields.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    fields.extend(view.fields.iter().map(|(k, v)| (k.clone(), json!(v))));
+    Ok(Json(TextView {
+        extracted: !view.producers.is_empty(),
+        text: view.text,
+        fields: Value::Object(fields),
+        document_type: view.document_type,
+        tags: view.tags,
+        producers: view.producers,
+        failures: Value::Object(view.failures.into_iter().map(|(p, m)| (p, json!(m))).collect()),
+    }))
+}

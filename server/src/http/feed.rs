@@ -1,0 +1,373 @@
+//! What happened and what is there: per-object history, the change feed for
+//! Fachverfahren, and search. Each shows only what the caller may see.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use akte_store::{
+    catalog::{Catalog, HistoryEntry},
+    journal::Op,
+    model::ObjKind,
+};
+use axum::{Json, Router, extract::State, routing::get};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{
+    App,
+    api::{Id, Q},
+    auth::{Action, Caller, Principal},
+    problem::{ApiError, ApiResult},
+};
+
+/// The routes of this module.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/akten/{id}/history", get(history))
+        .route("/vorgaenge/{id}/history", get(history_vorgang))
+        .route("/dokumente/{id}/history", get(history_dokument))
+        .route("/changes", get(changes))
+        .route("/search", get(search))
+}
+
+/// Fields whose values never leave the server.
+const SECRET_FIELDS: [&str; 2] = ["password_hash", "hash"];
+
+fn redact(fields: &mut Map<String, Value>) {
+    for k in SECRET_FIELDS {
+        if let Some(v) = fields.get_mut(k) {
+            *v = Value::String("(hidden)".into());
+        }
+    }
+}
+
+/// One field change.
+#[derive(Serialize, ToSchema)]
+pub struct FieldChange {
+    /// Field.
+    pub field: String,
+    /// Before (any JSON value; null when unset).
+    pub old: Value,
+    /// After (any JSON value).
+    pub new: Value,
+}
+
+/// One history entry.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryItem {
+    /// When (RFC 3339).
+    pub time: String,
+    /// Who.
+    pub actor: String,
+    /// `create`, `update`, `add-version`.
+    pub action: String,
+    /// The object concerned (for `add-version`, the version).
+    pub object: Uuid,
+    /// The node that recorded it.
+    pub node: String,
+    /// Field changes.
+    pub changes: Vec<FieldChange>,
+}
+
+fn history_item(h: &HistoryEntry) -> HistoryItem {
+    HistoryItem {
+        time: h.time.clone(),
+        actor: h.actor.clone(),
+        action: h.action.clone(),
+        object: h.object,
+        node: h.node.clone(),
+        changes: h
+            .changes
+            .iter()
+            .map(|c| {
+                let secret = SECRET_FIELDS.contains(&c.field.as_str());
+                let hide =
+                    |v: &Value| if secret && !v.is_null() { Value::String("(hidden)".into()) } else { v.clone() };
+                FieldChange { field: c.field.clone(), old: hide(&c.old), new: hide(&c.new) }
+            })
+            .collect(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/akten/{id}/history", tag = "Verlauf",
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = Vec<HistoryItem>)))]
+pub async fn history(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+) -> ApiResult<Json<Vec<HistoryItem>>> {
+    history_of(&app, &who, id, ObjKind::Akte).await
+}
+
+#[utoipa::path(get, path = "/api/v1/vorgaenge/{id}/history", tag = "Verlauf",
+    params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = Vec<HistoryItem>)))]
+pub async fn history_vorgang(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+) -> ApiResult<Json<Vec<HistoryItem>>> {
+    history_of(&app, &who, id, ObjKind::Vorgang).await
+}
+
+#[utoipa::path(get, path = "/api/v1/dokumente/{id}/history", tag = "Verlauf",
+    params(("id" = Uuid, Path, description = "Dokument id")), responses((status = 200, body = Vec<HistoryItem>)))]
+pub async fn history_dokument(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+) -> ApiResult<Json<Vec<HistoryItem>>> {
+    history_of(&app, &who, id, ObjKind::Dokument).await
+}
+
+async fn history_of(app: &App, who: &Principal, id: Uuid, kind: ObjKind) -> ApiResult<Json<Vec<HistoryItem>>> {
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    let obj = super::api::visible(cat, who, id, kind)?;
+    Ok(Json(cat.state.history.get(&obj.id).map(|h| h.iter().map(history_item).collect()).unwrap_or_default()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Change feed
+
+/// Where a reader of the change feed stands: the last entry seen per journal stream.
+fn parse_cursor(s: &str) -> ApiResult<BTreeMap<String, u64>> {
+    let mut out = BTreeMap::new();
+    for part in s.split('_').filter(|p| !p.is_empty()) {
+        let (node, seq) =
+            part.split_once('-').ok_or_else(|| ApiError::bad_request("since is not a cursor of the change feed"))?;
+        let seq = seq.parse().map_err(|_| ApiError::bad_request("since is not a cursor of the change feed"))?;
+        if node.is_empty() || node.len() > 64 || !node.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(ApiError::bad_request("since is not a cursor of the change feed"));
+        }
+        out.insert(node.to_string(), seq);
+    }
+    Ok(out)
+}
+
+fn format_cursor(c: &BTreeMap<String, u64>) -> String {
+    c.iter().map(|(n, s)| format!("{n}-{s}")).collect::<Vec<_>>().join("_")
+}
+
+/// Paging of the change feed.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// The `next` of the previous answer; absent: from the beginning.
+    pub since: Option<String>,
+    /// At most this many changes (1–1000, default 100).
+    pub limit: Option<usize>,
+}
+
+/// One change in the feed.
+#[derive(Serialize, ToSchema)]
+pub struct ChangeItem {
+    /// When (RFC 3339).
+    pub time: String,
+    /// Who.
+    pub actor: String,
+    /// `create` or `update`.
+    pub action: String,
+    /// Kind: `akte`, `vorgang`, `dokument`, `version`, `aktenplan`.
+    pub kind: String,
+    /// The object.
+    pub object: Uuid,
+    /// Its Akte, if any.
+    pub akte_id: Option<Uuid>,
+    /// The fields set.
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+}
+
+/// A page of the change feed.
+#[derive(Serialize, ToSchema)]
+pub struct ChangesPage {
+    /// Changes, oldest first.
+    pub changes: Vec<ChangeItem>,
+    /// Pass as `since` to continue.
+    pub next: String,
+    /// Whether more changes are waiting now.
+    pub more: bool,
+}
+
+fn kind_name(k: ObjKind) -> String {
+    serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+fn feed_visible(who: &Principal, cat: &Catalog, id: &Uuid) -> Option<(ObjKind, Option<Uuid>)> {
+    let o = cat.get(id)?;
+    who.sees_obj(cat, o).then_some((o.kind, o.akte))
+}
+
+#[utoipa::path(get, path = "/api/v1/changes", tag = "Verlauf", params(ChangesQuery),
+    responses((status = 200, body = ChangesPage)))]
+pub async fn changes(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Q(q): Q<ChangesQuery>,
+) -> ApiResult<Json<ChangesPage>> {
+    who.require(Action::Read)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    let mut cursor = parse_cursor(q.since.as_deref().unwrap_or(""))?;
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    let mut out = Vec::new();
+    let mut more = false;
+    for e in &cat.entries {
+        if e.seq <= cursor.get(&e.node).copied().unwrap_or(0) {
+            continue;
+        }
+        if out.len() >= limit {
+            more = true;
+            break;
+        }
+        for (op, fields) in &e.ops {
+            let (id, action) = match op {
+                Op::Create { id, .. } => (id, "create"),
+                Op::Update { id, .. } => (id, "update"),
+                Op::Derive { .. } => continue,
+            };
+            let Some((kind, akte)) = feed_visible(&who, cat, id) else { continue };
+            let mut fields = fields.clone();
+            redact(&mut fields);
+            out.push(ChangeItem {
+                time: e.hlc.rfc3339(),
+                actor: e.actor.clone(),
+                action: action.into(),
+                kind: kind_name(kind),
+                object: *id,
+                akte_id: akte,
+                fields,
+            });
+        }
+        cursor.insert(e.node.clone(), e.seq);
+    }
+    Ok(Json(ChangesPage { changes: out, next: format_cursor(&cursor), more }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Search
+
+/// A search.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// The query: words, "phrases", OR, NOT, Windkraft*, typ:, absender:, az:, datum:, status:, medium:, titel:.
+    pub q: Option<String>,
+    /// Only inside this Akte.
+    pub akte: Option<Uuid>,
+    /// Only this document type.
+    pub typ: Option<String>,
+    /// Hits per page (1–100, default 10).
+    pub limit: Option<usize>,
+    /// Hits to skip (at most 10,000).
+    pub offset: Option<usize>,
+    /// `relevance` (default), `date` or `date-asc`.
+    pub sort: Option<String>,
+}
+
+/// One hit.
+#[derive(Serialize, ToSchema)]
+pub struct HitView {
+    /// The Dokument.
+    pub dokument_id: String,
+    /// Its Akte.
+    pub akte_id: String,
+    /// Title.
+    pub title: String,
+    /// HTML, escaped, with `<mark>` around matches.
+    pub snippet: String,
+    /// Relevance.
+    pub score: f32,
+    /// Aktenzeichen.
+    pub aktenzeichen: String,
+    /// Document type.
+    pub document_type: Option<String>,
+    /// Document date.
+    pub date: Option<String>,
+}
+
+/// Search results.
+#[derive(Serialize, ToSchema)]
+pub struct SearchView {
+    /// Readable matches in all.
+    pub total: u64,
+    /// This page.
+    pub hits: Vec<HitView>,
+    /// Counts per document type, media type, Aktenplan node, status and year.
+    #[schema(value_type = Object)]
+    pub facets: Value,
+}
+
+#[utoipa::path(get, path = "/api/v1/search", tag = "Suche", params(SearchQuery),
+    responses((status = 200, body = SearchView)))]
+pub async fn search(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Q(q): Q<SearchQuery>,
+) -> ApiResult<Json<SearchView>> {
+    who.require(Action::Read)?;
+    let mut request = akte_index::SearchRequest::new(q.q.unwrap_or_default());
+    request.limit = q.limit.unwrap_or(10);
+    if !(1..=100).contains(&request.limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 100"));
+    }
+    request.offset = q.offset.unwrap_or(0);
+    if request.offset > 10_000 {
+        return Err(ApiError::bad_request("offset must be at most 10000"));
+    }
+    request.sort = match q.sort.as_deref().unwrap_or("relevance") {
+        "relevance" => akte_index::Sort::Relevance,
+        "date" => akte_index::Sort::DateDesc,
+        "date-asc" => akte_index::Sort::DateAsc,
+        other => {
+            return Err(ApiError::bad_request(format!("sort {other:?} is unknown; use relevance, date or date-asc")));
+        }
+    };
+    if let Some(a) = q.akte {
+        request.filters.akte = vec![a.to_string()];
+    }
+    request.filters.document_type = q.typ.into_iter().collect();
+    let access = who.search_access();
+    let app2 = app.clone();
+    let found = tokio::task::spawn_blocking(move || app2.index.search(&request, &access))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| match e {
+            akte_index::Error::Query(m) => ApiError::bad_request(format!("The query is not valid: {m}")),
+            akte_index::Error::InvalidRequest(m) => ApiError::bad_request(m),
+            e => ApiError::internal(e),
+        })?;
+    // The index follows grants within moments; the catalog is authoritative now, so every
+    // hit is checked against it and one the caller may no longer see is dropped.
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    let before = found.hits.len();
+    let hits: Vec<akte_index::Hit> = found
+        .hits
+        .into_iter()
+        .filter(|h| h.akte_id.parse::<Uuid>().ok().and_then(|a| cat.get(&a)).is_some_and(|a| who.sees(cat, a)))
+        .collect();
+    let dropped = (before - hits.len()) as u64;
+    Ok(Json(SearchView {
+        total: found.total.saturating_sub(dropped),
+        hits: hits
+            .into_iter()
+            .map(|h| HitView {
+                dokument_id: h.dokument_id,
+                akte_id: h.akte_id,
+                title: h.title,
+                snippet: h.snippet,
+                score: h.score,
+                aktenzeichen: h.aktenzeichen,
+                document_type: h.document_type,
+                date: h.date,
+            })
+            .collect(),
+        facets: serde_json::to_value(&found.facets).map_err(ApiError::internal)?,
+    }))
+}

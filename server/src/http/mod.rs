@@ -1,0 +1,291 @@
+//! `akte serve`: the REST API (`/api/v1`), health, readiness and metrics on axum.
+//!
+//! One process is one node. It holds the repository (catalog in memory) behind a lock:
+//! reads share it, a commit takes it for the moment of writing the journal entry. Content
+//! is streamed into the store before the lock is taken, so a long upload never blocks
+//! anyone. A background task reads other nodes' entries every `sync_interval` and keeps
+//! the search index in step; extraction and OCR run in a second, private node (its own
+//! data directory under this one) so that a slow scan never holds the repository.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod content;
+pub mod feed;
+pub mod ops;
+pub mod problem;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use akte_index::Index;
+use akte_ingest::Pipeline;
+use akte_store::{OpenOptions, Repository};
+use anyhow::{Context, Result};
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    middleware::{self, Next},
+    response::Response,
+};
+use tokio::sync::{Notify, RwLock};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+
+pub use config::Config;
+
+/// The server's state, shared by every request.
+pub struct App {
+    /// The repository (this node).
+    pub repo: RwLock<Repository>,
+    /// The node's data directory.
+    pub data: PathBuf,
+    /// The search index.
+    pub index: Index,
+    /// Serialises index updates (one tantivy writer at a time).
+    pub index_lock: tokio::sync::Mutex<()>,
+    /// Reads recorded extraction results for the index and `…/text`.
+    pub reader: Pipeline,
+    /// Browser sessions.
+    pub sessions: auth::Sessions,
+    /// Answers to POSTs with an `Idempotency-Key`.
+    pub idempotency: content::Idempotency,
+    /// Counters for `/metrics`.
+    pub metrics: ops::Metrics,
+    /// Wakes the ingest worker.
+    pub ingest_wake: Arc<Notify>,
+    /// Wakes the sync task (after the ingest worker committed).
+    pub sync_wake: Arc<Notify>,
+    /// Slots for running requests (the concurrency limit).
+    pub gate: Arc<tokio::sync::Semaphore>,
+    /// Set once the catalog is loaded and the index is current.
+    pub ready: AtomicBool,
+    /// Set when the last sync with the store failed.
+    pub store_down: AtomicBool,
+    /// The configuration.
+    pub config: Config,
+}
+
+impl App {
+    /// Brings the search index up to date with the catalog.
+    pub async fn update_index(&self) -> Result<usize> {
+        let _writer = self.index_lock.lock().await;
+        let repo = self.repo.read().await;
+        crate::search::sync_with(&self.index, &self.reader, &repo, false).await
+    }
+}
+
+/// Opens the node and serves until SIGINT or SIGTERM; running requests (uploads) finish
+/// first. `banner` is printed once the socket listens.
+pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std::net::SocketAddr)) -> Result<()> {
+    let repo = crate::cmd::open(opts).await?;
+    let data = opts.data_dir.clone();
+    let index = Index::open(&crate::search::index_dir(&data)).context("Cannot open the search index")?;
+    let reader = crate::ingest::reader(&data, &repo).await?;
+    let app = Arc::new(App {
+        repo: RwLock::new(repo),
+        data: data.clone(),
+        index,
+        index_lock: tokio::sync::Mutex::new(()),
+        reader,
+        sessions: auth::Sessions::default(),
+        idempotency: content::Idempotency::default(),
+        metrics: ops::Metrics::default(),
+        ingest_wake: Arc::new(Notify::new()),
+        sync_wake: Arc::new(Notify::new()),
+        gate: Arc::new(tokio::sync::Semaphore::new(config.concurrency)),
+        ready: AtomicBool::new(false),
+        store_down: AtomicBool::new(false),
+        config: config.clone(),
+    });
+    let indexed = app.update_index().await?;
+    if indexed > 0 {
+        tracing::info!(dokumente = indexed, "search index brought up to date");
+    }
+    app.ready.store(true, Ordering::SeqCst);
+
+    let shutdown = CancellationToken::new();
+    let sync_task = tokio::spawn(sync_loop(app.clone(), shutdown.clone()));
+    let worker = if crate::ingest::enabled() {
+        // The pipeline's future is not `Send` (its job stream borrows across awaits), so
+        // the worker runs on a blocking thread that drives it on this runtime.
+        let (app, opts, shutdown) = (app.clone(), opts.clone(), shutdown.clone());
+        let handle = tokio::runtime::Handle::current();
+        Some(tokio::task::spawn_blocking(move || handle.block_on(ingest_loop(app, opts, shutdown))))
+    } else {
+        None
+    };
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("Cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    banner(&addr);
+    let router = router(app.clone());
+    axum::serve(listener, router.into_make_service())
+        .with_graceful_shutdown(async {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing running requests");
+        })
+        .await?;
+    // A token, not a notification: a task busy when the signal comes still sees it.
+    shutdown.cancel();
+    let _ = sync_task.await;
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    app.repo.write().await.save_catalog()?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Reads other nodes' entries and keeps the index current.
+async fn sync_loop(app: Arc<App>, shutdown: CancellationToken) {
+    let mut saved = std::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(app.config.sync_interval) => {},
+            _ = app.sync_wake.notified() => {},
+            _ = shutdown.cancelled() => return,
+        }
+        let synced = {
+            let mut repo = app.repo.write().await;
+            let r = repo.sync().await;
+            if r.is_ok() && saved.elapsed() > Duration::from_secs(60) {
+                saved = std::time::Instant::now();
+                if let Err(e) = repo.save_catalog() {
+                    tracing::warn!(error = %e, "cannot save the catalog cache");
+                }
+            }
+            r
+        };
+        match synced {
+            Ok(n) => {
+                app.store_down.store(false, Ordering::SeqCst);
+                app.metrics
+                    .journal_height
+                    .store(app.repo.read().await.catalog().entries.len() as u64, Ordering::Relaxed);
+                if n > 0 {
+                    app.ingest_wake.notify_one();
+                }
+            }
+            Err(e) => {
+                app.store_down.store(true, Ordering::SeqCst);
+                app.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "sync with the store failed");
+                continue;
+            }
+        }
+        if let Err(e) = app.update_index().await {
+            tracing::error!(error = %format!("{e:#}"), "search index update failed");
+        }
+    }
+}
+
+/// The ingest worker: a private node in `<data>/ingest-node` that extracts text (plugins,
+/// OCR) from new versions and commits the results in its own journal stream.
+async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationToken) {
+    let store = app.repo.read().await.backend().url().to_string();
+    let worker_opts = OpenOptions {
+        data_dir: ingest_node_dir(&app.data),
+        store: Some(store),
+        identity: Some(opts.identity.clone().unwrap_or_else(|| app.data.join("identity.txt"))),
+        actor: "ingest".into(),
+    };
+    let mut repo = match Repository::open(&worker_opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "the ingest worker cannot open its node; extraction is off");
+            return;
+        }
+    };
+    let pipeline = match crate::ingest::pipeline(&worker_opts.data_dir, &repo, true).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "the ingest pipeline cannot load; extraction is off");
+            return;
+        }
+    };
+    loop {
+        if let Err(e) = repo.sync().await {
+            tracing::error!(error = %e, "ingest worker: sync failed");
+        } else {
+            let pending = pipeline.pending(repo.catalog());
+            // Small batches, so that the first results become searchable quickly.
+            for batch in pending.chunks(4) {
+                if shutdown.is_cancelled() {
+                    return;
+                }
+                match pipeline.process(&mut repo, batch, Arc::new(|_| {})).await {
+                    Ok(report) => {
+                        for (version, producer, message) in &report.failures {
+                            tracing::warn!(%version, %producer, %message, "extraction failed");
+                        }
+                        app.sync_wake.notify_one();
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "ingest batch failed");
+                        break;
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {},
+            _ = app.ingest_wake.notified() => {},
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// The data directory of this node's ingest worker.
+pub fn ingest_node_dir(data: &Path) -> PathBuf {
+    data.join("ingest-node")
+}
+
+/// Records metrics per request.
+async fn track(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let start = std::time::Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "other".into());
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    app.metrics.observe(&method, &route, response.status(), start.elapsed());
+    response
+}
+
+/// The whole router.
+pub fn router(app: Arc<App>) -> Router {
+    let api = api::routes().merge(content::routes()).merge(feed::routes());
+    let limits = ServiceBuilder::new()
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(ops::panic_response))
+        .layer(middleware::from_fn_with_state(app.clone(), ops::limit_concurrency));
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ops::routes())
+        .fallback(ops::fallback)
+        .layer(DefaultBodyLimit::max(app.config.max_json_bytes))
+        .layer(limits)
+        .layer(middleware::from_fn_with_state(app.clone(), track))
+        .with_state(app)
+}

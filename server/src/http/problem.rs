@@ -1,0 +1,187 @@
+//! Errors as `application/problem+json` (RFC 9457). Every problem has a stable `type`
+//! (`urn:akte:problem:<slug>`) that clients can branch on; `title` is fixed per type,
+//! `detail` is one plain sentence about this occurrence.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The media type of problem documents.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem document (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, `urn:akte:problem:<slug>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the kind of problem (the same for every occurrence).
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong this time, in one sentence.
+    pub detail: String,
+}
+
+/// An error a handler returns; rendered as problem+json.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    slug: &'static str,
+    title: &'static str,
+    detail: String,
+}
+
+/// Result of a handler.
+pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+impl ApiError {
+    fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError { status, slug, title, detail: detail.into() }
+    }
+
+    /// 400: the request cannot be read (malformed JSON, bad header, bad parameter).
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad-request", "The request is malformed", detail)
+    }
+
+    /// 401: no or invalid credentials.
+    pub fn unauthenticated(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication is required", detail)
+    }
+
+    /// 403: the caller's role does not allow this.
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The role does not allow this", detail)
+    }
+
+    /// 404: no such object, or one the caller may not see (the same answer, so that a
+    /// denied object's existence and title do not leak).
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    /// 404 for an object id.
+    pub fn no_object(what: &str, id: impl std::fmt::Display) -> ApiError {
+        ApiError::not_found(format!("There is no {what} {id}"))
+    }
+
+    /// 409: the request contradicts the state (duplicate Aktenzeichen, closed Akte …).
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "conflict", "The request conflicts with the repository state", detail)
+    }
+
+    /// 409 for new content under a closed Akte or Vorgang.
+    pub fn closed(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "closed", "The Akte or Vorgang is closed (z.d.A.)", detail)
+    }
+
+    /// 412: `If-Match` names a state that is no longer current.
+    pub fn stale(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PRECONDITION_FAILED, "stale", "The object changed since it was read", detail)
+    }
+
+    /// 413: the body is larger than allowed.
+    pub fn too_large(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "The request body is too large", detail)
+    }
+
+    /// 415: the body's media type is not accepted here.
+    pub fn unsupported_media(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", detail)
+    }
+
+    /// 416: the `Range` cannot be served.
+    pub fn bad_range(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "range", "The range cannot be served", detail)
+    }
+
+    /// 422: well-formed, but a field is invalid.
+    pub fn invalid(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "A field is invalid", detail)
+    }
+
+    /// 500: damage found in the store. Never served as data.
+    pub fn integrity(detail: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "integrity",
+            "The repository found damaged or missing data",
+            detail,
+        )
+    }
+
+    /// 503: the store or the node is not available.
+    pub fn unavailable(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The service is not available", detail)
+    }
+
+    /// 500: anything else; the detail is logged, the client sees a generic sentence.
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %detail, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "The server could not complete the request; the log has the details",
+        )
+    }
+}
+
+impl From<akte_store::Error> for ApiError {
+    fn from(e: akte_store::Error) -> ApiError {
+        use akte_store::Error as E;
+        let detail = crate::output::sentence(&anyhow::anyhow!("{e}"));
+        match e {
+            E::NotFound(_) => ApiError::not_found(detail),
+            E::Conflict(_) => ApiError::conflict(detail),
+            E::Invalid(_) => ApiError::invalid(detail),
+            E::Integrity { .. } => {
+                tracing::error!(error = %detail, "integrity error");
+                ApiError::integrity(detail)
+            }
+            E::Store { .. } | E::Busy(_) => {
+                tracing::error!(error = %detail, "store unavailable");
+                ApiError::unavailable("The object store could not be reached; try again later")
+            }
+            E::Locked(_) | E::Format(_) | E::Io { .. } => ApiError::internal(detail),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> ApiError {
+        match e.downcast::<akte_store::Error>() {
+            Ok(e) => e.into(),
+            Err(e) => ApiError::internal(format!("{e:#}")),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Problem {
+            kind: format!("urn:akte:problem:{}", self.slug),
+            title: self.title.to_string(),
+            status: self.status.as_u16(),
+            detail: crate::output::sentence(&anyhow::anyhow!("{}", self.detail)),
+        };
+        let mut r = (self.status, axum::Json(body)).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        r
+    }
+}
+
+/// Turns axum's own rejections (bad JSON, bad path, bad query) into problems.
+pub fn rejection(e: impl std::fmt::Display, status: StatusCode) -> ApiError {
+    let detail = crate::output::sentence(&anyhow::anyhow!("{e}"));
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(detail),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media(detail),
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::invalid(detail),
+        _ => ApiError::bad_request(detail),
+    }
+}

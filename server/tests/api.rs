@@ -1,0 +1,383 @@
+//! The REST API end to end against a real `akte serve`: uploads (multipart and raw),
+//! downloads with Range and ETag, versions, If-Match, z.d.A., history, the change feed,
+//! Idempotency-Key, bad input, two servers on one store, graceful shutdown.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Server, assert_problem, client, init_repo, token};
+use serde_json::{Value, json};
+
+fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn create_akte(c: &reqwest::blocking::Client, s: &Server, t: &str, az: &str, title: &str) -> String {
+    let r = c.post(s.url("/akten")).bearer_auth(t).json(&json!({"aktenzeichen": az, "title": title})).send().unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().unwrap()["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn upload_download_versions_history_and_feed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let akte = create_akte(&c, &s, &admin, "61.2-1/2026", "Windpark Testfeld");
+
+    // Multipart upload; the content spans several 4 MiB chunks.
+    let bytes = random_bytes(9 << 20, 7);
+    let form = reqwest::blocking::multipart::Form::new()
+        .part("file", reqwest::blocking::multipart::Part::bytes(bytes.clone()).file_name("Gutachten.pdf"))
+        .text("title", "Schallgutachten")
+        .text("document_type", "Gutachten");
+    let r = c.post(s.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).multipart(form).send().unwrap();
+    assert_eq!(r.status(), 201);
+    let up: Value = r.json().unwrap();
+    let dok = up["id"].as_str().unwrap().to_string();
+    assert_eq!(up["size"], bytes.len());
+    assert_eq!(up["blake3"], blake3::hash(&bytes).to_hex().to_string());
+    assert_eq!(up["media_type"], "application/pdf");
+
+    // The whole content, byte for byte, with its headers.
+    let r = c.get(s.url(&format!("/dokumente/{dok}/content"))).bearer_auth(&admin).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(r.headers()["accept-ranges"], "bytes");
+    assert!(r.headers()["content-disposition"].to_str().unwrap().contains("Gutachten.pdf"));
+    assert_eq!(r.bytes().unwrap().as_ref(), &bytes[..]);
+
+    // Ranges across a chunk boundary, open-ended, suffix; a bad one is 416.
+    for (h, from, to) in [
+        ("bytes=4194300-4194400", 4_194_300usize, 4_194_401usize),
+        ("bytes=9000000-", 9_000_000, bytes.len()),
+        ("bytes=-10", bytes.len() - 10, bytes.len()),
+        ("bytes=0-0", 0, 1),
+    ] {
+        let r =
+            c.get(s.url(&format!("/dokumente/{dok}/content"))).bearer_auth(&admin).header("range", h).send().unwrap();
+        assert_eq!(r.status(), 206, "{h}");
+        assert_eq!(
+            r.headers()["content-range"].to_str().unwrap(),
+            format!("bytes {from}-{}/{}", to - 1, bytes.len()),
+            "{h}"
+        );
+        assert_eq!(r.bytes().unwrap().as_ref(), &bytes[from..to], "{h}");
+    }
+    let r = c
+        .get(s.url(&format!("/dokumente/{dok}/content")))
+        .bearer_auth(&admin)
+        .header("range", "bytes=99999999-")
+        .send()
+        .unwrap();
+    assert_problem(r, 416, "range");
+    let r = c
+        .get(s.url(&format!("/dokumente/{dok}/content")))
+        .bearer_auth(&admin)
+        .header("if-none-match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 304);
+
+    // Raw body upload with a UTF-8 file name; a second version.
+    let small = b"Antrag auf Genehmigung nach 4 BImSchG".to_vec();
+    let r = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?document_type=Antrag")))
+        .bearer_auth(&admin)
+        .header("content-disposition", "attachment; filename*=UTF-8''%C3%9Cbersicht%20Antrag.txt")
+        .body(small.clone())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let raw: Value = r.json().unwrap();
+    assert_eq!(raw["file_name"], "Übersicht Antrag.txt");
+    let raw_id = raw["id"].as_str().unwrap().to_string();
+    let v2 = b"Antrag, zweite Fassung".to_vec();
+    let r =
+        c.post(s.url(&format!("/dokumente/{raw_id}/versions"))).bearer_auth(&admin).body(v2.clone()).send().unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.json::<Value>().unwrap()["version"], 2);
+    let get = |q: &str| c.get(s.url(&format!("/dokumente/{raw_id}/content{q}"))).bearer_auth(&admin).send().unwrap();
+    assert_eq!(get("").bytes().unwrap().as_ref(), &v2[..]);
+    assert_eq!(get("?version=1").bytes().unwrap().as_ref(), &small[..]);
+    assert_problem(get("?version=3"), 404, "not-found");
+    let versions: Value =
+        c.get(s.url(&format!("/dokumente/{raw_id}/versions"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+
+    // If-Match: a stale ETag is 412 and changes nothing; the current one works.
+    let r = c.get(s.url(&format!("/akten/{akte}"))).bearer_auth(&admin).send().unwrap();
+    let tag = r.headers()["etag"].to_str().unwrap().to_string();
+    let r = c
+        .patch(s.url(&format!("/akten/{akte}")))
+        .bearer_auth(&admin)
+        .header("if-match", &tag)
+        .json(&json!({"title": "Windpark Testfeld (neu)", "retention_years": 30}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().unwrap()["title"], "Windpark Testfeld (neu)");
+    let r = c
+        .patch(s.url(&format!("/akten/{akte}")))
+        .bearer_auth(&admin)
+        .header("if-match", &tag)
+        .json(&json!({"title": "verloren"}))
+        .send()
+        .unwrap();
+    assert_problem(r, 412, "stale");
+    let now: Value = c.get(s.url(&format!("/akten/{akte}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(now["title"], "Windpark Testfeld (neu)");
+
+    // Idempotency-Key: the retry answers the same and creates nothing.
+    let post = || {
+        c.post(s.url(&format!("/akten/{akte}/dokumente?file_name=brief.txt")))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "upload-42")
+            .body("Sehr geehrte Damen und Herren")
+            .send()
+            .unwrap()
+    };
+    let (a, b) = (post(), post());
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (201, 201));
+    assert_eq!(a.json::<Value>().unwrap()["id"], b.json::<Value>().unwrap()["id"]);
+    let list: Value =
+        c.get(s.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
+
+    // z.d.A.: afterwards no new content and no metadata change.
+    let r = c.post(s.url(&format!("/akten/{akte}/close"))).bearer_auth(&admin).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().unwrap()["status"], "zda");
+    let r = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?file_name=spaet.txt")))
+        .bearer_auth(&admin)
+        .body("zu spät")
+        .send()
+        .unwrap();
+    assert_problem(r, 409, "closed");
+    let r = c.post(s.url(&format!("/dokumente/{raw_id}/versions"))).bearer_auth(&admin).body("v3").send().unwrap();
+    assert_problem(r, 409, "closed");
+
+    // History: who did what, with old and new values.
+    let h: Value = c.get(s.url(&format!("/akten/{akte}/history"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    let h = h.as_array().unwrap();
+    assert_eq!(h[0]["action"], "create");
+    assert!(h.iter().all(|e| e["actor"] == "token:test-admin"), "{h:?}");
+    let title_change = h
+        .iter()
+        .flat_map(|e| e["changes"].as_array().unwrap())
+        .find(|c| c["field"] == "title" && c["new"] == "Windpark Testfeld (neu)")
+        .expect("the title change is in the history");
+    assert_eq!(title_change["old"], "Windpark Testfeld");
+    assert!(
+        h.iter().any(|e| e["changes"].as_array().unwrap().iter().any(|c| c["field"] == "status" && c["new"] == "zda"))
+    );
+
+    // The change feed, paged: every object appears once, in order, and the cursor resumes.
+    let mut since = String::new();
+    let mut seen = Vec::new();
+    loop {
+        let page: Value = c
+            .get(s.url(&format!("/changes?limit=2&since={since}")))
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        for ch in page["changes"].as_array().unwrap() {
+            seen.push((ch["action"].as_str().unwrap().to_string(), ch["object"].as_str().unwrap().to_string()));
+        }
+        since = page["next"].as_str().unwrap().to_string();
+        if page["more"] == false {
+            break;
+        }
+    }
+    assert!(seen.contains(&("create".into(), akte.clone())));
+    assert!(seen.contains(&("create".into(), dok.clone())));
+    let creates = seen.iter().filter(|(a, o)| a == "create" && *o == akte).count();
+    assert_eq!(creates, 1, "each change once");
+    let page: Value =
+        c.get(s.url(&format!("/changes?since={since}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(page["changes"].as_array().unwrap().len(), 0, "nothing new after the last cursor");
+
+    // Search finds the upload by its title.
+    let found: Value = c.get(s.url("/search?q=Schallgutachten")).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert!(found["hits"].as_array().unwrap().iter().any(|h| h["dokument_id"] == dok.as_str()), "{found}");
+
+    // Metrics count what happened.
+    let m = c.get(format!("{}/metrics", s.base)).send().unwrap().text().unwrap();
+    assert!(m.contains("akte_uploads_total 4"), "{m}");
+    assert!(
+        m.contains("akte_http_requests_total{method=\"POST\",route=\"/api/v1/akten/{id}/dokumente\",status=\"201\"}")
+    );
+    assert!(s.stop().success(), "graceful shutdown exits 0");
+    common::ok(&data, &["verify"]);
+}
+
+#[test]
+fn bad_input_gets_a_problem_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "admin", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let akte = create_akte(&c, &s, &admin, "1-1/2026", "Erste");
+    let count = || -> usize {
+        let v: Value = c.get(s.url("/akten")).bearer_auth(&admin).send().unwrap().json().unwrap();
+        v["items"].as_array().unwrap().len()
+    };
+    let send = |body: &str| {
+        c.post(s.url("/akten"))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap()
+    };
+    assert_problem(send("{\"aktenzeichen\": "), 400, "bad-request");
+    assert_problem(send("{\"aktenzeichen\": 5, \"title\": \"x\"}"), 422, "invalid");
+    assert_problem(send("{\"aktenzeichen\": \"2-2\", \"title\": \"x\", \"colour\": \"red\"}"), 422, "invalid");
+    assert_problem(send("{\"aktenzeichen\": \"2-2\", \"title\": \"  \"}"), 422, "invalid");
+    assert_problem(send("{\"aktenzeichen\": \"1-1/2026\", \"title\": \"Doppelt\"}"), 409, "conflict");
+    let huge = format!("{{\"aktenzeichen\": \"3-3\", \"title\": \"{}\"}}", "x".repeat(2 << 20));
+    assert_problem(send(&huge), 413, "too-large");
+    let r = c.post(s.url("/akten")).bearer_auth(&admin).body("aktenzeichen=1").send().unwrap();
+    assert_problem(r, 415, "unsupported-media-type");
+    assert_eq!(count(), 1, "nothing was created");
+
+    // Unknown ids and malformed ids.
+    assert_problem(
+        c.get(s.url("/akten/01a21a01-0000-7000-8000-000000000000")).bearer_auth(&admin).send().unwrap(),
+        404,
+        "not-found",
+    );
+    assert_problem(c.get(s.url("/akten/nicht-da")).bearer_auth(&admin).send().unwrap(), 404, "not-found");
+    assert_problem(c.get(format!("{}/nowhere", s.base)).send().unwrap(), 404, "not-found");
+    // Path tricks in file names are refused; nothing is stored under the Akte.
+    for name in ["../../etc/passwd", "a/b.txt", "..", "x\\y.txt"] {
+        let r = c
+            .post(s.url(&format!("/akten/{akte}/dokumente")))
+            .bearer_auth(&admin)
+            .query(&[("file_name", name)])
+            .body("x")
+            .send()
+            .unwrap();
+        assert_problem(r, 422, "invalid");
+    }
+    let form = reqwest::blocking::multipart::Form::new()
+        .part("file", reqwest::blocking::multipart::Part::bytes(b"x".to_vec()).file_name("../boese.txt"));
+    let r = c.post(s.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).multipart(form).send().unwrap();
+    assert_problem(r, 422, "invalid");
+    // A malformed multipart body, and one without a file part.
+    let r = c
+        .post(s.url(&format!("/akten/{akte}/dokumente")))
+        .bearer_auth(&admin)
+        .header("content-type", "multipart/form-data; boundary=XYZ")
+        .body("--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nabc")
+        .send()
+        .unwrap();
+    assert_problem(r, 400, "bad-request");
+    let form = reqwest::blocking::multipart::Form::new().text("title", "ohne Datei");
+    let r = c.post(s.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).multipart(form).send().unwrap();
+    assert_problem(r, 422, "invalid");
+    // Bad query parameters and headers.
+    assert_problem(c.get(s.url("/akten?limit=0")).bearer_auth(&admin).send().unwrap(), 400, "bad-request");
+    assert_problem(c.get(s.url("/akten?limit=zwei")).bearer_auth(&admin).send().unwrap(), 400, "bad-request");
+    assert_problem(c.get(s.url("/changes?since=%%%")).bearer_auth(&admin).send().unwrap(), 400, "bad-request");
+    assert_problem(
+        c.get(s.url("/search?q=%22offen")).bearer_auth(&admin).send().unwrap_or_else(|e| panic!("{e}")),
+        400,
+        "bad-request",
+    );
+    assert_problem(
+        c.get(s.url("/akten")).header("authorization", "Basic eDp5").send().unwrap(),
+        401,
+        "unauthenticated",
+    );
+    assert_problem(c.get(s.url("/akten")).bearer_auth("akte_0000").send().unwrap(), 401, "unauthenticated");
+    let list: Value =
+        c.get(s.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 0, "no bad upload left a Dokument");
+    // The server kept serving through all of it.
+    assert_eq!(c.get(format!("{}/healthz", s.base)).send().unwrap().status(), 200);
+    drop(s);
+    common::ok(&data, &["verify"]);
+}
+
+#[test]
+fn an_interrupted_upload_leaves_nothing_visible() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "admin", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let akte = create_akte(&c, &s, &admin, "1-1/2026", "Erste");
+    // Announce 20 MiB, send 9 MiB, hang up.
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut sock = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        sock,
+        "POST /api/v1/akten/{akte}/dokumente?file_name=halb.bin HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {admin}\r\nContent-Length: {}\r\n\r\n",
+        20 << 20
+    )
+    .unwrap();
+    sock.write_all(&random_bytes(9 << 20, 3)).unwrap();
+    drop(sock);
+    std::thread::sleep(Duration::from_millis(500));
+    let list: Value =
+        c.get(s.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 0);
+    assert_eq!(c.get(format!("{}/healthz", s.base)).send().unwrap().status(), 200);
+    drop(s);
+    let v = common::ok(&data, &["verify", "--json"]).json();
+    assert_eq!(v["problems"], json!([]), "{v}");
+}
+
+#[test]
+fn two_servers_on_one_store_see_each_others_uploads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = init_repo(tmp.path(), "a");
+    let store = format!("file://{}", a.join("store").display());
+    let b = tmp.path().join("b");
+    let identity = a.join("identity.txt");
+    // The second node joins with the store and the operator identity.
+    common::ok(&b, &["--store", &store, "--identity", identity.to_str().unwrap(), "status"]);
+    let admin = token(&a, "admin", "admin", &[]);
+    let sa = Server::start(&a, false, &[]);
+    let sb = Server::start(&b, false, &[("AKTE_STORE", &store), ("AKTE_IDENTITY", identity.to_str().unwrap())]);
+    let c = client();
+    let akte = create_akte(&c, &sa, &admin, "7-7/2026", "Zwei Knoten");
+    let body = random_bytes(300_000, 11);
+    let r = c
+        .post(sa.url(&format!("/akten/{akte}/dokumente?file_name=k.bin")))
+        .bearer_auth(&admin)
+        .body(body.clone())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let dok = r.json::<Value>().unwrap()["id"].as_str().unwrap().to_string();
+    let start = Instant::now();
+    loop {
+        let r = c.get(sb.url(&format!("/dokumente/{dok}/content"))).bearer_auth(&admin).send().unwrap();
+        if r.status() == 200 {
+            assert_eq!(r.bytes().unwrap().as_ref(), &body[..]);
+            break;
+        }
+        assert_eq!(r.status(), 404);
+        assert!(start.elapsed() < Duration::from_secs(10), "node b did not see the upload within 10 s");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    eprintln!("visible on the other node after {:?}", start.elapsed());
+}
