@@ -79,7 +79,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// How long opening a data directory waits for a lock held by someone else.
-const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl NodeDir {
     /// Opens (creating if needed) and locks a data directory.
