@@ -17,7 +17,7 @@ use common::*;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-const XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/xdomea/xdomea_3.0.0/xdomea.xsd");
+const XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/xdomea/xdomea_3.0.0/xdomea.xsd");
 
 fn sender() -> Sender {
     Sender {
