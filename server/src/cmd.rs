@@ -93,6 +93,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token { command } => token(&opts, command, cli.json).await,
         Command::Export { format, akten, out } => export(&opts, format, akten, out, cli.json).await,
         Command::Import { path } => import(&opts, path, cli.json).await,
+        Command::Migrate { to } => crate::migrate::run(&opts, to, cli.json).await,
         Command::Account { command } => account(&opts, command, cli.json).await,
         Command::Create { aktenzeichen, title, aktenplan, retention_years } => {
             let mut repo = open(&opts).await?;

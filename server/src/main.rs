@@ -5,6 +5,7 @@ mod cmd;
 mod demo;
 mod http;
 mod ingest;
+mod migrate;
 mod output;
 mod search;
 
@@ -81,6 +82,13 @@ pub enum Command {
     Import {
         /// The bag directory, storage root directory or message ZIP.
         path: PathBuf,
+    },
+    /// Copy the repository (ciphertext only) to another object store and verify the copy;
+    /// rerun after an interruption to resume. The source is only read.
+    Migrate {
+        /// The target store: file:///dir or s3://bucket[/prefix] (AWS_* variables).
+        #[arg(long)]
+        to: String,
     },
     /// Manage API tokens for Fachverfahren and scripts.
     Token {
