@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmarks of `akte serve` on loopback (docs/BENCHMARKS.md, "REST API"):
-#   1 GiB upload (raw body, curl) and download, next to `akte add` / `akte get` on the CLI;
+#   1 GiB upload (raw body, curl) and download, next to `akte add` / `akte get` on the CLI,
+#   and `akte migrate` of that repository to another file store;
 #   the server's peak RSS during a 2 GiB upload;
 #   10,000 small documents uploaded over HTTP (16 connections, bench/http/small.py);
 #   requests per second and latency percentiles of a metadata read (wrk, 2 threads, 32 connections).
@@ -29,6 +30,11 @@ sync; t=$(now)
 dok=$("$akte" --data "$work/cli" add B-1 "$work/1g.bin" --no-ingest --json | python3 -c 'import sys,json;print(json.load(sys.stdin)[0]["id"])')
 sync; echo "cli add 1 GiB: $(secs "$t") s"
 t=$(now); "$akte" --data "$work/cli" get "$dok" >/dev/null; echo "cli get 1 GiB: $(secs "$t") s"
+# Store-to-store migration of that repository (file -> file, then verified).
+sync; t=$(now)
+"$akte" --data "$work/cli" migrate --to "file://$work/migrated" | head -2
+echo "migrate 1 GiB repository (copy and verify): $(secs "$t") s"
+rm -rf "$work/migrated"
 
 # The server.
 data="$work/srv"

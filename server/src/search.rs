@@ -193,6 +193,7 @@ fn touched(catalog: &Catalog, cursor: Option<&Cursor>) -> BTreeSet<Uuid> {
                 Op::Derive { content, .. } => {
                     contents.insert(content.clone());
                 }
+                Op::Read { .. } => {}
             }
         }
     }

@@ -155,6 +155,21 @@ fn upload_download_versions_history_and_feed() {
         c.get(s.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).send().unwrap().json().unwrap();
     assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
 
+    // Reads are history too: the downloads above reach the Dokument's history within a
+    // sync interval, with the reader as actor.
+    let start = Instant::now();
+    loop {
+        let h: Value =
+            c.get(s.url(&format!("/dokumente/{dok}/history"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+        let reads: Vec<&Value> = h.as_array().unwrap().iter().filter(|e| e["action"] == "content").collect();
+        if !reads.is_empty() {
+            assert!(reads.iter().all(|e| e["actor"] == "token:test-admin"), "{h}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no read in the history: {h}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     // z.d.A.: afterwards no new content and no metadata change.
     let r = c.post(s.url(&format!("/akten/{akte}/close"))).bearer_auth(&admin).send().unwrap();
     assert_eq!(r.status(), 200);

@@ -139,6 +139,13 @@ impl State {
                 Op::Derive { content, producer, result } => {
                     self.derived.entry(content.clone()).or_default().insert(producer.clone(), result.clone());
                 }
+                Op::Read { id, actor, action } => {
+                    if self.objects.contains_key(id) {
+                        let mut h = State::history_entry(entry, action, *id, Vec::new());
+                        h.actor = actor.clone();
+                        self.history.entry(*id).or_default().push(h);
+                    }
+                }
             }
         }
     }

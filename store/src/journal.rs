@@ -69,6 +69,16 @@ pub enum Op {
         /// The content root of the result (a JSON document, see FORMAT.md).
         result: Name,
     },
+    /// Someone read an object (metadata, content, text or history). Entry version 3.
+    /// Reads are recorded in batches, so one entry holds the reads of many callers.
+    Read {
+        /// The object read.
+        id: uuid::Uuid,
+        /// Who read it (`user:…`, `token:…`).
+        actor: String,
+        /// What was read: `metadata`, `content`, `text` or `history`.
+        action: String,
+    },
 }
 
 impl Op {
@@ -76,14 +86,14 @@ impl Op {
     pub fn record(&self) -> Option<&Name> {
         match self {
             Op::Create { record, .. } | Op::Update { record, .. } => Some(record),
-            Op::Derive { .. } => None,
+            Op::Derive { .. } | Op::Read { .. } => None,
         }
     }
 
     /// The lowest entry version that can hold this op.
     pub fn min_version(&self) -> u32 {
         match self {
-            Op::Create { kind: ObjKind::Account | ObjKind::Token, .. } => 3,
+            Op::Create { kind: ObjKind::Account | ObjKind::Token, .. } | Op::Read { .. } => 3,
             Op::Create { kind: ObjKind::Plugin, .. } | Op::Derive { .. } => 2,
             _ => 1,
         }

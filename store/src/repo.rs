@@ -85,6 +85,15 @@ pub enum Change {
         /// The stored result (see [`Repository::store_bytes`]).
         result: ContentRef,
     },
+    /// Record that someone read an object (the audit trail of reads).
+    Read {
+        /// The object.
+        id: Uuid,
+        /// Who read it.
+        actor: String,
+        /// What was read.
+        action: String,
+    },
 }
 
 /// Heads of other streams that entries record having seen: (entry path, node, head).
@@ -482,6 +491,13 @@ impl Repository {
                         return Err(Error::Invalid(format!("The producer name {producer:?} is not usable")));
                     }
                 }
+                Change::Read { actor, action, .. } => {
+                    for t in [actor, action] {
+                        if t.is_empty() || t.len() > 200 || t.chars().any(char::is_control) {
+                            return Err(Error::Invalid(format!("The read record {t:?} is not usable")));
+                        }
+                    }
+                }
                 Change::Update { id, fields } => {
                     let kind = self
                         .catalog
@@ -506,6 +522,10 @@ impl Repository {
                         };
                         return Ok::<_, Error>((op, Map::new()));
                     }
+                    Change::Read { id, actor, action } => {
+                        let op = Op::Read { id: *id, actor: actor.clone(), action: action.clone() };
+                        return Ok::<_, Error>((op, Map::new()));
+                    }
                 };
                 let record = serde_json::to_vec(&Record { v: model::RECORD_VERSION, fields: fields.clone() })
                     .expect("record serializes");
@@ -515,7 +535,7 @@ impl Repository {
                         Op::Create { kind, id, parent, record: name, content: content.map(|c| c.root) }
                     }
                     Change::Update { id, .. } => Op::Update { id, record: name },
-                    Change::Derive { .. } => unreachable!("derive changes return above"),
+                    Change::Derive { .. } | Change::Read { .. } => unreachable!("these changes return above"),
                 };
                 Ok::<_, Error>((op, fields))
             }

@@ -677,6 +677,7 @@ async fn get_akte(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<U
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     let a = visible(cat, &who, id, ObjKind::Akte)?;
+    app.record_read(&who, id, "metadata");
     Ok(tagged(StatusCode::OK, &etag(a), akte_view(cat, a)))
 }
 
@@ -825,6 +826,7 @@ async fn get_vorgang(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): I
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let v = visible(repo.catalog(), &who, id, ObjKind::Vorgang)?;
+    app.record_read(&who, id, "metadata");
     Ok(tagged(StatusCode::OK, &etag(v), vorgang_view(v)))
 }
 
@@ -865,6 +867,7 @@ async fn get_dokument(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): 
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     let d = visible(cat, &who, id, ObjKind::Dokument)?;
+    app.record_read(&who, id, "metadata");
     Ok(tagged(StatusCode::OK, &etag(d), dokument_view(cat, d)))
 }
 

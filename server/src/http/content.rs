@@ -614,6 +614,7 @@ pub async fn download(
             _ => return Err(ApiError::no_object("Dokument", id)),
         };
         let root = version.content.clone().ok_or_else(|| ApiError::integrity("The version has no content"))?;
+        app.record_read(&who, version.parent.unwrap_or(id), "content");
         (
             repo.objects().clone(),
             root,
@@ -717,6 +718,7 @@ pub async fn text(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<U
     visible(cat, &who, id, ObjKind::Dokument)?;
     let version =
         cat.latest_version(&id).ok_or_else(|| ApiError::not_found(format!("Dokument {id} has no version")))?;
+    app.record_read(&who, id, "text");
     let view = app.reader.view(&repo, &version.id).await.map_err(|e| ApiError::internal(format!("{e:#}")))?;
     let mut fields: Map<String, Value> = view.extracted_fields.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     fields.extend(view.fields.iter().map(|(k, v)| (k.clone(), json!(v))));

@@ -60,7 +60,7 @@ pub struct HistoryItem {
     pub time: String,
     /// Who.
     pub actor: String,
-    /// `create`, `update`, `add-version`.
+    /// `create`, `update`, `add-version`, or for reads `metadata`, `content`, `text`, `history`.
     pub action: String,
     /// The object concerned (for `add-version`, the version).
     pub object: Uuid,
@@ -125,6 +125,7 @@ async fn history_of(app: &App, who: &Principal, id: Uuid, kind: ObjKind) -> ApiR
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     let obj = super::api::visible(cat, who, id, kind)?;
+    app.record_read(who, id, "history");
     Ok(Json(cat.state.history.get(&obj.id).map(|h| h.iter().map(history_item).collect()).unwrap_or_default()))
 }
 
@@ -229,7 +230,7 @@ pub async fn changes(
             let (id, action) = match op {
                 Op::Create { id, .. } => (id, "create"),
                 Op::Update { id, .. } => (id, "update"),
-                Op::Derive { .. } => continue,
+                Op::Derive { .. } | Op::Read { .. } => continue,
             };
             let Some((kind, akte)) = feed_visible(&who, cat, id) else { continue };
             let mut fields = fields.clone();

@@ -58,6 +58,8 @@ pub struct App {
     pub idempotency: content::Idempotency,
     /// Counters for `/metrics`.
     pub metrics: ops::Metrics,
+    /// Reads not yet in the journal: (object, actor, what). Flushed every sync tick.
+    pub reads: std::sync::Mutex<Vec<(uuid::Uuid, String, String)>>,
     /// Wakes the ingest worker.
     pub ingest_wake: Arc<Notify>,
     /// Wakes the sync task (after the ingest worker committed).
@@ -73,6 +75,36 @@ pub struct App {
 }
 
 impl App {
+    /// Notes that `who` read `id` (`metadata`, `content`, `text`, `history`); the sync task
+    /// writes the reads to the journal within one sync interval.
+    pub fn record_read(&self, who: &auth::Principal, id: uuid::Uuid, what: &str) {
+        self.reads.lock().expect("reads lock").push((id, who.actor.clone(), what.to_string()));
+    }
+
+    /// Commits the noted reads as one journal entry.
+    pub async fn flush_reads(&self) -> akte_store::Result<()> {
+        let reads = std::mem::take(&mut *self.reads.lock().expect("reads lock"));
+        if reads.is_empty() {
+            return Ok(());
+        }
+        let changes = reads
+            .iter()
+            .map(|(id, actor, action)| akte_store::Change::Read {
+                id: *id,
+                actor: actor.clone(),
+                action: action.clone(),
+            })
+            .collect();
+        let mut repo = self.repo.write().await;
+        repo.actor = "audit".into();
+        let r = repo.commit(changes).await;
+        if r.is_err() {
+            // Kept for the next try: a read is never silently unrecorded.
+            self.reads.lock().expect("reads lock").extend(reads);
+        }
+        r
+    }
+
     /// Brings the search index up to date with the catalog.
     pub async fn update_index(&self) -> Result<usize> {
         let _writer = self.index_lock.lock().await;
@@ -97,6 +129,7 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
         sessions: auth::Sessions::default(),
         idempotency: content::Idempotency::default(),
         metrics: ops::Metrics::default(),
+        reads: std::sync::Mutex::new(Vec::new()),
         ingest_wake: Arc::new(Notify::new()),
         sync_wake: Arc::new(Notify::new()),
         gate: Arc::new(tokio::sync::Semaphore::new(config.concurrency)),
@@ -137,6 +170,9 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
         .await?;
     // A token, not a notification: a task busy when the signal comes still sees it.
     shutdown.cancel();
+    if let Err(e) = app.flush_reads().await {
+        tracing::error!(error = %e, "the last reads could not be written to the journal");
+    }
     let _ = sync_task.await;
     if let Some(w) = worker {
         let _ = w.await;
@@ -168,6 +204,10 @@ async fn sync_loop(app: Arc<App>, shutdown: CancellationToken) {
             _ = tokio::time::sleep(app.config.sync_interval) => {},
             _ = app.sync_wake.notified() => {},
             _ = shutdown.cancelled() => return,
+        }
+        if let Err(e) = app.flush_reads().await {
+            app.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "reads could not be written to the journal; retrying");
         }
         let synced = {
             let mut repo = app.repo.write().await;
