@@ -49,7 +49,7 @@ auth="Authorization: Bearer $token"
 akte_id=$(curl -sf -H "$auth" -H 'content-type: application/json' -d '{"aktenzeichen":"B-1","title":"Bench"}' "$api/akten" | python3 -c 'import sys,json;print(json.load(sys.stdin)["id"])')
 
 sync; t=$(now)
-dok=$(curl -sf -H "$auth" -H 'content-type: application/octet-stream' --data-binary @"$work/1g.bin" "$api/akten/$akte_id/dokumente?file_name=1g.bin" | python3 -c 'import sys,json;print(json.load(sys.stdin)["id"])')
+dok=$(curl -sSf -H "$auth" -H 'content-type: application/octet-stream' -T "$work/1g.bin" -X POST "$api/akten/$akte_id/dokumente?file_name=1g.bin" | python3 -c 'import sys,json;print(json.load(sys.stdin)["id"])')
 sync; echo "http upload 1 GiB: $(secs "$t") s"
 t=$(now); curl -sf -H "$auth" "$api/dokumente/$dok/content" -o "$work/back.bin"; echo "http download 1 GiB: $(secs "$t") s"
 cmp "$work/back.bin" "$work/1g.bin" && echo "downloaded bytes identical"

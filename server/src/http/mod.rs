@@ -83,10 +83,14 @@ impl App {
 
     /// Commits the noted reads as one journal entry.
     pub async fn flush_reads(&self) -> akte_store::Result<()> {
-        let reads = std::mem::take(&mut *self.reads.lock().expect("reads lock"));
+        let mut reads = std::mem::take(&mut *self.reads.lock().expect("reads lock"));
         if reads.is_empty() {
             return Ok(());
         }
+        // The same caller reading the same object the same way within one interval is one
+        // read in the history (a client polling a Dokument does not flood the journal).
+        let mut seen = std::collections::HashSet::new();
+        reads.retain(|r| seen.insert(r.clone()));
         let changes = reads
             .iter()
             .map(|(id, actor, action)| akte_store::Change::Read {
