@@ -90,6 +90,12 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// The audit trail (history of every write and every read through the API).
+    Audit {
+        /// The audit command.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Manage API tokens for Fachverfahren and scripts.
     Token {
         /// The token command.
@@ -316,6 +322,14 @@ pub enum TokenCommand {
         /// The token's id or name.
         token: String,
     },
+}
+
+/// `akte audit …`
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Re-read every journal stream from its first entry and check the chain (MACs,
+    /// predecessors, heads other nodes saw); non-zero exit when anything is broken.
+    Verify,
 }
 
 /// `akte account …`

@@ -238,6 +238,10 @@ fn upload_download_versions_history_and_feed() {
     );
     assert!(s.stop().success(), "graceful shutdown exits 0");
     common::ok(&data, &["verify"]);
+    // The audit trail re-reads from the store, with the reads recorded above.
+    let audit = common::ok(&data, &["audit", "verify", "--json"]).json();
+    assert!(audit["reads"].as_u64().unwrap() > 0, "{audit}");
+    assert!(audit["writes"].as_u64().unwrap() >= 10, "{audit}");
 }
 
 #[test]
