@@ -14,10 +14,7 @@ use serde_json::{Map, Value, json};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
-use crate::{
-    AccountCommand, AuditCommand, Cli, Command, KeyCommand, PluginCommand, TokenCommand, demo, http, ingest, output,
-    output::say, search,
-};
+use crate::{AuditCommand, Cli, Command, KeyCommand, PluginCommand, demo, http, ingest, output, output::say, search};
 
 /// How many files one journal entry commits at most during `add`.
 const ADD_BATCH: usize = 500;
@@ -49,7 +46,7 @@ pub fn options(cli: &Cli) -> OpenOptions {
     }
 }
 
-fn print_json(v: &impl serde::Serialize) {
+pub fn print_json(v: &impl serde::Serialize) {
     say!("{}", serde_json::to_string_pretty(v).expect("json serializes"));
 }
 
@@ -90,12 +87,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             serve(&opts, config, cli.json).await
         }
-        Command::Token { command } => token(&opts, command, cli.json).await,
-        Command::Export { format, akten, out } => export(&opts, format, akten, out, cli.json).await,
-        Command::Import { path } => import(&opts, path, cli.json).await,
+        Command::Token { command } => crate::admin::token(&opts, command, cli.json).await,
+        Command::Export { format, akten, out } => crate::transfer::export(&opts, format, akten, out, cli.json).await,
+        Command::Import { path } => crate::transfer::import(&opts, path, cli.json).await,
         Command::Migrate { to } => crate::migrate::run(&opts, to, cli.json).await,
-        Command::Audit { command: AuditCommand::Verify } => audit_verify(&opts, cli.json).await,
-        Command::Account { command } => account(&opts, command, cli.json).await,
+        Command::Audit { command: AuditCommand::Verify } => crate::admin::audit_verify(&opts, cli.json).await,
+        Command::Account { command } => crate::admin::account(&opts, command, cli.json).await,
         Command::Create { aktenzeichen, title, aktenplan, retention_years } => {
             let mut repo = open(&opts).await?;
             let mut fields = Map::new();
@@ -553,98 +550,6 @@ fn ensure_open(repo: &Repository, target: Uuid) -> Result<()> {
     Ok(())
 }
 
-async fn export(opts: &OpenOptions, format: &str, akten: &[String], out: &Path, json_out: bool) -> Result<ExitCode> {
-    let repo = open(opts).await?;
-    let ids = akten.iter().map(|a| find_akte(&repo, a).map(|o| o.id)).collect::<Result<Vec<_>>>()?;
-    let report = match format {
-        "bagit" => akte_exchange::export_bagit(&repo, &ids, out).await?,
-        "ocfl" => akte_exchange::export_ocfl(&repo, &ids, out).await?,
-        "xdomea" => {
-            std::fs::create_dir_all(out).with_context(|| format!("Cannot create {}", out.display()))?;
-            akte_exchange::export_xdomea_0401(&repo, &ids, out, &akte_exchange::Sender::default()).await?
-        }
-        other => bail!("The format {other:?} is unknown; use bagit, ocfl or xdomea"),
-    };
-    print_exchange(&report, "exported", json_out);
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn import(opts: &OpenOptions, path: &Path, json_out: bool) -> Result<ExitCode> {
-    let mut repo = open(opts).await?;
-    let report = if path.join("bagit.txt").is_file() {
-        akte_exchange::import_bagit(&mut repo, path).await?
-    } else if path.join("0=ocfl_1.1").is_file() {
-        akte_exchange::import_ocfl(&mut repo, path).await?
-    } else if path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
-        akte_exchange::import_xdomea(&mut repo, path).await?
-    } else {
-        bail!(
-            "{} is neither a BagIt bag (bagit.txt), an OCFL storage root (0=ocfl_1.1) nor an xdomea message (.zip)",
-            path.display()
-        );
-    };
-    if ingest::enabled() {
-        let pipeline = ingest::pipeline(&opts.data_dir, &repo, json_out).await?;
-        let pending = pipeline.pending(repo.catalog());
-        ingest::run(&pipeline, &mut repo, &pending, json_out).await?;
-        search::sync(&opts.data_dir, &repo, false, json_out).await?;
-    }
-    print_exchange(&report, "imported", json_out);
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_exchange(report: &akte_exchange::Report, verb: &str, json_out: bool) {
-    if json_out {
-        print_json(report);
-        return;
-    }
-    for a in &report.akten {
-        say!("{verb} {}  {}", a.aktenzeichen, a.path);
-    }
-    say!(
-        "{} Akten, {} Vorgänge, {} Dokumente, {} Versionen, {} in {}",
-        report.akten.len(),
-        report.vorgaenge,
-        report.dokumente,
-        report.versionen,
-        output::size(report.bytes),
-        report.path.display()
-    );
-}
-
-/// `akte audit verify`: the catalog rebuilt from the store alone re-reads and checks every
-/// entry of every stream; counts what the trail holds.
-async fn audit_verify(opts: &OpenOptions, json_out: bool) -> Result<ExitCode> {
-    let mut repo = open(opts).await?;
-    let entries = repo.rebuild_catalog().await?;
-    let cat = repo.catalog();
-    let (mut writes, mut reads, mut derived) = (0usize, 0usize, 0usize);
-    for e in &cat.entries {
-        for (op, _) in &e.ops {
-            match op {
-                akte_store::journal::Op::Create { .. } | akte_store::journal::Op::Update { .. } => writes += 1,
-                akte_store::journal::Op::Read { .. } => reads += 1,
-                akte_store::journal::Op::Derive { .. } => derived += 1,
-            }
-        }
-    }
-    let first = cat.entries.first().map(|e| e.hlc.rfc3339());
-    let last = cat.entries.last().map(|e| e.hlc.rfc3339());
-    if json_out {
-        print_json(&json!({"entries": entries, "streams": cat.streams.len(), "writes": writes, "reads": reads,
-            "derived": derived, "first": first, "last": last, "digest": cat.digest()}));
-    } else {
-        say!(
-            "journal chain verified: {entries} entries in {} stream(s), {writes} writes, {reads} reads, {derived} derived results",
-            cat.streams.len()
-        );
-        if let (Some(f), Some(l)) = (first, last) {
-            say!("from {f} to {l}");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// Serves until a signal; logs to stderr (JSON lines when configured).
 async fn serve(opts: &OpenOptions, config: http::Config, json_out: bool) -> Result<ExitCode> {
     init_logging(config.log_json);
@@ -663,110 +568,6 @@ fn init_logging(json_lines: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AKTE_LOG").unwrap_or_else(|_| "info".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if json_lines { builder.json().try_init() } else { builder.try_init() };
-}
-
-async fn token(opts: &OpenOptions, command: &TokenCommand, json_out: bool) -> Result<ExitCode> {
-    let mut repo = open(opts).await?;
-    match command {
-        TokenCommand::Create { role, name, units, expires_days } => {
-            let expires = expires_days.map(|d| time::OffsetDateTime::now_utc() + time::Duration::days(d.into()));
-            let (id, change, secret) = http::auth::create_token(name, role, units, expires)?;
-            repo.commit(vec![change]).await?;
-            if json_out {
-                print_json(&json!({"id": id, "token": secret}));
-            } else {
-                say!("{secret}");
-                eprintln!("akte: token {id} for {name} ({role}); it is shown only this once.");
-            }
-        }
-        TokenCommand::List => {
-            let rows: Vec<Value> = repo
-                .catalog()
-                .all(ObjKind::Token)
-                .map(|t| json!({"id": t.id, "name": t.text("name"), "role": t.text("role"), "units": t.fields.get("units"),
-                    "expires": t.text("expires"), "revoked": t.fields.get("revoked").and_then(Value::as_bool).unwrap_or(false),
-                    "created": t.created.rfc3339(), "created_by": t.created_by}))
-                .collect();
-            if json_out {
-                print_json(&rows);
-            } else {
-                for r in rows {
-                    say!(
-                        "{}  {:<24} {:<10} {}{}",
-                        r["id"].as_str().unwrap_or_default(),
-                        r["name"].as_str().unwrap_or_default(),
-                        r["role"].as_str().unwrap_or_default(),
-                        r["expires"].as_str().map(|e| format!("expires {e}")).unwrap_or_default(),
-                        if r["revoked"] == json!(true) { "  REVOKED" } else { "" }
-                    );
-                }
-            }
-        }
-        TokenCommand::Revoke { token } => {
-            let cat = repo.catalog();
-            let found: Vec<Uuid> = cat
-                .all(ObjKind::Token)
-                .filter(|t| t.id.to_string() == *token || t.text("name") == Some(token.as_str()))
-                .map(|t| t.id)
-                .collect();
-            let id = match found.as_slice() {
-                [id] => *id,
-                [] => bail!("There is no token {token}"),
-                _ => bail!("Several tokens are named {token}; revoke one by its id"),
-            };
-            let mut fields = Map::new();
-            fields.insert("revoked".into(), json!(true));
-            repo.commit(vec![Change::Update { id, fields }]).await?;
-            if json_out {
-                print_json(&json!({"id": id, "revoked": true}));
-            } else {
-                say!("revoked {id}");
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn account(opts: &OpenOptions, command: &AccountCommand, json_out: bool) -> Result<ExitCode> {
-    let mut repo = open(opts).await?;
-    match command {
-        AccountCommand::Add { name, roles, units } => {
-            if http::auth::find_account(repo.catalog(), name).is_some() {
-                bail!("The account {name} already exists");
-            }
-            let mut password = String::new();
-            std::io::stdin().read_line(&mut password).context("Cannot read the password from standard input")?;
-            let password = password.trim_end_matches(['\r', '\n']);
-            let (id, change) = http::auth::create_account(name, password, roles, units)?;
-            repo.commit(vec![change]).await?;
-            if json_out {
-                print_json(&json!({"id": id}));
-            } else {
-                say!("{id}");
-            }
-        }
-        AccountCommand::List => {
-            let rows: Vec<Value> = repo
-                .catalog()
-                .all(ObjKind::Account)
-                .map(|a| json!({"id": a.id, "name": a.text("name"), "roles": a.fields.get("roles"), "units": a.fields.get("units"),
-                    "disabled": a.fields.get("disabled").and_then(Value::as_bool).unwrap_or(false)}))
-                .collect();
-            if json_out {
-                print_json(&rows);
-            } else {
-                for r in rows {
-                    say!(
-                        "{}  {:<20} {}",
-                        r["id"].as_str().unwrap_or_default(),
-                        r["name"].as_str().unwrap_or_default(),
-                        r["roles"]
-                    );
-                }
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 pub async fn create_akte(repo: &mut Repository, fields: Map<String, Value>) -> Result<Uuid> {

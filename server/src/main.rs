@@ -1,6 +1,7 @@
 //! `akte`: the command-line entry point. Parses arguments and hands over to `cmd`; prints
 //! errors as one plain sentence and exits non-zero.
 
+mod admin;
 mod cmd;
 mod demo;
 mod http;
@@ -8,6 +9,7 @@ mod ingest;
 mod migrate;
 mod output;
 mod search;
+mod transfer;
 
 use std::path::PathBuf;
 

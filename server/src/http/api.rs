@@ -17,13 +17,13 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::{
     App,
     auth::{self, Action, Caller, Principal},
-    problem::{ApiError, ApiResult, Problem, rejection},
+    problem::{ApiError, ApiResult, rejection},
 };
 
 /// A JSON body whose rejections are problems.
@@ -370,7 +370,7 @@ fn check_update(who: &Principal, kind: ObjKind, fields: &Map<String, Value>) -> 
     model::validate(kind, fields, false).map_err(ApiError::from)
 }
 
-async fn commit(app: &App, who: &Principal, changes: Vec<Change>) -> ApiResult<()> {
+pub async fn commit(app: &App, who: &Principal, changes: Vec<Change>) -> ApiResult<()> {
     let mut repo = app.repo.write().await;
     repo.actor = who.actor.clone();
     let r = repo.commit(changes).await;
@@ -421,7 +421,7 @@ pub struct PlanCreate {
 
 #[utoipa::path(get, path = "/api/v1/aktenplan", tag = "Aktenplan",
     responses((status = 200, description = "Every node, parents before children", body = Vec<PlanView>)))]
-async fn list_plan(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<PlanView>>> {
+pub async fn list_plan(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<PlanView>>> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let mut nodes: Vec<&Obj> = repo.catalog().all(ObjKind::Aktenplan).collect();
@@ -431,7 +431,7 @@ async fn list_plan(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResul
 
 #[utoipa::path(post, path = "/api/v1/aktenplan", tag = "Aktenplan", request_body = PlanCreate,
     responses((status = 201, body = Created)))]
-async fn create_plan(
+pub async fn create_plan(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Body(body): Body<PlanCreate>,
@@ -461,7 +461,7 @@ async fn create_plan(
 
 #[utoipa::path(get, path = "/api/v1/aktenplan/{id}", tag = "Aktenplan",
     params(("id" = Uuid, Path, description = "Node id")), responses((status = 200, body = PlanView)))]
-async fn get_plan(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
+pub async fn get_plan(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let p = visible(repo.catalog(), &who, id, ObjKind::Aktenplan)?;
@@ -471,7 +471,7 @@ async fn get_plan(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<U
 #[utoipa::path(patch, path = "/api/v1/aktenplan/{id}", tag = "Aktenplan",
     params(("id" = Uuid, Path, description = "Node id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Object, description = "Fields to set; null removes"), responses((status = 200, body = PlanView)))]
-async fn update_plan(
+pub async fn update_plan(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
@@ -482,7 +482,7 @@ async fn update_plan(
     get_plan(State(app), Caller(who), Id(id)).await
 }
 
-async fn update(
+pub async fn update(
     app: &App,
     who: &Principal,
     id: Uuid,
@@ -560,7 +560,7 @@ pub struct AktenQuery {
 
 #[utoipa::path(get, path = "/api/v1/akten", tag = "Akten", params(AktenQuery),
     responses((status = 200, body = AktenPage)))]
-async fn list_akten(
+pub async fn list_akten(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Q(q): Q<AktenQuery>,
@@ -633,7 +633,7 @@ async fn list_akten(
 #[utoipa::path(post, path = "/api/v1/akten", tag = "Akten", request_body = AkteCreate,
     params(("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key creates nothing twice")),
     responses((status = 201, body = Created)))]
-async fn create_akte(
+pub async fn create_akte(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     headers: HeaderMap,
@@ -672,7 +672,7 @@ async fn create_akte(
 
 #[utoipa::path(get, path = "/api/v1/akten/{id}", tag = "Akten",
     params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
-async fn get_akte(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
+pub async fn get_akte(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let cat = repo.catalog();
@@ -685,7 +685,7 @@ async fn get_akte(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<U
     params(("id" = Uuid, Path, description = "Akte id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Object, description = "Fields to set; null removes an optional field"),
     responses((status = 200, body = AkteView)))]
-async fn update_akte(
+pub async fn update_akte(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
@@ -696,7 +696,7 @@ async fn update_akte(
     get_akte(State(app), Caller(who), Id(id)).await
 }
 
-async fn set_status(
+pub async fn set_status(
     app: &App,
     who: &Principal,
     id: Uuid,
@@ -730,7 +730,7 @@ async fn set_status(
 
 #[utoipa::path(post, path = "/api/v1/akten/{id}/close", tag = "Akten",
     params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
-async fn close_akte(
+pub async fn close_akte(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
@@ -743,7 +743,7 @@ async fn close_akte(
 
 #[utoipa::path(post, path = "/api/v1/akten/{id}/reopen", tag = "Akten",
     params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
-async fn reopen_akte(
+pub async fn reopen_akte(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
@@ -769,7 +769,7 @@ pub struct VorgangCreate {
 
 #[utoipa::path(get, path = "/api/v1/akten/{id}/vorgaenge", tag = "Vorgänge",
     params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = Vec<VorgangView>)))]
-async fn list_vorgaenge(
+pub async fn list_vorgaenge(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
@@ -783,7 +783,7 @@ async fn list_vorgaenge(
 
 #[utoipa::path(post, path = "/api/v1/akten/{id}/vorgaenge", tag = "Vorgänge", request_body = VorgangCreate,
     params(("id" = Uuid, Path, description = "Akte id")), responses((status = 201, body = Created)))]
-async fn create_vorgang(
+pub async fn create_vorgang(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(akte): Id<Uuid>,
@@ -822,7 +822,7 @@ async fn create_vorgang(
 
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge",
     params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView)))]
-async fn get_vorgang(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
+pub async fn get_vorgang(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let v = visible(repo.catalog(), &who, id, ObjKind::Vorgang)?;
@@ -833,7 +833,7 @@ async fn get_vorgang(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): I
 #[utoipa::path(patch, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge",
     params(("id" = Uuid, Path, description = "Vorgang id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Object, description = "Fields to set"), responses((status = 200, body = VorgangView)))]
-async fn update_vorgang(
+pub async fn update_vorgang(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
@@ -846,7 +846,7 @@ async fn update_vorgang(
 
 #[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/close", tag = "Vorgänge",
     params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView)))]
-async fn close_vorgang(
+pub async fn close_vorgang(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
@@ -862,7 +862,7 @@ async fn close_vorgang(
 
 #[utoipa::path(get, path = "/api/v1/dokumente/{id}", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id")), responses((status = 200, body = DokumentView)))]
-async fn get_dokument(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
+pub async fn get_dokument(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let cat = repo.catalog();
@@ -875,7 +875,7 @@ async fn get_dokument(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): 
     params(("id" = Uuid, Path, description = "Dokument id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Object, description = "Fields to set: title, document_type, received, sent, sender, recipient, custom"),
     responses((status = 200, body = DokumentView)))]
-async fn update_dokument(
+pub async fn update_dokument(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
@@ -943,7 +943,7 @@ fn strings(o: &Obj, k: &str) -> Vec<String> {
 }
 
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "Zugang", responses((status = 200, body = Vec<TokenView>)))]
-async fn list_tokens(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<TokenView>>> {
+pub async fn list_tokens(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<TokenView>>> {
     who.require(Action::Admin)?;
     let repo = app.repo.read().await;
     Ok(Json(
@@ -965,7 +965,7 @@ async fn list_tokens(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiRes
 
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "Zugang", request_body = TokenCreate,
     responses((status = 201, body = TokenSecret)))]
-async fn create_token(
+pub async fn create_token(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Body(body): Body<TokenCreate>,
@@ -992,7 +992,7 @@ async fn create_token(
 
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "Zugang",
     params(("id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
-async fn revoke_token(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<StatusCode> {
+pub async fn revoke_token(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<StatusCode> {
     who.require(Action::Admin)?;
     {
         let repo = app.repo.read().await;
@@ -1035,7 +1035,7 @@ pub struct AccountView {
 }
 
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "Zugang", responses((status = 200, body = Vec<AccountView>)))]
-async fn list_accounts(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<AccountView>>> {
+pub async fn list_accounts(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<AccountView>>> {
     who.require(Action::Admin)?;
     let repo = app.repo.read().await;
     Ok(Json(
@@ -1054,7 +1054,7 @@ async fn list_accounts(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiR
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "Zugang", request_body = AccountCreate,
     responses((status = 201, body = Created)))]
-async fn create_account(
+pub async fn create_account(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Body(body): Body<AccountCreate>,
@@ -1104,7 +1104,7 @@ fn me_of(p: &Principal) -> Me {
 
 #[utoipa::path(post, path = "/api/v1/session", tag = "Zugang", request_body = Login, security(),
     responses((status = 200, body = Me, headers(("Set-Cookie" = String, description = "The session cookie")))))]
-async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiResult<Response> {
+pub async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiResult<Response> {
     let account = {
         let repo = app.repo.read().await;
         auth::find_account(repo.catalog(), &body.name).cloned()
@@ -1129,7 +1129,7 @@ async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiResul
 }
 
 #[utoipa::path(delete, path = "/api/v1/session", tag = "Zugang", security(), responses((status = 204, description = "Logged out")))]
-async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     for v in headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()) {
         for kv in v.split(';').map(str::trim) {
             if let Some(id) = kv.strip_prefix(auth::SESSION_COOKIE).and_then(|r| r.strip_prefix('=')) {
@@ -1144,155 +1144,6 @@ async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "Zugang", responses((status = 200, body = Me)))]
-async fn me(Caller(who): Caller) -> Json<Me> {
+pub async fn me(Caller(who): Caller) -> Json<Me> {
     Json(me_of(&who))
-}
-
-// ---------------------------------------------------------------------------------------
-// OpenAPI
-
-struct Security;
-
-impl utoipa::Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{
-            RefOr, Required,
-            response::ResponseBuilder,
-            security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
-        };
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API token (`akte token create`)"))
-                    .build(),
-            ),
-        );
-        openapi.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
-        // Every operation can answer with these problems.
-        let problem = |d: &str| -> RefOr<utoipa::openapi::Response> {
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(d)
-                    .content(
-                        super::problem::PROBLEM_JSON,
-                        utoipa::openapi::ContentBuilder::new()
-                            .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
-                            .build(),
-                    )
-                    .build(),
-            )
-        };
-        let common = [
-            ("400", "Malformed request"),
-            ("401", "No or invalid credentials"),
-            ("403", "The role does not allow this"),
-            ("404", "Not found, or not visible to the caller"),
-            ("409", "Conflicts with the state (duplicate, closed, retained)"),
-            ("412", "If-Match names an older state"),
-            ("413", "Body too large"),
-            ("415", "Unsupported media type"),
-            ("416", "Range not satisfiable"),
-            ("422", "A field is invalid"),
-            ("500", "Damaged data found, or an internal error"),
-            ("503", "Store unavailable, busy or timed out"),
-        ];
-        for item in openapi.paths.paths.values_mut() {
-            for op in
-                [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put].into_iter().flatten()
-            {
-                for (code, d) in common {
-                    op.responses.responses.entry(code.to_string()).or_insert_with(|| problem(d));
-                }
-                if let Some(params) = &mut op.parameters {
-                    for p in params.iter_mut() {
-                        if p.name == "id" {
-                            p.required = Required::True;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// The OpenAPI description of `/api/v1`.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Akte REST API", description = "The e-file repository for Fachverfahren: Aktenplan, Akten, Vorgänge, Dokumente, versions, history, change feed and search. Errors are application/problem+json.", license(name = "EUPL-1.2")),
-    paths(
-        list_plan, create_plan, get_plan, update_plan,
-        list_akten, create_akte, get_akte, update_akte, close_akte, reopen_akte,
-        list_vorgaenge, create_vorgang, get_vorgang, update_vorgang, close_vorgang,
-        get_dokument, update_dokument,
-        super::content::list_dokumente, super::content::upload, super::content::download,
-        super::content::list_versions, super::content::add_version, super::content::text,
-        super::feed::history, super::feed::history_vorgang, super::feed::history_dokument,
-        super::feed::changes, super::feed::search,
-        list_tokens, create_token, revoke_token, list_accounts, create_account, login, logout, me,
-    ),
-    components(schemas(Problem)),
-    modifiers(&Security),
-    tags((name = "Akten"), (name = "Vorgänge"), (name = "Dokumente"), (name = "Aktenplan"), (name = "Verlauf"), (name = "Suche"), (name = "Zugang")),
-)]
-pub struct ApiDoc;
-
-/// The OpenAPI document as JSON.
-pub fn openapi_json() -> String {
-    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DOC.get_or_init(|| ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serialises")).clone()
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// The API reference as one HTML page, made from the OpenAPI document (no script, no
-/// external asset).
-pub fn reference_html() -> String {
-    let doc = ApiDoc::openapi();
-    let mut body = String::new();
-    for (path, item) in &doc.paths.paths {
-        let ops = [("GET", &item.get), ("POST", &item.post), ("PATCH", &item.patch), ("DELETE", &item.delete)];
-        for (m, op) in ops {
-            let Some(op) = op else { continue };
-            let mut codes: Vec<&String> = op.responses.responses.keys().collect();
-            codes.sort();
-            let ok: Vec<&str> = codes.iter().filter(|c| c.starts_with('2')).map(|c| c.as_str()).collect();
-            let params: Vec<String> = op
-                .parameters
-                .iter()
-                .flatten()
-                .map(|p| {
-                    format!(
-                        "<code>{}</code> ({})",
-                        esc(&p.name),
-                        serde_json::to_value(&p.parameter_in)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
-            body.push_str(&format!(
-                "<section><h3><span class=m>{m}</span> <code>{}</code></h3><p>{}</p>{}<p>Success: {}</p></section>\n",
-                esc(path),
-                esc(op.tags.as_ref().and_then(|t| t.first()).map(String::as_str).unwrap_or("")),
-                if params.is_empty() { String::new() } else { format!("<p>Parameters: {}</p>", params.join(", ")) },
-                ok.join(", ")
-            ));
-        }
-    }
-    format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Akte REST API</title>\
-         <meta name=viewport content=\"width=device-width, initial-scale=1\">\
-         <style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111}}\
-         .m{{display:inline-block;min-width:4.5rem;font-weight:bold}}section{{border-top:1px solid #ccc}}</style>\
-         </head><body><main><h1>Akte REST API</h1><p>The machine-readable description is \
-         <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a> (OpenAPI 3.1). Every error is \
-         <code>application/problem+json</code>. Authenticate with <code>Authorization: Bearer &lt;token&gt;</code>.</p>\
-         <h2>Operations</h2>{body}</main></body></html>"
-    )
 }

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod content;
 pub mod feed;
+pub mod openapi;
 pub mod ops;
 pub mod problem;
 

@@ -182,12 +182,12 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], super::api::openapi_json()).into_response()
+    ([(header::CONTENT_TYPE, "application/json")], super::openapi::openapi_json()).into_response()
 }
 
 /// The API reference: rendered here from the OpenAPI document, no script, no external asset.
 async fn reference() -> Html<String> {
-    Html(super::api::reference_html())
+    Html(super::openapi::reference_html())
 }
 
 /// Unknown routes.

@@ -1,0 +1,78 @@
+//! `akte export` and `akte import`: Akten through BagIt, OCFL and xdomea (akte-exchange).
+
+use std::{path::Path, process::ExitCode};
+
+use akte_store::OpenOptions;
+use anyhow::{Context, Result, bail};
+
+use crate::{
+    cmd::{find_akte, open, print_json},
+    ingest, output,
+    output::say,
+    search,
+};
+
+pub async fn export(
+    opts: &OpenOptions,
+    format: &str,
+    akten: &[String],
+    out: &Path,
+    json_out: bool,
+) -> Result<ExitCode> {
+    let repo = open(opts).await?;
+    let ids = akten.iter().map(|a| find_akte(&repo, a).map(|o| o.id)).collect::<Result<Vec<_>>>()?;
+    let report = match format {
+        "bagit" => akte_exchange::export_bagit(&repo, &ids, out).await?,
+        "ocfl" => akte_exchange::export_ocfl(&repo, &ids, out).await?,
+        "xdomea" => {
+            std::fs::create_dir_all(out).with_context(|| format!("Cannot create {}", out.display()))?;
+            akte_exchange::export_xdomea_0401(&repo, &ids, out, &akte_exchange::Sender::default()).await?
+        }
+        other => bail!("The format {other:?} is unknown; use bagit, ocfl or xdomea"),
+    };
+    print_exchange(&report, "exported", json_out);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn import(opts: &OpenOptions, path: &Path, json_out: bool) -> Result<ExitCode> {
+    let mut repo = open(opts).await?;
+    let report = if path.join("bagit.txt").is_file() {
+        akte_exchange::import_bagit(&mut repo, path).await?
+    } else if path.join("0=ocfl_1.1").is_file() {
+        akte_exchange::import_ocfl(&mut repo, path).await?
+    } else if path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+        akte_exchange::import_xdomea(&mut repo, path).await?
+    } else {
+        bail!(
+            "{} is neither a BagIt bag (bagit.txt), an OCFL storage root (0=ocfl_1.1) nor an xdomea message (.zip)",
+            path.display()
+        );
+    };
+    if ingest::enabled() {
+        let pipeline = ingest::pipeline(&opts.data_dir, &repo, json_out).await?;
+        let pending = pipeline.pending(repo.catalog());
+        ingest::run(&pipeline, &mut repo, &pending, json_out).await?;
+        search::sync(&opts.data_dir, &repo, false, json_out).await?;
+    }
+    print_exchange(&report, "imported", json_out);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn print_exchange(report: &akte_exchange::Report, verb: &str, json_out: bool) {
+    if json_out {
+        print_json(report);
+        return;
+    }
+    for a in &report.akten {
+        say!("{verb} {}  {}", a.aktenzeichen, a.path);
+    }
+    say!(
+        "{} Akten, {} Vorgänge, {} Dokumente, {} Versionen, {} in {}",
+        report.akten.len(),
+        report.vorgaenge,
+        report.dokumente,
+        report.versionen,
+        output::size(report.bytes),
+        report.path.display()
+    );
+}
