@@ -5,7 +5,7 @@
 //! Aktenzeichen created on two nodes) resolves the same way on every node: the earlier
 //! create keeps it, the later Akte is marked with a conflict for a person to settle.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -110,6 +110,20 @@ pub struct HistoryEntry {
     pub changes: Vec<Change>,
 }
 
+/// What stays of a deleted object: the evidence of its deletion.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// The deleted object's id.
+    pub id: Uuid,
+    /// The deletion as a history entry (actor, time; the evidence fields as changes).
+    pub deletion: HistoryEntry,
+    /// The evidence (Aktenzeichen, basis, counts) from the delete op's record.
+    pub evidence: Map<String, Value>,
+    /// Ids of everything deleted with it (Vorgänge, Dokumente, Versionen), for the
+    /// derived state (search index) to drop.
+    pub objects: Vec<Uuid>,
+}
+
 /// The merged repository state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -126,6 +140,22 @@ pub struct State {
     /// Derived results per content root and producer (the last in merge order wins).
     #[serde(default)]
     pub derived: BTreeMap<Name, BTreeMap<String, Name>>,
+    /// Deleted objects by id.
+    #[serde(default)]
+    pub deleted: BTreeMap<Uuid, Tombstone>,
+    /// Ids that some delete op in the merged entries names (known before the fold).
+    #[serde(skip)]
+    doomed: HashSet<Uuid>,
+    /// Objects whose ops are void because they or an ancestor are deleted → the deleted
+    /// ancestor.
+    #[serde(skip)]
+    pub erased: BTreeMap<Uuid, Uuid>,
+    /// Content roots of live versions and plugins, with how many reference each.
+    #[serde(skip)]
+    live_contents: HashMap<Name, u32>,
+    /// Content roots of erased versions.
+    #[serde(skip)]
+    dead_contents: HashSet<Name>,
 }
 
 impl State {
@@ -133,12 +163,38 @@ impl State {
         for (op, fields) in &entry.ops {
             match op {
                 Op::Create { kind, id, parent, content, .. } => {
+                    // Deletion voids every op of the object and of what is below it, as if
+                    // they had never been written: the state does not depend on records
+                    // that deletion erases.
+                    let doomed_by = if self.doomed.contains(id) {
+                        Some(*id)
+                    } else {
+                        parent.and_then(|p| self.erased.get(&p).copied())
+                    };
+                    if let Some(by) = doomed_by {
+                        self.erased.insert(*id, by);
+                        if let Some(c) = content {
+                            self.dead_contents.insert(c.clone());
+                        }
+                        continue;
+                    }
+                    if let Some(c) = content {
+                        *self.live_contents.entry(c.clone()).or_default() += 1;
+                    }
                     self.create(entry, *kind, *id, *parent, content.clone(), fields)
                 }
+                Op::Update { id, .. } if self.erased.contains_key(id) => {}
                 Op::Update { id, .. } => self.update(entry, *id, fields),
                 Op::Derive { content, producer, result } => {
+                    // A result for a content that only deleted versions hold is void (its
+                    // objects are erased with them).
+                    if self.dead_contents.contains(content) && !self.live_contents.contains_key(content) {
+                        continue;
+                    }
                     self.derived.entry(content.clone()).or_default().insert(producer.clone(), result.clone());
                 }
+                Op::Delete { id, .. } => self.delete(entry, *id, fields),
+                Op::Read { id, .. } if self.erased.contains_key(id) => {}
                 Op::Read { id, actor, action } => {
                     if self.objects.contains_key(id) {
                         let mut h = State::history_entry(entry, action, *id, Vec::new());
@@ -148,6 +204,21 @@ impl State {
                 }
             }
         }
+    }
+
+    fn delete(&mut self, entry: &CEntry, id: Uuid, fields: &Map<String, Value>) {
+        if self.deleted.contains_key(&id) {
+            return;
+        }
+        if !self.erased.contains_key(&id) {
+            self.conflicts.push(format!("deletion of unknown object {id} ignored"));
+            return;
+        }
+        let objects = self.erased.iter().filter(|(o, by)| **by == id && **o != id).map(|(o, _)| *o).collect();
+        let changes =
+            fields.iter().map(|(k, v)| Change { field: k.clone(), old: Value::Null, new: v.clone() }).collect();
+        let deletion = State::history_entry(entry, "delete", id, changes);
+        self.deleted.insert(id, Tombstone { id, deletion, evidence: fields.clone(), objects });
     }
 
     fn history_entry(entry: &CEntry, action: &str, object: Uuid, changes: Vec<Change>) -> HistoryEntry {
@@ -319,11 +390,15 @@ impl Catalog {
         }
         sorted.sort_by(|a, b| a.key().cmp(&b.key()));
         let in_order = self.entries.last().is_none_or(|last| last.key() < sorted[0].key());
-        if in_order {
+        // A deletion voids earlier ops: it always re-merges from the start.
+        let deletes = sorted.iter().any(|e| e.ops.iter().any(|(op, _)| matches!(op, Op::Delete { .. })));
+        if in_order && !deletes {
             for e in &sorted {
                 self.state.apply(e);
             }
+            let from = self.entries.len();
             self.entries.extend(sorted);
+            self.scrub(from);
         } else {
             self.entries.extend(sorted);
             self.entries.sort_by(|a, b| a.key().cmp(&b.key()));
@@ -333,11 +408,95 @@ impl Catalog {
 
     /// Recomputes the state from all entries.
     pub fn refold(&mut self) {
-        let mut state = State::default();
+        let mut state = State { doomed: self.doomed_ids(), ..Default::default() };
         for e in &self.entries {
             state.apply(e);
         }
         self.state = state;
+        self.scrub(0);
+    }
+
+    /// Every id a delete op names.
+    fn doomed_ids(&self) -> HashSet<Uuid> {
+        self.entries
+            .iter()
+            .flat_map(|e| &e.ops)
+            .filter_map(|(op, _)| match op {
+                Op::Delete { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Forgets the fields of deleted objects' ops, so that the catalog cache holds no more
+    /// of them than the store does.
+    fn scrub(&mut self, from: usize) {
+        if self.state.erased.is_empty() {
+            return;
+        }
+        for e in &mut self.entries[from..] {
+            for (op, fields) in &mut e.ops {
+                if let Op::Create { id, .. } | Op::Update { id, .. } = op
+                    && self.state.erased.contains_key(id)
+                {
+                    fields.clear();
+                }
+            }
+        }
+    }
+
+    /// The object names the deletion of `id` allows to erase: records of the ops on it and
+    /// below it, the contents of its versions and the results derived from them (content
+    /// roots; chunks behind manifests are the caller's to expand); and every name live
+    /// objects reference, which must stay even when the deleted Akte used it too.
+    pub fn erasable(&self, id: &Uuid) -> (BTreeSet<Name>, BTreeSet<Name>) {
+        let mut candidates = BTreeSet::new();
+        let mut live = BTreeSet::new();
+        let mut dead_contents = BTreeSet::new();
+        for e in &self.entries {
+            for (op, _) in &e.ops {
+                let target = match op {
+                    Op::Create { id, .. } | Op::Update { id, .. } => Some(id),
+                    Op::Delete { .. } | Op::Derive { .. } | Op::Read { .. } => None,
+                };
+                let by = target.and_then(|t| self.state.erased.get(t));
+                if by.is_some_and(|by| by != id) {
+                    continue; // another deletion's business
+                }
+                let doomed = by.is_some();
+                let set = if doomed { &mut candidates } else { &mut live };
+                if let Some(r) = op.record() {
+                    set.insert(r.clone());
+                }
+                if let Op::Create { content: Some(c), .. } = op {
+                    if doomed {
+                        dead_contents.insert(c.clone());
+                    } else {
+                        live.insert(c.clone());
+                    }
+                }
+            }
+        }
+        for (content, results) in &self.state.derived {
+            live.insert(content.clone());
+            live.extend(results.values().cloned());
+        }
+        for c in dead_contents {
+            if !live.contains(&c) {
+                candidates.insert(c);
+            }
+        }
+        // Results derived from erased contents: their derive ops are void.
+        for e in &self.entries {
+            for (op, _) in &e.ops {
+                if let Op::Derive { content, result, .. } = op
+                    && candidates.contains(content)
+                {
+                    candidates.insert(result.clone());
+                }
+            }
+        }
+        (candidates, live)
     }
 
     /// The MAC of entry `seq` of `node`, if the catalog holds it.

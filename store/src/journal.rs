@@ -79,13 +79,23 @@ pub enum Op {
         /// What was read: `metadata`, `content`, `text` or `history`.
         action: String,
     },
+    /// An object and everything below it are deleted (after retention, or handed over to
+    /// an archive). The merge treats the object's ops as if they had never been written,
+    /// so its records and contents may then be erased from the store; the record of this
+    /// op is the evidence that stays (Aktenzeichen, basis, counts). Entry version 4.
+    Delete {
+        /// The deleted object (an Akte).
+        id: uuid::Uuid,
+        /// The evidence record.
+        record: Name,
+    },
 }
 
 impl Op {
     /// The record this op references, if it has one.
     pub fn record(&self) -> Option<&Name> {
         match self {
-            Op::Create { record, .. } | Op::Update { record, .. } => Some(record),
+            Op::Create { record, .. } | Op::Update { record, .. } | Op::Delete { record, .. } => Some(record),
             Op::Derive { .. } | Op::Read { .. } => None,
         }
     }
@@ -93,6 +103,7 @@ impl Op {
     /// The lowest entry version that can hold this op.
     pub fn min_version(&self) -> u32 {
         match self {
+            Op::Delete { .. } => 4,
             Op::Create { kind: ObjKind::Account | ObjKind::Token, .. } | Op::Read { .. } => 3,
             Op::Create { kind: ObjKind::Plugin, .. } | Op::Derive { .. } => 2,
             _ => 1,
@@ -103,7 +114,7 @@ impl Op {
 /// The newest entry version this build reads and writes. Writers use the lowest version
 /// that can hold an entry's ops, so repositories without plugins stay readable by builds
 /// that only know version 1.
-pub const ENTRY_VERSION: u32 = 3;
+pub const ENTRY_VERSION: u32 = 4;
 
 /// A journal entry (the JSON inside the encrypted object).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

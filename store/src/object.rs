@@ -97,8 +97,9 @@ pub fn unframe<'a>(object: &str, plain: &'a [u8]) -> Result<(Kind, &'a [u8])> {
 pub struct Objects {
     pub(crate) backend: Backend,
     pub(crate) key: std::sync::Arc<RepoKey>,
-    /// Committed pack members: member name → pack name.
-    pub(crate) packed: Arc<RwLock<HashMap<Name, Name>>>,
+    /// Committed pack members: member name → the packs that hold it, newest known last
+    /// (a member is in two packs when a deletion repacked it).
+    pub(crate) packed: Arc<RwLock<HashMap<Name, Vec<Name>>>>,
     /// Members waiting for their pack, and packs not yet committed.
     pub(crate) pending: Arc<Mutex<Pending>>,
     /// The last few packs read, decrypted and split into members.
@@ -128,9 +129,22 @@ impl Objects {
         let mut map = self.packed.write().expect("pack map lock");
         for p in packs {
             for m in &p.members {
-                map.insert(m.clone(), p.pack.clone());
+                let packs = map.entry(m.clone()).or_default();
+                if !packs.contains(&p.pack) {
+                    packs.push(p.pack.clone());
+                }
             }
         }
+    }
+
+    /// Forgets removed packs: their cached members and their place in the member map.
+    pub(crate) fn forget_packs(&self, packs: &std::collections::BTreeSet<Name>) {
+        self.cache.lock().expect("cache lock").retain(|(n, _)| !packs.contains(n));
+        let mut map = self.packed.write().expect("pack map lock");
+        map.retain(|_, held_in| {
+            held_in.retain(|p| !packs.contains(p));
+            !held_in.is_empty()
+        });
     }
 
     /// Whether an object of this name is stored or waiting in a pack.
@@ -184,6 +198,22 @@ impl Objects {
         Ok(name)
     }
 
+    /// Stages a packed member again, into the next pack, even though a committed pack
+    /// holds it: a deletion does this for the live members of a pack it is about to
+    /// delete. Returns false when the member could not be read.
+    pub async fn repack(&self, name: &str) -> Result<bool> {
+        let Some((kind, payload)) = self.fetch_opt(name, None).await? else {
+            return Ok(false);
+        };
+        let framed = Bytes::from(frame(kind, &payload));
+        let mut pending = self.pending.lock().expect("pending lock");
+        if pending.names.insert(name.to_string()) {
+            pending.bytes += framed.len() + 4;
+            pending.members.push((name.to_string(), framed));
+        }
+        Ok(true)
+    }
+
     /// Writes the waiting members as a pack and returns every pack written since the last
     /// call: the packs the next journal entry commits. The caller makes them durable.
     pub async fn take_packs(&self) -> Result<Vec<PackRef>> {
@@ -209,12 +239,15 @@ impl Objects {
         Ok(PackRef { pack, members: names })
     }
 
-    /// A pack's members, decrypted and checked, from the cache or the store.
-    async fn pack_members(&self, pack: &str) -> Result<Arc<HashMap<Name, Bytes>>> {
+    /// A pack's members, decrypted and checked, from the cache or the store; `None` when
+    /// the pack is not in the store.
+    async fn pack_members(&self, pack: &str) -> Result<Option<Arc<HashMap<Name, Bytes>>>> {
         if let Some((_, m)) = self.cache.lock().expect("cache lock").iter().find(|(n, _)| n == pack) {
-            return Ok(m.clone());
+            return Ok(Some(m.clone()));
         }
-        let (_, payload) = self.fetch_object(pack, Some(Kind::Pack)).await?;
+        let Some((_, payload)) = self.fetch_object_opt(pack, Some(Kind::Pack)).await? else {
+            return Ok(None);
+        };
         let key = self.key.clone();
         let label = object_path(pack).to_string();
         let members = tokio::task::spawn_blocking(move || pack::decode(&key, &label, &payload))
@@ -226,7 +259,7 @@ impl Objects {
             cache.pop_front();
         }
         cache.push_back((pack.to_string(), members.clone()));
-        Ok(members)
+        Ok(Some(members))
     }
 
     /// Names, encrypts and stores a framed plaintext unless an object of that name exists.
@@ -265,28 +298,57 @@ impl Objects {
     async fn fetch(&self, name: &str, expect: Option<Kind>) -> Result<(Kind, Bytes)> {
         check_name(name)?;
         let path = object_path(name);
-        let pack = self.packed.read().expect("pack map lock").get(name).cloned();
-        if let Some(pack) = pack {
-            let members = self.pack_members(&pack).await?;
-            let framed = members.get(name).ok_or_else(|| {
-                Error::integrity(object_path(&pack).to_string(), format!("pack does not hold the member {name}"))
-            })?;
-            return pack::member(path.as_ref(), framed, expect);
+        match self.fetch_opt(name, expect).await? {
+            Some(found) => Ok(found),
+            None => Err(Error::integrity(path.to_string(), "object is missing")),
         }
-        self.fetch_object(name, expect).await
     }
 
-    /// Fetches an object stored under its own name.
-    async fn fetch_object(&self, name: &str, expect: Option<Kind>) -> Result<(Kind, Bytes)> {
+    /// Like [`Objects::get`], but a missing object (or a member whose every pack is
+    /// missing) is `None` rather than an error: for objects a deletion may have erased.
+    pub async fn get_opt(&self, name: &str, expect: Kind) -> Result<Option<Bytes>> {
+        Ok(self.fetch_opt(name, Some(expect)).await?.map(|(_, payload)| payload))
+    }
+
+    /// The packs known to hold a member, newest known last.
+    pub fn packs_of(&self, name: &str) -> Vec<Name> {
+        self.packed.read().expect("pack map lock").get(name).cloned().unwrap_or_default()
+    }
+
+    async fn fetch_opt(&self, name: &str, expect: Option<Kind>) -> Result<Option<(Kind, Bytes)>> {
         check_name(name)?;
         let path = object_path(name);
-        let ciphertext =
-            self.backend.get(&path).await?.ok_or_else(|| Error::integrity(path.to_string(), "object is missing"))?;
+        let packs = self.packs_of(name);
+        // A member repacked by a deletion is in a newer pack too, and its old pack may be
+        // gone: try each.
+        for pack in packs.iter().rev() {
+            let Some(members) = self.pack_members(pack).await? else {
+                continue;
+            };
+            let framed = members.get(name).ok_or_else(|| {
+                Error::integrity(object_path(pack).to_string(), format!("pack does not hold the member {name}"))
+            })?;
+            return pack::member(path.as_ref(), framed, expect).map(Some);
+        }
+        if !packs.is_empty() {
+            return Ok(None);
+        }
+        self.fetch_object_opt(name, expect).await
+    }
+
+    /// Fetches an object stored under its own name; `None` when it is not there.
+    async fn fetch_object_opt(&self, name: &str, expect: Option<Kind>) -> Result<Option<(Kind, Bytes)>> {
+        check_name(name)?;
+        let path = object_path(name);
+        let Some(ciphertext) = self.backend.get(&path).await? else {
+            return Ok(None);
+        };
         let key = self.key.clone();
         let name = name.to_string();
         tokio::task::spawn_blocking(move || open_object(&key, &name, &ciphertext, expect))
             .await
             .expect("decryption task does not panic")
+            .map(Some)
     }
 }
 

@@ -85,6 +85,14 @@ pub enum Change {
         /// The stored result (see [`Repository::store_bytes`]).
         result: ContentRef,
     },
+    /// Delete an Akte and everything in it (see [`Op::Delete`]); the fields are the
+    /// evidence that stays. Use [`Repository::delete`], which also erases the objects.
+    Delete {
+        /// The Akte.
+        id: Uuid,
+        /// The evidence (no personal data: Aktenzeichen, basis, dates, counts).
+        fields: Map<String, Value>,
+    },
     /// Record that someone read an object (the audit trail of reads).
     Read {
         /// The object.
@@ -103,6 +111,9 @@ type Claims = Vec<(String, String, Head)>;
 #[derive(Default)]
 struct Pulled {
     entries: Vec<CEntry>,
+    /// Records found missing: (record name, the object whose op referenced it). Only a
+    /// deletion of that object excuses them.
+    missing: Vec<(Name, Uuid)>,
     heads: std::collections::BTreeMap<String, Head>,
     macs: std::collections::HashMap<(String, u64), String>,
     claims: Claims,
@@ -322,7 +333,13 @@ impl Repository {
 
     /// Reads one stream from `from` on, until the first missing entry. Returns the entries
     /// and, per entry, the heads of other streams it records having seen.
-    async fn read_stream(&self, node: &str, from: u64, mut prev: Option<String>) -> Result<Vec<(CEntry, Claims)>> {
+    async fn read_stream(
+        &self,
+        node: &str,
+        from: u64,
+        mut prev: Option<String>,
+        missing: &mut Vec<(Name, Uuid)>,
+    ) -> Result<Vec<(CEntry, Claims)>> {
         let mut out = Vec::new();
         let mut seq = from;
         loop {
@@ -340,17 +357,33 @@ impl Repository {
             // Records may live in the packs this very entry commits.
             self.objects.note_packs(&entry.packs);
             let ops = futures::stream::iter(entry.ops.into_iter().map(|op| async move {
-                let Some(name) = op.record() else {
-                    return Ok((op, Map::new()));
+                let Some(name) = op.record().cloned() else {
+                    return Ok((op, Map::new(), None));
                 };
-                let bytes = self.objects.get(name, Kind::Record).await?;
-                let record = Record::parse(&bytes)
-                    .map_err(|e| Error::integrity(crate::object::object_path(name).to_string(), e))?;
-                Ok::<_, Error>((op, record.fields))
+                let label = crate::object::object_path(&name).to_string();
+                let Some(bytes) = self.objects.get_opt(&name, Kind::Record).await? else {
+                    // Erased by a deletion, which `sync` checks once every stream is read.
+                    return match &op {
+                        Op::Create { id, .. } | Op::Update { id, .. } => {
+                            let id = *id;
+                            Ok((op, Map::new(), Some((name, id))))
+                        }
+                        _ => Err(Error::integrity(label, "record is missing")),
+                    };
+                };
+                let record = Record::parse(&bytes).map_err(|e| Error::integrity(&label, e))?;
+                Ok::<_, Error>((op, record.fields, None))
             }))
             .buffered(16)
             .try_collect::<Vec<_>>()
             .await?;
+            let ops = ops
+                .into_iter()
+                .map(|(op, fields, gone)| {
+                    missing.extend(gone);
+                    (op, fields)
+                })
+                .collect();
             let claims = entry.seen.into_iter().map(|(n, h)| (path.to_string(), n, h)).collect();
             out.push((
                 CEntry {
@@ -382,12 +415,39 @@ impl Repository {
             ));
         }
         let prev = (head.seq > 0).then(|| head.mac.clone());
-        for (entry, claims) in self.read_stream(node, head.seq + 1, prev).await? {
+        for (entry, claims) in self.read_stream(node, head.seq + 1, prev, &mut pulled.missing).await? {
             pulled.heads.insert(node.to_string(), Head { seq: entry.seq, mac: entry.mac.clone() });
             pulled.macs.insert((node.to_string(), entry.seq), entry.mac.clone());
             pulled.claims.extend(claims);
             pulled.entries.push(entry);
         }
+        Ok(())
+    }
+
+    /// Reads once more the records found missing while reading streams entry by entry: a
+    /// member that a deletion moved to a new pack is known to be there only once the
+    /// entry committing that pack, later in its stream, has been read.
+    async fn refetch_missing(&self, pulled: &mut Pulled) -> Result<()> {
+        if pulled.missing.is_empty() {
+            return Ok(());
+        }
+        let wanted: std::collections::HashSet<Name> = pulled.missing.iter().map(|(n, _)| n.clone()).collect();
+        let mut found = std::collections::HashMap::new();
+        for name in wanted {
+            if let Some(bytes) = self.objects.get_opt(&name, Kind::Record).await? {
+                let record = Record::parse(&bytes)
+                    .map_err(|e| Error::integrity(crate::object::object_path(&name).to_string(), e))?;
+                found.insert(name, record.fields);
+            }
+        }
+        for e in &mut pulled.entries {
+            for (op, fields) in &mut e.ops {
+                if let Some(f) = op.record().and_then(|r| found.get(r)) {
+                    *fields = f.clone();
+                }
+            }
+        }
+        pulled.missing.retain(|(n, _)| !found.contains_key(n));
         Ok(())
     }
 
@@ -436,11 +496,31 @@ impl Repository {
                 format!("is missing or differs, but {by} records that its node had seen it (journal rolled back)"),
             ));
         }
-        let count = pulled.entries.len();
+        let mut count = pulled.entries.len();
         if let Some(max) = pulled.entries.iter().map(|e| e.hlc).max() {
             self.clock = self.clock.observe(max);
         }
+        self.refetch_missing(&mut pulled).await?;
+        let mut missing = std::mem::take(&mut pulled.missing);
         self.catalog.add(pulled.entries);
+        // A record may be missing because a deletion, written before it was erased, sits
+        // in a stream read before that entry was written: read every stream once more.
+        if missing.iter().any(|(_, id)| !self.catalog.state.erased.contains_key(id)) {
+            let mut again = Pulled { heads: self.catalog.streams.clone(), ..Default::default() };
+            for node in &nodes {
+                self.pull(node, &mut again).await?;
+            }
+            self.refetch_missing(&mut again).await?;
+            count += again.entries.len();
+            missing.append(&mut again.missing);
+            self.catalog.add(again.entries);
+        }
+        if let Some((name, id)) = missing.iter().find(|(_, id)| !self.catalog.state.erased.contains_key(id)) {
+            return Err(Error::integrity(
+                crate::object::object_path(name).to_string(),
+                format!("is missing, but no deletion of object {id} erased it"),
+            ));
+        }
         self.check_heads()?;
         if count > 0 {
             for (node, head) in &self.catalog.streams {
@@ -483,6 +563,16 @@ impl Repository {
         if changes.is_empty() {
             return Ok(());
         }
+        self.commit_entry(changes).await
+    }
+
+    /// Commits whatever members are staged for packs in an entry without ops (a deletion
+    /// repacks the live members of packs it deletes this way).
+    pub(crate) async fn commit_staged_packs(&mut self) -> Result<()> {
+        self.commit_entry(Vec::new()).await
+    }
+
+    async fn commit_entry(&mut self, changes: Vec<Change>) -> Result<()> {
         for c in &changes {
             match c {
                 Change::Create { kind, fields, .. } => model::validate(*kind, fields, true)?,
@@ -496,6 +586,14 @@ impl Repository {
                         if t.is_empty() || t.len() > 200 || t.chars().any(char::is_control) {
                             return Err(Error::Invalid(format!("The read record {t:?} is not usable")));
                         }
+                    }
+                }
+                Change::Delete { id, fields } => {
+                    if self.catalog.get(id).is_none_or(|o| o.kind != ObjKind::Akte) {
+                        return Err(Error::NotFound(format!("There is no Akte {id} to delete")));
+                    }
+                    if serde_json::to_vec(fields).map_or(0, |v| v.len()) > 64 << 10 {
+                        return Err(Error::Invalid("The evidence of a deletion is too large".into()));
                     }
                 }
                 Change::Update { id, fields } => {
@@ -513,7 +611,9 @@ impl Repository {
             let objects = objects.clone();
             async move {
                 let fields = match &c {
-                    Change::Create { fields, .. } | Change::Update { fields, .. } => fields.clone(),
+                    Change::Create { fields, .. } | Change::Update { fields, .. } | Change::Delete { fields, .. } => {
+                        fields.clone()
+                    }
                     Change::Derive { content, producer, result } => {
                         let op = Op::Derive {
                             content: content.clone(),
@@ -535,6 +635,7 @@ impl Repository {
                         Op::Create { kind, id, parent, record: name, content: content.map(|c| c.root) }
                     }
                     Change::Update { id, .. } => Op::Update { id, record: name },
+                    Change::Delete { id, .. } => Op::Delete { id, record: name },
                     Change::Derive { .. } | Change::Read { .. } => unreachable!("these changes return above"),
                 };
                 Ok::<_, Error>((op, fields))

@@ -135,7 +135,10 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     drop(checks);
 
     // Journal streams: contiguous from 1, each entry authentic and chained.
-    let mut refs: Vec<(String, &[Kind], String)> = Vec::new();
+    // (name, kinds it may be, referenced by, whether a deletion excuses its absence).
+    let mut refs: Vec<(String, &[Kind], String, bool)> = Vec::new();
+    let state = &repo.catalog().state;
+    let void = |id: &uuid::Uuid| state.erased.contains_key(id);
     let mut macs: HashMap<(NodeId, u64), String> = HashMap::new();
     let mut claims: Vec<(String, NodeId, Head)> = Vec::new();
     let mut member_of: HashMap<String, String> = HashMap::new();
@@ -170,23 +173,31 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                         report.bad(path.to_string(), "belongs to another repository");
                     }
                     for p in &entry.packs {
-                        refs.push((p.pack.clone(), &[Kind::Pack], path.to_string()));
+                        // A pack may be gone after a deletion moved its live members on;
+                        // those members are checked through their own references.
+                        refs.push((p.pack.clone(), &[Kind::Pack], path.to_string(), true));
                         for m in &p.members {
                             member_of.insert(m.clone(), p.pack.clone());
                         }
                         packs_listed.push((p.clone(), path.to_string()));
                     }
                     for op in &entry.ops {
+                        let erased = match op {
+                            Op::Create { id, .. } | Op::Update { id, .. } => void(id),
+                            Op::Derive { content, .. } => !state.derived.contains_key(content),
+                            Op::Delete { .. } | Op::Read { .. } => false,
+                        };
                         if let Some(record) = op.record() {
-                            refs.push((record.clone(), &[Kind::Record], path.to_string()));
+                            refs.push((record.clone(), &[Kind::Record], path.to_string(), erased));
                         }
                         match op {
                             Op::Create { content: Some(c), .. } => {
-                                refs.push((c.clone(), &[Kind::Manifest, Kind::Chunk], path.to_string()));
+                                refs.push((c.clone(), &[Kind::Manifest, Kind::Chunk], path.to_string(), erased));
                             }
                             Op::Derive { content, result, .. } => {
-                                refs.push((content.clone(), &[Kind::Manifest, Kind::Chunk], path.to_string()));
-                                refs.push((result.clone(), &[Kind::Manifest, Kind::Chunk], path.to_string()));
+                                let at = path.to_string();
+                                refs.push((content.clone(), &[Kind::Manifest, Kind::Chunk], at.clone(), erased));
+                                refs.push((result.clone(), &[Kind::Manifest, Kind::Chunk], at, erased));
                             }
                             _ => {}
                         }
@@ -223,17 +234,19 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
             report.bad(object_path(&p.pack).to_string(), format!("does not hold the member {m} that {by} lists"));
         }
     }
-    for (name, want, by) in refs
-        .iter()
-        .map(|(n, k, b)| (n.as_str(), *k, b.as_str()))
-        .chain(chunk_refs.iter().map(|(n, b)| (n.as_str(), &[Kind::Chunk][..], b.as_str())))
-    {
+    // A manifest that only deleted objects use may outlive its chunks for as long as an
+    // erasure is interrupted.
+    let needed: HashSet<&str> = refs.iter().filter(|r| !r.3).map(|r| r.0.as_str()).collect();
+    for (name, want, by, excused) in refs.iter().map(|(n, k, b, e)| (n.as_str(), *k, b.as_str(), *e)).chain(
+        chunk_refs.iter().map(|(n, b)| (n.as_str(), &[Kind::Chunk][..], b.as_str(), !needed.contains(b.as_str()))),
+    ) {
         referenced.insert(name, ());
         match kinds.get(name) {
             Some(k) if want.contains(k) => {}
             Some(k) => {
                 report.bad(object_path(name).to_string(), format!("is a {k:?} but {by} refers to it as {want:?}"))
             }
+            None if excused => {}
             None => {
                 // A member of a pack that is itself bad or missing is reported as the pack.
                 let at = member_of.get(name).map(|p| object_path(p)).unwrap_or_else(|| object_path(name));
