@@ -1,5 +1,6 @@
 //! Who is calling: API tokens (`Authorization: Bearer akte_…`, stored as a BLAKE3 hash in
-//! the repository), local accounts (argon2id) with browser sessions (cookie), and what
+//! the repository), OIDC access tokens (any other bearer value, when `[oidc]` is configured;
+//! see [`super::oidc`]), local accounts (argon2id) with browser sessions (cookie), and what
 //! each role may do. Visibility of an Akte is decided by [`Principal::sees`], the same rule
 //! the search index applies through access tokens, so an endpoint and a search never
 //! disagree about what a caller may read.
@@ -28,9 +29,10 @@ pub const SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(8 *
 /// An authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
-    /// A unique, stable id: `token:<uuid>` or `account:<uuid>` (scopes idempotency keys).
+    /// A unique, stable id: `token:<uuid>`, `account:<uuid>` or `oidc:<issuer>#<sub>`
+    /// (scopes idempotency keys).
     pub id: String,
-    /// How the history names the caller: `user:<login>`, `token:<name>` or `oidc:<sub>`.
+    /// How the history names the caller: `user:<login>`, `token:<name>` or `oidc:<login>`.
     pub actor: String,
     /// Name for people.
     pub name: String,
@@ -318,6 +320,9 @@ impl FromRequestParts<Arc<App>> for Caller {
                 return token_principal(repo.catalog(), token)
                     .map(Caller)
                     .ok_or_else(|| ApiError::unauthenticated("The token is unknown, revoked or expired"));
+            }
+            if let Some(oidc) = &app.oidc {
+                return oidc.principal(token).await.map(Caller);
             }
             return Err(ApiError::unauthenticated("The token is unknown, revoked or expired"));
         }

@@ -1,7 +1,12 @@
 //! Server configuration: a TOML file (`akte serve --config FILE`), then `AKTE_*`
 //! environment variables, then command-line flags, each overriding the one before.
 
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -23,6 +28,40 @@ pub struct Config {
     pub sync_interval: Duration,
     /// Log as JSON lines instead of text.
     pub log_json: bool,
+    /// OIDC bearer tokens (`[oidc]`); `None` turns them off.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// The roles Akte knows (what an IdP role can be mapped to).
+pub const ROLES: [&str; 5] = ["admin", "clerk", "reader", "archivist", "service"];
+
+/// How access tokens (JWTs) of an OpenID Connect issuer are accepted. The defaults fit
+/// Keycloak: roles in `realm_access.roles`, units in `groups`, the login in
+/// `preferred_username`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcConfig {
+    /// The issuer, exactly as the tokens' `iss` claim names it.
+    pub issuer: String,
+    /// The audience the tokens must name in `aud` (Keycloak: add an audience mapper).
+    pub audience: String,
+    /// Where the signing keys are; `None`: the `jwks_uri` of
+    /// `<issuer>/.well-known/openid-configuration`.
+    pub jwks_url: Option<String>,
+    /// Dotted path to the claim that holds the roles.
+    pub roles_claim: String,
+    /// IdP role → Akte role. An unmapped role counts only if it is itself an Akte role.
+    pub role_map: BTreeMap<String, String>,
+    /// Dotted path to the claim that holds the organisational units.
+    pub units_claim: String,
+    /// Dotted path to the claim that holds the login name (falls back to `sub`).
+    pub name_claim: String,
+    /// Clock skew allowed for `exp` and `nbf`.
+    pub leeway_secs: u64,
+    /// Allow `http://` for issuer and key URLs on other hosts than the loopback interface.
+    pub allow_http: bool,
+    /// PEM file with the only CA certificates trusted for the issuer's `https://` (an
+    /// agency's own PKI); `None`: the system's trust store (`SSL_CERT_FILE` is honoured).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -35,6 +74,7 @@ impl Default for Config {
             concurrency: 256,
             sync_interval: Duration::from_secs(1),
             log_json: false,
+            oidc: None,
         }
     }
 }
@@ -50,6 +90,63 @@ struct File {
     concurrency: Option<usize>,
     sync_interval_ms: Option<u64>,
     log_format: Option<String>,
+    oidc: Option<OidcFile>,
+}
+
+/// The `[oidc]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OidcFile {
+    issuer: Option<String>,
+    audience: Option<String>,
+    jwks_url: Option<String>,
+    roles_claim: Option<String>,
+    #[serde(default)]
+    role_map: BTreeMap<String, String>,
+    units_claim: Option<String>,
+    name_claim: Option<String>,
+    leeway_secs: Option<u64>,
+    #[serde(default)]
+    allow_http: bool,
+    ca_file: Option<PathBuf>,
+}
+
+impl OidcFile {
+    fn build(self) -> Result<OidcConfig> {
+        let issuer = self.issuer.filter(|i| !i.trim().is_empty()).context(
+            "The [oidc] configuration needs an issuer (the tokens' iss claim); set issuer or AKTE_OIDC_ISSUER",
+        )?;
+        let audience = self.audience.filter(|a| !a.trim().is_empty()).context(
+            "The [oidc] configuration needs an audience (the tokens' aud claim); set audience or AKTE_OIDC_AUDIENCE",
+        )?;
+        for (from, to) in &self.role_map {
+            if !ROLES.contains(&to.as_str()) {
+                bail!("The OIDC role_map maps {from:?} to {to:?}, which is not one of {}", ROLES.join(", "));
+            }
+        }
+        let c = OidcConfig {
+            issuer,
+            audience,
+            jwks_url: self.jwks_url.filter(|u| !u.trim().is_empty()),
+            roles_claim: self.roles_claim.unwrap_or_else(|| "realm_access.roles".into()),
+            role_map: self.role_map,
+            units_claim: self.units_claim.unwrap_or_else(|| "groups".into()),
+            name_claim: self.name_claim.unwrap_or_else(|| "preferred_username".into()),
+            leeway_secs: self.leeway_secs.unwrap_or(60),
+            allow_http: self.allow_http,
+            ca_file: self.ca_file,
+        };
+        for path in [&c.roles_claim, &c.units_claim, &c.name_claim] {
+            if path.is_empty() || path.split('.').any(str::is_empty) {
+                bail!("The OIDC claim path {path:?} is not a dotted path like realm_access.roles");
+            }
+        }
+        match &c.jwks_url {
+            Some(u) => super::oidc::check_url(u, c.allow_http)?,
+            None => super::oidc::check_url(&c.issuer, c.allow_http)?,
+        }
+        Ok(c)
+    }
 }
 
 impl Config {
@@ -78,6 +175,12 @@ impl Config {
         if let Some(v) = env("AKTE_LOG_FORMAT") {
             f.log_format = Some(v);
         }
+        if let Some(v) = env("AKTE_OIDC_ISSUER") {
+            f.oidc.get_or_insert_with(OidcFile::default).issuer = Some(v);
+        }
+        if let Some(v) = env("AKTE_OIDC_AUDIENCE") {
+            f.oidc.get_or_insert_with(OidcFile::default).audience = Some(v);
+        }
         let mut c = Config::default();
         if let Some(l) = f.listen {
             c.listen = l.parse().with_context(|| format!("The listen address {l:?} is not HOST:PORT"))?;
@@ -105,6 +208,7 @@ impl Config {
             Some("json") => c.log_json = true,
             Some(other) => bail!("log_format {other:?} is unknown; use text or json"),
         }
+        c.oidc = f.oidc.map(OidcFile::build).transpose()?;
         Ok(c)
     }
 }
