@@ -30,6 +30,7 @@ mod import;
 pub mod meta;
 pub mod names;
 pub mod ocfl;
+pub mod paperless;
 pub mod provenance;
 pub mod xdomea;
 
@@ -42,6 +43,7 @@ use uuid::Uuid;
 pub use bagit::{BagInfo, export_bagit, export_bagit_with, import_bagit};
 pub use error::{Error, Result};
 pub use ocfl::{export_ocfl, import_ocfl};
+pub use paperless::{PaperlessOptions, import_paperless, import_paperless_with};
 pub use xdomea::{Limits, Sender, export_xdomea_0401, import_xdomea, import_xdomea_with};
 
 /// The exchange format of a report.
@@ -55,6 +57,8 @@ pub enum Format {
     Ocfl,
     /// xdomea 3.0.0.
     Xdomea,
+    /// A Paperless-ngx `document_exporter` folder (import only).
+    Paperless,
 }
 
 /// One Akte of an export or import.

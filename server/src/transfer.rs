@@ -42,9 +42,12 @@ pub async fn import(opts: &OpenOptions, path: &Path, json_out: bool) -> Result<E
         akte_exchange::import_ocfl(&mut repo, path).await?
     } else if path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
         akte_exchange::import_xdomea(&mut repo, path).await?
+    } else if path.join(akte_exchange::paperless::MANIFEST).is_file() {
+        akte_exchange::import_paperless(&mut repo, path).await?
     } else {
         bail!(
-            "{} is neither a BagIt bag (bagit.txt), an OCFL storage root (0=ocfl_1.1) nor an xdomea message (.zip)",
+            "{} is neither a BagIt bag (bagit.txt), an OCFL storage root (0=ocfl_1.1), a Paperless-ngx export \
+             (manifest.json) nor an xdomea message (.zip)",
             path.display()
         );
     };

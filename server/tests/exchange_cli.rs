@@ -56,3 +56,57 @@ fn every_format_carries_an_akte_into_a_fresh_repository() {
     let r = run(&a, &["import", tmp.path().to_str().unwrap()]);
     r.fails_with_sentence();
 }
+
+#[test]
+fn a_paperless_export_folder_is_imported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("paperless-export");
+    std::fs::create_dir_all(export.join("originals")).unwrap();
+    // MD5s of the two originals, as Paperless-ngx states them in `checksum`.
+    let files = [
+        ("originals/rechnung.txt", "Rechnung der Stadtwerke\n", "b1bc5505eacbad922fc404a7acf602b6"),
+        ("originals/brief.txt", "Brief ohne Korrespondent\n", "0c621ab0de8c1ad89953560edc3872a2"),
+    ];
+    for (rel, text, _) in files {
+        std::fs::write(export.join(rel), text).unwrap();
+    }
+    let manifest = serde_json::json!([
+        {"model": "documents.correspondent", "pk": 1, "fields": {"name": "Stadtwerke Hohe Heide"}},
+        {"model": "documents.documenttype", "pk": 1, "fields": {"name": "Rechnung"}},
+        {"model": "documents.document", "pk": 1, "fields": {"title": "Rechnung", "correspondent": 1,
+            "document_type": 1, "tags": [], "checksum": files[0].2, "created": "2024-03-01",
+            "mime_type": "text/plain", "original_filename": "rechnung.txt"},
+            "__exported_file_name__": files[0].0},
+        {"model": "documents.document", "pk": 2, "fields": {"title": "Brief", "correspondent": null,
+            "tags": [], "checksum": files[1].2, "created": "2024-03-02", "mime_type": "text/plain"},
+            "__exported_file_name__": files[1].0},
+        {"model": "documents.savedview", "pk": 1, "fields": {"name": "Posteingang"}},
+    ]);
+    std::fs::write(export.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+
+    let data = init_repo(tmp.path(), "repo");
+    let report = ok(&data, &["import", export.to_str().unwrap(), "--json"]).json();
+    assert_eq!((report["dokumente"].as_u64(), report["versionen"].as_u64()), (Some(2), Some(2)), "{report}");
+    let akten: Value = ok(&data, &["ls", "--json"]).json();
+    let titles: Vec<&str> = akten.as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Stadtwerke Hohe Heide", "Paperless-Import ohne Korrespondent"], "{akten}");
+    let expected = [("paperless-0001", "Rechnung", files[0].1), ("paperless-0002", "Brief", files[1].1)];
+    for (az, title, text) in expected {
+        let listed: Value = ok(&data, &["ls", az, "--json"]).json();
+        let rows = listed.as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{listed}");
+        assert_eq!(rows[0]["title"], title);
+        assert_eq!(get(&data, rows[0]["id"].as_str().unwrap()), text.as_bytes());
+    }
+    // The same export again is refused, and so is one whose file does not match its
+    // checksum; neither changes anything.
+    run(&data, &["import", export.to_str().unwrap()]).fails_with_sentence();
+    std::fs::write(export.join(files[1].0), "Brief, nachträglich geändert\n").unwrap();
+    let other = data.parent().unwrap().join("repo-2");
+    ok(&other, &["init"]);
+    let r = run(&other, &["import", export.to_str().unwrap()]).fails_with_sentence();
+    assert!(r.stderr.contains("MD5"), "{r}");
+    assert_eq!(ok(&other, &["ls", "--json"]).json().as_array().unwrap().len(), 0);
+    assert_eq!(ok(&data, &["ls", "--json"]).json().as_array().unwrap().len(), 2);
+    ok(&data, &["verify"]);
+}
