@@ -125,13 +125,14 @@ pub async fn audit_verify(opts: &OpenOptions, json_out: bool) -> Result<ExitCode
     let mut repo = open(opts).await?;
     let entries = repo.rebuild_catalog().await?;
     let cat = repo.catalog();
-    let (mut writes, mut reads, mut derived) = (0usize, 0usize, 0usize);
+    let (mut writes, mut reads, mut derived, mut deletions) = (0usize, 0usize, 0usize, 0usize);
     for e in &cat.entries {
         for (op, _) in &e.ops {
             match op {
                 akte_store::journal::Op::Create { .. } | akte_store::journal::Op::Update { .. } => writes += 1,
                 akte_store::journal::Op::Read { .. } => reads += 1,
                 akte_store::journal::Op::Derive { .. } => derived += 1,
+                akte_store::journal::Op::Delete { .. } => deletions += 1,
             }
         }
     }
@@ -139,15 +140,54 @@ pub async fn audit_verify(opts: &OpenOptions, json_out: bool) -> Result<ExitCode
     let last = cat.entries.last().map(|e| e.hlc.rfc3339());
     if json_out {
         print_json(&json!({"entries": entries, "streams": cat.streams.len(), "writes": writes, "reads": reads,
-            "derived": derived, "first": first, "last": last, "digest": cat.digest()}));
+            "derived": derived, "deletions": deletions, "first": first, "last": last, "digest": cat.digest()}));
     } else {
         say!(
-            "journal chain verified: {entries} entries in {} stream(s), {writes} writes, {reads} reads, {derived} derived results",
+            "journal chain verified: {entries} entries in {} stream(s), {writes} writes, {reads} reads, {derived} derived results, {deletions} deletions",
             cat.streams.len()
         );
         if let (Some(f), Some(l)) = (first, last) {
             say!("from {f} to {l}");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `akte delete`: refuses unless every named Akte may go (closed, retention ended, no legal
+/// hold), then deletes them in one entry and erases what only they used. An Akte already
+/// deleted is erased again (finishing an interrupted run).
+pub async fn delete(opts: &OpenOptions, akten: &[String], reason: Option<&str>, json_out: bool) -> Result<ExitCode> {
+    let mut repo = open(opts).await?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut doomed = Vec::new();
+    for key in akten {
+        let cat = repo.catalog();
+        if let Ok(id) = key.parse::<Uuid>()
+            && cat.state.deleted.contains_key(&id)
+        {
+            doomed.push((id, Map::new()));
+            continue;
+        }
+        let a = crate::cmd::find_akte(&repo, key)?;
+        let az = a.text("aktenzeichen").unwrap_or_default().to_string();
+        if let Err(r) = akte_store::erase::check_deletable(cat, a, today) {
+            bail!("Akte {az} may not be deleted: {r}");
+        }
+        doomed.push((a.id, akte_store::erase::evidence(cat, a, "retention", reason)));
+    }
+    let erased = repo.delete(doomed).await?;
+    crate::search::sync(&opts.data_dir, &repo, false, true).await?;
+    if json_out {
+        print_json(&erased);
+    } else {
+        say!(
+            "deleted {} Akte(n); erased {} objects and {} packs, moved {} live objects to new packs, kept {} shared with other Akten",
+            erased.akten.len(),
+            erased.objects,
+            erased.packs,
+            erased.repacked,
+            erased.shared
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -88,6 +88,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             serve(&opts, config, cli.json).await
         }
         Command::Token { command } => crate::admin::token(&opts, command, cli.json).await,
+        Command::Delete { akten, reason } => crate::admin::delete(&opts, akten, reason.as_deref(), cli.json).await,
         Command::Export { format, akten, out } => crate::transfer::export(&opts, format, akten, out, cli.json).await,
         Command::Import { path } => crate::transfer::import(&opts, path, cli.json).await,
         Command::Migrate { to } => crate::migrate::run(&opts, to, cli.json).await,

@@ -80,9 +80,10 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Import a BagIt bag, an OCFL storage root or an xdomea 0401 message (ZIP): all or nothing.
+    /// Import a BagIt bag, an OCFL storage root, an xdomea 0401 message (ZIP) or a
+    /// Paperless-ngx export folder (manifest.json): all or nothing.
     Import {
-        /// The bag directory, storage root directory or message ZIP.
+        /// The bag directory, storage root directory, message ZIP or Paperless-ngx export folder.
         path: PathBuf,
     },
     /// Copy the repository (ciphertext only) to another object store and verify the copy;
@@ -97,6 +98,18 @@ pub enum Command {
         /// The audit command.
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Delete closed Akten whose retention has ended (refused while retention runs or a
+    /// legal hold is set) and erase from the store what only they used. The evidence
+    /// (Aktenzeichen, dates, counts, who, when) stays in the journal. Rerun to finish an
+    /// interrupted erasure.
+    Delete {
+        /// The Akten (ids or Aktenzeichen).
+        #[arg(required = true)]
+        akten: Vec<String>,
+        /// A note for the evidence (no personal data).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Manage API tokens for Fachverfahren and scripts.
     Token {

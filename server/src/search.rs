@@ -194,6 +194,12 @@ fn touched(catalog: &Catalog, cursor: Option<&Cursor>) -> BTreeSet<Uuid> {
                     contents.insert(content.clone());
                 }
                 Op::Read { .. } => {}
+                // Everything deleted with an Akte leaves the index.
+                Op::Delete { id, .. } => {
+                    if let Some(t) = catalog.state.deleted.get(id) {
+                        out.extend(t.objects.iter().copied());
+                    }
+                }
             }
         }
     }
@@ -226,7 +232,8 @@ fn touched(catalog: &Catalog, cursor: Option<&Cursor>) -> BTreeSet<Uuid> {
             at = catalog.get(&p).and_then(|o| o.parent);
         }
     }
-    out.retain(|id| catalog.get(id).is_some_and(|o| o.kind == ObjKind::Dokument));
+    // Deleted objects stay in the set, so that `sync_with` drops them from the index.
+    out.retain(|id| catalog.get(id).map_or(catalog.state.erased.contains_key(id), |o| o.kind == ObjKind::Dokument));
     out
 }
 
@@ -262,7 +269,11 @@ pub async fn sync_with(index: &Index, pipeline: &Pipeline, repo: &Repository, fu
     }
     let bar = output::bar(docs.len() as u64, false, "indexing");
     for id in &docs {
-        let dok = repo.catalog().get(id).expect("touched Dokumente exist");
+        let Some(dok) = repo.catalog().get(id) else {
+            writer.delete(&id.to_string());
+            bar.inc(1);
+            continue;
+        };
         match index_doc(repo, pipeline, &plan, dok).await? {
             Some(doc) => {
                 writer.upsert(&doc)?;

@@ -65,7 +65,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/aktenplan", get(list_plan).post(create_plan))
         .route("/aktenplan/{id}", get(get_plan).patch(update_plan))
         .route("/akten", get(list_akten).post(create_akte))
-        .route("/akten/{id}", get(get_akte).patch(update_akte))
+        .route("/akten/{id}", get(get_akte).patch(update_akte).delete(super::retention::delete_akte))
         .route("/akten/{id}/close", post(close_akte))
         .route("/akten/{id}/reopen", post(reopen_akte))
         .route("/akten/{id}/vorgaenge", get(list_vorgaenge).post(create_vorgang))
@@ -496,9 +496,15 @@ pub async fn update(
         let obj = visible(cat, who, id, kind)?;
         check_update(who, kind, &fields)?;
         check_if_match(headers, obj)?;
-        if kind != ObjKind::Aktenplan
-            && !fields.keys().all(|k| matches!(k.as_str(), "retention_years" | "appraisal" | "legal_hold"))
-        {
+        // Retention, appraisal and hold stay editable after closing, and archivists may
+        // correct the Laufzeit of a closed Akte (retention counts from its end).
+        let archival = |k: &str| {
+            matches!(k, "retention_years" | "appraisal" | "legal_hold")
+                || (kind == ObjKind::Akte
+                    && who.may(Action::Retention)
+                    && matches!(k, "laufzeit_beginn" | "laufzeit_ende"))
+        };
+        if kind != ObjKind::Aktenplan && !fields.keys().all(|k| archival(k)) {
             ensure_open(cat, id)?;
         }
         if let Some(Value::String(az)) = fields.get("aktenzeichen")

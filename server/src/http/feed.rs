@@ -230,6 +230,22 @@ pub async fn changes(
             let (id, action) = match op {
                 Op::Create { id, .. } => (id, "create"),
                 Op::Update { id, .. } => (id, "update"),
+                // A deletion shows to those who may delete: the Akte's grants are gone with
+                // it, so nobody else can be shown to have seen it.
+                Op::Delete { id, .. } => {
+                    if who.may(Action::Retention) && cat.state.deleted.contains_key(id) {
+                        out.push(ChangeItem {
+                            time: e.hlc.rfc3339(),
+                            actor: e.actor.clone(),
+                            action: "delete".into(),
+                            kind: "akte".into(),
+                            object: *id,
+                            akte_id: Some(*id),
+                            fields: fields.clone(),
+                        });
+                    }
+                    continue;
+                }
                 Op::Derive { .. } | Op::Read { .. } => continue,
             };
             let Some((kind, akte)) = feed_visible(&who, cat, id) else { continue };

@@ -12,9 +12,11 @@ pub mod auth;
 pub mod config;
 pub mod content;
 pub mod feed;
+pub mod oidc;
 pub mod openapi;
 pub mod ops;
 pub mod problem;
+pub mod retention;
 
 use std::{
     path::{Path, PathBuf},
@@ -73,6 +75,8 @@ pub struct App {
     pub store_down: AtomicBool,
     /// The configuration.
     pub config: Config,
+    /// Checks OIDC bearer tokens, when `[oidc]` is configured.
+    pub oidc: Option<oidc::Verifier>,
 }
 
 impl App {
@@ -141,6 +145,7 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
         ready: AtomicBool::new(false),
         store_down: AtomicBool::new(false),
         config: config.clone(),
+        oidc: config.oidc.clone().map(oidc::Verifier::new).transpose()?,
     });
     let indexed = app.update_index().await?;
     if indexed > 0 {
@@ -321,7 +326,7 @@ async fn track(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
 
 /// The whole router.
 pub fn router(app: Arc<App>) -> Router {
-    let api = api::routes().merge(content::routes()).merge(feed::routes());
+    let api = api::routes().merge(content::routes()).merge(feed::routes()).merge(retention::routes());
     let limits = ServiceBuilder::new()
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(ops::panic_response))
         .layer(middleware::from_fn_with_state(app.clone(), ops::limit_concurrency));

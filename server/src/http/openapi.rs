@@ -20,7 +20,9 @@ impl utoipa::Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API token (`akte token create`)"))
+                    .description(Some(
+                        "An API token (`akte token create`) or an OIDC access token (JWT, with `[oidc]`)",
+                    ))
                     .build(),
             ),
         );
@@ -113,10 +115,14 @@ impl utoipa::Modify for Security {
         super::api::login,
         super::api::logout,
         super::api::me,
+        super::retention::retention,
+        super::retention::delete_akte,
+        super::retention::list_deletions,
+        super::retention::get_deletion,
     ),
     components(schemas(Problem)),
     modifiers(&Security),
-    tags((name = "Akten"), (name = "Vorgänge"), (name = "Dokumente"), (name = "Aktenplan"), (name = "Verlauf"), (name = "Suche"), (name = "Zugang")),
+    tags((name = "Akten"), (name = "Vorgänge"), (name = "Dokumente"), (name = "Aktenplan"), (name = "Verlauf"), (name = "Suche"), (name = "Zugang"), (name = "Aussonderung")),
 )]
 pub struct ApiDoc;
 

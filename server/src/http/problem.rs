@@ -79,6 +79,10 @@ impl ApiError {
         ApiError::new(StatusCode::CONFLICT, "closed", "The Akte or Vorgang is closed (z.d.A.)", detail)
     }
 
+    /// 409: deletion refused (retention runs, legal hold, not closed).
+    pub fn retention(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "retention", "The Akte may not be deleted", detail)
+    }
     /// 412: `If-Match` names a state that is no longer current.
     pub fn stale(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::PRECONDITION_FAILED, "stale", "The object changed since it was read", detail)

@@ -1,0 +1,166 @@
+//! Retention, legal hold and deletion through the REST API and the CLI: refused while
+//! retention runs, a hold is set or the Akte is open; allowed to archivists afterwards;
+//! the deleted Akte disappears from every view (get, list, search, download, feed for
+//! others), its tombstone keeps the evidence, and the store verifies clean.
+
+mod common;
+
+use common::{Server, assert_problem, client, init_repo, token};
+use serde_json::{Value, json};
+
+fn create(c: &reqwest::blocking::Client, s: &Server, t: &str, body: Value) -> String {
+    let r = c.post(s.url("/akten")).bearer_auth(t).json(&body).send().unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().unwrap()["id"].as_str().unwrap().to_string()
+}
+
+fn upload(c: &reqwest::blocking::Client, s: &Server, t: &str, akte: &str, name: &str, body: &[u8]) -> String {
+    let r = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?file_name={name}")))
+        .bearer_auth(t)
+        .body(body.to_vec())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().unwrap()["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn deletion_is_refused_while_retention_runs_and_erases_everything_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let archivist = token(&data, "archivist", "test-archiv", &[]);
+    let clerk = token(&data, "clerk", "test-clerk", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+
+    let old = create(&c, &s, &admin, json!({"aktenzeichen": "61.2-7/2010", "title": "Altakte Windmühle Mustermann"}));
+    let keep = create(&c, &s, &admin, json!({"aktenzeichen": "61.2-8/2010", "title": "Bleibt"}));
+    let dok = upload(&c, &s, &admin, &old, "gutachten.txt", b"Schallgutachten Windmuehle Altbestand");
+    let shared = upload(&c, &s, &admin, &old, "karte.txt", b"gemeinsame Karte");
+    let kept_dok = upload(&c, &s, &admin, &keep, "karte.txt", b"gemeinsame Karte");
+    let _ = shared;
+    let del = |t: &str, id: &str| {
+        c.delete(s.url(&format!("/akten/{id}?reason=Frist%20abgelaufen"))).bearer_auth(t).send().unwrap()
+    };
+
+    // Open: refused. A clerk may not delete at all.
+    assert_problem(del(&clerk, &old), 403, "forbidden");
+    let why = assert_problem(del(&archivist, &old), 409, "retention");
+    assert!(why.contains("not closed"), "{why}");
+    // Closed today with ten years: retention runs.
+    let r = c
+        .patch(s.url(&format!("/akten/{old}")))
+        .bearer_auth(&archivist)
+        .json(&json!({"retention_years": 10}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(c.post(s.url(&format!("/akten/{old}/close"))).bearer_auth(&admin).send().unwrap().status(), 200);
+    let why = assert_problem(del(&archivist, &old), 409, "retention");
+    assert!(why.contains("retention period runs until"), "{why}");
+    // The Laufzeit ended long ago: retention is over, but a legal hold keeps it.
+    let r = c
+        .patch(s.url(&format!("/akten/{old}")))
+        .bearer_auth(&admin)
+        .json(&json!({"laufzeit_ende": "2010-12-31", "legal_hold": true}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = c.get(s.url(&format!("/akten/{old}/retention"))).bearer_auth(&clerk).send().unwrap().json().unwrap();
+    assert_eq!(v["retention_end"], "2020-12-31");
+    assert_eq!(v["deletable"], false);
+    let why = assert_problem(del(&archivist, &old), 409, "retention");
+    assert!(why.contains("legal hold"), "{why}");
+    // Nothing was lost by the refusals.
+    assert_eq!(c.get(s.url(&format!("/dokumente/{dok}/content"))).bearer_auth(&admin).send().unwrap().status(), 200);
+
+    let r = c
+        .patch(s.url(&format!("/akten/{old}")))
+        .bearer_auth(&archivist)
+        .json(&json!({"legal_hold": false}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = del(&archivist, &old);
+    assert_eq!(r.status(), 200);
+    let gone: Value = r.json().unwrap();
+    assert_eq!(gone["evidence"]["aktenzeichen"], "61.2-7/2010");
+    assert_eq!(gone["evidence"]["reason"], "Frist abgelaufen");
+    assert_eq!(gone["evidence"]["dokumente"], 2);
+    assert_eq!(gone["actor"], "token:test-archiv");
+    assert!(!gone.to_string().contains("Mustermann"), "the evidence holds no title: {gone}");
+    assert!(gone["erased"]["objects"].as_u64().unwrap() > 0, "{gone}");
+
+    // Gone from every view; the other Akte and the content it shares stay.
+    assert_problem(c.get(s.url(&format!("/akten/{old}"))).bearer_auth(&admin).send().unwrap(), 404, "not-found");
+    assert_problem(
+        c.get(s.url(&format!("/dokumente/{dok}/content"))).bearer_auth(&admin).send().unwrap(),
+        404,
+        "not-found",
+    );
+    assert_problem(del(&archivist, &old), 404, "not-found");
+    let list: Value = c.get(s.url("/akten")).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert!(!list.to_string().contains(&old), "{list}");
+    let found: Value = c.get(s.url("/search?q=Schallgutachten")).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(found["hits"].as_array().unwrap().len(), 0, "{found}");
+    let r = c.get(s.url(&format!("/dokumente/{kept_dok}/content"))).bearer_auth(&admin).send().unwrap();
+    assert_eq!(r.bytes().unwrap().as_ref(), b"gemeinsame Karte");
+
+    // The tombstone: for those who may delete, in /deletions and in the change feed.
+    let stones: Value = c.get(s.url("/deletions")).bearer_auth(&archivist).send().unwrap().json().unwrap();
+    assert_eq!(stones.as_array().unwrap().len(), 1);
+    assert_eq!(stones[0]["akte_id"], old.as_str());
+    assert_problem(c.get(s.url("/deletions")).bearer_auth(&clerk).send().unwrap(), 403, "forbidden");
+    let feed = |t: &str| -> Value { c.get(s.url("/changes")).bearer_auth(t).send().unwrap().json().unwrap() };
+    let deletions = |v: &Value| v["changes"].as_array().unwrap().iter().filter(|i| i["action"] == "delete").count();
+    assert_eq!(deletions(&feed(&archivist)), 1);
+    assert_eq!(deletions(&feed(&clerk)), 0);
+    let clerk_feed = feed(&clerk).to_string();
+    assert!(!clerk_feed.contains("Mustermann") && !clerk_feed.contains(&old), "nothing of it in the feed");
+    assert!(s.stop().success());
+
+    // The store verifies clean, and the audit trail counts the deletion.
+    common::ok(&data, &["verify"]);
+    let audit = common::ok(&data, &["--json", "audit", "verify"]).json();
+    assert_eq!(audit["deletions"], 1, "{audit}");
+    // Nothing of the Akte is in the local catalog cache either.
+    let cache = std::fs::read_to_string(data.join("catalog.json")).unwrap_or_default();
+    assert!(!cache.contains("Mustermann"));
+}
+
+#[test]
+fn the_cli_deletes_only_what_may_go() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let id = common::create(&data, "1-1/2001", "Alt");
+    common::create(&data, "1-2/2001", "Neu");
+    let file = common::write_file(tmp.path(), "brief.txt", b"Brief an Erika");
+    common::add(&data, "1-1/2001", &[file]);
+    // Open: refused with one sentence, nothing changes.
+    let run = common::run(&data, &["delete", "1-1/2001"]).fails_with_sentence();
+    assert!(run.stderr.contains("not closed"), "{}", run.stderr);
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    assert_eq!(c.post(s.url(&format!("/akten/{id}/close"))).bearer_auth(&admin).send().unwrap().status(), 200);
+    let r = c
+        .patch(s.url(&format!("/akten/{id}")))
+        .bearer_auth(&admin)
+        .json(&json!({"laufzeit_ende": "2001-06-30", "retention_years": 5}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    assert!(s.stop().success());
+    let run = common::run(&data, &["delete", "1-2/2001"]).fails_with_sentence();
+    assert!(run.stderr.contains("not closed"), "{}", run.stderr);
+    let out = common::ok(&data, &["--json", "delete", "1-1/2001", "--reason", "Frist abgelaufen"]).json();
+    assert_eq!(out["akten"][0], id.as_str());
+    assert!(out["objects"].as_u64().unwrap() >= 4, "{out}");
+    let list = common::ok(&data, &["ls"]).out();
+    assert!(!list.contains("1-1/2001") && list.contains("1-2/2001"), "{list}");
+    // A rerun (as after an interruption) completes quietly.
+    common::ok(&data, &["delete", &id]);
+    common::ok(&data, &["verify"]);
+}
