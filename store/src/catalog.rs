@@ -191,6 +191,10 @@ impl State {
                     if self.dead_contents.contains(content) && !self.live_contents.contains_key(content) {
                         continue;
                     }
+                    // The history an import brought for an Akte goes with the Akte.
+                    if provenance_of(producer).is_some_and(|id| self.erased.contains_key(&id)) {
+                        continue;
+                    }
                     self.derived.entry(content.clone()).or_default().insert(producer.clone(), result.clone());
                 }
                 Op::Delete { id, .. } => self.delete(entry, *id, fields),
@@ -329,6 +333,11 @@ impl State {
         self.history.entry(id).or_default().push(Self::history_entry(entry, "update", id, changes));
         self.objects.insert(id, obj);
     }
+}
+
+/// The Akte a provenance result belongs to (producer `akte-exchange:provenance:<id>`).
+fn provenance_of(producer: &str) -> Option<Uuid> {
+    producer.strip_prefix("akte-exchange:provenance:")?.parse().ok()
 }
 
 /// Sets fields (null removes) and returns the changes.
@@ -486,13 +495,17 @@ impl Catalog {
                 candidates.insert(c);
             }
         }
-        // Results derived from erased contents: their derive ops are void.
+        // Results derived from erased contents, and the provenance an import recorded for
+        // the Akte: their derive ops are void.
         for e in &self.entries {
             for (op, _) in &e.ops {
-                if let Op::Derive { content, result, .. } = op
-                    && candidates.contains(content)
-                {
-                    candidates.insert(result.clone());
+                if let Op::Derive { content, result, producer } = op {
+                    if provenance_of(producer).is_some_and(|a| self.state.erased.get(&a) == Some(id)) {
+                        candidates.insert(content.clone());
+                        candidates.insert(result.clone());
+                    } else if candidates.contains(content) {
+                        candidates.insert(result.clone());
+                    }
                 }
             }
         }

@@ -75,6 +75,17 @@ async fn deleting_an_akte_erases_what_only_it_used_and_keeps_what_others_share()
     repo.commit(vec![Change::Derive { content: small_root.clone(), producer: "extract:test@1".into(), result: text }])
         .await
         .unwrap();
+    // The history an import brought for A (see FORMAT.md, "Provenance").
+    let prov = repo.store_bytes(br#"{"history":"Import von Erika Mustermann"}"#.to_vec()).await.unwrap();
+    let prov_root = prov.root.clone();
+    repo.commit(vec![Change::Derive {
+        content: prov_root.clone(),
+        producer: format!("akte-exchange:provenance:{a}"),
+        result: prov,
+    }])
+    .await
+    .unwrap();
+    assert!(repo.catalog().derived(&prov_root).is_some());
     let large_root = repo.catalog().get(&large_a_ver).unwrap().content.clone().unwrap();
     close(&mut repo, a, "2010-12-31", 10).await;
 
@@ -146,6 +157,8 @@ async fn deleting_an_akte_erases_what_only_it_used_and_keeps_what_others_share()
     }
     assert!(repo.objects().get_opt(&small_root, Kind::Chunk).await.unwrap().is_none());
     assert!(repo.objects().get_opt(&text_root, Kind::Chunk).await.unwrap().is_none());
+    assert!(repo.objects().get_opt(&prov_root, Kind::Chunk).await.unwrap().is_none(), "provenance goes too");
+    assert!(repo.catalog().derived(&prov_root).is_none());
     assert_eq!(common::read_all(&repo, b_large).await.unwrap(), shared_large);
     assert_eq!(common::read_all(&repo, b_small).await.unwrap(), b"in beiden Akten");
 
