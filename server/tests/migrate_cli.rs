@@ -76,3 +76,68 @@ fn a_killed_migration_resumes_and_the_copy_verifies() {
     let r = run(&a, &["migrate", "--to", &format!("file://{}", other.join("store").display())]);
     r.fails_with_sentence();
 }
+
+/// The S3 server of this test run: the one the test command started (`AWS_*` and
+/// `AKTE_S3_BUCKET` in the environment), else a Garage started here for this process.
+fn s3_env() -> (Vec<(String, String)>, String) {
+    let mut vars: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("AWS_")).collect();
+    if let Ok(bucket) = std::env::var("AKTE_S3_BUCKET") {
+        return (vars, bucket);
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/garage-test-server.sh");
+    let dir = std::env::temp_dir().join(format!("akte-garage-migrate-{}", std::process::id()));
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .arg(&dir)
+        .env("AKTE_WATCH_PID", std::process::id().to_string())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("scripts/garage-test-server.sh runs");
+    assert!(out.status.success(), "could not start Garage (scripts/install-garage.sh builds it)");
+    let mut bucket = String::new();
+    vars.clear();
+    for kv in String::from_utf8(out.stdout).unwrap().trim().trim_start_matches("export ").split_whitespace() {
+        let (k, v) = kv.split_once('=').unwrap();
+        if k == "AKTE_S3_BUCKET" {
+            bucket = v.to_string();
+        } else if k.starts_with("AWS_") {
+            vars.push((k.to_string(), v.to_string()));
+        }
+    }
+    (vars, bucket)
+}
+
+#[test]
+fn a_repository_moves_from_disk_to_s3_and_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = init_repo(tmp.path(), "a");
+    let akte = create(&a, "1-2/2026", "Umzug zu S3");
+    let file = common::write_file(tmp.path(), "bescheid.bin", &common::Rng::new(9).bytes(5 << 20));
+    let added = common::add(&a, &akte, std::slice::from_ref(&file));
+    let id = added[0]["id"].as_str().unwrap().to_string();
+    let (vars, bucket) = s3_env();
+    let prefix = uuid::Uuid::new_v4();
+    let s3 = format!("s3://{bucket}/{prefix}");
+    let with_s3 = |data: &Path, args: &[&str]| {
+        let out = common::akte_cmd(tmp.path())
+            .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(["--data", data.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "akte {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let report: serde_json::Value = serde_json::from_slice(&with_s3(&a, &["migrate", "--to", &s3, "--json"])).unwrap();
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+    // A node on S3 reads the document and verifies the store; then back to a new disk.
+    let identity = a.join("identity.txt");
+    let b = tmp.path().join("b");
+    let ident = identity.to_str().unwrap();
+    assert_eq!(with_s3(&b, &["--store", &s3, "--identity", ident, "get", &id]), std::fs::read(&file).unwrap());
+    with_s3(&b, &["--store", &s3, "--identity", ident, "verify"]);
+    let back = format!("file://{}", tmp.path().join("back").display());
+    with_s3(&b, &["--store", &s3, "--identity", ident, "migrate", "--to", &back]);
+    let c = tmp.path().join("c");
+    assert_eq!(ok(&c, &["--store", &back, "--identity", ident, "get", &id]).stdout, std::fs::read(&file).unwrap());
+}

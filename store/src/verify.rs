@@ -173,9 +173,9 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                         report.bad(path.to_string(), "belongs to another repository");
                     }
                     for p in &entry.packs {
-                        // A pack may be gone after a deletion moved its live members on;
-                        // those members are checked through their own references.
-                        refs.push((p.pack.clone(), &[Kind::Pack], path.to_string(), true));
+                        // Its reference is added below, once it is known whether a live
+                        // reference needs a member (a deletion may have removed the pack
+                        // after moving its live members on).
                         for m in &p.members {
                             member_of.insert(m.clone(), p.pack.clone());
                         }
@@ -236,7 +236,17 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     }
     // A manifest that only deleted objects use may outlive its chunks for as long as an
     // erasure is interrupted.
-    let needed: HashSet<&str> = refs.iter().filter(|r| !r.3).map(|r| r.0.as_str()).collect();
+    let needed: HashSet<String> = refs.iter().filter(|r| !r.3).map(|r| r.0.clone()).collect();
+    // Packs first, so that a missing pack is named rather than each of its members.
+    let mut refs: Vec<(String, &[Kind], String, bool)> = packs_listed
+        .iter()
+        .map(|(p, by)| {
+            let excused = !p.members.iter().any(|m| needed.contains(m) && !in_other_pack(&in_pack, &p.pack, m));
+            (p.pack.clone(), &[Kind::Pack][..], by.clone(), excused)
+        })
+        .chain(refs)
+        .collect();
+    refs.dedup_by(|a, b| a.0 == b.0 && a.3 == b.3 && a.1 == b.1);
     for (name, want, by, excused) in refs.iter().map(|(n, k, b, e)| (n.as_str(), *k, b.as_str(), *e)).chain(
         chunk_refs.iter().map(|(n, b)| (n.as_str(), &[Kind::Chunk][..], b.as_str(), !needed.contains(b.as_str()))),
     ) {
@@ -260,6 +270,11 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     report.problems.sort_by(|a, b| a.object.cmp(&b.object));
     report.problems.dedup();
     Ok(report)
+}
+
+/// Whether a member is found in a pack other than `pack` (a deletion repacked it).
+fn in_other_pack(in_pack: &HashMap<String, HashSet<String>>, pack: &str, member: &str) -> bool {
+    in_pack.iter().any(|(p, members)| p != pack && members.contains(member))
 }
 
 /// The chunk names of a manifest; nothing for other kinds.
