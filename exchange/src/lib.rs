@@ -44,6 +44,7 @@ pub use bagit::{BagInfo, export_bagit, export_bagit_with, import_bagit};
 pub use error::{Error, Result};
 pub use ocfl::{export_ocfl, import_ocfl};
 pub use paperless::{PaperlessOptions, import_paperless, import_paperless_with};
+pub use xdomea::{AussonderungReport, aussonderung, export_0501, export_0503, import_0502};
 pub use xdomea::{Limits, Sender, export_xdomea_0401, import_xdomea, import_xdomea_with};
 
 /// The exchange format of a report.

@@ -91,6 +91,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Delete { akten, reason } => crate::admin::delete(&opts, akten, reason.as_deref(), cli.json).await,
         Command::Export { format, akten, out } => crate::transfer::export(&opts, format, akten, out, cli.json).await,
         Command::Import { path } => crate::transfer::import(&opts, path, cli.json).await,
+        Command::Aussonderung { command } => crate::transfer::aussonderung(&opts, command, cli.json).await,
         Command::Migrate { to } => crate::migrate::run(&opts, to, cli.json).await,
         Command::Audit { command: AuditCommand::Verify } => crate::admin::audit_verify(&opts, cli.json).await,
         Command::Account { command } => crate::admin::account(&opts, command, cli.json).await,

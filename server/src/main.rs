@@ -86,6 +86,14 @@ pub enum Command {
         /// The bag directory, storage root directory, message ZIP or Paperless-ngx export folder.
         path: PathBuf,
     },
+    /// The xdomea Aussonderung to an archive: offer the Akten that are due (0501), read the
+    /// archive's appraisal (0502), hand over the archivwürdig Akten (0503), read the
+    /// archive's confirmation (0506 deletes, 0507 records receipt).
+    Aussonderung {
+        /// The step.
+        #[command(subcommand)]
+        command: AussonderungCommand,
+    },
     /// Copy the repository (ciphertext only) to another object store and verify the copy;
     /// rerun after an interruption to resume. The source is only read.
     Migrate {
@@ -336,6 +344,53 @@ pub enum TokenCommand {
     Revoke {
         /// The token's id or name.
         token: String,
+    },
+}
+
+/// `akte aussonderung …`
+#[derive(Subcommand, Debug)]
+pub enum AussonderungCommand {
+    /// Write the Anbieteverzeichnis (0501) of every closed Akte past its retention, without
+    /// a legal hold and not yet offered, into DIR; records the offer in each Akte.
+    Offer {
+        /// The directory that receives `<ProzessID>_Aussonderung.Anbieteverzeichnis.0501.zip`.
+        #[arg(long)]
+        out: PathBuf,
+        /// The sending agency (Absender).
+        #[arg(long, default_value = "Akte")]
+        institution: String,
+        /// The archive (Empfänger).
+        #[arg(long)]
+        archive: Option<String>,
+    },
+    /// Read the archive's Bewertungsverzeichnis (0502, ZIP or XML) and set each offered
+    /// Akte's appraisal (A archivwürdig, V vernichten); all or nothing.
+    Appraisal {
+        /// The message.
+        file: PathBuf,
+    },
+    /// Write the Aussonderung (0503) with the Akten the archive appraised archivwürdig,
+    /// documents included, into DIR.
+    Handover {
+        /// The directory that receives `<ProzessID>_Aussonderung.Aussonderung.0503.zip`.
+        #[arg(long)]
+        out: PathBuf,
+        /// The Aussonderung (ProzessID of its 0501); needed only when several wait.
+        #[arg(long)]
+        prozess: Option<String>,
+        /// The sending agency (Absender).
+        #[arg(long, default_value = "Akte")]
+        institution: String,
+        /// The archive (Empfänger).
+        #[arg(long)]
+        archive: Option<String>,
+    },
+    /// Read the archive's confirmation (ZIP or XML): a 0506 deletes the Akten it took over
+    /// and those appraised V, keeping the evidence; a 0507 only records receipt. Prints
+    /// what it deleted; rerunning deletes nothing twice.
+    Confirm {
+        /// The message.
+        file: PathBuf,
     },
 }
 

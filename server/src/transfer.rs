@@ -1,11 +1,13 @@
-//! `akte export` and `akte import`: Akten through BagIt, OCFL and xdomea (akte-exchange).
+//! `akte export` and `akte import`: Akten through BagIt, OCFL and xdomea (akte-exchange);
+//! `akte aussonderung`: the xdomea Aussonderung to an archive.
 
 use std::{path::Path, process::ExitCode};
 
 use akte_store::OpenOptions;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use crate::{
+    AussonderungCommand,
     cmd::{find_akte, open, print_json},
     ingest, output,
     output::say,
@@ -78,4 +80,76 @@ pub fn print_exchange(report: &akte_exchange::Report, verb: &str, json_out: bool
         output::size(report.bytes),
         report.path.display()
     );
+}
+
+fn archive_sender(institution: &str, archive: &Option<String>, prozess: Option<uuid::Uuid>) -> akte_exchange::Sender {
+    akte_exchange::Sender {
+        institution: institution.to_string(),
+        recipient: archive.clone(),
+        prozess_id: prozess,
+        ..akte_exchange::Sender::default()
+    }
+}
+
+/// `akte aussonderung offer|appraisal|handover|confirm`.
+pub async fn aussonderung(opts: &OpenOptions, command: &AussonderungCommand, json_out: bool) -> Result<ExitCode> {
+    let mut repo = open(opts).await?;
+    match command {
+        AussonderungCommand::Offer { out, institution, archive } => {
+            std::fs::create_dir_all(out).with_context(|| format!("Cannot create {}", out.display()))?;
+            let today = time::OffsetDateTime::now_utc().date();
+            let sender = archive_sender(institution, archive, None);
+            let report = akte_exchange::export_0501(&mut repo, out, &sender, today).await?;
+            print_exchange(&report, "offered", json_out);
+        }
+        AussonderungCommand::Handover { out, prozess, institution, archive } => {
+            let prozess = match prozess {
+                Some(p) => Some(p.trim().parse().map_err(|_| anyhow!("The ProzessID {p:?} is not a UUID"))?),
+                None => None,
+            };
+            std::fs::create_dir_all(out).with_context(|| format!("Cannot create {}", out.display()))?;
+            let sender = archive_sender(institution, archive, prozess);
+            let report = akte_exchange::export_0503(&mut repo, out, &sender).await?;
+            print_exchange(&report, "handed over", json_out);
+        }
+        AussonderungCommand::Appraisal { file } => {
+            let report = akte_exchange::import_0502(&mut repo, file).await?;
+            print_aussonderung(&report, json_out);
+        }
+        AussonderungCommand::Confirm { file } => {
+            let report = akte_exchange::aussonderung::confirm(&mut repo, file).await?;
+            if report.erased.is_some() {
+                search::sync(&opts.data_dir, &repo, false, true).await?;
+            }
+            print_aussonderung(&report, json_out);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_aussonderung(report: &akte_exchange::AussonderungReport, json_out: bool) {
+    if json_out {
+        print_json(report);
+        return;
+    }
+    for a in &report.akten {
+        let outcome = serde_json::to_value(a.outcome).ok().and_then(|v| v.as_str().map(str::to_string));
+        let outcome = outcome.unwrap_or_default().replace('_', " ");
+        match &a.note {
+            Some(n) => say!("{outcome} {}  ({n})", a.aktenzeichen),
+            None => say!("{outcome} {}", a.aktenzeichen),
+        }
+    }
+    match &report.erased {
+        Some(e) => say!(
+            "Aussonderung {} ({}): deleted {} Akte(n); erased {} objects and {} packs, kept {} shared with other Akten",
+            report.prozess_id,
+            report.message,
+            e.akten.len(),
+            e.objects,
+            e.packs,
+            e.shared
+        ),
+        None => say!("Aussonderung {} ({}): {} Akte(n)", report.prozess_id, report.message, report.akten.len()),
+    }
 }

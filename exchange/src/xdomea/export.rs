@@ -34,10 +34,19 @@ use crate::{
 /// The root element and file stem of an Abgabe.
 pub const ABGABE_0401: &str = "Abgabe.Abgabe.0401";
 
-/// A ZIP being written under a temporary name beside its target; removed unless finished.
-struct Partial {
+/// A ZIP being written under a temporary name beside its target; removed unless published.
+pub(crate) struct Partial {
     tmp: PathBuf,
     done: bool,
+}
+
+impl Partial {
+    /// Renames the finished ZIP to its target.
+    pub(crate) fn publish(mut self, target: &Path) -> Result<()> {
+        std::fs::rename(&self.tmp, target).map_err(|e| Error::io(target, e))?;
+        self.done = true;
+        Ok(())
+    }
 }
 
 impl Drop for Partial {
@@ -54,10 +63,40 @@ struct Primary {
     entry: String,
 }
 
-/// What the export collects while it writes the XML.
+/// What the export collects while it writes the XML, and what it writes.
 #[derive(Default)]
-struct Collect {
+pub(crate) struct Collect {
     primaries: Vec<Primary>,
+    /// Leave out the Versionen and their primary documents (an Anbieteverzeichnis 0501).
+    pub(crate) metadata_only: bool,
+    /// Always write an Aussonderungsart: the Akte's appraisal, else the nearest Aktenplan
+    /// node's, else B (bewerten). For the Aussonderung messages, whose Akten must carry it.
+    pub(crate) aussonderung: bool,
+}
+
+impl Collect {
+    /// What an Aussonderung message writes: everything but the versions (0501) or everything (0503).
+    pub(crate) fn aussonderung(metadata_only: bool) -> Collect {
+        Collect { primaries: Vec::new(), metadata_only, aussonderung: true }
+    }
+}
+
+/// The appraisal an Akte inherits from its Aktenplan node and that node's ancestors.
+fn inherited_appraisal(state: &State, akte: &Obj) -> Option<Appraisal> {
+    let code = akte.text("aktenplan")?;
+    let mut node = state.objects.values().find(|o| o.kind == ObjKind::Aktenplan && o.text("code") == Some(code));
+    let mut steps = 0;
+    while let Some(n) = node {
+        if let Some(a) = field::<Appraisal>(n, "appraisal") {
+            return Some(a);
+        }
+        steps += 1;
+        if steps > 200 {
+            break;
+        }
+        node = n.parent.and_then(|p| state.objects.get(&p));
+    }
+    None
 }
 
 fn missing(id: Uuid) -> Error {
@@ -190,7 +229,11 @@ fn write_akte(
         _ => w.text("Unbefristet", "1"),
     }
     w.close("Aufbewahrungsdauer");
-    if let Some(a) = field::<Appraisal>(akte, "appraisal") {
+    let appraisal = match field::<Appraisal>(akte, "appraisal") {
+        None if c.aussonderung => Some(inherited_appraisal(state, akte).unwrap_or(Appraisal::Bewerten)),
+        a => a,
+    };
+    if let Some(a) = appraisal {
         w.open("Aussonderungsart");
         w.code("Aussonderungsart", AUSSONDERUNGSART.0, AUSSONDERUNGSART.1, codes::aussonderungsart(a));
         w.close("Aussonderungsart");
@@ -290,7 +333,7 @@ fn write_dokument(
         let number = version.number.unwrap_or(j as u32 + 1);
         write_history(w, &history.of(state, *v)?, Some(&format!("Version {number}")));
     }
-    for (j, v) in dok.versions.iter().enumerate() {
+    for (j, v) in dok.versions.iter().enumerate().filter(|_| !c.metadata_only) {
         let version = state.objects.get(v).ok_or_else(|| missing(*v))?;
         let number = version.number.unwrap_or(j as u32 + 1);
         let file_name = version.text("file_name").unwrap_or("content");
@@ -363,36 +406,32 @@ pub fn message_names(prozess: Uuid, message: &str) -> (String, String) {
     (format!("{prozess}_{message}.zip"), format!("{prozess}_{message}.xml"))
 }
 
-/// Exports Akten as an Abgabe 0401 into `out_dir` (an existing directory): one ZIP named
-/// `<ProzessID>_Abgabe.Abgabe.0401.zip` holding `<ProzessID>_Abgabe.Abgabe.0401.xml` and
-/// every version's content as a primary document. With no Akten given, all of them. The
-/// ZIP is written under a temporary name and renamed when complete; the report's `path`
-/// is the ZIP.
-pub async fn export_xdomea_0401(repo: &Repository, akten: &[Uuid], out_dir: &Path, sender: &Sender) -> Result<Report> {
-    let catalog = repo.catalog();
-    let ids = select_akten(catalog, akten)?;
-    if ids.is_empty() {
-        return Err(Error::Usage("There is no Akte to export".into()));
-    }
-    let prozess = sender.prozess_id.unwrap_or_else(Uuid::new_v4);
-    let (zip_name, xml_name) = message_names(prozess, ABGABE_0401);
-    let target = out_dir.join(&zip_name);
+/// The target of a message ZIP in `out_dir`: refused when it exists or `out_dir` is no
+/// directory.
+pub(crate) fn target(out_dir: &Path, zip_name: &str) -> Result<PathBuf> {
+    let target = out_dir.join(zip_name);
     if std::fs::symlink_metadata(&target).is_ok() {
         return Err(Error::Usage(format!("{} exists already", target.display())));
     }
     if !out_dir.is_dir() {
         return Err(Error::Usage(format!("{} is not a directory", out_dir.display())));
     }
+    Ok(target)
+}
 
+/// Writes one `Schriftgutobjekt` per Akte (full content, or metadata only as `collect`
+/// says) and adds each Akte to the report.
+pub(crate) async fn write_schriftgut(
+    repo: &Repository,
+    w: &mut Writer,
+    ids: &[Uuid],
+    xml_name: &str,
+    report: &mut Report,
+    collect: &mut Collect,
+) -> Result<()> {
+    let catalog = repo.catalog();
     let state = &catalog.state;
-    let mut w = Writer::new(ABGABE_0401);
-    write_kopf(&mut w, repo, sender, prozess, "0401")?;
-    w.text("Importbestaetigung", "1");
-    w.text("Empfangsbestaetigung", if sender.receipt { "true" } else { "false" });
-    w.close("Kopf");
-    let mut report = Report { format: Format::Xdomea, path: target.clone(), ..Default::default() };
-    let mut collect = Collect::default();
-    for id in &ids {
+    for id in ids {
         let akte = catalog.get(id).ok_or_else(|| missing(*id))?;
         let provenance = Provenance::load(repo, catalog, *id).await?;
         let mark = match &provenance {
@@ -403,24 +442,40 @@ pub async fn export_xdomea_0401(repo: &Repository, akten: &[Uuid], out_dir: &Pat
         let layout = meta::layout(state, *id)?;
         let first = collect.primaries.len();
         w.open("Schriftgutobjekt");
-        write_akte(&mut w, state, &history, &layout, akte, &mut collect)?;
+        write_akte(w, state, &history, &layout, akte, collect)?;
         w.close("Schriftgutobjekt");
         report.vorgaenge += layout.vorgaenge;
         report.dokumente += layout.dokumente;
-        report.versionen += layout.versionen;
+        if !collect.metadata_only {
+            report.versionen += layout.versionen;
+        }
         let files: BTreeMap<Uuid, String> =
             collect.primaries[first..].iter().map(|p| (p.version, p.entry.clone())).collect();
         report.akten.push(AkteReport {
             id: *id,
             aktenzeichen: akte.text("aktenzeichen").unwrap_or_default().to_string(),
-            path: xml_name.clone(),
+            path: xml_name.to_string(),
             ocfl_versions: None,
             files,
         });
     }
-    let xml = w.finish(ABGABE_0401);
+    Ok(())
+}
 
-    let mut partial =
+/// Writes the message ZIP under a temporary name beside `target`: the XML first, then
+/// every collected primary document, each checked against the size and SHA-256 its
+/// version records. The caller publishes it ([`Partial::publish`]).
+pub(crate) async fn write_zip(
+    repo: &Repository,
+    target: &Path,
+    xml_name: &str,
+    xml: &str,
+    collect: &Collect,
+    report: &mut Report,
+) -> Result<Partial> {
+    let out_dir = target.parent().unwrap_or(Path::new("."));
+    let zip_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let partial =
         Partial { tmp: out_dir.join(format!(".{zip_name}.partial-{}", Uuid::new_v4().simple())), done: false };
     let file = std::fs::File::create_new(&partial.tmp).map_err(|e| Error::io(&partial.tmp, e))?;
     let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
@@ -428,9 +483,9 @@ pub async fn export_xdomea_0401(repo: &Repository, akten: &[Uuid], out_dir: &Pat
         .compression_method(zip::CompressionMethod::Deflated)
         .large_file(false)
         .last_modified_time(zip::DateTime::default());
-    let zerr = |e: zip::result::ZipError| Error::io(&target, std::io::Error::other(e));
-    zip.start_file(xml_name.as_str(), opts).map_err(zerr)?;
-    zip.write_all(xml.as_bytes()).map_err(|e| Error::io(&target, e))?;
+    let zerr = |e: zip::result::ZipError| Error::io(target, std::io::Error::other(e));
+    zip.start_file(xml_name, opts).map_err(zerr)?;
+    zip.write_all(xml.as_bytes()).map_err(|e| Error::io(target, e))?;
     for p in &collect.primaries {
         let (version, stream) = repo.content(&p.version).await?;
         let size = version.fields.get("size").and_then(Value::as_u64).unwrap_or(0);
@@ -439,7 +494,7 @@ pub async fn export_xdomea_0401(repo: &Repository, akten: &[Uuid], out_dir: &Pat
         let mut stream = std::pin::pin!(stream);
         while let Some(chunk) = stream.try_next().await? {
             h.update(&chunk);
-            zip.write_all(&chunk).map_err(|e| Error::io(&target, e))?;
+            zip.write_all(&chunk).map_err(|e| Error::io(target, e))?;
         }
         let d = h.finish();
         let recorded = version.text("sha256");
@@ -455,10 +510,33 @@ pub async fn export_xdomea_0401(repo: &Repository, akten: &[Uuid], out_dir: &Pat
         report.bytes += d.size;
     }
     let buf = zip.finish().map_err(zerr)?;
-    let file = buf.into_inner().map_err(|e| Error::io(&target, e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io(&target, e))?;
-    drop(file);
-    std::fs::rename(&partial.tmp, &target).map_err(|e| Error::io(&target, e))?;
-    partial.done = true;
+    let file = buf.into_inner().map_err(|e| Error::io(target, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io(target, e))?;
+    Ok(partial)
+}
+
+/// Exports Akten as an Abgabe 0401 into `out_dir` (an existing directory): one ZIP named
+/// `<ProzessID>_Abgabe.Abgabe.0401.zip` holding `<ProzessID>_Abgabe.Abgabe.0401.xml` and
+/// every version's content as a primary document. With no Akten given, all of them. The
+/// ZIP is written under a temporary name and renamed when complete; the report's `path`
+/// is the ZIP.
+pub async fn export_xdomea_0401(repo: &Repository, akten: &[Uuid], out_dir: &Path, sender: &Sender) -> Result<Report> {
+    let ids = select_akten(repo.catalog(), akten)?;
+    if ids.is_empty() {
+        return Err(Error::Usage("There is no Akte to export".into()));
+    }
+    let prozess = sender.prozess_id.unwrap_or_else(Uuid::new_v4);
+    let (zip_name, xml_name) = message_names(prozess, ABGABE_0401);
+    let target = target(out_dir, &zip_name)?;
+    let mut w = Writer::new(ABGABE_0401);
+    write_kopf(&mut w, repo, sender, prozess, "0401")?;
+    w.text("Importbestaetigung", "1");
+    w.text("Empfangsbestaetigung", if sender.receipt { "true" } else { "false" });
+    w.close("Kopf");
+    let mut report = Report { format: Format::Xdomea, path: target.clone(), ..Default::default() };
+    let mut collect = Collect::default();
+    write_schriftgut(repo, &mut w, &ids, &xml_name, &mut report, &mut collect).await?;
+    let xml = w.finish(ABGABE_0401);
+    write_zip(repo, &target, &xml_name, &xml, &collect, &mut report).await?.publish(&target)?;
     Ok(report)
 }

@@ -1,4 +1,5 @@
-//! Reading an Abgabe 0401 (ours or another system's) into the repository.
+//! Reading an Abgabe 0401 or an Aussonderung 0503 (ours or another system's) into the
+//! repository.
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -13,7 +14,9 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::{
-    Limits, codes,
+    Limits,
+    aussonderung::AUSSONDERUNG_0503,
+    codes,
     export::ABGABE_0401,
     xml::{self, AKTE_NS, El, NS, xml_safe},
     zipin,
@@ -419,13 +422,16 @@ impl Reader<'_> {
     }
 }
 
-/// Imports an Abgabe 0401 with the default [`Limits`]. See [`import_xdomea_with`].
+/// Imports an Abgabe 0401 or an Aussonderung 0503 with the default [`Limits`]. See
+/// [`import_xdomea_with`].
 pub async fn import_xdomea(repo: &mut Repository, zip_path: &Path) -> Result<Report> {
     import_xdomea_with(repo, zip_path, &Limits::default()).await
 }
 
 /// Imports an Abgabe 0401 (a ZIP with `…_Abgabe.Abgabe.0401.xml` and the primary
-/// documents), from this or another system: every `Schriftgutobjekt` must be an Akte.
+/// documents) or an Aussonderung 0503 (`…_Aussonderung.Aussonderung.0503.xml`, the same
+/// content under another head, as an archive receives it), from this or another system:
+/// every `Schriftgutobjekt` must be an Akte.
 /// The ZIP is checked against `limits` before anything is unpacked; the XML is read
 /// without DTDs or entities; every primary document must be in the ZIP, every entry must
 /// be named by the message, and a document's size and digests must match what the
@@ -434,23 +440,38 @@ pub async fn import_xdomea(repo: &mut Repository, zip_path: &Path) -> Result<Rep
 /// entry; on any error nothing becomes visible.
 pub async fn import_xdomea_with(repo: &mut Repository, zip_path: &Path, limits: &Limits) -> Result<Report> {
     let mut z = zipin::open(zip_path, limits)?;
-    let suffix = format!("_{ABGABE_0401}.xml");
-    let xmls: Vec<String> = z.entries.keys().filter(|n| !n.contains('/') && n.ends_with(&suffix)).cloned().collect();
-    let xml_name = match xmls.as_slice() {
+    // An Abgabe 0401 or an Aussonderung 0503: the same content, another head.
+    let kinds = [(ABGABE_0401, "0401"), (AUSSONDERUNG_0503, "0503")];
+    let mut xmls: Vec<(String, &str, &str)> = Vec::new();
+    for name in z.entries.keys().filter(|n| !n.contains('/')) {
+        for (root, code) in kinds {
+            if name.ends_with(&format!("_{root}.xml")) {
+                xmls.push((name.clone(), root, code));
+            }
+        }
+    }
+    let (xml_name, message, code) = match xmls.as_slice() {
         [one] => one.clone(),
-        [] => return Err(Error::invalid("", format!("the ZIP holds no message <ProzessID>{suffix}"))),
+        [] => {
+            return Err(Error::invalid(
+                "",
+                format!(
+                    "the ZIP holds no message <ProzessID>_{ABGABE_0401}.xml or <ProzessID>_{AUSSONDERUNG_0503}.xml"
+                ),
+            ));
+        }
         _ => return Err(Error::invalid("", format!("the ZIP holds {} messages; one is read", xmls.len()))),
     };
     let bytes = z.read_small(&xml_name, limits.max_xml)?;
     let root = xml::parse(&bytes).map_err(|r| Error::invalid(&xml_name, r))?;
     drop(bytes);
-    if root.name != ABGABE_0401 || root.namespace_of(&root.prefix) != Some(NS) {
-        return Err(Error::invalid(&xml_name, format!("is not an xdomea 3.0.0 {ABGABE_0401} message ({NS})")));
+    if root.name != message || root.namespace_of(&root.prefix) != Some(NS) {
+        return Err(Error::invalid(&xml_name, format!("is not an xdomea 3.0.0 {message} message ({NS})")));
     }
     let prozess = root.text_at(&["Kopf", "ProzessID"]).unwrap_or_default().trim().to_string();
     let prozess = Uuid::parse_str(&prozess).map_err(|_| Error::invalid(&xml_name, "Kopf/ProzessID is not a UUID"))?;
-    if root.text_at(&["Kopf", "Nachrichtentyp", "code"]).map(str::trim) != Some("0401") {
-        return Err(Error::invalid(&xml_name, "Kopf/Nachrichtentyp is not 0401"));
+    if root.text_at(&["Kopf", "Nachrichtentyp", "code"]).map(str::trim) != Some(code) {
+        return Err(Error::invalid(&xml_name, format!("Kopf/Nachrichtentyp is not {code}")));
     }
 
     // The Akten, and which entries they name.

@@ -1,5 +1,5 @@
 //! xdomea 3.0.0: the XÖV standard for handing records from one agency to another
-//! (Abgabe, message 0401) and to an archive (Aussonderung, 0501–0507).
+//! (Abgabe, message 0401) and to an archive (Aussonderung, 0501–0507: [`aussonderung`]).
 //!
 //! A message travels as a ZIP named `<ProzessID>_<Nachricht>.zip` holding
 //! `<ProzessID>_<Nachricht>.xml` and the primary documents, each named
@@ -25,12 +25,14 @@
 //! digests the message states. The import is all or nothing: contents are stored first,
 //! then everything is committed as one journal entry.
 
+pub mod aussonderung;
 mod codes;
 mod export;
 mod import;
 pub mod xml;
 mod zipin;
 
+pub use aussonderung::{AussonderungReport, confirm, export_0501, export_0503, import_0502};
 pub use export::{ABGABE_0401, export_xdomea_0401, message_names, primary_name};
 pub use import::{import_xdomea, import_xdomea_with};
 
