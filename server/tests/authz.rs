@@ -154,6 +154,9 @@ fn matrix() -> Vec<Row> {
         r("PATCH",  "/akten/{akte}",                                        Json(|_| json!({"confidentiality": "offen"})),                200, roles(Y, N, N, N, N)),
         r("POST",   "/akten/{akte}/close",                                  Nil,                                                          200, roles(Y, Y, Y, N, Y)),
         r("POST",   "/akten/{akte}/reopen",                                 Nil,                                                          200, roles(Y, N, N, N, N)),
+        r("GET",    "/akten/{akte}/retention",                              Nil,                                                          200, ALL),
+        // Retention has not ended: the roles that may delete get 409, the others 403.
+        r("DELETE", "/akten/{akte}?reason=Test",                            Nil,                                                          409, roles(Y, N, N, N, Y)),
         r("GET",    "/akten/{akte}/history",                                Nil,                                                          200, ALL),
         r("GET",    "/akten/{akte}/vorgaenge",                              Nil,                                                          200, ALL),
         r("POST",   "/akten/{akte}/vorgaenge",                              Json(|n| json!({"title": format!("Teilvorgang {n}")})),      201, roles(Y, Y, Y, N, N)),
@@ -178,6 +181,9 @@ fn matrix() -> Vec<Row> {
         r("DELETE", "/tokens/{token}",                                      Nil,                                                          204, roles(Y, N, N, N, N)),
         r("GET",    "/accounts",                                            Nil,                                                          200, roles(Y, N, N, N, N)),
         r("POST",   "/accounts",                                            Json(|n| json!({"name": format!("neu{n}"), "password": "ein-langes-Passwort", "roles": ["reader"]})), 201, roles(Y, N, N, N, N)),
+        r("GET",    "/deletions",                                           Nil,                                                          200, roles(Y, N, N, N, Y)),
+        // Exports and imports by role, and other callers' jobs: tests/jobs.rs.
+        r("GET",    "/jobs",                                                Nil,                                                          200, ALL),
         r("GET",    "/me",                                                  Nil,                                                          200, ALL),
         r("GET",    "/openapi.json",                                        Nil,                                                          200, Allow::Public),
         r("GET",    "/docs",                                                Nil,                                                          200, Allow::Public),

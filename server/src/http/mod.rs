@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod content;
 pub mod feed;
+pub mod jobs;
 pub mod oidc;
 pub mod openapi;
 pub mod ops;
@@ -327,6 +328,7 @@ async fn track(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
 /// The whole router.
 pub fn router(app: Arc<App>) -> Router {
     let api = api::routes().merge(content::routes()).merge(feed::routes()).merge(retention::routes());
+    let api = api.merge(jobs::routes(&app));
     let limits = ServiceBuilder::new()
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(ops::panic_response))
         .layer(middleware::from_fn_with_state(app.clone(), ops::limit_concurrency));

@@ -119,10 +119,16 @@ impl utoipa::Modify for Security {
         super::retention::delete_akte,
         super::retention::list_deletions,
         super::retention::get_deletion,
+        super::jobs::create_export,
+        super::jobs::create_import,
+        super::jobs::list_jobs,
+        super::jobs::get_job,
+        super::jobs::delete_job,
+        super::jobs::result,
     ),
     components(schemas(Problem)),
     modifiers(&Security),
-    tags((name = "Akten"), (name = "Vorgänge"), (name = "Dokumente"), (name = "Aktenplan"), (name = "Verlauf"), (name = "Suche"), (name = "Zugang"), (name = "Aussonderung")),
+    tags((name = "Akten"), (name = "Vorgänge"), (name = "Dokumente"), (name = "Aktenplan"), (name = "Verlauf"), (name = "Suche"), (name = "Zugang"), (name = "Aussonderung"), (name = "Austausch")),
 )]
 pub struct ApiDoc;
 

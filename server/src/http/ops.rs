@@ -203,8 +203,10 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// Whether a request streams a body or content (no overall timeout applies).
 fn streams(req: &Request) -> bool {
     let path = req.uri().path();
-    (req.method() == Method::POST && (path.ends_with("/dokumente") || path.ends_with("/versions")))
+    (req.method() == Method::POST
+        && (path.ends_with("/dokumente") || path.ends_with("/versions") || path.ends_with("/imports")))
         || path.ends_with("/content")
+        || path.ends_with("/result")
 }
 
 /// The concurrency limit and request timeout. At most `concurrency` requests run; as
