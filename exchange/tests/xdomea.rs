@@ -483,3 +483,356 @@ async fn populate_other(repo: &mut Repository) {
     let a = create(repo, ObjKind::Akte, None, json!({"aktenzeichen": "00-1/2026", "title": "Vorhanden"})).await;
     add_doc(repo, a, "Brief", "brief.txt", b"Hallo\n").await;
 }
+
+const TEILAKTE_AKTE: &str = "8e2f4a61-0c3b-4d5e-9f7a-1b2c3d4e5f60";
+
+/// The hand-written 0401 of another system (tests/fixtures/xdomea-0401-teilakte), the
+/// message first, as senders write it.
+fn teilakte_fixture() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xdomea-0401-teilakte");
+    let mut files: Vec<(String, Vec<u8>)> = tree(&dir).into_iter().collect();
+    files.sort_by_key(|(n, _)| !n.ends_with(".xml"));
+    files
+}
+
+fn id(s: &str) -> Uuid {
+    Uuid::parse_str(s).unwrap()
+}
+
+async fn content_of(repo: &Repository, version: Uuid) -> Vec<u8> {
+    let (_, stream) = repo.content(&version).await.unwrap();
+    let bytes: Vec<bytes::Bytes> = futures::TryStreamExt::try_collect(stream).await.unwrap();
+    bytes.concat()
+}
+
+/// One object below an Akte: depth, kind, id, parent, fields, and for a Dokument its
+/// versions (id, fields, content).
+type Shaped = (usize, ObjKind, Uuid, Option<Uuid>, Value, Vec<(Uuid, Value, Vec<u8>)>);
+
+/// Everything below an Akte, depth first in creation order.
+async fn shape(repo: &Repository, akte: Uuid) -> Vec<Shaped> {
+    let c = repo.catalog();
+    let mut out = Vec::new();
+    let mut todo = vec![(akte, 0usize)];
+    while let Some((id, depth)) = todo.pop() {
+        let o = c.get(&id).unwrap();
+        let mut versions = Vec::new();
+        for v in &o.versions {
+            versions.push((*v, Value::Object(c.get(v).unwrap().fields.clone()), content_of(repo, *v).await));
+        }
+        out.push((depth, o.kind, id, o.parent, Value::Object(o.fields.clone()), versions));
+        let kids: Vec<Uuid> =
+            c.children(&id).filter(|k| matches!(k.kind, ObjKind::Vorgang | ObjKind::Dokument)).map(|k| k.id).collect();
+        todo.extend(kids.into_iter().rev().map(|k| (k, depth + 1)));
+    }
+    out
+}
+
+/// Another system's 0401 with a Teilakte, Anlagen and a Version with two Formate imports
+/// losslessly; our export writes them back as Teilakte, Anlage and Formate of one Version
+/// (valid against the schema), and that message imports into a third repository as the same
+/// structure, bytes and metadata.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teilakte_anlagen_and_formate_import_and_round_trip() {
+    let files = teilakte_fixture();
+    let env = Env::new();
+    let (ok, out) = xmllint(&files[0].1, env.dir.path());
+    assert!(ok, "the fixture must itself be valid:\n{out}");
+    let zip = env.path(&format!("{}.zip", files[0].0.trim_end_matches(".xml")));
+    write_zip(&zip, &files);
+    let fixture = |suffix: &str| files.iter().find(|(n, _)| n.ends_with(suffix)).unwrap().1.clone();
+
+    let mut repo = env.init().await;
+    let r = import_xdomea(&mut repo, &zip).await.unwrap();
+    assert_eq!((r.akten.len(), r.vorgaenge, r.dokumente, r.versionen, r.files), (1, 4, 6, 8, 8));
+    let c = repo.catalog();
+    let akte = c.get(&id(TEILAKTE_AKTE)).unwrap();
+    assert_eq!(
+        Value::Object(akte.fields.clone()),
+        json!({"aktenzeichen": "32.10-2024/0457", "title": "Gaststättenerlaubnis Marktplatz 3", "aktenplan": "32.10",
+            "confidentiality": "offen", "retention_years": 10, "laufzeit_beginn": "2024-05-02", "status": "offen"})
+    );
+    // NummerImUebergeordnetenContainer orders the Akte: the Dokument with its Anlagen right
+    // after it, then the Teilakte (number 2), then the Vorgang (number 3).
+    let antrag = id("a1000000-0000-4000-8000-000000000001");
+    let (lageplan, grundriss) =
+        (id("a1000000-0000-4000-8000-000000000002"), id("a1000000-0000-4000-8000-000000000003"));
+    let teilakte = id("d1000000-0000-4000-8000-000000000001");
+    let anhoerung = id("c1000000-0000-4000-8000-000000000001");
+    let inside: Vec<Uuid> = c.children(&akte.id).map(|o| o.id).collect();
+    assert_eq!(inside, [antrag, lageplan, grundriss, teilakte, anhoerung]);
+
+    // The Teilakte: a Vorgang that keeps the Akte's metadata in custom.xdomea.
+    let t = c.get(&teilakte).unwrap();
+    assert_eq!(t.kind, ObjKind::Vorgang);
+    assert_eq!(
+        Value::Object(t.fields.clone()),
+        json!({"title": "Bauordnungsrechtliche Prüfung", "status": "zda", "custom": {"xdomea": {
+            "typ": "Teilakte", "kennzeichen": "32.10-2024/0457-TA1", "aktenplan": "32.10.1",
+            "aktenplan_titel": "Bauprüfung Gaststätten", "laufzeit_beginn": "2024-05-10", "laufzeit_ende": "2024-07-31",
+            "retention_years": 5, "appraisal": "vernichten", "confidentiality": "vs-nfd"}}})
+    );
+    let in_t: Vec<(ObjKind, Option<&str>)> = c.children(&teilakte).map(|o| (o.kind, o.text("title"))).collect();
+    assert_eq!(in_t, [(ObjKind::Dokument, Some("Prüfvermerk")), (ObjKind::Vorgang, Some("Brandschutz"))]);
+    let brandschutz = c.get(&id("c1000000-0000-4000-8000-000000000002")).unwrap();
+    assert_eq!((brandschutz.parent, brandschutz.text("status")), (Some(teilakte), Some("zda")));
+    let feuerwehr = c.get(&id("c1000000-0000-4000-8000-000000000003")).unwrap();
+    assert_eq!(feuerwehr.parent, Some(brandschutz.id));
+    let stellung = c.get(&id("a1000000-0000-4000-8000-000000000006")).unwrap();
+    assert_eq!((stellung.parent, stellung.text("sender")), (Some(feuerwehr.id), Some("Feuerwehr Beispielburg")));
+    assert_eq!(c.get(&stellung.versions[0]).unwrap().text("file_name"), Some("Stellungnahme FW.pdf"));
+
+    // The Anlagen: Dokumente beside their Dokument, which custom.xdomea.anlage_zu names.
+    let l = c.get(&lageplan).unwrap();
+    assert_eq!(
+        Value::Object(l.fields.clone()),
+        json!({"title": "Lageplan", "custom": {"xdomea": {"anlage_zu": antrag.to_string(), "nummer": "1"}}})
+    );
+    let g = c.get(&grundriss).unwrap();
+    assert_eq!(g.text("sender"), Some("Architekturbüro Plan & Bau"));
+    assert_eq!(g.fields["custom"], json!({"xdomea": {"anlage_zu": antrag.to_string(), "nummer": "2"}}));
+    assert_eq!(c.get(&g.versions[0]).unwrap().text("media_type"), Some("image/png"));
+
+    // Two Formate of Version 1: the DOCX is version 1, the PDF/A version 2 (a rendition),
+    // Version 2 of the message is version 3.
+    let a = c.get(&antrag).unwrap();
+    assert_eq!(
+        (a.text("sender"), a.text("received"), a.text("document_type")),
+        (Some("Gerda Wirtin"), Some("2024-05-02"), Some("Antrag"))
+    );
+    assert_eq!(a.versions.len(), 3);
+    let vs: Vec<&akte_store::catalog::Obj> = a.versions.iter().map(|v| c.get(v).unwrap()).collect();
+    let names: Vec<Option<&str>> = vs.iter().map(|v| v.text("file_name")).collect();
+    assert_eq!(
+        names,
+        [
+            Some("Antrag Gaststättenerlaubnis.docx"),
+            Some("Antrag Gaststättenerlaubnis.pdf"),
+            Some("Antrag_ergaenzt.docx")
+        ]
+    );
+    assert_eq!(vs[1].text("media_type"), Some("application/pdf"));
+    let comments: Vec<Option<&str>> = vs.iter().map(|v| v.text("comment")).collect();
+    assert_eq!(comments, [None, Some("Rendition of version 1 (xdomea Version 1, Format 2)"), None]);
+    let (v1, v2, v3) = (a.versions[0].to_string(), a.versions[1].to_string(), a.versions[2].to_string());
+    assert_eq!(
+        a.fields["custom"],
+        json!({"xdomea": {"versionen": [
+            {"nummer": "1", "formate": [{"id": v1, "name": "035", "version": "Office Open XML"},
+                                        {"id": v2, "name": "018", "version": "PDF/A-2b"}]},
+            {"nummer": "2", "formate": [{"id": v3, "name": "035", "version": "Office Open XML"}]}]}})
+    );
+    // The bytes, every one.
+    let expect = [
+        (a.versions[0], "_Antrag.docx"),
+        (a.versions[1], "_Antrag.pdf"),
+        (a.versions[2], "_Antrag_ergaenzt.docx"),
+        (l.versions[0], "_Lageplan.pdf"),
+        (g.versions[0], "_Grundriss.png"),
+        (stellung.versions[0], "_Stellungnahme.pdf"),
+    ];
+    for (v, suffix) in expect {
+        assert_eq!(content_of(&repo, v).await, fixture(suffix), "{suffix}");
+        assert_eq!(c.get(&v).unwrap().fields["size"], json!(fixture(suffix).len()));
+    }
+    for (dok, suffix) in [
+        ("a1000000-0000-4000-8000-000000000004", "_Anhoerung.txt"),
+        ("a1000000-0000-4000-8000-000000000005", "_Pruefvermerk.txt"),
+    ] {
+        let d = c.get(&id(dok)).unwrap();
+        assert_eq!(content_of(&repo, d.versions[0]).await, fixture(suffix), "{suffix}");
+    }
+
+    // Out again: Teilakte, Anlagen and both Formate in one Version, valid.
+    let out1 = env.path("out1");
+    std::fs::create_dir(&out1).unwrap();
+    let r = export_xdomea_0401(&repo, &[], &out1, &sender()).await.unwrap();
+    assert_eq!((r.vorgaenge, r.dokumente, r.versionen, r.files), (4, 6, 8, 8));
+    let zip1 = the_zip(&out1);
+    assert_valid(&zip1, env.dir.path());
+    let (b1, d1) = body(&zip1);
+    for needle in [
+        "<xdomea:Teilakte>",
+        "<xdomea:Kennzeichen>32.10-2024/0457-TA1</xdomea:Kennzeichen>",
+        "<xdomea:Aktion>Teilakte zdA verfügt</xdomea:Aktion>",
+        "<xdomea:Beginn>2024-05-10</xdomea:Beginn>",
+        "<xdomea:Inhaltsangabe>Bauprüfung Gaststätten</xdomea:Inhaltsangabe>",
+        "<code>V</code>",
+        "<xdomea:Anlage>",
+        "<xdomea:Version>PDF/A-2b</xdomea:Version>",
+    ] {
+        assert!(b1.contains(needle), "{needle} missing from the message:\n{b1}");
+    }
+    assert_eq!(b1.matches("<xdomea:Anlage>").count(), 2);
+    // An Anlage's own Nummer closes it.
+    let anlagen: Vec<&str> = b1.split("</xdomea:Anlage>").map(str::trim_end).take(2).collect();
+    assert!(anlagen[0].ends_with("<xdomea:Nummer>1</xdomea:Nummer>"), "{}", anlagen[0]);
+    assert!(anlagen[1].ends_with("<xdomea:Nummer>2</xdomea:Nummer>"), "{}", anlagen[1]);
+    assert_eq!(b1.matches("<xdomea:Teilakte>").count(), 1);
+    assert_eq!(b1.matches("<xdomea:Format>").count(), 8);
+    assert_eq!(b1.matches("<xdomea:Version>\n").count(), 7, "the two Formate share one Version");
+    let mut sent: Vec<Vec<u8>> = d1.iter().map(|(_, b)| b.clone()).collect();
+    let mut given: Vec<Vec<u8>> = files[1..].iter().map(|(_, b)| b.clone()).collect();
+    sent.sort();
+    given.sort();
+    assert_eq!(sent, given, "the primary documents");
+
+    // … into a third repository: the same structure, bytes and metadata.
+    let third = Env::new();
+    let mut other = third.init().await;
+    import_xdomea(&mut other, &zip1).await.unwrap();
+    let before = shape(&repo, akte.id).await;
+    assert_eq!(before.len(), 11);
+    assert_eq!(shape(&other, akte.id).await, before);
+    let out2 = third.path("out2");
+    std::fs::create_dir(&out2).unwrap();
+    export_xdomea_0401(&other, &[], &out2, &sender()).await.unwrap();
+    let zip2 = the_zip(&out2);
+    assert_valid(&zip2, third.dir.path());
+    let (b2, d2) = body(&zip2);
+    assert_eq!(d1, d2, "the primary documents differ");
+    assert!(b1 == b2, "the message bodies differ:\n{b1}\n---\n{b2}");
+}
+
+/// Our own Teilakten, Anlagen and grouped Formate survive export and import, and what
+/// cannot be written as such (an Anlage of a Dokument elsewhere, a cycle, a Teilakte inside
+/// a Vorgang) is written plainly and still comes back unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marked_objects_round_trip_even_when_not_nestable() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    let a = create(&mut repo, ObjKind::Akte, None, json!({"aktenzeichen": "1-2/2026", "title": "Akte"})).await;
+    let t = create(
+        &mut repo,
+        ObjKind::Vorgang,
+        Some(a),
+        json!({"title": "Teil", "custom": {"xdomea": {"typ": "Teilakte", "kennzeichen": "1-2/2026-T",
+            "laufzeit_beginn": "kein Datum", "retention_years": "viele", "confidentiality": "<x>"}}}),
+    )
+    .await;
+    let v = create(&mut repo, ObjKind::Vorgang, Some(t), json!({"title": "Vorgang in Teilakte"})).await;
+    let inner = create(
+        &mut repo,
+        ObjKind::Vorgang,
+        Some(v),
+        json!({"title": "Als Teilvorgang", "custom": {"xdomea": {"typ": "Teilakte"}}}),
+    )
+    .await;
+    let (d1, _) = add_doc(&mut repo, t, "Hauptdokument", "haupt.txt", b"haupt").await;
+    let (other_place, _) = add_doc(&mut repo, inner, "Woanders", "w.txt", b"w").await;
+    let (x, _) = add_doc(&mut repo, t, "Zyklus A", "x.txt", b"x").await;
+    let (y, _) = add_doc(&mut repo, t, "Zyklus B", "y.txt", b"y").await;
+    let (anl, _) = add_doc(&mut repo, t, "Anlage", "anl.txt", b"anl").await;
+    let (stray, _) = add_doc(&mut repo, t, "Anlage von woanders", "s.txt", b"s").await;
+    update(&mut repo, anl, json!({"custom": {"xdomea": {"anlage_zu": d1.to_string(), "nummer": "A<1>"}}})).await;
+    update(&mut repo, stray, json!({"custom": {"xdomea": {"anlage_zu": other_place.to_string()}}})).await;
+    update(&mut repo, x, json!({"custom": {"xdomea": {"anlage_zu": y.to_string()}}})).await;
+    update(&mut repo, y, json!({"custom": {"xdomea": {"anlage_zu": x.to_string()}}})).await;
+    // Grouped Formate as the import records them, with a stray id and a version added later.
+    let v2 = add_version(&mut repo, d1, "haupt.pdf", b"%PDF haupt").await;
+    add_version(&mut repo, d1, "haupt2.txt", b"haupt 2").await;
+    let v1 = repo.catalog().get(&d1).unwrap().versions[0];
+    update(
+        &mut repo,
+        d1,
+        json!({"custom": {"xdomea": {"versionen": [{"nummer": "1.0", "formate": [
+            {"id": v1.to_string(), "name": "<bad>", "version": "x&y"}, {"id": v2.to_string(), "name": "018"},
+            {"id": Uuid::new_v4().to_string()}]}]}}}),
+    )
+    .await;
+
+    let out = env.path("out");
+    std::fs::create_dir(&out).unwrap();
+    export_xdomea_0401(&repo, &[], &out, &Sender::default()).await.unwrap();
+    let zip = the_zip(&out);
+    assert_valid(&zip, env.dir.path());
+    let (b, _) = body(&zip);
+    assert_eq!(b.matches("<xdomea:Teilakte>").count(), 1, "the marked Vorgang inside a Vorgang is a Teilvorgang");
+    assert_eq!(b.matches("<xdomea:Anlage>").count(), 1, "only the Anlage whose Dokument is beside it");
+    assert!(b.contains("<xdomea:Nummer>A&lt;1&gt;</xdomea:Nummer>"));
+    assert!(b.contains("<xdomea:Nummer>1.0</xdomea:Nummer>") && b.contains("<xdomea:Version>x&amp;y</xdomea:Version>"));
+    // What custom holds but the schema would refuse is left to the extension.
+    assert!(!b.contains("<xdomea:Beginn>") && !b.contains("<xdomea:Vertraulichkeitsstufe"), "{b}");
+    assert!(!b.contains("<code>&lt;bad&gt;") && b.contains("<code>045</code>"), "{b}");
+
+    let dst = Env::new();
+    let mut copy = dst.init().await;
+    import_xdomea(&mut copy, &zip).await.unwrap();
+    assert_eq!(shape(&copy, a).await, shape(&repo, a).await);
+}
+
+/// What the repository cannot hold is still refused, with nothing imported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_cannot_be_held_is_still_refused() {
+    let files = teilakte_fixture();
+    let env = Env::new();
+    let mut repo = env.init().await;
+    populate_other(&mut repo).await;
+    type Spoil = fn(String) -> String;
+    let cases: [(&str, &str, Spoil); 5] = [
+        ("streng geheim Teilakte", "Vertraulichkeitsstufe 004", |x| {
+            x.replacen("<code>002</code>", "<code>004</code>", 1)
+        }),
+        ("Dokument at the top", "is no Akte", |x| {
+            let (head, rest) = x.split_once("<xd:Schriftgutobjekt>").unwrap();
+            let dok = "<xd:Schriftgutobjekt><xd:Dokument><xd:Identifikation><xd:ID>f1000000-0000-4000-8000-000000000001</xd:ID></xd:Identifikation></xd:Dokument></xd:Schriftgutobjekt>";
+            format!("{head}{dok}<xd:Schriftgutobjekt>{rest}")
+        }),
+        ("Teilakte without Betreff and Kennzeichen", "neither", |x| {
+            x.replacen("<xd:Betreff>Bauordnungsrechtliche Prüfung</xd:Betreff>", "", 1).replacen(
+                "<xd:Kennzeichen>32.10-2024/0457-TA1</xd:Kennzeichen>",
+                "",
+                1,
+            )
+        }),
+        ("Format without Dateiname", "Dateiname", |x| {
+            x.replacen("<xd:Dateiname>B1000000-0000-4000-8000-000000000002_Antrag.pdf</xd:Dateiname>", "", 1)
+        }),
+        ("Version without Format", "has no Format", |x| {
+            let start = x.find("<xd:Format>\n                <xd:Name listURI=\"urn:xoev-de:xdomea:codeliste:dateiformat\" listVersionID=\"1.0\"><code>018</code></xd:Name>\n                <xd:Version>1.7").unwrap();
+            let end = start + x[start..].find("</xd:Format>").unwrap() + "</xd:Format>".len();
+            format!("{}{}", &x[..start], &x[end..])
+        }),
+    ];
+    for (name, says, spoil) in cases {
+        let mut e = files.clone();
+        e[0].1 = spoil(String::from_utf8(e[0].1.clone()).unwrap()).into_bytes();
+        if name == "Version without Format" {
+            e.retain(|(n, _)| !n.ends_with("_Lageplan.pdf"));
+        }
+        if name == "Format without Dateiname" {
+            e.retain(|(n, _)| !n.ends_with("_Antrag.pdf"));
+        }
+        let zip = env.path(&format!("{}.zip", name.replace(' ', "-")));
+        write_zip(&zip, &e);
+        let before = snapshot(&repo);
+        let err = import_xdomea(&mut repo, &zip).await.expect_err(name);
+        assert!(err.is_bad_package(), "{name}: {err}");
+        assert!(err.to_string().contains(says), "{name}: {err}");
+        assert_eq!(snapshot(&repo), before, "{name}: the catalog changed");
+    }
+
+    // Our own message: an Anlage whose akte:Objekt names another Dokument is refused.
+    let good = env.path("good.zip");
+    write_zip(&good, &files);
+    let src_env = Env::new();
+    let mut src = src_env.init().await;
+    import_xdomea(&mut src, &good).await.unwrap();
+    let out = env.path("ours");
+    std::fs::create_dir(&out).unwrap();
+    export_xdomea_0401(&src, &[], &out, &Sender::default()).await.unwrap();
+    let mut ours = entries(&the_zip(&out));
+    replace_xml(&mut ours, |x| {
+        x.replacen(
+            "&quot;anlage_zu&quot;:&quot;a1000000-0000-4000-8000-000000000001&quot;",
+            "&quot;anlage_zu&quot;:&quot;a1000000-0000-4000-8000-000000000004&quot;",
+            1,
+        )
+    });
+    let zip = env.path("ours-spoiled.zip");
+    write_zip(&zip, &ours);
+    let before = snapshot(&repo);
+    let err = import_xdomea(&mut repo, &zip).await.unwrap_err();
+    assert!(err.to_string().contains("Anlage"), "{err}");
+    assert_eq!(snapshot(&repo), before);
+}

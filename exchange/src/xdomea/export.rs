@@ -1,7 +1,7 @@
 //! Writing an Abgabe 0401: the message XML and the primary documents in one ZIP.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     io::Write,
     path::{Path, PathBuf},
 };
@@ -18,7 +18,7 @@ use uuid::Uuid;
 use zip::{ZipWriter, write::SimpleFileOptions};
 
 use super::{
-    Sender,
+    Sender, TEILAKTE, XDOMEA_KEY,
     codes::{self, AUSSONDERUNGSART, DATEIFORMAT, MEDIUM, NACHRICHTENTYP, VERTRAULICHKEITSSTUFE},
     xml::Writer,
 };
@@ -30,6 +30,11 @@ use crate::{
     provenance::Provenance,
     select_akten,
 };
+
+/// The deepest nesting of Vorgänge and Teilakten written.
+const MAX_DEPTH: usize = 200;
+/// The longest chain of Anlagen (Anlage of an Anlage …) written as such.
+const MAX_ANLAGEN_DEPTH: usize = 32;
 
 /// The root element and file stem of an Abgabe.
 pub const ABGABE_0401: &str = "Abgabe.Abgabe.0401";
@@ -195,6 +200,64 @@ fn status_zda(obj: &Obj) -> Option<&'static str> {
     }
 }
 
+/// What an Akte or a Teilakte writes besides its contents, history and extension.
+#[derive(Default)]
+struct AkteMeta<'a> {
+    betreff: Option<&'a str>,
+    kennzeichen: Option<&'a str>,
+    confidentiality: Option<Confidentiality>,
+    /// The Aktenplan unit's Kennzeichen and Inhaltsangabe.
+    plan: Option<(&'a str, Option<&'a str>)>,
+    /// `None`: no Aufbewahrungsdauer; `Some(None)`: Unbefristet.
+    retention: Option<Option<u32>>,
+    appraisal: Option<Appraisal>,
+    beginn: Option<&'a str>,
+    ende: Option<&'a str>,
+}
+
+/// Writes `AllgemeineMetadaten`, `ArchivspezifischeMetadaten` and `Laufzeit` of an Akte or
+/// Teilakte.
+fn write_akte_meta(w: &mut Writer, m: &AkteMeta) {
+    w.open("AllgemeineMetadaten");
+    w.opt("Betreff", m.betreff);
+    w.opt("Kennzeichen", m.kennzeichen);
+    if let Some(conf) = m.confidentiality {
+        let (uri, v) = VERTRAULICHKEITSSTUFE;
+        w.code("Vertraulichkeitsstufe", uri, v, codes::vertraulichkeit(conf));
+    }
+    w.code("Medium", MEDIUM.0, MEDIUM.1, codes::MEDIUM_ELEKTRONISCH);
+    if let Some((code, title)) = m.plan {
+        w.open("Aktenplaneinheit");
+        w.text("Kennzeichen", code);
+        w.opt("Inhaltsangabe", title);
+        w.close("Aktenplaneinheit");
+    }
+    w.close("AllgemeineMetadaten");
+    if m.retention.is_some() || m.appraisal.is_some() {
+        w.open("ArchivspezifischeMetadaten");
+        if let Some(r) = m.retention {
+            w.open("Aufbewahrungsdauer");
+            match r {
+                Some(y) if y <= u16::MAX as u32 => w.text("AnzahlJahre", &y.to_string()),
+                _ => w.text("Unbefristet", "1"),
+            }
+            w.close("Aufbewahrungsdauer");
+        }
+        if let Some(a) = m.appraisal {
+            w.open("Aussonderungsart");
+            w.code("Aussonderungsart", AUSSONDERUNGSART.0, AUSSONDERUNGSART.1, codes::aussonderungsart(a));
+            w.close("Aussonderungsart");
+        }
+        w.close("ArchivspezifischeMetadaten");
+    }
+    if m.beginn.is_some() || m.ende.is_some() {
+        w.open("Laufzeit");
+        w.opt("Beginn", m.beginn);
+        w.opt("Ende", m.ende);
+        w.close("Laufzeit");
+    }
+}
+
 /// Writes the `Akte` element of one Akte.
 fn write_akte(
     w: &mut Writer,
@@ -206,66 +269,117 @@ fn write_akte(
 ) -> Result<()> {
     w.open("Akte");
     identifikation(w, akte.id, None);
-    w.open("AllgemeineMetadaten");
-    w.opt("Betreff", akte.text("title"));
-    w.opt("Kennzeichen", akte.text("aktenzeichen"));
-    if let Some(conf) = field::<Confidentiality>(akte, "confidentiality") {
-        let (uri, v) = VERTRAULICHKEITSSTUFE;
-        w.code("Vertraulichkeitsstufe", uri, v, codes::vertraulichkeit(conf));
-    }
-    w.code("Medium", MEDIUM.0, MEDIUM.1, codes::MEDIUM_ELEKTRONISCH);
-    if let Some(code) = akte.text("aktenplan") {
-        w.open("Aktenplaneinheit");
-        w.text("Kennzeichen", code);
-        let node = state.objects.values().find(|o| o.kind == ObjKind::Aktenplan && o.text("code") == Some(code));
-        w.opt("Inhaltsangabe", node.and_then(|n| n.text("title")));
-        w.close("Aktenplaneinheit");
-    }
-    w.close("AllgemeineMetadaten");
-    w.open("ArchivspezifischeMetadaten");
-    w.open("Aufbewahrungsdauer");
-    match field::<u32>(akte, "retention_years") {
-        Some(y) if y <= u16::MAX as u32 => w.text("AnzahlJahre", &y.to_string()),
-        _ => w.text("Unbefristet", "1"),
-    }
-    w.close("Aufbewahrungsdauer");
     let appraisal = match field::<Appraisal>(akte, "appraisal") {
         None if c.aussonderung => Some(inherited_appraisal(state, akte).unwrap_or(Appraisal::Bewerten)),
         a => a,
     };
-    if let Some(a) = appraisal {
-        w.open("Aussonderungsart");
-        w.code("Aussonderungsart", AUSSONDERUNGSART.0, AUSSONDERUNGSART.1, codes::aussonderungsart(a));
-        w.close("Aussonderungsart");
-    }
-    w.close("ArchivspezifischeMetadaten");
-    let (beginn, ende) = (akte.text("laufzeit_beginn"), akte.text("laufzeit_ende"));
-    if beginn.is_some() || ende.is_some() {
-        w.open("Laufzeit");
-        w.opt("Beginn", beginn);
-        w.opt("Ende", ende);
-        w.close("Laufzeit");
-    }
+    let plan = akte.text("aktenplan").map(|code| {
+        let node = state.objects.values().find(|o| o.kind == ObjKind::Aktenplan && o.text("code") == Some(code));
+        (code, node.and_then(|n| n.text("title")))
+    });
+    let meta = AkteMeta {
+        betreff: akte.text("title"),
+        kennzeichen: akte.text("aktenzeichen"),
+        confidentiality: field::<Confidentiality>(akte, "confidentiality"),
+        plan,
+        retention: Some(field::<u32>(akte, "retention_years")),
+        appraisal,
+        beginn: akte.text("laufzeit_beginn"),
+        ende: akte.text("laufzeit_ende"),
+    };
+    write_akte_meta(w, &meta);
     write_history(w, &history.of(state, akte.id)?, None);
-    let inside = containees(state, akte.id);
-    if !inside.is_empty() {
-        w.open("Akteninhalt");
-        // The schema wants the Dokumente first, then the Vorgänge; the position among
-        // all of them is kept in NummerImUebergeordnetenContainer.
-        for d in inside.iter().filter(|o| o.kind == ObjKind::Dokument) {
-            write_dokument(w, state, history, layout, d, c)?;
-        }
-        for v in inside.iter().filter(|o| o.kind == ObjKind::Vorgang) {
-            write_vorgang(w, state, history, layout, v, c, 0)?;
-        }
-        w.close("Akteninhalt");
-    }
+    write_akteninhalt(w, state, history, layout, akte.id, c, 0)?;
     w.opt("ZdA", status_zda(akte));
     w.extension(&extension_json(state, history, layout, akte.id)?);
     w.close("Akte");
     Ok(())
 }
 
+/// `custom.xdomea` of an object, if it has one.
+fn xdomea_custom(obj: &Obj) -> Option<&serde_json::Map<String, Value>> {
+    obj.fields.get("custom")?.get(XDOMEA_KEY)?.as_object()
+}
+
+/// Whether a Vorgang came from (and goes back as) a Teilakte.
+fn is_teilakte(obj: &Obj) -> bool {
+    obj.kind == ObjKind::Vorgang
+        && xdomea_custom(obj).and_then(|x| x.get("typ")).and_then(Value::as_str) == Some(TEILAKTE)
+}
+
+/// Whether a text is an `xs:date` we write (`YYYY-MM-DD`).
+fn is_date(text: &str) -> bool {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &fmt).is_ok()
+}
+
+/// The `Akteninhalt` of an Akte or Teilakte: its Dokumente (with their Anlagen), its
+/// Vorgänge, then the Vorgänge marked as Teilakten, as the schema orders them; the
+/// position among all of them is kept in `NummerImUebergeordnetenContainer`.
+fn write_akteninhalt(
+    w: &mut Writer,
+    state: &State,
+    history: &History,
+    layout: &Layout,
+    id: Uuid,
+    c: &mut Collect,
+    depth: usize,
+) -> Result<()> {
+    let inside = containees(state, id);
+    if inside.is_empty() {
+        return Ok(());
+    }
+    w.open("Akteninhalt");
+    write_dokumente(w, state, history, layout, &inside, c)?;
+    for v in inside.iter().filter(|o| o.kind == ObjKind::Vorgang && !is_teilakte(o)) {
+        write_vorgang(w, state, history, layout, v, c, "Vorgang", depth + 1)?;
+    }
+    for t in inside.iter().filter(|o| is_teilakte(o)) {
+        write_teilakte(w, state, history, layout, t, c, depth + 1)?;
+    }
+    w.close("Akteninhalt");
+    Ok(())
+}
+
+/// Writes a Vorgang marked as Teilakte (`custom.xdomea.typ`) as a `Teilakte`: its title as
+/// Betreff, the Akte's metadata from `custom.xdomea` where it is well-formed.
+fn write_teilakte(
+    w: &mut Writer,
+    state: &State,
+    history: &History,
+    layout: &Layout,
+    t: &Obj,
+    c: &mut Collect,
+    depth: usize,
+) -> Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(Error::Usage(format!("Vorgang {} is nested deeper than {MAX_DEPTH} levels", t.id)));
+    }
+    let x = xdomea_custom(t);
+    let text = |k: &str| x.and_then(|x| x.get(k)).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+    let raw = |k: &str| x.and_then(|x| x.get(k)).cloned();
+    let meta = AkteMeta {
+        betreff: t.text("title"),
+        kennzeichen: text("kennzeichen"),
+        confidentiality: raw("confidentiality").and_then(|v| serde_json::from_value(v).ok()),
+        plan: text("aktenplan").map(|code| (code, text("aktenplan_titel"))),
+        retention: raw("retention_years").and_then(|v| serde_json::from_value::<u32>(v).ok()).map(Some),
+        appraisal: raw("appraisal").and_then(|v| serde_json::from_value(v).ok()),
+        beginn: text("laufzeit_beginn").filter(|d| is_date(d)),
+        ende: text("laufzeit_ende").filter(|d| is_date(d)),
+    };
+    w.open("Teilakte");
+    identifikation(w, t.id, layout.position.get(&t.id).copied());
+    write_akte_meta(w, &meta);
+    write_history(w, &history.of(state, t.id)?, None);
+    write_akteninhalt(w, state, history, layout, t.id, c, depth)?;
+    w.opt("ZdA", status_zda(t));
+    w.extension(&extension_json(state, history, layout, t.id)?);
+    w.close("Teilakte");
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn write_vorgang(
     w: &mut Writer,
     state: &State,
@@ -273,12 +387,13 @@ fn write_vorgang(
     layout: &Layout,
     vorgang: &Obj,
     c: &mut Collect,
+    element: &str,
     depth: usize,
 ) -> Result<()> {
-    if depth > 200 {
-        return Err(Error::Usage(format!("Vorgang {} is nested deeper than 200 levels", vorgang.id)));
+    if depth > MAX_DEPTH {
+        return Err(Error::Usage(format!("Vorgang {} is nested deeper than {MAX_DEPTH} levels", vorgang.id)));
     }
-    w.open(if depth == 0 { "Vorgang" } else { "Teilvorgang" });
+    w.open(element);
     identifikation(w, vorgang.id, layout.position.get(&vorgang.id).copied());
     w.open("AllgemeineMetadaten");
     w.opt("Betreff", vorgang.text("title"));
@@ -286,14 +401,70 @@ fn write_vorgang(
     w.opt("ZdA", status_zda(vorgang));
     write_history(w, &history.of(state, vorgang.id)?, None);
     let inside = containees(state, vorgang.id);
-    for d in inside.iter().filter(|o| o.kind == ObjKind::Dokument) {
-        write_dokument(w, state, history, layout, d, c)?;
-    }
+    write_dokumente(w, state, history, layout, &inside, c)?;
+    // A Vorgang holds no Teilakte: one marked so is written as a Teilvorgang (the mark
+    // stays in its custom field).
     for v in inside.iter().filter(|o| o.kind == ObjKind::Vorgang) {
-        write_vorgang(w, state, history, layout, v, c, depth + 1)?;
+        write_vorgang(w, state, history, layout, v, c, "Teilvorgang", depth + 1)?;
     }
     w.extension(&extension_json(state, history, layout, vorgang.id)?);
-    w.close(if depth == 0 { "Vorgang" } else { "Teilvorgang" });
+    w.close(element);
+    Ok(())
+}
+
+/// The Dokumente of a container that are Anlagen of another Dokument there: Anlage id →
+/// the Dokument it is written inside. A Dokument is written as an Anlage when its
+/// `custom.xdomea.anlage_zu` names another Dokument of the same container whose own chain
+/// of `anlage_zu` ends within [`MAX_ANLAGEN_DEPTH`] steps (so no cycles); else as a
+/// Dokument of its own.
+fn anlagen(inside: &[&Obj]) -> HashMap<Uuid, Uuid> {
+    let here: HashMap<Uuid, &Obj> = inside.iter().filter(|o| o.kind == ObjKind::Dokument).map(|o| (o.id, *o)).collect();
+    let link = |o: &Obj| -> Option<Uuid> {
+        let p = xdomea_custom(o)?.get("anlage_zu")?.as_str()?;
+        let p = Uuid::parse_str(p).ok()?;
+        (p != o.id && here.contains_key(&p)).then_some(p)
+    };
+    let mut out = HashMap::new();
+    for d in here.values() {
+        let Some(parent) = link(d) else { continue };
+        let mut cur = parent;
+        let mut steps = 1;
+        let ends = loop {
+            match link(here[&cur]) {
+                None => break true,
+                Some(_) if steps >= MAX_ANLAGEN_DEPTH => break false,
+                Some(p) => {
+                    cur = p;
+                    steps += 1;
+                }
+            }
+        };
+        if ends {
+            out.insert(d.id, parent);
+        }
+    }
+    out
+}
+
+/// Writes the Dokumente of a container, each with its Anlagen inside.
+fn write_dokumente(
+    w: &mut Writer,
+    state: &State,
+    history: &History,
+    layout: &Layout,
+    inside: &[&Obj],
+    c: &mut Collect,
+) -> Result<()> {
+    let of = anlagen(inside);
+    let mut children: HashMap<Uuid, Vec<&Obj>> = HashMap::new();
+    for d in inside.iter().filter(|o| o.kind == ObjKind::Dokument) {
+        if let Some(p) = of.get(&d.id) {
+            children.entry(*p).or_default().push(d);
+        }
+    }
+    for d in inside.iter().filter(|o| o.kind == ObjKind::Dokument && !of.contains_key(&o.id)) {
+        write_dokument(w, state, history, layout, d, c, &children, "Dokument")?;
+    }
     Ok(())
 }
 
@@ -311,6 +482,81 @@ pub fn primary_name(version: Uuid, file_name: &str) -> String {
     format!("{version}_{}", safe_component(file_name))
 }
 
+/// One xdomea `Version` as written: its `Nummer` and its Formate (our versions, each with
+/// the Dateiformat code and format version recorded at import, if any).
+struct XVersion {
+    nummer: String,
+    formats: Vec<(Uuid, Option<String>, Option<String>)>,
+}
+
+/// Where `custom.xdomea.versionen` lists a version.
+struct Listed<'a> {
+    /// Which Version (group) of the list.
+    group: usize,
+    /// Its place among that Version's Formate.
+    index: usize,
+    /// The Version's `Nummer`.
+    nummer: Option<&'a str>,
+    /// The Format's Dateiformat code.
+    name: Option<&'a str>,
+    /// The Format's version.
+    version: Option<&'a str>,
+}
+
+/// Groups a Dokument's versions into xdomea Versionen. `custom.xdomea.versionen` (written
+/// by the import of a Version with several Formate: `[{"nummer", "formate": [{"id",
+/// "name", "version"}]}]`) puts a version into the Version of the one before it when both
+/// are listed there in that order; every other version is a Version of its own, numbered
+/// as here. So the order of the versions is always kept.
+fn xversions(state: &State, dok: &Obj) -> Result<Vec<XVersion>> {
+    let mut listed: HashMap<Uuid, Listed> = HashMap::new();
+    let groups = xdomea_custom(dok).and_then(|x| x.get("versionen")).and_then(Value::as_array);
+    for (g, group) in groups.into_iter().flatten().enumerate() {
+        let nummer = group.get("nummer").and_then(Value::as_str);
+        let formate = group.get("formate").and_then(Value::as_array);
+        for (k, f) in formate.into_iter().flatten().enumerate() {
+            let Some(id) = f.get("id").and_then(Value::as_str).and_then(|i| Uuid::parse_str(i).ok()) else {
+                continue;
+            };
+            let name = f.get("name").and_then(Value::as_str);
+            let version = f.get("version").and_then(Value::as_str);
+            listed.entry(id).or_insert(Listed { group: g, index: k, nummer, name, version });
+        }
+    }
+    let mut out: Vec<XVersion> = Vec::new();
+    let mut previous: Option<(usize, usize)> = None;
+    for (j, v) in dok.versions.iter().enumerate() {
+        let version = state.objects.get(v).ok_or_else(|| missing(*v))?;
+        let number = version.number.unwrap_or(j as u32 + 1);
+        let here = listed.get(v);
+        // Only Dateiformat codes we can vouch for (three digits, not 100 Sonstiges, which
+        // needs a SonstigerName) are taken over.
+        let code = here
+            .and_then(|h| h.name)
+            .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()) && *c != "100")
+            .map(str::to_string);
+        let fversion = here.and_then(|h| h.version).filter(|t| !t.trim().is_empty()).map(str::to_string);
+        let format = (*v, code, fversion);
+        let joins = match (here, previous, out.last_mut()) {
+            (Some(h), Some((g, k)), Some(last)) if h.group == g && h.index == k + 1 => {
+                last.formats.push(format.clone());
+                true
+            }
+            _ => false,
+        };
+        if !joins {
+            let nummer = match here {
+                Some(Listed { index: 0, nummer: Some(n), .. }) if !n.trim().is_empty() => n.to_string(),
+                _ => number.to_string(),
+            };
+            out.push(XVersion { nummer, formats: vec![format] });
+        }
+        previous = here.map(|h| (h.group, h.index));
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn write_dokument(
     w: &mut Writer,
     state: &State,
@@ -318,8 +564,10 @@ fn write_dokument(
     layout: &Layout,
     dok: &Obj,
     c: &mut Collect,
+    anlagen: &HashMap<Uuid, Vec<&Obj>>,
+    element: &str,
 ) -> Result<()> {
-    w.open("Dokument");
+    w.open(element);
     identifikation(w, dok.id, layout.position.get(&dok.id).copied());
     w.open("AllgemeineMetadaten");
     w.opt("Betreff", dok.text("title"));
@@ -333,28 +581,34 @@ fn write_dokument(
         let number = version.number.unwrap_or(j as u32 + 1);
         write_history(w, &history.of(state, *v)?, Some(&format!("Version {number}")));
     }
-    for (j, v) in dok.versions.iter().enumerate().filter(|_| !c.metadata_only) {
-        let version = state.objects.get(v).ok_or_else(|| missing(*v))?;
-        let number = version.number.unwrap_or(j as u32 + 1);
-        let file_name = version.text("file_name").unwrap_or("content");
-        let entry = primary_name(*v, file_name);
-        w.open("Version");
-        w.text("Nummer", &number.to_string());
-        w.open("Format");
-        let code = codes::dateiformat(file_name);
-        w.code("Name", DATEIFORMAT.0, DATEIFORMAT.1, code);
-        if code == "100" {
-            let other = version.text("media_type").unwrap_or("application/octet-stream");
-            w.text("SonstigerName", other);
+    if !c.metadata_only {
+        for xv in xversions(state, dok)? {
+            w.open("Version");
+            w.text("Nummer", &xv.nummer);
+            for (v, stored_code, fversion) in xv.formats {
+                let version = state.objects.get(&v).ok_or_else(|| missing(v))?;
+                let file_name = version.text("file_name").unwrap_or("content");
+                let entry = primary_name(v, file_name);
+                w.open("Format");
+                let code = stored_code.unwrap_or_else(|| codes::dateiformat(file_name).to_string());
+                w.code("Name", DATEIFORMAT.0, DATEIFORMAT.1, &code);
+                if code == "100" {
+                    let other = version.text("media_type").unwrap_or("application/octet-stream");
+                    w.text("SonstigerName", other);
+                }
+                w.text("Version", fversion.as_deref().unwrap_or("unbekannt"));
+                w.open("Primaerdokument");
+                w.text("Dateiname", &entry);
+                w.text("DateinameOriginal", file_name);
+                w.close("Primaerdokument");
+                w.close("Format");
+                c.primaries.push(Primary { version: v, entry });
+            }
+            w.close("Version");
         }
-        w.text("Version", "unbekannt");
-        w.open("Primaerdokument");
-        w.text("Dateiname", &entry);
-        w.text("DateinameOriginal", file_name);
-        w.close("Primaerdokument");
-        w.close("Format");
-        w.close("Version");
-        c.primaries.push(Primary { version: *v, entry });
+    }
+    for a in anlagen.get(&dok.id).into_iter().flatten() {
+        write_dokument(w, state, history, layout, a, c, anlagen, "Anlage")?;
     }
     if let Some(s) = dok.text("sender") {
         kontakt(w, "Absender", s);
@@ -363,7 +617,11 @@ fn write_dokument(
         kontakt(w, "Empfaenger", r);
     }
     w.extension(&extension_json(state, history, layout, dok.id)?);
-    w.close("Dokument");
+    if element == "Anlage" {
+        let nummer = xdomea_custom(dok).and_then(|x| x.get("nummer")).and_then(Value::as_str);
+        w.opt("Nummer", nummer);
+    }
+    w.close(element);
     Ok(())
 }
 

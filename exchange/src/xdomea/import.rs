@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::{
-    Limits,
+    Limits, TEILAKTE, XDOMEA_KEY,
     aussonderung::AUSSONDERUNG_0503,
     codes,
     export::ABGABE_0401,
@@ -28,8 +28,10 @@ use crate::{
     provenance::{PROVENANCE_VERSION, Provenance},
 };
 
-/// The deepest nesting of Vorgänge read.
+/// The deepest nesting of Vorgänge and Teilakten read.
 const MAX_DEPTH: usize = 200;
+/// The deepest nesting of Anlagen (Anlagen of Anlagen …) read.
+const MAX_ANLAGEN_DEPTH: usize = 64;
 
 /// A directory for unpacked entries, removed when dropped.
 struct TempDir(PathBuf);
@@ -146,19 +148,96 @@ fn history_of(el: &El) -> Vec<Value> {
         .collect()
 }
 
-/// The Vorgänge and Dokumente inside a container, in their stated order.
-fn ordered(items: Vec<&El>) -> Vec<&El> {
+/// The Vorgänge and Dokumente inside a container (each with what it carries along), in
+/// their stated order: by `NummerImUebergeordnetenContainer` when every one has a distinct
+/// number, else as written.
+fn ordered<T>(items: Vec<(&El, T)>) -> Vec<(&El, T)> {
     let numbers: Vec<Option<u32>> = items
         .iter()
-        .map(|e| e.text_at(&["Identifikation", "NummerImUebergeordnetenContainer"]).and_then(|t| t.trim().parse().ok()))
+        .map(|(e, _)| {
+            e.text_at(&["Identifikation", "NummerImUebergeordnetenContainer"]).and_then(|t| t.trim().parse().ok())
+        })
         .collect();
     let distinct: BTreeSet<u32> = numbers.iter().flatten().copied().collect();
     if numbers.iter().all(Option::is_some) && distinct.len() == items.len() {
-        let mut pairs: Vec<(u32, &El)> = numbers.into_iter().flatten().zip(items).collect();
+        let mut pairs: Vec<(u32, (&El, T))> = numbers.into_iter().flatten().zip(items).collect();
         pairs.sort_by_key(|(n, _)| *n);
         return pairs.into_iter().map(|(_, e)| e).collect();
     }
     items
+}
+
+/// Our `custom.xdomea` object of a field map, if there is one.
+fn xdomea_custom(fields: &Map<String, Value>) -> Option<&Map<String, Value>> {
+    fields.get("custom")?.get(XDOMEA_KEY)?.as_object()
+}
+
+/// Sets `custom.xdomea` in a field map built from the standard elements.
+fn set_xdomea_custom(fields: &mut Map<String, Value>, value: Map<String, Value>) {
+    let custom = fields.entry("custom").or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(c) = custom {
+        c.insert(XDOMEA_KEY.into(), Value::Object(value));
+    }
+}
+
+/// `ZdA` as a status.
+fn status_of(el: &El) -> Option<Value> {
+    el.text_at(&["ZdA"]).map(|z| json!(if matches!(z.trim(), "true" | "1") { "zda" } else { "offen" }))
+}
+
+/// What an Akte or Teilakte says beyond Kennzeichen and Betreff, under the names of the
+/// Akte's fields: `aktenplan` (the unit's Kennzeichen), `status`, `laufzeit_beginn`,
+/// `laufzeit_ende`, `retention_years`, `appraisal`, `confidentiality`.
+fn akte_metadata(xml: &str, el: &El, what: &str) -> Result<Map<String, Value>> {
+    let mut f = Map::new();
+    if let Some(code) = el.text_at(&["AllgemeineMetadaten", "Aktenplaneinheit", "Kennzeichen"]) {
+        f.insert("aktenplan".into(), json!(code.trim()));
+    }
+    if let Some(s) = status_of(el) {
+        f.insert("status".into(), s);
+    }
+    if let Some(b) = date(xml, what, el.text_at(&["Laufzeit", "Beginn"]))? {
+        f.insert("laufzeit_beginn".into(), json!(b));
+    }
+    if let Some(e) = date(xml, what, el.text_at(&["Laufzeit", "Ende"]))? {
+        f.insert("laufzeit_ende".into(), json!(e));
+    }
+    let archiv = el.child("ArchivspezifischeMetadaten");
+    if let Some(y) = archiv.and_then(|a| a.text_at(&["Aufbewahrungsdauer", "AnzahlJahre"])) {
+        let y: u32 = y.trim().parse().map_err(|_| invalid(xml, what, format!("AnzahlJahre {y:?} is not a number")))?;
+        f.insert("retention_years".into(), json!(y));
+    }
+    if let Some(code) = archiv.and_then(|a| a.text_at(&["Aussonderungsart", "Aussonderungsart", "code"])) {
+        let a = codes::appraisal(code).map_err(|e| invalid(xml, what, e))?;
+        f.insert("appraisal".into(), serde_json::to_value(a).expect("serializes"));
+    }
+    if let Some(code) = el.text_at(&["AllgemeineMetadaten", "Vertraulichkeitsstufe", "code"]) {
+        let c = codes::confidentiality(code).map_err(|e| invalid(xml, what, e))?;
+        f.insert("confidentiality".into(), serde_json::to_value(c).expect("serializes"));
+    }
+    Ok(f)
+}
+
+/// The title of the Aktenplan unit an Akte or Teilakte names.
+fn plan_title(el: &El) -> Option<&str> {
+    el.text_at(&["AllgemeineMetadaten", "Aktenplaneinheit", "Inhaltsangabe"]).or(el.text_at(&[
+        "AllgemeineMetadaten",
+        "Aktenplaneinheit",
+        "BetreffKurz",
+    ]))
+}
+
+/// The file name a `Format` gives its primary document: the last component of
+/// `DateinameOriginal`, else the `Dateiname` less its `UUID_` prefix.
+fn file_name_of(format: &El, entry: &str) -> String {
+    match format.text_at(&["Primaerdokument", "DateinameOriginal"]) {
+        Some(o) => o.rsplit(['/', '\\']).next().unwrap_or(o).to_string(),
+        None => {
+            let stripped = entry.get(37..).filter(|_| entry.as_bytes().get(36) == Some(&b'_'));
+            let base = stripped.unwrap_or(entry);
+            base.rsplit('/').next().unwrap_or(base).to_string()
+        }
+    }
 }
 
 impl Reader<'_> {
@@ -197,14 +276,7 @@ impl Reader<'_> {
         if !doc.history.is_empty() {
             self.history.insert(id, doc.history.clone());
         }
-        let mut items = Vec::new();
-        if let Some(inhalt) = el.child("Akteninhalt") {
-            if inhalt.child("Teilakte").is_some() {
-                return Err(invalid(self.xml, &what, "holds a Teilakte; Akten inside Akten are not supported"));
-            }
-            items = inhalt.children.iter().filter(|c| c.name == "Dokument" || c.name == "Vorgang").collect();
-        }
-        self.contents(id, items, 0)?;
+        self.contents(id, akteninhalt(el), 0)?;
         Ok(doc)
     }
 
@@ -221,42 +293,14 @@ impl Reader<'_> {
             kennzeichen.ok_or_else(|| invalid(xml, what, "has no AllgemeineMetadaten/Kennzeichen (Aktenzeichen)"))?;
         let title = betreff.ok_or_else(|| invalid(xml, what, "has no AllgemeineMetadaten/Betreff"))?;
         let mut f = obj(json!({"aktenzeichen": az.trim(), "title": title}));
+        f.extend(akte_metadata(xml, el, what)?);
         let mut chain = Vec::new();
-        if let Some(code) = el.text_at(&["AllgemeineMetadaten", "Aktenplaneinheit", "Kennzeichen"]) {
-            let code = code.trim();
-            f.insert("aktenplan".into(), json!(code));
-            let node_title = el
-                .text_at(&["AllgemeineMetadaten", "Aktenplaneinheit", "Inhaltsangabe"])
-                .or(el.text_at(&["AllgemeineMetadaten", "Aktenplaneinheit", "BetreffKurz"]))
-                .unwrap_or(code);
+        if let Some(code) = f.get("aktenplan").and_then(Value::as_str) {
             chain.push(PlanNode {
                 id: Uuid::new_v4(),
                 parent: None,
-                fields: obj(json!({"code": code, "title": node_title})),
+                fields: obj(json!({"code": code, "title": plan_title(el).unwrap_or(code)})),
             });
-        }
-        if let Some(z) = el.text_at(&["ZdA"]) {
-            f.insert("status".into(), json!(if matches!(z.trim(), "true" | "1") { "zda" } else { "offen" }));
-        }
-        if let Some(b) = date(xml, what, el.text_at(&["Laufzeit", "Beginn"]))? {
-            f.insert("laufzeit_beginn".into(), json!(b));
-        }
-        if let Some(e) = date(xml, what, el.text_at(&["Laufzeit", "Ende"]))? {
-            f.insert("laufzeit_ende".into(), json!(e));
-        }
-        let archiv = el.child("ArchivspezifischeMetadaten");
-        if let Some(y) = archiv.and_then(|a| a.text_at(&["Aufbewahrungsdauer", "AnzahlJahre"])) {
-            let y: u32 =
-                y.trim().parse().map_err(|_| invalid(xml, what, format!("AnzahlJahre {y:?} is not a number")))?;
-            f.insert("retention_years".into(), json!(y));
-        }
-        if let Some(code) = archiv.and_then(|a| a.text_at(&["Aussonderungsart", "Aussonderungsart", "code"])) {
-            let a = codes::appraisal(code).map_err(|e| invalid(xml, what, e))?;
-            f.insert("appraisal".into(), serde_json::to_value(a).expect("serializes"));
-        }
-        if let Some(code) = el.text_at(&["AllgemeineMetadaten", "Vertraulichkeitsstufe", "code"]) {
-            let c = codes::confidentiality(code).map_err(|e| invalid(xml, what, e))?;
-            f.insert("confidentiality".into(), serde_json::to_value(c).expect("serializes"));
         }
         Ok(ObjDoc {
             format: FORMAT.into(),
@@ -271,20 +315,57 @@ impl Reader<'_> {
         })
     }
 
-    /// Reads the Vorgänge and Dokumente of a container, in order, depth first.
+    /// Reads the Vorgänge, Teilakten and Dokumente of a container, in order, depth first.
+    /// The Anlagen of a Dokument follow it (depth first) as Dokumente of the same
+    /// container; positions count all of them.
     fn contents(&mut self, parent: Uuid, items: Vec<&El>, depth: usize) -> Result<()> {
         if depth > MAX_DEPTH {
             return Err(invalid(
                 self.xml,
                 &format!("{parent}"),
-                format!("Vorgänge are nested deeper than {MAX_DEPTH} levels"),
+                format!("Vorgänge and Teilakten are nested deeper than {MAX_DEPTH} levels"),
             ));
         }
-        for (position, el) in ordered(items).into_iter().enumerate() {
+        let mut flat = Vec::new();
+        for (el, ()) in ordered(items.into_iter().map(|e| (e, ())).collect()) {
+            self.flatten(el, None, &mut flat, 0)?;
+        }
+        // Our own export numbers Anlagen among everything in the container; then these
+        // numbers give the order in which the objects were created.
+        for (position, (el, anlage_zu)) in ordered(flat).into_iter().enumerate() {
+            let position = position as u32;
             match el.name.as_str() {
-                "Dokument" => self.dokument(parent, el, position as u32)?,
-                _ => self.vorgang(parent, el, position as u32, depth)?,
+                "Dokument" | "Anlage" => self.dokument(parent, el, position, anlage_zu)?,
+                "Teilakte" => self.teilakte(parent, el, position, depth)?,
+                _ => self.vorgang(parent, el, position, depth)?,
             }
+        }
+        Ok(())
+    }
+
+    /// Puts an item and, for a Dokument, its Anlagen (with the Dokument they belong to)
+    /// into `flat`.
+    fn flatten<'e>(
+        &self,
+        el: &'e El,
+        anlage_zu: Option<Uuid>,
+        flat: &mut Vec<(&'e El, Option<Uuid>)>,
+        depth: usize,
+    ) -> Result<()> {
+        flat.push((el, anlage_zu));
+        if el.name != "Dokument" && el.name != "Anlage" {
+            return Ok(());
+        }
+        let anlagen: Vec<&El> = el.all("Anlage").collect();
+        if anlagen.is_empty() {
+            return Ok(());
+        }
+        let id = id_of(self.xml, el, "a Dokument")?;
+        if depth >= MAX_ANLAGEN_DEPTH {
+            return Err(invalid(self.xml, &format!("Dokument {id}"), "has Anlagen nested too deep"));
+        }
+        for a in anlagen {
+            self.flatten(a, Some(id), flat, depth + 1)?;
         }
         Ok(())
     }
@@ -311,8 +392,8 @@ impl Reader<'_> {
                     .or(el.text_at(&["Aktenbetreff"]))
                     .ok_or_else(|| invalid(self.xml, &what, "has no AllgemeineMetadaten/Betreff"))?;
                 let mut f = obj(json!({"title": title}));
-                if let Some(z) = el.text_at(&["ZdA"]) {
-                    f.insert("status".into(), json!(if matches!(z.trim(), "true" | "1") { "zda" } else { "offen" }));
+                if let Some(s) = status_of(el) {
+                    f.insert("status".into(), s);
                 }
                 (f, history_of(el))
             }
@@ -327,19 +408,76 @@ impl Reader<'_> {
         self.contents(id, items, depth + 1)
     }
 
-    fn dokument(&mut self, parent: Uuid, el: &El, position: u32) -> Result<()> {
+    /// A Teilakte becomes a Vorgang: Betreff (else Kennzeichen) its title, ZdA its status,
+    /// the rest of the Akte's metadata in `custom.xdomea` with `typ` `Teilakte`.
+    fn teilakte(&mut self, parent: Uuid, el: &El, position: u32, depth: usize) -> Result<()> {
+        let xml = self.xml;
+        let id = id_of(xml, el, "a Teilakte")?;
+        let what = format!("Teilakte {id}");
+        let kennzeichen = el.text_at(&["AllgemeineMetadaten", "Kennzeichen"]);
+        let betreff = el.text_at(&["AllgemeineMetadaten", "Betreff"]);
+        let (fields, history) = match extension(xml, el, &what, ObjKind::Vorgang, id)? {
+            Some(doc) => {
+                agree(xml, &what, "Betreff", betreff, doc.fields.get("title").and_then(Value::as_str))?;
+                let x = xdomea_custom(&doc.fields);
+                if x.and_then(|x| x.get("typ")).and_then(Value::as_str) != Some(TEILAKTE) {
+                    return Err(invalid(xml, &what, "its akte:Objekt is no Vorgang marked as Teilakte"));
+                }
+                let stated = x.and_then(|x| x.get("kennzeichen")).and_then(Value::as_str);
+                agree(xml, &what, "Kennzeichen", kennzeichen, stated)?;
+                self.placed(&what, &doc, parent, position)?;
+                (doc.fields, doc.history)
+            }
+            None => {
+                let title = betreff
+                    .or(kennzeichen)
+                    .ok_or_else(|| invalid(xml, &what, "has neither AllgemeineMetadaten/Betreff nor Kennzeichen"))?;
+                let mut meta = akte_metadata(xml, el, &what)?;
+                let mut f = obj(json!({"title": title}));
+                if let Some(s) = meta.remove("status") {
+                    f.insert("status".into(), s);
+                }
+                let mut x = obj(json!({"typ": TEILAKTE}));
+                if let Some(k) = kennzeichen {
+                    x.insert("kennzeichen".into(), json!(k));
+                }
+                if let Some(t) = plan_title(el).filter(|_| meta.contains_key("aktenplan")) {
+                    x.insert("aktenplan_titel".into(), json!(t));
+                }
+                x.extend(meta);
+                set_xdomea_custom(&mut f, x);
+                (f, history_of(el))
+            }
+        };
+        check(xml, &what, ObjKind::Vorgang, &fields)?;
+        if !history.is_empty() {
+            self.history.insert(id, history);
+        }
+        self.objects.push(PObj { kind: ObjKind::Vorgang, id, parent, fields, file: None });
+        self.vorgaenge += 1;
+        self.contents(id, akteninhalt(el), depth + 1)
+    }
+
+    fn dokument(&mut self, parent: Uuid, el: &El, position: u32, anlage_zu: Option<Uuid>) -> Result<()> {
         let xml = self.xml;
         let id = id_of(xml, el, "a Dokument")?;
         let what = format!("Dokument {id}");
-        if el.child("Anlage").is_some() {
-            return Err(invalid(xml, &what, "has Anlagen (documents inside a document); they are not supported"));
-        }
         let betreff = el.text_at(&["AllgemeineMetadaten", "Betreff"]);
         let ext = extension(xml, el, &what, ObjKind::Dokument, id)?;
-        let (fields, history) = match &ext {
+        let (mut fields, history) = match &ext {
             Some(doc) => {
                 agree(xml, &what, "Betreff", betreff, doc.fields.get("title").and_then(Value::as_str))?;
                 self.placed(&what, doc, parent, position)?;
+                let stated = xdomea_custom(&doc.fields).and_then(|x| x.get("anlage_zu")).and_then(Value::as_str);
+                // A Dokument written plainly may still name a Dokument in `anlage_zu`
+                // (one the export could not nest it in); an Anlage must name its parent.
+                if anlage_zu.is_some() && stated.and_then(|s| Uuid::parse_str(s).ok()) != anlage_zu {
+                    return Err(invalid(
+                        xml,
+                        &what,
+                        "its akte:Objekt and the message disagree on the Dokument it is an Anlage of",
+                    ));
+                }
                 (doc.fields.clone(), doc.history.clone())
             }
             None => {
@@ -363,63 +501,128 @@ impl Reader<'_> {
                 (f, history_of(el))
             }
         };
+
+        // Every Format of every Version is one version here, in order: the first Format
+        // of a Version its content, each further one a rendition after it.
+        let versions: Vec<&El> = el.all("Version").collect();
+        let count: usize = versions.iter().map(|v| v.all("Format").count()).sum();
+        let stated = ext.as_ref().and_then(|d| d.versions.as_ref());
+        if let Some(s) = stated
+            && s.len() != count
+        {
+            return Err(invalid(
+                xml,
+                &what,
+                format!("has {count} Formate in its Versionen, its akte:Objekt {}", s.len()),
+            ));
+        }
+        let mut pending = Vec::new();
+        let mut groups = Vec::new();
+        for (j, v) in versions.iter().enumerate() {
+            let nummer = v.text_at(&["Nummer"]).map(str::trim).map(str::to_string).unwrap_or((j + 1).to_string());
+            let formats: Vec<&El> = v.all("Format").collect();
+            if formats.is_empty() {
+                return Err(invalid(xml, &what, format!("its Version {nummer} has no Format")));
+            }
+            let primary_number = pending.len() + 1;
+            let mut listed = Vec::new();
+            for (k, f) in formats.into_iter().enumerate() {
+                let n = pending.len();
+                let entry = f
+                    .text_at(&["Primaerdokument", "Dateiname"])
+                    .ok_or_else(|| invalid(xml, &what, "a Primaerdokument has no Dateiname"))?
+                    .to_string();
+                let (vid, vfields, vhistory) = match stated {
+                    Some(s) => {
+                        let sv = &s[n];
+                        if sv.number != n as u32 + 1 {
+                            return Err(invalid(xml, &what, format!("version {} is not numbered {}", sv.id, n + 1)));
+                        }
+                        (sv.id, sv.fields.clone(), sv.history.clone())
+                    }
+                    None => {
+                        let name = file_name_of(f, &entry);
+                        let mut vf = obj(json!({"file_name": name, "media_type": model::media_type_for(&name)}));
+                        if k > 0 {
+                            let note = format!(
+                                "Rendition of version {primary_number} (xdomea Version {nummer}, Format {})",
+                                k + 1
+                            );
+                            vf.insert("comment".into(), json!(note));
+                        }
+                        (Uuid::new_v4(), vf, Vec::new())
+                    }
+                };
+                let mut format = obj(json!({"id": vid.to_string()}));
+                if let Some(code) = f.text_at(&["Name", "code"]) {
+                    format.insert("name".into(), json!(code.trim()));
+                }
+                if let Some(fv) = f.text_at(&["Version"]) {
+                    format.insert("version".into(), json!(fv));
+                }
+                listed.push(Value::Object(format));
+                pending.push((vid, vfields, vhistory, entry));
+            }
+            groups.push(json!({"nummer": nummer, "formate": listed}));
+        }
+        if ext.is_none() {
+            let mut x = Map::new();
+            if let Some(p) = anlage_zu {
+                x.insert("anlage_zu".into(), json!(p.to_string()));
+                if let Some(nr) = el.text_at(&["Nummer"]) {
+                    x.insert("nummer".into(), json!(nr));
+                }
+            }
+            if count > versions.len() {
+                x.insert("versionen".into(), Value::Array(groups));
+            }
+            if !x.is_empty() {
+                set_xdomea_custom(&mut fields, x);
+            }
+        }
         check(xml, &what, ObjKind::Dokument, &fields)?;
         if !history.is_empty() {
             self.history.insert(id, history);
         }
         self.objects.push(PObj { kind: ObjKind::Dokument, id, parent, fields, file: None });
         self.dokumente += 1;
-
-        let versions: Vec<&El> = el.all("Version").collect();
-        let stated = ext.as_ref().and_then(|d| d.versions.as_ref());
-        if let Some(s) = stated
-            && s.len() != versions.len()
-        {
-            return Err(invalid(xml, &what, format!("has {} Versionen, its akte:Objekt {}", versions.len(), s.len())));
-        }
-        for (j, v) in versions.into_iter().enumerate() {
-            let formats: Vec<&El> = v.all("Format").collect();
-            if formats.len() != 1 {
-                return Err(invalid(
-                    xml,
-                    &what,
-                    format!("version {} has {} Formate; exactly one is read", j + 1, formats.len()),
-                ));
-            }
-            let entry = formats[0]
-                .text_at(&["Primaerdokument", "Dateiname"])
-                .ok_or_else(|| invalid(xml, &what, "a Primaerdokument has no Dateiname"))?
-                .to_string();
-            let (vid, fields, vhistory) = match stated {
-                Some(s) => {
-                    let sv = &s[j];
-                    if sv.number != j as u32 + 1 {
-                        return Err(invalid(xml, &what, format!("version {} is not numbered {}", sv.id, j + 1)));
-                    }
-                    (sv.id, sv.fields.clone(), sv.history.clone())
-                }
-                None => {
-                    let original = formats[0].text_at(&["Primaerdokument", "DateinameOriginal"]);
-                    let name = match original {
-                        Some(o) => o.rsplit(['/', '\\']).next().unwrap_or(o).to_string(),
-                        None => {
-                            let stripped = entry.get(37..).filter(|_| entry.as_bytes().get(36) == Some(&b'_'));
-                            let base = stripped.unwrap_or(&entry);
-                            base.rsplit('/').next().unwrap_or(base).to_string()
-                        }
-                    };
-                    let f = obj(json!({"file_name": name, "media_type": model::media_type_for(&name)}));
-                    (Uuid::new_v4(), f, Vec::new())
-                }
-            };
+        for (vid, vfields, vhistory, entry) in pending {
             if !vhistory.is_empty() {
                 self.history.insert(vid, vhistory);
             }
-            self.objects.push(PObj { kind: ObjKind::Version, id: vid, parent: id, fields, file: Some(entry.clone()) });
+            self.objects.push(PObj {
+                kind: ObjKind::Version,
+                id: vid,
+                parent: id,
+                fields: vfields,
+                file: Some(entry.clone()),
+            });
             self.versions.push(PendingVersion { id: vid, entry, stated: stated.is_some() });
         }
         Ok(())
     }
+}
+
+/// The primary documents of the covering letter: every Format of every Version, of the
+/// letter and of its Anlagen.
+fn letter_entries(dok: &El, out: &mut Vec<String>) {
+    for f in dok.all("Version").flat_map(|v| v.all("Format")) {
+        if let Some(name) = f.text_at(&["Primaerdokument", "Dateiname"]) {
+            out.push(name.to_string());
+        }
+    }
+    for a in dok.all("Anlage") {
+        letter_entries(a, out);
+    }
+}
+
+/// The Dokumente, Vorgänge and Teilakten in an Akte's or Teilakte's `Akteninhalt`.
+fn akteninhalt(el: &El) -> Vec<&El> {
+    el.child("Akteninhalt")
+        .into_iter()
+        .flat_map(|i| i.children.iter())
+        .filter(|c| matches!(c.name.as_str(), "Dokument" | "Vorgang" | "Teilakte"))
+        .collect()
 }
 
 /// Imports an Abgabe 0401 or an Aussonderung 0503 with the default [`Limits`]. See
@@ -431,7 +634,9 @@ pub async fn import_xdomea(repo: &mut Repository, zip_path: &Path) -> Result<Rep
 /// Imports an Abgabe 0401 (a ZIP with `…_Abgabe.Abgabe.0401.xml` and the primary
 /// documents) or an Aussonderung 0503 (`…_Aussonderung.Aussonderung.0503.xml`, the same
 /// content under another head, as an archive receives it), from this or another system:
-/// every `Schriftgutobjekt` must be an Akte.
+/// every `Schriftgutobjekt` must be an Akte. A `Teilakte` becomes a Vorgang, an `Anlage` a
+/// Dokument beside the one it belongs to, and every further `Format` of a Version a further
+/// version of its Dokument (see the crate README's xdomea mapping).
 /// The ZIP is checked against `limits` before anything is unpacked; the XML is read
 /// without DTDs or entities; every primary document must be in the ZIP, every entry must
 /// be named by the message, and a document's size and digests must match what the
@@ -497,13 +702,10 @@ pub async fn import_xdomea_with(repo: &mut Repository, zip_path: &Path, limits: 
     let mut named: BTreeSet<&str> = read.iter().flat_map(|r| r.3.iter().map(|v| v.entry.as_str())).collect();
     named.insert(&xml_name);
     // The covering letter (Anschreiben) may bring documents of its own; they are not imported.
-    let letter: Vec<String> = root
-        .child("Anschreiben")
-        .into_iter()
-        .flat_map(|a| a.all("Version"))
-        .flat_map(|v| v.all("Format"))
-        .filter_map(|f| f.text_at(&["Primaerdokument", "Dateiname"]).map(str::to_string))
-        .collect();
+    let mut letter: Vec<String> = Vec::new();
+    if let Some(a) = root.child("Anschreiben") {
+        letter_entries(a, &mut letter);
+    }
     for name in z.entries.keys() {
         if !named.contains(name.as_str()) && !letter.contains(name) {
             return Err(Error::integrity(name, "is in the ZIP, but the message does not name it"));

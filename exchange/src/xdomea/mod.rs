@@ -7,8 +7,11 @@
 //! against `xdomea.xsd` (the test suite runs `xmllint --schema` on each).
 //!
 //! **Mapping.** Akten, Vorgänge (nested as `Teilvorgang`) and Dokumente keep their ids as
-//! the xdomea `ID`s; the standard elements carry what xdomea has a place for (Kennzeichen,
-//! Betreff, Aktenplaneinheit, Laufzeit, Aufbewahrungsdauer, Aussonderungsart,
+//! the xdomea `ID`s; a Teilakte is read as a Vorgang, an Anlage as a Dokument beside its
+//! Dokument, every further Format of a Version as a further version, each marked in
+//! `custom.xdomea` ([`XDOMEA_KEY`]) so that the export writes them back as they came. The
+//! standard elements carry what xdomea has a place for (Kennzeichen, Betreff,
+//! Aktenplaneinheit, Laufzeit, Aufbewahrungsdauer, Aussonderungsart,
 //! Vertraulichkeitsstufe, ZdA, dates, sender and recipient, versions with their formats
 //! and primary documents, history as `HistorienProtokollInformation`). Everything else —
 //! custom fields, access, legal hold, version ids and digests, the exact history and the
@@ -37,6 +40,14 @@ pub use export::{ABGABE_0401, export_xdomea_0401, message_names, primary_name};
 pub use import::{import_xdomea, import_xdomea_with};
 
 use uuid::Uuid;
+
+/// The key in the `custom` field of a Vorgang or Dokument under which the xdomea mapping
+/// keeps what our model has no field for: a Teilakte's metadata (`typ` = `Teilakte`,
+/// `kennzeichen`, …), the Dokument an Anlage belongs to (`anlage_zu`, `nummer`), and how
+/// versions group into xdomea Versionen with several Formate (`versionen`).
+pub const XDOMEA_KEY: &str = "xdomea";
+/// The `typ` in `custom.xdomea` of a Vorgang that is an xdomea Teilakte.
+pub const TEILAKTE: &str = "Teilakte";
 
 /// The sending agency and the message head of an export.
 #[derive(Clone, Debug)]
