@@ -52,6 +52,10 @@ pub struct ContentRef {
     pub blake3: String,
     /// SHA-256 (hex).
     pub sha256: String,
+    /// Every object this content was stored as (chunks, manifest), pinned against erasure
+    /// by this process until a commit references the content (see `Objects::unpin`).
+    #[serde(skip)]
+    pub objects: Vec<Name>,
 }
 
 /// Reads up to `limit` bytes (fewer only at the end of the input).
@@ -98,7 +102,7 @@ impl Objects {
         let blake3 = blake3::hash(&bytes).to_hex().to_string();
         let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
         let root = self.put_packed(Kind::Chunk, bytes).await?;
-        Ok(ContentRef { root, size, blake3, sha256 })
+        Ok(ContentRef { objects: vec![root.clone()], root, size, blake3, sha256 })
     }
 
     /// Stores a content given as a stream of chunks of exactly `chunk_size` bytes (the last
@@ -170,11 +174,13 @@ impl Objects {
         if chunks.len() == 1 {
             // One chunk (or an empty content): the chunk is the root, no manifest needed.
             let root = chunks.pop().expect("one chunk");
-            return Ok(ContentRef { root, size, blake3, sha256 });
+            return Ok(ContentRef { objects: vec![root.clone()], root, size, blake3, sha256 });
         }
+        let mut objects = chunks.clone();
         let manifest = Manifest { v: 1, size, blake3, sha256, chunk_size: chunk_size as u64, chunks };
         let root = self.put(Kind::Manifest, serde_json::to_vec(&manifest).expect("manifest serializes")).await?;
-        Ok(ContentRef { root, size, blake3: manifest.blake3, sha256: manifest.sha256 })
+        objects.push(root.clone());
+        Ok(ContentRef { root, size, blake3: manifest.blake3, sha256: manifest.sha256, objects })
     }
 
     /// Streams the content whose root object is `root` (a manifest or a single chunk).

@@ -10,9 +10,9 @@
 //! pack committed by an entry without ops, then the old pack is removed. Content the Akte
 //! shares with a live object (the same file in two Akten) stays, since it is still in use.
 //!
-//! Known gap: an upload that found an object already stored, and commits only after an
-//! erasure removed it, loses that object (no grace period or in-flight pin yet; see
-//! docs/FORMAT.md, "Deletion").
+//! An upload in the same process that stored (or found already stored) an object the
+//! erasure would remove, and has not committed yet, pins it: the erasure keeps it. An
+//! upload on *another* node in that window is not protected (docs/FORMAT.md, "Deletion").
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -215,8 +215,11 @@ impl Repository {
             }
         }
         let all: BTreeSet<Name> = doomed.into_iter().chain(chunks).collect();
-        report.shared = all.iter().filter(|n| live.contains(*n) || live_chunks.contains(*n)).count();
-        let erase: BTreeSet<Name> = all.into_iter().filter(|n| !live.contains(n) && !live_chunks.contains(n)).collect();
+        // An upload in this process that stored (or found) the same object and has not
+        // committed yet keeps it too.
+        let keep = |n: &Name| live.contains(n) || live_chunks.contains(n) || objects.pinned(n);
+        report.shared = all.iter().filter(|n| keep(n)).count();
+        let erase: BTreeSet<Name> = all.iter().filter(|n| !keep(n)).cloned().collect();
 
         // Packs that hold something to erase: move their other members to a new pack.
         let mut members_of: BTreeMap<Name, Vec<Name>> = BTreeMap::new();

@@ -104,7 +104,14 @@ pub struct Objects {
     pub(crate) pending: Arc<Mutex<Pending>>,
     /// The last few packs read, decrypted and split into members.
     cache: Arc<Mutex<VecDeque<(Name, Members)>>>,
+    /// Names stored (or found already stored) by this process that no commit references
+    /// yet, with how many stores are waiting and since when: an erasure leaves them alone,
+    /// so that an upload of the same bytes as a deleted Akte's keeps its objects.
+    pins: Arc<Mutex<HashMap<Name, (u32, std::time::Instant)>>>,
 }
+
+/// How long a stored name stays pinned when no commit releases it (an upload that failed).
+pub const PIN_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// A decrypted pack: member name → member plaintext.
 type Members = Arc<HashMap<Name, Bytes>>;
@@ -118,7 +125,14 @@ const PACK_CACHE: usize = 4;
 impl Objects {
     /// Objects of one repository on `backend` under `key`.
     pub(crate) fn new(backend: Backend, key: RepoKey) -> Objects {
-        Objects { backend, key: Arc::new(key), packed: Arc::default(), pending: Arc::default(), cache: Arc::default() }
+        Objects {
+            backend,
+            key: Arc::new(key),
+            packed: Arc::default(),
+            pending: Arc::default(),
+            cache: Arc::default(),
+            pins: Arc::default(),
+        }
     }
 
     /// Learns where the members of committed packs are.
@@ -173,7 +187,39 @@ impl Objects {
         (self.key.name(&framed).to_hex().to_string(), framed)
     }
 
+    /// Pins a name against erasure by this process until [`Objects::unpin`] or [`PIN_TTL`].
+    fn pin(&self, name: &str) {
+        let mut pins = self.pins.lock().expect("pins lock");
+        let now = std::time::Instant::now();
+        if pins.len() > 100_000 {
+            pins.retain(|_, (_, at)| now.duration_since(*at) < PIN_TTL);
+        }
+        let e = pins.entry(name.to_string()).or_insert((0, now));
+        e.0 += 1;
+        e.1 = now;
+    }
+
+    /// Releases pins: a commit now references these names.
+    pub(crate) fn unpin<'a>(&self, names: impl IntoIterator<Item = &'a Name>) {
+        let mut pins = self.pins.lock().expect("pins lock");
+        for n in names {
+            if let Some(e) = pins.get_mut(n) {
+                e.0 = e.0.saturating_sub(1);
+                if e.0 == 0 {
+                    pins.remove(n);
+                }
+            }
+        }
+    }
+
+    /// Whether a name was stored (or found stored) by this process for a commit that has
+    /// not happened yet (within [`PIN_TTL`]).
+    pub fn pinned(&self, name: &str) -> bool {
+        self.pins.lock().expect("pins lock").get(name).is_some_and(|(_, at)| at.elapsed() < PIN_TTL)
+    }
+
     async fn stage_packed(&self, name: Name, framed: Bytes) -> Result<Name> {
+        self.pin(&name);
         if self.known_packed(&name) {
             return Ok(name);
         }
@@ -276,6 +322,7 @@ impl Objects {
         .await
         .expect("encryption task does not panic")?;
         let path = object_path(&name);
+        self.pin(&name);
         // Identical content is stored once. A crashed writer never leaves a partial object
         // under its final name (object_store writes are atomic), so existence is enough.
         if !self.backend.exists(&path).await? {

@@ -606,6 +606,15 @@ impl Repository {
                 }
             }
         }
+        // The objects of the contents this entry commits stop being pinned once it is
+        // durable (they are referenced by the journal from then on).
+        let released: Vec<Name> = changes
+            .iter()
+            .flat_map(|c| match c {
+                Change::Create { content: Some(c), .. } | Change::Derive { result: c, .. } => c.objects.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
         let objects = self.objects.clone();
         let ops = futures::stream::iter(changes.into_iter().map(|c| {
             let objects = objects.clone();
@@ -678,6 +687,12 @@ impl Repository {
         self.objects.backend.put(&path, sealed).await?;
         self.objects.backend.barrier().await?;
         self.objects.note_packs(&entry.packs);
+        self.objects.unpin(
+            released
+                .iter()
+                .chain(ops.iter().filter_map(|(op, _)| op.record()))
+                .chain(entry.packs.iter().map(|p| &p.pack)),
+        );
         self.catalog.add(vec![CEntry {
             hlc: entry.hlc,
             node: me.clone(),

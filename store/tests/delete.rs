@@ -248,3 +248,53 @@ async fn a_second_node_sees_the_deletion_and_both_agree() {
     // An update on the deleted Akte from a node that had not seen the deletion is void.
     assert!(b.commit(vec![Change::Update { id: akte, fields: fields(json!({"title": "y"})) }]).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_of_the_same_bytes_during_the_erasure_keeps_its_objects() {
+    let env = Env::file();
+    let mut repo = env.init().await;
+    repo.chunk_size = 64 << 10;
+    let old = common::create_akte(&mut repo, "1-4/2000", "alt").await;
+    let new = common::create_akte(&mut repo, "1-5/2026", "neu").await;
+    let large = common::bytes(5, 300_000);
+    common::add_doc(&mut repo, old, "plan.bin", &large).await;
+    common::add_doc(&mut repo, old, "notiz.txt", b"kurz").await;
+    close(&mut repo, old, "2000-12-31", 1).await;
+    // Another upload stores the same bytes (finding every object already there) but has
+    // not committed when the deletion runs.
+    let big = repo.objects().put_content(&mut &large[..], repo.chunk_size, None, |_| {}).await.unwrap();
+    let small = repo.objects().put_small(bytes::Bytes::from_static(b"kurz")).await.unwrap();
+    let ev = erase::evidence(repo.catalog(), repo.catalog().get(&old).unwrap(), "retention", None);
+    let report = repo.delete(vec![(old, ev)]).await.unwrap();
+    assert!(report.shared >= big.objects.len(), "the pinned objects are kept: {report:?}");
+    let mut ids = Vec::new();
+    for (name, content) in [("plan.bin", big), ("notiz.txt", small)] {
+        let (dok, ver) = (Uuid::now_v7(), Uuid::now_v7());
+        repo.commit(vec![
+            Change::Create {
+                kind: ObjKind::Dokument,
+                id: dok,
+                parent: Some(new),
+                content: None,
+                fields: fields(json!({"title": name})),
+            },
+            Change::Create {
+                kind: ObjKind::Version,
+                id: ver,
+                parent: Some(dok),
+                content: Some(content),
+                fields: fields(json!({"file_name": name})),
+            },
+        ])
+        .await
+        .unwrap();
+        ids.push(dok);
+    }
+    assert_eq!(common::read_all(&repo, ids[0]).await.unwrap(), large);
+    assert_eq!(common::read_all(&repo, ids[1]).await.unwrap(), b"kurz");
+    let report = verify::verify(&repo, |_, _| {}).await.unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+    // Once committed, nothing stays pinned.
+    let root = repo.catalog().latest_version(&ids[0]).unwrap().content.clone().unwrap();
+    assert!(!repo.objects().pinned(&root));
+}
