@@ -12,7 +12,9 @@
 //!
 //! An upload in the same process that stored (or found already stored) an object the
 //! erasure would remove, and has not committed yet, pins it: the erasure keeps it. An
-//! upload on *another* node in that window is not protected (docs/FORMAT.md, "Deletion").
+//! upload on another node checks right before its commit that what it found already
+//! stored is still there, and is refused with a conflict otherwise (docs/FORMAT.md,
+//! "Deletion", names the window that remains).
 
 use std::collections::{BTreeMap, BTreeSet};
 

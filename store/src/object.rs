@@ -108,6 +108,10 @@ pub struct Objects {
     /// yet, with how many stores are waiting and since when: an erasure leaves them alone,
     /// so that an upload of the same bytes as a deleted Akte's keeps its objects.
     pins: Arc<Mutex<HashMap<Name, (u32, std::time::Instant)>>>,
+    /// Names this process found already stored instead of writing them, with the stored
+    /// object they depend on (themselves, or their pack): checked again right before the
+    /// commit, since another node's erasure may have removed them meanwhile.
+    found: Arc<Mutex<HashMap<Name, Name>>>,
 }
 
 /// How long a stored name stays pinned when no commit releases it (an upload that failed).
@@ -132,6 +136,7 @@ impl Objects {
             pending: Arc::default(),
             cache: Arc::default(),
             pins: Arc::default(),
+            found: Arc::default(),
         }
     }
 
@@ -218,9 +223,64 @@ impl Objects {
         self.pins.lock().expect("pins lock").get(name).is_some_and(|(_, at)| at.elapsed() < PIN_TTL)
     }
 
+    /// Fails when an object this process found already stored (instead of writing it) is
+    /// gone now: another node's erasure removed it after it was found. The caller stores
+    /// the content again; this process has forgotten the object meanwhile.
+    pub(crate) async fn check_found<'a>(&self, names: impl IntoIterator<Item = &'a Name>) -> Result<()> {
+        let deps: Vec<(Name, Name)> = {
+            let found = self.found.lock().expect("found lock");
+            names.into_iter().filter_map(|n| found.get(n).map(|d| (n.clone(), d.clone()))).collect()
+        };
+        let mut gone = Vec::new();
+        for (name, dep) in deps {
+            // A packed member may have moved to a new pack (a deletion repacked it): any
+            // pack that lists it will do.
+            let mut at = if dep == name { vec![name.clone()] } else { self.packs_of(&name) };
+            if at.is_empty() {
+                at.push(dep.clone());
+            }
+            let mut there = false;
+            for o in &at {
+                if self.backend.exists(&object_path(o)).await? {
+                    there = true;
+                    break;
+                }
+            }
+            if !there {
+                gone.push((name, at));
+            }
+        }
+        let Some((first, _)) = gone.first().cloned() else {
+            return Ok(());
+        };
+        // Forget every missing one, so that storing the content again writes them afresh.
+        let mut found = self.found.lock().expect("found lock");
+        let mut packs = std::collections::BTreeSet::new();
+        for (name, at) in gone {
+            found.remove(&name);
+            packs.extend(at.into_iter().filter(|p| *p != name));
+        }
+        drop(found);
+        self.forget_packs(&packs);
+        Err(Error::Conflict(format!(
+            "The object {first} was erased by a deletion on another node while this change was stored; store it again"
+        )))
+    }
+
+    /// Forgets found names once a commit references them.
+    pub(crate) fn forget_found<'a>(&self, names: impl IntoIterator<Item = &'a Name>) {
+        let mut found = self.found.lock().expect("found lock");
+        for n in names {
+            found.remove(n);
+        }
+    }
+
     async fn stage_packed(&self, name: Name, framed: Bytes) -> Result<Name> {
         self.pin(&name);
         if self.known_packed(&name) {
+            if let Some(pack) = self.packs_of(&name).pop() {
+                self.found.lock().expect("found lock").insert(name.clone(), pack);
+            }
             return Ok(name);
         }
         let full = {
@@ -325,7 +385,9 @@ impl Objects {
         self.pin(&name);
         // Identical content is stored once. A crashed writer never leaves a partial object
         // under its final name (object_store writes are atomic), so existence is enough.
-        if !self.backend.exists(&path).await? {
+        if self.backend.exists(&path).await? {
+            self.found.lock().expect("found lock").insert(name.clone(), name.clone());
+        } else {
             self.backend.put(&path, ciphertext).await?;
         }
         Ok(name)

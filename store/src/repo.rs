@@ -657,6 +657,11 @@ impl Repository {
         // out as packs now; the entry lists them.
         let packs = self.objects.take_packs().await?;
         self.objects.backend.barrier().await?;
+        // What was found already stored rather than written must still be there: another
+        // node's erasure may have removed it while this change was being stored.
+        let referenced: Vec<Name> =
+            released.iter().chain(ops.iter().filter_map(|(op, _)| op.record())).cloned().collect();
+        self.objects.check_found(&referenced).await?;
 
         let me = self.node.meta.node.clone();
         let head = self.catalog.streams.get(&me).cloned().unwrap_or_default();
@@ -687,12 +692,8 @@ impl Repository {
         self.objects.backend.put(&path, sealed).await?;
         self.objects.backend.barrier().await?;
         self.objects.note_packs(&entry.packs);
-        self.objects.unpin(
-            released
-                .iter()
-                .chain(ops.iter().filter_map(|(op, _)| op.record()))
-                .chain(entry.packs.iter().map(|p| &p.pack)),
-        );
+        self.objects.unpin(referenced.iter().chain(entry.packs.iter().map(|p| &p.pack)));
+        self.objects.forget_found(&referenced);
         self.catalog.add(vec![CEntry {
             hlc: entry.hlc,
             node: me.clone(),

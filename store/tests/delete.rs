@@ -298,3 +298,78 @@ async fn an_upload_of_the_same_bytes_during_the_erasure_keeps_its_objects() {
     let root = repo.catalog().latest_version(&ids[0]).unwrap().content.clone().unwrap();
     assert!(!repo.objects().pinned(&root));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_on_another_node_that_found_erased_objects_is_refused_and_succeeds_when_repeated() {
+    let env = Env::file();
+    let mut a = env.init().await;
+    a.chunk_size = 64 << 10;
+    let old = common::create_akte(&mut a, "1-6/2000", "alt").await;
+    let large = common::bytes(6, 200_000);
+    common::add_doc(&mut a, old, "plan.bin", &large).await;
+    common::add_doc(&mut a, old, "notiz.txt", b"kurz und gleich").await;
+    close(&mut a, old, "2000-12-31", 1).await;
+    let mut b = env.open("b").await;
+    b.chunk_size = 64 << 10;
+    let new = common::create_akte(&mut b, "1-7/2026", "neu").await;
+    // Node b stores the same bytes: every object is already there, so it writes nothing.
+    let big = b.objects().put_content(&mut &large[..], b.chunk_size, None, |_| {}).await.unwrap();
+    let small = b.objects().put_small(bytes::Bytes::from_static(b"kurz und gleich")).await.unwrap();
+    // Node a deletes the old Akte meanwhile; b's pins are not a's.
+    let ev = erase::evidence(a.catalog(), a.catalog().get(&old).unwrap(), "retention", None);
+    a.delete(vec![(old, ev)]).await.unwrap();
+    let version = |content: akte_store::content::ContentRef, dok: Uuid| Change::Create {
+        kind: ObjKind::Version,
+        id: Uuid::now_v7(),
+        parent: Some(dok),
+        content: Some(content),
+        fields: fields(json!({"file_name": "plan.bin"})),
+    };
+    let dok = Uuid::now_v7();
+    let create_dok = Change::Create {
+        kind: ObjKind::Dokument,
+        id: dok,
+        parent: Some(new),
+        content: None,
+        fields: fields(json!({"title": "Plan"})),
+    };
+    b.sync().await.unwrap();
+    let err = b.commit(vec![create_dok.clone(), version(big, dok)]).await.unwrap_err();
+    assert!(matches!(err, akte_store::Error::Conflict(_)), "{err}");
+    assert!(b.catalog().get(&dok).is_none(), "nothing was committed");
+    // Stored again, the same bytes are written afresh and the commit holds.
+    let big = b.objects().put_content(&mut &large[..], b.chunk_size, None, |_| {}).await.unwrap();
+    b.commit(vec![create_dok, version(big, dok)]).await.unwrap();
+    assert_eq!(common::read_all(&b, dok).await.unwrap(), large);
+    let dok2 = Uuid::now_v7();
+    let err = b
+        .commit(vec![
+            Change::Create {
+                kind: ObjKind::Dokument,
+                id: dok2,
+                parent: Some(new),
+                content: None,
+                fields: fields(json!({"title": "Notiz"})),
+            },
+            version(small, dok2),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, akte_store::Error::Conflict(_)), "{err}");
+    let small = b.objects().put_small(bytes::Bytes::from_static(b"kurz und gleich")).await.unwrap();
+    b.commit(vec![
+        Change::Create {
+            kind: ObjKind::Dokument,
+            id: dok2,
+            parent: Some(new),
+            content: None,
+            fields: fields(json!({"title": "Notiz"})),
+        },
+        version(small, dok2),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(common::read_all(&b, dok2).await.unwrap(), b"kurz und gleich");
+    let report = verify::verify(&b, |_, _| {}).await.unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+}
