@@ -33,7 +33,7 @@ mod codes;
 mod export;
 mod import;
 pub mod xml;
-mod zipin;
+pub mod zipin;
 
 pub use aussonderung::{AussonderungReport, confirm, export_0501, export_0503, import_0502};
 pub use export::{ABGABE_0401, export_xdomea_0401, message_names, primary_name};

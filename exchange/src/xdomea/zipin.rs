@@ -1,7 +1,8 @@
-//! Reading a message ZIP defensively: entry names checked, sizes and ratios bounded before
+//! Reading a ZIP defensively: entry names checked, sizes and ratios bounded before
 //! anything is unpacked, every entry read no further than its declared size and checked
-//! against its CRC. Entries are unpacked to files named by their index, so no name from
-//! the archive ever reaches the file system.
+//! against its CRC. The xdomea import unpacks entries to files named by their index, so no
+//! name from the archive reaches the file system; [`ZipIn::unpack_tree`] unpacks a zipped
+//! folder (a bag, a storage root) under its checked names for the server's import jobs.
 
 use std::{
     collections::BTreeMap,
@@ -41,6 +42,8 @@ pub struct ZipIn {
     archive: ZipArchive<File>,
     /// The file entries by name (directories left out).
     pub entries: BTreeMap<String, Entry>,
+    /// The directory entries (without the trailing `/`).
+    pub dirs: Vec<String>,
 }
 
 fn bad(reason: impl Into<String>) -> Error {
@@ -60,6 +63,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<ZipIn> {
         return Err(bad(format!("has {} entries; at most {} are read", archive.len(), limits.max_entries)));
     }
     let mut entries = BTreeMap::new();
+    let mut dirs = Vec::new();
     let mut total: u64 = 0;
     for index in 0..archive.len() {
         let f = archive.by_index_raw(index).map_err(|e| bad(format!("entry {index} is unreadable: {e}")))?;
@@ -70,12 +74,16 @@ pub fn open(path: &Path, limits: &Limits) -> Result<ZipIn> {
         if f.is_symlink() {
             return Err(Error::unsafe_path(&name, "is a symbolic link"));
         }
+        if name.chars().any(char::is_control) {
+            return Err(Error::unsafe_path(&name, "has a control character in its name"));
+        }
         let trimmed = if f.is_dir() { name.trim_end_matches('/') } else { name.as_str() };
         if name.starts_with('/') || name.contains('\\') || trimmed.split('/').next().is_some_and(|c| c.ends_with(':')) {
             return Err(Error::unsafe_path(&name, "is absolute or names a drive"));
         }
         split_relative(trimmed)?;
         if f.is_dir() {
+            dirs.push(trimmed.to_string());
             continue;
         }
         let (size, compressed) = (f.size(), f.compressed_size());
@@ -103,7 +111,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<ZipIn> {
             return Err(Error::invalid(&name, "is in the archive twice"));
         }
     }
-    Ok(ZipIn { archive, entries })
+    Ok(ZipIn { archive, entries, dirs })
 }
 
 impl ZipIn {
@@ -144,6 +152,31 @@ impl ZipIn {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    /// Unpacks every entry under `dest` (created here; it must not exist) by its checked
+    /// name, never overwriting a file; `progress` gets the bytes of each piece written.
+    pub fn unpack_tree(&mut self, dest: &Path, mut progress: impl FnMut(u64)) -> Result<()> {
+        std::fs::create_dir(dest).map_err(|e| Error::io(dest, e))?;
+        for d in &self.dirs {
+            let target = dest.join(d);
+            std::fs::create_dir_all(&target).map_err(|e| Error::io(&target, e))?;
+        }
+        let names: Vec<String> = self.entries.keys().cloned().collect();
+        for name in names {
+            let target = dest.join(&name);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+            }
+            let file = File::create_new(&target).map_err(|e| Error::io(&target, e))?;
+            let mut out = std::io::BufWriter::new(file);
+            self.read_entry(&name, |b| {
+                progress(b.len() as u64);
+                out.write_all(b).map_err(|e| Error::io(&target, e))
+            })?;
+            out.flush().map_err(|e| Error::io(&target, e))?;
+        }
+        Ok(())
     }
 
     /// Unpacks an entry to `dest` (a new file), hashing it on the way.

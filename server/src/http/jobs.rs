@@ -901,127 +901,19 @@ fn inspect(zip: &Path) -> Result<Package, JobError> {
     }
 }
 
-fn bad_zip(name: &str, reason: impl std::fmt::Display) -> JobError {
-    JobError::new("invalid", format!("The ZIP entry {name:?} {reason}"))
-}
-
-/// Unpacks a ZIP into `dest` (a new, empty directory), checking every name and the limits
-/// before anything is written.
+/// Unpacks a zipped folder into `dest` (created here) with the checks the xdomea import
+/// applies to a message ZIP (`akte_exchange::xdomea::zipin`): names, links, encryption,
+/// entry count, sizes and ratios before anything is written, then every entry no further
+/// than declared and against its CRC.
 fn unpack(zip: &Path, dest: &Path, limits: &Limits, done: &AtomicU64, total: &AtomicU64) -> Result<(), JobError> {
-    let file = std::fs::File::open(zip).map_err(|e| JobError::internal(format!("{}: {e}", zip.display())))?;
-    let mut archive = zip::ZipArchive::new(file)
-        .map_err(|e| JobError::new("invalid", format!("The upload is not a readable ZIP archive ({e})")))?;
-    if archive.len() > limits.max_entries {
-        return Err(JobError::new(
-            "invalid",
-            format!("The ZIP has {} entries; at most {} are read", archive.len(), limits.max_entries),
-        ));
-    }
-    // (index, components, size, is a directory)
-    let mut plan: Vec<(usize, Vec<String>, u64, bool)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut sum: u64 = 0;
-    for index in 0..archive.len() {
-        let f = archive
-            .by_index_raw(index)
-            .map_err(|e| JobError::new("invalid", format!("The ZIP entry {index} is unreadable ({e})")))?;
-        let name = f.name().to_string();
-        if f.encrypted() {
-            return Err(bad_zip(&name, "is encrypted"));
-        }
-        if f.is_symlink() {
-            return Err(bad_zip(&name, "is a symbolic link"));
-        }
-        let is_dir = f.is_dir();
-        let trimmed = if is_dir { name.trim_end_matches('/') } else { name.as_str() };
-        if name.starts_with('/') || name.contains('\\') || trimmed.split('/').next().is_some_and(|c| c.contains(':')) {
-            return Err(bad_zip(&name, "is absolute or names a drive"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(bad_zip(&name, "has a control character in its name"));
-        }
-        let parts = akte_exchange::names::split_relative(trimmed)
-            .map_err(|e| match e {
-                akte_exchange::Error::UnsafePath { reason, .. } => bad_zip(&name, reason),
-                other => bad_zip(&name, format!("is refused ({other})")),
-            })?
-            .into_iter()
-            .map(str::to_string)
-            .collect::<Vec<_>>();
-        // The library's own check, as a second opinion.
-        if f.enclosed_name().is_none() {
-            return Err(bad_zip(&name, "would leave the package"));
-        }
-        if !seen.insert(parts.join("/")) {
-            return Err(bad_zip(&name, "is in the archive twice"));
-        }
-        let (size, compressed) = (f.size(), f.compressed_size());
-        if !is_dir {
-            if size > limits.max_entry {
-                return Err(bad_zip(&name, format!("unpacks to {size} bytes; at most {} are read", limits.max_entry)));
-            }
-            if size > 1 << 20 && size / compressed.max(1) > limits.max_ratio {
-                return Err(bad_zip(
-                    &name,
-                    format!(
-                        "is compressed {}:1; more than {}:1 is refused as a zip bomb",
-                        size / compressed.max(1),
-                        limits.max_ratio
-                    ),
-                ));
-            }
-            sum = sum.saturating_add(size);
-            if sum > limits.max_total {
-                return Err(JobError::new(
-                    "invalid",
-                    format!("The ZIP unpacks to more than {} bytes, the most an import reads", limits.max_total),
-                ));
-            }
-        }
-        plan.push((index, parts, size, is_dir));
-    }
-    total.store(sum.max(1), Ordering::Relaxed);
-    std::fs::create_dir(dest).map_err(|e| JobError::internal(format!("{}: {e}", dest.display())))?;
-    let mut buf = vec![0u8; 1 << 16];
-    for (index, parts, size, is_dir) in plan {
-        let shown = parts.join("/");
-        let mut target = dest.to_path_buf();
-        target.extend(&parts);
-        if is_dir {
-            std::fs::create_dir_all(&target).map_err(|e| bad_zip(&shown, format!("cannot be created ({e})")))?;
-            continue;
-        }
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| bad_zip(&shown, format!("cannot be created ({e})")))?;
-        }
-        let out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&target)
-            .map_err(|e| bad_zip(&shown, format!("cannot be created ({e})")))?;
-        let mut out = std::io::BufWriter::new(out);
-        let f = archive.by_index(index).map_err(|e| bad_zip(&shown, format!("cannot be read ({e})")))?;
-        // Never more than declared, whatever the data says (the CRC is checked at the end).
-        let mut f = f.take(size + 1);
-        let mut n_total = 0u64;
-        loop {
-            let n = f.read(&mut buf).map_err(|e| bad_zip(&shown, format!("is damaged ({e})")))?;
-            if n == 0 {
-                break;
-            }
-            n_total += n as u64;
-            if n_total > size {
-                return Err(bad_zip(&shown, "unpacks to more bytes than the ZIP declares (zip bomb?)"));
-            }
-            out.write_all(&buf[..n]).map_err(|e| JobError::internal(format!("{}: {e}", target.display())))?;
-            done.fetch_add(n as u64, Ordering::Relaxed);
-        }
-        if n_total != size {
-            return Err(bad_zip(&shown, format!("unpacks to {n_total} bytes; the ZIP declares {size}")));
-        }
-        out.flush().map_err(|e| JobError::internal(format!("{}: {e}", target.display())))?;
-    }
-    Ok(())
+    let job_dir = dest.parent().unwrap_or(dest);
+    let mut archive = akte_exchange::xdomea::zipin::open(zip, limits).map_err(|e| JobError::exchange(e, job_dir))?;
+    total.store(archive.entries.values().map(|e| e.size).sum::<u64>().max(1), Ordering::Relaxed);
+    archive
+        .unpack_tree(dest, |n| {
+            done.fetch_add(n, Ordering::Relaxed);
+        })
+        .map_err(|e| JobError::exchange(e, job_dir))
 }
 
 async fn import(
