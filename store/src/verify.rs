@@ -238,7 +238,7 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     // erasure is interrupted.
     let needed: HashSet<String> = refs.iter().filter(|r| !r.3).map(|r| r.0.clone()).collect();
     // Packs first, so that a missing pack is named rather than each of its members.
-    let mut refs: Vec<(String, &[Kind], String, bool)> = packs_listed
+    let refs: Vec<(String, &[Kind], String, bool)> = packs_listed
         .iter()
         .map(|(p, by)| {
             let excused = !p.members.iter().any(|m| needed.contains(m) && !in_other_pack(&in_pack, &p.pack, m));
@@ -246,7 +246,6 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
         })
         .chain(refs)
         .collect();
-    refs.dedup_by(|a, b| a.0 == b.0 && a.3 == b.3 && a.1 == b.1);
     for (name, want, by, excused) in refs.iter().map(|(n, k, b, e)| (n.as_str(), *k, b.as_str(), *e)).chain(
         chunk_refs.iter().map(|(n, b)| (n.as_str(), &[Kind::Chunk][..], b.as_str(), !needed.contains(b.as_str()))),
     ) {

@@ -269,25 +269,8 @@ async fn an_upload_of_the_same_bytes_during_the_erasure_keeps_its_objects() {
     assert!(report.shared >= big.objects.len(), "the pinned objects are kept: {report:?}");
     let mut ids = Vec::new();
     for (name, content) in [("plan.bin", big), ("notiz.txt", small)] {
-        let (dok, ver) = (Uuid::now_v7(), Uuid::now_v7());
-        repo.commit(vec![
-            Change::Create {
-                kind: ObjKind::Dokument,
-                id: dok,
-                parent: Some(new),
-                content: None,
-                fields: fields(json!({"title": name})),
-            },
-            Change::Create {
-                kind: ObjKind::Version,
-                id: ver,
-                parent: Some(dok),
-                content: Some(content),
-                fields: fields(json!({"file_name": name})),
-            },
-        ])
-        .await
-        .unwrap();
+        let (dok, _, changes) = common::doc_changes(new, name, content);
+        repo.commit(changes).await.unwrap();
         ids.push(dok);
     }
     assert_eq!(common::read_all(&repo, ids[0]).await.unwrap(), large);
@@ -318,58 +301,18 @@ async fn an_upload_on_another_node_that_found_erased_objects_is_refused_and_succ
     // Node a deletes the old Akte meanwhile; b's pins are not a's.
     let ev = erase::evidence(a.catalog(), a.catalog().get(&old).unwrap(), "retention", None);
     a.delete(vec![(old, ev)]).await.unwrap();
-    let version = |content: akte_store::content::ContentRef, dok: Uuid| Change::Create {
-        kind: ObjKind::Version,
-        id: Uuid::now_v7(),
-        parent: Some(dok),
-        content: Some(content),
-        fields: fields(json!({"file_name": "plan.bin"})),
-    };
-    let dok = Uuid::now_v7();
-    let create_dok = Change::Create {
-        kind: ObjKind::Dokument,
-        id: dok,
-        parent: Some(new),
-        content: None,
-        fields: fields(json!({"title": "Plan"})),
-    };
     b.sync().await.unwrap();
-    let err = b.commit(vec![create_dok.clone(), version(big, dok)]).await.unwrap_err();
-    assert!(matches!(err, akte_store::Error::Conflict(_)), "{err}");
-    assert!(b.catalog().get(&dok).is_none(), "nothing was committed");
-    // Stored again, the same bytes are written afresh and the commit holds.
-    let big = b.objects().put_content(&mut &large[..], b.chunk_size, None, |_| {}).await.unwrap();
-    b.commit(vec![create_dok, version(big, dok)]).await.unwrap();
-    assert_eq!(common::read_all(&b, dok).await.unwrap(), large);
-    let dok2 = Uuid::now_v7();
-    let err = b
-        .commit(vec![
-            Change::Create {
-                kind: ObjKind::Dokument,
-                id: dok2,
-                parent: Some(new),
-                content: None,
-                fields: fields(json!({"title": "Notiz"})),
-            },
-            version(small, dok2),
-        ])
-        .await
-        .unwrap_err();
-    assert!(matches!(err, akte_store::Error::Conflict(_)), "{err}");
-    let small = b.objects().put_small(bytes::Bytes::from_static(b"kurz und gleich")).await.unwrap();
-    b.commit(vec![
-        Change::Create {
-            kind: ObjKind::Dokument,
-            id: dok2,
-            parent: Some(new),
-            content: None,
-            fields: fields(json!({"title": "Notiz"})),
-        },
-        version(small, dok2),
-    ])
-    .await
-    .unwrap();
-    assert_eq!(common::read_all(&b, dok2).await.unwrap(), b"kurz und gleich");
+    for (name, bytes, content) in [("plan.bin", &large[..], big), ("notiz.txt", &b"kurz und gleich"[..], small)] {
+        let (dok, _, changes) = common::doc_changes(new, name, content);
+        let err = b.commit(changes).await.unwrap_err();
+        assert!(matches!(err, akte_store::Error::Conflict(_)), "{err}");
+        assert!(b.catalog().get(&dok).is_none(), "nothing was committed");
+        // Stored again, the same bytes are written afresh and the commit holds.
+        let content = b.objects().put_content(&mut &bytes[..], b.chunk_size, None, |_| {}).await.unwrap();
+        let (dok, _, changes) = common::doc_changes(new, name, content);
+        b.commit(changes).await.unwrap();
+        assert_eq!(common::read_all(&b, dok).await.unwrap(), bytes);
+    }
     let report = verify::verify(&b, |_, _| {}).await.unwrap();
     assert!(report.ok(), "{:?}", report.problems);
 }

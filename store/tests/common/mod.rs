@@ -116,12 +116,11 @@ pub async fn create_akte(repo: &mut Repository, az: &str, title: &str) -> Uuid {
     id
 }
 
-/// Adds one Dokument with content `bytes`; returns (dokument id, version id).
-pub async fn add_doc(repo: &mut Repository, parent: Uuid, name: &str, bytes: &[u8]) -> (Uuid, Uuid) {
-    let content = repo.objects().put_content(&mut &bytes[..], repo.chunk_size, None, |_| {}).await.unwrap();
-    let dok = Uuid::now_v7();
-    let ver = Uuid::now_v7();
-    repo.commit(vec![
+/// The changes that create a Dokument in `parent` with one version holding `content`;
+/// returns (dokument id, version id, changes).
+pub fn doc_changes(parent: Uuid, name: &str, content: akte_store::content::ContentRef) -> (Uuid, Uuid, Vec<Change>) {
+    let (dok, ver) = (Uuid::now_v7(), Uuid::now_v7());
+    let changes = vec![
         Change::Create {
             kind: ObjKind::Dokument,
             id: dok,
@@ -136,9 +135,15 @@ pub async fn add_doc(repo: &mut Repository, parent: Uuid, name: &str, bytes: &[u
             content: Some(content),
             fields: fields(json!({"file_name": name})),
         },
-    ])
-    .await
-    .unwrap();
+    ];
+    (dok, ver, changes)
+}
+
+/// Adds one Dokument with content `bytes`; returns (dokument id, version id).
+pub async fn add_doc(repo: &mut Repository, parent: Uuid, name: &str, bytes: &[u8]) -> (Uuid, Uuid) {
+    let content = repo.objects().put_content(&mut &bytes[..], repo.chunk_size, None, |_| {}).await.unwrap();
+    let (dok, ver, changes) = doc_changes(parent, name, content);
+    repo.commit(changes).await.unwrap();
     (dok, ver)
 }
 
