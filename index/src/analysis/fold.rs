@@ -4,6 +4,12 @@
 
 /// Appends the lower-cased, folded form of `word` to `out`. Soft hyphens are dropped.
 pub fn fold_into(word: &str, out: &mut String) {
+    if word.is_ascii() {
+        let from = out.len();
+        out.push_str(word);
+        out[from..].make_ascii_lowercase();
+        return;
+    }
     for c in word.chars() {
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());

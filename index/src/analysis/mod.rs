@@ -9,7 +9,6 @@ mod compound;
 mod fold;
 mod words;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer, Token, TokenStream, Tokenizer};
 
@@ -93,13 +92,25 @@ pub enum Mode {
 #[derive(Clone)]
 pub struct GermanTokenizer {
     mode: Mode,
-    cache: HashMap<Box<str>, Arc<[Box<str>]>>,
+    cache: Cache,
 }
+
+/// What one folded word yields, remembered per tokenizer: most words of a corpus repeat,
+/// and stemming and compound splitting are the bulk of the analysis.
+struct Analysed {
+    /// The word's stem.
+    stem: Box<str>,
+    /// Stems of its compound runs other than `stem`; `None` until the word is first seen
+    /// capitalised (only nouns are split).
+    parts: Option<Box<[Box<str>]>>,
+}
+
+type Cache = rustc_hash::FxHashMap<Box<str>, Arc<Analysed>>;
 
 impl GermanTokenizer {
     /// A tokenizer of the given mode.
     pub fn new(mode: Mode) -> GermanTokenizer {
-        GermanTokenizer { mode, cache: HashMap::new() }
+        GermanTokenizer { mode, cache: Cache::default() }
     }
 }
 
@@ -114,12 +125,28 @@ impl Tokenizer for GermanTokenizer {
             stemmer: stemmer(),
             lexicon: Lexicon::builtin(),
             cache: &mut self.cache,
+            folded: String::new(),
+            joined: String::new(),
+            current: None,
             pending: Vec::new(),
             token: Token::default(),
             next_position: 0,
             joined_until: 0,
         }
     }
+}
+
+/// Where the text of a pending token lives (all of them outlive the current word only).
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// The current word, folded.
+    Folded,
+    /// The joined hyphenated compound, folded (exact mode) or stemmed (index mode).
+    Joined,
+    /// The current word's stem.
+    Stem,
+    /// The current word's compound part stem with this index.
+    Part(usize),
 }
 
 /// Token stream of [`GermanTokenizer`].
@@ -129,85 +156,116 @@ pub struct GermanStream<'a> {
     mode: Mode,
     stemmer: frostem::Stemmer,
     lexicon: &'static Lexicon,
-    cache: &'a mut HashMap<Box<str>, Arc<[Box<str>]>>,
-    /// Tokens of the current word, in reverse order.
-    pending: Vec<Token>,
+    cache: &'a mut Cache,
+    /// The current word, folded (a buffer reused for every word).
+    folded: String,
+    /// The current word's joined hyphenated compound, if any.
+    joined: String,
+    /// The current word's analysis (index mode).
+    current: Option<Arc<Analysed>>,
+    /// Tokens of the current word, in reverse order: (text, from, to).
+    pending: Vec<(Source, usize, usize)>,
     token: Token,
     next_position: usize,
     joined_until: usize,
 }
 
 impl GermanStream<'_> {
-    fn push(&mut self, text: String, from: usize, to: usize, position: usize) {
-        self.pending.push(Token { offset_from: from, offset_to: to, position, text, position_length: 1 });
-    }
-
     fn analyse(&mut self, w: Word<'_>) {
         let position = self.next_position;
         self.next_position += 1;
-        let folded = fold(w.text);
-        if folded.is_empty() || folded.len() > MAX_TOKEN_BYTES {
+        self.token.position = position;
+        self.folded.clear();
+        fold_into(w.text, &mut self.folded);
+        if self.folded.is_empty() || self.folded.len() > MAX_TOKEN_BYTES {
             return;
         }
-        let joined = if w.start >= self.joined_until {
-            hyphen_group(self.text, w).map(|group| {
-                let last = group.last().expect("two or more segments");
-                self.joined_until = last.end;
-                (group.iter().map(|s| fold(s.text)).collect::<String>(), last.end)
-            })
-        } else {
-            None
-        };
+        let mut joined_end = None;
+        if w.start >= self.joined_until
+            && let Some(group) = hyphen_group(self.text, w)
+        {
+            let last = group.last().expect("two or more segments");
+            self.joined_until = last.end;
+            self.joined.clear();
+            for s in &group {
+                fold_into(s.text, &mut self.joined);
+            }
+            if self.joined.len() <= MAX_TOKEN_BYTES {
+                joined_end = Some(last.end);
+            }
+        }
         match self.mode {
             Mode::Exact => {
-                if let Some((j, end)) = joined.filter(|(j, _)| j.len() <= MAX_TOKEN_BYTES) {
-                    self.push(j, w.start, end, position);
+                if let Some(end) = joined_end {
+                    self.pending.push((Source::Joined, w.start, end));
                 }
-                self.push(folded, w.start, w.end, position);
+                self.pending.push((Source::Folded, w.start, w.end));
             }
             Mode::Index => {
-                let whole = self.stemmer.stem(&folded).into_owned();
+                let analysed = self.analysed(w.is_capitalised());
                 if w.is_capitalised() {
-                    let parts = self.parts(&folded);
-                    for p in parts.iter().rev().filter(|p| ***p != *whole) {
-                        self.push(p.to_string(), w.start, w.end, position);
+                    let parts = analysed.parts.as_deref().unwrap_or_default();
+                    for i in (0..parts.len()).rev() {
+                        self.pending.push((Source::Part(i), w.start, w.end));
                     }
                 }
-                if let Some((j, end)) = joined.filter(|(j, _)| j.len() <= MAX_TOKEN_BYTES) {
-                    let j = self.stemmer.stem(&j).into_owned();
-                    self.push(j, w.start, end, position);
+                self.current = Some(analysed);
+                if let Some(end) = joined_end {
+                    let stem = self.stemmer.stem(&self.joined).into_owned();
+                    self.joined = stem;
+                    self.pending.push((Source::Joined, w.start, end));
                 }
-                self.push(whole, w.start, w.end, position);
+                self.pending.push((Source::Stem, w.start, w.end));
             }
         }
     }
 
-    /// Stems of the compound runs of a folded word (cached).
-    fn parts(&mut self, folded: &str) -> Arc<[Box<str>]> {
-        if let Some(p) = self.cache.get(folded) {
-            return p.clone();
+    /// The analysis of the current folded word, from the cache when it was seen before;
+    /// with `parts` when the word is `capitalised`.
+    fn analysed(&mut self, capitalised: bool) -> Arc<Analysed> {
+        if let Some(a) = self.cache.get(self.folded.as_str())
+            && (a.parts.is_some() || !capitalised)
+        {
+            return Arc::clone(a);
         }
-        let mut stems: Vec<Box<str>> = Vec::new();
-        for run in self.lexicon.runs(folded, MAX_RUNS) {
-            let s: Box<str> = self.stemmer.stem(run).into();
-            if !stems.contains(&s) {
-                stems.push(s);
+        let stem: Box<str> = self.stemmer.stem(&self.folded).into();
+        let parts = capitalised.then(|| {
+            let mut parts: Vec<Box<str>> = Vec::new();
+            for run in self.lexicon.runs(&self.folded, MAX_RUNS) {
+                let s: Box<str> = self.stemmer.stem(run).into();
+                if s != stem && !parts.contains(&s) {
+                    parts.push(s);
+                }
             }
-        }
-        let stems: Arc<[Box<str>]> = stems.into();
+            parts.into_boxed_slice()
+        });
+        let analysed = Arc::new(Analysed { stem, parts });
         if self.cache.len() >= CACHE_ENTRIES {
             self.cache.clear();
         }
-        self.cache.insert(folded.into(), stems.clone());
-        stems
+        self.cache.insert(self.folded.as_str().into(), Arc::clone(&analysed));
+        analysed
     }
 }
 
 impl TokenStream for GermanStream<'_> {
     fn advance(&mut self) -> bool {
         loop {
-            if let Some(t) = self.pending.pop() {
-                self.token = t;
+            if let Some((source, from, to)) = self.pending.pop() {
+                let text = match source {
+                    Source::Folded => self.folded.as_str(),
+                    Source::Joined => self.joined.as_str(),
+                    Source::Stem => &self.current.as_ref().expect("an analysed word").stem,
+                    Source::Part(i) => {
+                        let parts = self.current.as_ref().and_then(|a| a.parts.as_deref()).expect("parts");
+                        &parts[i]
+                    }
+                };
+                self.token.text.clear();
+                self.token.text.push_str(text);
+                self.token.offset_from = from;
+                self.token.offset_to = to;
+                self.token.position_length = 1;
                 return true;
             }
             let Some(w) = self.words.next() else { return false };

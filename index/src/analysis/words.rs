@@ -36,6 +36,29 @@ fn is_hyphen(c: char) -> bool {
     matches!(c, '-' | '\u{2010}' | '\u{2011}')
 }
 
+/// Byte offset of the first character of `text` that is (`word`) or is not a word
+/// character; ASCII is decided without decoding, which is most of German text.
+fn scan(text: &str, word: bool) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() == word {
+                return Some(i);
+            }
+            i += 1;
+        } else {
+            let c = text[i..].chars().next().expect("a char boundary");
+            if is_word_char(c) == word {
+                return Some(i);
+            }
+            i += c.len_utf8();
+        }
+    }
+    None
+}
+
 /// The words of a text, in order.
 pub fn words(text: &str) -> Words<'_> {
     Words { text, pos: 0 }
@@ -52,11 +75,8 @@ impl<'a> Iterator for Words<'a> {
     type Item = Word<'a>;
 
     fn next(&mut self) -> Option<Word<'a>> {
-        let rest = &self.text[self.pos..];
-        let skip = rest.find(is_word_char)?;
-        let start = self.pos + skip;
-        let len = self.text[start..].find(|c: char| !is_word_char(c)).unwrap_or(self.text.len() - start);
-        let end = start + len;
+        let start = self.pos + scan(&self.text[self.pos..], true)?;
+        let end = scan(&self.text[start..], false).map_or(self.text.len(), |len| start + len);
         self.pos = end;
         Some(Word { text: &self.text[start..end], start, end })
     }
@@ -65,7 +85,8 @@ impl<'a> Iterator for Words<'a> {
 /// If `first` begins a hyphenated compound of letters (`Umwelt-Rechtsbehelfsgesetz`,
 /// `Bundes-Immissionsschutzgesetz`), its segments (2 to 4); otherwise `None`.
 pub fn hyphen_group<'a>(text: &'a str, first: Word<'a>) -> Option<Vec<Word<'a>>> {
-    if !first.is_alphabetic() {
+    // most words are not followed by a hyphen: `-` or the first byte of U+2010/U+2011
+    if !matches!(text.as_bytes().get(first.end), Some(b'-' | 0xE2)) || !first.is_alphabetic() {
         return None;
     }
     let mut segments = vec![first];
