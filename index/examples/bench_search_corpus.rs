@@ -6,6 +6,7 @@
 //! bench_search_corpus index   --corpus corpus.jsonl --in-memory --queries Q [query options]
 //! bench_search_corpus query   --dir DIR --queries bench/search/queries.json
 //!                             [--akten 1000] [--readable 50] [--rounds 20] [--budget-s 60]
+//!                             [--variants bare,served]
 //! ```
 //!
 //! `index` reads a `gen-corpus --format jsonl` file (`-`: standard input) and indexes every
@@ -163,6 +164,7 @@ struct Args {
     budget: Duration,
     rebuild: bool,
     in_memory: bool,
+    variants: Vec<String>,
 }
 
 fn args() -> Result<Args> {
@@ -178,6 +180,7 @@ fn args() -> Result<Args> {
         rounds: 20,
         budget: Duration::from_secs(60),
         rebuild: false,
+        variants: vec!["bare".into(), "served".into()],
         in_memory: false,
     };
     while let Some(flag) = it.next() {
@@ -192,6 +195,7 @@ fn args() -> Result<Args> {
             "--budget-s" => a.budget = Duration::from_secs_f64(val()?.parse()?),
             "--rebuild" => a.rebuild = true,
             "--in-memory" => a.in_memory = true,
+            "--variants" => a.variants = val()?.split(',').map(str::to_string).collect(),
             other => bail!("unknown argument {other:?}"),
         }
     }
@@ -327,7 +331,7 @@ fn run_queries(index: &Index, a: &Args, dir: Option<&Path>) -> Result<()> {
     let access =
         Access::readers((0..a.akten).step_by(step as usize).take(a.readable as usize).map(|k| format!("akte:{k}")));
     let mut results = serde_json::Map::new();
-    for variant in ["bare", "served"] {
+    for variant in a.variants.iter().map(String::as_str) {
         let served = variant == "served";
         let mut per_kind = serde_json::Map::new();
         for kind in &kinds {

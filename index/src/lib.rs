@@ -49,6 +49,7 @@ mod error;
 pub mod limits;
 mod query;
 mod schema;
+mod scope;
 mod search;
 mod snippet;
 mod writer;
@@ -97,6 +98,7 @@ pub struct Index {
     reader: IndexReader,
     fields: Fields,
     status: OpenStatus,
+    scopes: scope::ScopeCache,
 }
 
 impl Index {
@@ -160,7 +162,7 @@ impl Index {
     fn ready(inner: tantivy::Index, fields: Fields, status: OpenStatus) -> Result<Index> {
         analysis::register(&inner);
         let reader = inner.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(Index { inner, reader, fields, status })
+        Ok(Index { inner, reader, fields, status, scopes: scope::ScopeCache::default() })
     }
 
     /// How the index was found when it was opened.
@@ -209,7 +211,7 @@ impl Index {
 
     /// Searches what `access` may read.
     pub fn search(&self, request: &SearchRequest, access: &Access) -> Result<SearchResponse> {
-        search::search(&self.reader.searcher(), &self.fields, request, access)
+        search::search(&self.reader.searcher(), &self.fields, &self.scopes, request, access)
     }
 }
 

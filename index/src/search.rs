@@ -10,15 +10,13 @@ use crate::limits::{MAX_LIMIT, MAX_OFFSET};
 use crate::query::build::{Builder, Highlight};
 use crate::query::parse;
 use crate::schema::Fields;
+use crate::scope::{Scope, ScopeCache};
 use crate::{Result, snippet};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
-use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery,
-    TermSetQuery,
-};
+use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::{DocAddress, DocSet, Order, Searcher, TantivyDocument, Term};
 
@@ -47,13 +45,10 @@ impl Access {
         Access::Readers(tokens.into_iter().map(Into::into).collect())
     }
 
-    fn query(&self, f: &Fields) -> Option<Box<dyn Query>> {
+    fn tokens(&self) -> Option<&BTreeSet<String>> {
         match self {
             Access::All => None,
-            Access::Readers(t) if t.is_empty() => Some(Box::new(EmptyQuery)),
-            Access::Readers(t) => {
-                Some(Box::new(TermSetQuery::new(t.iter().map(|r| Term::from_field_text(f.readers, r)))))
-            }
+            Access::Readers(t) => Some(t),
         }
     }
 }
@@ -195,10 +190,6 @@ pub struct SearchResponse {
     pub facets: Facets,
 }
 
-fn filter(q: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
-    (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0)))
-}
-
 fn keyword_set(field: tantivy::schema::Field, values: &[String]) -> Box<dyn Query> {
     Box::new(TermSetQuery::new(values.iter().map(|v| Term::from_field_text(field, &v.to_lowercase()))))
 }
@@ -207,54 +198,59 @@ fn plan_facet(path: &str) -> Facet {
     Facet::from_path(path.split('/').map(str::trim).filter(|s| !s.is_empty()))
 }
 
-fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<(Occur, Box<dyn Query>)> {
+fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
     let mut out = Vec::new();
     let raw = |field, values: &[String]| -> Box<dyn Query> {
         Box::new(TermSetQuery::new(values.iter().map(|v| Term::from_field_text(field, v))))
     };
     if !filters.akte.is_empty() {
-        out.push(filter(raw(f.akte, &filters.akte)));
+        out.push(raw(f.akte, &filters.akte));
     }
     if let Some(v) = &filters.vorgang {
-        out.push(filter(raw(f.vorgang, std::slice::from_ref(v))));
+        out.push(raw(f.vorgang, std::slice::from_ref(v)));
     }
     if let Some(p) = filters.aktenplan.as_deref().filter(|p| !p.trim_matches('/').is_empty()) {
-        out.push(filter(Box::new(TermQuery::new(
-            Term::from_facet(f.f_plan, &plan_facet(p)),
-            IndexRecordOption::Basic,
-        ))));
+        out.push(Box::new(TermQuery::new(Term::from_facet(f.f_plan, &plan_facet(p)), IndexRecordOption::Basic)));
     }
     for (field, values) in
         [(f.doctype_kw, &filters.document_type), (f.media_kw, &filters.media_type), (f.sender_kw, &filters.sender)]
     {
         if !values.is_empty() {
-            out.push(filter(keyword_set(field, values)));
+            out.push(keyword_set(field, values));
         }
     }
     if let Some(s) = &filters.status {
-        out.push(filter(keyword_set(f.status_kw, std::slice::from_ref(s))));
+        out.push(keyword_set(f.status_kw, std::slice::from_ref(s)));
     }
     if filters.date_from.is_some() || filters.date_to.is_some() {
         let bound = |d: Option<time::Date>| match d {
             Some(d) => Bound::Included(Term::from_field_i64(f.date, crate::doc::date_key(d))),
             None => Bound::Unbounded,
         };
-        out.push(filter(Box::new(RangeQuery::new(bound(filters.date_from), bound(filters.date_to)))));
+        out.push(Box::new(RangeQuery::new(bound(filters.date_from), bound(filters.date_to))));
     }
     out
 }
 
 /// Runs a search; see [`crate::Index::search`].
-pub(crate) fn search(searcher: &Searcher, f: &Fields, req: &SearchRequest, access: &Access) -> Result<SearchResponse> {
+pub(crate) fn search(
+    searcher: &Searcher,
+    f: &Fields,
+    scopes: &ScopeCache,
+    req: &SearchRequest,
+    access: &Access,
+) -> Result<SearchResponse> {
     if req.offset > MAX_OFFSET {
         return Err(Error::InvalidRequest(format!("offset {} is past the deepest page ({MAX_OFFSET})", req.offset)));
     }
     let limit = req.limit.min(MAX_LIMIT);
-    let readable = access.query(f);
+    let scope = Scope::evaluate(searcher, scopes, f.readers, access.tokens(), &filter_clauses(f, &req.filters))?
+        .map(|s| s.query());
     let mut builder = Builder {
         searcher,
         fields: f,
-        readable: readable.as_ref().map_or_else(|| Box::new(AllQuery) as Box<dyn Query>, |q| q.box_clone()),
+        readable: scope.as_ref().map_or_else(|| Box::new(AllQuery) as Box<dyn Query>, |q| q.box_clone()),
+        scope: scope.as_ref().map(|q| q.box_clone()),
         highlight: Highlight::default(),
     };
     let user = match parse::parse(&req.query)? {
@@ -263,8 +259,7 @@ pub(crate) fn search(searcher: &Searcher, f: &Fields, req: &SearchRequest, acces
     };
     let sort = if user.is_none() && req.sort == Sort::Relevance { Sort::DateDesc } else { req.sort };
     let mut clauses = vec![(Occur::Must, user.unwrap_or_else(|| Box::new(AllQuery)))];
-    clauses.extend(readable.map(filter));
-    clauses.extend(filter_clauses(f, &req.filters));
+    clauses.extend(scope.map(|q| (Occur::Must, q)));
     let query = BooleanQuery::new(clauses);
 
     let facets = req.facets.then(|| facet_collectors(&req.filters));

@@ -86,3 +86,45 @@ fn no_tokens_no_documents_and_akte_tokens_scope_search() {
     in_akte.filters.akte = vec![format!("akte-{RESTRICTED}")];
     assert_eq!(index.search(&in_akte, &clerk()).unwrap().total, 0, "filtering by a foreign Akte reveals nothing");
 }
+
+/// The readable documents of each segment are cached between searches; a change of a
+/// document's readers, a deletion and a new segment must show in the very next search.
+#[test]
+fn cached_access_follows_changes_of_readers_and_deletions() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = akte_index::Index::open(dir.path()).unwrap();
+    let doc = |id: &str, reader: &str| akte_index::IndexDoc {
+        dokument_id: id.into(),
+        akte_id: "a".into(),
+        readers: vec![reader.into()],
+        text: "Schallimmissionsprognose für den Windpark".into(),
+        ..akte_index::IndexDoc::default()
+    };
+    let ids = |access: &Access| -> Vec<String> {
+        let mut ids: Vec<String> = index
+            .search(&SearchRequest::new("Schall"), access)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.dokument_id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let (a, b) = (Access::readers(["akte:a"]), Access::readers(["akte:b"]));
+    let mut w = index.writer().unwrap();
+    w.upsert(&doc("d1", "akte:a")).unwrap();
+    w.upsert(&doc("d2", "akte:a")).unwrap();
+    w.commit(None).unwrap();
+    assert_eq!((ids(&a), ids(&b)), (vec!["d1".to_string(), "d2".to_string()], Vec::<String>::new()));
+    // d1 moves to reader b: a delete in the old segment and a new segment
+    w.upsert(&doc("d1", "akte:b")).unwrap();
+    w.commit(None).unwrap();
+    assert_eq!((ids(&a), ids(&b)), (vec!["d2".to_string()], vec!["d1".to_string()]));
+    w.delete("d2");
+    w.commit(None).unwrap();
+    assert_eq!((ids(&a), ids(&b)), (Vec::<String>::new(), vec!["d1".to_string()]));
+    // both tokens at once is another set than either alone
+    assert_eq!(ids(&Access::readers(["akte:a", "akte:b"])), vec!["d1".to_string()]);
+    assert_eq!(index.search(&SearchRequest::new("Windpark"), &a).unwrap().total, 0);
+}

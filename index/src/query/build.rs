@@ -41,6 +41,8 @@ pub(crate) struct Builder<'a> {
     pub fields: &'a Fields,
     /// Matches the documents the user may read (for the fuzzy fallback decision).
     pub readable: Box<dyn Query>,
+    /// The search's scope (see [`crate::scope`]), joined to every leaf; `None`: everything.
+    pub scope: Option<Box<dyn Query>>,
     pub highlight: Highlight,
 }
 
@@ -63,6 +65,20 @@ fn term(field: Field, text: &str) -> Q {
 }
 
 impl Builder<'_> {
+    /// `q` restricted to the scope: the scope leads the intersection, so `q` is only sought
+    /// at documents in scope.
+    fn scoped(&self, q: Q) -> Q {
+        match &self.scope {
+            Some(scope) => Box::new(BooleanQuery::new(vec![(Occur::Must, q), (Occur::Must, scope.box_clone())])),
+            None => q,
+        }
+    }
+
+    /// Every document in scope.
+    fn everything(&self) -> Q {
+        self.scope.as_ref().map_or_else(|| Box::new(AllQuery) as Q, |s| s.box_clone())
+    }
+
     /// The query for a node; `None` when it analyses to nothing (e.g. only punctuation).
     pub fn node(&mut self, node: &Node, negated: bool) -> Result<Option<Q>> {
         Ok(match node {
@@ -88,7 +104,7 @@ impl Builder<'_> {
                     return Ok(None);
                 }
                 if !positive {
-                    clauses.push((Occur::Must, Box::new(AllQuery)));
+                    clauses.push((Occur::Must, self.everything()));
                 }
                 Some(Box::new(BooleanQuery::new(clauses)))
             }
@@ -100,7 +116,7 @@ impl Builder<'_> {
                 (!alternatives.is_empty()).then(|| any_of(alternatives))
             }
             Node::Not(inner) => self.node(inner, !negated)?.map(|q| -> Q {
-                Box::new(BooleanQuery::new(vec![(Occur::Must, Box::new(AllQuery)), (Occur::MustNot, q)]))
+                Box::new(BooleanQuery::new(vec![(Occur::Must, self.everything()), (Occur::MustNot, q)]))
             }),
             Node::Word(w) => self.word(w, negated)?,
             Node::Phrase(p) => self.phrase(
@@ -139,10 +155,10 @@ impl Builder<'_> {
             self.highlight.stems.insert(t.stem.clone());
         }
         any_of(vec![
-            boost(term(f.head, &t.stem), BOOST_HEAD),
-            boost(term(f.body, &t.stem), BOOST_BODY),
-            boost(term(f.ctx, &t.stem), BOOST_CTX),
-            boost(term(f.exact, &t.folded), BOOST_EXACT),
+            boost(self.scoped(term(f.head, &t.stem)), BOOST_HEAD),
+            boost(self.scoped(term(f.body, &t.stem)), BOOST_BODY),
+            boost(self.scoped(term(f.ctx, &t.stem)), BOOST_CTX),
+            boost(self.scoped(term(f.exact, &t.folded)), BOOST_EXACT),
         ])
     }
 
@@ -164,7 +180,7 @@ impl Builder<'_> {
         let f = self.fields;
         self.highlight.fuzzy.push((t.folded.clone(), distance));
         let fuzzy = |field: Field, text: &str| -> Q {
-            Box::new(FuzzyTermQuery::new(Term::from_field_text(field, text), distance, true))
+            self.scoped(Box::new(FuzzyTermQuery::new(Term::from_field_text(field, text), distance, true)))
         };
         Ok(boost(any_of(vec![fuzzy(f.exact, &t.folded), fuzzy(f.body, &t.stem), fuzzy(f.head, &t.stem)]), BOOST_FUZZY))
     }
@@ -193,7 +209,7 @@ impl Builder<'_> {
                             tokens.iter().map(|t| Term::from_field_text(field, &t.stem)).collect(),
                         ))
                     };
-                    boost(q, b)
+                    boost(self.scoped(q), b)
                 })
                 .collect(),
         )
@@ -209,13 +225,13 @@ impl Builder<'_> {
         if !negated {
             self.highlight.prefixes.push(folded);
         }
-        Ok(Box::new(TermSetQuery::new(terms)))
+        Ok(self.scoped(Box::new(TermSetQuery::new(terms))))
     }
 
     fn field(&mut self, name: FieldName, value: &str, quoted: bool, negated: bool) -> Result<Option<Q>> {
         let f = self.fields;
         let value = value.trim();
-        Ok(Some(match name {
+        let q: Q = match name {
             FieldName::Typ => term(f.doctype_kw, &value.to_lowercase()),
             FieldName::Medium => term(f.media_kw, &value.to_lowercase()),
             FieldName::Akte => term(f.akte, value),
@@ -251,7 +267,8 @@ impl Builder<'_> {
                 }
                 all_of(tokens.iter().map(|t| term(field, &t.stem)).collect())
             }
-        }))
+        };
+        Ok(Some(self.scoped(q)))
     }
 }
 
