@@ -33,11 +33,19 @@ fn find_marks(text: &str, hl: &Highlight, tokenizer: &mut GermanTokenizer) -> Ve
     if hl.stems.is_empty() && hl.prefixes.is_empty() && hl.fuzzy.is_empty() {
         return marks;
     }
+    // Once a window holds every term, no later window can hold more distinct terms: the
+    // scan ends one window width later (for the marks that window shows), so the cost of a
+    // snippet does not grow with the length of the text.
+    let all_terms = hl.stems.len() + hl.prefixes.len() + hl.fuzzy.len();
+    let mut stop_after = usize::MAX;
     let mut stream = tokenizer.token_stream(text);
     let mut last_position = usize::MAX;
     let mut position_marked = false;
     while stream.advance() {
         let t = stream.token();
+        if t.offset_from > stop_after {
+            break;
+        }
         if t.position != last_position {
             last_position = t.position;
             position_marked = false;
@@ -66,9 +74,22 @@ fn find_marks(text: &str, hl: &Highlight, tokenizer: &mut GermanTokenizer) -> Ve
             }
             marks.push(Mark { from: t.offset_from, to: t.offset_to, term });
             position_marked = true;
+            if stop_after == usize::MAX && window_has_all(&marks, all_terms) {
+                stop_after = t.offset_to + SNIPPET_CHARS;
+            }
         }
     }
     marks
+}
+
+/// Whether the marks within one window width before the last mark hold `all` distinct terms.
+fn window_has_all(marks: &[Mark], all: usize) -> bool {
+    let Some(last) = marks.last() else { return false };
+    let mut terms: Vec<usize> =
+        marks.iter().rev().take_while(|m| m.from + SNIPPET_CHARS >= last.to).map(|m| m.term).collect();
+    terms.sort_unstable();
+    terms.dedup();
+    terms.len() >= all
 }
 
 /// Levenshtein distance of `a` and `b` is at most `max` (both short words).
@@ -204,6 +225,19 @@ mod tests {
         let s = snippet(&text, &hl(&["rotmilan", "horst", "eschenbusch"]));
         assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
         assert!(s.contains("<mark>Horst</mark>") && s.contains("<mark>Eschenbusch</mark>"), "{s}");
+    }
+
+    #[test]
+    fn scans_only_until_a_window_holds_every_term() {
+        let filler = "Text ohne Bezug. ".repeat(40);
+        let text = format!("Der Rotmilan am Horst, der Rotmilan. {filler} Rotmilan und Horst und Rotmilan. {filler}");
+        let marks = find_marks(&text, &hl(&["rotmilan", "horst"]), &mut GermanTokenizer::new(Mode::Index));
+        assert_eq!(marks.len(), 3, "the marks of the first window with both terms, then stop");
+        let s = snippet(&text, &hl(&["rotmilan", "horst"]));
+        assert!(s.starts_with("Der <mark>Rotmilan</mark> am <mark>Horst</mark>, der <mark>Rotmilan</mark>."), "{s}");
+        // a term that never occurs: the whole text is scanned, as before
+        let marks = find_marks(&text, &hl(&["rotmilan", "eschenbusch"]), &mut GermanTokenizer::new(Mode::Index));
+        assert_eq!(marks.len(), 4);
     }
 
     #[test]
