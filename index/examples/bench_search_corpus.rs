@@ -249,7 +249,8 @@ fn index(a: &Args) -> Result<()> {
             input_bytes += line.len() as u64 + 1;
             let d: CorpusDoc = serde_json::from_str(&line)?;
             text_bytes += d.text.len() as u64;
-            writer.upsert(&to_index_doc(d, a.akten)?)?;
+            // An empty index or one just emptied: each document once, as `akte reindex` does.
+            writer.insert(&to_index_doc(d, a.akten)?)?;
             docs += 1;
         }
         writer.commit(Some(&docs.to_string()))?;

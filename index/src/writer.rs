@@ -50,6 +50,16 @@ impl<'a> Writer<'a> {
         Ok(Upserted { truncated })
     }
 
+    /// Adds a document the index does not hold: after [`Writer::delete_all`] or into a new
+    /// index, each `dokument_id` once. Unlike [`Writer::upsert`] it queues no deletion, and
+    /// tantivy keeps every queued deletion (about 1 KB each) until the next commit, so a
+    /// rebuild of a million documents would hold a gigabyte for deletions that find nothing.
+    pub fn insert(&mut self, doc: &IndexDoc) -> Result<Upserted> {
+        let (d, truncated) = doc.to_document(&self.index.fields);
+        self.writer.add_document(d)?;
+        Ok(Upserted { truncated })
+    }
+
     /// Removes the document with this id (nothing happens when there is none).
     pub fn delete(&mut self, dokument_id: &str) {
         self.writer.delete_term(Term::from_field_text(self.index.fields.id, dokument_id));

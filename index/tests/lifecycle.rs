@@ -90,3 +90,22 @@ fn upsert_replaces_delete_removes_and_commit_publishes() {
     w.commit(Some("3")).unwrap();
     assert_eq!((index.num_docs(), index.cursor().unwrap().as_deref()), (0, Some("3")));
 }
+
+#[test]
+fn a_rebuild_by_insert_replaces_everything_and_later_upserts_still_replace() {
+    let index = Index::in_memory().unwrap();
+    let mut w = index.writer().unwrap();
+    w.upsert(&doc("d1", "Rotmilan", "h1")).unwrap();
+    w.upsert(&doc("d2", "Rotmilan Horst", "h2")).unwrap();
+    w.commit(None).unwrap();
+    w.delete_all().unwrap();
+    w.insert(&doc("d1", "Rotmilan Schwarzstorch", "h3")).unwrap();
+    w.commit(Some("rebuilt")).unwrap();
+    assert_eq!((total(&index, "Rotmilan"), total(&index, "Horst"), total(&index, "Schwarzstorch")), (1, 0, 1));
+    assert_eq!(index.indexed_hash("d1").unwrap().as_deref(), Some("h3"));
+    // an inserted document is replaced by a later upsert like any other
+    w.upsert(&doc("d1", "Seeadler", "h4")).unwrap();
+    w.commit(None).unwrap();
+    assert_eq!((total(&index, "Schwarzstorch"), total(&index, "Seeadler")), (0, 1));
+    assert_eq!(index.num_docs(), 1);
+}

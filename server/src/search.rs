@@ -275,6 +275,10 @@ pub async fn sync_with(index: &Index, pipeline: &Pipeline, repo: &Repository, fu
             continue;
         };
         match index_doc(repo, pipeline, &plan, dok).await? {
+            // After `delete_all` every Dokument is new (`touched` names each once).
+            Some(doc) if cursor.is_none() => {
+                writer.insert(&doc)?;
+            }
             Some(doc) => {
                 writer.upsert(&doc)?;
             }
