@@ -159,8 +159,14 @@ impl Index {
         Index::ready(tantivy::Index::create_in_ram(schema), fields, OpenStatus::Created)
     }
 
-    fn ready(inner: tantivy::Index, fields: Fields, status: OpenStatus) -> Result<Index> {
+    fn ready(mut inner: tantivy::Index, fields: Fields, status: OpenStatus) -> Result<Index> {
         analysis::register(&inner);
+        // The segments of one search are searched in parallel, one thread per core (at
+        // most MAX_SEARCH_THREADS): a search then takes about as long as its largest share.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(limits::MAX_SEARCH_THREADS);
+        if threads > 1 {
+            inner.set_multithread_executor(threads)?;
+        }
         let reader = inner.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         Ok(Index { inner, reader, fields, status, scopes: scope::ScopeCache::default() })
     }

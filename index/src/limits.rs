@@ -24,3 +24,5 @@ pub const MAX_OFFSET: usize = 10_000;
 pub const DEFAULT_WRITER_HEAP_BYTES: usize = 50_000_000;
 /// Snippet length in characters (about).
 pub const SNIPPET_CHARS: usize = 220;
+/// Most threads one search uses.
+pub const MAX_SEARCH_THREADS: usize = 4;

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use tantivy::index::SegmentId;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, TermSetQuery, Weight};
-use tantivy::{DocId, DocSet, Opstamp, Score, Searcher, SegmentReader, TERMINATED, Term};
+use tantivy::{DocId, DocSet, Opstamp, Score, Searcher, SeekDangerResult, SegmentReader, TERMINATED, Term};
 
 /// Bytes of document id lists the cache keeps (least recently used go first).
 const CACHE_BYTES: usize = 64 << 20;
@@ -192,25 +192,196 @@ impl Scope {
             Some(t) if !t.is_empty() => Some(cache.access(searcher.segment_readers(), readers, t)?),
             _ => None,
         };
-        let mut segments = FxMap::default();
-        for (i, segment) in searcher.segment_readers().iter().enumerate() {
-            let mut docs: Option<Docs> = match (access, &readable) {
-                (Some(_), Some(lists)) => Some(Arc::clone(&lists[i])),
-                (Some(_), None) => Some(Arc::from(Vec::new())),
-                (None, _) => None,
-            };
-            for weight in &filter_weights {
-                let mut scorer = weight.scorer(segment, 1.0)?;
-                docs = Some(live_docs(segment, scorer.as_mut(), docs.as_deref()));
-            }
-            segments.insert(segment.segment_id(), docs.unwrap_or_else(|| Arc::from(Vec::new())));
-        }
+        // The filters of each segment are evaluated on the index's search threads.
+        let per_segment = searcher.index().search_executor().map(
+            |(i, segment): (usize, &SegmentReader)| {
+                let mut docs: Option<Docs> = match (access, &readable) {
+                    (Some(_), Some(lists)) => Some(Arc::clone(&lists[i])),
+                    (Some(_), None) => Some(Arc::from(Vec::new())),
+                    (None, _) => None,
+                };
+                for weight in &filter_weights {
+                    let mut scorer = weight.scorer(segment, 1.0)?;
+                    docs = Some(live_docs(segment, scorer.as_mut(), docs.as_deref()));
+                }
+                Ok((segment.segment_id(), docs.unwrap_or_else(|| Arc::from(Vec::new()))))
+            },
+            searcher.segment_readers().iter().enumerate(),
+        )?;
+        let segments: FxMap<SegmentId, Docs> = per_segment.into_iter().collect();
         Ok(Some(Scope { segments: Arc::new(segments) }))
     }
 
     /// The scope as a query that matches its documents with score 0.
     pub fn query(&self) -> Box<dyn Query> {
         Box::new(ScopeQuery(self.clone()))
+    }
+
+    /// `inner` restricted to the scope, scored by `inner` alone. Its scorer walks the id
+    /// list and `inner` side by side and lets whichever is ahead pull the other: a common
+    /// term is only sought at documents in scope, a rare one only gallops through the list.
+    pub fn restrict(&self, inner: Box<dyn Query>) -> Box<dyn Query> {
+        Box::new(Restricted { inner, scope: self.clone() })
+    }
+
+    /// The ids in scope of a segment (none for a segment the scope was not evaluated for,
+    /// i.e. another searcher's).
+    fn docs(&self, segment: &SegmentReader) -> Docs {
+        self.segments.get(&segment.segment_id()).cloned().unwrap_or_else(|| Arc::from(Vec::new()))
+    }
+}
+
+#[derive(Debug)]
+struct Restricted {
+    inner: Box<dyn Query>,
+    scope: Scope,
+}
+
+impl Clone for Restricted {
+    fn clone(&self) -> Self {
+        Restricted { inner: self.inner.box_clone(), scope: self.scope.clone() }
+    }
+}
+
+impl Query for Restricted {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(RestrictedWeight { inner: self.inner.weight(scoring)?, scope: self.scope.clone() }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        self.inner.query_terms(visitor);
+    }
+}
+
+struct RestrictedWeight {
+    inner: Box<dyn Weight>,
+    scope: Scope,
+}
+
+impl Weight for RestrictedWeight {
+    fn scorer(&self, segment: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let docs = self.scope.docs(segment);
+        if docs.is_empty() {
+            return Ok(Box::new(tantivy::query::EmptyScorer));
+        }
+        Ok(Box::new(RestrictedScorer::new(self.inner.scorer(segment, boost)?, docs)))
+    }
+
+    fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        if self.scope.docs(segment).binary_search(&doc).is_err() {
+            return Err(tantivy::TantivyError::InvalidArgument(format!("document {doc} is outside the scope")));
+        }
+        self.inner.explain(segment, doc)
+    }
+}
+
+/// The documents of `inner` whose ids are in `docs`. Whichever is sparser leads: a rare
+/// `inner` is advanced and the list galloped after it; otherwise the list is walked and
+/// `inner` is only asked whether it matches each id (`seek_danger`), so a phrase, say, is
+/// only checked at documents in scope, never at those between them.
+struct RestrictedScorer {
+    inner: Box<dyn Scorer>,
+    docs: Docs,
+    /// Position in `docs`: no id before it is at or after the current document.
+    at: usize,
+    doc: DocId,
+    inner_leads: bool,
+}
+
+impl RestrictedScorer {
+    fn new(inner: Box<dyn Scorer>, docs: Docs) -> RestrictedScorer {
+        let inner_leads = inner.cost() < docs.len() as u64;
+        let mut scorer = RestrictedScorer { inner, docs, at: 0, doc: 0, inner_leads };
+        scorer.doc = scorer.align();
+        scorer
+    }
+
+    /// The first document at or after both cursors that is in both. `inner` is valid (not
+    /// left behind by a failed `seek_danger`) when this is called and when it returns a
+    /// document.
+    fn align(&mut self) -> DocId {
+        loop {
+            let Some(&want) = self.docs.get(self.at) else { return TERMINATED };
+            let d = self.inner.doc();
+            if d == want || d == TERMINATED {
+                return d;
+            }
+            if d > want {
+                self.at = gallop(&self.docs, self.at, d);
+                continue;
+            }
+            let mut want = want;
+            loop {
+                match self.inner.seek_danger(want) {
+                    SeekDangerResult::Found => return want,
+                    SeekDangerResult::SeekLowerBound(bound) if bound == TERMINATED => return TERMINATED,
+                    SeekDangerResult::SeekLowerBound(bound) => {
+                        // `inner` may now only be asked again, for a larger id
+                        self.at = gallop(&self.docs, self.at, bound);
+                        match self.docs.get(self.at) {
+                            Some(&next) => want = next,
+                            None => return TERMINATED,
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The first index at or after `from` whose id is at least `target` (`docs.len()` if none).
+fn gallop(docs: &[DocId], from: usize, target: DocId) -> usize {
+    let rest = &docs[from..];
+    if rest.first().is_none_or(|&d| d >= target) {
+        return from;
+    }
+    let mut bound = 1;
+    while bound < rest.len() && rest[bound] < target {
+        bound *= 2;
+    }
+    let lo = bound / 2;
+    let hi = bound.min(rest.len());
+    from + lo + rest[lo..hi].partition_point(|&d| d < target)
+}
+
+impl DocSet for RestrictedScorer {
+    fn advance(&mut self) -> DocId {
+        if self.doc == TERMINATED {
+            return TERMINATED;
+        }
+        self.at += 1;
+        if self.inner_leads {
+            self.inner.advance();
+        }
+        self.doc = self.align();
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc >= target {
+            return self.doc;
+        }
+        self.at = gallop(&self.docs, self.at, target);
+        self.doc = self.align();
+        self.doc
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.inner.size_hint().min((self.docs.len() - self.at.min(self.docs.len())) as u32)
+    }
+
+    fn cost(&self) -> u64 {
+        self.inner.cost().min((self.docs.len() - self.at.min(self.docs.len())) as u64)
+    }
+}
+
+impl Scorer for RestrictedScorer {
+    fn score(&mut self) -> Score {
+        self.inner.score()
     }
 }
 
@@ -225,20 +396,13 @@ impl Query for ScopeQuery {
 
 struct ScopeWeight(Scope);
 
-impl ScopeWeight {
-    /// A segment the scope was not evaluated for (another searcher's) has nothing in scope.
-    fn docs(&self, segment: &SegmentReader) -> Docs {
-        self.0.segments.get(&segment.segment_id()).cloned().unwrap_or_else(|| Arc::from(Vec::new()))
-    }
-}
-
 impl Weight for ScopeWeight {
     fn scorer(&self, segment: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        Ok(Box::new(DocsScorer { docs: self.docs(segment), at: 0 }))
+        Ok(Box::new(DocsScorer { docs: self.0.docs(segment), at: 0 }))
     }
 
     fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        if self.docs(segment).binary_search(&doc).is_ok() {
+        if self.0.docs(segment).binary_search(&doc).is_ok() {
             Ok(Explanation::new("in the reader's scope", 0.0))
         } else {
             Err(tantivy::TantivyError::InvalidArgument(format!("document {doc} is outside the scope")))
@@ -259,17 +423,7 @@ impl DocSet for DocsScorer {
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
-        let rest = &self.docs[self.at..];
-        if rest.first().is_none_or(|&d| d >= target) {
-            return self.doc();
-        }
-        let mut bound = 1;
-        while bound < rest.len() && rest[bound] < target {
-            bound *= 2;
-        }
-        let lo = bound / 2;
-        let hi = bound.min(rest.len());
-        self.at += lo + rest[lo..hi].partition_point(|&d| d < target);
+        self.at = gallop(&self.docs, self.at, target);
         self.doc()
     }
 
@@ -309,6 +463,107 @@ mod tests {
         }
         let mut s = DocsScorer { docs: Arc::from(Vec::new()), at: 0 };
         assert_eq!((s.doc(), s.advance(), s.seek(10)), (TERMINATED, TERMINATED, TERMINATED));
+    }
+
+    /// A pseudo-random sorted set of ids below `max` with about `per_mille` of them.
+    fn set(seed: u64, max: u32, per_mille: u64) -> Vec<DocId> {
+        let mut x = seed;
+        (0..max)
+            .filter(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x % 1000 < per_mille
+            })
+            .collect()
+    }
+
+    fn restricted(inner: &[DocId], scope: &[DocId]) -> RestrictedScorer {
+        let inner = DocsScorer { docs: inner.to_vec().into(), at: 0 };
+        RestrictedScorer::new(Box::new(inner), scope.to_vec().into())
+    }
+
+    #[test]
+    fn a_restricted_scorer_yields_exactly_the_intersection() {
+        for (seed, a, b) in [(1, 500, 50), (2, 50, 500), (3, 900, 900), (4, 5, 5), (5, 0, 300), (6, 300, 0)] {
+            let (inner, scope) = (set(seed, 20_000, a), set(seed * 7 + 1, 20_000, b));
+            let want: Vec<DocId> = inner.iter().copied().filter(|d| scope.binary_search(d).is_ok()).collect();
+            let mut s = restricted(&inner, &scope);
+            let mut got = Vec::new();
+            while s.doc() != TERMINATED {
+                got.push(s.doc());
+                s.advance();
+            }
+            assert_eq!(got, want, "walk, seed {seed}");
+            for step in [1u32, 37, 1_000] {
+                let mut s = restricted(&inner, &scope);
+                let mut target = 0;
+                while s.doc() != TERMINATED {
+                    target = (target + step).max(s.doc());
+                    let expected = want.iter().copied().find(|&d| d >= target).unwrap_or(TERMINATED);
+                    assert_eq!(s.seek(target), expected, "seek {target}, seed {seed}, step {step}");
+                }
+            }
+        }
+    }
+
+    /// A scorer whose failed `seek_danger` leaves it invalid, as a phrase scorer's may: it
+    /// panics if used for anything but another `seek_danger` before it found a document.
+    struct Dangerous {
+        docs: Vec<DocId>,
+        at: usize,
+        valid: bool,
+    }
+
+    impl DocSet for Dangerous {
+        fn advance(&mut self) -> DocId {
+            assert!(self.valid, "advance after a failed seek_danger");
+            self.at += 1;
+            self.doc()
+        }
+        fn doc(&self) -> DocId {
+            assert!(self.valid, "doc after a failed seek_danger");
+            self.docs.get(self.at).copied().unwrap_or(TERMINATED)
+        }
+        fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
+            self.at = gallop(&self.docs, self.at, target);
+            match self.docs.get(self.at) {
+                Some(&d) if d == target => {
+                    self.valid = true;
+                    SeekDangerResult::Found
+                }
+                // a lower bound only: just past the target, not the next document
+                Some(_) => {
+                    self.valid = false;
+                    SeekDangerResult::SeekLowerBound(target + 1)
+                }
+                None => SeekDangerResult::SeekLowerBound(TERMINATED),
+            }
+        }
+        fn size_hint(&self) -> u32 {
+            self.docs.len() as u32
+        }
+    }
+
+    impl Scorer for Dangerous {
+        fn score(&mut self) -> Score {
+            1.0
+        }
+    }
+
+    #[test]
+    fn a_dense_inner_is_only_probed_at_ids_in_scope() {
+        let (inner, scope) = (set(11, 20_000, 700), set(12, 20_000, 50));
+        let want: Vec<DocId> = inner.iter().copied().filter(|d| scope.binary_search(d).is_ok()).collect();
+        let dangerous = Dangerous { docs: inner, at: 0, valid: true };
+        let mut s = RestrictedScorer::new(Box::new(dangerous), scope.into());
+        assert!(!s.inner_leads);
+        let mut got = Vec::new();
+        while s.doc() != TERMINATED {
+            got.push(s.doc());
+            s.advance();
+        }
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::query::{AllQuery, EnableScoring, Query, RangeQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{Facet, IndexRecordOption, Value};
 use tantivy::{DocAddress, DocSet, Order, Searcher, TantivyDocument, Term};
 
@@ -244,13 +244,12 @@ pub(crate) fn search(
         return Err(Error::InvalidRequest(format!("offset {} is past the deepest page ({MAX_OFFSET})", req.offset)));
     }
     let limit = req.limit.min(MAX_LIMIT);
-    let scope = Scope::evaluate(searcher, scopes, f.readers, access.tokens(), &filter_clauses(f, &req.filters))?
-        .map(|s| s.query());
+    let scope = Scope::evaluate(searcher, scopes, f.readers, access.tokens(), &filter_clauses(f, &req.filters))?;
     let mut builder = Builder {
         searcher,
         fields: f,
-        readable: scope.as_ref().map_or_else(|| Box::new(AllQuery) as Box<dyn Query>, |q| q.box_clone()),
-        scope: scope.as_ref().map(|q| q.box_clone()),
+        readable: scope.as_ref().map_or_else(|| Box::new(AllQuery) as Box<dyn Query>, Scope::query),
+        scope: scope.clone(),
         highlight: Highlight::default(),
     };
     let user = match parse::parse(&req.query)? {
@@ -258,26 +257,30 @@ pub(crate) fn search(
         None => None,
     };
     let sort = if user.is_none() && req.sort == Sort::Relevance { Sort::DateDesc } else { req.sort };
-    let mut clauses = vec![(Occur::Must, user.unwrap_or_else(|| Box::new(AllQuery)))];
-    clauses.extend(scope.map(|q| (Occur::Must, q)));
-    let query = BooleanQuery::new(clauses);
+    // The scope restricts the whole query as well as each leaf: whatever a leaf does,
+    // nothing outside the scope is counted, ranked, faceted or snippeted.
+    let user = user.unwrap_or_else(|| Box::new(AllQuery));
+    let query = match &scope {
+        Some(scope) => scope.restrict(user),
+        None => user,
+    };
 
     let facets = req.facets.then(|| facet_collectors(&req.filters));
     let top = TopDocs::with_limit(limit.max(1)).and_offset(req.offset);
     let (total, page, facet_counts) = match sort {
         Sort::Relevance => {
-            let (total, hits, fc) = searcher.search(&query, &(Count, top.order_by_score(), facets))?;
+            let (total, hits, fc) = searcher.search(query.as_ref(), &(Count, top.order_by_score(), facets))?;
             (total, hits.into_iter().map(|(s, a)| (a, Some(s))).collect::<Vec<_>>(), fc)
         }
         Sort::DateDesc | Sort::DateAsc => {
             let order = if sort == Sort::DateDesc { Order::Desc } else { Order::Asc };
             let (total, hits, fc) =
-                searcher.search(&query, &(Count, top.order_by_fast_field::<i64>("date", order), facets))?;
+                searcher.search(query.as_ref(), &(Count, top.order_by_fast_field::<i64>("date", order), facets))?;
             (total, hits.into_iter().map(|(_, a)| (a, None)).collect(), fc)
         }
     };
     let page: Vec<(DocAddress, Option<f32>)> = page.into_iter().take(limit).collect();
-    let scores = scores_of(searcher, &query, &page)?;
+    let scores = scores_of(searcher, query.as_ref(), &page)?;
     let mut hits = Vec::with_capacity(page.len());
     for ((addr, _), score) in page.iter().zip(scores) {
         let doc: TantivyDocument = searcher.doc(*addr)?;

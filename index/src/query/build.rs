@@ -9,6 +9,7 @@ use crate::analysis::{self, QueryToken};
 use crate::error::QueryError;
 use crate::limits::{MAX_AZ_PREFIX_TERMS, MAX_WILDCARD_TERMS, MIN_WILDCARD_PREFIX};
 use crate::schema::Fields;
+use crate::scope::Scope;
 use std::collections::{BTreeSet, HashSet};
 use std::ops::Bound;
 use tantivy::query::{
@@ -42,7 +43,7 @@ pub(crate) struct Builder<'a> {
     /// Matches the documents the user may read (for the fuzzy fallback decision).
     pub readable: Box<dyn Query>,
     /// The search's scope (see [`crate::scope`]), joined to every leaf; `None`: everything.
-    pub scope: Option<Box<dyn Query>>,
+    pub scope: Option<Scope>,
     pub highlight: Highlight,
 }
 
@@ -65,18 +66,17 @@ fn term(field: Field, text: &str) -> Q {
 }
 
 impl Builder<'_> {
-    /// `q` restricted to the scope: the scope leads the intersection, so `q` is only sought
-    /// at documents in scope.
+    /// `q` restricted to the scope, so that it is only sought at documents in scope.
     fn scoped(&self, q: Q) -> Q {
         match &self.scope {
-            Some(scope) => Box::new(BooleanQuery::new(vec![(Occur::Must, q), (Occur::Must, scope.box_clone())])),
+            Some(scope) => scope.restrict(q),
             None => q,
         }
     }
 
     /// Every document in scope.
     fn everything(&self) -> Q {
-        self.scope.as_ref().map_or_else(|| Box::new(AllQuery) as Q, |s| s.box_clone())
+        self.scope.as_ref().map_or_else(|| Box::new(AllQuery) as Q, Scope::query)
     }
 
     /// The query for a node; `None` when it analyses to nothing (e.g. only punctuation).
