@@ -21,6 +21,7 @@ fn main() {
     let guests = root.join("plugins/guests");
     println!("cargo:rerun-if-changed={}", guests.display());
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
+    println!("cargo:rerun-if-changed={}", root.join(".cargo/config.toml").display());
     println!("cargo:rerun-if-env-changed=AKTE_BUILTIN_PLUGINS");
 
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -62,7 +63,10 @@ fn build_guests(guests: &Path, out: &Path) -> PathBuf {
     let wasm_target = target.join("wasm");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.arg("build")
+    // From the repository root, where cargo finds .cargo/config.toml (the guests' rustflags,
+    // the same as plugins/build-guests.sh uses).
+    cmd.current_dir(guests.parent().and_then(Path::parent).expect("plugins/guests lies in the repository"))
+        .arg("build")
         .arg("--locked")
         .arg("--release")
         .args(["--target", "wasm32-wasip2"])

@@ -41,8 +41,9 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx w
   say "adding the wasm32-wasip2 target"
   rustup target add wasm32-wasip2 >&2
 fi
-CARGO_TARGET_DIR="$target/wasm" cargo build --locked --release --target wasm32-wasip2 \
-  --manifest-path "$here/guests/Cargo.toml" -p akte-plugin-windkraft -p akte-plugin-template >&2
+# From the repository root, where cargo finds .cargo/config.toml (the guests' rustflags).
+(cd "$here/.." && CARGO_TARGET_DIR="$target/wasm" cargo build --locked --release --target wasm32-wasip2 \
+  --manifest-path "$here/guests/Cargo.toml" -p akte-plugin-windkraft -p akte-plugin-template >&2)
 publish windkraft-rust "$target/wasm/wasm32-wasip2/release/akte_plugin_windkraft.wasm" \
   "$examples/windkraft-rust/plugin.toml"
 # The SDK's copyable template, so that the tests can check it is a working enricher.

@@ -16,8 +16,9 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx w
   rustup target add wasm32-wasip2 >&2
 fi
 
-CARGO_TARGET_DIR="$target/wasm" cargo build --locked --release --target wasm32-wasip2 \
-  --manifest-path "$here/guests/Cargo.toml" >&2
+# From the repository root, where cargo finds .cargo/config.toml (the guests' rustflags).
+(cd "$here/.." && CARGO_TARGET_DIR="$target/wasm" cargo build --locked --release --target wasm32-wasip2 \
+  --manifest-path "$here/guests/Cargo.toml" >&2)
 
 mkdir -p "$out"
 built="$target/wasm/wasm32-wasip2/release"

@@ -145,6 +145,22 @@ fn engine(config: &HostConfig) -> wasmtime::Result<Engine> {
         .total_tables(calls * 8)
         .total_stacks(calls)
         .max_memory_size(config.max_memory_mib as usize * 1024 * 1024);
+    // How a slot is made fresh for the next call. By default wasmtime `madvise`s away all
+    // the memory a call touched, so every call faults its pages in again (and zeroes them
+    // in the kernel): about half of a small call's overhead, and a tenth to a fifth of
+    // a large extraction. Where Linux can report which pages were written (the
+    // `PAGEMAP_SCAN` ioctl, Linux 6.7+), only those are reset, with `memset`, up to
+    // `KEEP_RESIDENT` per memory and the rest decommitted as before. Each call still gets
+    // a memory as fresh as a new instance's (zeroes and the component's data), nothing of
+    // the previous call; the cost is that up to this much stays resident per memory slot
+    // that has been used. Without the ioctl, wasmtime would `memset` the first
+    // `KEEP_RESIDENT` of a memory whether touched or not; that is left off.
+    if PoolingAllocationConfig::is_pagemap_scan_available() {
+        const KEEP_RESIDENT: usize = 64 * 1024 * 1024;
+        pool.pagemap_scan(wasmtime::Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT.min(config.max_memory_mib as usize * 1024 * 1024))
+            .table_keep_resident(64 * 1024);
+    }
     let mut cfg = Config::new();
     cfg.wasm_component_model(true)
         .epoch_interruption(true)
