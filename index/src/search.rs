@@ -245,13 +245,7 @@ pub(crate) fn search(
     }
     let limit = req.limit.min(MAX_LIMIT);
     let scope = Scope::evaluate(searcher, scopes, f.readers, access.tokens(), &filter_clauses(f, &req.filters))?;
-    let mut builder = Builder {
-        searcher,
-        fields: f,
-        readable: scope.as_ref().map_or_else(|| Box::new(AllQuery) as Box<dyn Query>, Scope::query),
-        scope: scope.clone(),
-        highlight: Highlight::default(),
-    };
+    let mut builder = Builder { searcher, fields: f, scope: scope.clone(), highlight: Highlight::default() };
     let user = match parse::parse(&req.query)? {
         Some(node) => builder.node(&node, false)?,
         None => None,

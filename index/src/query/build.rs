@@ -40,8 +40,6 @@ pub(crate) struct Highlight {
 pub(crate) struct Builder<'a> {
     pub searcher: &'a Searcher,
     pub fields: &'a Fields,
-    /// Matches the documents the user may read (for the fuzzy fallback decision).
-    pub readable: Box<dyn Query>,
     /// The search's scope (see [`crate::scope`]), joined to every leaf; `None`: everything.
     pub scope: Option<Scope>,
     pub highlight: Highlight,
@@ -173,8 +171,8 @@ impl Builder<'_> {
         if distance == 0 || negated || t.folded.bytes().any(|b| b.is_ascii_digit()) {
             return Ok(exact);
         }
-        let probe = all_of(vec![exact.box_clone(), self.readable.box_clone()]);
-        if any_match(self.searcher, probe.as_ref())? {
+        // `exact` is already restricted to the scope: any match is a readable one.
+        if any_match(self.searcher, exact.as_ref())? {
             return Ok(exact);
         }
         let f = self.fields;
