@@ -78,6 +78,18 @@ impl IndexDoc {
         }
     }
 
+    /// The index's sort key: the Aktenplan codes, root first, then the Akte's id.
+    fn cluster_key(&self) -> String {
+        let mut key = String::with_capacity(64);
+        for node in &self.aktenplan {
+            key.push_str(&node.code);
+            key.push('\u{1f}');
+        }
+        key.push('\u{1e}');
+        key.push_str(&self.akte_id);
+        key
+    }
+
     /// The tantivy document, and whether the text was truncated.
     pub(crate) fn to_document(&self, f: &Fields) -> (TantivyDocument, bool) {
         let mut d = TantivyDocument::default();
@@ -86,6 +98,7 @@ impl IndexDoc {
         let truncated = text.len() < full.len();
         d.add_text(f.id, &self.dokument_id);
         d.add_text(f.akte, &self.akte_id);
+        d.add_text(f.cluster, self.cluster_key());
         if let Some(v) = &self.vorgang_id {
             d.add_text(f.vorgang, v);
         }
@@ -97,7 +110,7 @@ impl IndexDoc {
         }
         d.add_text(f.az, &self.aktenzeichen);
         d.add_text(f.title, &self.title);
-        d.add_text(f.snippet_src, cut(text, SNIPPET_SOURCE_BYTES));
+        d.add_bytes(f.snippet_src, cut(text, SNIPPET_SOURCE_BYTES).as_bytes());
         d.add_bool(f.truncated, truncated);
 
         let mut head = vec![self.title.as_str()];

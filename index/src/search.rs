@@ -190,8 +190,14 @@ pub struct SearchResponse {
     pub facets: Facets,
 }
 
+/// Documents with one of `values` in the keyword `field`. One value is a plain term query:
+/// a term set builds a small FST for every search, which costs more than the lookup.
 fn keyword_set(field: tantivy::schema::Field, values: &[String]) -> Box<dyn Query> {
-    Box::new(TermSetQuery::new(values.iter().map(|v| Term::from_field_text(field, &v.to_lowercase()))))
+    let term = |v: &String| Term::from_field_text(field, &v.to_lowercase());
+    match values {
+        [one] => Box::new(TermQuery::new(term(one), IndexRecordOption::Basic)),
+        _ => Box::new(TermSetQuery::new(values.iter().map(term))),
+    }
 }
 
 fn plan_facet(path: &str) -> Facet {
@@ -280,7 +286,8 @@ pub(crate) fn search(
         let doc: TantivyDocument = searcher.doc(*addr)?;
         let text = |field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_string);
         let snippet = if req.snippets {
-            snippet::snippet(&text(f.snippet_src).unwrap_or_default(), &builder.highlight)
+            let source = doc.get_first(f.snippet_src).and_then(|v| v.as_bytes()).unwrap_or_default();
+            snippet::snippet(&String::from_utf8_lossy(source), &builder.highlight)
         } else {
             String::new()
         };
