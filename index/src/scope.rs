@@ -221,7 +221,16 @@ impl Scope {
     /// list and `inner` side by side and lets whichever is ahead pull the other: a common
     /// term is only sought at documents in scope, a rare one only gallops through the list.
     pub fn restrict(&self, inner: Box<dyn Query>) -> Box<dyn Query> {
-        Box::new(Restricted { inner, scope: self.clone() })
+        Box::new(Restricted { inner, scope: self.clone(), lead: Lead::Sparser })
+    }
+
+    /// `inner` restricted to the scope, for a query whose leaves are all restricted
+    /// already: `inner` always leads and the list only checks each of its documents. The
+    /// answer is the same as [`Scope::restrict`]'s; the check costs a step along the list
+    /// per match, where probing a union of restricted leaves at every id in scope would
+    /// repeat the leaves' own work.
+    pub fn guard(&self, inner: Box<dyn Query>) -> Box<dyn Query> {
+        Box::new(Restricted { inner, scope: self.clone(), lead: Lead::Inner })
     }
 
     /// The ids in scope of a segment (none for a segment the scope was not evaluated for,
@@ -231,21 +240,35 @@ impl Scope {
     }
 }
 
+/// Which side of a [`RestrictedScorer`] leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lead {
+    /// The one with fewer documents.
+    Sparser,
+    /// Always the inner scorer.
+    Inner,
+}
+
 #[derive(Debug)]
 struct Restricted {
     inner: Box<dyn Query>,
     scope: Scope,
+    lead: Lead,
 }
 
 impl Clone for Restricted {
     fn clone(&self) -> Self {
-        Restricted { inner: self.inner.box_clone(), scope: self.scope.clone() }
+        Restricted { inner: self.inner.box_clone(), scope: self.scope.clone(), lead: self.lead }
     }
 }
 
 impl Query for Restricted {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        Ok(Box::new(RestrictedWeight { inner: self.inner.weight(scoring)?, scope: self.scope.clone() }))
+        Ok(Box::new(RestrictedWeight {
+            inner: self.inner.weight(scoring)?,
+            scope: self.scope.clone(),
+            lead: self.lead,
+        }))
     }
 
     fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
@@ -256,6 +279,7 @@ impl Query for Restricted {
 struct RestrictedWeight {
     inner: Box<dyn Weight>,
     scope: Scope,
+    lead: Lead,
 }
 
 impl Weight for RestrictedWeight {
@@ -264,7 +288,7 @@ impl Weight for RestrictedWeight {
         if docs.is_empty() {
             return Ok(Box::new(tantivy::query::EmptyScorer));
         }
-        Ok(Box::new(RestrictedScorer::new(self.inner.scorer(segment, boost)?, docs)))
+        Ok(Box::new(RestrictedScorer::new(self.inner.scorer(segment, boost)?, docs, self.lead)))
     }
 
     fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -289,8 +313,8 @@ struct RestrictedScorer {
 }
 
 impl RestrictedScorer {
-    fn new(inner: Box<dyn Scorer>, docs: Docs) -> RestrictedScorer {
-        let inner_leads = inner.cost() < docs.len() as u64;
+    fn new(inner: Box<dyn Scorer>, docs: Docs, lead: Lead) -> RestrictedScorer {
+        let inner_leads = lead == Lead::Inner || inner.cost() < docs.len() as u64;
         let mut scorer = RestrictedScorer { inner, docs, at: 0, doc: 0, inner_leads };
         scorer.doc = scorer.align();
         scorer
@@ -478,17 +502,20 @@ mod tests {
             .collect()
     }
 
-    fn restricted(inner: &[DocId], scope: &[DocId]) -> RestrictedScorer {
+    fn restricted(inner: &[DocId], scope: &[DocId], lead: Lead) -> RestrictedScorer {
         let inner = DocsScorer { docs: inner.to_vec().into(), at: 0 };
-        RestrictedScorer::new(Box::new(inner), scope.to_vec().into())
+        RestrictedScorer::new(Box::new(inner), scope.to_vec().into(), lead)
     }
 
     #[test]
     fn a_restricted_scorer_yields_exactly_the_intersection() {
-        for (seed, a, b) in [(1, 500, 50), (2, 50, 500), (3, 900, 900), (4, 5, 5), (5, 0, 300), (6, 300, 0)] {
+        let cases = [(1, 500, 50), (2, 50, 500), (3, 900, 900), (4, 5, 5), (5, 0, 300), (6, 300, 0)];
+        // `guard` (the inner side always leads) must give the same answer, also when the
+        // inner side is not within the scope at all.
+        for ((seed, a, b), lead) in cases.into_iter().flat_map(|c| [(c, Lead::Sparser), (c, Lead::Inner)]) {
             let (inner, scope) = (set(seed, 20_000, a), set(seed * 7 + 1, 20_000, b));
             let want: Vec<DocId> = inner.iter().copied().filter(|d| scope.binary_search(d).is_ok()).collect();
-            let mut s = restricted(&inner, &scope);
+            let mut s = restricted(&inner, &scope, lead);
             let mut got = Vec::new();
             while s.doc() != TERMINATED {
                 got.push(s.doc());
@@ -496,7 +523,7 @@ mod tests {
             }
             assert_eq!(got, want, "walk, seed {seed}");
             for step in [1u32, 37, 1_000] {
-                let mut s = restricted(&inner, &scope);
+                let mut s = restricted(&inner, &scope, lead);
                 let mut target = 0;
                 while s.doc() != TERMINATED {
                     target = (target + step).max(s.doc());
@@ -556,7 +583,7 @@ mod tests {
         let (inner, scope) = (set(11, 20_000, 700), set(12, 20_000, 50));
         let want: Vec<DocId> = inner.iter().copied().filter(|d| scope.binary_search(d).is_ok()).collect();
         let dangerous = Dangerous { docs: inner, at: 0, valid: true };
-        let mut s = RestrictedScorer::new(Box::new(dangerous), scope.into());
+        let mut s = RestrictedScorer::new(Box::new(dangerous), scope.into(), Lead::Sparser);
         assert!(!s.inner_leads);
         let mut got = Vec::new();
         while s.doc() != TERMINATED {

@@ -258,11 +258,13 @@ pub(crate) fn search(
     };
     let sort = if user.is_none() && req.sort == Sort::Relevance { Sort::DateDesc } else { req.sort };
     // The scope restricts the whole query as well as each leaf: whatever a leaf does,
-    // nothing outside the scope is counted, ranked, faceted or snippeted.
-    let user = user.unwrap_or_else(|| Box::new(AllQuery));
-    let query = match &scope {
-        Some(scope) => scope.restrict(user),
-        None => user,
+    // nothing outside the scope is counted, ranked, faceted or snippeted. The builder
+    // restricts every leaf, so the whole query only needs checking (`guard`).
+    let query = match (&scope, user) {
+        (Some(scope), Some(user)) => scope.guard(user),
+        (Some(scope), None) => scope.restrict(Box::new(AllQuery)),
+        (None, Some(user)) => user,
+        (None, None) => Box::new(AllQuery),
     };
 
     let facets = req.facets.then(|| facet_collectors(&req.filters));

@@ -152,12 +152,19 @@ impl Builder<'_> {
         if !negated {
             self.highlight.stems.insert(t.stem.clone());
         }
-        any_of(vec![
+        // The exact field holds the folded words of the same texts, cut into words by the
+        // same tokenizer, so a document with the folded word also has its stem in one of
+        // the German fields: the exact form only adds to the score of a match and need
+        // not be sought as a match of its own (its postings are as long as the text's).
+        let stems = any_of(vec![
             boost(self.scoped(term(f.head, &t.stem)), BOOST_HEAD),
             boost(self.scoped(term(f.body, &t.stem)), BOOST_BODY),
             boost(self.scoped(term(f.ctx, &t.stem)), BOOST_CTX),
-            boost(self.scoped(term(f.exact, &t.folded)), BOOST_EXACT),
-        ])
+        ]);
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Must, stems),
+            (Occur::Should, boost(self.scoped(term(f.exact, &t.folded)), BOOST_EXACT)),
+        ]))
     }
 
     /// One analysed word, with the fuzzy fallback.
