@@ -104,6 +104,10 @@ pub struct Objects {
     pub(crate) pending: Arc<Mutex<Pending>>,
     /// The last few packs read, decrypted and split into members.
     cache: Arc<Mutex<VecDeque<(Name, Members)>>>,
+    /// Packs being read, each with a lock its readers queue on: concurrent readers of
+    /// members of one pack (a catalog rebuild asks for 16 records at a time, mostly from
+    /// the same pack) wait for one fetch and decryption instead of each doing their own.
+    loading: Arc<Mutex<HashMap<Name, Arc<tokio::sync::Mutex<()>>>>>,
     /// Names stored (or found already stored) by this process that no commit references
     /// yet, with how many stores are waiting and since when: an erasure leaves them alone,
     /// so that an upload of the same bytes as a deleted Akte's keeps its objects.
@@ -135,6 +139,7 @@ impl Objects {
             packed: Arc::default(),
             pending: Arc::default(),
             cache: Arc::default(),
+            loading: Arc::default(),
             pins: Arc::default(),
             found: Arc::default(),
         }
@@ -348,9 +353,28 @@ impl Objects {
     /// A pack's members, decrypted and checked, from the cache or the store; `None` when
     /// the pack is not in the store.
     async fn pack_members(&self, pack: &str) -> Result<Option<Arc<HashMap<Name, Bytes>>>> {
-        if let Some((_, m)) = self.cache.lock().expect("cache lock").iter().find(|(n, _)| n == pack) {
-            return Ok(Some(m.clone()));
+        let cached = || self.cache.lock().expect("cache lock").iter().find(|(n, _)| n == pack).map(|(_, m)| m.clone());
+        if let Some(m) = cached() {
+            return Ok(Some(m));
         }
+        let gate = Arc::clone(self.loading.lock().expect("loading lock").entry(pack.to_string()).or_default());
+        let loaded = {
+            let _turn = gate.lock().await;
+            match cached() {
+                Some(m) => Ok(Some(m)),
+                None => self.load_pack(pack).await,
+            }
+        };
+        // The last one through takes the gate away (the map holds one reference).
+        let mut loading = self.loading.lock().expect("loading lock");
+        if Arc::strong_count(&gate) == 2 {
+            loading.remove(pack);
+        }
+        loaded
+    }
+
+    /// Fetches, decrypts and splits a pack and puts it into the cache.
+    async fn load_pack(&self, pack: &str) -> Result<Option<Arc<HashMap<Name, Bytes>>>> {
         let Some((_, payload)) = self.fetch_object_opt(pack, Some(Kind::Pack)).await? else {
             return Ok(None);
         };
