@@ -21,5 +21,10 @@ python3 scripts/check-licences.py
 echo "== plugin guests and examples (wasm32-wasip2; Python and JavaScript components)" >&2
 bash plugins/build-guests.sh >/dev/null
 bash plugins/build-examples.sh >/dev/null
+# The guests are a workspace of their own: their lints (for wasm32-wasip2, as shipped) and
+# their unit tests (natively; each guest is also a plain library).
+(cd plugins/guests && cargo fmt --all --check \
+  && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm" cargo clippy --locked --workspace --all-targets --target wasm32-wasip2 -- -D warnings \
+  && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm" cargo test --locked --workspace)
 echo "== tests" >&2
 cargo test --locked --workspace --no-fail-fast

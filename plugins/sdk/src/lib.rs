@@ -11,7 +11,7 @@
 //! | `extractor` | [`Extractor`]  | [`export_extractor!`] | `extract(content, media_type)`      |
 //! | `validator` | [`Validator`]  | [`export_validator!`] | `validate(document, content)`       |
 //!
-//! ```ignore
+//! ```no_run
 //! use akte_plugin_sdk::{DocumentInfo, Enricher, Failure, Field, Suggestion, log};
 //!
 //! struct Windkraft;

@@ -117,21 +117,20 @@ struct Text {
 
 impl Text {
     fn page(&mut self, raw: &str) {
-        let raw = normalise(raw);
         if !self.text.is_empty() {
             self.text.push('\n');
         }
         let start = self.text.len();
+        // Normalised straight into the text, then cut to the room there was.
+        normalise_into(raw, &mut self.text);
         let room = MAX_TEXT.saturating_sub(start);
-        if raw.len() > room {
-            let mut cut = room;
-            while !raw.is_char_boundary(cut) {
+        if self.text.len() - start > room {
+            let mut cut = start + room;
+            while !self.text.is_char_boundary(cut) {
                 cut -= 1;
             }
-            self.text.push_str(&raw[..cut]);
+            self.text.truncate(cut);
             self.truncated = true;
-        } else {
-            self.text.push_str(&raw);
         }
         self.pages.push(Page { start: offset(start), end: offset(self.text.len()) });
     }
@@ -200,14 +199,37 @@ fn entities(s: &str) -> String {
     out
 }
 
-/// Line breaks as `\n`, no trailing blanks on lines or at the end.
-fn normalise(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for line in s.lines() {
-        out.push_str(line.trim_end());
-        out.push('\n');
+/// Appends `s` to `out` with line breaks as `\n` and no trailing blanks on lines or at the
+/// end (what `str::lines` and `str::trim_end` make of it). Lines that need no change are
+/// copied in runs, not one by one.
+fn normalise_into(s: &str, out: &mut String) {
+    let start = out.len();
+    out.reserve(s.len());
+    let bytes = s.as_bytes();
+    // The part of `s` not yet copied.
+    let mut run = 0;
+    let mut line = 0;
+    for nl in memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len())) {
+        let end = line + trim_end(&s[line..nl]).len();
+        if end < nl || nl == bytes.len() {
+            out.push_str(&s[run..end]);
+            if nl < bytes.len() {
+                out.push('\n');
+            }
+            run = nl + 1;
+        }
+        line = nl + 1;
     }
-    out.trim_end().to_string()
+    let kept = start + trim_end(&out[start..]).len();
+    out.truncate(kept);
+}
+
+/// `str::trim_end`, without its work for a line that ends in a visible ASCII character.
+fn trim_end(s: &str) -> &str {
+    match s.as_bytes().last() {
+        Some(&b) if b.is_ascii() && !matches!(b, b' ' | b'\t'..=b'\r') => s,
+        _ => s.trim_end(),
+    }
 }
 
 fn media_type(part: &MessagePart<'_>) -> String {

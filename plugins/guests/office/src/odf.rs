@@ -11,7 +11,7 @@
 
 use crate::Package;
 use crate::akte::plugin::types::Failure;
-use crate::walk::{Ev, Flow, attr, local};
+use crate::walk::{Ev, Flow, attr, attr_cow, local};
 use crate::writer::Writer;
 
 /// Where an OpenDocument walk is.
@@ -73,7 +73,7 @@ impl State {
 
 /// A repeat count attribute, at least 1.
 fn repeat(e: &quick_xml::events::BytesStart<'_>, name: &[u8]) -> usize {
-    attr(e, name).and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(1).max(1)
+    attr_cow(e, name).and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(1).max(1)
 }
 
 fn odf_event(ev: Ev<'_>, main: &mut Writer, notes: &mut Writer, s: &mut State) -> Flow {

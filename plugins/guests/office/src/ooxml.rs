@@ -11,7 +11,7 @@
 
 use crate::Package;
 use crate::akte::plugin::types::Failure;
-use crate::walk::{Ev, Flow, attr, local};
+use crate::walk::{Ev, Flow, attr, attr_cow, local};
 use crate::writer::Writer;
 
 /// Most columns a row may have (XLSX's own limit, XFD).
@@ -253,17 +253,29 @@ fn shared_strings(package: &mut Package<'_>, part: &str) -> Result<Vec<String>, 
     Ok(strings)
 }
 
-/// The cell being read.
+/// The cell being read; its buffer is reused from cell to cell.
 #[derive(Default)]
 struct Cell {
     /// Its column (0 = A), if its reference said.
     column: Option<usize>,
-    /// Its type attribute (`s`, `inlineStr`, `b`, `str`, `e`, `n`).
-    kind: String,
+    /// Its type attribute (`t`): what the value means.
+    kind: CellKind,
     /// Its `v` value or inline string.
     value: String,
     /// Whether text now belongs to the value (inside `v` or `is/t`).
     capture: bool,
+}
+
+/// The cell types that change what a value reads as.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum CellKind {
+    /// `s`: an index into the shared strings.
+    Shared,
+    /// `b`: a boolean, `1` or `0`.
+    Boolean,
+    /// Any other (`inlineStr`, `str`, `e`, `n`, none): the value as it is.
+    #[default]
+    Plain,
 }
 
 fn sheet_event(ev: Ev<'_>, w: &mut Writer, shared: &[String], cell: &mut Cell, column: &mut usize) -> Flow {
@@ -271,11 +283,14 @@ fn sheet_event(ev: Ev<'_>, w: &mut Writer, shared: &[String], cell: &mut Cell, c
         Ev::Start(e) => match local(e) {
             b"row" => *column = 0,
             b"c" => {
-                *cell = Cell {
-                    column: attr(e, b"r").and_then(|r| column_of(&r)),
-                    kind: attr(e, b"t").unwrap_or_default(),
-                    ..Cell::default()
+                cell.column = attr_cow(e, b"r").and_then(|r| column_of(&r));
+                cell.kind = match attr_cow(e, b"t").as_deref() {
+                    Some("s") => CellKind::Shared,
+                    Some("b") => CellKind::Boolean,
+                    _ => CellKind::Plain,
                 };
+                cell.value.clear();
+                cell.capture = false;
             }
             b"v" | b"t" => cell.capture = true,
             _ => {}
@@ -288,13 +303,16 @@ fn sheet_event(ev: Ev<'_>, w: &mut Writer, shared: &[String], cell: &mut Cell, c
                     w.cell_end(1);
                     *column += 1;
                 }
-                let value = std::mem::take(&mut cell.value);
-                let text = match cell.kind.as_str() {
-                    "s" => value.trim().parse::<usize>().ok().and_then(|i| shared.get(i)).cloned().unwrap_or_default(),
-                    "b" => (if value.trim() == "1" { "TRUE" } else { "FALSE" }).to_string(),
-                    _ => value,
-                };
-                w.text(&text);
+                match cell.kind {
+                    CellKind::Shared => {
+                        if let Some(text) = cell.value.trim().parse::<usize>().ok().and_then(|i| shared.get(i)) {
+                            w.text(text);
+                        }
+                    }
+                    CellKind::Boolean => w.text(if cell.value.trim() == "1" { "TRUE" } else { "FALSE" }),
+                    CellKind::Plain => w.text(&cell.value),
+                }
+                cell.value.clear();
                 w.cell_end(1);
                 *column += 1;
             }
@@ -312,7 +330,8 @@ fn sheet_event(ev: Ev<'_>, w: &mut Writer, shared: &[String], cell: &mut Cell, c
 
 /// The zero-based column of a cell reference such as `B7` or `AA12`.
 fn column_of(reference: &str) -> Option<usize> {
-    let letters: Vec<u8> = reference.bytes().take_while(u8::is_ascii_alphabetic).collect();
+    let bytes = reference.as_bytes();
+    let letters = &bytes[..bytes.iter().position(|b| !b.is_ascii_alphabetic()).unwrap_or(bytes.len())];
     if letters.is_empty() || letters.len() > 3 {
         return None;
     }

@@ -1,5 +1,5 @@
-//! The one XML event loop every format shares: a streaming `quick-xml` reader over a bounded
-//! source, with DTDs refused, entity references resolved only for the five predefined
+//! The one XML event loop every format shares: a `quick-xml` reader over a bounded, inflated
+//! part (parsed in place), with DTDs refused, entity references resolved only for the five predefined
 //! entities and character references, and nesting depth capped.
 //!
 //! Nothing here recurses: elements are tracked by a depth counter, so a hostile nesting of a
@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::io::{self, BufRead, Read};
+use std::io::{self, Read};
 
 use quick_xml::Reader;
 use quick_xml::escape::resolve_predefined_entity;
@@ -49,11 +49,81 @@ pub fn local<'a>(e: &'a BytesStart<'_>) -> &'a [u8] {
 
 /// The value of the attribute whose local name is `name`, unescaped where possible.
 pub fn attr(e: &BytesStart<'_>, name: &[u8]) -> Option<String> {
+    attr_cow(e, name).map(Cow::into_owned)
+}
+
+/// [`attr`] without the copy where the value needs no unescaping or normalisation.
+///
+/// Plain `key="value"` lists, the usual case, are scanned here; at the first thing that is
+/// not plain (a reference or line break in the wanted value, no quotes, blanks around `=`,
+/// invalid UTF-8) the question goes to `quick-xml`'s attribute reader, as before, so the
+/// answer is the same either way.
+pub fn attr_cow<'a>(e: &'a BytesStart<'_>, name: &[u8]) -> Option<Cow<'a, str>> {
+    match plain_attr(e.attributes_raw(), name) {
+        Plain::Found(value) => Some(Cow::Borrowed(value)),
+        Plain::Absent => None,
+        Plain::Unsure => attr_slow(e, name),
+    }
+}
+
+/// What [`plain_attr`] found.
+enum Plain<'a> {
+    Found(&'a str),
+    Absent,
+    Unsure,
+}
+
+/// Looks for `name` in a plain attribute list (`key="value"` or `key='value'` pairs).
+fn plain_attr<'a>(raw: &'a [u8], name: &[u8]) -> Plain<'a> {
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let mut i = 0;
+    loop {
+        while i < raw.len() && blank(raw[i]) {
+            i += 1;
+        }
+        if i == raw.len() {
+            return Plain::Absent;
+        }
+        let key_start = i;
+        while i < raw.len() && raw[i] != b'=' && !blank(raw[i]) {
+            i += 1;
+        }
+        if i + 1 >= raw.len() || raw[i] != b'=' {
+            return Plain::Unsure;
+        }
+        let key = &raw[key_start..i];
+        let quote = raw[i + 1];
+        if quote != b'"' && quote != b'\'' {
+            return Plain::Unsure;
+        }
+        let value_start = i + 2;
+        let Some(len) = memchr::memchr(quote, &raw[value_start..]) else { return Plain::Unsure };
+        let value = &raw[value_start..value_start + len];
+        i = value_start + len + 1;
+        // The local name as `quick-xml` takes it: after the first `:`.
+        let local = match memchr::memchr(b':', key) {
+            Some(c) => &key[c + 1..],
+            None => key,
+        };
+        if local == name {
+            if value.iter().any(|&b| matches!(b, b'&' | b'\t' | b'\r' | b'\n')) {
+                return Plain::Unsure;
+            }
+            return match std::str::from_utf8(value) {
+                Ok(v) => Plain::Found(v),
+                Err(_) => Plain::Unsure,
+            };
+        }
+    }
+}
+
+/// The attribute through `quick-xml`'s reader: references resolved, blanks normalised.
+fn attr_slow<'a>(e: &'a BytesStart<'_>, name: &[u8]) -> Option<Cow<'a, str>> {
     for a in e.attributes().with_checks(false).flatten() {
         if a.key.local_name().as_ref() == name {
             return Some(match a.normalized_value(quick_xml::XmlVersion::default()) {
-                Ok(v) => v.into_owned(),
-                Err(_) => String::from_utf8_lossy(&a.value).into_owned(),
+                Ok(v) => Cow::Owned(v.into_owned()),
+                Err(_) => Cow::Owned(String::from_utf8_lossy(&a.value).into_owned()),
             });
         }
     }
@@ -63,23 +133,22 @@ pub fn attr(e: &BytesStart<'_>, name: &[u8]) -> Option<String> {
 /// Streams the XML in `source` through `handler`. `part` names the source in failures;
 /// `allow_doctype` admits a DOCTYPE without entity declarations (plain XML); a DOCTYPE that
 /// declares entities is always refused, so no custom entity is ever expanded.
-pub fn walk<R: BufRead>(
-    source: R,
+pub fn walk(
+    source: &[u8],
     part: &str,
     allow_doctype: bool,
     handler: &mut dyn FnMut(Ev<'_>) -> Flow,
 ) -> Result<(), Failure> {
+    // Parsed in place: the events borrow from `source`, nothing is copied per event.
     let mut reader = Reader::from_reader(source);
     let config = reader.config_mut();
     config.expand_empty_elements = true;
     config.check_end_names = true;
     config.trim_text(false);
-    let mut buf = Vec::with_capacity(64 * 1024);
     let mut depth = 0usize;
     let malformed = |what: String| Failure::Malformed(format!("{part}: {what}"));
     loop {
-        buf.clear();
-        let event = reader.read_event_into(&mut buf).map_err(|e| match e {
+        let event = reader.read_event().map_err(|e| match e {
             quick_xml::Error::Io(io) => Failure::Other(format!("{part}: {io}")),
             other => malformed(format!("invalid XML at byte {}: {other}", reader.error_position())),
         })?;
@@ -98,7 +167,11 @@ pub fn walk<R: BufRead>(
             Event::Empty(_) => Flow::Go, // expanded into Start + End by the reader
             Event::Text(t) => {
                 let s = t.decode().map_err(|e| malformed(format!("not UTF-8: {e}")))?;
-                let s = if s.contains('\r') { Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n")) } else { s };
+                let s = if memchr::memchr(b'\r', s.as_bytes()).is_some() {
+                    Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n"))
+                } else {
+                    s
+                };
                 handler(Ev::Text(&s))
             }
             Event::CData(t) => {

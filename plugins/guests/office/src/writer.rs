@@ -9,10 +9,37 @@ pub const MAX_REPEAT: usize = 1024;
 /// One table being read.
 #[derive(Default)]
 struct Table {
-    /// The finished cells of the current row.
-    cells: Vec<String>,
+    /// The finished cells of the current row, one after the other (no separators).
+    cells: String,
+    /// Where each finished cell of the current row ends in `cells`.
+    ends: Vec<usize>,
     /// The cell being read.
     cell: String,
+}
+
+impl Table {
+    /// The finished cells of the current row.
+    fn cells(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let cell = &self.cells[start..end];
+            start = end;
+            cell
+        })
+    }
+
+    /// Finishes the cell `cell` (already trimmed) `repeat` times.
+    fn push_cell(cells: &mut String, ends: &mut Vec<usize>, cell: &str, repeat: usize) {
+        for _ in 0..repeat {
+            cells.push_str(cell);
+            ends.push(cells.len());
+        }
+    }
+
+    fn clear_row(&mut self) {
+        self.cells.clear();
+        self.ends.clear();
+    }
 }
 
 /// Accumulates text.
@@ -23,6 +50,10 @@ pub struct Writer {
     line: String,
     /// Tables being read, innermost last.
     tables: Vec<Table>,
+    /// Tables no longer read, kept for their buffers.
+    spare: Vec<Table>,
+    /// Scratch space for a row being joined.
+    row: String,
     /// Bytes held in `line` and `tables`, not yet in `out`.
     held: usize,
     /// Most bytes of text kept.
@@ -41,6 +72,8 @@ impl Writer {
             out: String::new(),
             line: String::new(),
             tables: Vec::new(),
+            spare: Vec::new(),
+            row: String::new(),
             held: 0,
             cap,
             truncated: false,
@@ -67,7 +100,7 @@ impl Writer {
         match self.tables.last_mut() {
             Some(t) => {
                 // Inside a cell, tabs and line breaks would break the row's structure.
-                if s.contains(['\t', '\n']) {
+                if memchr::memchr2(b'\t', b'\n', s.as_bytes()).is_some() {
                     t.cell.push_str(&s.replace(['\t', '\n'], " "));
                 } else {
                     t.cell.push_str(s);
@@ -142,55 +175,75 @@ impl Writer {
             // A table inside a paragraph (a text frame): the text before it is its own line.
             self.paragraph_end();
         }
-        self.tables.push(Table::default());
+        let table = self.spare.pop().unwrap_or_default();
+        self.tables.push(table);
     }
 
     /// A cell ends; `repeat` times the same cell (OpenDocument).
     pub fn cell_end(&mut self, repeat: usize) {
         if let Some(t) = self.tables.last_mut() {
-            let cell = std::mem::take(&mut t.cell);
-            let cell = cell.trim();
+            let cell = trim(&t.cell);
             let repeat = repeat.clamp(1, MAX_REPEAT);
-            for _ in 0..repeat {
-                t.cells.push(cell.to_string());
-            }
+            Table::push_cell(&mut t.cells, &mut t.ends, cell, repeat);
             self.held += cell.len() * (repeat - 1);
+            t.cell.clear();
         }
     }
 
     /// A row ends; `repeat` times the same row (OpenDocument). Empty rows leave no line.
     pub fn row_end(&mut self, repeat: usize) {
         let Some(t) = self.tables.last_mut() else { return };
-        if !t.cell.trim().is_empty() {
-            let cell = std::mem::take(&mut t.cell);
-            t.cells.push(cell.trim().to_string());
+        if !trim(&t.cell).is_empty() {
+            Table::push_cell(&mut t.cells, &mut t.ends, trim(&t.cell), 1);
+            t.cell.clear();
         }
-        let mut cells = std::mem::take(&mut t.cells);
-        while cells.last().is_some_and(String::is_empty) {
-            cells.pop();
+        // Trailing empty cells go.
+        while let Some(&end) = t.ends.last() {
+            let start = if t.ends.len() > 1 { t.ends[t.ends.len() - 2] } else { 0 };
+            if end > start {
+                break;
+            }
+            t.ends.pop();
         }
-        if cells.is_empty() {
+        if t.ends.is_empty() {
+            t.clear_row();
             return;
         }
-        let held: usize = cells.iter().map(String::len).sum();
+        // What is left holds the row's text and nothing else.
+        let held = t.ends.last().copied().unwrap_or(0);
         self.held -= held.min(self.held);
-        if self.tables.len() > 1 {
+        let mut row = std::mem::take(&mut self.row);
+        row.clear();
+        let nested = self.tables.len() > 1;
+        let t = self.tables.last_mut().expect("a table");
+        let separator = if nested { " " } else { "\t" };
+        for (i, cell) in t.cells().filter(|c| !nested || !c.is_empty()).enumerate() {
+            if i > 0 {
+                row.push_str(separator);
+            }
+            row.push_str(cell);
+        }
+        t.clear_row();
+        if nested {
             // A nested table: its rows become words of the enclosing cell.
-            let joined = cells.iter().filter(|c| !c.is_empty()).cloned().collect::<Vec<_>>().join(" ");
             self.space();
-            self.text(&joined);
+            self.text(&row);
         } else {
-            let row = cells.join("\t");
             for _ in 0..repeat.clamp(1, MAX_REPEAT) {
                 self.push_line(&row);
             }
         }
+        self.row = row;
     }
 
     /// A table ends.
     pub fn table_end(&mut self) {
         self.row_end(1);
-        self.tables.pop();
+        if let Some(mut t) = self.tables.pop() {
+            t.clear_row();
+            t.cell.clear();
+            self.spare.push(t);
+        }
     }
 
     /// Starts a page at the current end of the text.
@@ -233,5 +286,15 @@ impl Writer {
         let len = self.out.len();
         let pages = self.pages.into_iter().map(|(s, e)| (s.min(len), e.min(len))).collect();
         (self.out, pages, self.truncated)
+    }
+}
+
+/// `str::trim`, without its work for the usual cell that starts and ends with a letter or digit.
+fn trim(s: &str) -> &str {
+    let plain = |b: u8| b.is_ascii() && !matches!(b, b' ' | b'\t'..=b'\r');
+    match s.as_bytes() {
+        [first, .., last] if plain(*first) && plain(*last) => s,
+        [only] if plain(*only) => s,
+        _ => s.trim(),
     }
 }
