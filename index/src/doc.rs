@@ -78,18 +78,6 @@ impl IndexDoc {
         }
     }
 
-    /// The index's sort key: the Aktenplan codes, root first, then the Akte's id.
-    fn cluster_key(&self) -> String {
-        let mut key = String::with_capacity(64);
-        for node in &self.aktenplan {
-            key.push_str(&node.code);
-            key.push('\u{1f}');
-        }
-        key.push('\u{1e}');
-        key.push_str(&self.akte_id);
-        key
-    }
-
     /// The tantivy document, and whether the text was truncated.
     pub(crate) fn to_document(&self, f: &Fields) -> (TantivyDocument, bool) {
         let mut d = TantivyDocument::default();
@@ -98,7 +86,6 @@ impl IndexDoc {
         let truncated = text.len() < full.len();
         d.add_text(f.id, &self.dokument_id);
         d.add_text(f.akte, &self.akte_id);
-        d.add_text(f.cluster, self.cluster_key());
         if let Some(v) = &self.vorgang_id {
             d.add_text(f.vorgang, v);
         }

@@ -145,7 +145,7 @@ impl Index {
             }
         };
         let directory = MmapDirectory::open(dir).map_err(|e| Error::Tantivy(e.into()))?;
-        let inner = tantivy::Index::create(directory, schema, schema::settings())?;
+        let inner = tantivy::Index::create(directory, schema, tantivy::IndexSettings::default())?;
         let marker = serde_json::to_vec(&Marker { schema_version: SCHEMA_VERSION }).expect("serialisable");
         let tmp = dir.join(format!("{MARKER}.tmp"));
         std::fs::write(&tmp, marker).map_err(io(&tmp))?;
@@ -156,8 +156,7 @@ impl Index {
     /// An index in memory (tests, benchmarks).
     pub fn in_memory() -> Result<Index> {
         let (schema, fields) = schema::build();
-        let inner = tantivy::Index::builder().schema(schema).settings(schema::settings()).create_in_ram()?;
-        Index::ready(inner, fields, OpenStatus::Created)
+        Index::ready(tantivy::Index::create_in_ram(schema), fields, OpenStatus::Created)
     }
 
     fn ready(mut inner: tantivy::Index, fields: Fields, status: OpenStatus) -> Result<Index> {

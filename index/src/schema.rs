@@ -56,24 +56,6 @@ pub(crate) struct Fields {
     pub date: Field,
     /// Whether the indexed text was cut at the bound.
     pub truncated: Field,
-    /// The sort key of the index (fast only): Aktenplan path and Akte, so that the
-    /// documents of one Akte, and of one Aktenplan node, have neighbouring ids in every
-    /// segment. See [`CLUSTER`].
-    pub cluster: Field,
-}
-
-/// Name of the field every segment is sorted by. Access is granted per Akte (and
-/// inherited along the Aktenplan), so a reader's scope is a few runs of neighbouring ids
-/// instead of ids spread over the whole segment, and a posting list is decoded only in
-/// the blocks that hold them (tantivy skips whole blocks of 128 postings on a seek).
-pub(crate) const CLUSTER: &str = "cluster";
-
-/// The settings every index is created with: sorted by [`CLUSTER`].
-pub(crate) fn settings() -> tantivy::IndexSettings {
-    tantivy::IndexSettings {
-        sort_by_field: Some(tantivy::IndexSortByField { field: CLUSTER.into(), order: tantivy::Order::Asc }),
-        ..tantivy::IndexSettings::default()
-    }
 }
 
 /// Builds the schema of [`SCHEMA_VERSION`].
@@ -115,7 +97,6 @@ pub(crate) fn build() -> (Schema, Fields) {
         snippet_src: b.add_bytes_field("snippet_src", STORED),
         date: b.add_i64_field("date", INDEXED | FAST | STORED),
         truncated: b.add_bool_field("truncated", STORED),
-        cluster: b.add_text_field(CLUSTER, FAST),
     };
     (b.build(), fields)
 }
