@@ -7,8 +7,10 @@ use tantivy::schema::{
     FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 
-/// Version of the schema, the analyzers and the lexicon.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version of the schema, the analyzers and the lexicon. 2: the snippet source became a
+/// bytes field (and segments were sorted by a `cluster` field, taken back again); 3: the
+/// same schema without `cluster`, so that an index of either kind of version 2 is rebuilt.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Handles of all fields.
 #[derive(Clone, Debug)]
