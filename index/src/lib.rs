@@ -85,7 +85,8 @@ pub enum OpenStatus {
     Created,
     /// An index of this schema version: ready, continue from [`Index::cursor`].
     Opened,
-    /// An index of another schema version (`None`: unknown) was wiped: index everything.
+    /// An index of another schema version (`None`: unknown), or of this version with another
+    /// schema, was wiped: index everything.
     Rebuilt {
         /// The version found.
         found: Option<u32>,
@@ -103,8 +104,9 @@ pub struct Index {
 
 impl Index {
     /// Opens the index in `dir`, creating it when `dir` is empty or missing. An index of
-    /// another schema version is wiped and recreated ([`OpenStatus::Rebuilt`]); a directory
-    /// holding anything else is refused ([`Error::NotAnIndex`]).
+    /// another schema version, or whose schema differs from this version's, is wiped and
+    /// recreated ([`OpenStatus::Rebuilt`]); a directory holding anything else is refused
+    /// ([`Error::NotAnIndex`]).
     pub fn open(dir: &Path) -> Result<Index> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -121,13 +123,14 @@ impl Index {
         let status = match found {
             Some(Some(SCHEMA_VERSION)) => {
                 let inner = tantivy::Index::open_in_dir(dir)?;
-                if inner.schema() != schema {
-                    return Err(Error::DataCorruption(format!(
-                        "the schema in {} differs from version {SCHEMA_VERSION}",
-                        dir.display()
-                    )));
+                if inner.schema() == schema {
+                    return Index::ready(inner, fields, OpenStatus::Opened);
                 }
-                return Index::ready(inner, fields, OpenStatus::Opened);
+                // Written by another build that called its schema by this version (a
+                // development build, say): derived state, so rebuilt like an old version.
+                drop(inner);
+                wipe(dir)?;
+                OpenStatus::Rebuilt { found: Some(SCHEMA_VERSION) }
             }
             Some(version) => {
                 wipe(dir)?;

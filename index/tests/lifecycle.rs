@@ -55,6 +55,28 @@ fn an_index_of_another_schema_version_is_wiped_and_reported() {
 }
 
 #[test]
+fn an_index_of_this_version_but_another_schema_is_wiped_too() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Index::open(dir.path()).unwrap());
+    // Another schema under this version's marker, as a build between two versions wrote.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|n| n != "akte-index.json") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let mut other = tantivy::schema::Schema::builder();
+    other.add_text_field("id", tantivy::schema::STRING | tantivy::schema::STORED);
+    tantivy::Index::create_in_dir(dir.path(), other.build()).unwrap();
+    let index = Index::open(dir.path()).unwrap();
+    assert_eq!(index.status(), OpenStatus::Rebuilt { found: Some(SCHEMA_VERSION) });
+    let mut w = index.writer().unwrap();
+    w.upsert(&doc("d1", "Windpark", "h1")).unwrap();
+    w.commit(None).unwrap();
+    assert_eq!(total(&index, "Windpark"), 1);
+}
+
+#[test]
 fn a_directory_with_other_files_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("catalog.json"), "{}").unwrap();
