@@ -18,7 +18,7 @@ mod walk;
 mod writer;
 mod xml;
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use zip::result::ZipError;
 use zip::{CompressionMethod, ZipArchive};
@@ -32,7 +32,7 @@ use akte::plugin::log::Level;
 pub use akte::plugin::types::{Failure, Field};
 use exports::akte::plugin::extract::Guest;
 pub use exports::akte::plugin::extract::{Extraction, Page};
-use walk::{Budget, Ev, Flow, Limited};
+use walk::{Budget, Ev, Flow};
 use writer::Writer;
 
 /// Most bytes one part (e.g. `word/document.xml`) may inflate to.
@@ -87,6 +87,19 @@ pub struct Package<'a> {
     budget: Budget,
 }
 
+/// The failure of a part that inflates past `cap`.
+fn cap_failure(name: &str, cap: u64, scope: &str) -> Failure {
+    Failure::Other(format!(
+        "{name} inflates to more than the {} allowed {scope}; extraction stopped (a zip bomb?)",
+        size(cap)
+    ))
+}
+
+/// A cap or size for people: MiB from 1 MiB on, else bytes.
+fn size(bytes: u64) -> String {
+    if bytes >= 1 << 20 { format!("{} MiB", bytes >> 20) } else { format!("{bytes} bytes") }
+}
+
 fn zip_failure(e: ZipError) -> Failure {
     match e {
         ZipError::UnsupportedArchive(what) => Failure::Unsupported(format!("unsupported archive: {what}")),
@@ -125,27 +138,17 @@ impl<'a> Package<'a> {
 
     /// Reads a small entry whole (at most `max` bytes), or `None` when it is missing.
     pub fn read_small(&mut self, name: &str, max: u64) -> Result<Option<Vec<u8>>, Failure> {
-        let file = match self.zip.by_name(name) {
-            Ok(f) => f,
-            Err(ZipError::FileNotFound) => return Ok(None),
-            Err(e) => return Err(zip_failure(e)),
-        };
-        let mut limited = Limited { inner: file, part_left: max, budget: &self.budget };
-        let mut out = Vec::new();
-        let read = limited.read_to_end(&mut out);
-        drop(limited);
-        read.map_err(|e| self.inflate_failure(name, e))?;
-        Ok(Some(out))
+        self.read_part(name, max)
     }
 
     /// Streams entry `name` through `handler`; `Ok(false)` when there is no such entry.
     pub fn walk(&mut self, name: &str, handler: &mut dyn FnMut(Ev<'_>) -> Flow) -> Result<bool, Failure> {
-        let Some(xml) = self.read_part(name)? else { return Ok(false) };
+        let Some(xml) = self.read_part(name, PART_CAP)? else { return Ok(false) };
         walk::walk(&xml, name, false, handler).map(|()| true)
     }
 
-    /// Inflates entry `name` whole, within [`PART_CAP`] and what is left of the document's
-    /// budget; `None` when there is no such entry.
+    /// Inflates entry `name` whole, within `cap` (at most [`PART_CAP`]) and what is left of
+    /// the document's budget; `None` when there is no such entry.
     ///
     /// The `zip` crate reads the directory, checks the entry (encryption, compression method)
     /// and says where its data lies; the data is then inflated straight from the archive's
@@ -153,17 +156,17 @@ impl<'a> Package<'a> {
     /// `zip` would. Parsing in place from that buffer saves the copies of a streamed read
     /// (inflater window, read buffer, and every XML event into the parser's buffer), which
     /// cost more in WebAssembly than natively (each `memory.copy` is a call into the host).
-    fn read_part(&mut self, name: &str) -> Result<Option<Vec<u8>>, Failure> {
+    fn read_part(&mut self, name: &str, cap: u64) -> Result<Option<Vec<u8>>, Failure> {
         let file = match self.zip.by_name(name) {
             Ok(f) => f,
             Err(ZipError::FileNotFound) => return Ok(None),
             Err(e) => return Err(zip_failure(e)),
         };
-        if file.size() > PART_CAP {
+        if file.size() > cap {
             return Err(Failure::Other(format!(
-                "{name} would inflate to {} MiB, more than the {} MiB allowed per part (a zip bomb?)",
-                file.size() >> 20,
-                PART_CAP >> 20
+                "{name} would inflate to {}, more than the {} allowed per part (a zip bomb?)",
+                size(file.size()),
+                size(cap)
             )));
         }
         let (method, crc, declared) = (file.compression(), file.crc32(), file.size());
@@ -173,8 +176,7 @@ impl<'a> Package<'a> {
         drop(file);
         // At most this many bytes may come out; one more means a cap was hit.
         let left = self.budget.left.get();
-        let limit = PART_CAP.min(left) as usize;
-        let which = if PART_CAP > left { "total" } else { "part" };
+        let limit = cap.min(left) as usize;
         let out = match method {
             CompressionMethod::Stored if raw.len() > limit => None,
             CompressionMethod::Stored => Some(raw.to_vec()),
@@ -187,29 +189,17 @@ impl<'a> Package<'a> {
             _ => return Err(Failure::Unsupported("unsupported archive: Compression method not supported".into())),
         };
         let Some(out) = out else {
-            self.budget.exceeded.set(Some(which));
-            return Err(self.cap_failure(name, which));
+            return Err(if cap > left {
+                cap_failure(name, TOTAL_CAP, "per document")
+            } else {
+                cap_failure(name, cap, "per part")
+            });
         };
         self.budget.left.set(left - out.len() as u64);
         if crc32fast::hash(&out) != crc {
             return Err(Failure::Other(format!("{name}: Invalid checksum")));
         }
         Ok(Some(out))
-    }
-
-    fn cap_failure(&self, name: &str, which: &str) -> Failure {
-        let (cap, scope) = if which == "part" { (PART_CAP, "per part") } else { (TOTAL_CAP, "per document") };
-        Failure::Other(format!(
-            "{name} inflates to more than the {} MiB allowed {scope}; extraction stopped (a zip bomb?)",
-            cap >> 20
-        ))
-    }
-
-    fn inflate_failure(&self, name: &str, e: std::io::Error) -> Failure {
-        match self.budget.exceeded.get() {
-            Some(which) => self.cap_failure(name, which),
-            None => Failure::Malformed(format!("{name}: cannot inflate: {e}")),
-        }
     }
 
     /// Detects the format from the archive's contents and extracts text into `writer`;

@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::io::{self, Read};
 
 use quick_xml::Reader;
 use quick_xml::escape::resolve_predefined_entity;
@@ -219,41 +218,11 @@ pub fn walk(
 pub struct Budget {
     /// Bytes still allowed.
     pub left: Cell<u64>,
-    /// Set when a read hit a cap; the message to report.
-    pub exceeded: Cell<Option<&'static str>>,
 }
 
 impl Budget {
     /// A budget of `total` bytes.
     pub fn new(total: u64) -> Budget {
-        Budget { left: Cell::new(total), exceeded: Cell::new(None) }
-    }
-}
-
-/// A reader that fails once it has yielded `part_left` bytes or the shared budget is spent:
-/// how a zip bomb ends early, whatever sizes its directory claims.
-pub struct Limited<'b, R> {
-    /// The inflating reader.
-    pub inner: R,
-    /// Bytes this part may still yield.
-    pub part_left: u64,
-    /// The document's budget.
-    pub budget: &'b Budget,
-}
-
-impl<R: Read> Read for Limited<'_, R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(out)? as u64;
-        if n > self.part_left {
-            self.budget.exceeded.set(Some("part"));
-            return Err(io::Error::other("decompressed part exceeds its cap"));
-        }
-        if n > self.budget.left.get() {
-            self.budget.exceeded.set(Some("total"));
-            return Err(io::Error::other("decompressed document exceeds its cap"));
-        }
-        self.part_left -= n;
-        self.budget.left.set(self.budget.left.get() - n);
-        Ok(n as usize)
+        Budget { left: Cell::new(total) }
     }
 }
