@@ -757,13 +757,18 @@ async fn get(repo: &Repository, id: Uuid, out: Option<&Path>) -> Result<()> {
                 ".{}.akte-partial",
                 path.file_name().and_then(|n| n.to_str()).unwrap_or("out")
             ));
-            let mut f =
-                tokio::fs::File::create(&tmp).await.with_context(|| format!("Cannot write {}", path.display()))?;
+            // Chunks are written on the blocking pool while the next ones are fetched and
+            // decrypted; large ones go to the disk directly (`direct::Output`).
+            let t = tmp.clone();
+            let mut f = tokio::task::spawn_blocking(move || akte_store::direct::Output::create(&t))
+                .await?
+                .with_context(|| format!("Cannot write {}", path.display()))?;
             let result: Result<()> = async {
                 while let Some(chunk) = stream.next().await {
-                    f.write_all(&chunk?).await?;
+                    let chunk = chunk?;
+                    f = tokio::task::spawn_blocking(move || f.write(&chunk).map(|()| f)).await??;
                 }
-                f.flush().await?;
+                tokio::task::spawn_blocking(move || f.finish()).await??;
                 Ok(())
             }
             .await;

@@ -15,6 +15,9 @@ pub struct Backend {
     store: Arc<dyn ObjectStore>,
     /// For `file://` stores, the root directory (used for the durability barrier).
     local_root: Option<PathBuf>,
+    /// For `file://` stores, the store itself, for mapping object paths to files when a
+    /// large object is written with direct I/O.
+    local: Option<Arc<object_store::local::LocalFileSystem>>,
     url: String,
 }
 
@@ -30,10 +33,12 @@ impl Backend {
             std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
             // Object writes skip fsync; `barrier` makes the whole file system durable once
             // before each journal entry is written, which is cheaper than one fsync per object.
-            let fs = object_store::local::LocalFileSystem::new_with_prefix(&root)
-                .map_err(|e| Error::Invalid(format!("Cannot open {url}: {e}")))?
-                .with_automatic_cleanup(true);
-            return Ok(Backend { store: Arc::new(fs), local_root: Some(root), url: url.to_string() });
+            let fs = Arc::new(
+                object_store::local::LocalFileSystem::new_with_prefix(&root)
+                    .map_err(|e| Error::Invalid(format!("Cannot open {url}: {e}")))?
+                    .with_automatic_cleanup(true),
+            );
+            return Ok(Backend { store: fs.clone(), local_root: Some(root), local: Some(fs), url: url.to_string() });
         }
         if url == "memory://" || url.starts_with("memory://") {
             return Ok(Self::memory());
@@ -46,12 +51,17 @@ impl Backend {
 
     /// A fresh in-memory store (tests).
     pub fn memory() -> Self {
-        Backend { store: Arc::new(object_store::memory::InMemory::new()), local_root: None, url: "memory://".into() }
+        Backend {
+            store: Arc::new(object_store::memory::InMemory::new()),
+            local_root: None,
+            local: None,
+            url: "memory://".into(),
+        }
     }
 
     /// Wraps an existing object store (tests, migration).
     pub fn from_store(store: Arc<dyn ObjectStore>, url: &str) -> Self {
-        Backend { store, local_root: None, url: url.to_string() }
+        Backend { store, local_root: None, local: None, url: url.to_string() }
     }
 
     fn open_s3(url: &str, rest: &str) -> Result<Self> {
@@ -96,7 +106,7 @@ impl Backend {
         let s3 = builder.build().map_err(|e| Error::Invalid(format!("Cannot open {url}: {e}")))?;
         let store: Arc<dyn ObjectStore> =
             if prefix.is_empty() { Arc::new(s3) } else { Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)) };
-        Ok(Backend { store, local_root: None, url: url.to_string() })
+        Ok(Backend { store, local_root: None, local: None, url: url.to_string() })
     }
 
     /// The URL this store was opened from.
@@ -127,8 +137,21 @@ impl Backend {
         }
     }
 
-    /// Writes an object (overwriting; Akte never writes one name with two contents).
-    pub async fn put(&self, path: &Path, bytes: Vec<u8>) -> Result<()> {
+    /// Writes an object (overwriting; Akte never writes one name with two contents). On a
+    /// `file://` store a large, page-aligned object (a chunk or a pack, see
+    /// `keys::encrypt_parts`) bypasses the page cache (`direct`).
+    pub async fn put(&self, path: &Path, bytes: impl Into<Bytes>) -> Result<()> {
+        let bytes = bytes.into();
+        if let Some(local) = &self.local
+            && crate::direct::suitable(&bytes)
+        {
+            let file = local.path_to_filesystem(path).map_err(|e| Error::store(path, e))?;
+            return tokio::task::spawn_blocking(move || {
+                crate::direct::put(&file, &bytes).map(|_| ()).map_err(|e| Error::io(&file, e))
+            })
+            .await
+            .expect("write task does not panic");
+        }
         self.store.put(path, PutPayload::from(bytes)).await.map(|_| ()).map_err(|e| Error::store(path, e))
     }
 

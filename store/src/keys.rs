@@ -75,37 +75,75 @@ impl RepoKey {
 
     /// Encrypts `plaintext` to the repository key (age, binary format).
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
-        self.encrypt_parts(&[plaintext])
+        let (mut out, start) = encrypt_parts_to(std::iter::once(&self.recipient as &dyn age::Recipient), &[plaintext])?;
+        out.drain(..start);
+        Ok(out)
     }
 
-    /// Encrypts the concatenation of `parts` without building it first.
-    pub fn encrypt_parts(&self, parts: &[&[u8]]) -> Result<Vec<u8>> {
-        encrypt_parts_to(std::iter::once(&self.recipient as &dyn age::Recipient), parts)
+    /// Encrypts the concatenation of `parts` without building it first. A ciphertext of
+    /// at least [`ALIGN_FROM`] bytes starts at an address aligned to [`IO_ALIGN`], so that a
+    /// local store can hand it to the disk with direct I/O without copying it again
+    /// (`backend::Backend::put`).
+    pub fn encrypt_parts(&self, parts: &[&[u8]]) -> Result<bytes::Bytes> {
+        let (out, start) = encrypt_parts_to(std::iter::once(&self.recipient as &dyn age::Recipient), parts)?;
+        Ok(bytes::Bytes::from(out).slice(start..))
     }
 
     /// Decrypts an object that was encrypted to the repository key.
     pub fn decrypt(&self, object: &str, ciphertext: &[u8]) -> Result<Vec<u8>> {
-        decrypt_with(std::iter::once(&self.identity as &dyn age::Identity), ciphertext)
+        decrypt_with(std::iter::once(&self.identity as &dyn age::Identity), ciphertext, None)
+            .map(|(plain, _)| plain)
+            .map_err(|e| Error::integrity(object, format!("does not decrypt ({})", e.text())))
+    }
+
+    /// Decrypts an object whose plaintext is `skip` bytes of framing and then a payload;
+    /// returns a buffer with the plaintext from the returned offset on. The payload of a
+    /// large object starts page-aligned in memory, so that it can be written to a file with
+    /// direct I/O without another copy (`direct::Output`).
+    pub fn decrypt_framed(&self, object: &str, ciphertext: &[u8], skip: usize) -> Result<(Vec<u8>, usize)> {
+        decrypt_with(std::iter::once(&self.identity as &dyn age::Identity), ciphertext, Some(skip))
             .map_err(|e| Error::integrity(object, format!("does not decrypt ({})", e.text())))
     }
 }
 
+/// The alignment, in bytes, of large ciphertexts in memory: the page size, which is a
+/// multiple of every block size direct I/O asks for.
+pub const IO_ALIGN: usize = 4096;
+
+/// Ciphertexts from this size on are aligned to [`IO_ALIGN`] (smaller ones travel in packs
+/// and are not worth the padding).
+pub const ALIGN_FROM: usize = 64 * 1024;
+
 fn encrypt_to<'a>(recipients: impl Iterator<Item = &'a dyn age::Recipient>, plaintext: &[u8]) -> Result<Vec<u8>> {
-    encrypt_parts_to(recipients, &[plaintext])
+    let (mut out, start) = encrypt_parts_to(recipients, &[plaintext])?;
+    out.drain(..start);
+    Ok(out)
 }
 
-fn encrypt_parts_to<'a>(recipients: impl Iterator<Item = &'a dyn age::Recipient>, parts: &[&[u8]]) -> Result<Vec<u8>> {
+/// Encrypts the concatenation of `parts`; returns a buffer whose ciphertext begins at the
+/// returned offset (zero padding before it, so that a large one starts page-aligned).
+fn encrypt_parts_to<'a>(
+    recipients: impl Iterator<Item = &'a dyn age::Recipient>,
+    parts: &[&[u8]],
+) -> Result<(Vec<u8>, usize)> {
     let encryptor =
         age::Encryptor::with_recipients(recipients).map_err(|e| Error::Invalid(format!("Cannot encrypt: {e}")))?;
     let len: usize = parts.iter().map(|p| p.len()).sum();
-    // age adds a header (~200 bytes) and 16 bytes per 64 KiB of payload.
-    let mut out = Vec::with_capacity(len + len / 4096 + 512);
+    // age adds a header (~200 bytes per recipient) and 16 bytes per 64 KiB of payload.
+    let capacity = len + len / 4096 + 512;
+    let align = if len >= ALIGN_FROM { IO_ALIGN } else { 1 };
+    let mut out: Vec<u8> = Vec::with_capacity(capacity + align - 1);
+    // The padding is computed from the allocation itself; as long as age writes no more
+    // than `capacity` the buffer never moves. If it did, the ciphertext would merely be
+    // unaligned, which the writer checks and handles.
+    let start = out.as_ptr().align_offset(align).min(align - 1);
+    out.resize(start, 0);
     let mut writer = encryptor.wrap_output(&mut out).map_err(|e| Error::io("<memory>", e))?;
     for part in parts {
         writer.write_all(part).map_err(|e| Error::io("<memory>", e))?;
     }
     writer.finish().map_err(|e| Error::io("<memory>", e))?;
-    Ok(out)
+    Ok((out, start))
 }
 
 /// Why an age file did not decrypt.
@@ -132,18 +170,30 @@ fn first_line(e: impl std::fmt::Display) -> String {
     s.lines().next().unwrap_or_default().trim().trim_end_matches(['.', '?', '!']).to_string()
 }
 
+/// Decrypts; with `align_after: Some(skip)` and a large ciphertext, the plaintext is placed
+/// so that its bytes from `skip` on start page-aligned, and the returned offset says where
+/// the plaintext begins (zero padding before it).
 fn decrypt_with<'a>(
     identities: impl Iterator<Item = &'a dyn age::Identity>,
     ciphertext: &[u8],
-) -> std::result::Result<Vec<u8>, DecryptFailure> {
+    align_after: Option<usize>,
+) -> std::result::Result<(Vec<u8>, usize), DecryptFailure> {
     let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|e| DecryptFailure::Corrupt(first_line(e)))?;
     let mut reader = decryptor.decrypt(identities).map_err(|e| match e {
         age::DecryptError::NoMatchingKeys => DecryptFailure::NoMatchingKey,
         e => DecryptFailure::Corrupt(first_line(e)),
     })?;
-    let mut out = Vec::with_capacity(ciphertext.len());
+    // The plaintext is shorter than the ciphertext, so this capacity is never outgrown and
+    // the padding computed from it holds.
+    let (align, skip) = match align_after {
+        Some(skip) if ciphertext.len() >= ALIGN_FROM => (IO_ALIGN, skip),
+        _ => (1, 0),
+    };
+    let mut out: Vec<u8> = Vec::with_capacity(ciphertext.len() + align);
+    let start = out.as_ptr().wrapping_add(skip).align_offset(align).min(align - 1);
+    out.resize(start, 0);
     reader.read_to_end(&mut out).map_err(|e| DecryptFailure::Corrupt(first_line(e)))?;
-    Ok(out)
+    Ok((out, start))
 }
 
 /// An operator identity: one or more age X25519 secret keys read from an identity file.
@@ -227,8 +277,9 @@ pub fn seal_key_file(repository: uuid::Uuid, key: &RepoKey, recipients: &[String
 
 /// Opens the encrypted key file with an operator identity.
 pub fn open_key_file(ciphertext: &[u8], operator: &OperatorIdentity) -> Result<Unlocked> {
-    let plain =
-        decrypt_with(operator.identities.iter().map(|i| i as &dyn age::Identity), ciphertext).map_err(|e| match e {
+    let plain = decrypt_with(operator.identities.iter().map(|i| i as &dyn age::Identity), ciphertext, None)
+        .map(|(plain, _)| plain)
+        .map_err(|e| match e {
             DecryptFailure::NoMatchingKey => Error::Locked("none of its keys is a recipient of the key file".into()),
             DecryptFailure::Corrupt(why) => {
                 Error::integrity(crate::repo::KEY_FILE, format!("key file is damaged or forged ({why})"))

@@ -13,6 +13,7 @@
 pub mod backend;
 pub mod catalog;
 pub mod content;
+pub mod direct;
 pub mod erase;
 mod error;
 pub mod hlc;

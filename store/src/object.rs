@@ -396,7 +396,7 @@ impl Objects {
     /// Returns the name. CPU work runs on the blocking pool.
     pub async fn put(&self, kind: Kind, payload: impl AsRef<[u8]> + Send + 'static) -> Result<Name> {
         let key = self.key.clone();
-        let (name, ciphertext) = tokio::task::spawn_blocking(move || -> Result<(Name, Vec<u8>)> {
+        let (name, ciphertext) = tokio::task::spawn_blocking(move || -> Result<(Name, Bytes)> {
             // Header and payload are hashed and encrypted as two parts: no framed copy.
             let header = header(kind);
             let payload = payload.as_ref();
@@ -495,9 +495,10 @@ fn check_name(name: &str) -> Result<()> {
 /// Decrypts a content-addressed object, checks framing and name, returns kind and payload.
 pub fn open_object(key: &RepoKey, name: &str, ciphertext: &[u8], expect: Option<Kind>) -> Result<(Kind, Bytes)> {
     let label = object_path(name).to_string();
-    let plain = key.decrypt(&label, ciphertext)?;
-    let (kind, _) = unframe(&label, &plain)?;
-    if key.name(&plain).to_hex().as_str() != name {
+    let (buf, start) = key.decrypt_framed(&label, ciphertext, HEADER_LEN)?;
+    let plain = &buf[start..];
+    let (kind, _) = unframe(&label, plain)?;
+    if key.name(plain).to_hex().as_str() != name {
         return Err(Error::integrity(label, "content does not match its name (tampered or swapped)"));
     }
     if let Some(expect) = expect
@@ -505,6 +506,5 @@ pub fn open_object(key: &RepoKey, name: &str, ciphertext: &[u8], expect: Option<
     {
         return Err(Error::integrity(label, format!("is a {kind:?}, expected a {expect:?}")));
     }
-    let mut bytes = Bytes::from(plain);
-    Ok((kind, bytes.split_off(HEADER_LEN)))
+    Ok((kind, Bytes::from(buf).slice(start + HEADER_LEN..)))
 }

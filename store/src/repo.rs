@@ -857,18 +857,23 @@ impl Repository {
 
 /// Reads a file in chunks on a thread of its own, two chunks ahead of the consumer, so that
 /// reading overlaps hashing and encryption; buffers are sized by the file, not the chunk.
+/// The file is read with direct I/O where it can be (`direct::read_chunk`).
 fn read_ahead(file: std::fs::File, chunk_size: usize) -> impl futures::Stream<Item = std::io::Result<Bytes>> {
-    use std::io::Read;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     tokio::task::spawn_blocking(move || {
-        let mut left = file.metadata().map(|m| m.len()).unwrap_or(chunk_size as u64);
-        let mut file = file;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(chunk_size as u64);
+        let mut direct = chunk_size.is_multiple_of(crate::keys::IO_ALIGN) && crate::direct::try_direct(&file);
+        let mut offset = 0u64;
         loop {
-            let mut buf = Vec::with_capacity((left as usize).clamp(1, chunk_size));
-            let read = (&mut file).take(chunk_size as u64).read_to_end(&mut buf);
-            let last = !matches!(read, Ok(n) if n == chunk_size);
-            left = left.saturating_sub(buf.len() as u64);
-            if tx.blocking_send(read.map(|_| Bytes::from(buf))).is_err() || last {
+            // Buffers are sized by what the file's size says is left, so that a file of
+            // 600 KiB does not take a 4 MiB buffer.
+            let left = size.saturating_sub(offset);
+            let read = crate::direct::read_chunk(&file, offset, chunk_size, left, &mut direct);
+            let last = !matches!(&read, Ok(b) if b.len() == chunk_size);
+            if let Ok(b) = &read {
+                offset += b.len() as u64;
+            }
+            if tx.blocking_send(read).is_err() || last {
                 break;
             }
         }
