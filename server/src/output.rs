@@ -29,9 +29,14 @@ pub fn size(n: u64) -> String {
     if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
 }
 
+/// Whether progress bars are shown (standard error is a terminal).
+pub fn progress_visible() -> bool {
+    std::io::stderr().is_terminal()
+}
+
 /// A progress bar on stderr when it is a terminal, hidden otherwise.
 pub fn bar(len: u64, bytes: bool, msg: &str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !progress_visible() {
         return ProgressBar::hidden();
     }
     let template = if bytes {

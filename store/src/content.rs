@@ -40,6 +40,16 @@ pub struct Manifest {
     pub chunks: Vec<Name>,
 }
 
+/// A small content named and hashed, ready for [`Objects::put_prepared`].
+#[derive(Debug)]
+pub struct PreparedSmall {
+    name: Name,
+    framed: Bytes,
+    size: u64,
+    blake3: String,
+    sha256: String,
+}
+
 /// What storing a content returns.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ContentRef {
@@ -95,14 +105,35 @@ impl Objects {
     /// the next pack, hashing on the calling thread: the fast path for many small
     /// documents, where thread hand-offs would cost more than the work.
     pub async fn put_small(&self, bytes: Bytes) -> Result<ContentRef> {
-        if bytes.len() > PACK_MEMBER_MAX {
-            return Err(Error::Invalid(format!("put_small takes at most {PACK_MEMBER_MAX} bytes")));
+        let prepared = self.prepare_small(crate::object::frame(Kind::Chunk, &bytes))?;
+        self.put_prepared(prepared).await
+    }
+
+    /// Names and hashes a small content given framed as a chunk (`object::frame`), without
+    /// storing it: on any thread, for example the one that read the file, so that the
+    /// task staging many small documents into packs does not hash them all itself.
+    pub fn prepare_small(&self, framed: Vec<u8>) -> Result<PreparedSmall> {
+        let payload = crate::object::unframe("<content>", &framed)
+            .ok()
+            .filter(|(kind, _)| *kind == Kind::Chunk)
+            .map(|(_, payload)| payload)
+            .ok_or_else(|| Error::Invalid("prepare_small takes a framed chunk".into()))?;
+        if payload.len() > PACK_MEMBER_MAX {
+            return Err(Error::Invalid(format!("A small content has at most {PACK_MEMBER_MAX} bytes")));
         }
-        let size = bytes.len() as u64;
-        let blake3 = blake3::hash(&bytes).to_hex().to_string();
-        let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
-        let root = self.put_packed(Kind::Chunk, bytes).await?;
-        Ok(ContentRef { objects: vec![root.clone()], root, size, blake3, sha256 })
+        Ok(PreparedSmall {
+            size: payload.len() as u64,
+            blake3: blake3::hash(payload).to_hex().to_string(),
+            sha256: hex::encode(sha2::Sha256::digest(payload)),
+            name: self.name_of(&framed),
+            framed: Bytes::from(framed),
+        })
+    }
+
+    /// Stages a prepared small content into the next pack.
+    pub async fn put_prepared(&self, p: PreparedSmall) -> Result<ContentRef> {
+        let root = self.stage_packed(p.name, p.framed).await?;
+        Ok(ContentRef { objects: vec![root.clone()], root, size: p.size, blake3: p.blake3, sha256: p.sha256 })
     }
 
     /// Stores a content given as a stream of chunks of exactly `chunk_size` bytes (the last

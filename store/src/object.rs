@@ -193,8 +193,13 @@ impl Objects {
     }
 
     fn frame_and_name(&self, kind: Kind, payload: &[u8]) -> (Name, Bytes) {
-        let framed = Bytes::from(frame(kind, payload));
-        (self.key.name(&framed).to_hex().to_string(), framed)
+        let framed = frame(kind, payload);
+        (self.name_of(&framed), Bytes::from(framed))
+    }
+
+    /// The name of a framed plaintext.
+    pub(crate) fn name_of(&self, framed: &[u8]) -> Name {
+        self.key.name(framed).to_hex().to_string()
     }
 
     /// Pins a name against erasure by this process until [`Objects::unpin`] or [`PIN_TTL`].
@@ -280,7 +285,7 @@ impl Objects {
         }
     }
 
-    async fn stage_packed(&self, name: Name, framed: Bytes) -> Result<Name> {
+    pub(crate) async fn stage_packed(&self, name: Name, framed: Bytes) -> Result<Name> {
         self.pin(&name);
         if self.known_packed(&name) {
             if let Some(pack) = self.packs_of(&name).pop() {

@@ -726,20 +726,26 @@ impl Repository {
         let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
         let small = crate::pack::PACK_MEMBER_MAX.min(self.chunk_size);
         if len <= small as u64 {
-            // A small file is read whole (on the blocking pool, so that many reads queue at
-            // the disk at once) and goes into a pack.
+            // A small file is read whole, framed and hashed on the blocking pool (so that
+            // many reads queue at the disk at once, and the hashing of many files spreads
+            // over the cores), then goes into a pack.
             use std::io::Read;
-            let bytes = tokio::task::spawn_blocking(move || {
-                let mut bytes = Vec::with_capacity(len as usize);
-                f.take(small as u64 + 1).read_to_end(&mut bytes).map(|_| bytes)
+            let objects = self.objects.clone();
+            let prepared = tokio::task::spawn_blocking(move || -> std::io::Result<Option<_>> {
+                let mut framed = Vec::with_capacity(crate::object::HEADER_LEN + len as usize);
+                framed.extend_from_slice(&crate::object::header(crate::object::Kind::Chunk));
+                f.take(small as u64 + 1).read_to_end(&mut framed)?;
+                if framed.len() - crate::object::HEADER_LEN > small {
+                    return Ok(None);
+                }
+                Ok(Some(objects.prepare_small(framed).map_err(std::io::Error::other)?))
             })
             .await
             .expect("read task does not panic")
             .map_err(|e| Error::io(path, e))?;
-            if bytes.len() <= small {
-                let n = bytes.len() as u64;
-                let r = self.objects.put_small(Bytes::from(bytes)).await?;
-                progress(n);
+            if let Some(prepared) = prepared {
+                let r = self.objects.put_prepared(prepared).await?;
+                progress(r.size);
                 return Ok(r);
             }
             // It grew while we looked: store it the general way.

@@ -77,3 +77,25 @@ async fn a_damaged_pack_is_named_alone_and_its_documents_are_refused() {
     let named: Vec<&str> = report.problems.iter().map(|p| p.object.as_str()).collect();
     assert_eq!(named, [path.as_ref()], "{:?}", report.problems);
 }
+
+#[tokio::test]
+async fn a_content_prepared_elsewhere_is_the_content_put_small_stores() {
+    let env = Env::memory();
+    let repo = env.init().await;
+    let objects = repo.objects();
+    let bytes = common::bytes(7, 5000);
+    let framed = akte_store::object::frame(akte_store::object::Kind::Chunk, &bytes);
+    let prepared = objects.prepare_small(framed).unwrap();
+    let via_prepared = objects.put_prepared(prepared).await.unwrap();
+    let via_small = objects.put_small(bytes.clone().into()).await.unwrap();
+    assert_eq!(via_prepared, via_small);
+    assert_eq!(via_prepared.size, 5000);
+    assert_eq!(via_prepared.blake3, blake3::hash(&bytes).to_hex().to_string());
+
+    // Anything but a framed chunk of at most PACK_MEMBER_MAX bytes is refused.
+    let record = akte_store::object::frame(akte_store::object::Kind::Record, &bytes);
+    assert!(objects.prepare_small(record).is_err());
+    let big = common::bytes(8, akte_store::pack::PACK_MEMBER_MAX + 1);
+    assert!(objects.prepare_small(akte_store::object::frame(akte_store::object::Kind::Chunk, &big)).is_err());
+    assert!(objects.prepare_small(vec![1, 2]).is_err());
+}
