@@ -160,8 +160,9 @@ pub fn read_chunk(file: &File, offset: u64, len: usize, hint: u64, direct: &mut 
 
 /// A file written front to back: every piece that starts page-aligned in memory and in the
 /// file goes to the disk directly (the chunks `Objects::read_content` yields are aligned,
-/// see `RepoKey::decrypt_framed`), the rest through the page cache. Nothing is durable
-/// before [`Output::finish`].
+/// see `RepoKey::decrypt_framed`), the rest through the page cache. Like `cp`, it leaves
+/// durability to the file system (no `fsync`: restoring 10,000 small files with one each
+/// took twice as long).
 pub struct Output {
     file: File,
     offset: u64,
@@ -200,9 +201,13 @@ impl Output {
         Ok(())
     }
 
-    /// Makes the file durable and closes it.
+    /// Closes the file, reporting a size that does not add up (it cannot, short of a bug).
     pub fn finish(self) -> io::Result<()> {
-        self.file.sync_all()
+        let written = self.file.metadata()?.len();
+        if written != self.offset {
+            return Err(io::Error::other(format!("wrote {} bytes but the file has {written}", self.offset)));
+        }
+        Ok(())
     }
 }
 
