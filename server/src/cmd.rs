@@ -621,7 +621,9 @@ async fn store_version(repo: &Repository, dokument: Uuid, file: &Path, bar: &Pro
 /// Ends a command's use of the repository: writes the catalog cache (reporting a failure,
 /// which dropping would swallow) and then leaves the catalog to the end of the process
 /// instead of freeing it object by object, which takes a tenth of a second at 10,000
-/// Dokumente for memory the operating system reclaims at once anyway.
+/// Dokumente for memory the operating system reclaims at once anyway. Only for the last
+/// step of a CLI command: the data directory's lock, too, is released only when the
+/// process ends.
 fn close(mut repo: Repository) -> Result<()> {
     repo.save_catalog()?;
     std::mem::forget(repo);
