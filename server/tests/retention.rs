@@ -125,8 +125,10 @@ fn deletion_is_refused_while_retention_runs_and_erases_everything_after() {
     common::ok(&data, &["verify"]);
     let audit = common::ok(&data, &["--json", "audit", "verify"]).json();
     assert_eq!(audit["deletions"], 1, "{audit}");
-    // Nothing of the Akte is in the local catalog cache either.
-    let cache = std::fs::read_to_string(data.join("catalog.json")).unwrap_or_default();
+    // Nothing of the Akte is in the local catalog cache either (head and log).
+    let cache = std::fs::read_to_string(data.join("catalog.json")).unwrap_or_default()
+        + &std::fs::read_to_string(data.join("catalog.log")).unwrap_or_default();
+    assert!(cache.contains(&"\"hlc\"".to_string()), "the cache holds entries");
     assert!(!cache.contains("Mustermann"));
 }
 

@@ -372,10 +372,23 @@ pub struct Catalog {
     /// The merged state (derived; not serialized).
     #[serde(skip)]
     pub state: State,
+    /// What of the entries the cache in the data directory holds (`node::NodeDir::
+    /// save_catalog`); `None` when it must be written whole (new, or entries were scrubbed).
+    #[serde(skip)]
+    pub(crate) persisted: Option<Persisted>,
 }
 
-/// The catalog cache format this build writes.
-pub const CATALOG_FORMAT: u32 = 2;
+/// What a catalog cache on disk holds of a catalog: every entry up to `seq` per stream, in
+/// `log_len` bytes of `catalog.log`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Persisted {
+    pub(crate) seq: BTreeMap<NodeId, u64>,
+    pub(crate) log_len: u64,
+}
+
+/// The catalog cache format this build writes (3: a small `catalog.json` head and the
+/// entries appended to `catalog.log`; 2 was one `catalog.json` with every entry).
+pub const CATALOG_FORMAT: u32 = 3;
 
 impl Catalog {
     /// An empty catalog for a repository.
@@ -439,18 +452,26 @@ impl Catalog {
 
     /// Forgets the fields of deleted objects' ops, so that the catalog cache holds no more
     /// of them than the store does.
+    /// Entries that were already in the cache and lost fields here make the cache on disk
+    /// be written whole at the next save, so that it keeps nothing of them either.
     fn scrub(&mut self, from: usize) {
         if self.state.erased.is_empty() {
             return;
         }
+        let mut scrubbed = false;
         for e in &mut self.entries[from..] {
             for (op, fields) in &mut e.ops {
                 if let Op::Create { id, .. } | Op::Update { id, .. } = op
                     && self.state.erased.contains_key(id)
+                    && !fields.is_empty()
                 {
                     fields.clear();
+                    scrubbed = true;
                 }
             }
+        }
+        if scrubbed {
+            self.persisted = None;
         }
     }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::{
     Error, Result,
-    catalog::{CATALOG_FORMAT, Catalog},
+    catalog::{CATALOG_FORMAT, CEntry, Catalog, Persisted},
     hlc::Hlc,
     journal::{Head, NodeId},
 };
@@ -158,27 +158,141 @@ impl NodeDir {
         write_atomic(&self.dir.join("heads.json"), &serde_json::to_vec_pretty(&self.heads).expect("heads serialize"))
     }
 
-    /// Loads the catalog cache if it is present, current and of this repository.
+    /// Loads the catalog cache if it is present, readable and of this repository: format 3
+    /// (`catalog.json` head and `catalog.log`), or format 2 (one `catalog.json`), which the
+    /// next save writes as format 3.
     pub fn load_catalog(&self, repository: uuid::Uuid) -> Option<Catalog> {
-        let bytes = std::fs::read(self.dir.join("catalog.json")).ok()?;
-        let mut cat: Catalog = serde_json::from_slice(&bytes).ok()?;
-        if cat.format != CATALOG_FORMAT || cat.repository != repository {
+        let bytes = std::fs::read(self.dir.join(CATALOG_HEAD)).ok()?;
+        let format: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let mut cat = match format.get("format").and_then(serde_json::Value::as_u64) {
+            Some(2) => {
+                let mut cat: Catalog = serde_json::from_slice(&bytes).ok()?;
+                cat.format = CATALOG_FORMAT;
+                cat
+            }
+            Some(f) if f == CATALOG_FORMAT as u64 => self.load_catalog_log(serde_json::from_slice(&bytes).ok()?)?,
+            _ => return None,
+        };
+        if cat.repository != repository {
             return None;
         }
+        cat.entries.sort_by(|a, b| (a.hlc, &a.node, a.seq).cmp(&(b.hlc, &b.node, b.seq)));
         cat.refold();
         Some(cat)
     }
 
-    /// Saves the catalog cache.
-    pub fn save_catalog(&self, catalog: &Catalog) -> Result<()> {
-        write_atomic(&self.dir.join("catalog.json"), &serde_json::to_vec(catalog).expect("catalog serializes"))
+    /// Reads the entries a format 3 head names: the first `log_len` bytes of the log, one
+    /// entry per line (whatever follows is an append that its head never confirmed).
+    fn load_catalog_log(&self, head: CatalogHead) -> Option<Catalog> {
+        let log = std::fs::read(self.dir.join(CATALOG_LOG)).ok()?;
+        let log = log.get(..usize::try_from(head.log_len).ok()?)?;
+        let entries: Vec<CEntry> = log
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(serde_json::from_slice)
+            .collect::<std::result::Result<_, _>>()
+            .ok()?;
+        if entries.len() as u64 != head.entries {
+            return None;
+        }
+        let persisted = Some(Persisted { seq: stream_seqs(&entries), log_len: head.log_len });
+        Some(Catalog {
+            format: CATALOG_FORMAT,
+            repository: head.repository,
+            streams: head.streams,
+            entries,
+            persisted,
+            ..Default::default()
+        })
+    }
+
+    /// Saves the catalog cache: appends the entries the log does not hold yet and then
+    /// replaces the head, or, when the catalog must be written whole (new, migrated, or
+    /// entries were scrubbed by a deletion), writes a new log first. Either way the head is
+    /// written last, so a crash leaves the previous cache or the new one.
+    pub fn save_catalog(&self, catalog: &mut Catalog) -> Result<()> {
+        let log_path = self.dir.join(CATALOG_LOG);
+        let (persisted, mut lines) = match &catalog.persisted {
+            Some(p) => (p.clone(), Vec::new()),
+            None => (Persisted::default(), Vec::new()),
+        };
+        let is_new = |e: &CEntry| persisted.seq.get(&e.node).is_none_or(|saved| e.seq > *saved);
+        let mut count = 0u64;
+        for e in &catalog.entries {
+            if catalog.persisted.is_none() || is_new(e) {
+                serde_json::to_writer(&mut lines, e).expect("entry serializes");
+                lines.push(b'\n');
+                count += 1;
+            }
+        }
+        let log_len = if catalog.persisted.is_none() {
+            write_atomic(&log_path, &lines)?;
+            lines.len() as u64
+        } else {
+            if count == 0 && catalog.persisted.as_ref().is_some_and(|p| p.seq == stream_seqs(&catalog.entries)) {
+                return Ok(());
+            }
+            append_at(&log_path, persisted.log_len, &lines)?
+        };
+        let head = CatalogHead {
+            format: CATALOG_FORMAT,
+            repository: catalog.repository,
+            streams: catalog.streams.clone(),
+            entries: catalog.entries.len() as u64,
+            log_len,
+        };
+        write_atomic(&self.dir.join(CATALOG_HEAD), &serde_json::to_vec(&head).expect("head serializes"))?;
+        catalog.persisted = Some(Persisted { seq: stream_seqs(&catalog.entries), log_len });
+        Ok(())
     }
 
     /// Deletes the catalog cache (it is rebuilt from the store).
     pub fn drop_catalog(&self) -> Result<()> {
-        match std::fs::remove_file(self.dir.join("catalog.json")) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(self.dir.join("catalog.json"), e)),
-            _ => Ok(()),
+        for name in [CATALOG_HEAD, CATALOG_LOG] {
+            match std::fs::remove_file(self.dir.join(name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(self.dir.join(name), e)),
+                _ => {}
+            }
         }
+        Ok(())
     }
+}
+
+/// The catalog cache's head: what `catalog.log` holds.
+const CATALOG_HEAD: &str = "catalog.json";
+/// The catalog cache's entries, one JSON line each, in the order they were saved.
+const CATALOG_LOG: &str = "catalog.log";
+
+/// `catalog.json` (format 3).
+#[derive(Debug, Serialize, Deserialize)]
+struct CatalogHead {
+    format: u32,
+    repository: uuid::Uuid,
+    /// Head of every stream as far as the catalog has read.
+    streams: BTreeMap<NodeId, Head>,
+    /// How many entries the log holds.
+    entries: u64,
+    /// How many bytes of the log are confirmed.
+    log_len: u64,
+}
+
+/// The highest entry number per stream among `entries`.
+fn stream_seqs(entries: &[CEntry]) -> BTreeMap<NodeId, u64> {
+    let mut seqs = BTreeMap::new();
+    for e in entries {
+        let s = seqs.entry(e.node.clone()).or_insert(0);
+        *s = (*s).max(e.seq);
+    }
+    seqs
+}
+
+/// Writes `bytes` at `offset` of the file (cutting off whatever an unconfirmed append left
+/// there), makes it durable and returns the new length.
+fn append_at(path: &Path, offset: u64, bytes: &[u8]) -> Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let f = File::options().write(true).open(path).map_err(|e| Error::io(path, e))?;
+    f.set_len(offset).map_err(|e| Error::io(path, e))?;
+    f.write_all_at(bytes, offset).map_err(|e| Error::io(path, e))?;
+    f.sync_data().map_err(|e| Error::io(path, e))?;
+    Ok(offset + bytes.len() as u64)
 }

@@ -714,7 +714,7 @@ impl Repository {
     /// so a process that dies first only makes the next open read more of the journal.
     pub fn save_catalog(&mut self) -> Result<()> {
         if self.catalog_dirty {
-            self.node.save_catalog(&self.catalog)?;
+            self.node.save_catalog(&mut self.catalog)?;
             self.catalog_dirty = false;
         }
         Ok(())

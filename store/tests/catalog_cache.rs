@@ -1,0 +1,117 @@
+//! The catalog cache in the data directory: a small head (`catalog.json`) and the entries
+//! appended to `catalog.log`, so that saving costs what changed, not the whole catalog.
+
+mod common;
+
+use common::Env;
+
+fn log(env: &Env) -> Vec<u8> {
+    std::fs::read(env.node_dir("a").join("catalog.log")).unwrap()
+}
+
+fn head(env: &Env) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(env.node_dir("a").join("catalog.json")).unwrap()).unwrap()
+}
+
+/// The digest a fresh node computes from the store alone.
+async fn fresh_digest(env: &Env, node: &str) -> String {
+    env.open(node).await.catalog().digest()
+}
+
+#[tokio::test]
+async fn saving_appends_what_is_new_and_reads_back_the_same_state() {
+    let env = Env::memory();
+    let mut repo = env.init().await;
+    let akte = common::create_akte(&mut repo, "61.2-0815/2026", "Windpark").await;
+    for i in 0..3 {
+        common::add_doc(&mut repo, akte, &format!("a{i}.txt"), format!("Text {i}").as_bytes()).await;
+    }
+    drop(repo);
+    let first = log(&env);
+    assert_eq!(head(&env)["format"], 3);
+    assert_eq!(head(&env)["log_len"], first.len());
+
+    let mut repo = env.open("a").await;
+    for i in 0..2 {
+        common::add_doc(&mut repo, akte, &format!("b{i}.txt"), format!("Mehr {i}").as_bytes()).await;
+    }
+    let digest = repo.catalog().digest();
+    let entries = repo.catalog().entries.len();
+    drop(repo);
+    let second = log(&env);
+    assert!(second.len() > first.len());
+    assert_eq!(&second[..first.len()], &first[..], "the earlier entries stay as they were");
+    assert_eq!(head(&env)["entries"], entries);
+
+    let reopened = env.open("a").await;
+    assert_eq!(reopened.catalog().digest(), digest);
+    assert_eq!(reopened.catalog().entries.len(), entries);
+    drop(reopened);
+    assert_eq!(fresh_digest(&env, "b").await, digest);
+}
+
+#[tokio::test]
+async fn an_append_its_head_never_confirmed_is_ignored_and_cut_off() {
+    let env = Env::memory();
+    let mut repo = env.init().await;
+    let akte = common::create_akte(&mut repo, "61.2-0816/2026", "Windpark").await;
+    common::add_doc(&mut repo, akte, "a.txt", b"Text").await;
+    drop(repo);
+    // A crash after appending but before the head was replaced leaves a tail behind.
+    let path = env.node_dir("a").join("catalog.log");
+    let mut torn = log(&env);
+    let confirmed = torn.len();
+    torn.extend_from_slice(b"{\"hlc\": half an entry");
+    std::fs::write(&path, &torn).unwrap();
+
+    let mut repo = env.open("a").await;
+    assert_eq!(repo.catalog().entries.len(), 2, "the confirmed entries, nothing of the tail");
+    common::add_doc(&mut repo, akte, "b.txt", b"Mehr").await;
+    let digest = repo.catalog().digest();
+    drop(repo);
+    let log = log(&env);
+    assert!(!log.windows(4).any(|w| w == b"half"), "the tail is gone");
+    assert!(log.len() > confirmed);
+    assert_eq!(env.open("a").await.catalog().digest(), digest);
+    assert_eq!(fresh_digest(&env, "b").await, digest);
+}
+
+#[tokio::test]
+async fn a_format_2_cache_is_read_and_written_as_format_3() {
+    let env = Env::memory();
+    let mut repo = env.init().await;
+    let akte = common::create_akte(&mut repo, "61.2-0817/2026", "Windpark").await;
+    common::add_doc(&mut repo, akte, "a.txt", b"Text").await;
+    // Format 2 was the whole catalog in one catalog.json.
+    let mut v2 = serde_json::to_value(repo.catalog()).unwrap();
+    v2["format"] = 2.into();
+    let digest = repo.catalog().digest();
+    drop(repo);
+    let dir = env.node_dir("a");
+    std::fs::remove_file(dir.join("catalog.log")).unwrap();
+    std::fs::write(dir.join("catalog.json"), serde_json::to_vec(&v2).unwrap()).unwrap();
+
+    let mut repo = env.open("a").await;
+    assert_eq!(repo.catalog().digest(), digest);
+    common::add_doc(&mut repo, akte, "b.txt", b"Mehr").await;
+    let digest = repo.catalog().digest();
+    drop(repo);
+    assert_eq!(head(&env)["format"], 3);
+    assert!(head(&env).get("entries").is_some());
+    assert_eq!(env.open("a").await.catalog().digest(), digest);
+}
+
+#[tokio::test]
+async fn a_head_that_does_not_match_its_log_makes_the_node_read_the_store_again() {
+    let env = Env::memory();
+    let mut repo = env.init().await;
+    let akte = common::create_akte(&mut repo, "61.2-0818/2026", "Windpark").await;
+    common::add_doc(&mut repo, akte, "a.txt", b"Text").await;
+    let digest = repo.catalog().digest();
+    drop(repo);
+    // A log shorter than its head says (lost or truncated by someone else).
+    let path = env.node_dir("a").join("catalog.log");
+    let log = log(&env);
+    std::fs::write(&path, &log[..log.len() / 2]).unwrap();
+    assert_eq!(env.open("a").await.catalog().digest(), digest);
+}
