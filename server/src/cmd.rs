@@ -247,6 +247,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 None => list_akten(&repo, cli.json),
                 Some(a) => list_dokumente(&repo, find_akte(&repo, a)?, cli.json),
             }
+            close(repo)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Get { dokumente, output, version } => {
@@ -282,6 +283,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 bar.inc(1);
             }
             bar.finish_and_clear();
+            close(repo)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::History { object } => {
