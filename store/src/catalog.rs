@@ -39,7 +39,8 @@ pub struct CEntry {
 }
 
 impl CEntry {
-    fn key(&self) -> (Hlc, &str, u64) {
+    /// The merge order: (HLC, node, seq).
+    pub(crate) fn key(&self) -> (Hlc, &str, u64) {
         (self.hlc, &self.node, self.seq)
     }
 }

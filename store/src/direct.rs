@@ -50,11 +50,12 @@ pub fn suitable(bytes: &[u8]) -> bool {
 /// Returns whether the bulk went direct.
 pub fn put(dest: &Path, bytes: &[u8]) -> io::Result<bool> {
     let (file, staging, direct) = staging_file(dest)?;
-    let written = write(&file, bytes, direct).and_then(|direct| std::fs::rename(&staging, dest).map(|()| direct));
+    let mut out = Output { file, offset: 0, direct };
+    let written = out.write(bytes).and_then(|()| std::fs::rename(&staging, dest));
     if written.is_err() {
         let _ = std::fs::remove_file(&staging);
     }
-    written
+    written.map(|()| out.direct)
 }
 
 /// Creates `dest#N` for the first free N, with `O_DIRECT` when the file system takes it.
@@ -77,42 +78,30 @@ fn staging_file(dest: &Path) -> io::Result<(File, PathBuf, bool)> {
                 let parent = dest.parent().ok_or(e)?;
                 std::fs::create_dir_all(parent)?;
             }
-            Err(e) if direct && e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => direct = false,
+            Err(e) if direct && refused(&e) => direct = false,
             Err(e) => return Err(e),
         }
     }
-}
-
-/// Writes all of `bytes` from offset 0: the whole pages direct (if `direct`), the rest with
-/// `O_DIRECT` cleared. A write the file system refuses as misaligned is retried buffered.
-/// Returns whether the bulk went direct.
-fn write(file: &File, bytes: &[u8], mut direct: bool) -> io::Result<bool> {
-    let bulk = if direct { bytes.len() / IO_ALIGN * IO_ALIGN } else { 0 };
-    let mut at = 0;
-    while at < bulk && direct {
-        match file.write_at(&bytes[at..bulk], at as u64) {
-            Ok(0) => return Err(ErrorKind::WriteZero.into()),
-            Ok(n) => at += n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => direct = false,
-            Err(e) => return Err(e),
-        }
-    }
-    if at < bytes.len() {
-        // The tail (or everything, after a refusal) goes through the page cache.
-        let flags = rustix::fs::fcntl_getfl(file)?;
-        if flags.contains(DIRECT) {
-            rustix::fs::fcntl_setfl(file, flags - DIRECT)?;
-        }
-        file.write_all_at(&bytes[at..], at as u64)?;
-    }
-    Ok(direct)
 }
 
 /// Turns direct I/O on for `file`; false where the file system refuses it.
 pub fn try_direct(file: &File) -> bool {
-    let Ok(flags) = rustix::fs::fcntl_getfl(file) else { return false };
-    !DIRECT.is_empty() && rustix::fs::fcntl_setfl(file, flags | DIRECT).is_ok()
+    !DIRECT.is_empty() && set_direct(file, true).is_ok()
+}
+
+/// Sets or clears `O_DIRECT` on an open file.
+fn set_direct(file: &File, on: bool) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(file)?;
+    let wanted = if on { flags | DIRECT } else { flags - DIRECT };
+    if wanted != flags {
+        rustix::fs::fcntl_setfl(file, wanted)?;
+    }
+    Ok(())
+}
+
+/// Whether an I/O error is the file system refusing a direct transfer.
+fn refused(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error())
 }
 
 /// Reads up to `len` bytes of `file` from `offset` (fewer only at its end) into a fresh
@@ -140,9 +129,8 @@ pub fn read_chunk(file: &File, offset: u64, len: usize, hint: u64, direct: &mut 
             }
             Ok(n) => filled += n,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if *direct && e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
-                let flags = rustix::fs::fcntl_getfl(file)?;
-                rustix::fs::fcntl_setfl(file, flags - DIRECT)?;
+            Err(e) if *direct && refused(&e) => {
+                set_direct(file, false)?;
                 *direct = false;
             }
             Err(e) => return Err(e),
@@ -189,7 +177,7 @@ impl Output {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()),
                 Ok(n) => at += n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => self.direct = false,
+                Err(e) if refused(&e) => self.direct = false,
                 Err(e) => return Err(e),
             }
         }
@@ -214,7 +202,7 @@ impl Output {
 /// Runs `f` with `O_DIRECT` off for `file`, restoring the flags afterwards.
 fn buffered<T>(file: &File, f: impl FnOnce(&File) -> io::Result<T>) -> io::Result<T> {
     let flags = rustix::fs::fcntl_getfl(file)?;
-    if !flags.contains(DIRECT) {
+    if !flags.contains(DIRECT) || DIRECT.is_empty() {
         return f(file);
     }
     rustix::fs::fcntl_setfl(file, flags - DIRECT)?;

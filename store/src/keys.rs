@@ -75,9 +75,7 @@ impl RepoKey {
 
     /// Encrypts `plaintext` to the repository key (age, binary format).
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
-        let (mut out, start) = encrypt_parts_to(std::iter::once(&self.recipient as &dyn age::Recipient), &[plaintext])?;
-        out.drain(..start);
-        Ok(out)
+        encrypt_to(std::iter::once(&self.recipient as &dyn age::Recipient), plaintext)
     }
 
     /// Encrypts the concatenation of `parts` without building it first. A ciphertext of
@@ -85,7 +83,7 @@ impl RepoKey {
     /// local store can hand it to the disk with direct I/O without copying it again
     /// (`backend::Backend::put`).
     pub fn encrypt_parts(&self, parts: &[&[u8]]) -> Result<bytes::Bytes> {
-        let (out, start) = encrypt_parts_to(std::iter::once(&self.recipient as &dyn age::Recipient), parts)?;
+        let (out, start) = encrypt_parts_to(std::iter::once(&self.recipient as &dyn age::Recipient), parts, true)?;
         Ok(bytes::Bytes::from(out).slice(start..))
     }
 
@@ -115,23 +113,23 @@ pub const IO_ALIGN: usize = 4096;
 pub const ALIGN_FROM: usize = 64 * 1024;
 
 fn encrypt_to<'a>(recipients: impl Iterator<Item = &'a dyn age::Recipient>, plaintext: &[u8]) -> Result<Vec<u8>> {
-    let (mut out, start) = encrypt_parts_to(recipients, &[plaintext])?;
-    out.drain(..start);
-    Ok(out)
+    encrypt_parts_to(recipients, &[plaintext], false).map(|(out, _)| out)
 }
 
 /// Encrypts the concatenation of `parts`; returns a buffer whose ciphertext begins at the
-/// returned offset (zero padding before it, so that a large one starts page-aligned).
+/// returned offset. With `align`, a large one gets zero padding before it so that it
+/// starts page-aligned; without, the offset is 0.
 fn encrypt_parts_to<'a>(
     recipients: impl Iterator<Item = &'a dyn age::Recipient>,
     parts: &[&[u8]],
+    align: bool,
 ) -> Result<(Vec<u8>, usize)> {
     let encryptor =
         age::Encryptor::with_recipients(recipients).map_err(|e| Error::Invalid(format!("Cannot encrypt: {e}")))?;
     let len: usize = parts.iter().map(|p| p.len()).sum();
     // age adds a header (~200 bytes per recipient) and 16 bytes per 64 KiB of payload.
     let capacity = len + len / 4096 + 512;
-    let align = if len >= ALIGN_FROM { IO_ALIGN } else { 1 };
+    let align = if align && len >= ALIGN_FROM { IO_ALIGN } else { 1 };
     let mut out: Vec<u8> = Vec::with_capacity(capacity + align - 1);
     // The padding is computed from the allocation itself; as long as age writes no more
     // than `capacity` the buffer never moves. If it did, the ciphertext would merely be

@@ -162,21 +162,25 @@ impl NodeDir {
     /// (`catalog.json` head and `catalog.log`), or format 2 (one `catalog.json`), which the
     /// next save writes as format 3.
     pub fn load_catalog(&self, repository: uuid::Uuid) -> Option<Catalog> {
+        /// Just the version of whatever `catalog.json` holds.
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
         let bytes = std::fs::read(self.dir.join(CATALOG_HEAD)).ok()?;
-        let format: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        let mut cat = match format.get("format").and_then(serde_json::Value::as_u64) {
-            Some(2) => {
+        let mut cat = match serde_json::from_slice::<Format>(&bytes).ok()?.format {
+            2 => {
                 let mut cat: Catalog = serde_json::from_slice(&bytes).ok()?;
                 cat.format = CATALOG_FORMAT;
                 cat
             }
-            Some(f) if f == CATALOG_FORMAT as u64 => self.load_catalog_log(serde_json::from_slice(&bytes).ok()?)?,
+            CATALOG_FORMAT => self.load_catalog_log(serde_json::from_slice(&bytes).ok()?)?,
             _ => return None,
         };
         if cat.repository != repository {
             return None;
         }
-        cat.entries.sort_by(|a, b| (a.hlc, &a.node, a.seq).cmp(&(b.hlc, &b.node, b.seq)));
+        cat.entries.sort_by(|a, b| a.key().cmp(&b.key()));
         cat.refold();
         Some(cat)
     }
@@ -195,7 +199,7 @@ impl NodeDir {
         if entries.len() as u64 != head.entries {
             return None;
         }
-        let persisted = Some(Persisted { seq: stream_seqs(&entries), log_len: head.log_len });
+        let persisted = Some(Persisted { seq: seqs(&head.streams), log_len: head.log_len });
         Some(Catalog {
             format: CATALOG_FORMAT,
             repository: head.repository,
@@ -211,28 +215,23 @@ impl NodeDir {
     /// entries were scrubbed by a deletion), writes a new log first. Either way the head is
     /// written last, so a crash leaves the previous cache or the new one.
     pub fn save_catalog(&self, catalog: &mut Catalog) -> Result<()> {
-        let log_path = self.dir.join(CATALOG_LOG);
-        let (persisted, mut lines) = match &catalog.persisted {
-            Some(p) => (p.clone(), Vec::new()),
-            None => (Persisted::default(), Vec::new()),
-        };
-        let is_new = |e: &CEntry| persisted.seq.get(&e.node).is_none_or(|saved| e.seq > *saved);
-        let mut count = 0u64;
+        let whole = catalog.persisted.is_none();
+        let saved = catalog.persisted.take().unwrap_or_default();
+        let mut lines = Vec::new();
         for e in &catalog.entries {
-            if catalog.persisted.is_none() || is_new(e) {
+            if whole || saved.seq.get(&e.node).is_none_or(|seq| e.seq > *seq) {
                 serde_json::to_writer(&mut lines, e).expect("entry serializes");
                 lines.push(b'\n');
-                count += 1;
             }
         }
-        let log_len = if catalog.persisted.is_none() {
-            write_atomic(&log_path, &lines)?;
+        let log_len = if whole {
+            write_atomic(&self.dir.join(CATALOG_LOG), &lines)?;
             lines.len() as u64
+        } else if lines.is_empty() {
+            catalog.persisted = Some(saved);
+            return Ok(());
         } else {
-            if count == 0 && catalog.persisted.as_ref().is_some_and(|p| p.seq == stream_seqs(&catalog.entries)) {
-                return Ok(());
-            }
-            append_at(&log_path, persisted.log_len, &lines)?
+            append_at(&self.dir.join(CATALOG_LOG), saved.log_len, &lines)?
         };
         let head = CatalogHead {
             format: CATALOG_FORMAT,
@@ -242,7 +241,7 @@ impl NodeDir {
             log_len,
         };
         write_atomic(&self.dir.join(CATALOG_HEAD), &serde_json::to_vec(&head).expect("head serializes"))?;
-        catalog.persisted = Some(Persisted { seq: stream_seqs(&catalog.entries), log_len });
+        catalog.persisted = Some(Persisted { seq: seqs(&catalog.streams), log_len });
         Ok(())
     }
 
@@ -276,14 +275,10 @@ struct CatalogHead {
     log_len: u64,
 }
 
-/// The highest entry number per stream among `entries`.
-fn stream_seqs(entries: &[CEntry]) -> BTreeMap<NodeId, u64> {
-    let mut seqs = BTreeMap::new();
-    for e in entries {
-        let s = seqs.entry(e.node.clone()).or_insert(0);
-        *s = (*s).max(e.seq);
-    }
-    seqs
+/// The highest entry number of every stream (a catalog's `streams` are the heads of what
+/// its entries hold).
+fn seqs(streams: &BTreeMap<NodeId, Head>) -> BTreeMap<NodeId, u64> {
+    streams.iter().map(|(node, head)| (node.clone(), head.seq)).collect()
 }
 
 /// Writes `bytes` at `offset` of the file (cutting off whatever an unconfirmed append left

@@ -13,6 +13,14 @@ fn head(env: &Env) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(env.node_dir("a").join("catalog.json")).unwrap()).unwrap()
 }
 
+/// Node `a` of a new repository with an Akte `az` holding one Dokument; returns the Akte.
+async fn one_document(env: &Env, az: &str) -> (akte_store::Repository, uuid::Uuid) {
+    let mut repo = env.init().await;
+    let akte = common::create_akte(&mut repo, az, "Windpark").await;
+    common::add_doc(&mut repo, akte, "a.txt", b"Text").await;
+    (repo, akte)
+}
+
 /// The digest a fresh node computes from the store alone.
 async fn fresh_digest(env: &Env, node: &str) -> String {
     env.open(node).await.catalog().digest()
@@ -53,9 +61,7 @@ async fn saving_appends_what_is_new_and_reads_back_the_same_state() {
 #[tokio::test]
 async fn an_append_its_head_never_confirmed_is_ignored_and_cut_off() {
     let env = Env::memory();
-    let mut repo = env.init().await;
-    let akte = common::create_akte(&mut repo, "61.2-0816/2026", "Windpark").await;
-    common::add_doc(&mut repo, akte, "a.txt", b"Text").await;
+    let (repo, akte) = one_document(&env, "61.2-0816/2026").await;
     drop(repo);
     // A crash after appending but before the head was replaced leaves a tail behind.
     let path = env.node_dir("a").join("catalog.log");
@@ -79,9 +85,7 @@ async fn an_append_its_head_never_confirmed_is_ignored_and_cut_off() {
 #[tokio::test]
 async fn a_format_2_cache_is_read_and_written_as_format_3() {
     let env = Env::memory();
-    let mut repo = env.init().await;
-    let akte = common::create_akte(&mut repo, "61.2-0817/2026", "Windpark").await;
-    common::add_doc(&mut repo, akte, "a.txt", b"Text").await;
+    let (repo, akte) = one_document(&env, "61.2-0817/2026").await;
     // Format 2 was the whole catalog in one catalog.json.
     let mut v2 = serde_json::to_value(repo.catalog()).unwrap();
     v2["format"] = 2.into();
@@ -104,9 +108,7 @@ async fn a_format_2_cache_is_read_and_written_as_format_3() {
 #[tokio::test]
 async fn a_head_that_does_not_match_its_log_makes_the_node_read_the_store_again() {
     let env = Env::memory();
-    let mut repo = env.init().await;
-    let akte = common::create_akte(&mut repo, "61.2-0818/2026", "Windpark").await;
-    common::add_doc(&mut repo, akte, "a.txt", b"Text").await;
+    let (repo, _) = one_document(&env, "61.2-0818/2026").await;
     let digest = repo.catalog().digest();
     drop(repo);
     // A log shorter than its head says (lost or truncated by someone else).
