@@ -16,6 +16,7 @@ pub mod content;
 pub mod direct;
 pub mod erase;
 mod error;
+mod files;
 pub mod hlc;
 pub mod journal;
 pub mod keys;

@@ -1,0 +1,82 @@
+//! Storing the content of local files: small ones whole into packs, large ones streamed in
+//! chunks with direct I/O (`direct`), read ahead of the hashing and encryption.
+
+use bytes::Bytes;
+
+use crate::{Error, Result, content::ContentRef, repo::Repository};
+
+impl Repository {
+    /// Stores a local file's content (streaming, bounded memory).
+    pub async fn store_file(&self, path: &std::path::Path, mut progress: impl FnMut(u64)) -> Result<ContentRef> {
+        let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+        let small = crate::pack::PACK_MEMBER_MAX.min(self.chunk_size);
+        if len <= small as u64 {
+            // A small file is read whole, framed and hashed on the blocking pool (so that
+            // many reads queue at the disk at once, and the hashing of many files spreads
+            // over the cores), then goes into a pack.
+            use std::io::Read;
+            let objects = self.objects.clone();
+            let prepared = tokio::task::spawn_blocking(move || -> std::io::Result<Option<_>> {
+                let mut framed = Vec::with_capacity(crate::object::HEADER_LEN + len as usize);
+                framed.extend_from_slice(&crate::object::header(crate::object::Kind::Chunk));
+                f.take(small as u64 + 1).read_to_end(&mut framed)?;
+                if framed.len() - crate::object::HEADER_LEN > small {
+                    return Ok(None);
+                }
+                Ok(Some(objects.prepare_small(framed).map_err(std::io::Error::other)?))
+            })
+            .await
+            .expect("read task does not panic")
+            .map_err(|e| Error::io(path, e))?;
+            if let Some(prepared) = prepared {
+                let r = self.objects.put_prepared(prepared).await?;
+                progress(r.size);
+                return Ok(r);
+            }
+            // It grew while we looked: store it the general way.
+            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            return self.store_stream(path, f, progress).await;
+        }
+        self.store_stream(path, f, progress).await
+    }
+
+    async fn store_stream(
+        &self,
+        path: &std::path::Path,
+        f: std::fs::File,
+        progress: impl FnMut(u64),
+    ) -> Result<ContentRef> {
+        let chunks = read_ahead(f, self.chunk_size);
+        self.objects.put_chunks(chunks, self.chunk_size, progress).await.map_err(|e| match e {
+            Error::Io { path: p, source } if p.as_os_str() == "<input>" => Error::io(path, source),
+            e => e,
+        })
+    }
+}
+
+/// Reads a file in chunks on a thread of its own, two chunks ahead of the consumer, so that
+/// reading overlaps hashing and encryption; buffers are sized by the file, not the chunk.
+/// The file is read with direct I/O where it can be (`direct::read_chunk`).
+fn read_ahead(file: std::fs::File, chunk_size: usize) -> impl futures::Stream<Item = std::io::Result<Bytes>> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
+    tokio::task::spawn_blocking(move || {
+        let size = file.metadata().map(|m| m.len()).unwrap_or(chunk_size as u64);
+        let mut direct = chunk_size.is_multiple_of(crate::keys::IO_ALIGN) && crate::direct::try_direct(&file);
+        let mut offset = 0u64;
+        loop {
+            // Buffers are sized by what the file's size says is left, so that a file of
+            // 600 KiB does not take a 4 MiB buffer.
+            let left = size.saturating_sub(offset);
+            let read = crate::direct::read_chunk(&file, offset, chunk_size, left, &mut direct);
+            let last = !matches!(&read, Ok(b) if b.len() == chunk_size);
+            if let Ok(b) = &read {
+                offset += b.len() as u64;
+            }
+            if tx.blocking_send(read).is_err() || last {
+                break;
+            }
+        }
+    });
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
