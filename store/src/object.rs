@@ -129,6 +129,8 @@ const INLINE_HASH: usize = 64 << 10;
 
 /// How many decrypted packs a reader keeps (each at most a little over `PACK_TARGET`).
 const PACK_CACHE: usize = 4;
+/// How many full packs are written in the background at once while staging goes on.
+const PACKS_IN_FLIGHT: usize = 2;
 
 impl Objects {
     /// Objects of one repository on `backend` under `key`.
@@ -308,8 +310,20 @@ impl Objects {
             }
         };
         if let Some(members) = full {
-            let written = self.write_pack(members).await?;
-            self.pending.lock().expect("pending lock").written.push(written);
+            // The full pack is encrypted and written in the background while staging goes
+            // on; the commit waits for it (`take_packs`). Past PACKS_IN_FLIGHT, the stager
+            // waits for the oldest, which bounds the memory held by packs being written.
+            let objects = self.clone();
+            let writing = tokio::spawn(async move { objects.write_pack(members).await });
+            let oldest = {
+                let mut pending = self.pending.lock().expect("pending lock");
+                pending.writing.push_back(writing);
+                if pending.writing.len() > PACKS_IN_FLIGHT { pending.writing.pop_front() } else { None }
+            };
+            if let Some(oldest) = oldest {
+                let written = oldest.await.expect("pack task does not panic")?;
+                self.pending.lock().expect("pending lock").written.push(written);
+            }
         }
         Ok(name)
     }
@@ -330,28 +344,40 @@ impl Objects {
         Ok(true)
     }
 
-    /// Writes the waiting members as a pack and returns every pack written since the last
-    /// call: the packs the next journal entry commits. The caller makes them durable.
+    /// Writes the waiting members as a pack, waits for the packs still being written in
+    /// the background, and returns every pack written since the last call: the packs the
+    /// next journal entry commits. The caller makes them durable.
     pub async fn take_packs(&self) -> Result<Vec<PackRef>> {
-        let members = {
+        let (members, writing) = {
             let mut pending = self.pending.lock().expect("pending lock");
             pending.bytes = 0;
-            std::mem::take(&mut pending.members)
+            (std::mem::take(&mut pending.members), std::mem::take(&mut pending.writing))
         };
-        if !members.is_empty() {
-            let written = self.write_pack(members).await?;
-            self.pending.lock().expect("pending lock").written.push(written);
-        }
+        let last = (!members.is_empty()).then(|| self.write_pack(members));
+        // The packs still being written in the background and the last one, together.
+        let (background, last) = futures::join!(futures::future::join_all(writing), async {
+            match last {
+                Some(w) => w.await.map(Some),
+                None => Ok(None),
+            }
+        });
         let mut pending = self.pending.lock().expect("pending lock");
-        pending.names.clear();
-        Ok(std::mem::take(&mut pending.written))
+        for written in background {
+            pending.written.push(written.expect("pack task does not panic")?);
+        }
+        pending.written.extend(last?);
+        // Only the names of what is handed over: members staged meanwhile (the next
+        // entry's files, read while this one commits) stay known as waiting.
+        let written = std::mem::take(&mut pending.written);
+        for name in written.iter().flat_map(|p| &p.members) {
+            pending.names.remove(name);
+        }
+        Ok(written)
     }
 
     async fn write_pack(&self, members: Vec<(Name, Bytes)>) -> Result<PackRef> {
         let names = members.iter().map(|(n, _)| n.clone()).collect();
-        let payload = pack::encode(&members);
-        drop(members);
-        let pack = self.put(Kind::Pack, payload).await?;
+        let pack = self.put_parts(Kind::Pack, pack::encode(members)).await?;
         Ok(PackRef { pack, members: names })
     }
 
@@ -400,13 +426,25 @@ impl Objects {
     /// Names, encrypts and stores a framed plaintext unless an object of that name exists.
     /// Returns the name. CPU work runs on the blocking pool.
     pub async fn put(&self, kind: Kind, payload: impl AsRef<[u8]> + Send + 'static) -> Result<Name> {
+        self.put_parts(kind, vec![payload]).await
+    }
+
+    /// Like [`Objects::put`], for a payload that is the concatenation of `parts`: they are
+    /// hashed and encrypted one after the other on the blocking pool, never joined in
+    /// memory (a pack of thousands of members costs no copy on the calling task).
+    async fn put_parts<P: AsRef<[u8]> + Send + 'static>(&self, kind: Kind, parts: Vec<P>) -> Result<Name> {
         let key = self.key.clone();
         let (name, ciphertext) = tokio::task::spawn_blocking(move || -> Result<(Name, Bytes)> {
-            // Header and payload are hashed and encrypted as two parts: no framed copy.
             let header = header(kind);
-            let payload = payload.as_ref();
-            let name = key.name_hasher().update(&header).update(payload).finalize().to_hex().to_string();
-            Ok((name, key.encrypt_parts(&[&header, payload])?))
+            let mut all: Vec<&[u8]> = Vec::with_capacity(parts.len() + 1);
+            all.push(&header);
+            all.extend(parts.iter().map(|p| p.as_ref()));
+            let mut hasher = key.name_hasher();
+            for part in &all {
+                hasher.update(part);
+            }
+            let name = hasher.finalize().to_hex().to_string();
+            Ok((name, key.encrypt_parts(&all)?))
         })
         .await
         .expect("encryption task does not panic")?;

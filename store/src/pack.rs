@@ -33,15 +33,21 @@ pub struct PackRef {
 }
 
 /// Encodes members (each a framed plaintext) into a pack payload: for each member its
-/// length as a 4-byte little-endian integer, then the member.
-pub fn encode(members: &[(Name, Bytes)]) -> Vec<u8> {
-    let len = members.iter().map(|(_, m)| 4 + m.len()).sum();
-    let mut out = Vec::with_capacity(len);
-    for (_, m) in members {
-        out.extend_from_slice(&(m.len() as u32).to_le_bytes());
-        out.extend_from_slice(m);
+/// length as a 4-byte little-endian integer, then the member. The payload is returned as
+/// parts to be hashed and encrypted one after the other (`Objects::put_parts`), so that it
+/// is never copied together: the lengths share one buffer, the members are the callers'.
+pub fn encode(members: Vec<(Name, Bytes)>) -> Vec<Bytes> {
+    let mut lens = Vec::with_capacity(4 * members.len());
+    for (_, m) in &members {
+        lens.extend_from_slice(&(m.len() as u32).to_le_bytes());
     }
-    out
+    let lens = Bytes::from(lens);
+    let mut parts = Vec::with_capacity(2 * members.len());
+    for (i, (_, m)) in members.into_iter().enumerate() {
+        parts.push(lens.slice(4 * i..4 * i + 4));
+        parts.push(m);
+    }
+    parts
 }
 
 /// Decodes a pack payload into its members, keyed by the name each one's plaintext
@@ -86,6 +92,38 @@ pub(crate) struct Pending {
     pub(crate) members: Vec<(Name, Bytes)>,
     pub(crate) bytes: usize,
     pub(crate) written: Vec<PackRef>,
-    /// Names of all members above, waiting or written.
+    /// Full packs being encrypted and written in the background, oldest first.
+    pub(crate) writing: std::collections::VecDeque<tokio::task::JoinHandle<Result<PackRef>>>,
+    /// Names of all members above, waiting, being written or written.
     pub(crate) names: std::collections::HashSet<Name>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::{frame, header};
+
+    #[test]
+    fn encoded_parts_decode_to_the_members() {
+        let key = RepoKey::generate();
+        let members: Vec<(Name, Bytes)> = [&b"eins"[..], b"", &[7u8; 70_000]]
+            .iter()
+            .map(|p| {
+                let framed = frame(Kind::Chunk, p);
+                (key.name(&framed).to_hex().to_string(), Bytes::from(framed))
+            })
+            .collect();
+        let parts = encode(members.clone());
+        assert_eq!(parts.len(), 2 * members.len());
+        let payload = Bytes::from(parts.concat());
+        assert_eq!(&payload[..4], &(header(Kind::Chunk).len() as u32 + 4).to_le_bytes());
+        let decoded = decode(&key, "pack", &payload).unwrap();
+        assert_eq!(decoded.len(), members.len());
+        for (name, framed) in &members {
+            assert_eq!(decoded.get(name), Some(framed));
+        }
+        // A payload cut inside a member is refused, not read short.
+        let cut = payload.slice(..payload.len() - 1);
+        assert!(decode(&key, "pack", &cut).is_err());
+    }
 }
