@@ -10,13 +10,14 @@ use std::{
 };
 
 use bytes::Bytes;
+use futures::FutureExt;
 use object_store::path::Path;
 
 use crate::{
     Error, Result,
     backend::Backend,
     keys::RepoKey,
-    pack::{self, PACK_TARGET, PackRef, Pending},
+    pack::{self, PACK_TARGET, PackRef, Pending, Writing},
 };
 
 /// The magic that opens every object plaintext.
@@ -304,28 +305,76 @@ impl Objects {
             pending.members.push((name.clone(), framed));
             if pending.bytes >= PACK_TARGET {
                 pending.bytes = 0;
-                Some(std::mem::take(&mut pending.members))
+                let members = std::mem::take(&mut pending.members);
+                // Registered as being written under the same lock, so that a commit
+                // never sees these members neither waiting nor being written.
+                let (done, finished) = tokio::sync::oneshot::channel::<()>();
+                let id = pending.next_write;
+                pending.next_write += 1;
+                pending.writing.push_back((id, finished.shared()));
+                Some((members, id, done))
             } else {
                 None
             }
         };
-        if let Some(members) = full {
-            // The full pack is encrypted and written in the background while staging goes
-            // on; the commit waits for it (`take_packs`). Past PACKS_IN_FLIGHT, the stager
-            // waits for the oldest, which bounds the memory held by packs being written.
-            let objects = self.clone();
-            let writing = tokio::spawn(async move { objects.write_pack(members).await });
-            let oldest = {
-                let mut pending = self.pending.lock().expect("pending lock");
-                pending.writing.push_back(writing);
-                if pending.writing.len() > PACKS_IN_FLIGHT { pending.writing.pop_front() } else { None }
-            };
-            if let Some(oldest) = oldest {
-                let written = oldest.await.expect("pack task does not panic")?;
-                self.pending.lock().expect("pending lock").written.push(written);
+        if let Some((members, id, done)) = full {
+            self.write_in_background(members, id, done);
+            // Past PACKS_IN_FLIGHT the stager waits for the oldest write, which bounds the
+            // memory held by packs being written.
+            loop {
+                let oldest = {
+                    let pending = self.pending.lock().expect("pending lock");
+                    if pending.writing.len() <= PACKS_IN_FLIGHT {
+                        break;
+                    }
+                    pending.writing.front().cloned()
+                };
+                if let Some(oldest) = oldest {
+                    self.wait_for_writes(vec![oldest]).await;
+                }
             }
         }
         Ok(name)
+    }
+
+    /// Waits until these background writes have finished. One that ended without
+    /// recording its outcome (its task panicked) counts as failed.
+    async fn wait_for_writes(&self, writes: Vec<(u64, Writing)>) {
+        let ids: Vec<u64> = writes.iter().map(|(id, _)| *id).collect();
+        futures::future::join_all(writes.into_iter().map(|(_, w)| w)).await;
+        let mut pending = self.pending.lock().expect("pending lock");
+        let before = pending.writing.len();
+        pending.writing.retain(|(id, _)| !ids.contains(id));
+        if pending.writing.len() != before {
+            pending.failed.get_or_insert_with(|| "a background write ended without a result".into());
+        }
+    }
+
+    /// Encrypts and writes a full pack on a task of its own while staging goes on. The
+    /// task itself records the outcome: the pack into `written`, for the next commit
+    /// (`take_packs` waits for every write under way); or the failure, which fails that
+    /// commit, and its members' names forgotten, so that they are staged again rather
+    /// than taken for waiting.
+    /// `id` and `done` belong to the entry already in `writing`.
+    fn write_in_background(&self, members: Vec<(Name, Bytes)>, id: u64, done: tokio::sync::oneshot::Sender<()>) {
+        let objects = self.clone();
+        tokio::spawn(async move {
+            let names: Vec<Name> = members.iter().map(|(n, _)| n.clone()).collect();
+            let result = objects.write_pack(members).await;
+            let mut pending = objects.pending.lock().expect("pending lock");
+            match result {
+                Ok(written) => pending.written.push(written),
+                Err(e) => {
+                    for n in &names {
+                        pending.names.remove(n);
+                    }
+                    pending.failed.get_or_insert_with(|| e.to_string());
+                }
+            }
+            pending.writing.retain(|(w, _)| *w != id);
+            drop(pending);
+            drop(done);
+        });
     }
 
     /// Stages a packed member again, into the next pack, even though a committed pack
@@ -351,23 +400,37 @@ impl Objects {
         let (members, writing) = {
             let mut pending = self.pending.lock().expect("pending lock");
             pending.bytes = 0;
-            (std::mem::take(&mut pending.members), std::mem::take(&mut pending.writing))
+            let writing: Vec<(u64, Writing)> = pending.writing.iter().cloned().collect();
+            (std::mem::take(&mut pending.members), writing)
         };
+        let last_names: Vec<Name> = members.iter().map(|(n, _)| n.clone()).collect();
         let last = (!members.is_empty()).then(|| self.write_pack(members));
-        // The packs still being written in the background and the last one, together.
-        let (background, last) = futures::join!(futures::future::join_all(writing), async {
+        // The packs being written in the background and the last one, together. Every
+        // member staged so far is then in a pack this entry lists: in the server another
+        // request may have filled the pack that holds this request's content.
+        let (_, last) = futures::join!(self.wait_for_writes(writing), async {
             match last {
                 Some(w) => w.await.map(Some),
                 None => Ok(None),
             }
         });
         let mut pending = self.pending.lock().expect("pending lock");
-        for written in background {
-            pending.written.push(written.expect("pack task does not panic")?);
+        let failed = pending.failed.take();
+        if failed.is_some() || last.is_err() {
+            // The commit fails. What was to go into the last pack is forgotten like the
+            // members of a failed background write, so that a retry stages it again.
+            for n in &last_names {
+                pending.names.remove(n);
+            }
+            return Err(match (failed, last) {
+                (_, Err(e)) => e,
+                (Some(why), _) => Error::io("a pack written in the background", std::io::Error::other(why)),
+                (None, Ok(_)) => unreachable!("one of them failed"),
+            });
         }
         pending.written.extend(last?);
-        // Only the names of what is handed over: members staged meanwhile (the next
-        // entry's files, read while this one commits) stay known as waiting.
+        // Only the names of what is handed over: members staged meanwhile (by another
+        // request of the server) stay known as waiting.
         let written = std::mem::take(&mut pending.written);
         for name in written.iter().flat_map(|p| &p.members) {
             pending.names.remove(name);

@@ -86,14 +86,24 @@ pub fn member(label: &str, framed: &Bytes, expect: Option<Kind>) -> Result<(Kind
     Ok((kind, framed.slice(crate::object::HEADER_LEN..)))
 }
 
+/// Resolves once a background pack write has finished (its task drops the sender).
+pub(crate) type Writing = futures::future::Shared<tokio::sync::oneshot::Receiver<()>>;
+
 /// Members waiting for their pack, and packs written but not yet committed.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
     pub(crate) members: Vec<(Name, Bytes)>,
     pub(crate) bytes: usize,
     pub(crate) written: Vec<PackRef>,
-    /// Full packs being encrypted and written in the background, oldest first.
-    pub(crate) writing: std::collections::VecDeque<tokio::task::JoinHandle<Result<PackRef>>>,
+    /// Full packs being encrypted and written in the background, oldest first: each
+    /// resolves when its task has put its pack into `written` (or recorded `failed`) and
+    /// removed itself from here. Waiting on one never takes it away, so a waiter that
+    /// is cancelled loses nothing.
+    pub(crate) writing: std::collections::VecDeque<(u64, Writing)>,
+    /// The number the next background write gets.
+    pub(crate) next_write: u64,
+    /// Why a background write failed, until the next `take_packs` reports it.
+    pub(crate) failed: Option<String>,
     /// Names of all members above, waiting, being written or written.
     pub(crate) names: std::collections::HashSet<Name>,
 }

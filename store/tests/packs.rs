@@ -99,3 +99,50 @@ async fn a_content_prepared_elsewhere_is_the_content_put_small_stores() {
     assert!(objects.prepare_small(akte_store::object::frame(akte_store::object::Kind::Chunk, &big)).is_err());
     assert!(objects.prepare_small(vec![1, 2]).is_err());
 }
+
+#[tokio::test]
+async fn a_pack_that_cannot_be_written_fails_the_commit_and_a_retry_stores_everything() {
+    let env = Env::file();
+    let mut repo = env.init().await;
+    let akte = common::create_akte(&mut repo, "61.2-0002/2026", "Packs").await;
+    // Every object write fails: each `objects/<hh>` is a plain file, so nothing can be
+    // created below it (this holds for root, too).
+    let objects = env.dir.path().join("store/objects");
+    let moved = env.dir.path().join("objects-moved");
+    std::fs::rename(&objects, &moved).unwrap();
+    std::fs::create_dir(&objects).unwrap();
+    for hh in 0..=255u8 {
+        std::fs::write(objects.join(format!("{hh:02x}")), b"").unwrap();
+    }
+    // 20 contents of 500 KiB: the first 8 MiB go out as a pack written in the background
+    // while staging goes on; it fails there, not in any put.
+    let contents: Vec<Vec<u8>> = (0..20u64).map(|i| common::bytes(100 + i, 500 << 10)).collect();
+    let mut changes = Vec::new();
+    for (i, bytes) in contents.iter().enumerate() {
+        let content = repo.objects().put_small(bytes.clone().into()).await.unwrap();
+        changes.extend(common::doc_changes(akte, &format!("d{i}.bin"), content).2);
+    }
+    let err = repo.commit(changes).await.unwrap_err();
+    assert!(err.to_string().contains("background") || err.to_string().contains("objects"), "{err}");
+
+    // The store works again; the same contents are staged again, not taken for waiting.
+    std::fs::remove_dir_all(&objects).unwrap();
+    std::fs::rename(&moved, &objects).unwrap();
+    let mut expected = Vec::new();
+    let mut changes = Vec::new();
+    for (i, bytes) in contents.iter().enumerate() {
+        let content = repo.objects().put_small(bytes.clone().into()).await.unwrap();
+        let (dok, _, c) = common::doc_changes(akte, &format!("d{i}.bin"), content);
+        changes.extend(c);
+        expected.push((dok, bytes));
+    }
+    repo.commit(changes).await.unwrap();
+    drop(repo);
+
+    let fresh = env.open("b").await;
+    for (dok, bytes) in &expected {
+        assert_eq!(&&common::read_all(&fresh, *dok).await.unwrap(), bytes);
+    }
+    let report = akte_store::verify::verify(&fresh, |_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
