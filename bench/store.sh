@@ -5,12 +5,12 @@
 # Prints a Markdown table; docs/BENCHMARKS.md keeps the latest results. `akte add` runs with
 # --no-ingest: this measures the repository; extraction and OCR are measured on their own.
 # Environment: BIG_MIB (default 1024), SMALL_N (default 10000), HUGE_MIB (default 2048,
-# the bounded-memory check; 0 skips it), SWEEP (default "1 4 16", chunk sizes in MiB),
+# the bounded-memory check; 0 skips it), SWEEP (default "1 4 16", chunk sizes in MiB; "" skips it),
 # REPS (default 3: each comparison row is the median of REPS fresh rounds).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-/tmp/akte-bench}"
-BIG_MIB="${BIG_MIB:-1024}"; SMALL_N="${SMALL_N:-10000}"; HUGE_MIB="${HUGE_MIB:-2048}"; SWEEP="${SWEEP:-1 4 16}"
+BIG_MIB="${BIG_MIB:-1024}"; SMALL_N="${SMALL_N:-10000}"; HUGE_MIB="${HUGE_MIB:-2048}"; SWEEP="${SWEEP-1 4 16}"
 command -v restic >/dev/null || { apt-get update -qq && apt-get install -y -qq restic; }
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/akte/target}"
@@ -106,11 +106,13 @@ if [ "$HUGE_MIB" -gt 0 ]; then
   rm -rf "$work/out" "$work/in/huge.bin"
 fi
 
-echo
-echo "Chunk-size sweep, akte add of the $BIG_MIB MiB file:"
-echo
-echo "| chunk size | add | get | objects |"
-echo "|---|---|---|---|"
+if [ -n "$SWEEP" ]; then
+  echo
+  echo "Chunk-size sweep, akte add of the $BIG_MIB MiB file:"
+  echo
+  echo "| chunk size | add | get | objects |"
+  echo "|---|---|---|---|"
+fi
 for mib in $SWEEP; do
   rm -rf "$work/akte"; mkdir -p "$work/out"
   "$akte" init >/dev/null; "$akte" create --aktenzeichen C-1 --title Chunks >/dev/null

@@ -28,3 +28,5 @@ bash plugins/build-examples.sh >/dev/null
   && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm" cargo test --locked --workspace)
 echo "== tests" >&2
 cargo test --locked --workspace --no-fail-fast
+# Old test binaries of earlier clones would otherwise pile up in the shared target directory.
+python3 scripts/prune-target.py "$CARGO_TARGET_DIR"
