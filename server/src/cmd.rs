@@ -18,8 +18,8 @@ use crate::{AuditCommand, Cli, Command, KeyCommand, PluginCommand, demo, http, i
 
 /// How many files one journal entry commits at most during `add`. Full packs (8 MiB) are
 /// written in the background while the batch is read; only the last one of a batch is
-/// written at its commit, so larger batches wait less (10,000 small files: 2,000 per
-/// entry took 0.61-0.72 s against 0.66-0.83 s at 500, see docs/BENCHMARKS.md).
+/// written at its commit, so larger batches wait less (10,000 small files, interleaved
+/// runs: 2,000 per entry took 0.63-0.75 s against 0.72-0.81 s at 500).
 const ADD_BATCH: usize = 2000;
 /// How many files `add` stores at once (small files are read on the blocking pool, so
 /// many reads queue at the disk together; see docs/BENCHMARKS.md).

@@ -55,13 +55,7 @@ pub fn bar(len: u64, bytes: bool, msg: &str) -> ProgressBar {
 pub fn emit(args: std::fmt::Arguments) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_fmt(args).and_then(|_| out.write_all(b"\n")) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("akte: cannot write to stdout: {e}.");
-        std::process::exit(1);
-    }
+    written(out.write_fmt(args).and_then(|_| out.write_all(b"\n")));
 }
 
 /// Prints many lines to stdout in few writes (`akte add` of 10,000 files made 10,000
@@ -70,8 +64,13 @@ pub fn emit(args: std::fmt::Arguments) {
 pub fn emit_lines<T: std::fmt::Display>(lines: impl IntoIterator<Item = T>) {
     use std::io::Write;
     let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
-    let written = lines.into_iter().try_for_each(|l| writeln!(out, "{l}")).and_then(|_| out.flush());
-    if let Err(e) = written {
+    written(lines.into_iter().try_for_each(|l| writeln!(out, "{l}")).and_then(|_| out.flush()));
+}
+
+/// Ends the process after a failed write to stdout: quietly for a closed pipe, with one
+/// sentence otherwise.
+fn written(result: std::io::Result<()>) {
+    if let Err(e) = result {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }

@@ -350,24 +350,18 @@ impl Objects {
         }
     }
 
-    /// Encrypts and writes a full pack on a task of its own while staging goes on. The
-    /// task itself records the outcome: the pack into `written`, for the next commit
-    /// (`take_packs` waits for every write under way); or the failure, which fails that
-    /// commit, and its members' names forgotten, so that they are staged again rather
-    /// than taken for waiting.
-    /// `id` and `done` belong to the entry already in `writing`.
+    /// Encrypts and writes a full pack on a task of its own while staging goes on; `id`
+    /// and `done` belong to its entry, already in `writing`. The task itself records the
+    /// outcome: the pack into `written`, for the next commit (`take_packs` waits for every
+    /// write under way), or the failure, which fails that commit.
     fn write_in_background(&self, members: Vec<(Name, Bytes)>, id: u64, done: tokio::sync::oneshot::Sender<()>) {
         let objects = self.clone();
         tokio::spawn(async move {
-            let names: Vec<Name> = members.iter().map(|(n, _)| n.clone()).collect();
             let result = objects.write_pack(members).await;
             let mut pending = objects.pending.lock().expect("pending lock");
             match result {
                 Ok(written) => pending.written.push(written),
                 Err(e) => {
-                    for n in &names {
-                        pending.names.remove(n);
-                    }
                     pending.failed.get_or_insert_with(|| e.to_string());
                 }
             }
@@ -403,7 +397,6 @@ impl Objects {
             let writing: Vec<(u64, Writing)> = pending.writing.iter().cloned().collect();
             (std::mem::take(&mut pending.members), writing)
         };
-        let last_names: Vec<Name> = members.iter().map(|(n, _)| n.clone()).collect();
         let last = (!members.is_empty()).then(|| self.write_pack(members));
         // The packs being written in the background and the last one, together. Every
         // member staged so far is then in a pack this entry lists: in the server another
@@ -416,19 +409,10 @@ impl Objects {
         });
         let mut pending = self.pending.lock().expect("pending lock");
         let failed = pending.failed.take();
-        if failed.is_some() || last.is_err() {
-            // The commit fails. What was to go into the last pack is forgotten like the
-            // members of a failed background write, so that a retry stages it again.
-            for n in &last_names {
-                pending.names.remove(n);
-            }
-            return Err(match (failed, last) {
-                (_, Err(e)) => e,
-                (Some(why), _) => Error::io("a pack written in the background", std::io::Error::other(why)),
-                (None, Ok(_)) => unreachable!("one of them failed"),
-            });
-        }
         pending.written.extend(last?);
+        if let Some(why) = failed {
+            return Err(Error::io("a pack written in the background", std::io::Error::other(why)));
+        }
         // Only the names of what is handed over: members staged meanwhile (by another
         // request of the server) stay known as waiting.
         let written = std::mem::take(&mut pending.written);
@@ -438,10 +422,20 @@ impl Objects {
         Ok(written)
     }
 
+    /// Writes members as a pack. When that fails, their names are forgotten, so that a
+    /// retry stages them again instead of taking them for waiting or written.
     async fn write_pack(&self, members: Vec<(Name, Bytes)>) -> Result<PackRef> {
-        let names = members.iter().map(|(n, _)| n.clone()).collect();
-        let pack = self.put_parts(Kind::Pack, pack::encode(members)).await?;
-        Ok(PackRef { pack, members: names })
+        let names: Vec<Name> = members.iter().map(|(n, _)| n.clone()).collect();
+        match self.put_parts(Kind::Pack, pack::encode(members)).await {
+            Ok(pack) => Ok(PackRef { pack, members: names }),
+            Err(e) => {
+                let mut pending = self.pending.lock().expect("pending lock");
+                for n in &names {
+                    pending.names.remove(n);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// A pack's members, decrypted and checked, from the cache or the store; `None` when
