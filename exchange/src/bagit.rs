@@ -100,11 +100,7 @@ pub async fn export_bagit_with(repo: &Repository, akten: &[Uuid], out_dir: &Path
         let az = akte.text("aktenzeichen").unwrap_or_default().to_string();
         let dir = format!("data/{}/", akte_dirs.claim(&safe_component(&az)));
         let provenance = Provenance::load(repo, catalog, id).await?;
-        let mark = match &provenance {
-            Some(_) => catalog.state.history.get(&id).and_then(|h| h.first()).map(|e| (e.at, e.node.as_str())),
-            None => None,
-        };
-        let history = History { imported: provenance.as_ref().map(|p| &p.history), mark };
+        let history = History::new(catalog, provenance.as_ref().map(|p| &p.history), id);
         let layout = meta::layout(&catalog.state, id)?;
         let mut files = BTreeMap::new();
         for f in &layout.files {

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use akte_store::{
-    catalog::State,
+    catalog::{Catalog, State},
     hlc::Hlc,
     model::{self, ObjKind},
 };
@@ -103,20 +103,32 @@ pub struct VersionDoc {
 
 /// Where the exported history of an object comes from: the history an import brought
 /// (kept verbatim), then this repository's own entries without those of the import.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct History<'a> {
+    /// The catalog whose history is exported.
+    pub catalog: &'a Catalog,
     /// The history recorded at import, by object id.
     pub imported: Option<&'a BTreeMap<Uuid, Vec<Value>>>,
     /// `(time, node)` of the import's journal entry: its own entries are left out.
-    pub mark: Option<(Hlc, &'a str)>,
+    pub mark: Option<(Hlc, String)>,
 }
 
-impl History<'_> {
+impl<'a> History<'a> {
+    /// The history of Akte `akte` in `catalog`, after what an import brought
+    /// (`imported`, the import's own entry being the Akte's first).
+    pub fn new(catalog: &'a Catalog, imported: Option<&'a BTreeMap<Uuid, Vec<Value>>>, akte: Uuid) -> Self {
+        let mark = match imported {
+            Some(_) => catalog.history(&akte).into_iter().next().map(|e| (e.at, e.node)),
+            None => None,
+        };
+        History { catalog, imported, mark }
+    }
+
     /// The exported history of one object.
-    pub fn of(&self, state: &State, id: Uuid) -> Result<Vec<Value>> {
+    pub fn of(&self, id: Uuid) -> Result<Vec<Value>> {
         let mut out = self.imported.and_then(|h| h.get(&id)).cloned().unwrap_or_default();
-        for e in state.history.get(&id).into_iter().flatten() {
-            if self.mark.is_some_and(|(at, node)| e.at == at && e.node == node) {
+        for e in self.catalog.history(&id) {
+            if self.mark.as_ref().is_some_and(|(at, node)| e.at == *at && e.node == *node) {
                 continue;
             }
             out.push(serde_json::to_value(e).map_err(|e| Error::invalid("history", e.to_string()))?);
@@ -247,7 +259,7 @@ pub fn object_json(state: &State, plan: &State, history: &History, layout: &Layo
         position: None,
         aktenplan: None,
         fields: obj.fields.clone(),
-        history: history.of(state, id)?,
+        history: history.of(id)?,
         versions: None,
     };
     match obj.kind {
@@ -267,7 +279,7 @@ pub fn object_json(state: &State, plan: &State, history: &History, layout: &Layo
                 number: version.number.unwrap_or(j as u32 + 1),
                 file: layout.version_file.get(v).cloned().ok_or_else(|| missing(*v))?,
                 fields: version.fields.clone(),
-                history: history.of(state, *v)?,
+                history: history.of(*v)?,
             });
         }
         doc.versions = Some(versions);

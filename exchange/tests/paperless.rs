@@ -351,7 +351,7 @@ async fn an_export_becomes_akten_with_every_file_and_field() {
     );
 
     // The import was one journal entry; the repository verifies.
-    assert_eq!(repo.catalog().state.history[&wind.id].len(), 1);
+    assert_eq!(repo.catalog().history(&wind.id).len(), 1);
     let r = akte_store::verify::verify(&repo, |_, _| {}).await.unwrap();
     assert!(r.problems.is_empty(), "{:?}", r.problems);
 

@@ -390,7 +390,7 @@ async fn rules_switch_installed_plugins_per_aktenplan_code_and_media_type() {
     // Removing keeps history and stops it; reinstalling keeps the switch and the rules.
     repo.commit(vec![registry::remove(&p)]).await.unwrap();
     assert!(registry::find(repo.catalog(), "keywords").is_err());
-    assert_eq!(repo.catalog().state.history[&p.id].len(), 5);
+    assert_eq!(repo.catalog().history(&p.id).len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -292,7 +292,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::History { object } => {
             let repo = open(&opts).await?;
             let id = find(&repo, object)?.id;
-            let history = repo.catalog().state.history.get(&id).cloned().unwrap_or_default();
+            let history = repo.catalog().history(&id);
             if cli.json {
                 print_json(&history);
             } else {

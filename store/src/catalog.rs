@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, value::RawValue};
 use uuid::Uuid;
 
 use crate::{
@@ -32,7 +32,7 @@ pub struct CEntry {
     /// Actor.
     pub actor: String,
     /// Ops, each with the fields of its record.
-    pub ops: Vec<(Op, Map<String, Value>)>,
+    pub ops: Vec<(Op, Fields)>,
     /// The packs the entry committed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packs: Vec<crate::pack::PackRef>,
@@ -42,6 +42,63 @@ impl CEntry {
     /// The merge order: (HLC, node, seq).
     pub(crate) fn key(&self) -> (Hlc, &str, u64) {
         (self.hlc, &self.node, self.seq)
+    }
+}
+
+/// The fields of an op's record as the catalog keeps them: their JSON text, parsed when
+/// the state is folded. A parsed map of a few fields takes about a kilobyte (a B-tree node,
+/// a string per key and value); the text takes what it is long. The catalog holds every
+/// entry for as long as it lives, so this is most of what an entry costs.
+#[derive(Clone, Debug, Serialize)]
+#[serde(transparent)]
+pub struct Fields(Box<RawValue>);
+
+impl Fields {
+    /// The text of a map of fields.
+    pub fn new(map: &Map<String, Value>) -> Self {
+        Fields(serde_json::value::to_raw_value(map).expect("a JSON map serializes"))
+    }
+
+    /// No fields.
+    pub fn empty() -> Self {
+        Fields(RawValue::from_string("{}".into()).expect("valid JSON"))
+    }
+
+    /// The fields, parsed.
+    pub fn map(&self) -> Map<String, Value> {
+        // Checked to be an object when made or read.
+        serde_json::from_str(self.0.get()).unwrap_or_default()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.get() == "{}"
+    }
+}
+
+impl Default for Fields {
+    fn default() -> Self {
+        Fields::empty()
+    }
+}
+
+impl From<Map<String, Value>> for Fields {
+    fn from(map: Map<String, Value>) -> Self {
+        Fields::new(&map)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(d)?;
+        let Some(inside) = raw.get().trim().strip_prefix('{') else {
+            return Err(serde::de::Error::custom("the fields of an op must be a JSON object"));
+        };
+        // An empty object in the one form `is_empty` compares with.
+        if inside.trim_start() == "}" {
+            return Ok(Fields::empty());
+        }
+        Ok(Fields(raw))
     }
 }
 
@@ -130,8 +187,12 @@ pub struct Tombstone {
 pub struct State {
     /// All objects by id.
     pub objects: BTreeMap<Uuid, Obj>,
-    /// History per object (for versions: on their Dokument).
-    pub history: BTreeMap<Uuid, Vec<HistoryEntry>>,
+    /// Where each object's history is: the ops that made an entry of it, in merge order
+    /// (for versions: on their Dokument). The history itself is replayed from these ops
+    /// when asked for ([`Catalog::history`]): kept whole, it took a third of the memory of
+    /// the state.
+    #[serde(skip)]
+    touched: HashMap<Uuid, Vec<Touch>>,
     /// Children per parent, in creation order.
     pub children: BTreeMap<Uuid, Vec<Uuid>>,
     /// Aktenzeichen → the Akte that holds it.
@@ -159,9 +220,19 @@ pub struct State {
     dead_contents: HashSet<Name>,
 }
 
+/// An op that made a history entry: the entry's place in the catalog and the op's in it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Touch {
+    entry: u32,
+    op: u32,
+}
+
 impl State {
-    fn apply(&mut self, entry: &CEntry) {
-        for (op, fields) in &entry.ops {
+    /// Applies the entry at `at` in the catalog's merge order.
+    fn apply(&mut self, entry: &CEntry, at: usize) {
+        let at = u32::try_from(at).expect("fewer than 2^32 entries");
+        for (i, (op, fields)) in entry.ops.iter().enumerate() {
+            let touch = Touch { entry: at, op: i as u32 };
             match op {
                 Op::Create { kind, id, parent, content, .. } => {
                     // Deletion voids every op of the object and of what is below it, as if
@@ -182,10 +253,10 @@ impl State {
                     if let Some(c) = content {
                         *self.live_contents.entry(c.clone()).or_default() += 1;
                     }
-                    self.create(entry, *kind, *id, *parent, content.clone(), fields)
+                    self.create(entry, touch, *kind, *id, *parent, content.clone(), fields.map())
                 }
                 Op::Update { id, .. } if self.erased.contains_key(id) => {}
-                Op::Update { id, .. } => self.update(entry, *id, fields),
+                Op::Update { id, .. } => self.update(entry, touch, *id, fields.map()),
                 Op::Derive { content, producer, result } => {
                     // A result for a content that only deleted versions hold is void (its
                     // objects are erased with them).
@@ -198,20 +269,18 @@ impl State {
                     }
                     self.derived.entry(content.clone()).or_default().insert(producer.clone(), result.clone());
                 }
-                Op::Delete { id, .. } => self.delete(entry, *id, fields),
+                Op::Delete { id, .. } => self.delete(entry, *id, fields.map()),
                 Op::Read { id, .. } if self.erased.contains_key(id) => {}
-                Op::Read { id, actor, action } => {
+                Op::Read { id, .. } => {
                     if self.objects.contains_key(id) {
-                        let mut h = State::history_entry(entry, action, *id, Vec::new());
-                        h.actor = actor.clone();
-                        self.history.entry(*id).or_default().push(h);
+                        self.touched.entry(*id).or_default().push(touch);
                     }
                 }
             }
         }
     }
 
-    fn delete(&mut self, entry: &CEntry, id: Uuid, fields: &Map<String, Value>) {
+    fn delete(&mut self, entry: &CEntry, id: Uuid, fields: Map<String, Value>) {
         if self.deleted.contains_key(&id) {
             return;
         }
@@ -223,7 +292,7 @@ impl State {
         let changes =
             fields.iter().map(|(k, v)| Change { field: k.clone(), old: Value::Null, new: v.clone() }).collect();
         let deletion = State::history_entry(entry, "delete", id, changes);
-        self.deleted.insert(id, Tombstone { id, deletion, evidence: fields.clone(), objects });
+        self.deleted.insert(id, Tombstone { id, deletion, evidence: fields, objects });
     }
 
     fn history_entry(entry: &CEntry, action: &str, object: Uuid, changes: Vec<Change>) -> HistoryEntry {
@@ -238,14 +307,16 @@ impl State {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn create(
         &mut self,
         entry: &CEntry,
+        touch: Touch,
         kind: ObjKind,
         id: Uuid,
         parent: Option<Uuid>,
         content: Option<Name>,
-        fields: &Map<String, Value>,
+        fields: Map<String, Value>,
     ) {
         if self.objects.contains_key(&id) {
             self.conflicts.push(format!("{} {id} created twice; the later create was ignored", kind.label()));
@@ -274,9 +345,8 @@ impl State {
             updated: entry.hlc,
             conflict: None,
         };
-        let changes = set_fields(&mut obj.fields, fields);
+        set_fields(&mut obj.fields, fields);
         let mut history_on = id;
-        let mut action = "create";
         if kind == ObjKind::Version
             && let Some(dok) = parent.and_then(|p| self.objects.get_mut(&p))
         {
@@ -284,7 +354,6 @@ impl State {
             dok.updated = entry.hlc;
             obj.number = Some(dok.versions.len() as u32);
             history_on = dok.id;
-            action = "add-version";
         }
         if kind == ObjKind::Akte
             && let Some(az) = obj.text("aktenzeichen").map(str::to_string)
@@ -294,7 +363,7 @@ impl State {
         if let Some(p) = parent {
             self.children.entry(p).or_default().push(id);
         }
-        self.history.entry(history_on).or_default().push(Self::history_entry(entry, action, id, changes));
+        self.touched.entry(history_on).or_default().push(touch);
         self.objects.insert(id, obj);
     }
 
@@ -310,13 +379,13 @@ impl State {
         }
     }
 
-    fn update(&mut self, entry: &CEntry, id: Uuid, fields: &Map<String, Value>) {
+    fn update(&mut self, entry: &CEntry, touch: Touch, id: Uuid, fields: Map<String, Value>) {
         let Some(mut obj) = self.objects.remove(&id) else {
             self.conflicts.push(format!("update of unknown object {id} ignored"));
             return;
         };
         let old_az = obj.text("aktenzeichen").map(str::to_string);
-        let changes = set_fields(&mut obj.fields, fields);
+        set_fields(&mut obj.fields, fields);
         obj.updated = obj.updated.max(entry.hlc);
         if obj.kind == ObjKind::Akte {
             let new_az = obj.text("aktenzeichen").map(str::to_string);
@@ -331,7 +400,7 @@ impl State {
                 self.claim_aktenzeichen(&mut obj, &new_az);
             }
         }
-        self.history.entry(id).or_default().push(Self::history_entry(entry, "update", id, changes));
+        self.touched.entry(id).or_default().push(touch);
         self.objects.insert(id, obj);
     }
 }
@@ -342,19 +411,19 @@ fn provenance_of(producer: &str) -> Option<Uuid> {
 }
 
 /// Sets fields (null removes) and returns the changes.
-fn set_fields(target: &mut Map<String, Value>, fields: &Map<String, Value>) -> Vec<Change> {
+fn set_fields(target: &mut Map<String, Value>, fields: Map<String, Value>) -> Vec<Change> {
     let mut changes = Vec::new();
     for (k, v) in fields {
-        let old = target.get(k).cloned().unwrap_or(Value::Null);
-        if &old == v {
+        let old = target.get(&k).cloned().unwrap_or(Value::Null);
+        if old == v {
             continue;
         }
         if v.is_null() {
-            target.remove(k);
+            target.remove(&k);
         } else {
             target.insert(k.clone(), v.clone());
         }
-        changes.push(Change { field: k.clone(), old, new: v.clone() });
+        changes.push(Change { field: k, old, new: v });
     }
     changes
 }
@@ -416,10 +485,10 @@ impl Catalog {
         // A deletion voids earlier ops: it always re-merges from the start.
         let deletes = sorted.iter().any(|e| e.ops.iter().any(|(op, _)| matches!(op, Op::Delete { .. })));
         if in_order && !deletes {
-            for e in &sorted {
-                self.state.apply(e);
-            }
             let from = self.entries.len();
+            for (i, e) in sorted.iter().enumerate() {
+                self.state.apply(e, from + i);
+            }
             self.entries.extend(sorted);
             self.scrub(from);
         } else {
@@ -432,8 +501,8 @@ impl Catalog {
     /// Recomputes the state from all entries.
     pub fn refold(&mut self) {
         let mut state = State { doomed: self.doomed_ids(), ..Default::default() };
-        for e in &self.entries {
-            state.apply(e);
+        for (i, e) in self.entries.iter().enumerate() {
+            state.apply(e, i);
         }
         self.state = state;
         self.scrub(0);
@@ -466,7 +535,7 @@ impl Catalog {
                     && self.state.erased.contains_key(id)
                     && !fields.is_empty()
                 {
-                    fields.clear();
+                    *fields = Fields::empty();
                     scrubbed = true;
                 }
             }
@@ -545,9 +614,53 @@ impl Catalog {
     }
 
     /// A digest of the merged state: equal on every node that has read the same streams.
+    /// It covers the state and the entries it was merged from, in merge order (each by its
+    /// place in its stream and MAC), and so the history replayed from them.
     pub fn digest(&self) -> String {
-        let bytes = serde_json::to_vec(&self.state).expect("state serializes");
-        blake3::hash(&bytes).to_hex().to_string()
+        let mut h = blake3::Hasher::new();
+        h.update(&serde_json::to_vec(&self.state).expect("state serializes"));
+        for e in &self.entries {
+            h.update(&serde_json::to_vec(&(e.key(), &e.mac)).expect("entry key serializes"));
+        }
+        h.finalize().to_hex().to_string()
+    }
+
+    /// The history of an object (for a Dokument: with the versions added to it), oldest
+    /// first: every create, update, added version and recorded read, each with the field
+    /// changes, old and new value. Replayed from the entries' ops.
+    pub fn history(&self, id: &Uuid) -> Vec<HistoryEntry> {
+        let Some(touches) = self.state.touched.get(id) else {
+            return Vec::new();
+        };
+        // The object's fields as the replay has set them so far, for the old values.
+        let mut fields = Map::new();
+        touches
+            .iter()
+            .filter_map(|t| {
+                let entry = self.entries.get(t.entry as usize)?;
+                let (op, op_fields) = entry.ops.get(t.op as usize)?;
+                Some(match op {
+                    Op::Create { id: created, .. } if created == id => {
+                        State::history_entry(entry, "create", *id, set_fields(&mut fields, op_fields.map()))
+                    }
+                    Op::Create { id: version, .. } => State::history_entry(
+                        entry,
+                        "add-version",
+                        *version,
+                        set_fields(&mut Map::new(), op_fields.map()),
+                    ),
+                    Op::Update { .. } => {
+                        State::history_entry(entry, "update", *id, set_fields(&mut fields, op_fields.map()))
+                    }
+                    Op::Read { actor, action, .. } => {
+                        let mut h = State::history_entry(entry, action, *id, Vec::new());
+                        h.actor = actor.clone();
+                        h
+                    }
+                    Op::Delete { .. } | Op::Derive { .. } => return None,
+                })
+            })
+            .collect()
     }
 
     /// The derived results recorded for a content root, by producer.
@@ -590,5 +703,212 @@ impl Catalog {
     /// The newest version of a Dokument.
     pub fn latest_version(&self, dokument: &Uuid) -> Option<&Obj> {
         self.get(dokument)?.versions.last().and_then(|v| self.get(v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_keep_their_json_text_and_parse_back_to_the_same_map() {
+        let mut map = Map::new();
+        map.insert("title".into(), Value::from("Schallimmissionsprognose"));
+        map.insert("size".into(), Value::from(18_432));
+        map.insert("tags".into(), serde_json::json!(["a", {"b": null}]));
+        let fields = Fields::new(&map);
+        assert_eq!(fields.map(), map);
+        assert!(!fields.is_empty());
+        // Written into the cache as the object itself, and read back the same.
+        let text = serde_json::to_string(&fields).unwrap();
+        assert_eq!(text, serde_json::to_string(&map).unwrap());
+        let back: Fields = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.map(), map);
+    }
+
+    #[test]
+    fn fields_are_empty_however_the_empty_object_is_written() {
+        assert!(Fields::empty().is_empty());
+        assert!(Fields::new(&Map::new()).is_empty());
+        for text in ["{}", "{ }", " {\n} "] {
+            let f: Fields = serde_json::from_str(text).unwrap();
+            assert!(f.is_empty(), "{text:?}");
+            assert_eq!(serde_json::to_string(&f).unwrap(), "{}");
+        }
+    }
+
+    fn entry(ms: u64, node: &str, seq: u64, actor: &str, ops: Vec<(Op, Value)>) -> CEntry {
+        CEntry {
+            hlc: Hlc { ms, c: 0 },
+            node: node.into(),
+            seq,
+            mac: format!("mac-{node}-{seq}"),
+            actor: actor.into(),
+            ops: ops.into_iter().map(|(op, f)| (op, Fields::new(f.as_object().unwrap()))).collect(),
+            packs: Vec::new(),
+        }
+    }
+
+    fn create(kind: ObjKind, id: Uuid, parent: Option<Uuid>) -> Op {
+        Op::Create { kind, id, parent, record: "r".into(), content: None }
+    }
+
+    fn summary(h: &[HistoryEntry]) -> Vec<(String, String, Uuid, Vec<(String, Value, Value)>)> {
+        h.iter()
+            .map(|e| {
+                let changes = e.changes.iter().map(|c| (c.field.clone(), c.old.clone(), c.new.clone())).collect();
+                (e.action.clone(), e.actor.clone(), e.object, changes)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn history_is_replayed_with_old_values_versions_and_reads() {
+        use serde_json::json;
+        let (akte, dok, v1, v2, stray, ghost) = (
+            Uuid::from_u128(1),
+            Uuid::from_u128(2),
+            Uuid::from_u128(3),
+            Uuid::from_u128(4),
+            Uuid::from_u128(5),
+            Uuid::from_u128(6),
+        );
+        let mut cat = Catalog::new(Uuid::from_u128(99));
+        cat.add(vec![
+            entry(
+                1,
+                "a",
+                1,
+                "anna",
+                vec![
+                    (create(ObjKind::Akte, akte, None), json!({"aktenzeichen": "61.2-1", "title": "Windpark"})),
+                    (create(ObjKind::Dokument, dok, Some(akte)), json!({"title": "Antrag"})),
+                    (create(ObjKind::Version, v1, Some(dok)), json!({"file_name": "a.pdf", "size": 3})),
+                ],
+            ),
+            // An update of an object nobody created and a version of an unknown Dokument.
+            entry(
+                2,
+                "b",
+                1,
+                "ben",
+                vec![
+                    (Op::Update { id: ghost, record: "r".into() }, json!({"title": "x"})),
+                    (create(ObjKind::Version, stray, Some(ghost)), json!({"file_name": "s.txt"})),
+                ],
+            ),
+            entry(
+                3,
+                "a",
+                2,
+                "anna",
+                vec![
+                    (
+                        Op::Update { id: akte, record: "r".into() },
+                        json!({"title": "Windpark Hohe Heide", "status": "offen"}),
+                    ),
+                    (Op::Read { id: dok, actor: "user:carla".into(), action: "content".into() }, json!({})),
+                ],
+            ),
+            entry(
+                4,
+                "b",
+                2,
+                "ben",
+                vec![
+                    (create(ObjKind::Version, v2, Some(dok)), json!({"file_name": "a2.pdf"})),
+                    // Created twice: the later create is ignored, in the history too.
+                    (create(ObjKind::Dokument, dok, Some(akte)), json!({"title": "Doppelt"})),
+                    (
+                        Op::Update { id: akte, record: "r".into() },
+                        json!({"status": null, "title": "Windpark Hohe Heide"}),
+                    ),
+                ],
+            ),
+        ]);
+        let null = Value::Null;
+        assert_eq!(
+            summary(&cat.history(&akte)),
+            vec![
+                (
+                    "create".into(),
+                    "anna".into(),
+                    akte,
+                    vec![
+                        ("aktenzeichen".into(), null.clone(), json!("61.2-1")),
+                        ("title".into(), null.clone(), json!("Windpark")),
+                    ]
+                ),
+                (
+                    "update".into(),
+                    "anna".into(),
+                    akte,
+                    vec![
+                        ("status".into(), null.clone(), json!("offen")),
+                        ("title".into(), json!("Windpark"), json!("Windpark Hohe Heide")),
+                    ]
+                ),
+                ("update".into(), "ben".into(), akte, vec![("status".into(), json!("offen"), null.clone())]),
+            ]
+        );
+        assert_eq!(
+            summary(&cat.history(&dok)),
+            vec![
+                ("create".into(), "anna".into(), dok, vec![("title".into(), null.clone(), json!("Antrag"))]),
+                (
+                    "add-version".into(),
+                    "anna".into(),
+                    v1,
+                    vec![("file_name".into(), null.clone(), json!("a.pdf")), ("size".into(), null.clone(), json!(3)),]
+                ),
+                ("content".into(), "user:carla".into(), dok, vec![]),
+                ("add-version".into(), "ben".into(), v2, vec![("file_name".into(), null.clone(), json!("a2.pdf"))]),
+            ]
+        );
+        assert!(cat.history(&v1).is_empty(), "a version's history is on its Dokument");
+        assert!(cat.history(&ghost).is_empty());
+        assert_eq!(
+            summary(&cat.history(&stray)),
+            vec![("create".into(), "ben".into(), stray, vec![("file_name".into(), null.clone(), json!("s.txt"))])]
+        );
+        // Times and nodes come from the entries.
+        let h = cat.history(&akte);
+        assert_eq!((h[1].at, h[1].node.as_str(), h[2].node.as_str()), (Hlc { ms: 3, c: 0 }, "a", "b"));
+        // An entry that sorts before the others refolds the state; the history follows.
+        cat.add(vec![entry(
+            0,
+            "c",
+            1,
+            "dora",
+            vec![(Op::Read { id: akte, actor: "user:dora".into(), action: "metadata".into() }, json!({}))],
+        )]);
+        assert_eq!(cat.history(&akte).len(), 3, "a read of an object not yet created is not recorded");
+        cat.add(vec![entry(
+            2,
+            "c",
+            2,
+            "dora",
+            vec![(Op::Update { id: akte, record: "r".into() }, json!({"title": "Zwischentitel"}))],
+        )]);
+        let titles: Vec<_> = cat
+            .history(&akte)
+            .iter()
+            .flat_map(|e| e.changes.iter().filter(|c| c.field == "title").map(|c| (c.old.clone(), c.new.clone())))
+            .collect();
+        assert_eq!(
+            titles,
+            vec![
+                (null.clone(), json!("Windpark")),
+                (json!("Windpark"), json!("Zwischentitel")),
+                (json!("Zwischentitel"), json!("Windpark Hohe Heide")),
+            ]
+        );
+    }
+
+    #[test]
+    fn fields_that_are_not_an_object_are_refused() {
+        for text in ["[]", "\"title\"", "null", "3", "{\"a\":", "{} x"] {
+            assert!(serde_json::from_str::<Fields>(text).is_err(), "{text:?}");
+        }
     }
 }

@@ -65,8 +65,8 @@ pub fn closed_on(catalog: &Catalog, akte: &Obj) -> Option<time::Date> {
     if let Some(d) = akte.text("laufzeit_ende").and_then(|d| time::Date::parse(d, &fmt).ok()) {
         return Some(d);
     }
-    let history = catalog.state.history.get(&akte.id)?;
-    history
+    catalog
+        .history(&akte.id)
         .iter()
         .rev()
         .find(|h| h.changes.iter().any(|c| c.field == "status" && c.new == "zda"))

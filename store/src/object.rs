@@ -100,7 +100,7 @@ pub struct Objects {
     pub(crate) key: std::sync::Arc<RepoKey>,
     /// Committed pack members: member name → the packs that hold it, newest known last
     /// (a member is in two packs when a deletion repacked it).
-    pub(crate) packed: Arc<RwLock<HashMap<Name, Vec<Name>>>>,
+    pub(crate) packed: Arc<RwLock<PackMap>>,
     /// Members waiting for their pack, and packs not yet committed.
     pub(crate) pending: Arc<Mutex<Pending>>,
     /// The last few packs read, decrypted and split into members.
@@ -117,6 +117,103 @@ pub struct Objects {
     /// object they depend on (themselves, or their pack): checked again right before the
     /// commit, since another node's erasure may have removed them meanwhile.
     found: Arc<Mutex<HashMap<Name, Name>>>,
+}
+
+/// Where committed pack members are: member name → the packs that hold it, newest known
+/// last. A node keeps one entry per small object in the repository (every record, small
+/// content and derived text), so the entry is kept small: the member's name as its 32
+/// bytes, the pack as a number into a table of pack names (a pack holds hundreds to
+/// thousands of members). A member is in a second pack only when a deletion repacked it.
+#[derive(Debug, Default)]
+pub(crate) struct PackMap {
+    /// Member → the first pack that holds it.
+    first: HashMap<[u8; 32], u32>,
+    /// Member → the packs after the first, oldest first (repacked members only).
+    more: HashMap<[u8; 32], Vec<u32>>,
+    /// Pack number → name; `None` once forgotten.
+    names: Vec<Option<Name>>,
+    /// Pack name → number.
+    numbers: HashMap<Name, u32>,
+}
+
+/// The 32 bytes of an object name (64 hex digits); `None` for anything else.
+fn name_key(name: &str) -> Option<[u8; 32]> {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(name, &mut key).ok()?;
+    Some(key)
+}
+
+impl PackMap {
+    /// Records that `pack` holds `member`.
+    fn insert(&mut self, member: &str, pack: &Name) {
+        let Some(key) = name_key(member) else { return };
+        let number = match self.numbers.get(pack) {
+            Some(n) => *n,
+            None => {
+                let n = u32::try_from(self.names.len()).expect("fewer than 2^32 packs");
+                self.names.push(Some(pack.clone()));
+                self.numbers.insert(pack.clone(), n);
+                n
+            }
+        };
+        match self.first.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(number);
+            }
+            std::collections::hash_map::Entry::Occupied(o) if *o.get() == number => {}
+            std::collections::hash_map::Entry::Occupied(_) => {
+                let more = self.more.entry(key).or_default();
+                if !more.contains(&number) {
+                    more.push(number);
+                }
+            }
+        }
+    }
+
+    /// Whether some committed pack holds `member`.
+    fn contains(&self, member: &str) -> bool {
+        name_key(member).is_some_and(|k| self.first.contains_key(&k))
+    }
+
+    /// The packs that hold `member`, newest known last.
+    fn packs_of(&self, member: &str) -> Vec<Name> {
+        let Some(key) = name_key(member) else { return Vec::new() };
+        let first = self.first.get(&key).into_iter();
+        let more = self.more.get(&key).into_iter().flatten();
+        first.chain(more).filter_map(|n| self.names[*n as usize].clone()).collect()
+    }
+
+    /// Forgets removed packs; a member no pack holds any more is forgotten too.
+    fn forget(&mut self, packs: &std::collections::BTreeSet<Name>) {
+        let gone: std::collections::HashSet<u32> = packs.iter().filter_map(|p| self.numbers.remove(p)).collect();
+        if gone.is_empty() {
+            return;
+        }
+        for n in &gone {
+            self.names[*n as usize] = None;
+        }
+        self.more.retain(|_, more| {
+            more.retain(|n| !gone.contains(n));
+            !more.is_empty()
+        });
+        let more = &mut self.more;
+        self.first.retain(|key, first| {
+            if !gone.contains(first) {
+                return true;
+            }
+            // The oldest remaining pack becomes the first.
+            match more.get_mut(key) {
+                Some(rest) => {
+                    *first = rest.remove(0);
+                    if rest.is_empty() {
+                        more.remove(key);
+                    }
+                    true
+                }
+                None => false,
+            }
+        });
+    }
 }
 
 /// How long a stored name stays pinned when no commit releases it (an upload that failed).
@@ -156,10 +253,7 @@ impl Objects {
         let mut map = self.packed.write().expect("pack map lock");
         for p in packs {
             for m in &p.members {
-                let packs = map.entry(m.clone()).or_default();
-                if !packs.contains(&p.pack) {
-                    packs.push(p.pack.clone());
-                }
+                map.insert(m, &p.pack);
             }
         }
     }
@@ -167,16 +261,12 @@ impl Objects {
     /// Forgets removed packs: their cached members and their place in the member map.
     pub(crate) fn forget_packs(&self, packs: &std::collections::BTreeSet<Name>) {
         self.cache.lock().expect("cache lock").retain(|(n, _)| !packs.contains(n));
-        let mut map = self.packed.write().expect("pack map lock");
-        map.retain(|_, held_in| {
-            held_in.retain(|p| !packs.contains(p));
-            !held_in.is_empty()
-        });
+        self.packed.write().expect("pack map lock").forget(packs);
     }
 
     /// Whether an object of this name is stored or waiting in a pack.
     fn known_packed(&self, name: &str) -> bool {
-        self.packed.read().expect("pack map lock").contains_key(name)
+        self.packed.read().expect("pack map lock").contains(name)
             || self.pending.lock().expect("pending lock").names.contains(name)
     }
 
@@ -545,7 +635,7 @@ impl Objects {
 
     /// The packs known to hold a member, newest known last.
     pub fn packs_of(&self, name: &str) -> Vec<Name> {
-        self.packed.read().expect("pack map lock").get(name).cloned().unwrap_or_default()
+        self.packed.read().expect("pack map lock").packs_of(name)
     }
 
     async fn fetch_opt(&self, name: &str, expect: Option<Kind>) -> Result<Option<(Kind, Bytes)>> {
@@ -607,4 +697,45 @@ pub fn open_object(key: &RepoKey, name: &str, ciphertext: &[u8], expect: Option<
         return Err(Error::integrity(label, format!("is a {kind:?}, expected a {expect:?}")));
     }
     Ok((kind, Bytes::from(buf).slice(start + HEADER_LEN..)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(i: u8) -> Name {
+        blake3::hash(&[i]).to_hex().to_string()
+    }
+
+    #[test]
+    fn the_pack_map_finds_every_pack_of_a_member_and_forgets_removed_packs() {
+        let (m1, m2, m3) = (name(1), name(2), name(3));
+        let (p1, p2, p3) = (name(101), name(102), name(103));
+        let mut map = PackMap::default();
+        map.insert(&m1, &p1);
+        map.insert(&m2, &p1);
+        map.insert(&m3, &p2);
+        // A deletion repacked m1 and m3 into p3; noting a pack twice changes nothing.
+        map.insert(&m1, &p3);
+        map.insert(&m3, &p3);
+        map.insert(&m1, &p3);
+        map.insert(&m1, &p1);
+        assert_eq!(map.packs_of(&m1), vec![p1.clone(), p3.clone()]);
+        assert_eq!(map.packs_of(&m2), vec![p1.clone()]);
+        assert_eq!(map.packs_of(&m3), vec![p2.clone(), p3.clone()]);
+        assert!(map.contains(&m2));
+        assert!(!map.contains(&name(4)));
+        assert!(map.packs_of("not a name").is_empty());
+
+        map.forget(&[p1.clone()].into_iter().collect());
+        assert_eq!(map.packs_of(&m1), vec![p3.clone()], "the newer pack is left");
+        assert!(!map.contains(&m2), "a member of only removed packs is forgotten");
+        assert_eq!(map.packs_of(&m3), vec![p2.clone(), p3.clone()]);
+        map.forget(&[p3.clone(), name(200)].into_iter().collect());
+        assert!(!map.contains(&m1));
+        assert_eq!(map.packs_of(&m3), vec![p2.clone()]);
+        // A removed pack noted again is known again.
+        map.insert(&m2, &p1);
+        assert_eq!(map.packs_of(&m2), vec![p1]);
+    }
 }

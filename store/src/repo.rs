@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     Error, Result,
     backend::Backend,
-    catalog::{CEntry, Catalog},
+    catalog::{CEntry, Catalog, Fields},
     content::{ContentRef, DEFAULT_CHUNK_SIZE},
     hlc::Hlc,
     journal::{self, Entry, Head, Op, entry_path},
@@ -381,7 +381,7 @@ impl Repository {
                 .into_iter()
                 .map(|(op, fields, gone)| {
                     missing.extend(gone);
-                    (op, fields)
+                    (op, Fields::new(&fields))
                 })
                 .collect();
             let claims = entry.seen.into_iter().map(|(n, h)| (path.to_string(), n, h)).collect();
@@ -437,7 +437,7 @@ impl Repository {
             if let Some(bytes) = self.objects.get_opt(&name, Kind::Record).await? {
                 let record = Record::parse(&bytes)
                     .map_err(|e| Error::integrity(crate::object::object_path(&name).to_string(), e))?;
-                found.insert(name, record.fields);
+                found.insert(name, Fields::new(&record.fields));
             }
         }
         for e in &mut pulled.entries {
@@ -700,7 +700,7 @@ impl Repository {
             seq: entry.seq,
             mac: mac.clone(),
             actor: entry.actor,
-            ops,
+            ops: ops.into_iter().map(|(op, fields)| (op, Fields::from(fields))).collect(),
             packs: entry.packs,
         }]);
         self.node.heads.streams.insert(me, Head { seq: entry.seq, mac });

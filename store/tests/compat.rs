@@ -70,6 +70,6 @@ async fn format_1_repository_opens_and_verifies() {
     );
     // History survived: the closed Akte shows its update with old and new values.
     let closed = repo.catalog().find_akte("61.2-0002/2026").unwrap();
-    let h = &repo.catalog().state.history[&closed.id];
+    let h = repo.catalog().history(&closed.id);
     assert!(h.iter().any(|e| { e.changes.iter().any(|c| c.field == "status" && c.new == "zda") }));
 }

@@ -263,11 +263,7 @@ async fn export_object(
         if scratch.get(&akte).is_none() {
             continue;
         }
-        let mark = match &provenance {
-            Some(_) => scratch.state.history.get(&akte).and_then(|h| h.first()).map(|e| (e.at, e.node.as_str())),
-            None => None,
-        };
-        let history = History { imported: provenance.as_ref().map(|p| &p.history), mark };
+        let history = History::new(&scratch, provenance.as_ref().map(|p| &p.history), akte);
         layout = meta::layout(&scratch.state, akte)?;
         let mut files = Vec::new();
         for f in &layout.files {
@@ -285,7 +281,7 @@ async fn export_object(
             };
             files.push(VFile { path: f.path.clone(), source: Source::Bytes(b), expect: Some(d) });
         }
-        let imported = mark == Some((entry.hlc, entry.node.as_str()));
+        let imported = history.mark.as_ref().is_some_and(|(at, node)| *at == entry.hlc && *node == entry.node);
         let meta = Version {
             created: entry.hlc.rfc3339(),
             message: Some(summary(entry, &scratch.state, akte, provenance.as_ref().filter(|_| imported))),

@@ -288,7 +288,7 @@ fn write_akte(
         ende: akte.text("laufzeit_ende"),
     };
     write_akte_meta(w, &meta);
-    write_history(w, &history.of(state, akte.id)?, None);
+    write_history(w, &history.of(akte.id)?, None);
     write_akteninhalt(w, state, history, layout, akte.id, c, 0)?;
     w.opt("ZdA", status_zda(akte));
     w.extension(&extension_json(state, history, layout, akte.id)?);
@@ -371,7 +371,7 @@ fn write_teilakte(
     w.open("Teilakte");
     identifikation(w, t.id, layout.position.get(&t.id).copied());
     write_akte_meta(w, &meta);
-    write_history(w, &history.of(state, t.id)?, None);
+    write_history(w, &history.of(t.id)?, None);
     write_akteninhalt(w, state, history, layout, t.id, c, depth)?;
     w.opt("ZdA", status_zda(t));
     w.extension(&extension_json(state, history, layout, t.id)?);
@@ -399,7 +399,7 @@ fn write_vorgang(
     w.opt("Betreff", vorgang.text("title"));
     w.close("AllgemeineMetadaten");
     w.opt("ZdA", status_zda(vorgang));
-    write_history(w, &history.of(state, vorgang.id)?, None);
+    write_history(w, &history.of(vorgang.id)?, None);
     let inside = containees(state, vorgang.id);
     write_dokumente(w, state, history, layout, &inside, c)?;
     // A Vorgang holds no Teilakte: one marked so is written as a Teilvorgang (the mark
@@ -575,11 +575,11 @@ fn write_dokument(
     w.opt("Posteingangsdatum", dok.text("received"));
     w.opt("Postausgangsdatum", dok.text("sent"));
     w.opt("Typ", dok.text("document_type"));
-    write_history(w, &history.of(state, dok.id)?, None);
+    write_history(w, &history.of(dok.id)?, None);
     for (j, v) in dok.versions.iter().enumerate() {
         let version = state.objects.get(v).ok_or_else(|| missing(*v))?;
         let number = version.number.unwrap_or(j as u32 + 1);
-        write_history(w, &history.of(state, *v)?, Some(&format!("Version {number}")));
+        write_history(w, &history.of(*v)?, Some(&format!("Version {number}")));
     }
     if !c.metadata_only {
         for xv in xversions(state, dok)? {
@@ -692,11 +692,7 @@ pub(crate) async fn write_schriftgut(
     for id in ids {
         let akte = catalog.get(id).ok_or_else(|| missing(*id))?;
         let provenance = Provenance::load(repo, catalog, *id).await?;
-        let mark = match &provenance {
-            Some(_) => state.history.get(id).and_then(|h| h.first()).map(|e| (e.at, e.node.as_str())),
-            None => None,
-        };
-        let history = History { imported: provenance.as_ref().map(|p| &p.history), mark };
+        let history = History::new(catalog, provenance.as_ref().map(|p| &p.history), *id);
         let layout = meta::layout(state, *id)?;
         let first = collect.primaries.len();
         w.open("Schriftgutobjekt");

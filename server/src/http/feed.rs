@@ -126,7 +126,7 @@ async fn history_of(app: &App, who: &Principal, id: Uuid, kind: ObjKind) -> ApiR
     let cat = repo.catalog();
     let obj = super::api::visible(cat, who, id, kind)?;
     app.record_read(who, id, "history");
-    Ok(Json(cat.state.history.get(&obj.id).map(|h| h.iter().map(history_item).collect()).unwrap_or_default()))
+    Ok(Json(cat.history(&obj.id).iter().map(history_item).collect()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ pub async fn changes(
                             kind: "akte".into(),
                             object: *id,
                             akte_id: Some(*id),
-                            fields: fields.clone(),
+                            fields: fields.map(),
                         });
                     }
                     continue;
@@ -249,7 +249,7 @@ pub async fn changes(
                 Op::Derive { .. } | Op::Read { .. } => continue,
             };
             let Some((kind, akte)) = feed_visible(&who, cat, id) else { continue };
-            let mut fields = fields.clone();
+            let mut fields = fields.map();
             redact(&mut fields);
             out.push(ChangeItem {
                 time: e.hlc.rfc3339(),

@@ -181,7 +181,8 @@ pub async fn two_nodes(env: &Env) {
         assert_eq!(&read_all(&b, *dok).await.unwrap(), data);
     }
     // Every title change is in the history; the winner is the latest in HLC order.
-    let history = &a.catalog().state.history[&shared];
+    let history = a.catalog().history(&shared);
+    assert_eq!(history, b.catalog().history(&shared), "both nodes replay the same history");
     let title_changes: Vec<_> = history.iter().filter(|h| h.changes.iter().any(|c| c.field == "title")).collect();
     assert_eq!(title_changes.len(), 17, "1 create + 16 updates");
     let last = title_changes.last().unwrap();
