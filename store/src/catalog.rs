@@ -685,8 +685,25 @@ impl Catalog {
 
     /// All Dokumente in an Akte (in all its Vorgänge), in creation order.
     pub fn dokumente_of(&self, akte: &Uuid) -> Vec<&Obj> {
-        let mut out: Vec<&Obj> = self.all(ObjKind::Dokument).filter(|d| d.akte == Some(*akte)).collect();
-        out.sort_by_key(|d| d.created);
+        // A walk of the Akte's tree, not a scan of every object: listing the Akten of a
+        // repository asks this of each. An object's Akte is its parent's, fixed at
+        // creation, so the Dokumente of an Akte are in its tree.
+        let mut out = Vec::new();
+        let mut stack = vec![*akte];
+        let mut seen = HashSet::new();
+        while let Some(p) = stack.pop() {
+            if !seen.insert(p) {
+                continue; // only a journal whose parents form a cycle gets here
+            }
+            for o in self.children(&p) {
+                match o.kind {
+                    ObjKind::Dokument if o.akte == Some(*akte) => out.push(o),
+                    ObjKind::Dokument | ObjKind::Version => {}
+                    _ => stack.push(o.id),
+                }
+            }
+        }
+        out.sort_by_key(|d| (d.created, d.id));
         out
     }
 
