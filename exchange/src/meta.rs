@@ -117,10 +117,7 @@ impl<'a> History<'a> {
     /// The history of Akte `akte` in `catalog`, after what an import brought
     /// (`imported`, the import's own entry being the Akte's first).
     pub fn new(catalog: &'a Catalog, imported: Option<&'a BTreeMap<Uuid, Vec<Value>>>, akte: Uuid) -> Self {
-        let mark = match imported {
-            Some(_) => catalog.history(&akte).into_iter().next().map(|e| (e.at, e.node)),
-            None => None,
-        };
+        let mark = imported.and(catalog.history_start(&akte)).map(|(at, node)| (at, node.to_string()));
         History { catalog, imported, mark }
     }
 

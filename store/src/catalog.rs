@@ -345,7 +345,7 @@ impl State {
             updated: entry.hlc,
             conflict: None,
         };
-        set_fields(&mut obj.fields, fields);
+        assign_fields(&mut obj.fields, fields);
         let mut history_on = id;
         if kind == ObjKind::Version
             && let Some(dok) = parent.and_then(|p| self.objects.get_mut(&p))
@@ -385,7 +385,7 @@ impl State {
             return;
         };
         let old_az = obj.text("aktenzeichen").map(str::to_string);
-        set_fields(&mut obj.fields, fields);
+        assign_fields(&mut obj.fields, fields);
         obj.updated = obj.updated.max(entry.hlc);
         if obj.kind == ObjKind::Akte {
             let new_az = obj.text("aktenzeichen").map(str::to_string);
@@ -408,6 +408,18 @@ impl State {
 /// The Akte a provenance result belongs to (producer `akte-exchange:provenance:<id>`).
 fn provenance_of(producer: &str) -> Option<Uuid> {
     producer.strip_prefix("akte-exchange:provenance:")?.parse().ok()
+}
+
+/// Sets fields (null removes); the fold's way, which keeps no changes (the history replays
+/// them with [`set_fields`]).
+fn assign_fields(target: &mut Map<String, Value>, fields: Map<String, Value>) {
+    for (k, v) in fields {
+        if v.is_null() {
+            target.remove(&k);
+        } else {
+            target.insert(k, v);
+        }
+    }
 }
 
 /// Sets fields (null removes) and returns the changes.
@@ -625,6 +637,19 @@ impl Catalog {
         h.finalize().to_hex().to_string()
     }
 
+    /// The op a touch points at.
+    fn op_at(&self, t: &Touch) -> Option<&(Op, Fields)> {
+        self.entries.get(t.entry as usize)?.ops.get(t.op as usize)
+    }
+
+    /// When and on which node an object's history begins (its first entry's `at` and
+    /// `node`), without replaying it.
+    pub fn history_start(&self, id: &Uuid) -> Option<(Hlc, &str)> {
+        let t = self.state.touched.get(id)?.first()?;
+        let entry = self.entries.get(t.entry as usize)?;
+        Some((entry.hlc, entry.node.as_str()))
+    }
+
     /// The history of an object (for a Dokument: with the versions added to it), oldest
     /// first: every create, update, added version and recorded read, each with the field
     /// changes, old and new value. Replayed from the entries' ops.
@@ -632,13 +657,23 @@ impl Catalog {
         let Some(touches) = self.state.touched.get(id) else {
             return Vec::new();
         };
-        // The object's fields as the replay has set them so far, for the old values.
+        // The object's fields as the replay has set them so far, for the old values. A
+        // version's create is in its Dokument's history, not in its own: its updates start
+        // from the fields it was created with.
         let mut fields = Map::new();
+        let creates_itself = |t: &Touch| matches!(self.op_at(t), Some((Op::Create { id: c, .. }, _)) if c == id);
+        if !touches.first().is_some_and(creates_itself)
+            && let Some(parent) = self.state.objects.get(id).and_then(|o| o.parent)
+            && let Some(create) = self.state.touched.get(&parent).and_then(|t| t.iter().find(|t| creates_itself(t)))
+            && let Some((_, created_with)) = self.op_at(create)
+        {
+            assign_fields(&mut fields, created_with.map());
+        }
         touches
             .iter()
             .filter_map(|t| {
                 let entry = self.entries.get(t.entry as usize)?;
-                let (op, op_fields) = entry.ops.get(t.op as usize)?;
+                let (op, op_fields) = self.op_at(t)?;
                 Some(match op {
                     Op::Create { id: created, .. } if created == id => {
                         State::history_entry(entry, "create", *id, set_fields(&mut fields, op_fields.map()))
@@ -696,11 +731,12 @@ impl Catalog {
                 continue; // only a journal whose parents form a cycle gets here
             }
             for o in self.children(&p) {
-                match o.kind {
-                    ObjKind::Dokument if o.akte == Some(*akte) => out.push(o),
-                    ObjKind::Dokument | ObjKind::Version => {}
-                    _ => stack.push(o.id),
+                if o.kind == ObjKind::Dokument && o.akte == Some(*akte) {
+                    out.push(o);
                 }
+                // The model puts Dokumente under Akten and Vorgänge, but the merge takes any
+                // parent; the walk goes everywhere below, as the scan did.
+                stack.push(o.id);
             }
         }
         out.sort_by_key(|d| (d.created, d.id));
@@ -770,7 +806,10 @@ mod tests {
         Op::Create { kind, id, parent, record: "r".into(), content: None }
     }
 
-    fn summary(h: &[HistoryEntry]) -> Vec<(String, String, Uuid, Vec<(String, Value, Value)>)> {
+    /// (action, actor, object, changes as (field, old, new)) per history entry.
+    type Summary = Vec<(String, String, Uuid, Vec<(String, Value, Value)>)>;
+
+    fn summary(h: &[HistoryEntry]) -> Summary {
         h.iter()
             .map(|e| {
                 let changes = e.changes.iter().map(|c| (c.field.clone(), c.old.clone(), c.new.clone())).collect();
@@ -920,6 +959,26 @@ mod tests {
                 (json!("Zwischentitel"), json!("Windpark Hohe Heide")),
             ]
         );
+        // A version's own history holds its updates, whose old values are the fields it was
+        // created with (its create is on the Dokument); a value set again is no change.
+        cat.add(vec![entry(
+            5,
+            "a",
+            3,
+            "anna",
+            vec![(Op::Update { id: v1, record: "r".into() }, json!({"file_name": "a-final.pdf", "size": 3}))],
+        )]);
+        assert_eq!(
+            summary(&cat.history(&v1)),
+            vec![(
+                "update".into(),
+                "anna".into(),
+                v1,
+                vec![("file_name".into(), json!("a.pdf"), json!("a-final.pdf"))]
+            )]
+        );
+        assert_eq!(cat.history_start(&akte), Some((Hlc { ms: 1, c: 0 }, "a")));
+        assert_eq!(cat.history_start(&ghost), None);
     }
 
     #[test]

@@ -136,8 +136,12 @@ pub(crate) struct PackMap {
     numbers: HashMap<Name, u32>,
 }
 
-/// The 32 bytes of an object name (64 hex digits); `None` for anything else.
+/// The 32 bytes of an object name (64 lowercase hex digits, as names are written);
+/// `None` for anything else.
 fn name_key(name: &str) -> Option<[u8; 32]> {
+    if !name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
     let mut key = [0u8; 32];
     hex::decode_to_slice(name, &mut key).ok()?;
     Some(key)
@@ -726,6 +730,7 @@ mod tests {
         assert!(map.contains(&m2));
         assert!(!map.contains(&name(4)));
         assert!(map.packs_of("not a name").is_empty());
+        assert!(map.packs_of(&m1.to_uppercase()).is_empty(), "names are lowercase hex");
 
         map.forget(&[p1.clone()].into_iter().collect());
         assert_eq!(map.packs_of(&m1), vec![p3.clone()], "the newer pack is left");
