@@ -5,7 +5,9 @@
 //! Aktenzeichen created on two nodes) resolves the same way on every node: the earlier
 //! create keeps it, the later Akte is marked with a conflict for a person to settle.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use foldhash::{HashMap as FastMap, HashSet as FastSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, value::RawValue};
@@ -192,7 +194,7 @@ pub struct State {
     /// when asked for ([`Catalog::history`]): kept whole, it took a third of the memory of
     /// the state.
     #[serde(skip)]
-    touched: HashMap<Uuid, Vec<Touch>>,
+    touched: FastMap<Uuid, Vec<Touch>>,
     /// Children per parent, in creation order.
     pub children: BTreeMap<Uuid, Vec<Uuid>>,
     /// Aktenzeichen → the Akte that holds it.
@@ -207,17 +209,17 @@ pub struct State {
     pub deleted: BTreeMap<Uuid, Tombstone>,
     /// Ids that some delete op in the merged entries names (known before the fold).
     #[serde(skip)]
-    doomed: HashSet<Uuid>,
+    doomed: FastSet<Uuid>,
     /// Objects whose ops are void because they or an ancestor are deleted → the deleted
     /// ancestor.
     #[serde(skip)]
     pub erased: BTreeMap<Uuid, Uuid>,
     /// Content roots of live versions and plugins, with how many reference each.
     #[serde(skip)]
-    live_contents: HashMap<Name, u32>,
+    live_contents: FastMap<Name, u32>,
     /// Content roots of erased versions.
     #[serde(skip)]
-    dead_contents: HashSet<Name>,
+    dead_contents: FastSet<Name>,
 }
 
 /// An op that made a history entry: the entry's place in the catalog and the op's in it.
@@ -521,7 +523,7 @@ impl Catalog {
     }
 
     /// Every id a delete op names.
-    fn doomed_ids(&self) -> HashSet<Uuid> {
+    fn doomed_ids(&self) -> FastSet<Uuid> {
         self.entries
             .iter()
             .flat_map(|e| &e.ops)

@@ -127,31 +127,65 @@ pub struct Objects {
 #[derive(Debug, Default)]
 pub(crate) struct PackMap {
     /// Member → the first pack that holds it.
-    first: HashMap<[u8; 32], u32>,
+    first: foldhash::HashMap<[u8; 32], u32>,
     /// Member → the packs after the first, oldest first (repacked members only).
-    more: HashMap<[u8; 32], Vec<u32>>,
+    more: foldhash::HashMap<[u8; 32], Vec<u32>>,
     /// Pack number → name; `None` once forgotten.
     names: Vec<Option<Name>>,
     /// Pack name → number.
-    numbers: HashMap<Name, u32>,
+    numbers: foldhash::HashMap<Name, u32>,
 }
 
 /// The 32 bytes of an object name (64 lowercase hex digits, as names are written);
-/// `None` for anything else.
+/// `None` for anything else. A table lookup per digit: opening a repository decodes the
+/// name of every pack member, and the general decoder was most of that cost.
 fn name_key(name: &str) -> Option<[u8; 32]> {
-    if !name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return None;
-    }
+    const INVALID: u8 = 0xff;
+    const DIGITS: [u8; 256] = {
+        let mut t = [INVALID; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
+    let hex: &[u8; 64] = name.as_bytes().try_into().ok()?;
     let mut key = [0u8; 32];
-    hex::decode_to_slice(name, &mut key).ok()?;
-    Some(key)
+    let mut bad = 0u8;
+    for (k, pair) in key.iter_mut().zip(hex.chunks_exact(2)) {
+        let (hi, lo) = (DIGITS[pair[0] as usize], DIGITS[pair[1] as usize]);
+        bad |= hi | lo;
+        *k = (hi << 4) | (lo & 0x0f);
+    }
+    // Every valid digit is below 16; INVALID sets the high bits.
+    (bad & 0xf0 == 0).then_some(key)
 }
 
 impl PackMap {
+    /// Records that `pack` holds `members`.
+    fn insert_pack<'a>(&mut self, pack: &Name, members: impl IntoIterator<Item = &'a Name>) {
+        let number = self.number(pack);
+        for m in members {
+            self.insert_numbered(m, number);
+        }
+    }
+
     /// Records that `pack` holds `member`.
+    #[cfg(test)]
     fn insert(&mut self, member: &str, pack: &Name) {
-        let Some(key) = name_key(member) else { return };
-        let number = match self.numbers.get(pack) {
+        let number = self.number(pack);
+        self.insert_numbered(member, number);
+    }
+
+    /// The number of a pack, given one if it is new.
+    fn number(&mut self, pack: &Name) -> u32 {
+        match self.numbers.get(pack) {
             Some(n) => *n,
             None => {
                 let n = u32::try_from(self.names.len()).expect("fewer than 2^32 packs");
@@ -159,7 +193,11 @@ impl PackMap {
                 self.numbers.insert(pack.clone(), n);
                 n
             }
-        };
+        }
+    }
+
+    fn insert_numbered(&mut self, member: &str, number: u32) {
+        let Some(key) = name_key(member) else { return };
         match self.first.entry(key) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(number);
@@ -256,9 +294,7 @@ impl Objects {
         }
         let mut map = self.packed.write().expect("pack map lock");
         for p in packs {
-            for m in &p.members {
-                map.insert(m, &p.pack);
-            }
+            map.insert_pack(&p.pack, &p.members);
         }
     }
 
@@ -731,6 +767,12 @@ mod tests {
         assert!(!map.contains(&name(4)));
         assert!(map.packs_of("not a name").is_empty());
         assert!(map.packs_of(&m1.to_uppercase()).is_empty(), "names are lowercase hex");
+        assert!(map.packs_of(&m1[..63]).is_empty() && map.packs_of(&format!("{m1}0")).is_empty());
+        assert_eq!(name_key(&m1).map(hex::encode), Some(m1.clone()), "the key is the name's bytes");
+        for bad in ["g", "G", "A", " ", "\u{e4}"] {
+            let name = format!("{bad}{}", &m1[bad.len()..]);
+            assert_eq!(name_key(&name), None, "{name:?}");
+        }
 
         map.forget(&[p1.clone()].into_iter().collect());
         assert_eq!(map.packs_of(&m1), vec![p3.clone()], "the newer pack is left");
