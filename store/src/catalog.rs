@@ -236,6 +236,15 @@ impl State {
         for (i, (op, fields)) in entry.ops.iter().enumerate() {
             let touch = Touch { entry: at, op: i as u32 };
             match op {
+                Op::Create { kind, id, .. } if self.objects.contains_key(id) || self.erased.contains_key(id) => {
+                    // Ids are unique: a second create is a conflict and changes nothing,
+                    // whatever parent it names (one that names a deleted parent must not
+                    // void the live object; one of a deleted object must not revive it).
+                    if self.objects.contains_key(id) {
+                        self.conflicts
+                            .push(format!("{} {id} created twice; the later create was ignored", kind.label()));
+                    }
+                }
                 Op::Create { kind, id, parent, content, .. } => {
                     // Deletion voids every op of the object and of what is below it, as if
                     // they had never been written: the state does not depend on records
@@ -981,6 +990,63 @@ mod tests {
         );
         assert_eq!(cat.history_start(&akte), Some((Hlc { ms: 1, c: 0 }, "a")));
         assert_eq!(cat.history_start(&ghost), None);
+    }
+
+    #[test]
+    fn a_second_create_neither_voids_a_live_object_nor_revives_a_deleted_one() {
+        use serde_json::json;
+        let [a, b, c, x, y] = [1u128, 2, 3, 4, 5].map(Uuid::from_u128);
+        let mut cat = Catalog::new(Uuid::from_u128(99));
+        cat.add(vec![
+            entry(
+                1,
+                "a",
+                1,
+                "anna",
+                vec![
+                    (create(ObjKind::Akte, a, None), json!({"aktenzeichen": "A-1", "title": "A"})),
+                    (create(ObjKind::Akte, b, None), json!({"aktenzeichen": "B-1", "title": "B"})),
+                    (create(ObjKind::Akte, c, None), json!({"aktenzeichen": "C-1", "title": "C"})),
+                    (create(ObjKind::Dokument, x, Some(a)), json!({"title": "X"})),
+                    (create(ObjKind::Dokument, y, Some(c)), json!({"title": "Y"})),
+                ],
+            ),
+            entry(2, "a", 2, "anna", vec![(Op::Update { id: x, record: "r".into() }, json!({"title": "X2"}))]),
+            entry(
+                3,
+                "a",
+                3,
+                "anna",
+                vec![
+                    (Op::Delete { id: b, record: "r".into() }, json!({"basis": "test"})),
+                    (Op::Delete { id: c, record: "r".into() }, json!({"basis": "test"})),
+                ],
+            ),
+            // X again, under the deleted B; Y again, under the live A.
+            entry(
+                4,
+                "b",
+                1,
+                "ben",
+                vec![
+                    (create(ObjKind::Dokument, x, Some(b)), json!({"title": "dup"})),
+                    (create(ObjKind::Dokument, y, Some(a)), json!({"title": "Y revived"})),
+                ],
+            ),
+        ]);
+        for cat in [cat.clone(), {
+            let mut again = cat.clone();
+            again.refold();
+            again
+        }] {
+            assert_eq!(cat.get(&x).and_then(|o| o.text("title")), Some("X2"));
+            assert!(!cat.state.erased.contains_key(&x));
+            let titles: Vec<_> = cat.history(&x).iter().flat_map(|e| e.changes.clone()).map(|c| c.new).collect();
+            assert_eq!(titles, vec![json!("X"), json!("X2")]);
+            assert!(cat.get(&y).is_none(), "a deleted Dokument stays deleted");
+            assert_eq!(cat.dokumente_of(&a).iter().map(|d| d.id).collect::<Vec<_>>(), vec![x]);
+            assert!(cat.state.conflicts.iter().any(|c| c.contains(&x.to_string()) && c.contains("created twice")));
+        }
     }
 
     #[test]
