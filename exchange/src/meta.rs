@@ -110,14 +110,14 @@ pub struct History<'a> {
     /// The history recorded at import, by object id.
     pub imported: Option<&'a BTreeMap<Uuid, Vec<Value>>>,
     /// `(time, node)` of the import's journal entry: its own entries are left out.
-    pub mark: Option<(Hlc, String)>,
+    pub mark: Option<(Hlc, &'a str)>,
 }
 
 impl<'a> History<'a> {
     /// The history of Akte `akte` in `catalog`, after what an import brought
     /// (`imported`, the import's own entry being the Akte's first).
     pub fn new(catalog: &'a Catalog, imported: Option<&'a BTreeMap<Uuid, Vec<Value>>>, akte: Uuid) -> Self {
-        let mark = imported.and(catalog.history_start(&akte)).map(|(at, node)| (at, node.to_string()));
+        let mark = imported.and(catalog.history_start(&akte));
         History { catalog, imported, mark }
     }
 
@@ -125,7 +125,7 @@ impl<'a> History<'a> {
     pub fn of(&self, id: Uuid) -> Result<Vec<Value>> {
         let mut out = self.imported.and_then(|h| h.get(&id)).cloned().unwrap_or_default();
         for e in self.catalog.history(&id) {
-            if self.mark.as_ref().is_some_and(|(at, node)| e.at == *at && e.node == *node) {
+            if self.mark.is_some_and(|(at, node)| e.at == at && e.node == node) {
                 continue;
             }
             out.push(serde_json::to_value(e).map_err(|e| Error::invalid("history", e.to_string()))?);

@@ -281,7 +281,7 @@ async fn export_object(
             };
             files.push(VFile { path: f.path.clone(), source: Source::Bytes(b), expect: Some(d) });
         }
-        let imported = history.mark.as_ref().is_some_and(|(at, node)| *at == entry.hlc && *node == entry.node);
+        let imported = history.mark == Some((entry.hlc, entry.node.as_str()));
         let meta = Version {
             created: entry.hlc.rfc3339(),
             message: Some(summary(entry, &scratch.state, akte, provenance.as_ref().filter(|_| imported))),
