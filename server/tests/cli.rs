@@ -318,6 +318,46 @@ fn reindex_rebuilds_the_same_state() {
     assert_eq!(common::get(&data, &docs[0].0), docs[0].1);
 }
 
+/// One `add` of many files, small and large mixed (the small ones are read in groups on the
+/// blocking pool, the large ones streamed): every Dokument in the order given, each with
+/// its own bytes, the sizes around the pack member limit (512 KiB) included.
+#[test]
+fn one_add_of_small_and_large_files_keeps_order_and_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "node");
+    create(&data, AZ, "Windpark Hohe Heide");
+    let mut rng = Rng::new(77);
+    let limit = 512 << 10;
+    let files: Vec<(PathBuf, Vec<u8>)> = (0..75)
+        .map(|i| {
+            let len = match i {
+                3 => 0,
+                10 => limit,
+                11 => limit + 1,
+                40 | 41 => 3 << 20 | 5,
+                70 => 1 << 20,
+                _ => 100 + i * 37,
+            };
+            // Every file differs, also where the sizes repeat.
+            let mut bytes = rng.bytes(len);
+            if let Some(b) = bytes.first_mut() {
+                *b = i as u8;
+            }
+            (write_file(tmp.path(), &format!("datei-{i:02}.bin"), &bytes), bytes)
+        })
+        .collect();
+    let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
+    let rows = common::add(&data, AZ, &paths);
+    assert_eq!(rows.len(), files.len());
+    for (row, (path, bytes)) in rows.iter().zip(&files) {
+        assert_eq!(row["file"].as_str(), path.to_str(), "rows in the order of the files given");
+        assert_eq!(row["size"], bytes.len() as u64, "{row}");
+        assert_eq!(row["sha256"].as_str().unwrap(), hex(&Sha256::digest(bytes)), "{row}");
+        assert_eq!(common::get(&data, row["id"].as_str().unwrap()), *bytes, "{}", path.display());
+    }
+    ok(&data, &["verify"]);
+}
+
 #[test]
 fn versions_keep_their_bytes() {
     let (tmp, data, docs) = repo_with_documents();

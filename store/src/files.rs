@@ -41,6 +41,47 @@ impl Repository {
         self.store_stream(path, f, progress).await
     }
 
+    /// Stores those of several local files that are small enough for a pack, in order, and
+    /// returns `None` for the others (the caller streams them with [`Repository::
+    /// store_file`], which reports progress as it reads). The small ones are opened, read,
+    /// framed and hashed on the blocking pool in one hand-off for all of `paths`: with one
+    /// hand-off per file, the thread wake-ups cost as much as the staging of the files.
+    pub async fn store_small_files(&self, paths: &[std::path::PathBuf]) -> Vec<Result<Option<ContentRef>>> {
+        let small = crate::pack::PACK_MEMBER_MAX.min(self.chunk_size);
+        let objects = self.objects.clone();
+        let owned = paths.to_vec();
+        let prepared = tokio::task::spawn_blocking(move || {
+            let prepare = |path: &std::path::PathBuf| -> Result<Option<crate::content::PreparedSmall>> {
+                use std::io::Read;
+                let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+                let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+                if len > small as u64 {
+                    return Ok(None);
+                }
+                let mut framed = Vec::with_capacity(crate::object::HEADER_LEN + len as usize);
+                framed.extend_from_slice(&crate::object::header(crate::object::Kind::Chunk));
+                f.take(small as u64 + 1).read_to_end(&mut framed).map_err(|e| Error::io(path, e))?;
+                if framed.len() - crate::object::HEADER_LEN > small {
+                    // It grew while we looked: the caller streams it.
+                    return Ok(None);
+                }
+                objects.prepare_small(framed).map(Some)
+            };
+            owned.iter().map(prepare).collect::<Vec<_>>()
+        })
+        .await
+        .expect("read task does not panic");
+        let mut out = Vec::with_capacity(paths.len());
+        for p in prepared {
+            out.push(match p {
+                Ok(Some(p)) => self.objects.put_prepared(p).await.map(Some),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e),
+            });
+        }
+        out
+    }
+
     async fn store_stream(
         &self,
         path: &std::path::Path,
