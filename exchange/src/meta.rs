@@ -229,7 +229,7 @@ pub fn aktenplan_chain(plan: &State, code: Option<&str>) -> Vec<PlanNode> {
         if chain.len() > MAX_DEPTH || chain.iter().any(|c: &PlanNode| c.id == n.id) {
             break;
         }
-        chain.push(PlanNode { id: n.id, parent: n.parent, fields: n.fields.clone() });
+        chain.push(PlanNode { id: n.id, parent: n.parent, fields: n.fields.to_map() });
         node = n.parent.and_then(|p| plan.objects.get(&p)).filter(|p| p.kind == ObjKind::Aktenplan);
     }
     chain.reverse();
@@ -255,7 +255,7 @@ pub fn object_json(state: &State, plan: &State, history: &History, layout: &Layo
         parent: None,
         position: None,
         aktenplan: None,
-        fields: obj.fields.clone(),
+        fields: obj.fields.to_map(),
         history: history.of(id)?,
         versions: None,
     };
@@ -275,7 +275,7 @@ pub fn object_json(state: &State, plan: &State, history: &History, layout: &Layo
                 id: *v,
                 number: version.number.unwrap_or(j as u32 + 1),
                 file: layout.version_file.get(v).cloned().ok_or_else(|| missing(*v))?,
-                fields: version.fields.clone(),
+                fields: version.fields.to_map(),
                 history: history.of(*v)?,
             });
         }

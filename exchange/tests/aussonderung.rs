@@ -487,7 +487,7 @@ async fn another_systems_0503_imports() {
     let c = repo.catalog();
     let a = c.get(&Uuid::parse_str("a0b1c2d3-e4f5-4a6b-8c7d-8e9f0a1b2c3d").unwrap()).unwrap();
     assert_eq!(
-        Value::Object(a.fields.clone()),
+        Value::Object(a.fields.to_map()),
         json!({"aktenzeichen": "66.1-12/1998", "title": "Kreisstraße K 12, Planfeststellung", "aktenplan": "66.1",
             "retention_years": 20, "appraisal": "archivwuerdig", "laufzeit_beginn": "1998-02-01",
             "laufzeit_ende": "2001-09-30", "status": "zda"})

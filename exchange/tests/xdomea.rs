@@ -305,7 +305,7 @@ async fn another_systems_message_imports() {
     assert_eq!((r.akten.len(), r.vorgaenge, r.dokumente, r.versionen), (1, 2, 3, 2));
     let c = repo.catalog();
     let akte = c.get(&Uuid::parse_str("5d2c8a4e-1b3f-4c6d-8e9f-0a1b2c3d4e5f").unwrap()).unwrap();
-    let f = Value::Object(akte.fields.clone());
+    let f = Value::Object(akte.fields.to_map());
     assert_eq!(
         f,
         json!({"aktenzeichen": "63-BA-2025/117", "title": "Bauantrag Lindenstraße 5 & Nebengebäude", "aktenplan": "63.1",
@@ -518,9 +518,9 @@ async fn shape(repo: &Repository, akte: Uuid) -> Vec<Shaped> {
         let o = c.get(&id).unwrap();
         let mut versions = Vec::new();
         for v in &o.versions {
-            versions.push((*v, Value::Object(c.get(v).unwrap().fields.clone()), content_of(repo, *v).await));
+            versions.push((*v, Value::Object(c.get(v).unwrap().fields.to_map()), content_of(repo, *v).await));
         }
-        out.push((depth, o.kind, id, o.parent, Value::Object(o.fields.clone()), versions));
+        out.push((depth, o.kind, id, o.parent, Value::Object(o.fields.to_map()), versions));
         let kids: Vec<Uuid> =
             c.children(&id).filter(|k| matches!(k.kind, ObjKind::Vorgang | ObjKind::Dokument)).map(|k| k.id).collect();
         todo.extend(kids.into_iter().rev().map(|k| (k, depth + 1)));
@@ -548,7 +548,7 @@ async fn teilakte_anlagen_and_formate_import_and_round_trip() {
     let c = repo.catalog();
     let akte = c.get(&id(TEILAKTE_AKTE)).unwrap();
     assert_eq!(
-        Value::Object(akte.fields.clone()),
+        Value::Object(akte.fields.to_map()),
         json!({"aktenzeichen": "32.10-2024/0457", "title": "Gaststättenerlaubnis Marktplatz 3", "aktenplan": "32.10",
             "confidentiality": "offen", "retention_years": 10, "laufzeit_beginn": "2024-05-02", "status": "offen"})
     );
@@ -566,7 +566,7 @@ async fn teilakte_anlagen_and_formate_import_and_round_trip() {
     let t = c.get(&teilakte).unwrap();
     assert_eq!(t.kind, ObjKind::Vorgang);
     assert_eq!(
-        Value::Object(t.fields.clone()),
+        Value::Object(t.fields.to_map()),
         json!({"title": "Bauordnungsrechtliche Prüfung", "status": "zda", "custom": {"xdomea": {
             "typ": "Teilakte", "kennzeichen": "32.10-2024/0457-TA1", "aktenplan": "32.10.1",
             "aktenplan_titel": "Bauprüfung Gaststätten", "laufzeit_beginn": "2024-05-10", "laufzeit_ende": "2024-07-31",
@@ -585,7 +585,7 @@ async fn teilakte_anlagen_and_formate_import_and_round_trip() {
     // The Anlagen: Dokumente beside their Dokument, which custom.xdomea.anlage_zu names.
     let l = c.get(&lageplan).unwrap();
     assert_eq!(
-        Value::Object(l.fields.clone()),
+        Value::Object(l.fields.to_map()),
         json!({"title": "Lageplan", "custom": {"xdomea": {"anlage_zu": antrag.to_string(), "nummer": "1"}}})
     );
     let g = c.get(&grundriss).unwrap();

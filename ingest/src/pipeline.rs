@@ -435,7 +435,7 @@ impl Pipeline {
         let Some(job) = job_of(catalog, obj) else { return Ok(View::default()) };
         let Some(have) = catalog.derived(&job.content) else { return Ok(View::default()) };
         let current = self.producers(&job);
-        let mut chosen: Vec<&String> = current.iter().filter(|p| have.contains_key(*p)).collect();
+        let mut chosen: Vec<&String> = current.iter().filter(|p| have.contains_key(p)).collect();
         // OCR of PDF pages is not in `producers` (it depends on the extraction); take any.
         let ocr: Vec<&String> =
             have.keys().filter(|p| Stage::of(p) == Some(Stage::Ocr) && !chosen.contains(p)).collect();

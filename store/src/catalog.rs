@@ -116,7 +116,7 @@ pub struct Obj {
     /// The Akte this object belongs to (itself for an Akte).
     pub akte: Option<Uuid>,
     /// Current fields.
-    pub fields: Map<String, Value>,
+    pub fields: FieldMap,
     /// For versions: the content manifest.
     pub content: Option<Name>,
     /// For versions: the version number within its Dokument, from 1.
@@ -203,7 +203,7 @@ pub struct State {
     pub conflicts: Vec<String>,
     /// Derived results per content root and producer (the last in merge order wins).
     #[serde(default)]
-    pub derived: BTreeMap<Name, BTreeMap<String, Name>>,
+    pub derived: BTreeMap<Name, VecMap<Name>>,
     /// Deleted objects by id.
     #[serde(default)]
     pub deleted: BTreeMap<Uuid, Tombstone>,
@@ -278,7 +278,9 @@ impl State {
                     if provenance_of(producer).is_some_and(|id| self.erased.contains_key(&id)) {
                         continue;
                     }
-                    self.derived.entry(content.clone()).or_default().insert(producer.clone(), result.clone());
+                    let results = self.derived.entry(content.clone()).or_default();
+                    results.insert(producer.clone(), result.clone());
+                    results.shrink();
                 }
                 Op::Delete { id, .. } => self.delete(entry, *id, fields.map()),
                 Op::Read { id, .. } if self.erased.contains_key(id) => {}
@@ -347,7 +349,7 @@ impl State {
             id,
             parent,
             akte,
-            fields: Map::new(),
+            fields: FieldMap::new(),
             content,
             number: None,
             versions: Vec::new(),
@@ -423,7 +425,7 @@ fn provenance_of(producer: &str) -> Option<Uuid> {
 
 /// Sets fields (null removes); the fold's way, which keeps no changes (the history replays
 /// them with [`set_fields`]).
-fn assign_fields(target: &mut Map<String, Value>, fields: Map<String, Value>) {
+fn assign_fields(target: &mut FieldMap, fields: Map<String, Value>) {
     for (k, v) in fields {
         if v.is_null() {
             target.remove(&k);
@@ -431,6 +433,7 @@ fn assign_fields(target: &mut Map<String, Value>, fields: Map<String, Value>) {
             target.insert(k, v);
         }
     }
+    target.shrink();
 }
 
 /// Sets fields (null removes) and returns the changes.
@@ -678,7 +681,7 @@ impl Catalog {
             && let Some(create) = self.state.touched.get(&parent).and_then(|t| t.iter().find(|t| creates_itself(t)))
             && let Some((_, created_with)) = self.op_at(create)
         {
-            assign_fields(&mut fields, created_with.map());
+            set_fields(&mut fields, created_with.map());
         }
         touches
             .iter()
@@ -710,7 +713,7 @@ impl Catalog {
     }
 
     /// The derived results recorded for a content root, by producer.
-    pub fn derived(&self, content: &str) -> Option<&BTreeMap<String, Name>> {
+    pub fn derived(&self, content: &str) -> Option<&VecMap<Name>> {
         self.state.derived.get(content)
     }
 
@@ -769,6 +772,9 @@ impl Catalog {
         self.get(dokument)?.versions.last().and_then(|v| self.get(v))
     }
 }
+
+mod field_map;
+pub use field_map::{FieldMap, VecMap};
 
 #[cfg(test)]
 mod tests;
