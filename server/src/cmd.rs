@@ -692,10 +692,12 @@ pub async fn add_files_with(
                 let repo = &*repo;
                 async move {
                     let names = files.iter().map(|f| file_name_of(f)).collect::<Result<Vec<_>>>()?;
+                    // Ids are made before anything is awaited, as the groups start in order:
+                    // Dokumente sort by id (UUIDv7, time first) in the order of the files.
+                    let doks: Vec<Uuid> = files.iter().map(|_| Uuid::now_v7()).collect();
                     let small = repo.store_small_files(files).await;
                     let mut out = Vec::with_capacity(files.len());
-                    for ((file, name), content) in files.iter().zip(names).zip(small) {
-                        let dok = Uuid::now_v7();
+                    for (((file, name), content), dok) in files.iter().zip(names).zip(small).zip(doks) {
                         out.push(match content? {
                             Some(content) => {
                                 bar.inc(content.size);

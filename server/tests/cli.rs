@@ -349,6 +349,8 @@ fn one_add_of_small_and_large_files_keeps_order_and_bytes() {
     let paths: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
     let rows = common::add(&data, AZ, &paths);
     assert_eq!(rows.len(), files.len());
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "Dokument ids (UUIDv7) ascend in the order of the files: {ids:?}");
     for (row, (path, bytes)) in rows.iter().zip(&files) {
         assert_eq!(row["file"].as_str(), path.to_str(), "rows in the order of the files given");
         assert_eq!(row["size"], bytes.len() as u64, "{row}");
