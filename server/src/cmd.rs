@@ -698,17 +698,14 @@ pub async fn add_files_with(
                     let small = repo.store_small_files(files).await;
                     let mut out = Vec::with_capacity(files.len());
                     for (((file, name), content), dok) in files.iter().zip(names).zip(small).zip(doks) {
-                        out.push(match content? {
+                        let (version, info) = match content? {
                             Some(content) => {
                                 bar.inc(content.size);
-                                let (version, info) = version_of(dok, file, name, content);
-                                (dok, version, info)
+                                version_of(dok, file, name, content)
                             }
-                            None => {
-                                let (version, info) = store_version(repo, dok, file, bar).await?;
-                                (dok, version, info)
-                            }
-                        });
+                            None => store_version(repo, dok, file, bar).await?,
+                        };
+                        out.push((dok, version, info));
                     }
                     Ok::<_, anyhow::Error>(out)
                 }
@@ -716,9 +713,8 @@ pub async fn add_files_with(
             .buffered(GROUPS_IN_FLIGHT)
             .try_collect()
             .await?;
-        let stored = stored.into_iter().flatten();
         let mut batch = Vec::with_capacity(2 * batch_files.len());
-        for (i, ((dok, version, info), file)) in stored.into_iter().zip(batch_files).enumerate() {
+        for (i, ((dok, version, info), file)) in stored.into_iter().flatten().zip(batch_files).enumerate() {
             let mut fields = Map::new();
             let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("Dokument");
             fields.insert("title".into(), json!(stem));

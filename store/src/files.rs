@@ -6,38 +6,15 @@ use bytes::Bytes;
 use crate::{Error, Result, content::ContentRef, repo::Repository};
 
 impl Repository {
-    /// Stores a local file's content (streaming, bounded memory).
+    /// Stores a local file's content (streaming, bounded memory): a small one whole into a
+    /// pack ([`Repository::store_small_files`]), a large one in chunks.
     pub async fn store_file(&self, path: &std::path::Path, mut progress: impl FnMut(u64)) -> Result<ContentRef> {
-        let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
-        let small = crate::pack::PACK_MEMBER_MAX.min(self.chunk_size);
-        if len <= small as u64 {
-            // A small file is read whole, framed and hashed on the blocking pool (so that
-            // many reads queue at the disk at once, and the hashing of many files spreads
-            // over the cores), then goes into a pack.
-            use std::io::Read;
-            let objects = self.objects.clone();
-            let prepared = tokio::task::spawn_blocking(move || -> std::io::Result<Option<_>> {
-                let mut framed = Vec::with_capacity(crate::object::HEADER_LEN + len as usize);
-                framed.extend_from_slice(&crate::object::header(crate::object::Kind::Chunk));
-                f.take(small as u64 + 1).read_to_end(&mut framed)?;
-                if framed.len() - crate::object::HEADER_LEN > small {
-                    return Ok(None);
-                }
-                Ok(Some(objects.prepare_small(framed).map_err(std::io::Error::other)?))
-            })
-            .await
-            .expect("read task does not panic")
-            .map_err(|e| Error::io(path, e))?;
-            if let Some(prepared) = prepared {
-                let r = self.objects.put_prepared(prepared).await?;
-                progress(r.size);
-                return Ok(r);
-            }
-            // It grew while we looked: store it the general way.
-            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            return self.store_stream(path, f, progress).await;
+        let small = self.store_small_files(&[path.to_path_buf()]).await.pop().expect("one result per file");
+        if let Some(r) = small? {
+            progress(r.size);
+            return Ok(r);
         }
+        let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         self.store_stream(path, f, progress).await
     }
 

@@ -28,6 +28,13 @@ impl<V> VecMap<V> {
         VecMap(Vec::new())
     }
 
+    /// Entries already sorted by name, each name once (a B-tree's), shrunk to fit.
+    fn from_sorted(entries: impl IntoIterator<Item = (String, V)>) -> Self {
+        let mut v: Vec<(String, V)> = entries.into_iter().collect();
+        v.shrink_to_fit();
+        VecMap(v)
+    }
+
     fn find(&self, name: &str) -> Result<usize, usize> {
         self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
     }
@@ -99,9 +106,7 @@ impl FieldMap {
 impl From<Map<String, Value>> for FieldMap {
     fn from(map: Map<String, Value>) -> Self {
         // A `Map` iterates in key order.
-        let mut v: Vec<(String, Value)> = map.into_iter().collect();
-        v.shrink_to_fit();
-        VecMap(v)
+        VecMap::from_sorted(map)
     }
 }
 
@@ -145,10 +150,7 @@ impl<V: Serialize> Serialize for VecMap<V> {
 impl<'de, V: Deserialize<'de>> Deserialize<'de> for VecMap<V> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // A B-tree map sorts the names and keeps the last of a repeated one.
-        let map = std::collections::BTreeMap::<String, V>::deserialize(d)?;
-        let mut v: Vec<(String, V)> = map.into_iter().collect();
-        v.shrink_to_fit();
-        Ok(VecMap(v))
+        Ok(VecMap::from_sorted(std::collections::BTreeMap::<String, V>::deserialize(d)?))
     }
 }
 
