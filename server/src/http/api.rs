@@ -1,5 +1,6 @@
-//! The metadata endpoints: Aktenplan, Akten, Vorgänge, Dokumente, closing (z.d.A.),
-//! accounts, tokens and sessions; the OpenAPI document that describes all of `/api/v1`.
+//! The metadata endpoints: Aktenplan, Akten, Vorgänge, Dokumente, closing (z.d.A.), and
+//! the extractors and helpers the other endpoint modules share (accounts and tokens are in
+//! `accounts`).
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use uuid::Uuid;
 
 use super::{
     App,
-    auth::{self, Action, Caller, Principal},
+    auth::{Action, Caller, Principal},
     problem::{ApiError, ApiResult, rejection},
 };
 
@@ -72,11 +73,6 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/vorgaenge/{id}", get(get_vorgang).patch(update_vorgang))
         .route("/vorgaenge/{id}/close", post(close_vorgang))
         .route("/dokumente/{id}", get(get_dokument).patch(update_dokument))
-        .route("/tokens", get(list_tokens).post(create_token))
-        .route("/tokens/{id}", axum::routing::delete(revoke_token))
-        .route("/accounts", get(list_accounts).post(create_account))
-        .route("/session", post(login).delete(logout))
-        .route("/me", get(me))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -222,7 +218,7 @@ pub fn etag(obj: &Obj) -> String {
     format!("\"{}.{}\"", obj.updated.ms, obj.updated.c)
 }
 
-fn text(o: &Obj, k: &str) -> String {
+pub(super) fn text(o: &Obj, k: &str) -> String {
     o.text(k).unwrap_or_default().to_string()
 }
 
@@ -890,266 +886,4 @@ pub async fn update_dokument(
 ) -> ApiResult<Response> {
     update(&app, &who, id, ObjKind::Dokument, &headers, fields).await?;
     get_dokument(State(app), Caller(who), Id(id)).await
-}
-
-// ---------------------------------------------------------------------------------------
-// Tokens, accounts, sessions
-
-/// A new API token.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenCreate {
-    /// Who or what uses it.
-    pub name: String,
-    /// Its role.
-    pub role: String,
-    /// Organisational units it acts for.
-    #[serde(default)]
-    pub units: Vec<String>,
-    /// Expiry (RFC 3339).
-    pub expires: Option<String>,
-}
-
-/// A token as listed (never its secret or hash).
-#[derive(Serialize, ToSchema)]
-pub struct TokenView {
-    /// Id.
-    pub id: Uuid,
-    /// Name.
-    pub name: String,
-    /// Role.
-    pub role: String,
-    /// Units.
-    pub units: Vec<String>,
-    /// Expiry.
-    pub expires: Option<String>,
-    /// Whether it was revoked.
-    pub revoked: bool,
-    /// When created.
-    pub created: String,
-    /// Who created it.
-    pub created_by: String,
-}
-
-/// A token just created: the secret is shown this once.
-#[derive(Serialize, ToSchema)]
-pub struct TokenSecret {
-    /// Id.
-    pub id: Uuid,
-    /// The bearer token.
-    pub token: String,
-}
-
-fn strings(o: &Obj, k: &str) -> Vec<String> {
-    o.fields
-        .get(k)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
-
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "Zugang", responses((status = 200, body = Vec<TokenView>)))]
-pub async fn list_tokens(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<TokenView>>> {
-    who.require(Action::Admin)?;
-    let repo = app.repo.read().await;
-    Ok(Json(
-        repo.catalog()
-            .all(ObjKind::Token)
-            .map(|t| TokenView {
-                id: t.id,
-                name: text(t, "name"),
-                role: text(t, "role"),
-                units: strings(t, "units"),
-                expires: t.text("expires").map(str::to_string),
-                revoked: t.fields.get("revoked").and_then(Value::as_bool).unwrap_or(false),
-                created: t.created.rfc3339(),
-                created_by: t.created_by.clone(),
-            })
-            .collect(),
-    ))
-}
-
-#[utoipa::path(post, path = "/api/v1/tokens", tag = "Zugang", request_body = TokenCreate,
-    responses((status = 201, body = TokenSecret)))]
-pub async fn create_token(
-    State(app): State<Arc<App>>,
-    Caller(who): Caller,
-    Body(body): Body<TokenCreate>,
-) -> ApiResult<(StatusCode, Json<TokenSecret>)> {
-    who.require(Action::Admin)?;
-    let expires = match &body.expires {
-        Some(e) => Some(
-            time::OffsetDateTime::parse(e, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| ApiError::invalid(format!("The expiry {e:?} is not an RFC 3339 time")))?,
-        ),
-        None => None,
-    };
-    if body.name.trim().is_empty() || body.name.len() > 200 {
-        return Err(ApiError::invalid("A token needs a name of 1 to 200 characters"));
-    }
-    let (id, change, secret) = auth::create_token(&body.name, &body.role, &body.units, expires)
-        .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
-    if let Change::Create { kind, fields, .. } = &change {
-        model::validate(*kind, fields, true)?;
-    }
-    commit(&app, &who, vec![change]).await?;
-    Ok((StatusCode::CREATED, Json(TokenSecret { id, token: secret })))
-}
-
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "Zugang",
-    params(("id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
-pub async fn revoke_token(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<StatusCode> {
-    who.require(Action::Admin)?;
-    {
-        let repo = app.repo.read().await;
-        visible(repo.catalog(), &who, id, ObjKind::Token)?;
-    }
-    let mut fields = Map::new();
-    fields.insert("revoked".into(), json!(true));
-    commit(&app, &who, vec![Change::Update { id, fields }]).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// A new local account.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AccountCreate {
-    /// Login name.
-    pub name: String,
-    /// Password (at least 12 characters).
-    pub password: String,
-    /// Roles.
-    pub roles: Vec<String>,
-    /// Organisational units.
-    #[serde(default)]
-    pub units: Vec<String>,
-}
-
-/// An account as listed.
-#[derive(Serialize, ToSchema)]
-pub struct AccountView {
-    /// Id.
-    pub id: Uuid,
-    /// Login name.
-    pub name: String,
-    /// Roles.
-    pub roles: Vec<String>,
-    /// Units.
-    pub units: Vec<String>,
-    /// Whether it is disabled.
-    pub disabled: bool,
-}
-
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "Zugang", responses((status = 200, body = Vec<AccountView>)))]
-pub async fn list_accounts(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<AccountView>>> {
-    who.require(Action::Admin)?;
-    let repo = app.repo.read().await;
-    Ok(Json(
-        repo.catalog()
-            .all(ObjKind::Account)
-            .map(|a| AccountView {
-                id: a.id,
-                name: text(a, "name"),
-                roles: strings(a, "roles"),
-                units: strings(a, "units"),
-                disabled: a.fields.get("disabled").and_then(Value::as_bool).unwrap_or(false),
-            })
-            .collect(),
-    ))
-}
-
-#[utoipa::path(post, path = "/api/v1/accounts", tag = "Zugang", request_body = AccountCreate,
-    responses((status = 201, body = Created)))]
-pub async fn create_account(
-    State(app): State<Arc<App>>,
-    Caller(who): Caller,
-    Body(body): Body<AccountCreate>,
-) -> ApiResult<(StatusCode, Json<Created>)> {
-    who.require(Action::Admin)?;
-    {
-        let repo = app.repo.read().await;
-        if auth::find_account(repo.catalog(), &body.name).is_some() {
-            return Err(ApiError::conflict(format!("The account {} already exists", body.name)));
-        }
-    }
-    let (id, change) = auth::create_account(&body.name, &body.password, &body.roles, &body.units)
-        .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
-    if let Change::Create { kind, fields, .. } = &change {
-        model::validate(*kind, fields, true)?;
-    }
-    commit(&app, &who, vec![change]).await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
-}
-
-/// Login with a local account.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    /// Login name.
-    pub name: String,
-    /// Password.
-    pub password: String,
-}
-
-/// The caller.
-#[derive(Serialize, ToSchema)]
-pub struct Me {
-    /// How the history names the caller.
-    pub actor: String,
-    /// Name.
-    pub name: String,
-    /// Roles.
-    pub roles: Vec<String>,
-    /// Units.
-    pub units: Vec<String>,
-}
-
-fn me_of(p: &Principal) -> Me {
-    Me { actor: p.actor.clone(), name: p.name.clone(), roles: p.roles.clone(), units: p.units.clone() }
-}
-
-#[utoipa::path(post, path = "/api/v1/session", tag = "Zugang", request_body = Login, security(),
-    responses((status = 200, body = Me, headers(("Set-Cookie" = String, description = "The session cookie")))))]
-pub async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiResult<Response> {
-    let account = {
-        let repo = app.repo.read().await;
-        auth::find_account(repo.catalog(), &body.name).cloned()
-    };
-    // The hash is checked even for an unknown name, so timing does not tell names apart.
-    let hash = account
-        .as_ref()
-        .and_then(|a| a.text("password_hash"))
-        .unwrap_or("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YW5vdGhlcmhhc2hhbm90aGVyaGFzaGFub3RoZXI");
-    let password = body.password.clone();
-    let hash_owned = hash.to_string();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash_owned)).await.unwrap_or(false);
-    let Some(account) = account.filter(|a| ok && a.fields.get("disabled").and_then(Value::as_bool) != Some(true))
-    else {
-        return Err(ApiError::unauthenticated("The name or the password is wrong"));
-    };
-    let session = app.sessions.start(account.id);
-    let mut r = Json(me_of(&auth::account_principal(&account))).into_response();
-    let cookie = format!("{}={session}; HttpOnly; SameSite=Strict; Path=/", auth::SESSION_COOKIE);
-    r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("cookie is ASCII"));
-    Ok(r)
-}
-
-#[utoipa::path(delete, path = "/api/v1/session", tag = "Zugang", security(), responses((status = 204, description = "Logged out")))]
-pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    for v in headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()) {
-        for kv in v.split(';').map(str::trim) {
-            if let Some(id) = kv.strip_prefix(auth::SESSION_COOKIE).and_then(|r| r.strip_prefix('=')) {
-                app.sessions.end(id);
-            }
-        }
-    }
-    let mut r = StatusCode::NO_CONTENT.into_response();
-    let cookie = format!("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0", auth::SESSION_COOKIE);
-    r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("cookie is ASCII"));
-    r
-}
-
-#[utoipa::path(get, path = "/api/v1/me", tag = "Zugang", responses((status = 200, body = Me)))]
-pub async fn me(Caller(who): Caller) -> Json<Me> {
-    Json(me_of(&who))
 }

@@ -7,6 +7,7 @@
 //! the search index in step; extraction and OCR run in a second, private node (its own
 //! data directory under this one) so that a slow scan never holds the repository.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -327,7 +328,11 @@ async fn track(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
 
 /// The whole router.
 pub fn router(app: Arc<App>) -> Router {
-    let api = api::routes().merge(content::routes()).merge(feed::routes()).merge(retention::routes());
+    let api = api::routes()
+        .merge(accounts::routes())
+        .merge(content::routes())
+        .merge(feed::routes())
+        .merge(retention::routes());
     let api = api.merge(jobs::routes(&app));
     let limits = ServiceBuilder::new()
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(ops::panic_response))
