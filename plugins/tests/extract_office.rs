@@ -441,6 +441,34 @@ async fn malformed_and_empty_input_fail_cleanly() {
 }
 
 #[tokio::test]
+async fn character_data_must_be_utf8_but_other_bytes_need_not_be() {
+    let (_dir, host) = host();
+    let office = shipped(&host, "office");
+    let docx = |body: &[u8]| {
+        let mut document = format!(r#"<?xml version="1.0" encoding="UTF-8"?><w:document {W}><w:body>"#).into_bytes();
+        document.extend_from_slice(body);
+        document.extend_from_slice(b"</w:body></w:document>");
+        raw_zip(&[
+            Raw::stored("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
+            Raw::stored("_rels/.rels", PACKAGE_RELS.as_bytes()),
+            Raw::stored("word/document.xml", &document),
+        ])
+    };
+    // A Latin-1 byte in an attribute nobody reads: the part as a whole is not UTF-8, its
+    // character data is, and all of it comes out (empty elements included).
+    let out = run(
+        &office,
+        &docx(b"<w:p w:rsidR=\"\xfc\"><w:r><w:t>G\xc3\xbcltig</w:t><w:tab/><w:t>bis</w:t><w:br/><w:t>2030</w:t></w:r></w:p>"),
+        DOCX,
+    )
+    .await;
+    assert_eq!(out.text, "G\u{fc}ltig\tbis\n2030");
+    // The same byte in the text: a failure that says so.
+    let f = failure(&office, &docx(b"<w:p><w:r><w:t>G\xfcltig</w:t></w:r></w:p>"), DOCX).await;
+    assert!(matches!(&f, Failure::Malformed(m) if m.contains("not UTF-8")), "{f:?}");
+}
+
+#[tokio::test]
 async fn xml_character_data_without_comments_and_pis() {
     let (_dir, host) = host();
     let office = shipped(&host, "office");

@@ -141,8 +141,14 @@ impl<'a> Package<'a> {
         self.read_part(name, max)
     }
 
+    /// The size entry `name` declares it inflates to, if there is such an entry. Not to be
+    /// trusted beyond a hint: reading checks the real size against the caps.
+    pub fn declared_size(&mut self, name: &str) -> Option<u64> {
+        self.zip.by_name(name).ok().map(|f| f.size())
+    }
+
     /// Streams entry `name` through `handler`; `Ok(false)` when there is no such entry.
-    pub fn walk(&mut self, name: &str, handler: &mut dyn FnMut(Ev<'_>) -> Flow) -> Result<bool, Failure> {
+    pub fn walk(&mut self, name: &str, handler: &mut impl FnMut(Ev<'_>) -> Flow) -> Result<bool, Failure> {
         let Some(xml) = self.read_part(name, PART_CAP)? else { return Ok(false) };
         walk::walk(&xml, name, false, handler).map(|()| true)
     }

@@ -38,6 +38,7 @@ struct State {
 pub fn extract(package: &mut Package<'_>, writer: &mut Writer, spreadsheet: bool) -> Result<(), Failure> {
     let mut notes = Writer::new(crate::TEXT_CAP);
     let mut state = State::new(spreadsheet, false);
+    writer.reserve(package.declared_size("content.xml").unwrap_or(0));
     if !package.walk("content.xml", &mut |ev| odf_event(ev, writer, &mut notes, &mut state))? {
         return Err(Failure::Malformed("an OpenDocument without `content.xml`".into()));
     }

@@ -88,6 +88,7 @@ fn rels_of(part: &str) -> String {
 /// Extracts a DOCX whose main part is `main`.
 pub fn docx(package: &mut Package<'_>, writer: &mut Writer, main: &str) -> Result<(), Failure> {
     let mut state = WordState::default();
+    writer.reserve(package.declared_size(main).unwrap_or(0));
     if !package.walk(main, &mut |ev| word_event(ev, writer, &mut state))? {
         return Err(Failure::Malformed(format!("the main part `{main}` is missing")));
     }
@@ -210,7 +211,9 @@ pub fn xlsx(package: &mut Package<'_>, writer: &mut Writer, main: &str) -> Resul
         writer.table_start();
         let mut cell = Cell::default();
         let mut column = 0usize;
-        package.walk(&resolve(dir, &rel.target), &mut |ev| sheet_event(ev, writer, &shared, &mut cell, &mut column))?;
+        let part = resolve(dir, &rel.target);
+        writer.reserve(package.declared_size(&part).unwrap_or(0));
+        package.walk(&part, &mut |ev| sheet_event(ev, writer, &shared, &mut cell, &mut column))?;
         writer.table_end();
         writer.page_end();
         if writer.full() {

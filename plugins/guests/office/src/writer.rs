@@ -82,6 +82,16 @@ impl Writer {
         }
     }
 
+    /// Makes room for `bytes` more of text (at most up to the cap) before a part of that
+    /// size is read: the character data of an XML part is never much longer than the part.
+    /// Growing the text by doubling instead copies it each time, which in WebAssembly is a
+    /// real copy (natively `realloc` can remap pages), and leaves the old buffers as
+    /// touched memory the sandbox resets after the call.
+    pub fn reserve(&mut self, bytes: u64) {
+        let room = self.cap.saturating_sub(self.out.len());
+        self.out.reserve(usize::try_from(bytes).unwrap_or(usize::MAX).min(room));
+    }
+
     /// Whether the cap was hit; walks stop then.
     pub fn full(&self) -> bool {
         self.truncated
