@@ -77,6 +77,17 @@ fn read_message(message: &Message<'_>) -> Extraction {
             Some(if html { entities(&text) } else { text.into_owned() })
         })
         .collect();
+    // Room for the body and the text attachments at once: growing by doubling copies the
+    // text each time, a real copy in WebAssembly (natively `realloc` can remap pages).
+    let attached: usize = message
+        .attachments()
+        .filter_map(|part| match &part.body {
+            PartType::Text(text) if media_type(part) == "text/plain" => Some(text.len() + 1),
+            _ => None,
+        })
+        .sum();
+    let bodies: usize = body.iter().map(|b| b.len() + 1).sum();
+    out.text.reserve(bodies.saturating_add(attached).min(MAX_TEXT));
     out.page(&body.join("\n"));
 
     let mut count = 0usize;
