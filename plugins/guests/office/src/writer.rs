@@ -89,7 +89,7 @@ impl Writer {
     /// touched memory the sandbox resets after the call.
     pub fn reserve(&mut self, bytes: u64) {
         let room = self.cap.saturating_sub(self.out.len());
-        self.out.reserve(usize::try_from(bytes).unwrap_or(usize::MAX).min(room));
+        self.out.reserve_exact(usize::try_from(bytes).unwrap_or(usize::MAX).min(room));
     }
 
     /// Whether the cap was hit; walks stop then.
