@@ -607,14 +607,17 @@ pub async fn version_change(repo: &Repository, dokument: Uuid, file: &Path) -> R
 /// Stores a file as a new version of `dokument`, advancing `bar` by the bytes read.
 async fn store_version(repo: &Repository, dokument: Uuid, file: &Path, bar: &ProgressBar) -> Result<(Change, Value)> {
     let name = file_name_of(file)?;
-    let mut last = 0;
-    let content = repo
-        .store_file(file, |n| {
-            bar.inc(n - last);
-            last = n;
-        })
-        .await?;
+    let content = repo.store_file(file, advance(bar)).await?;
     Ok(version_of(dokument, file, name, content))
+}
+
+/// A progress callback that advances `bar` by the bytes read since its last call.
+fn advance(bar: &ProgressBar) -> impl FnMut(u64) + '_ {
+    let mut last = 0;
+    move |n| {
+        bar.inc(n - last);
+        last = n;
+    }
 }
 
 /// A file's name, checked to be usable as a Dokument's file name.
@@ -698,13 +701,14 @@ pub async fn add_files_with(
                     let small = repo.store_small_files(files).await;
                     let mut out = Vec::with_capacity(files.len());
                     for (((file, name), content), dok) in files.iter().zip(names).zip(small).zip(doks) {
-                        let (version, info) = match content? {
+                        let content = match content? {
                             Some(content) => {
                                 bar.inc(content.size);
-                                version_of(dok, file, name, content)
+                                content
                             }
-                            None => store_version(repo, dok, file, bar).await?,
+                            None => repo.store_large_file(file, advance(bar)).await?,
                         };
+                        let (version, info) = version_of(dok, file, name, content);
                         out.push((dok, version, info));
                     }
                     Ok::<_, anyhow::Error>(out)

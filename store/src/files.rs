@@ -14,13 +14,19 @@ impl Repository {
             progress(r.size);
             return Ok(r);
         }
+        self.store_large_file(path, progress).await
+    }
+
+    /// Stores a local file in chunks (streaming, bounded memory), for a file
+    /// [`Repository::store_small_files`] has already found too large for a pack.
+    pub async fn store_large_file(&self, path: &std::path::Path, progress: impl FnMut(u64)) -> Result<ContentRef> {
         let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         self.store_stream(path, f, progress).await
     }
 
     /// Stores those of several local files that are small enough for a pack, in order, and
     /// returns `None` for the others (the caller streams them with [`Repository::
-    /// store_file`], which reports progress as it reads). The small ones are opened, read,
+    /// store_large_file`], which reports progress as it reads). The small ones are opened, read,
     /// framed and hashed on the blocking pool in one hand-off for all of `paths`: with one
     /// hand-off per file, the thread wake-ups cost as much as the staging of the files.
     pub async fn store_small_files(&self, paths: &[std::path::PathBuf]) -> Vec<Result<Option<ContentRef>>> {

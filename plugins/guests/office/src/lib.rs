@@ -144,7 +144,8 @@ impl<'a> Package<'a> {
     /// The size entry `name` declares it inflates to, if there is such an entry. Not to be
     /// trusted beyond a hint: reading checks the real size against the caps.
     pub fn declared_size(&mut self, name: &str) -> Option<u64> {
-        self.zip.by_name(name).ok().map(|f| f.size())
+        let index = self.zip.index_for_name(name)?;
+        self.zip.by_index_raw(index).ok().map(|f| f.size())
     }
 
     /// Streams entry `name` through `handler`; `Ok(false)` when there is no such entry.

@@ -179,8 +179,7 @@ pub fn walk(
             }
             Event::Text(t) => {
                 let s = text_of(whole, source, t)
-                    .ok_or(())
-                    .or_else(|()| t.decode())
+                    .map_or_else(|| t.decode(), Ok)
                     .map_err(|e| malformed(format!("not UTF-8: {e}")))?;
                 let s = if memchr::memchr(b'\r', s.as_bytes()).is_some() {
                     Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n"))
@@ -191,8 +190,7 @@ pub fn walk(
             }
             Event::CData(t) => {
                 let s = text_of(whole, source, t)
-                    .ok_or(())
-                    .or_else(|()| t.decode())
+                    .map_or_else(|| t.decode(), Ok)
                     .map_err(|e| malformed(format!("not UTF-8: {e}")))?;
                 handler(Ev::Text(&s))
             }
