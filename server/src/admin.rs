@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{
     AccountCommand, TokenCommand,
-    cmd::{open, print_json},
+    cmd::{open, open_rebuilt, print_json},
     http,
     output::say,
 };
@@ -122,8 +122,7 @@ pub async fn account(opts: &OpenOptions, command: &AccountCommand, json_out: boo
 /// `akte audit verify`: the catalog rebuilt from the store alone re-reads and checks every
 /// entry of every stream; counts what the trail holds.
 pub async fn audit_verify(opts: &OpenOptions, json_out: bool) -> Result<ExitCode> {
-    let mut repo = open(opts).await?;
-    let entries = repo.rebuild_catalog().await?;
+    let (repo, entries) = open_rebuilt(opts).await?;
     let cat = repo.catalog();
     let (mut writes, mut reads, mut derived, mut deletions) = (0usize, 0usize, 0usize, 0usize);
     for e in &cat.entries {

@@ -35,7 +35,18 @@ const GROUPS_IN_FLIGHT: usize = 32;
 /// Opens the repository; `AKTE_CHUNK_SIZE` (bytes) overrides the chunk size for new
 /// content (benchmarks and test fixtures only).
 pub async fn open(opts: &OpenOptions) -> Result<Repository> {
-    let mut repo = Repository::open(opts).await?;
+    let repo = Repository::open(opts).await?;
+    with_chunk_size(repo)
+}
+
+/// Opens the repository with its catalog rebuilt from the store alone (`reindex`, `audit
+/// verify`); also returns the number of journal entries read.
+pub async fn open_rebuilt(opts: &OpenOptions) -> Result<(Repository, usize)> {
+    let (repo, entries) = Repository::open_rebuilt(opts).await?;
+    Ok((with_chunk_size(repo)?, entries))
+}
+
+fn with_chunk_size(mut repo: Repository) -> Result<Repository> {
     if let Ok(v) = std::env::var("AKTE_CHUNK_SIZE") {
         repo.chunk_size = v
             .parse()
@@ -348,8 +359,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             report_verify(&repo, cli.json).await
         }
         Command::Reindex => {
-            let mut repo = open(&opts).await?;
-            let n = repo.rebuild_catalog().await?;
+            let (repo, n) = open_rebuilt(&opts).await?;
             let indexed = search::sync(&cli.data, &repo, true, true).await?;
             let pending = ingest::pipeline(&cli.data, &repo, true).await?.pending(repo.catalog()).len();
             if cli.json {

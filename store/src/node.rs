@@ -67,15 +67,38 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
 
 /// Writes a file atomically and durably: temp file, fsync, rename, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |f| f.write_all(bytes)).map(|_| ())
+}
+
+/// [`write_atomic`] with the contents written by `write`; returns what `write` returns.
+fn write_atomic_with<T>(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<T>) -> Result<T> {
     let tmp = path.with_extension("tmp");
     let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+    let out = write(&mut f).map_err(|e| Error::io(&tmp, e))?;
     f.sync_all().map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     if let Some(dir) = path.parent() {
         File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))?;
     }
-    Ok(())
+    Ok(out)
+}
+
+/// Counts what passes through to `inner`.
+struct CountingWriter<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// How long opening a data directory waits for a lock held by someone else.
@@ -186,16 +209,28 @@ impl NodeDir {
     }
 
     /// Reads the entries a format 3 head names: the first `log_len` bytes of the log, one
-    /// entry per line (whatever follows is an append that its head never confirmed).
+    /// entry per line (whatever follows is an append that its head never confirmed). The log
+    /// is read line by line: at a million Dokumente it is over a gigabyte, which read whole
+    /// would sit in memory beside the entries parsed from it.
     fn load_catalog_log(&self, head: CatalogHead) -> Option<Catalog> {
-        let log = std::fs::read(self.dir.join(CATALOG_LOG)).ok()?;
-        let log = log.get(..usize::try_from(head.log_len).ok()?)?;
-        let entries: Vec<CEntry> = log
-            .split(|b| *b == b'\n')
-            .filter(|line| !line.is_empty())
-            .map(serde_json::from_slice)
-            .collect::<std::result::Result<_, _>>()
-            .ok()?;
+        use std::io::{BufRead, Read};
+        let file = File::open(self.dir.join(CATALOG_LOG)).ok()?;
+        if file.metadata().ok()?.len() < head.log_len {
+            return None;
+        }
+        let mut log = std::io::BufReader::with_capacity(1 << 20, file).take(head.log_len);
+        let mut entries: Vec<CEntry> = Vec::with_capacity(usize::try_from(head.entries).ok()?.min(1 << 24));
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if log.read_until(b'\n', &mut line).ok()? == 0 {
+                break;
+            }
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            if !text.is_empty() {
+                entries.push(serde_json::from_slice(text).ok()?);
+            }
+        }
         if entries.len() as u64 != head.entries {
             return None;
         }
@@ -217,21 +252,26 @@ impl NodeDir {
     pub fn save_catalog(&self, catalog: &mut Catalog) -> Result<()> {
         let whole = catalog.persisted.is_none();
         let saved = catalog.persisted.take().unwrap_or_default();
-        let mut lines = Vec::new();
-        for e in &catalog.entries {
-            if whole || saved.seq.get(&e.node).is_none_or(|seq| e.seq > *seq) {
-                serde_json::to_writer(&mut lines, e).expect("entry serializes");
-                lines.push(b'\n');
-            }
-        }
-        let log_len = if whole {
-            write_atomic(&self.dir.join(CATALOG_LOG), &lines)?;
-            lines.len() as u64
-        } else if lines.is_empty() {
+        let new = |e: &&CEntry| whole || saved.seq.get(&e.node).is_none_or(|seq| e.seq > *seq);
+        if !whole && !catalog.entries.iter().any(|e| new(&e)) {
             catalog.persisted = Some(saved);
             return Ok(());
+        }
+        // The lines go straight to the file: a whole log is over a gigabyte at a million
+        // Dokumente.
+        let write = |out: &mut dyn Write| -> std::io::Result<u64> {
+            let mut out = CountingWriter { inner: std::io::BufWriter::with_capacity(1 << 20, out), written: 0 };
+            for e in catalog.entries.iter().filter(new) {
+                serde_json::to_writer(&mut out, e)?;
+                out.write_all(b"\n")?;
+            }
+            out.inner.flush()?;
+            Ok(out.written)
+        };
+        let log_len = if whole {
+            write_atomic_with(&self.dir.join(CATALOG_LOG), write)?
         } else {
-            append_at(&self.dir.join(CATALOG_LOG), saved.log_len, &lines)?
+            saved.log_len + append_at(&self.dir.join(CATALOG_LOG), saved.log_len, write)?
         };
         let head = CatalogHead {
             format: CATALOG_FORMAT,
@@ -281,13 +321,14 @@ fn seqs(streams: &BTreeMap<NodeId, Head>) -> BTreeMap<NodeId, u64> {
     streams.iter().map(|(node, head)| (node.clone(), head.seq)).collect()
 }
 
-/// Writes `bytes` at `offset` of the file (cutting off whatever an unconfirmed append left
-/// there), makes it durable and returns the new length.
-fn append_at(path: &Path, offset: u64, bytes: &[u8]) -> Result<u64> {
-    use std::os::unix::fs::FileExt;
-    let f = File::options().write(true).open(path).map_err(|e| Error::io(path, e))?;
+/// Writes at `offset` of the file what `write` writes (cutting off whatever an unconfirmed
+/// append left there), makes it durable and returns how many bytes were written.
+fn append_at(path: &Path, offset: u64, write: impl FnOnce(&mut dyn Write) -> std::io::Result<u64>) -> Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = File::options().write(true).open(path).map_err(|e| Error::io(path, e))?;
     f.set_len(offset).map_err(|e| Error::io(path, e))?;
-    f.write_all_at(bytes, offset).map_err(|e| Error::io(path, e))?;
+    f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path, e))?;
+    let written = write(&mut f).map_err(|e| Error::io(path, e))?;
     f.sync_data().map_err(|e| Error::io(path, e))?;
-    Ok(offset + bytes.len() as u64)
+    Ok(written)
 }
