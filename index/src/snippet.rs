@@ -2,7 +2,7 @@
 //! matches wrapped in `<mark>`…`</mark>`. Words match by the same analysis as the index
 //! (stems of words and compound parts), by wildcard prefix, or fuzzily.
 
-use crate::analysis::{GermanTokenizer, Mode, fold};
+use crate::analysis::{GermanTokenizer, Mode, fold, fold_into, hyphen_group, words};
 use crate::limits::SNIPPET_CHARS;
 use crate::query::build::Highlight;
 use std::cell::RefCell;
@@ -28,58 +28,132 @@ pub(crate) fn snippet(text: &str, hl: &Highlight) -> String {
 }
 
 fn find_marks(text: &str, hl: &Highlight, tokenizer: &mut GermanTokenizer) -> Vec<Mark> {
-    let mut seen: Vec<String> = Vec::new();
-    let mut marks: Vec<Mark> = Vec::new();
-    if hl.stems.is_empty() && hl.prefixes.is_empty() && hl.fuzzy.is_empty() {
-        return marks;
+    let mut marker = Marker::new(text, hl);
+    if marker.all_terms == 0 {
+        return Vec::new();
     }
-    // Once a window holds every term, no later window can hold more distinct terms: the
-    // scan ends one window width later (for the marks that window shows), so the cost of a
-    // snippet does not grow with the length of the text.
-    let all_terms = hl.stems.len() + hl.prefixes.len() + hl.fuzzy.len();
-    let mut stop_after = usize::MAX;
-    let mut stream = tokenizer.token_stream(text);
-    let mut last_position = usize::MAX;
-    let mut position_marked = false;
-    while stream.advance() {
-        let t = stream.token();
-        if t.offset_from > stop_after {
+    if !hl.prefixes.is_empty() || !hl.fuzzy.is_empty() {
+        // Wildcards and fuzzy words are decided on each word's folded form: every word.
+        marker.take(tokenizer.token_stream(text), 0);
+        return marker.marks;
+    }
+    // Only stems to find, and most words hold none: the analysis makes of a word the stems
+    // of its folded form, of its compound parts (pieces of that form) and of a hyphenated
+    // group's joined form, and a stem is a prefix of what it stems. So a word whose folded
+    // form (or whose group's) contains none of the query's stems yields no mark; such words
+    // are only folded, not analysed, which is most of the cost of a snippet.
+    let mut folded = String::new();
+    let mut group_until = 0;
+    let mut analysed_until = 0;
+    for w in words(text) {
+        if w.start > marker.stop_after {
             break;
         }
-        if t.position != last_position {
-            last_position = t.position;
-            position_marked = false;
+        if w.start < analysed_until {
+            continue; // inside a hyphenated group analysed whole
         }
-        if position_marked {
-            continue;
+        folded.clear();
+        fold_into(w.text, &mut folded);
+        let mut end = marker.holds(&folded).then_some(w.end);
+        // As the analysis does: a group starts at a word not inside an earlier one.
+        if w.start >= group_until
+            && let Some(group) = hyphen_group(text, w)
+        {
+            group_until = group.last().expect("two or more segments").end;
+            folded.clear();
+            for segment in &group {
+                fold_into(segment.text, &mut folded);
+            }
+            if marker.holds(&folded) {
+                end = Some(group_until);
+            }
         }
-        let hit =
-            if hl.stems.contains(&t.text) {
-                Some(seen.iter().position(|s| *s == t.text).unwrap_or_else(|| {
-                    seen.push(t.text.clone());
-                    seen.len() - 1
+        if let Some(end) = end {
+            analysed_until = end;
+            marker.take(tokenizer.token_stream(&text[w.start..end]), w.start);
+        }
+    }
+    marker.marks
+}
+
+/// The marks found so far, and when to stop looking.
+struct Marker<'h> {
+    text: &'h str,
+    hl: &'h Highlight,
+    /// The query's stems (a few; compared one by one).
+    stems: Vec<&'h str>,
+    /// Stems marked so far, by their order of first appearance (the mark's term).
+    seen: Vec<&'h str>,
+    marks: Vec<Mark>,
+    all_terms: usize,
+    /// Once a window holds every term, no later window can hold more distinct terms: the
+    /// scan ends one window width later (for the marks that window shows), so the cost of
+    /// a snippet does not grow with the length of the text.
+    stop_after: usize,
+}
+
+impl<'h> Marker<'h> {
+    fn new(text: &'h str, hl: &'h Highlight) -> Self {
+        Marker {
+            text,
+            hl,
+            stems: hl.stems.iter().map(String::as_str).filter(|s| !s.is_empty()).collect(),
+            seen: Vec::new(),
+            marks: Vec::new(),
+            all_terms: hl.stems.len() + hl.prefixes.len() + hl.fuzzy.len(),
+            stop_after: usize::MAX,
+        }
+    }
+
+    /// Whether a folded word (or group) contains one of the stems.
+    fn holds(&self, folded: &str) -> bool {
+        self.stems.iter().any(|s| folded.contains(s))
+    }
+
+    /// Marks what the tokens of `stream` match; its offsets start at `base` of the text.
+    fn take(&mut self, mut stream: impl TokenStream, base: usize) {
+        let hl = self.hl;
+        let mut last_position = usize::MAX;
+        let mut position_marked = false;
+        while stream.advance() {
+            let t = stream.token();
+            let (from, to) = (base + t.offset_from, base + t.offset_to);
+            if from > self.stop_after {
+                break;
+            }
+            if t.position != last_position {
+                last_position = t.position;
+                position_marked = false;
+            }
+            if position_marked {
+                continue;
+            }
+            let hit = if let Some(stem) = self.stems.iter().find(|s| **s == t.text) {
+                Some(self.seen.iter().position(|s| s == stem).unwrap_or_else(|| {
+                    self.seen.push(stem);
+                    self.seen.len() - 1
                 }))
             } else if !hl.prefixes.is_empty() || !hl.fuzzy.is_empty() {
-                let folded = fold(&text[t.offset_from..t.offset_to]);
+                let folded = fold(&self.text[from..to]);
                 hl.prefixes.iter().position(|p| folded.starts_with(p.as_str())).map(|i| 1_000 + i).or_else(|| {
                     hl.fuzzy.iter().position(|(w, d)| within(&folded, w, usize::from(*d))).map(|i| 2_000 + i)
                 })
             } else {
                 None
             };
-        if let Some(term) = hit {
-            // a hyphen group's joined token spans several words; mark words, not groups
-            if marks.last().is_some_and(|m| m.to > t.offset_from) {
-                continue;
-            }
-            marks.push(Mark { from: t.offset_from, to: t.offset_to, term });
-            position_marked = true;
-            if stop_after == usize::MAX && window_has_all(&marks, all_terms) {
-                stop_after = t.offset_to + SNIPPET_CHARS;
+            if let Some(term) = hit {
+                // a hyphen group's joined token spans several words; mark words, not groups
+                if self.marks.last().is_some_and(|m| m.to > from) {
+                    continue;
+                }
+                self.marks.push(Mark { from, to, term });
+                position_marked = true;
+                if self.stop_after == usize::MAX && window_has_all(&self.marks, self.all_terms) {
+                    self.stop_after = to + SNIPPET_CHARS;
+                }
             }
         }
     }
-    marks
 }
 
 /// Whether the marks within one window width before the last mark hold `all` distinct terms.
@@ -238,6 +312,64 @@ mod tests {
         // a term that never occurs: the whole text is scanned, as before
         let marks = find_marks(&text, &hl(&["rotmilan", "eschenbusch"]), &mut GermanTokenizer::new(Mode::Index));
         assert_eq!(marks.len(), 4);
+    }
+
+    /// The marks of the analysis of every word, as before words without a stem were skipped.
+    fn marks_of_every_word(text: &str, hl: &Highlight) -> Vec<(usize, usize, usize)> {
+        let mut tokenizer = GermanTokenizer::new(Mode::Index);
+        let mut marker = Marker::new(text, hl);
+        marker.take(tokenizer.token_stream(text), 0);
+        marker.marks.iter().map(|m| (m.from, m.to, m.term)).collect()
+    }
+
+    #[test]
+    fn skipping_words_without_a_stem_finds_the_same_marks() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/windpark-hohe-heide");
+        let mut texts = vec![
+            "Die Windkraftanlagengenehmigung für die Windkraft-Anlage am Rotmilan-Horst: Anträge, \
+             Genehmigungen, Ortsbesichtigungen; das Bundes-Immissionsschutzgesetz, die Straße, Größe \
+             und Maßnahme-Planung der Gemeinde Sandkrug-Süd. Umwelt-Rechtsbehelfsgesetz-Fragen."
+                .to_string(),
+        ];
+        let mut stack = vec![std::path::PathBuf::from(dir)];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().map(Result::unwrap) {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "txt" || x == "eml") {
+                    texts.push(String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned());
+                }
+            }
+        }
+        assert!(texts.len() > 12, "the fixture texts and mails are there");
+        let queries: &[&[&str]] = &[
+            &["Genehmigung"],
+            &["Windkraftanlage"],
+            &["Windkraft", "Anlage"],
+            &["Antrag", "Straße"],
+            &["Immissionsschutz", "Bundes"],
+            &["Bundesimmissionsschutzgesetz"],
+            &["Horst", "Rotmilan"],
+            &["groß", "Maßnahme"],
+            &["Umweltrechtsbehelfsgesetzfragen"],
+            &["Schall", "Gutachten", "Gemeinde"],
+            &["Sehr", "geehrte", "Damen", "und", "Herren"],
+            &["Hohe", "Heide", "Windpark"],
+            &["Widerspruch", "Frist", "Monat"],
+        ];
+        let mut marked = 0;
+        for text in &texts {
+            for q in queries {
+                let h = hl(q);
+                let all = marks_of_every_word(text, &h);
+                let skipping = find_marks(text, &h, &mut GermanTokenizer::new(Mode::Index));
+                let skipping: Vec<_> = skipping.iter().map(|m| (m.from, m.to, m.term)).collect();
+                assert_eq!(skipping, all, "query {q:?} on {:?}…", &text[..text.len().min(60)]);
+                marked += all.len();
+            }
+        }
+        assert!(marked > 100, "the queries mark something ({marked})");
     }
 
     #[test]
