@@ -2,7 +2,7 @@
 //! matches wrapped in `<mark>`…`</mark>`. Words match by the same analysis as the index
 //! (stems of words and compound parts), by wildcard prefix, or fuzzily.
 
-use crate::analysis::{GermanTokenizer, Mode, fold, fold_into, hyphen_group, words};
+use crate::analysis::{GermanTokenizer, MAX_TOKEN_BYTES, Mode, fold, fold_into, hyphen_group, words};
 use crate::limits::SNIPPET_CHARS;
 use crate::query::build::Highlight;
 use std::cell::RefCell;
@@ -37,11 +37,13 @@ fn find_marks(text: &str, hl: &Highlight, tokenizer: &mut GermanTokenizer) -> Ve
         marker.take(tokenizer.token_stream(text), 0);
         return marker.marks;
     }
-    // Only stems to find, and most words hold none: the analysis makes of a word the stems
+    // Only stems to find, and most words hold none. The analysis makes of a word the stems
     // of its folded form, of its compound parts (pieces of that form) and of a hyphenated
-    // group's joined form, and a stem is a prefix of what it stems. So a word whose folded
-    // form (or whose group's) contains none of the query's stems yields no mark; such words
-    // are only folded, not analysed, which is most of the cost of a snippet.
+    // group's joined form. Snowball's German stemmer only cuts suffixes, except that it
+    // first turns ae, oe, ue into umlauts, which it writes as a, o, u (`aktuell` stems to
+    // `aktull`): a stem is a prefix of what it stems with some `e`s left out. So with every
+    // `e` left out of both, a word (or group) that contains none of the query's stems yields
+    // no mark; such words are only folded, not analysed, which is most of a snippet's cost.
     let mut folded = String::new();
     let mut group_until = 0;
     let mut analysed_until = 0;
@@ -54,6 +56,9 @@ fn find_marks(text: &str, hl: &Highlight, tokenizer: &mut GermanTokenizer) -> Ve
         }
         folded.clear();
         fold_into(w.text, &mut folded);
+        if folded.is_empty() || folded.len() > MAX_TOKEN_BYTES {
+            continue; // the analysis skips it, and starts no group at it
+        }
         let mut end = marker.holds(&folded).then_some(w.end);
         // As the analysis does: a group starts at a word not inside an earlier one.
         if w.start >= group_until
@@ -82,6 +87,10 @@ struct Marker<'h> {
     hl: &'h Highlight,
     /// The query's stems (a few; compared one by one).
     stems: Vec<&'h str>,
+    /// The stems without their `e`s, for [`Marker::holds`].
+    stems_without_e: Vec<String>,
+    /// A buffer for a folded word without its `e`s.
+    without_e: String,
     /// Stems marked so far, by their order of first appearance (the mark's term).
     seen: Vec<&'h str>,
     marks: Vec<Mark>,
@@ -94,10 +103,13 @@ struct Marker<'h> {
 
 impl<'h> Marker<'h> {
     fn new(text: &'h str, hl: &'h Highlight) -> Self {
+        let stems: Vec<&str> = hl.stems.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
         Marker {
             text,
             hl,
-            stems: hl.stems.iter().map(String::as_str).filter(|s| !s.is_empty()).collect(),
+            stems_without_e: stems.iter().map(|s| s.replace('e', "")).collect(),
+            stems,
+            without_e: String::new(),
             seen: Vec::new(),
             marks: Vec::new(),
             all_terms: hl.stems.len() + hl.prefixes.len() + hl.fuzzy.len(),
@@ -105,9 +117,12 @@ impl<'h> Marker<'h> {
         }
     }
 
-    /// Whether a folded word (or group) contains one of the stems.
-    fn holds(&self, folded: &str) -> bool {
-        self.stems.iter().any(|s| folded.contains(s))
+    /// Whether a folded word (or group) may yield one of the stems: whether, with every `e`
+    /// left out, it contains one.
+    fn holds(&mut self, folded: &str) -> bool {
+        self.without_e.clear();
+        self.without_e.extend(folded.chars().filter(|c| *c != 'e'));
+        self.stems_without_e.iter().any(|s| self.without_e.contains(s.as_str()))
     }
 
     /// Marks what the tokens of `stream` match; its offsets start at `base` of the text.
@@ -330,6 +345,14 @@ mod tests {
              Genehmigungen, Ortsbesichtigungen; das Bundes-Immissionsschutzgesetz, die Straße, Größe \
              und Maßnahme-Planung der Gemeinde Sandkrug-Süd. Umwelt-Rechtsbehelfsgesetz-Fragen."
                 .to_string(),
+            // Snowball turns ae, oe, ue into umlauts first: `aktuell` stems to `aktull`.
+            "Der aktuelle Stand: Herr Mueller, Frau Müller und die Aerovent GmbH; zuerst die \
+             Buerger, dann die Bürger; Poesie, Feuer, quer, Israel, manuelle Duelle."
+                .to_string(),
+            // A soft hyphen alone, and a word too long to index, before hyphenated groups.
+            "\u{ad}-Umwelt-Rechtsbehelfs-Gesetz-Fragen und \
+             Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-Wind-Kraft-Anlagen-Genehmigung."
+                .to_string(),
         ];
         let mut stack = vec![std::path::PathBuf::from(dir)];
         while let Some(d) = stack.pop() {
@@ -357,6 +380,14 @@ mod tests {
             &["Sehr", "geehrte", "Damen", "und", "Herren"],
             &["Hohe", "Heide", "Windpark"],
             &["Widerspruch", "Frist", "Monat"],
+            &["aktuell"],
+            &["Müller"],
+            &["Mueller", "Buerger"],
+            &["Aerovent", "zuerst"],
+            &["Poesie", "Feuer", "manuell", "Duell"],
+            &["Umweltrechtsbehelfsgesetzfragen"],
+            &["Windkraftanlagengenehmigung"],
+            &["Kraftanlagengenehmigung"],
         ];
         let mut marked = 0;
         for text in &texts {
