@@ -40,9 +40,25 @@ pub async fn open(opts: &OpenOptions) -> Result<Repository> {
 }
 
 /// Opens the repository with its catalog rebuilt from the store alone (`reindex`, `audit
-/// verify`); also returns the number of journal entries read.
+/// verify`), with a progress bar of the journal entries read; also returns their number.
 pub async fn open_rebuilt(opts: &OpenOptions) -> Result<(Repository, usize)> {
-    let (repo, entries) = Repository::open_rebuilt(opts).await?;
+    // Made at the first entry, when its length is known.
+    let bar = std::sync::Arc::new(std::sync::OnceLock::<indicatif::ProgressBar>::new());
+    let report: akte_store::RebuildProgress = {
+        let bar = std::sync::Arc::clone(&bar);
+        std::sync::Arc::new(move |read, expected| {
+            let bar = bar.get_or_init(|| output::bar(expected, false, "reading the journal"));
+            if bar.length() != Some(expected) {
+                bar.set_length(expected);
+            }
+            bar.set_position(read);
+        })
+    };
+    let opened = Repository::open_rebuilt(opts, Some(report)).await;
+    if let Some(bar) = bar.get() {
+        bar.finish_and_clear();
+    }
+    let (repo, entries) = opened?;
     Ok((with_chunk_size(repo)?, entries))
 }
 

@@ -28,4 +28,4 @@ pub mod repo;
 pub mod verify;
 
 pub use error::{Error, Result};
-pub use repo::{Change, OpenOptions, Repository};
+pub use repo::{Change, OpenOptions, RebuildProgress, Repository};

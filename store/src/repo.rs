@@ -133,7 +133,15 @@ pub struct Repository {
     catalog_dirty: bool,
     /// Chunk size for new content.
     pub chunk_size: usize,
+    /// While the catalog is rebuilt: whom to tell of each entry read, how many were read,
+    /// and how many this node knows of.
+    progress: Option<(RebuildProgress, std::sync::atomic::AtomicU64, u64)>,
 }
+
+/// Told, while the catalog is rebuilt from the store, of each journal entry read: the
+/// number read so far and the number this node has seen before (more may come from
+/// streams written since).
+pub type RebuildProgress = std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>;
 
 fn absolute(p: &std::path::Path) -> Result<PathBuf> {
     std::path::absolute(p).map_err(|e| Error::io(p, e))
@@ -232,10 +240,14 @@ impl Repository {
     /// returns it and the number of journal entries read. The catalog cache, which the
     /// rebuild replaces, is not read first: at a million Dokumente that saves a gigabyte
     /// read and several of memory.
-    pub async fn open_rebuilt(opts: &OpenOptions) -> Result<(Repository, usize)> {
+    /// `progress` is told of each entry read.
+    pub async fn open_rebuilt(opts: &OpenOptions, progress: Option<RebuildProgress>) -> Result<(Repository, usize)> {
         let mut repo = Self::open_on(opts, None, false).await?;
-        let entries = repo.rebuild_catalog().await?;
-        Ok((repo, entries))
+        let seen = repo.node.heads.streams.values().map(|h| h.seq).sum();
+        repo.progress = progress.map(|p| (p, std::sync::atomic::AtomicU64::new(0), seen));
+        let entries = repo.rebuild_catalog().await;
+        repo.progress = None;
+        Ok((repo, entries?))
     }
 
     /// Opens on an already opened store (tests share one in-memory store between nodes).
@@ -306,6 +318,7 @@ impl Repository {
             actor: if opts.actor.is_empty() { "operator".into() } else { opts.actor.clone() },
             chunk_size: DEFAULT_CHUNK_SIZE,
             catalog_dirty: false,
+            progress: None,
         })
     }
 
@@ -412,6 +425,10 @@ impl Repository {
             ));
             prev = Some(mac);
             seq += 1;
+            if let Some((report, read, seen)) = &self.progress {
+                let read = read.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                report(read, (*seen).max(read));
+            }
         }
         Ok(out)
     }

@@ -117,3 +117,27 @@ async fn a_head_that_does_not_match_its_log_makes_the_node_read_the_store_again(
     std::fs::write(&path, &log[..log.len() / 2]).unwrap();
     assert_eq!(env.open("a").await.catalog().digest(), digest);
 }
+
+#[tokio::test]
+async fn a_rebuild_reports_every_entry_it_reads() {
+    let env = Env::file();
+    let mut repo = env.init().await;
+    let akte = common::create_akte(&mut repo, "61.2-0815/2026", "Windpark").await;
+    for i in 0..4 {
+        common::add_doc(&mut repo, akte, &format!("a{i}.txt"), format!("Text {i}").as_bytes()).await;
+    }
+    let entries = repo.catalog().entries.len() as u64;
+    let digest = repo.catalog().digest();
+    drop(repo);
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&calls);
+    let report: akte_store::RebuildProgress = std::sync::Arc::new(move |read, expected| {
+        seen.lock().unwrap().push((read, expected));
+    });
+    let (repo, read) = akte_store::Repository::open_rebuilt(&env.opts("a"), Some(report)).await.unwrap();
+    assert_eq!(read as u64, entries);
+    assert_eq!(repo.catalog().digest(), digest, "the same state as before the rebuild");
+    let calls = calls.lock().unwrap().clone();
+    let want: Vec<(u64, u64)> = (1..=entries).map(|n| (n, entries)).collect();
+    assert_eq!(calls, want, "one report per entry, against the entries this node had seen");
+}
