@@ -219,7 +219,8 @@ impl NodeDir {
             return None;
         }
         let mut log = std::io::BufReader::with_capacity(1 << 20, file).take(head.log_len);
-        let mut entries: Vec<CEntry> = Vec::with_capacity(usize::try_from(head.entries).ok()?.min(1 << 24));
+        // No reservation by the head's count: a damaged head must not reserve gigabytes.
+        let mut entries: Vec<CEntry> = Vec::new();
         let mut line = Vec::new();
         loop {
             line.clear();
