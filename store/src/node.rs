@@ -70,35 +70,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |f| f.write_all(bytes)).map(|_| ())
 }
 
-/// [`write_atomic`] with the contents written by `write`; returns what `write` returns.
-fn write_atomic_with<T>(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<T>) -> Result<T> {
+/// [`write_atomic`] with the contents written by `write`; returns the file's length.
+fn write_atomic_with(path: &Path, write: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<u64> {
+    use std::io::Seek;
     let tmp = path.with_extension("tmp");
     let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let out = write(&mut f).map_err(|e| Error::io(&tmp, e))?;
+    let len = write(&mut f).and_then(|()| f.stream_position()).map_err(|e| Error::io(&tmp, e))?;
     f.sync_all().map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     if let Some(dir) = path.parent() {
         File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))?;
     }
-    Ok(out)
-}
-
-/// Counts what passes through to `inner`.
-struct CountingWriter<W> {
-    inner: W,
-    written: u64,
-}
-
-impl<W: Write> Write for CountingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.written += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
+    Ok(len)
 }
 
 /// How long opening a data directory waits for a lock held by someone else.
@@ -253,26 +236,25 @@ impl NodeDir {
     pub fn save_catalog(&self, catalog: &mut Catalog) -> Result<()> {
         let whole = catalog.persisted.is_none();
         let saved = catalog.persisted.take().unwrap_or_default();
-        let new = |e: &&CEntry| whole || saved.seq.get(&e.node).is_none_or(|seq| e.seq > *seq);
-        if !whole && !catalog.entries.iter().any(|e| new(&e)) {
+        let new = |e: &CEntry| whole || saved.seq.get(&e.node).is_none_or(|seq| e.seq > *seq);
+        if !whole && !catalog.entries.iter().any(new) {
             catalog.persisted = Some(saved);
             return Ok(());
         }
         // The lines go straight to the file: a whole log is over a gigabyte at a million
         // Dokumente.
-        let write = |out: &mut dyn Write| -> std::io::Result<u64> {
-            let mut out = CountingWriter { inner: std::io::BufWriter::with_capacity(1 << 20, out), written: 0 };
-            for e in catalog.entries.iter().filter(new) {
+        let write = |f: &mut File| -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
+            for e in catalog.entries.iter().filter(|e| new(e)) {
                 serde_json::to_writer(&mut out, e)?;
                 out.write_all(b"\n")?;
             }
-            out.inner.flush()?;
-            Ok(out.written)
+            out.flush()
         };
         let log_len = if whole {
             write_atomic_with(&self.dir.join(CATALOG_LOG), write)?
         } else {
-            saved.log_len + append_at(&self.dir.join(CATALOG_LOG), saved.log_len, write)?
+            append_at(&self.dir.join(CATALOG_LOG), saved.log_len, write)?
         };
         let head = CatalogHead {
             format: CATALOG_FORMAT,
@@ -323,13 +305,13 @@ fn seqs(streams: &BTreeMap<NodeId, Head>) -> BTreeMap<NodeId, u64> {
 }
 
 /// Writes at `offset` of the file what `write` writes (cutting off whatever an unconfirmed
-/// append left there), makes it durable and returns how many bytes were written.
-fn append_at(path: &Path, offset: u64, write: impl FnOnce(&mut dyn Write) -> std::io::Result<u64>) -> Result<u64> {
+/// append left there), makes it durable and returns the file's new length.
+fn append_at(path: &Path, offset: u64, write: impl FnOnce(&mut File) -> std::io::Result<()>) -> Result<u64> {
     use std::io::{Seek, SeekFrom};
     let mut f = File::options().write(true).open(path).map_err(|e| Error::io(path, e))?;
     f.set_len(offset).map_err(|e| Error::io(path, e))?;
     f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path, e))?;
-    let written = write(&mut f).map_err(|e| Error::io(path, e))?;
+    let len = write(&mut f).and_then(|()| f.stream_position()).map_err(|e| Error::io(path, e))?;
     f.sync_data().map_err(|e| Error::io(path, e))?;
-    Ok(written)
+    Ok(len)
 }
