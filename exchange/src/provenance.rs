@@ -64,7 +64,7 @@ impl Provenance {
     pub async fn store(&self, repo: &Repository) -> Result<Change> {
         let bytes = serde_json::to_vec(self).expect("provenance serializes");
         let result = repo.store_bytes(bytes).await?;
-        Ok(Change::Derive { content: result.root.clone(), producer: producer(self.akte), result })
+        Ok(Change::Derive { content: result.root, producer: producer(self.akte), result })
     }
 
     /// Reads the provenance recorded for an Akte, if it was imported.

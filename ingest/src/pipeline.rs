@@ -4,7 +4,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
 use akte_plugins::{DocumentInfo, Field, Outcome, Plugin, PluginError, PluginHost, Verdict, World};
 use akte_store::{
-    Change, Repository,
+    Change, Name, Repository,
     catalog::{Catalog, Obj},
     model::ObjKind,
 };
@@ -150,7 +150,7 @@ pub struct Pipeline {
 /// One version to work on, with what the plugins are told about it.
 struct Job {
     version: Uuid,
-    content: String,
+    content: Name,
     media_type: String,
     size: u64,
     aktenplan: Option<String>,
@@ -498,13 +498,13 @@ impl Work {
             Stage::Enrich => "enrich",
         };
         let failure = d.failure().map(|(_, m)| m.to_string());
-        let change = Change::Derive { content: job.content.clone(), producer: producer.to_string(), result };
+        let change = Change::Derive { content: job.content, producer: producer.to_string(), result };
         self.produced.push((stage.into(), producer.to_string(), change, failure));
         Ok(())
     }
 }
 
-async fn load(repo: &Repository, result: &str) -> Result<Derived> {
+async fn load(repo: &Repository, result: &Name) -> Result<Derived> {
     let bytes = repo.read_bytes(result, 512 << 20).await?;
     Derived::parse(&bytes)
         .map_err(|e| Error::Store(akte_store::Error::integrity(akte_store::object::object_path(result).to_string(), e)))
@@ -614,5 +614,5 @@ fn job_of(catalog: &Catalog, version: &Obj) -> Option<Job> {
         .unwrap_or_else(|| "application/octet-stream".into());
     let size = version.fields.get("size").and_then(Value::as_u64).unwrap_or(0);
     let (aktenplan, info) = document_info(catalog, dokument, &media_type, version.text("file_name"), size);
-    Some(Job { version: version.id, content: version.content.clone()?, media_type, size, aktenplan, info })
+    Some(Job { version: version.id, content: version.content?, media_type, size, aktenplan, info })
 }

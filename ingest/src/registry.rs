@@ -4,7 +4,7 @@
 
 use akte_plugins::Manifest;
 use akte_store::{
-    Change,
+    Change, Name,
     catalog::{Catalog, Obj},
     content::ContentRef,
     model::{ObjKind, PluginRule},
@@ -24,7 +24,7 @@ pub struct Installed {
     /// The manifest text as uploaded.
     pub manifest_text: String,
     /// The component's content root.
-    pub content: String,
+    pub content: Name,
     /// BLAKE3 of the component (hex).
     pub blake3: String,
     /// Size of the component in bytes.
@@ -53,7 +53,9 @@ impl Installed {
             id: obj.id,
             manifest,
             manifest_text: text,
-            content: obj.content.clone().unwrap_or_default(),
+            content: obj
+                .content
+                .ok_or_else(|| Error::Invalid(format!("The installed plugin {} has no component", obj.id)))?,
             blake3: obj.text("blake3").unwrap_or_default().to_string(),
             size: obj.fields.get("size").and_then(Value::as_u64).unwrap_or(0),
             enabled: obj.fields.get("enabled").and_then(Value::as_bool).unwrap_or(true),

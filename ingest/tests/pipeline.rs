@@ -207,7 +207,7 @@ async fn the_fixture_case_gets_text_from_every_document_and_scans_via_ocr() {
     let lettre = pipeline.view(&repo, &versions["antrag/04-anschreiben-antragsunterlagen.eml"]).await.unwrap();
     assert!(!lettre.fields.contains_key("anzahl-wea"), "a covering letter has no turbine data: {:?}", lettre.fields);
     for (path, version) in &versions {
-        let content = repo.catalog().get(version).unwrap().content.clone().unwrap();
+        let content = repo.catalog().get(version).unwrap().content.unwrap();
         let results = repo.catalog().derived(&content).unwrap().clone();
         let mut suggestions = Vec::new();
         for lang in ["rust", "py", "js"] {
@@ -225,7 +225,7 @@ async fn the_fixture_case_gets_text_from_every_document_and_scans_via_ocr() {
     // The keywords enricher saw the text too: the noise forecast is recognised by its
     // keyword (the view shows windkraft's more confident "Gutachten").
     let schall = versions.iter().find(|(p, _)| p.contains("schallimmissionsprognose")).unwrap().1;
-    let content = repo.catalog().get(schall).unwrap().content.clone().unwrap();
+    let content = repo.catalog().get(schall).unwrap().content.unwrap();
     let (_, result) =
         repo.catalog().derived(&content).unwrap().iter().find(|(p, _)| p.starts_with("enrich:keywords@")).unwrap();
     let d = Derived::parse(&repo.read_bytes(result, 1 << 20).await.unwrap()).unwrap();
@@ -360,8 +360,8 @@ async fn a_runaway_plugin_is_recorded_as_failed_and_the_next_document_works() {
     assert!(failed(memory).is_some());
     assert_eq!(pipeline.view(&repo, &fine).await.unwrap().text, "echo Windpark");
     // The failure itself is a stored, readable result with a stable code.
-    let content = repo.catalog().get(&looping).unwrap().content.clone().unwrap();
-    let result = repo.catalog().derived(&content).unwrap().values().next().unwrap().clone();
+    let content = repo.catalog().get(&looping).unwrap().content.unwrap();
+    let result = *repo.catalog().derived(&content).unwrap().values().next().unwrap();
     let d = Derived::parse(&repo.read_bytes(&result, 1 << 20).await.unwrap()).unwrap();
     assert!(matches!(d.payload, Payload::Failed { ref code, .. } if code == "timeout"), "{d:?}");
 }
@@ -403,8 +403,8 @@ async fn a_tampered_result_is_named_by_verify_and_never_shown() {
     pipeline.process(&mut repo, &[version], quiet()).await.unwrap();
     assert!(pipeline.view(&repo, &version).await.unwrap().text.contains("Ortstermin"));
 
-    let content = repo.catalog().get(&version).unwrap().content.clone().unwrap();
-    let result = repo.catalog().derived(&content).unwrap().values().next().unwrap().clone();
+    let content = repo.catalog().get(&version).unwrap().content.unwrap();
+    let result = *repo.catalog().derived(&content).unwrap().values().next().unwrap();
     // A small result lives in the pack its entry committed.
     let holder = repo
         .catalog()
@@ -412,7 +412,7 @@ async fn a_tampered_result_is_named_by_verify_and_never_shown() {
         .iter()
         .flat_map(|e| &e.packs)
         .find(|p| p.members.contains(&result))
-        .map(|p| p.pack.clone())
+        .map(|p| p.pack)
         .unwrap_or(result);
     let path = akte_store::object::object_path(&holder);
     let mut bytes = env.backend.get(&path).await.unwrap().unwrap().to_vec();

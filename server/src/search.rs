@@ -191,7 +191,7 @@ fn touched(catalog: &Catalog, cursor: Option<&Cursor>) -> BTreeSet<Uuid> {
                     out.insert(*id);
                 }
                 Op::Derive { content, .. } => {
-                    contents.insert(content.clone());
+                    contents.insert(*content);
                 }
                 Op::Read { .. } => {}
                 // Everything deleted with an Akte leaves the index.

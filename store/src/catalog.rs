@@ -257,14 +257,14 @@ impl State {
                     if let Some(by) = doomed_by {
                         self.erased.insert(*id, by);
                         if let Some(c) = content {
-                            self.dead_contents.insert(c.clone());
+                            self.dead_contents.insert(*c);
                         }
                         continue;
                     }
                     if let Some(c) = content {
-                        *self.live_contents.entry(c.clone()).or_default() += 1;
+                        *self.live_contents.entry(*c).or_default() += 1;
                     }
-                    self.create(entry, touch, *kind, *id, *parent, content.clone(), fields.map())
+                    self.create(entry, touch, *kind, *id, *parent, *content, fields.map())
                 }
                 Op::Update { id, .. } if self.erased.contains_key(id) => {}
                 Op::Update { id, .. } => self.update(entry, touch, *id, fields.map()),
@@ -278,8 +278,8 @@ impl State {
                     if provenance_of(producer).is_some_and(|id| self.erased.contains_key(&id)) {
                         continue;
                     }
-                    let results = self.derived.entry(content.clone()).or_default();
-                    results.insert(producer.clone(), result.clone());
+                    let results = self.derived.entry(*content).or_default();
+                    results.insert(producer.clone(), *result);
                     results.shrink();
                 }
                 Op::Delete { id, .. } => self.delete(entry, *id, fields.map()),
@@ -592,19 +592,19 @@ impl Catalog {
                 let doomed = by.is_some();
                 let set = if doomed { &mut candidates } else { &mut live };
                 if let Some(r) = op.record() {
-                    set.insert(r.clone());
+                    set.insert(*r);
                 }
                 if let Op::Create { content: Some(c), .. } = op {
                     if doomed {
-                        dead_contents.insert(c.clone());
+                        dead_contents.insert(*c);
                     } else {
-                        live.insert(c.clone());
+                        live.insert(*c);
                     }
                 }
             }
         }
         for (content, results) in &self.state.derived {
-            live.insert(content.clone());
+            live.insert(*content);
             live.extend(results.values().cloned());
         }
         for c in dead_contents {
@@ -618,10 +618,10 @@ impl Catalog {
             for (op, _) in &e.ops {
                 if let Op::Derive { content, result, producer } = op {
                     if provenance_of(producer).is_some_and(|a| self.state.erased.get(&a) == Some(id)) {
-                        candidates.insert(content.clone());
-                        candidates.insert(result.clone());
+                        candidates.insert(*content);
+                        candidates.insert(*result);
                     } else if candidates.contains(content) {
-                        candidates.insert(result.clone());
+                        candidates.insert(*result);
                     }
                 }
             }
@@ -713,7 +713,7 @@ impl Catalog {
     }
 
     /// The derived results recorded for a content root, by producer.
-    pub fn derived(&self, content: &str) -> Option<&VecMap<Name>> {
+    pub fn derived(&self, content: &Name) -> Option<&VecMap<Name>> {
         self.state.derived.get(content)
     }
 

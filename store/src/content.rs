@@ -133,7 +133,7 @@ impl Objects {
     /// Stages a prepared small content into the next pack.
     pub async fn put_prepared(&self, p: PreparedSmall) -> Result<ContentRef> {
         let root = self.stage_packed(p.name, p.framed).await?;
-        Ok(ContentRef { objects: vec![root.clone()], root, size: p.size, blake3: p.blake3, sha256: p.sha256 })
+        Ok(ContentRef { objects: vec![root], root, size: p.size, blake3: p.blake3, sha256: p.sha256 })
     }
 
     /// Stores a content given as a stream of chunks of exactly `chunk_size` bytes (the last
@@ -205,17 +205,17 @@ impl Objects {
         if chunks.len() == 1 {
             // One chunk (or an empty content): the chunk is the root, no manifest needed.
             let root = chunks.pop().expect("one chunk");
-            return Ok(ContentRef { objects: vec![root.clone()], root, size, blake3, sha256 });
+            return Ok(ContentRef { objects: vec![root], root, size, blake3, sha256 });
         }
         let mut objects = chunks.clone();
         let manifest = Manifest { v: 1, size, blake3, sha256, chunk_size: chunk_size as u64, chunks };
         let root = self.put(Kind::Manifest, serde_json::to_vec(&manifest).expect("manifest serializes")).await?;
-        objects.push(root.clone());
+        objects.push(root);
         Ok(ContentRef { root, size, blake3: manifest.blake3, sha256: manifest.sha256, objects })
     }
 
     /// Streams the content whose root object is `root` (a manifest or a single chunk).
-    pub async fn read_root(&self, root: &str) -> Result<BoxStream<'static, Result<Bytes>>> {
+    pub async fn read_root(&self, root: &Name) -> Result<BoxStream<'static, Result<Bytes>>> {
         let (kind, bytes) = self.get_any(root).await?;
         match kind {
             Kind::Chunk => Ok(futures::stream::once(async move { Ok(bytes) }).boxed()),
@@ -229,7 +229,7 @@ impl Objects {
 
     /// Streams bytes `start..end` of the content whose root object is `root`, fetching and
     /// checking only the chunks that hold them. `end` is clamped to the content's length.
-    pub async fn read_range(&self, root: &str, start: u64, end: u64) -> Result<BoxStream<'static, Result<Bytes>>> {
+    pub async fn read_range(&self, root: &Name, start: u64, end: u64) -> Result<BoxStream<'static, Result<Bytes>>> {
         let (kind, bytes) = self.get_any(root).await?;
         let manifest = match kind {
             Kind::Chunk => {
@@ -305,7 +305,7 @@ impl Objects {
 }
 
 /// Parses and checks a manifest's payload.
-pub fn parse_manifest(name: &str, bytes: &[u8]) -> Result<Manifest> {
+pub fn parse_manifest(name: &Name, bytes: &[u8]) -> Result<Manifest> {
     let m: Manifest = serde_json::from_slice(bytes).map_err(|e| {
         Error::integrity(crate::object::object_path(name).to_string(), format!("manifest is not readable: {e}"))
     })?;

@@ -227,7 +227,7 @@ impl Repository {
         let mut members_of: BTreeMap<Name, Vec<Name>> = BTreeMap::new();
         for e in &self.catalog().entries {
             for p in &e.packs {
-                members_of.entry(p.pack.clone()).or_insert_with(|| p.members.clone());
+                members_of.entry(p.pack).or_insert_with(|| p.members.clone());
             }
         }
         let mut packs: BTreeSet<Name> = BTreeSet::new();
@@ -273,7 +273,7 @@ impl Repository {
 
 /// The chunks behind a content root that is a manifest (nothing for a single chunk or an
 /// object already gone).
-async fn manifest_chunks(objects: &crate::object::Objects, root: &str) -> Result<Vec<Name>> {
+async fn manifest_chunks(objects: &crate::object::Objects, root: &Name) -> Result<Vec<Name>> {
     match objects.get_opt(root, Kind::Manifest).await {
         Ok(Some(bytes)) => {
             let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {

@@ -21,6 +21,7 @@ pub mod hlc;
 pub mod journal;
 pub mod keys;
 pub mod model;
+pub mod name;
 pub mod node;
 pub mod object;
 pub mod pack;
@@ -28,4 +29,5 @@ pub mod repo;
 pub mod verify;
 
 pub use error::{Error, Result};
+pub use name::Name;
 pub use repo::{Change, OpenOptions, RebuildProgress, Repository};

@@ -56,12 +56,12 @@ impl Kind {
     }
 }
 
-/// The name of a content-addressed object (64 lowercase hex digits).
-pub type Name = String;
+pub use crate::name::Name;
 
 /// The store path of a content-addressed object.
-pub fn object_path(name: &str) -> Path {
-    Path::from(format!("objects/{}/{}", &name[..2], name))
+pub fn object_path(name: &Name) -> Path {
+    let hex = name.hex();
+    Path::from(format!("objects/{}/{}", &hex[..2], &*hex))
 }
 
 /// The framing header of an object of `kind`.
@@ -127,44 +127,13 @@ pub struct Objects {
 #[derive(Debug, Default)]
 pub(crate) struct PackMap {
     /// Member → the first pack that holds it.
-    first: foldhash::HashMap<[u8; 32], u32>,
+    first: foldhash::HashMap<Name, u32>,
     /// Member → the packs after the first, oldest first (repacked members only).
-    more: foldhash::HashMap<[u8; 32], Vec<u32>>,
+    more: foldhash::HashMap<Name, Vec<u32>>,
     /// Pack number → name; `None` once forgotten.
     names: Vec<Option<Name>>,
     /// Pack name → number.
     numbers: foldhash::HashMap<Name, u32>,
-}
-
-/// The 32 bytes of an object name (64 lowercase hex digits, as names are written);
-/// `None` for anything else. A table lookup per digit: opening a repository decodes the
-/// name of every pack member, and the general decoder was most of that cost.
-fn name_key(name: &str) -> Option<[u8; 32]> {
-    const INVALID: u8 = 0xff;
-    const DIGITS: [u8; 256] = {
-        let mut t = [INVALID; 256];
-        let mut i = 0;
-        while i < 10 {
-            t[b'0' as usize + i] = i as u8;
-            i += 1;
-        }
-        let mut i = 0;
-        while i < 6 {
-            t[b'a' as usize + i] = 10 + i as u8;
-            i += 1;
-        }
-        t
-    };
-    let hex: &[u8; 64] = name.as_bytes().try_into().ok()?;
-    let mut key = [0u8; 32];
-    let mut bad = 0u8;
-    for (k, pair) in key.iter_mut().zip(hex.chunks_exact(2)) {
-        let (hi, lo) = (DIGITS[pair[0] as usize], DIGITS[pair[1] as usize]);
-        bad |= hi | lo;
-        *k = (hi << 4) | (lo & 0x0f);
-    }
-    // Every valid digit is below 16; INVALID sets the high bits.
-    (bad & 0xf0 == 0).then_some(key)
 }
 
 impl PackMap {
@@ -178,7 +147,7 @@ impl PackMap {
 
     /// Records that `pack` holds `member`.
     #[cfg(test)]
-    fn insert(&mut self, member: &str, pack: &Name) {
+    fn insert(&mut self, member: &Name, pack: &Name) {
         let number = self.number(pack);
         self.insert_numbered(member, number);
     }
@@ -189,15 +158,15 @@ impl PackMap {
             Some(n) => *n,
             None => {
                 let n = u32::try_from(self.names.len()).expect("fewer than 2^32 packs");
-                self.names.push(Some(pack.clone()));
-                self.numbers.insert(pack.clone(), n);
+                self.names.push(Some(*pack));
+                self.numbers.insert(*pack, n);
                 n
             }
         }
     }
 
-    fn insert_numbered(&mut self, member: &str, number: u32) {
-        let Some(key) = name_key(member) else { return };
+    fn insert_numbered(&mut self, member: &Name, number: u32) {
+        let key = *member;
         match self.first.entry(key) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(number);
@@ -213,16 +182,15 @@ impl PackMap {
     }
 
     /// Whether some committed pack holds `member`.
-    fn contains(&self, member: &str) -> bool {
-        name_key(member).is_some_and(|k| self.first.contains_key(&k))
+    fn contains(&self, member: &Name) -> bool {
+        self.first.contains_key(member)
     }
 
     /// The packs that hold `member`, newest known last.
-    fn packs_of(&self, member: &str) -> Vec<Name> {
-        let Some(key) = name_key(member) else { return Vec::new() };
-        let first = self.first.get(&key).into_iter();
-        let more = self.more.get(&key).into_iter().flatten();
-        first.chain(more).filter_map(|n| self.names[*n as usize].clone()).collect()
+    fn packs_of(&self, member: &Name) -> Vec<Name> {
+        let first = self.first.get(member).into_iter();
+        let more = self.more.get(member).into_iter().flatten();
+        first.chain(more).filter_map(|n| self.names[*n as usize]).collect()
     }
 
     /// Forgets removed packs; a member no pack holds any more is forgotten too.
@@ -305,7 +273,7 @@ impl Objects {
     }
 
     /// Whether an object of this name is stored or waiting in a pack.
-    fn known_packed(&self, name: &str) -> bool {
+    fn known_packed(&self, name: &Name) -> bool {
         self.packed.read().expect("pack map lock").contains(name)
             || self.pending.lock().expect("pending lock").names.contains(name)
     }
@@ -332,17 +300,17 @@ impl Objects {
 
     /// The name of a framed plaintext.
     pub(crate) fn name_of(&self, framed: &[u8]) -> Name {
-        self.key.name(framed).to_hex().to_string()
+        Name::from_hash(self.key.name(framed))
     }
 
     /// Pins a name against erasure by this process until [`Objects::unpin`] or [`PIN_TTL`].
-    fn pin(&self, name: &str) {
+    fn pin(&self, name: &Name) {
         let mut pins = self.pins.lock().expect("pins lock");
         let now = std::time::Instant::now();
         if pins.len() > 100_000 {
             pins.retain(|_, (_, at)| now.duration_since(*at) < PIN_TTL);
         }
-        let e = pins.entry(name.to_string()).or_insert((0, now));
+        let e = pins.entry(*name).or_insert((0, now));
         e.0 += 1;
         e.1 = now;
     }
@@ -362,7 +330,7 @@ impl Objects {
 
     /// Whether a name was stored (or found stored) by this process for a commit that has
     /// not happened yet (within [`PIN_TTL`]).
-    pub fn pinned(&self, name: &str) -> bool {
+    pub fn pinned(&self, name: &Name) -> bool {
         self.pins.lock().expect("pins lock").get(name).is_some_and(|(_, at)| at.elapsed() < PIN_TTL)
     }
 
@@ -372,15 +340,15 @@ impl Objects {
     pub(crate) async fn check_found<'a>(&self, names: impl IntoIterator<Item = &'a Name>) -> Result<()> {
         let deps: Vec<(Name, Name)> = {
             let found = self.found.lock().expect("found lock");
-            names.into_iter().filter_map(|n| found.get(n).map(|d| (n.clone(), d.clone()))).collect()
+            names.into_iter().filter_map(|n| found.get(n).map(|d| (*n, *d))).collect()
         };
         let mut gone = Vec::new();
         for (name, dep) in deps {
             // A packed member may have moved to a new pack (a deletion repacked it): any
             // pack that lists it will do.
-            let mut at = if dep == name { vec![name.clone()] } else { self.packs_of(&name) };
+            let mut at = if dep == name { vec![name] } else { self.packs_of(&name) };
             if at.is_empty() {
-                at.push(dep.clone());
+                at.push(dep);
             }
             let mut there = false;
             for o in &at {
@@ -422,17 +390,17 @@ impl Objects {
         self.pin(&name);
         if self.known_packed(&name) {
             if let Some(pack) = self.packs_of(&name).pop() {
-                self.found.lock().expect("found lock").insert(name.clone(), pack);
+                self.found.lock().expect("found lock").insert(name, pack);
             }
             return Ok(name);
         }
         let full = {
             let mut pending = self.pending.lock().expect("pending lock");
-            if !pending.names.insert(name.clone()) {
+            if !pending.names.insert(name) {
                 return Ok(name);
             }
             pending.bytes += framed.len() + 4;
-            pending.members.push((name.clone(), framed));
+            pending.members.push((name, framed));
             if pending.bytes >= PACK_TARGET {
                 pending.bytes = 0;
                 let members = std::mem::take(&mut pending.members);
@@ -504,15 +472,15 @@ impl Objects {
     /// Stages a packed member again, into the next pack, even though a committed pack
     /// holds it: a deletion does this for the live members of a pack it is about to
     /// delete. Returns false when the member could not be read.
-    pub async fn repack(&self, name: &str) -> Result<bool> {
+    pub async fn repack(&self, name: &Name) -> Result<bool> {
         let Some((kind, payload)) = self.fetch_opt(name, None).await? else {
             return Ok(false);
         };
         let framed = Bytes::from(frame(kind, &payload));
         let mut pending = self.pending.lock().expect("pending lock");
-        if pending.names.insert(name.to_string()) {
+        if pending.names.insert(*name) {
             pending.bytes += framed.len() + 4;
-            pending.members.push((name.to_string(), framed));
+            pending.members.push((*name, framed));
         }
         Ok(true)
     }
@@ -555,7 +523,7 @@ impl Objects {
     /// Writes members as a pack. When that fails, their names are forgotten, so that a
     /// retry stages them again instead of taking them for waiting or written.
     async fn write_pack(&self, members: Vec<(Name, Bytes)>) -> Result<PackRef> {
-        let names: Vec<Name> = members.iter().map(|(n, _)| n.clone()).collect();
+        let names: Vec<Name> = members.iter().map(|(n, _)| *n).collect();
         match self.put_parts(Kind::Pack, pack::encode(members)).await {
             Ok(pack) => Ok(PackRef { pack, members: names }),
             Err(e) => {
@@ -570,12 +538,12 @@ impl Objects {
 
     /// A pack's members, decrypted and checked, from the cache or the store; `None` when
     /// the pack is not in the store.
-    async fn pack_members(&self, pack: &str) -> Result<Option<Arc<HashMap<Name, Bytes>>>> {
+    async fn pack_members(&self, pack: &Name) -> Result<Option<Arc<HashMap<Name, Bytes>>>> {
         let cached = || self.cache.lock().expect("cache lock").iter().find(|(n, _)| n == pack).map(|(_, m)| m.clone());
         if let Some(m) = cached() {
             return Ok(Some(m));
         }
-        let gate = Arc::clone(self.loading.lock().expect("loading lock").entry(pack.to_string()).or_default());
+        let gate = Arc::clone(self.loading.lock().expect("loading lock").entry(*pack).or_default());
         let loaded = {
             let _turn = gate.lock().await;
             match cached() {
@@ -592,7 +560,7 @@ impl Objects {
     }
 
     /// Fetches, decrypts and splits a pack and puts it into the cache.
-    async fn load_pack(&self, pack: &str) -> Result<Option<Arc<HashMap<Name, Bytes>>>> {
+    async fn load_pack(&self, pack: &Name) -> Result<Option<Arc<HashMap<Name, Bytes>>>> {
         let Some((_, payload)) = self.fetch_object_opt(pack, Some(Kind::Pack)).await? else {
             return Ok(None);
         };
@@ -606,7 +574,7 @@ impl Objects {
         if cache.len() >= PACK_CACHE {
             cache.pop_front();
         }
-        cache.push_back((pack.to_string(), members.clone()));
+        cache.push_back((*pack, members.clone()));
         Ok(Some(members))
     }
 
@@ -630,7 +598,7 @@ impl Objects {
             for part in &all {
                 hasher.update(part);
             }
-            let name = hasher.finalize().to_hex().to_string();
+            let name = Name::from_hash(hasher.finalize());
             Ok((name, key.encrypt_parts(&all)?))
         })
         .await
@@ -640,7 +608,7 @@ impl Objects {
         // Identical content is stored once. A crashed writer never leaves a partial object
         // under its final name (object_store writes are atomic), so existence is enough.
         if self.backend.exists(&path).await? {
-            self.found.lock().expect("found lock").insert(name.clone(), name.clone());
+            self.found.lock().expect("found lock").insert(name, name);
         } else {
             self.backend.put(&path, ciphertext).await?;
         }
@@ -649,17 +617,16 @@ impl Objects {
 
     /// Fetches, decrypts and checks an object; returns its payload. A missing object,
     /// a wrong kind or a name mismatch is an integrity error.
-    pub async fn get(&self, name: &str, expect: Kind) -> Result<Bytes> {
+    pub async fn get(&self, name: &Name, expect: Kind) -> Result<Bytes> {
         self.fetch(name, Some(expect)).await.map(|(_, payload)| payload)
     }
 
     /// Like [`Objects::get`] for an object of any kind; returns kind and payload.
-    pub async fn get_any(&self, name: &str) -> Result<(Kind, Bytes)> {
+    pub async fn get_any(&self, name: &Name) -> Result<(Kind, Bytes)> {
         self.fetch(name, None).await
     }
 
-    async fn fetch(&self, name: &str, expect: Option<Kind>) -> Result<(Kind, Bytes)> {
-        check_name(name)?;
+    async fn fetch(&self, name: &Name, expect: Option<Kind>) -> Result<(Kind, Bytes)> {
         let path = object_path(name);
         match self.fetch_opt(name, expect).await? {
             Some(found) => Ok(found),
@@ -669,17 +636,16 @@ impl Objects {
 
     /// Like [`Objects::get`], but a missing object (or a member whose every pack is
     /// missing) is `None` rather than an error: for objects a deletion may have erased.
-    pub async fn get_opt(&self, name: &str, expect: Kind) -> Result<Option<Bytes>> {
+    pub async fn get_opt(&self, name: &Name, expect: Kind) -> Result<Option<Bytes>> {
         Ok(self.fetch_opt(name, Some(expect)).await?.map(|(_, payload)| payload))
     }
 
     /// The packs known to hold a member, newest known last.
-    pub fn packs_of(&self, name: &str) -> Vec<Name> {
+    pub fn packs_of(&self, name: &Name) -> Vec<Name> {
         self.packed.read().expect("pack map lock").packs_of(name)
     }
 
-    async fn fetch_opt(&self, name: &str, expect: Option<Kind>) -> Result<Option<(Kind, Bytes)>> {
-        check_name(name)?;
+    async fn fetch_opt(&self, name: &Name, expect: Option<Kind>) -> Result<Option<(Kind, Bytes)>> {
         let path = object_path(name);
         let packs = self.packs_of(name);
         // A member repacked by a deletion is in a newer pack too, and its old pack may be
@@ -700,14 +666,13 @@ impl Objects {
     }
 
     /// Fetches an object stored under its own name; `None` when it is not there.
-    async fn fetch_object_opt(&self, name: &str, expect: Option<Kind>) -> Result<Option<(Kind, Bytes)>> {
-        check_name(name)?;
+    async fn fetch_object_opt(&self, name: &Name, expect: Option<Kind>) -> Result<Option<(Kind, Bytes)>> {
         let path = object_path(name);
         let Some(ciphertext) = self.backend.get(&path).await? else {
             return Ok(None);
         };
         let key = self.key.clone();
-        let name = name.to_string();
+        let name = *name;
         tokio::task::spawn_blocking(move || open_object(&key, &name, &ciphertext, expect))
             .await
             .expect("decryption task does not panic")
@@ -715,20 +680,13 @@ impl Objects {
     }
 }
 
-fn check_name(name: &str) -> Result<()> {
-    if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::integrity(name, "is not a valid object name"));
-    }
-    Ok(())
-}
-
 /// Decrypts a content-addressed object, checks framing and name, returns kind and payload.
-pub fn open_object(key: &RepoKey, name: &str, ciphertext: &[u8], expect: Option<Kind>) -> Result<(Kind, Bytes)> {
+pub fn open_object(key: &RepoKey, name: &Name, ciphertext: &[u8], expect: Option<Kind>) -> Result<(Kind, Bytes)> {
     let label = object_path(name).to_string();
     let (buf, start) = key.decrypt_framed(&label, ciphertext, HEADER_LEN)?;
     let plain = &buf[start..];
     let (kind, _) = unframe(&label, plain)?;
-    if key.name(plain).to_hex().as_str() != name {
+    if Name::from_hash(key.name(plain)) != *name {
         return Err(Error::integrity(label, "content does not match its name (tampered or swapped)"));
     }
     if let Some(expect) = expect
@@ -744,7 +702,7 @@ mod tests {
     use super::*;
 
     fn name(i: u8) -> Name {
-        blake3::hash(&[i]).to_hex().to_string()
+        Name::from_hash(blake3::hash(&[i]))
     }
 
     #[test]
@@ -760,27 +718,19 @@ mod tests {
         map.insert(&m3, &p3);
         map.insert(&m1, &p3);
         map.insert(&m1, &p1);
-        assert_eq!(map.packs_of(&m1), vec![p1.clone(), p3.clone()]);
-        assert_eq!(map.packs_of(&m2), vec![p1.clone()]);
-        assert_eq!(map.packs_of(&m3), vec![p2.clone(), p3.clone()]);
+        assert_eq!(map.packs_of(&m1), vec![p1, p3]);
+        assert_eq!(map.packs_of(&m2), vec![p1]);
+        assert_eq!(map.packs_of(&m3), vec![p2, p3]);
         assert!(map.contains(&m2));
         assert!(!map.contains(&name(4)));
-        assert!(map.packs_of("not a name").is_empty());
-        assert!(map.packs_of(&m1.to_uppercase()).is_empty(), "names are lowercase hex");
-        assert!(map.packs_of(&m1[..63]).is_empty() && map.packs_of(&format!("{m1}0")).is_empty());
-        assert_eq!(name_key(&m1).map(hex::encode), Some(m1.clone()), "the key is the name's bytes");
-        for bad in ["g", "G", "A", " ", "\u{e4}"] {
-            let name = format!("{bad}{}", &m1[bad.len()..]);
-            assert_eq!(name_key(&name), None, "{name:?}");
-        }
 
-        map.forget(&[p1.clone()].into_iter().collect());
-        assert_eq!(map.packs_of(&m1), vec![p3.clone()], "the newer pack is left");
+        map.forget(&[p1].into_iter().collect());
+        assert_eq!(map.packs_of(&m1), vec![p3], "the newer pack is left");
         assert!(!map.contains(&m2), "a member of only removed packs is forgotten");
-        assert_eq!(map.packs_of(&m3), vec![p2.clone(), p3.clone()]);
-        map.forget(&[p3.clone(), name(200)].into_iter().collect());
+        assert_eq!(map.packs_of(&m3), vec![p2, p3]);
+        map.forget(&[p3, name(200)].into_iter().collect());
         assert!(!map.contains(&m1));
-        assert_eq!(map.packs_of(&m3), vec![p2.clone()]);
+        assert_eq!(map.packs_of(&m3), vec![p2]);
         // A removed pack noted again is known again.
         map.insert(&m2, &p1);
         assert_eq!(map.packs_of(&m2), vec![p1]);

@@ -65,7 +65,7 @@ pub fn decode(key: &RepoKey, label: &str, payload: &Bytes) -> Result<HashMap<Nam
             return Err(Error::integrity(label, "pack ends inside a member"));
         };
         unframe(label, member)?;
-        let name = key.name(member).to_hex().to_string();
+        let name = Name::from_hash(key.name(member));
         out.insert(name, payload.slice(start..start + len));
         at = start + len;
     }
@@ -120,7 +120,7 @@ mod tests {
             .iter()
             .map(|p| {
                 let framed = frame(Kind::Chunk, p);
-                (key.name(&framed).to_hex().to_string(), Bytes::from(framed))
+                (Name::from_hash(key.name(&framed)), Bytes::from(framed))
             })
             .collect();
         let parts = encode(members.clone());

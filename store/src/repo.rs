@@ -460,7 +460,7 @@ impl Repository {
         if pulled.missing.is_empty() {
             return Ok(());
         }
-        let wanted: std::collections::HashSet<Name> = pulled.missing.iter().map(|(n, _)| n.clone()).collect();
+        let wanted: std::collections::HashSet<Name> = pulled.missing.iter().map(|(n, _)| *n).collect();
         let mut found = std::collections::HashMap::new();
         for name in wanted {
             if let Some(bytes) = self.objects.get_opt(&name, Kind::Record).await? {
@@ -653,11 +653,7 @@ impl Repository {
                         fields.clone()
                     }
                     Change::Derive { content, producer, result } => {
-                        let op = Op::Derive {
-                            content: content.clone(),
-                            producer: producer.clone(),
-                            result: result.root.clone(),
-                        };
+                        let op = Op::Derive { content: *content, producer: producer.clone(), result: result.root };
                         return Ok::<_, Error>((op, Map::new()));
                     }
                     Change::Read { id, actor, action } => {
@@ -758,7 +754,7 @@ impl Repository {
     }
 
     /// Reads a content into memory, refusing one larger than `limit` bytes.
-    pub async fn read_bytes(&self, root: &str, limit: usize) -> Result<Vec<u8>> {
+    pub async fn read_bytes(&self, root: &Name, limit: usize) -> Result<Vec<u8>> {
         let mut stream = self.objects.read_root(root).await?;
         let mut out = Vec::new();
         while let Some(part) = stream.try_next().await? {
@@ -781,7 +777,7 @@ impl Repository {
                 .ok_or_else(|| Error::NotFound(format!("Dokument {id} has no version")))?,
             _ => return Err(Error::NotFound(format!("There is no Dokument {id}"))),
         };
-        let root = version.content.clone().ok_or_else(|| Error::integrity(id.to_string(), "version has no content"))?;
+        let root = version.content.ok_or_else(|| Error::integrity(id.to_string(), "version has no content"))?;
         Ok((version.clone(), self.objects.read_root(&root).await?))
     }
 

@@ -10,7 +10,7 @@ use crate::{
     Repository, Result,
     content::Manifest,
     journal::{self, Head, NodeId, Op, entry_path, parse_entry_path},
-    object::{Kind, object_path, open_object},
+    object::{Kind, Name, object_path, open_object},
     pack::{self, PackRef},
     repo::KEY_FILE,
 };
@@ -71,18 +71,18 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
             continue;
         }
         match p.strip_prefix("objects/").and_then(|r| r.split_once('/')) {
-            Some((hh, name)) if name.len() == 64 && name.starts_with(hh) && hh.len() == 2 => {
-                objects.push(name.to_string())
+            Some((hh, name)) if name.starts_with(hh) && hh.len() == 2 && Name::parse(name).is_some() => {
+                objects.push(Name::parse(name).expect("checked"))
             }
             _ => report.bad(p, "is not a name Akte writes (planted or misplaced object)"),
         }
     }
 
     // Content-addressed objects: decrypt, check name, remember kind and chunk references.
-    let mut kinds: HashMap<String, Kind> = HashMap::with_capacity(objects.len());
-    let mut chunk_refs: Vec<(String, String)> = Vec::new();
+    let mut kinds: HashMap<Name, Kind> = HashMap::with_capacity(objects.len());
+    let mut chunk_refs: Vec<(Name, Name)> = Vec::new();
     // Pack name → the members found in it.
-    let mut in_pack: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut in_pack: HashMap<Name, HashSet<Name>> = HashMap::new();
     let mut done = 0u64;
     let mut checks = futures::stream::iter(objects.into_iter().map(|name| async move {
         let path = object_path(&name);
@@ -92,7 +92,7 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                 let key = key;
                 let r = open_object(key, &name, &bytes, None).and_then(|(kind, payload)| {
                     let label = path.to_string();
-                    let mut found = vec![(name.clone(), kind, manifest_chunks(&label, kind, &payload)?)];
+                    let mut found = vec![(name, kind, manifest_chunks(&label, kind, &payload)?)];
                     if kind == Kind::Pack {
                         // Each member is checked like an object of its own.
                         for (member, framed) in pack::decode(key, &label, &payload)? {
@@ -120,10 +120,10 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
             Ok(found) => {
                 for (member, kind, chunks) in found {
                     for c in chunks {
-                        chunk_refs.push((c, member.clone()));
+                        chunk_refs.push((c, member));
                     }
                     if member != name {
-                        in_pack.entry(name.clone()).or_default().insert(member.clone());
+                        in_pack.entry(name).or_default().insert(member);
                     }
                     kinds.insert(member, kind);
                 }
@@ -136,12 +136,12 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
 
     // Journal streams: contiguous from 1, each entry authentic and chained.
     // (name, kinds it may be, referenced by, whether a deletion excuses its absence).
-    let mut refs: Vec<(String, &[Kind], String, bool)> = Vec::new();
+    let mut refs: Vec<(Name, &[Kind], String, bool)> = Vec::new();
     let state = &repo.catalog().state;
     let void = |id: &uuid::Uuid| state.erased.contains_key(id);
     let mut macs: HashMap<(NodeId, u64), String> = HashMap::new();
     let mut claims: Vec<(String, NodeId, Head)> = Vec::new();
-    let mut member_of: HashMap<String, String> = HashMap::new();
+    let mut member_of: HashMap<Name, Name> = HashMap::new();
     let mut packs_listed: Vec<(PackRef, String)> = Vec::new();
     report.streams = entries.len();
     for (node, mut seqs) in entries {
@@ -177,7 +177,7 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                         // reference needs a member (a deletion may have removed the pack
                         // after moving its live members on).
                         for m in &p.members {
-                            member_of.insert(m.clone(), p.pack.clone());
+                            member_of.insert(*m, p.pack);
                         }
                         packs_listed.push((p.clone(), path.to_string()));
                     }
@@ -188,16 +188,16 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
                             Op::Delete { .. } | Op::Read { .. } => false,
                         };
                         if let Some(record) = op.record() {
-                            refs.push((record.clone(), &[Kind::Record], path.to_string(), erased));
+                            refs.push((*record, &[Kind::Record], path.to_string(), erased));
                         }
                         match op {
                             Op::Create { content: Some(c), .. } => {
-                                refs.push((c.clone(), &[Kind::Manifest, Kind::Chunk], path.to_string(), erased));
+                                refs.push((*c, &[Kind::Manifest, Kind::Chunk], path.to_string(), erased));
                             }
                             Op::Derive { content, result, .. } => {
                                 let at = path.to_string();
-                                refs.push((content.clone(), &[Kind::Manifest, Kind::Chunk], at.clone(), erased));
-                                refs.push((result.clone(), &[Kind::Manifest, Kind::Chunk], at, erased));
+                                refs.push((*content, &[Kind::Manifest, Kind::Chunk], at.clone(), erased));
+                                refs.push((*result, &[Kind::Manifest, Kind::Chunk], at, erased));
                             }
                             _ => {}
                         }
@@ -225,7 +225,7 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     }
 
     // References.
-    let mut referenced: HashMap<&str, ()> = HashMap::new();
+    let mut referenced: HashSet<Name> = HashSet::new();
     // Every member an entry lists must be in the pack it names.
     for (p, by) in &packs_listed {
         if let Some(found) = in_pack.get(&p.pack)
@@ -236,20 +236,22 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
     }
     // A manifest that only deleted objects use may outlive its chunks for as long as an
     // erasure is interrupted.
-    let needed: HashSet<String> = refs.iter().filter(|r| !r.3).map(|r| r.0.clone()).collect();
+    let needed: HashSet<Name> = refs.iter().filter(|r| !r.3).map(|r| r.0).collect();
     // Packs first, so that a missing pack is named rather than each of its members.
-    let refs: Vec<(String, &[Kind], String, bool)> = packs_listed
+    let refs: Vec<(Name, &[Kind], String, bool)> = packs_listed
         .iter()
         .map(|(p, by)| {
             let excused = !p.members.iter().any(|m| needed.contains(m) && !in_other_pack(&in_pack, &p.pack, m));
-            (p.pack.clone(), &[Kind::Pack][..], by.clone(), excused)
+            (p.pack, &[Kind::Pack][..], by.clone(), excused)
         })
         .chain(refs)
         .collect();
-    for (name, want, by, excused) in refs.iter().map(|(n, k, b, e)| (n.as_str(), *k, b.as_str(), *e)).chain(
-        chunk_refs.iter().map(|(n, b)| (n.as_str(), &[Kind::Chunk][..], b.as_str(), !needed.contains(b.as_str()))),
-    ) {
-        referenced.insert(name, ());
+    for (name, want, by, excused) in refs
+        .iter()
+        .map(|(n, k, b, e)| (n, *k, b.clone(), *e))
+        .chain(chunk_refs.iter().map(|(n, b)| (n, &[Kind::Chunk][..], b.to_string(), !needed.contains(b))))
+    {
+        referenced.insert(*name);
         match kinds.get(name) {
             Some(k) if want.contains(k) => {}
             Some(k) => {
@@ -258,26 +260,26 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
             None if excused => {}
             None => {
                 // A member of a pack that is itself bad or missing is reported as the pack.
-                let at = member_of.get(name).map(|p| object_path(p)).unwrap_or_else(|| object_path(name));
+                let at = member_of.get(name).map(object_path).unwrap_or_else(|| object_path(name));
                 if !report.problems.iter().any(|p| p.object == at.to_string()) {
                     report.bad(object_path(name).to_string(), format!("is missing (referenced by {by})"));
                 }
             }
         }
     }
-    report.unreferenced = kinds.keys().filter(|k| !referenced.contains_key(k.as_str())).count();
+    report.unreferenced = kinds.keys().filter(|k| !referenced.contains(*k)).count();
     report.problems.sort_by(|a, b| a.object.cmp(&b.object));
     report.problems.dedup();
     Ok(report)
 }
 
 /// Whether a member is found in a pack other than `pack` (a deletion repacked it).
-fn in_other_pack(in_pack: &HashMap<String, HashSet<String>>, pack: &str, member: &str) -> bool {
+fn in_other_pack(in_pack: &HashMap<Name, HashSet<Name>>, pack: &Name, member: &Name) -> bool {
     in_pack.iter().any(|(p, members)| p != pack && members.contains(member))
 }
 
 /// The chunk names of a manifest; nothing for other kinds.
-fn manifest_chunks(label: &str, kind: Kind, payload: &[u8]) -> Result<Vec<String>> {
+fn manifest_chunks(label: &str, kind: Kind, payload: &[u8]) -> Result<Vec<Name>> {
     if kind != Kind::Manifest {
         return Ok(Vec::new());
     }

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use akte_store::{
-    Change,
+    Change, Name,
     erase::{self, Refusal},
     journal::Op,
     model::ObjKind,
@@ -18,8 +18,11 @@ use common::{Env, fields};
 use serde_json::json;
 use uuid::Uuid;
 
-fn names(listing: &[object_store::ObjectMeta]) -> BTreeSet<String> {
-    listing.iter().filter_map(|m| m.location.as_ref().strip_prefix("objects/").map(|r| r[3..].to_string())).collect()
+fn names(listing: &[object_store::ObjectMeta]) -> BTreeSet<Name> {
+    listing
+        .iter()
+        .filter_map(|m| m.location.as_ref().strip_prefix("objects/").map(|r| r[3..].parse().unwrap()))
+        .collect()
 }
 
 async fn close(repo: &mut akte_store::Repository, akte: Uuid, laufzeit_ende: &str, years: u32) {
@@ -69,37 +72,37 @@ async fn deleting_an_akte_erases_what_only_it_used_and_keeps_what_others_share()
     .await
     .unwrap();
     // A derived result (extracted text) of A's unique small content.
-    let small_root = repo.catalog().get(&small_a).unwrap().content.clone().unwrap();
+    let small_root = repo.catalog().get(&small_a).unwrap().content.unwrap();
     let text = repo.store_bytes(br#"{"text":"nur in Akte A"}"#.to_vec()).await.unwrap();
-    let text_root = text.root.clone();
-    repo.commit(vec![Change::Derive { content: small_root.clone(), producer: "extract:test@1".into(), result: text }])
+    let text_root = text.root;
+    repo.commit(vec![Change::Derive { content: small_root, producer: "extract:test@1".into(), result: text }])
         .await
         .unwrap();
     // The history an import brought for A (see FORMAT.md, "Provenance").
     let prov = repo.store_bytes(br#"{"history":"Import von Erika Mustermann"}"#.to_vec()).await.unwrap();
-    let prov_root = prov.root.clone();
+    let prov_root = prov.root;
     repo.commit(vec![Change::Derive {
-        content: prov_root.clone(),
+        content: prov_root,
         producer: format!("akte-exchange:provenance:{a}"),
         result: prov,
     }])
     .await
     .unwrap();
     assert!(repo.catalog().derived(&prov_root).is_some());
-    let large_root = repo.catalog().get(&large_a_ver).unwrap().content.clone().unwrap();
+    let large_root = repo.catalog().get(&large_a_ver).unwrap().content.unwrap();
     close(&mut repo, a, "2010-12-31", 10).await;
 
     // Everything A's ops reference, by name.
     let a_ids: BTreeSet<Uuid> =
         repo.catalog().state.objects.values().filter(|o| o.akte == Some(a)).map(|o| o.id).collect();
-    let records_of = |repo: &akte_store::Repository, mine: bool| -> BTreeSet<String> {
+    let records_of = |repo: &akte_store::Repository, mine: bool| -> BTreeSet<Name> {
         repo.catalog()
             .entries
             .iter()
             .flat_map(|e| &e.ops)
             .filter_map(|(op, _)| match op {
                 Op::Create { id, record, .. } | Op::Update { id, record } if a_ids.contains(id) == mine => {
-                    Some(record.clone())
+                    Some(*record)
                 }
                 _ => None,
             })
@@ -107,12 +110,12 @@ async fn deleting_an_akte_erases_what_only_it_used_and_keeps_what_others_share()
     };
     // Records with the same fields are stored once: B's "gemeinsam.txt" shares A's.
     let others = records_of(&repo, false);
-    let a_records: Vec<String> = records_of(&repo, true).difference(&others).cloned().collect();
+    let a_records: Vec<Name> = records_of(&repo, true).difference(&others).cloned().collect();
     assert!(records_of(&repo, true).intersection(&others).count() >= 2);
-    let large_chunks: Vec<String> = {
+    let large_chunks: Vec<Name> = {
         let m = repo.objects().get(&large_root, Kind::Manifest).await.unwrap();
         let m: serde_json::Value = serde_json::from_slice(&m).unwrap();
-        m["chunks"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
+        m["chunks"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().parse().unwrap()).collect()
     };
     assert!(large_chunks.len() >= 4, "the large content is chunked");
 
@@ -220,7 +223,7 @@ async fn a_missing_record_without_a_deletion_is_damage() {
     let env = Env::file();
     let mut repo = env.init().await;
     let akte = common::create_akte(&mut repo, "1-2/2000", "x").await;
-    let packs: Vec<String> = repo.catalog().entries.iter().flat_map(|e| &e.packs).map(|p| p.pack.clone()).collect();
+    let packs: Vec<Name> = repo.catalog().entries.iter().flat_map(|e| &e.packs).map(|p| p.pack).collect();
     assert!(!packs.is_empty());
     drop(repo);
     for p in &packs {
@@ -278,7 +281,7 @@ async fn an_upload_of_the_same_bytes_during_the_erasure_keeps_its_objects() {
     let report = verify::verify(&repo, |_, _| {}).await.unwrap();
     assert!(report.ok(), "{:?}", report.problems);
     // Once committed, nothing stays pinned.
-    let root = repo.catalog().latest_version(&ids[0]).unwrap().content.clone().unwrap();
+    let root = repo.catalog().latest_version(&ids[0]).unwrap().content.unwrap();
     assert!(!repo.objects().pinned(&root));
 }
 

@@ -60,7 +60,7 @@ async fn a_damaged_pack_is_named_alone_and_its_documents_are_refused() {
     let mut repo = env.init().await;
     let akte = common::create_akte(&mut repo, "61.2-0001/2026", "Packs").await;
     let (dok, _) = common::add_doc(&mut repo, akte, "klein.txt", b"Kleines Dokument").await;
-    let pack = repo.catalog().entries.last().unwrap().packs[0].pack.clone();
+    let pack = repo.catalog().entries.last().unwrap().packs[0].pack;
     drop(repo);
     let path = akte_store::object::object_path(&pack);
     let mut bytes = env.backend.get(&path).await.unwrap().unwrap().to_vec();

@@ -613,7 +613,7 @@ pub async fn download(
             }
             _ => return Err(ApiError::no_object("Dokument", id)),
         };
-        let root = version.content.clone().ok_or_else(|| ApiError::integrity("The version has no content"))?;
+        let root = version.content.ok_or_else(|| ApiError::integrity("The version has no content"))?;
         app.record_read(&who, version.parent.unwrap_or(id), "content");
         (
             repo.objects().clone(),

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The record name of every op here (the catalog does not read records).
+const R: Name = Name::from_bytes([7; 32]);
+
 #[test]
 fn fields_keep_their_json_text_and_parse_back_to_the_same_map() {
     let mut map = Map::new();
@@ -42,7 +45,7 @@ fn entry(ms: u64, node: &str, seq: u64, actor: &str, ops: Vec<(Op, Value)>) -> C
 }
 
 fn create(kind: ObjKind, id: Uuid, parent: Option<Uuid>) -> Op {
-    Op::Create { kind, id, parent, record: "r".into(), content: None }
+    Op::Create { kind, id, parent, record: R, content: None }
 }
 
 /// (action, actor, object, changes as (field, old, new)) per history entry.
@@ -88,7 +91,7 @@ fn history_is_replayed_with_old_values_versions_and_reads() {
             1,
             "ben",
             vec![
-                (Op::Update { id: ghost, record: "r".into() }, json!({"title": "x"})),
+                (Op::Update { id: ghost, record: R }, json!({"title": "x"})),
                 (create(ObjKind::Version, stray, Some(ghost)), json!({"file_name": "s.txt"})),
             ],
         ),
@@ -98,10 +101,7 @@ fn history_is_replayed_with_old_values_versions_and_reads() {
             2,
             "anna",
             vec![
-                (
-                    Op::Update { id: akte, record: "r".into() },
-                    json!({"title": "Windpark Hohe Heide", "status": "offen"}),
-                ),
+                (Op::Update { id: akte, record: R }, json!({"title": "Windpark Hohe Heide", "status": "offen"})),
                 (Op::Read { id: dok, actor: "user:carla".into(), action: "content".into() }, json!({})),
             ],
         ),
@@ -114,7 +114,7 @@ fn history_is_replayed_with_old_values_versions_and_reads() {
                 (create(ObjKind::Version, v2, Some(dok)), json!({"file_name": "a2.pdf"})),
                 // Created twice: the later create is ignored, in the history too.
                 (create(ObjKind::Dokument, dok, Some(akte)), json!({"title": "Doppelt"})),
-                (Op::Update { id: akte, record: "r".into() }, json!({"status": null, "title": "Windpark Hohe Heide"})),
+                (Op::Update { id: akte, record: R }, json!({"status": null, "title": "Windpark Hohe Heide"})),
             ],
         ),
     ]);
@@ -180,7 +180,7 @@ fn history_is_replayed_with_old_values_versions_and_reads() {
         "c",
         2,
         "dora",
-        vec![(Op::Update { id: akte, record: "r".into() }, json!({"title": "Zwischentitel"}))],
+        vec![(Op::Update { id: akte, record: R }, json!({"title": "Zwischentitel"}))],
     )]);
     let titles: Vec<_> = cat
         .history(&akte)
@@ -202,7 +202,7 @@ fn history_is_replayed_with_old_values_versions_and_reads() {
         "a",
         3,
         "anna",
-        vec![(Op::Update { id: v1, record: "r".into() }, json!({"file_name": "a-final.pdf", "size": 3}))],
+        vec![(Op::Update { id: v1, record: R }, json!({"file_name": "a-final.pdf", "size": 3}))],
     )]);
     assert_eq!(
         summary(&cat.history(&v1)),
@@ -231,15 +231,15 @@ fn a_second_create_neither_voids_a_live_object_nor_revives_a_deleted_one() {
                 (create(ObjKind::Dokument, y, Some(c)), json!({"title": "Y"})),
             ],
         ),
-        entry(2, "a", 2, "anna", vec![(Op::Update { id: x, record: "r".into() }, json!({"title": "X2"}))]),
+        entry(2, "a", 2, "anna", vec![(Op::Update { id: x, record: R }, json!({"title": "X2"}))]),
         entry(
             3,
             "a",
             3,
             "anna",
             vec![
-                (Op::Delete { id: b, record: "r".into() }, json!({"basis": "test"})),
-                (Op::Delete { id: c, record: "r".into() }, json!({"basis": "test"})),
+                (Op::Delete { id: b, record: R }, json!({"basis": "test"})),
+                (Op::Delete { id: c, record: R }, json!({"basis": "test"})),
             ],
         ),
         // X again, under the deleted B; Y again, under the live A.

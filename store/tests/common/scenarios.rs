@@ -77,7 +77,7 @@ pub async fn tamper(env: &Env) {
         let p = object_store::path::Path::from(path.as_str());
         let original = env.backend.get(&p).await.unwrap().unwrap();
         let kind = match path.strip_prefix("objects/") {
-            Some(rest) => open_object(repo.key(), &rest[3..], &original, None).unwrap().0,
+            Some(rest) => open_object(repo.key(), &rest[3..].parse().unwrap(), &original, None).unwrap().0,
             None => Kind::Entry,
         };
         kinds_seen.insert(kind as u8);
