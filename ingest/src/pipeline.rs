@@ -181,6 +181,11 @@ impl Pipeline {
         Ok(Pipeline { extractors, enrichers, validators, ocr, limits })
     }
 
+    /// The pipeline's limits.
+    pub fn limits(&self) -> &PipelineLimits {
+        &self.limits
+    }
+
     /// The OCR engine, if this node has one.
     pub fn ocr(&self) -> Option<&Ocr> {
         self.ocr.as_ref()

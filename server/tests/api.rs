@@ -285,6 +285,12 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
     );
     assert_problem(c.get(s.url("/akten/nicht-da")).bearer_auth(&admin).send().unwrap(), 404, "not-found");
     assert_problem(c.get(format!("{}/nowhere", s.base)).send().unwrap(), 404, "not-found");
+    // A method a path does not have: a problem too, with the methods it has.
+    let r = c.delete(s.url("/search")).bearer_auth(&admin).send().unwrap();
+    assert_eq!(r.headers().get("allow").and_then(|v| v.to_str().ok()), Some("GET,HEAD"), "{:?}", r.headers());
+    let detail = assert_problem(r, 405, "method-not-allowed");
+    assert!(detail.contains("DELETE") && detail.contains("/api/v1/search"), "{detail}");
+    assert_problem(c.put(s.url("/akten")).bearer_auth(&admin).send().unwrap(), 405, "method-not-allowed");
     // Path tricks in file names are refused; nothing is stored under the Akte.
     for name in ["../../etc/passwd", "a/b.txt", "..", "x\\y.txt"] {
         let r = c

@@ -1,5 +1,6 @@
 //! `akte plugin …` and the ingest pipeline from the command line: install, list, switch,
-//! remove, test; validators that refuse a document before anything is stored; text that
+//! remove, test; validators that refuse a document before anything is stored (also on an
+//! upload through the API); text that
 //! `akte text` shows after `add`.
 
 mod common;
@@ -55,6 +56,87 @@ fn a_validator_refuses_documents_before_anything_is_stored() {
     let history = ok(&data, &["history", installed["id"].as_str().unwrap(), "--json"]).json();
     assert_eq!(history.as_array().unwrap().len(), 3, "install, rule, removal: {history}");
     ok(&data, &["verify"]);
+}
+
+/// The journal entries a running server has read (its `/metrics`).
+fn journal_height(c: &reqwest::blocking::Client, srv: &Server) -> u64 {
+    let text = c.get(format!("{}/metrics", srv.base)).send().unwrap().text().unwrap();
+    let line = text.lines().find(|l| l.starts_with("akte_journal_entries ")).expect("the gauge is there");
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// Runs `akte JOIN ARGS` on the node `other` and waits until the server has read the
+/// entry it wrote.
+fn on_other_node(c: &reqwest::blocking::Client, srv: &Server, other: &std::path::Path, join: &[&str], args: &[&str]) {
+    let before = journal_height(c, srv);
+    ok(other, &[join, args].concat());
+    let start = std::time::Instant::now();
+    while journal_height(c, srv) == before {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "the server did not read {args:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_api_runs_the_validators_on_uploads_and_new_versions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "data");
+    let akte = create(&data, "61.2-0815/2026", "Windpark Hohe Heide");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    // A second node on the same store installs and switches plugins while the server runs.
+    let store = format!("file://{}", data.join("store").display());
+    let identity = data.join("identity.txt");
+    let other = tmp.path().join("other");
+    let join = ["--store", store.as_str(), "--identity", identity.to_str().unwrap()];
+    ok(&other, &[&join[..], &["status"]].concat());
+    let srv = Server::start(&data, false, &[]);
+    let c = client();
+    let upload = |name: &str, bytes: &[u8]| {
+        let form = reqwest::blocking::multipart::Form::new()
+            .part("file", reqwest::blocking::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()));
+        c.post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).multipart(form).send().unwrap()
+    };
+    // No validator installed yet: an empty file goes in.
+    assert_eq!(upload("vorher.txt", b"").status(), 201);
+
+    // Installed while the server runs, the validator applies from the next upload on.
+    let (wasm, toml) = guest("basic-validator");
+    on_other_node(&c, &srv, &other, &join, &["plugin", "add", s(&wasm), "--manifest", s(&toml)]);
+    let detail = assert_problem(upload("leer.txt", b""), 422, "rejected");
+    assert!(detail.contains("leer.txt") && detail.contains("basic-validator"), "{detail}");
+    let detail = assert_problem(upload("bescheid.pdf", b"this is not a PDF"), 422, "rejected");
+    assert!(detail.contains("not-a-pdf"), "{detail}");
+    let r = upload("vermerk.txt", "Vermerk zur Ortsbesichtigung".as_bytes());
+    assert_eq!(r.status(), 201);
+    let dok = r.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string();
+
+    // A new version is checked too: an empty one is refused.
+    let version = |bytes: &'static [u8]| {
+        c.post(srv.url(&format!("/dokumente/{dok}/versions?file_name=vermerk.txt")))
+            .bearer_auth(&admin)
+            .body(bytes)
+            .send()
+            .unwrap()
+    };
+    assert_problem(version(b""), 422, "rejected");
+    assert_eq!(version(b"Vermerk, zweite Fassung").status(), 201);
+
+    // Switched off for PDFs, the validator lets the same bytes in.
+    on_other_node(
+        &c,
+        &srv,
+        &other,
+        &join,
+        &["plugin", "disable", "basic-validator", "--media-type", "application/pdf"],
+    );
+    assert_eq!(upload("bescheid.pdf", b"this is not a PDF").status(), 201);
+    srv.stop();
+
+    let listed = ok(&data, &["ls", &akte, "--json"]).json();
+    let titles: Vec<&str> = listed.as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["vorher", "vermerk", "bescheid"], "nothing of the refused uploads: {listed}");
+    let history = ok(&data, &["history", &dok, "--json"]).json();
+    assert_eq!(history.as_array().unwrap().iter().filter(|h| h["action"] == "add-version").count(), 2, "{history}");
 }
 
 #[test]

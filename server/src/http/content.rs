@@ -8,8 +8,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use akte_ingest::{Pipeline, document_info};
 use akte_store::{
     Change,
+    catalog::{FieldMap, Obj},
     content::ContentRef,
     model::{self, ObjKind},
     object::Objects,
@@ -165,13 +167,23 @@ fn io_err<E: std::fmt::Display>(e: E) -> std::io::Error {
 }
 
 /// Streams `stream` into the store, at most `max` bytes.
-async fn store_stream<S>(objects: &Objects, chunk_size: usize, max: u64, stream: S) -> ApiResult<ContentRef>
+async fn store_stream<S>(
+    objects: &Objects,
+    chunk_size: usize,
+    max: u64,
+    stream: S,
+    head: &mut Vec<u8>,
+    head_limit: usize,
+) -> ApiResult<ContentRef>
 where
     S: Stream<Item = std::io::Result<Bytes>> + Send + Unpin,
 {
     let mut seen = 0u64;
-    let limited = stream.map(move |r| {
+    let limited = stream.map(|r| {
         let b = r?;
+        if head.len() < head_limit {
+            head.extend_from_slice(&b[..b.len().min(head_limit - head.len())]);
+        }
         seen += b.len() as u64;
         if seen > max {
             return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, format!("more than {max} bytes")));
@@ -226,7 +238,8 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Reads an upload (multipart with a `file` part, or the raw body) into the store.
+/// Reads an upload (multipart with a `file` part, or the raw body) into the store, and its
+/// first `head_limit` bytes into `head` (for the validators).
 /// Returns the content, the file name, the media type and the metadata.
 async fn receive(
     app: &Arc<App>,
@@ -234,6 +247,8 @@ async fn receive(
     chunk_size: usize,
     mut meta: UploadMeta,
     req: Request,
+    head: &mut Vec<u8>,
+    head_limit: usize,
 ) -> ApiResult<(ContentRef, String, String, UploadMeta)> {
     let max = app.config.max_upload_bytes;
     let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
@@ -257,7 +272,7 @@ async fn receive(
                     .filter(|m| m != "application/octet-stream")
                     .unwrap_or_else(|| model::media_type_for(&file_name).to_string());
                 let stream = field.map_err(io_err);
-                let content = store_stream(&objects, chunk_size, max, Box::pin(stream)).await?;
+                let content = store_stream(&objects, chunk_size, max, Box::pin(stream), head, head_limit).await?;
                 stored = Some((content, file_name, media));
                 continue;
             }
@@ -298,7 +313,7 @@ async fn receive(
         return Err(ApiError::too_large(format!("A document may have at most {max} bytes")));
     }
     let stream = req.into_body().into_data_stream().map_err(io_err);
-    let content = store_stream(&objects, chunk_size, max, Box::pin(stream)).await?;
+    let content = store_stream(&objects, chunk_size, max, Box::pin(stream), head, head_limit).await?;
     Ok((content, file_name, media, meta))
 }
 
@@ -351,7 +366,11 @@ pub async fn upload(
         ensure_open(cat, akte)?;
         (repo.objects().clone(), repo.chunk_size)
     };
-    let (content, file_name, media, meta) = receive(&app, objects, chunk_size, meta, req).await?;
+    let validators = app.validator_pipeline().await?;
+    let head_limit = validators.as_ref().map_or(0, |p| p.limits().max_validate_bytes as usize);
+    let mut head = Vec::new();
+    let (content, file_name, media, meta) =
+        receive(&app, objects, chunk_size, meta, req, &mut head, head_limit).await?;
     check_file_name(&file_name)?;
     let mut fields = Map::new();
     let stem = file_name.rsplit_once('.').map(|(s, _)| s).filter(|s| !s.is_empty()).unwrap_or(&file_name);
@@ -370,6 +389,13 @@ pub async fn upload(
     model::validate(ObjKind::Dokument, &fields, true)?;
     let vfields = version_fields(&content, &file_name, &media, meta.comment.as_deref());
     model::validate(ObjKind::Version, &vfields, true)?;
+    // The Dokument as it will be, for what the validators are told about it.
+    let probe = {
+        let repo = app.repo.read().await;
+        let akte = repo.catalog().get(&akte).ok_or_else(|| ApiError::not_found(format!("There is no Akte {akte}")))?;
+        Obj { fields: FieldMap::from(fields.clone()), ..akte.clone() }
+    };
+    validate_upload(&app, validators, &probe, &content, &file_name, &media, &head).await?;
     let (dok, version) = (Uuid::now_v7(), Uuid::now_v7());
     {
         let mut repo = app.repo.write().await;
@@ -411,6 +437,45 @@ pub async fn upload(
         media_type: media,
     };
     Ok(created(&app, key, format!("/api/v1/dokumente/{dok}"), body))
+}
+
+/// Runs the installed validators that apply on an upload's first bytes (`head`, kept while
+/// it streamed in), as `akte add` does before it stores anything. A rejection is a 422
+/// problem naming the validator and its reason; the Dokument or version is not created.
+/// (The bytes are in the store by then, streamed there as they arrived, but no journal
+/// entry references them.) A validator that fails is logged and does not block the upload.
+async fn validate_upload(
+    app: &App,
+    validators: Option<Arc<Pipeline>>,
+    dokument: &Obj,
+    content: &ContentRef,
+    file_name: &str,
+    media: &str,
+    head: &[u8],
+) -> ApiResult<()> {
+    let Some(pipeline) = validators else {
+        return Ok(());
+    };
+    let (aktenplan, info) = {
+        let repo = app.repo.read().await;
+        document_info(repo.catalog(), dokument, media, Some(file_name), content.size)
+    };
+    if !pipeline.has_validators(aktenplan.as_deref(), media) {
+        return Ok(());
+    }
+    let (rejection, warnings) = pipeline.validate(aktenplan.as_deref(), &info, head).await;
+    for w in warnings {
+        tracing::warn!(file = %file_name, "{w}");
+    }
+    match rejection {
+        Some(r) => Err(ApiError::rejected(format!(
+            "The file {file_name} was rejected by the validator {} ({}): {}",
+            r.plugin,
+            r.code,
+            r.reason.trim_end_matches('.')
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn finish_upload(app: &App, content: &ContentRef) {
@@ -460,7 +525,11 @@ pub async fn add_version(
         let last = cat.latest_version(&dok).and_then(|v| v.text("file_name")).map(str::to_string);
         (repo.objects().clone(), repo.chunk_size, last)
     };
-    let (content, mut file_name, mut media, meta) = receive(&app, objects, chunk_size, meta, req).await?;
+    let validators = app.validator_pipeline().await?;
+    let head_limit = validators.as_ref().map_or(0, |p| p.limits().max_validate_bytes as usize);
+    let mut head = Vec::new();
+    let (content, mut file_name, mut media, meta) =
+        receive(&app, objects, chunk_size, meta, req, &mut head, head_limit).await?;
     if file_name.is_empty() {
         file_name = last_name.unwrap_or_default();
         media = model::media_type_for(&file_name).to_string();
@@ -468,6 +537,11 @@ pub async fn add_version(
     check_file_name(&file_name)?;
     let vfields = version_fields(&content, &file_name, &media, meta.comment.as_deref());
     model::validate(ObjKind::Version, &vfields, true)?;
+    let dokument = {
+        let repo = app.repo.read().await;
+        repo.catalog().get(&dok).cloned().ok_or_else(|| ApiError::not_found(format!("There is no Dokument {dok}")))?
+    };
+    validate_upload(&app, validators, &dokument, &content, &file_name, &media, &head).await?;
     let version = Uuid::now_v7();
     let number = {
         let mut repo = app.repo.write().await;

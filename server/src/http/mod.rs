@@ -57,6 +57,9 @@ pub struct App {
     pub index_lock: tokio::sync::Mutex<()>,
     /// Reads recorded extraction results for the index and `…/text`.
     pub reader: Pipeline,
+    /// The pipeline that runs the installed validators on uploads, with the state of the
+    /// installed plugins it was loaded for; loaded again when that changes.
+    pub validators: tokio::sync::Mutex<Option<(String, Arc<Pipeline>)>>,
     /// Browser sessions.
     pub sessions: auth::Sessions,
     /// Answers to POSTs with an `Idempotency-Key`.
@@ -116,6 +119,26 @@ impl App {
         r
     }
 
+    /// The pipeline with the validators installed now, `None` when there are none. Loaded
+    /// once per state of the installed plugins (an install, a rule, a removal).
+    pub async fn validator_pipeline(&self) -> Result<Option<Arc<Pipeline>>> {
+        let repo = self.repo.read().await;
+        let installed = akte_ingest::registry::installed(repo.catalog())?;
+        if !installed.iter().any(|p| p.manifest.world == akte_plugins::World::Validator) {
+            return Ok(None);
+        }
+        let key = format!("{installed:?}");
+        let mut slot = self.validators.lock().await;
+        if let Some((k, p)) = slot.as_ref()
+            && *k == key
+        {
+            return Ok(Some(p.clone()));
+        }
+        let pipeline = Arc::new(crate::ingest::reader(&self.data, &repo).await?);
+        *slot = Some((key, pipeline.clone()));
+        Ok(Some(pipeline))
+    }
+
     /// Brings the search index up to date with the catalog.
     pub async fn update_index(&self) -> Result<usize> {
         let _writer = self.index_lock.lock().await;
@@ -137,6 +160,7 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
         index,
         index_lock: tokio::sync::Mutex::new(()),
         reader,
+        validators: tokio::sync::Mutex::new(None),
         sessions: auth::Sessions::default(),
         idempotency: content::Idempotency::default(),
         metrics: ops::Metrics::default(),
@@ -341,6 +365,7 @@ pub fn router(app: Arc<App>) -> Router {
         .nest("/api/v1", api)
         .merge(ops::routes())
         .fallback(ops::fallback)
+        .layer(middleware::from_fn(ops::method_problem))
         .layer(DefaultBodyLimit::max(app.config.max_json_bytes))
         .layer(limits)
         .layer(middleware::from_fn_with_state(app.clone(), track))

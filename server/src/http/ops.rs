@@ -195,6 +195,22 @@ pub async fn fallback(req: Request) -> ApiError {
     ApiError::not_found(format!("There is no resource at {}", req.uri().path()))
 }
 
+/// axum answers a method a path does not have with a bare 405; this makes it a problem
+/// document like every other error, keeping the `Allow` header that lists the methods.
+pub async fn method_problem(req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let response = next.run(req).await;
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED || response.headers().contains_key(header::CONTENT_TYPE) {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut problem = ApiError::method_not_allowed(format!("{method} is not allowed on {path}")).into_response();
+    if let Some(allow) = allow {
+        problem.headers_mut().insert(header::ALLOW, allow);
+    }
+    problem
+}
+
 /// A panic in a handler becomes a 500 problem; the process keeps serving.
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::internal("a request handler panicked").into_response()

@@ -103,6 +103,16 @@ impl ApiError {
         ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "range", "The range cannot be served", detail)
     }
 
+    /// 422: a validator plugin refused the document; nothing was committed.
+    pub fn rejected(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", "A validator rejected the document", detail)
+    }
+
+    /// 405: the path exists, the method does not.
+    pub fn method_not_allowed(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", detail)
+    }
+
     /// 422: well-formed, but a field is invalid.
     pub fn invalid(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "A field is invalid", detail)
