@@ -94,4 +94,11 @@ pub enum QueryError {
     /// An unknown status value.
     #[error("{0:?} is not a status (offen, zda)")]
     BadStatus(String),
+    /// A word longer than [`crate::analysis::MAX_TOKEN_BYTES`] (folded): such words are
+    /// not indexed, so it could only be dropped, and dropping it widened the query.
+    #[error("the word {0:?} is longer than {max} letters and is not in the index; search for a part of it", max = crate::analysis::MAX_TOKEN_BYTES)]
+    WordTooLong(String),
+    /// Only punctuation or symbols (`§`, `€`, `.`): nothing that could be in the index.
+    #[error("the query has no word to search for, only punctuation or symbols")]
+    NothingToSearch,
 }

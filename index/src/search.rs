@@ -5,7 +5,7 @@
 //! **Invariant:** the access filter is a required clause of the one query that counts,
 //! ranks, facets and snippets, so nothing a reader may not see reaches any of them.
 
-use crate::error::Error;
+use crate::error::{Error, QueryError};
 use crate::limits::{MAX_LIMIT, MAX_OFFSET};
 use crate::query::build::{Builder, Highlight};
 use crate::query::parse;
@@ -253,7 +253,9 @@ pub(crate) fn search(
     let scope = Scope::evaluate(searcher, scopes, f.readers, access.tokens(), &filter_clauses(f, &req.filters))?;
     let mut builder = Builder { searcher, fields: f, scope: scope.clone(), highlight: Highlight::default() };
     let user = match parse::parse(&req.query)? {
-        Some(node) => builder.node(&node, false)?,
+        // Words that analyse to nothing are left out of a query; a query of nothing else
+        // must not turn into "everything".
+        Some(node) => Some(builder.node(&node, false)?.ok_or(QueryError::NothingToSearch)?),
         None => None,
     };
     let sort = if user.is_none() && req.sort == Sort::Relevance { Sort::DateDesc } else { req.sort };

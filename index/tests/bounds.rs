@@ -47,6 +47,45 @@ fn a_query_of_a_thousand_terms_is_refused() {
 }
 
 #[test]
+fn a_word_too_long_for_the_index_or_a_query_of_symbols_is_refused_not_dropped() {
+    let index = index_of(vec![
+        doc("d", "Die Grundstücksverkehrsgenehmigung liegt vor.".into()),
+        doc("e", "Rotmilan am Windpark".into()),
+    ]);
+    // 67 letters: longer words are not indexed, so dropping it would find everything.
+    let long = "Grundstücksverkehrsgenehmigungszuständigkeitsübertragungsverordnung";
+    for q in [long.to_string(), format!("Rotmilan {long}"), format!("\"Windpark {long}\""), "q".repeat(65)] {
+        assert!(matches!(query_error(&index, &q), QueryError::WordTooLong(_)), "{q}");
+    }
+    let total = |q: &str| index.search(&SearchRequest::new(q), &Access::all()).unwrap().total;
+    assert_eq!(total(&"q".repeat(64)), 0, "64 letters are a word like any other");
+    assert_eq!(total("Grundstücksverkehrsgenehmigung"), 1);
+    for q in ["§", "€ .", "😀", "/", "-", "\u{0}", "NOT §"] {
+        assert_eq!(query_error(&index, q), QueryError::NothingToSearch, "{q:?}");
+    }
+    // Symbols beside words are left out, as in the text.
+    assert_eq!(total("§ Rotmilan"), 1);
+    assert_eq!(total("Windpark -(Rotmilan)"), 0);
+    assert_eq!(total("Genehmigung -(Rotmilan OR Windpark)"), 1);
+    assert_eq!(total("Genehmigung -\"Rotmilan am Windpark\""), 1);
+}
+
+#[test]
+fn a_negated_phrase_excludes_exactly_the_documents_with_the_phrase() {
+    // Documents with the phrase, with its words apart, and with neither, in an order that
+    // puts phrase documents before, between and after the others.
+    let texts =
+        ["Windpark Hohe Heide", "Windpark Heide Hohe", "Windpark", "Hohe Heide", "Windpark, Hohe Ufer und Heide"];
+    let docs: Vec<IndexDoc> =
+        (0..40).map(|i| doc(&format!("d{i}"), texts[(i * 7 + i / 5 + 2) % texts.len()].into())).collect();
+    let expected = docs.iter().filter(|d| d.text.contains("Windpark") && !d.text.contains("Hohe Heide")).count();
+    let index = index_of(docs);
+    for q in ["Windpark -\"Hohe Heide\"", "Windpark NOT \"Hohe Heide\"", "Windpark -(\"Hohe Heide\")"] {
+        assert_eq!(index.search(&SearchRequest::new(q), &Access::all()).unwrap().total as usize, expected, "{q}");
+    }
+}
+
+#[test]
 fn pathological_wildcards_are_refused_or_bounded() {
     let vocabulary: Vec<String> = (0..MAX_WILDCARD_TERMS + 500).map(|i| word("ver", i)).collect();
     let index = index_of(vec![doc("d", vocabulary.join(" ")), doc("e", "Verwaltung".into())]);

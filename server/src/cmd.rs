@@ -394,7 +394,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search { query, akte, document_type, limit, offset, sort } => {
             let repo = open(&opts).await?;
             let mut request = akte_index::SearchRequest::new(query.clone());
-            request.limit = *limit;
+            request.limit = usize::from(*limit);
             request.offset = *offset;
             request.sort = match sort.as_str() {
                 "relevance" => akte_index::Sort::Relevance,

@@ -193,10 +193,12 @@ pub enum Command {
     },
     /// Search the Dokumente (German full text, metadata, Aktenzeichen).
     ///
-    /// Words must all match; "phrases", OR, NOT/-word, Windkraft*, and the fields typ:,
-    /// absender:, az: (az:61.2-08*), datum: (2026-01-01..2026-03-31), status:, medium:, titel:.
+    /// Words must all match; "phrases", OR, NOT/-word (also -(a OR b) and -"a b"),
+    /// (parentheses), Windkraft*, and the fields typ:, absender:, az: (az:61.2-08*),
+    /// datum: (2026-01-01..2026-03-31), status:, medium:, titel:.
     Search {
-        /// The query.
+        /// The query (it may start with -, as in -Rotmilan).
+        #[arg(allow_hyphen_values = true)]
         query: String,
         /// Only inside this Akte (id or Aktenzeichen).
         #[arg(long)]
@@ -204,9 +206,9 @@ pub enum Command {
         /// Only these document types.
         #[arg(long = "typ")]
         document_type: Vec<String>,
-        /// Hits per page (at most 100).
-        #[arg(long, default_value_t = 10)]
-        limit: usize,
+        /// Hits per page, 1 to 100.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+        limit: u16,
         /// Hits to skip.
         #[arg(long, default_value_t = 0)]
         offset: usize,

@@ -718,6 +718,26 @@ fn lists_hide_the_foreign_akte(case: &Case) -> Vec<String> {
                 failures.borrow_mut().push(format!("GET {path} as {who:?}: total {total} instead of 0: {}", a.body));
             }
         }
+        // Inside the foreign Akte named by its Aktenzeichen: what an Aktenzeichen nobody has
+        // gives, for everyone who may not read it.
+        for akte in [FOREIGN_AZ, "XX-0000/2026"] {
+            let path = format!("/search?q=Bericht&limit=100&akte={}", urlencode(akte));
+            let a = api.get(who, &path);
+            assert_eq!(a.status, 200, "GET {path} as {who:?}: {}", a.body);
+            let total = a.json()["total"].as_u64().unwrap_or(u64::MAX);
+            let ids: Vec<String> =
+                a.json()["hits"].as_array().expect("hits").iter().flat_map(|h| str_ids(h, &["akte_id"])).collect();
+            let seen = check(who, &format!("GET {path}"), &a.body, &ids);
+            if who == Who::Admin && akte == FOREIGN_AZ {
+                assert!(
+                    seen > 0 && total == seen as u64,
+                    "the admin searches the foreign Akte by its Aktenzeichen: {}",
+                    a.body
+                );
+            } else if total != 0 {
+                failures.borrow_mut().push(format!("GET {path} as {who:?}: total {total} instead of 0: {}", a.body));
+            }
+        }
 
         // History of everything the caller may see in the own Akte.
         for path in [

@@ -133,9 +133,20 @@ fn changes_new_versions_and_another_nodes_documents_are_found_without_a_rebuild(
     let re = ok(&a, &["reindex", "--json"]).json();
     assert_eq!(re["indexed"], 2, "{re}");
     assert_eq!(re["pending_ingest"], 0, "{re}");
-    assert_eq!(ids(&search(&a, &["Eiswurfgefahr"])), [dok]);
+    assert_eq!(ids(&search(&a, &["Eiswurfgefahr"])), std::slice::from_ref(&dok));
+
+    // A query may start with a minus, also before parentheses and quotes.
+    assert_eq!(ids(&search(&a, &["-Rotmilan"])), std::slice::from_ref(&dok));
+    assert_eq!(ids(&search(&a, &["-(Rotmilan OR Schattenwurfmessung)"])), Vec::<String>::new());
+    assert_eq!(ids(&search(&a, &["-\"Gemeinde zum Rotmilan\""])), std::slice::from_ref(&dok));
 
     // Bad queries are one sentence, not a crash.
     run(&a, &["search", "\"unbalanced"]).fails_with_sentence();
     run(&a, &["search", "x", "--sort", "sideways"]).fails_with_sentence();
+    let symbols = run(&a, &["search", "§ €"]).fails_with_sentence();
+    assert!(symbols.stderr.contains("no word to search for"), "{symbols}");
+    let long = run(&a, &["search", &"q".repeat(70)]).fails_with_sentence();
+    assert!(long.stderr.contains("longer than 64 letters"), "{long}");
+    assert_ne!(run(&a, &["search", "x", "--limit", "0"]).code, 0);
+    assert_ne!(run(&a, &["search", "x", "--limit", "101"]).code, 0);
 }

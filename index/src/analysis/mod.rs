@@ -56,6 +56,11 @@ pub struct QueryToken {
     pub stem: String,
 }
 
+/// The first word of `text` that is too long to be indexed (see [`MAX_TOKEN_BYTES`]).
+pub fn too_long_word(text: &str) -> Option<&str> {
+    words(text).find(|w| fold(w.text).len() > MAX_TOKEN_BYTES).map(|w| w.text)
+}
+
 /// Analyses query text: one token per word, no compound parts. Also returns the joined
 /// form of a hyphenated compound (`Umwelt-Rechtsbehelfsgesetz` → `umweltrechtsbehelfsgesetz`).
 pub fn query_tokens(text: &str) -> (Vec<QueryToken>, Option<QueryToken>) {

@@ -8,6 +8,7 @@ use crate::Result;
 use crate::analysis::{self, QueryToken};
 use crate::error::QueryError;
 use crate::limits::{MAX_AZ_PREFIX_TERMS, MAX_WILDCARD_TERMS, MIN_WILDCARD_PREFIX};
+use crate::query::exclusion::excluded;
 use crate::schema::Fields;
 use crate::scope::Scope;
 use std::collections::{BTreeSet, HashSet};
@@ -87,7 +88,7 @@ impl Builder<'_> {
                     match item {
                         Node::Not(inner) => {
                             if let Some(q) = self.node(inner, !negated)? {
-                                clauses.push((Occur::MustNot, q));
+                                clauses.push((Occur::MustNot, excluded(q)));
                             }
                         }
                         other => {
@@ -114,7 +115,7 @@ impl Builder<'_> {
                 (!alternatives.is_empty()).then(|| any_of(alternatives))
             }
             Node::Not(inner) => self.node(inner, !negated)?.map(|q| -> Q {
-                Box::new(BooleanQuery::new(vec![(Occur::Must, self.everything()), (Occur::MustNot, q)]))
+                Box::new(BooleanQuery::new(vec![(Occur::Must, self.everything()), (Occur::MustNot, excluded(q))]))
             }),
             Node::Word(w) => self.word(w, negated)?,
             Node::Phrase(p) => self.phrase(
@@ -129,6 +130,9 @@ impl Builder<'_> {
     fn word(&mut self, word: &str, negated: bool) -> Result<Option<Q>> {
         if word.contains(['*', '?']) {
             return self.wildcard(word, negated).map(Some);
+        }
+        if let Some(long) = analysis::too_long_word(word) {
+            return Err(QueryError::WordTooLong(long.to_string()).into());
         }
         let (tokens, joined) = analysis::query_tokens(word);
         match tokens.len() {
@@ -191,6 +195,9 @@ impl Builder<'_> {
     }
 
     fn phrase(&mut self, text: &str, fields: &[(Field, f32)], negated: bool) -> Result<Option<Q>> {
+        if let Some(long) = analysis::too_long_word(text) {
+            return Err(QueryError::WordTooLong(long.to_string()).into());
+        }
         let (tokens, _) = analysis::query_tokens(text);
         Ok(match tokens.len() {
             0 => None,

@@ -1,5 +1,6 @@
 //! The query language: words (AND by default), `"phrases"`, `OR`, `AND`, `NOT` (also
-//! `ODER`, `UND`, `NICHT`), `+word`, `-word`, parentheses, trailing wildcards `Wind*`, and
+//! `ODER`, `UND`, `NICHT`), `+word`, `-word` (also `-(a OR b)`, `-"a b"`), parentheses,
+//! trailing wildcards `Wind*`, and
 //! field filters `typ:Bescheid`, `absender:"Landkreis Heideland"`, `az:61.2-08*`,
 //! `datum:2026-01-01..2026-03-31`, `status:zda`, `medium:application/pdf`, `akte:<id>`,
 //! `titel:Bescheid`. `OR` binds tighter than the implicit `AND`: `a b OR c` = `a (b OR c)`.
@@ -132,6 +133,11 @@ fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
                     .unwrap_or(rest.len());
                 let mut word = &rest[..end];
                 rest = &rest[end..];
+                // `-(a OR b)`, `-"a b"`: the sign belongs to what follows it.
+                if matches!(word, "-" | "+") && (rest.starts_with('(') || starts_quote(rest)) {
+                    toks.push(if word == "+" { Tok::Plus } else { Tok::Minus });
+                    continue;
+                }
                 if word.len() > 1 && (word.starts_with('+') || word.starts_with('-')) {
                     toks.push(if word.starts_with('+') { Tok::Plus } else { Tok::Minus });
                     word = &word[1..];
@@ -320,6 +326,18 @@ mod tests {
         );
         assert_eq!(parse("Uhrzeit:12").unwrap(), Some(w("Uhrzeit:12")), "unknown fields are text");
         assert_eq!(parse("Umwelt-Rechtsbehelfsgesetz").unwrap(), Some(w("Umwelt-Rechtsbehelfsgesetz")));
+        // A sign right before a parenthesis or a quote belongs to it.
+        let not = |n: Node| Node::Not(Box::new(n));
+        assert_eq!(
+            parse("Windpark -(Rotmilan OR Schwarzstorch)").unwrap(),
+            Some(Node::And(vec![w("Windpark"), not(Node::Or(vec![w("Rotmilan"), w("Schwarzstorch")]))]))
+        );
+        assert_eq!(
+            parse("Windpark -\"Hohe Heide\"").unwrap(),
+            Some(Node::And(vec![w("Windpark"), not(Node::Phrase("Hohe Heide".into()))]))
+        );
+        assert_eq!(parse("+(a) -„b c“").unwrap(), Some(Node::And(vec![w("a"), not(Node::Phrase("b c".into()))])));
+        assert_eq!(parse("a - b").unwrap(), Some(Node::And(vec![w("a"), w("-"), w("b")])), "a lone dash is text");
     }
 
     #[test]

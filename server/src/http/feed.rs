@@ -275,11 +275,12 @@ pub async fn changes(
 pub struct SearchQuery {
     /// The query: words, "phrases", OR, NOT, Windkraft*, typ:, absender:, az:, datum:, status:, medium:, titel:.
     pub q: Option<String>,
-    /// Only inside this Akte.
-    pub akte: Option<Uuid>,
+    /// Only inside this Akte: its id or its Aktenzeichen.
+    pub akte: Option<String>,
     /// Only this document type.
     pub typ: Option<String>,
     /// Hits per page (1–100, default 10).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// Hits to skip (at most 10,000).
     pub offset: Option<usize>,
@@ -346,7 +347,13 @@ pub async fn search(
         }
     };
     if let Some(a) = q.akte {
-        request.filters.akte = vec![a.to_string()];
+        // An Aktenzeichen no Akte has searches an Akte that does not exist, like an unknown
+        // id: nothing is found, and nothing tells whether it exists.
+        let id = match a.parse::<Uuid>() {
+            Ok(id) => id,
+            Err(_) => app.repo.read().await.catalog().find_akte(&a).map_or(Uuid::nil(), |akte| akte.id),
+        };
+        request.filters.akte = vec![id.to_string()];
     }
     request.filters.document_type = q.typ.into_iter().collect();
     let access = who.search_access();
