@@ -310,6 +310,10 @@ impl Pipeline {
         // Extraction.
         let mut text = String::new();
         let mut without_text: Vec<u32> = Vec::new();
+        // Whether the text enrichers see is new in this run (an extractor or OCR ran): then
+        // their recorded results were made from other text (none, after an extractor that
+        // failed; an older extractor's) and are made again.
+        let mut fresh_text = false;
         if let Some(ex) = self.extractor_for(aktenplan, &job.media_type) {
             let derived = match have.get(&ex.producer) {
                 Some(result) => {
@@ -340,6 +344,7 @@ impl Pipeline {
                     };
                     let d = derived(&ex.producer, payload, Vec::new(), started);
                     work.store(repo, job, Stage::Extract, &ex.producer, &d).await?;
+                    fresh_text = true;
                     Some(d)
                 }
             };
@@ -398,6 +403,7 @@ impl Pipeline {
                         push_text(&mut text, t);
                     }
                     work.store(repo, job, Stage::Ocr, &producer, &d).await?;
+                    fresh_text = true;
                 }
             }
         }
@@ -405,7 +411,7 @@ impl Pipeline {
 
         // Enrichers.
         for en in self.enrichers.iter().filter(|e| e.runs_for(aktenplan, &job.media_type)) {
-            if have.contains_key(&en.producer) {
+            if have.contains_key(&en.producer) && !fresh_text {
                 work.reused += 1;
                 continue;
             }

@@ -367,6 +367,44 @@ async fn a_runaway_plugin_is_recorded_as_failed_and_the_next_document_works() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrichers_run_again_when_the_text_they_saw_is_replaced() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    // An extractor for text/plain that times out on this document, and an enricher.
+    install(
+        &mut repo,
+        "hostile",
+        "name = \"hostile\"\nversion = \"0.1.0\"\nworld = \"extractor\"\nmedia-types = [\"text/plain\"]\n\
+         [limits]\ntimeout-ms = 300\n",
+    )
+    .await;
+    install(&mut repo, "keywords", KEYWORDS).await;
+    let akte = create_akte(&mut repo, "61.2-0003/2026", "61.2").await;
+    let doc =
+        add(&mut repo, akte, "gutachten.txt", b"loop Schallimmissionsprognose der Windenergieanlage".to_vec()).await;
+    let pipeline = Pipeline::load(&env.host(), &repo, None, PipelineLimits::default()).await.unwrap();
+    pipeline.process(&mut repo, &[doc], quiet()).await.unwrap();
+    let before = pipeline.view(&repo, &doc).await.unwrap();
+    assert_eq!(before.document_type, None, "the enricher saw no text: {before:?}");
+    assert!(before.failures.iter().any(|(p, _)| p.starts_with("extract:hostile@")), "{before:?}");
+
+    // Without the failing extractor, the built-in one extracts the text; the enricher's
+    // recorded result was made without text and is made again, with it.
+    let hostile = registry::find(repo.catalog(), "hostile").unwrap();
+    repo.commit(vec![registry::remove(&hostile)]).await.unwrap();
+    let pipeline = Pipeline::load(&env.host(), &repo, None, PipelineLimits::default()).await.unwrap();
+    assert_eq!(pipeline.pending(repo.catalog()), [doc]);
+    let report = pipeline.process(&mut repo, &[doc], quiet()).await.unwrap();
+    assert_eq!(report.produced.get("enrich"), Some(&1), "{report:?}");
+    let after = pipeline.view(&repo, &doc).await.unwrap();
+    assert!(after.text.contains("Schallimmissionsprognose"), "{after:?}");
+    assert_eq!(after.document_type.as_deref(), Some("Schallgutachten"), "{after:?}");
+    assert!(after.failures.is_empty(), "{after:?}");
+    // Nothing is left to do, and another run reuses everything.
+    assert!(pipeline.pending(repo.catalog()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rules_switch_installed_plugins_per_aktenplan_code_and_media_type() {
     let env = Env::new();
     let mut repo = env.init().await;
