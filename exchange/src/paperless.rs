@@ -734,9 +734,19 @@ fn document(
     if let Some(t) = document_type {
         fields.insert("document_type".into(), json!(t));
     }
+    // Paperless-ngx's `created` is the date the document bears (a date, or a timestamp in
+    // older exports); it stays whole in `custom` too.
+    if let Some(day) = rec.text("created")?.and_then(|c| c.get(..10)).filter(|d| is_iso_date(d)) {
+        fields.insert("date".into(), json!(day));
+    }
     fields.insert("custom".into(), Value::Object(custom));
     model::validate(ObjKind::Dokument, &fields, true).map_err(|e| rec.error(e))?;
     Ok(Doc { pk, correspondent, fields, files })
+}
+
+/// Whether `text` is a calendar date `YYYY-MM-DD`.
+fn is_iso_date(text: &str) -> bool {
+    time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
 }
 
 /// Refuses documents this repository already holds from an earlier import.

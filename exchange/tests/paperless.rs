@@ -254,7 +254,7 @@ async fn an_export_becomes_akten_with_every_file_and_field() {
     let (rechnung, versions) = &docs[0];
     assert_eq!(
         rechnung.fields,
-        fields(json!({"title": "Rechnung März", "document_type": "Rechnung", "custom": {
+        fields(json!({"title": "Rechnung März", "document_type": "Rechnung", "date": "2024-03-01", "custom": {
             "paperless_id": 1,
             "paperless_created": "2024-03-01",
             "paperless_added": "2024-03-02T09:30:00Z",
@@ -280,7 +280,7 @@ async fn an_export_becomes_akten_with_every_file_and_field() {
     let (notiz, versions) = &docs[1];
     assert_eq!(
         notiz.fields,
-        fields(json!({"title": "Notiz", "custom": {
+        fields(json!({"title": "Notiz", "date": "2024-01-10", "custom": {
             "paperless_id": 4,
             "paperless_created": "2024-01-10",
             "paperless_correspondent": "Stadtwerke Hohe Heide",
@@ -300,7 +300,7 @@ async fn an_export_becomes_akten_with_every_file_and_field() {
     let (scan, versions) = &docs[0];
     assert_eq!(
         scan.fields,
-        fields(json!({"title": "Antrag Windpark (Scan)", "document_type": "Antrag", "custom": {
+        fields(json!({"title": "Antrag Windpark (Scan)", "document_type": "Antrag", "date": "2023-11-05", "custom": {
             "paperless_id": 2,
             "paperless_created": "2023-11-05T00:00:00+01:00",
             "paperless_added": "2023-11-06T09:00:00Z",
@@ -331,7 +331,7 @@ async fn an_export_becomes_akten_with_every_file_and_field() {
     let (brief, versions) = &docs[0];
     assert_eq!(
         brief.fields,
-        fields(json!({"title": "Brief", "custom": {
+        fields(json!({"title": "Brief", "date": "2022-12-24", "custom": {
             "paperless_id": 7,
             "paperless_created": "2022-12-24",
             "paperless_tags": ["Erledigt"],

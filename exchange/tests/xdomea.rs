@@ -235,6 +235,7 @@ fn foreign_xml(prozess: &str, doc1: &str, doc2: &str) -> String {
           <xdo:Identifikation><xdo:ID>6e3d9b5f-2c40-4d7e-9fa0-1b2c3d4e5f60</xdo:ID></xdo:Identifikation>
           <xdo:AllgemeineMetadaten><xdo:Betreff>Bauantrag</xdo:Betreff></xdo:AllgemeineMetadaten>
           <xdo:Posteingangsdatum>2025-03-04</xdo:Posteingangsdatum>
+          <xdo:DatumDesSchreibens>2025-02-28</xdo:DatumDesSchreibens>
           <xdo:Typ>Antrag</xdo:Typ>
           <xdo:Version>
             <xdo:Nummer>1</xdo:Nummer>
@@ -317,6 +318,7 @@ async fn another_systems_message_imports() {
     let antrag = c.all(ObjKind::Dokument).find(|d| d.text("title") == Some("Bauantrag")).unwrap();
     assert_eq!(antrag.text("sender"), Some("Erika Mustermann"));
     assert_eq!(antrag.text("received"), Some("2025-03-04"));
+    assert_eq!(antrag.text("date"), Some("2025-02-28"), "DatumDesSchreibens");
     assert_eq!(antrag.text("document_type"), Some("Antrag"));
     let v = c.get(&antrag.versions[0]).unwrap();
     assert_eq!(v.text("file_name"), Some("Bauantrag.pdf"));

@@ -49,6 +49,7 @@ struct DokDef {
     document_type: Option<String>,
     received: Option<String>,
     sent: Option<String>,
+    date: Option<String>,
     sender: Option<String>,
     recipient: Option<String>,
 }
@@ -133,16 +134,14 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool, 
         let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "akte".into());
         say!("try: {exe} ls 61.2-0815/2026");
         say!("     {exe} get <Dokument-id> -o out.pdf");
-        say!("     {exe} search 'Schallgutachten Nachtbetrieb'");
+        say!("     {exe} search 'Schallimmissionsprognose Nachtbetrieb'");
         say!("     {exe} text <Dokument-id>");
         say!("     {exe} verify");
         if let Some((password, token)) = &login {
             say!("log in as demo with the password {password}");
             say!("  (POST /api/v1/session {{\"name\":\"demo\",\"password\":…}}), or call the API with");
             say!("  Authorization: Bearer {token}");
-            say!(
-                "  e.g. curl -H 'Authorization: Bearer {token}' 'http://127.0.0.1:8080/api/v1/search?q=Schallgutachten'"
-            );
+            say!("  e.g. curl -H 'Authorization: Bearer {token}' 'http://127.0.0.1:8080/api/v1/search?q=Rotmilan'");
             say!("  (both are kept in {})", opts.data_dir.join("demo-login.json").display());
         }
     }
@@ -194,6 +193,7 @@ async fn load_akte(repo: &mut Repository, dir: &std::path::Path, def: &MoreAkte)
                 ("document_type", &d.document_type),
                 ("received", &d.received),
                 ("sent", &d.sent),
+                ("date", &d.date),
                 ("sender", &d.sender),
                 ("recipient", &d.recipient),
             ] {

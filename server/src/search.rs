@@ -134,9 +134,11 @@ async fn index_doc(repo: &Repository, pipeline: &Pipeline, plan: &Plan<'_>, dok:
     let Some(akte) = dok.akte.and_then(|a| catalog.get(&a)) else { return Ok(None) };
     let view = pipeline.view(repo, &version.id).await?;
     let vorgang = dok.parent.and_then(|p| catalog.get(&p)).filter(|p| p.kind == ObjKind::Vorgang);
+    // Received or sent is the date of the registry; an internal document has only its own.
     let date = dok
         .text("received")
         .or_else(|| dok.text("sent"))
+        .or_else(|| dok.text("date"))
         .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok());
     let mut fields: Vec<(String, String)> = view.fields.into_iter().collect();
     fields.extend(

@@ -33,7 +33,10 @@ fn the_demo_case_is_found_through_extraction_and_ocr_with_recall_at_3_of_at_leas
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("demo");
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/windpark-hohe-heide");
-    ok(&data, &["demo", "--no-serve", "--fixtures", fixtures]);
+    let demo = ok(&data, &["demo", "--no-serve", "--fixtures", fixtures]).out();
+    // The search the demo suggests finds something.
+    let hint = demo.lines().find_map(|l| l.split_once(" search '")).map(|(_, q)| q.trim_end_matches('\'')).unwrap();
+    assert!(!ids(&search(&data, &[hint])).is_empty(), "the demo suggests {hint:?}, which finds nothing");
 
     // Fixture path → Dokument id, through each Akte's listing and the case's file names.
     let case: Value = serde_json::from_slice(&std::fs::read(format!("{fixtures}/case.json")).unwrap()).unwrap();
@@ -93,6 +96,9 @@ fn the_demo_case_is_found_through_extraction_and_ocr_with_recall_at_3_of_at_leas
     let all = search(&data, &["Windenergieanlage"]);
     assert!(all["total"].as_u64() > inside["total"].as_u64());
     assert!(!all["facets"]["document_type"].as_object().unwrap().is_empty(), "{}", all["facets"]);
+    // An internal Vermerk has no date of receipt or dispatch; it is found by its own date.
+    let vermerk = id_of("antrag/05-vermerk-vollstaendigkeitspruefung.txt");
+    assert_eq!(ids(&search(&data, &["datum:2026-02-10 typ:Vermerk"])), [vermerk]);
 }
 
 #[test]

@@ -206,6 +206,9 @@ pub struct DokumentFields {
     pub received: Option<Date>,
     /// Date sent.
     pub sent: Option<Date>,
+    /// The date the document bears (xdomea `DatumDesSchreibens`): for an internal one, such
+    /// as a Vermerk, the only date it has.
+    pub date: Option<Date>,
     /// Sender.
     pub sender: Option<String>,
     /// Recipient.

@@ -574,6 +574,7 @@ fn write_dokument(
     w.close("AllgemeineMetadaten");
     w.opt("Posteingangsdatum", dok.text("received"));
     w.opt("Postausgangsdatum", dok.text("sent"));
+    w.opt("DatumDesSchreibens", dok.text("date"));
     w.opt("Typ", dok.text("document_type"));
     write_history(w, &history.of(dok.id)?, None);
     for (j, v) in dok.versions.iter().enumerate() {

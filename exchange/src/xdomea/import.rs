@@ -492,6 +492,9 @@ impl Reader<'_> {
                 if let Some(d) = date(xml, &what, el.text_at(&["Postausgangsdatum"]))? {
                     f.insert("sent".into(), json!(d));
                 }
+                if let Some(d) = date(xml, &what, el.text_at(&["DatumDesSchreibens"]))? {
+                    f.insert("date".into(), json!(d));
+                }
                 if let Some(s) = el.child("Absender").and_then(kontakt_name) {
                     f.insert("sender".into(), json!(s));
                 }

@@ -875,7 +875,7 @@ pub async fn get_dokument(State(app): State<Arc<App>>, Caller(who): Caller, Id(i
 
 #[utoipa::path(patch, path = "/api/v1/dokumente/{id}", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
-    request_body(content = Object, description = "Fields to set: title, document_type, received, sent, sender, recipient, custom"),
+    request_body(content = Object, description = "Fields to set: title, document_type, received, sent, date, sender, recipient, custom"),
     responses((status = 200, body = DokumentView)))]
 pub async fn update_dokument(
     State(app): State<Arc<App>>,

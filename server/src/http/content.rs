@@ -118,6 +118,8 @@ pub struct UploadMeta {
     pub received: Option<String>,
     /// Date sent (`YYYY-MM-DD`).
     pub sent: Option<String>,
+    /// The date the document bears (`YYYY-MM-DD`), e.g. of an internal Vermerk.
+    pub date: Option<String>,
     /// Sender.
     pub sender: Option<String>,
     /// Recipient.
@@ -288,6 +290,7 @@ async fn receive(
                 "document_type" => meta.document_type = v,
                 "received" => meta.received = v,
                 "sent" => meta.sent = v,
+                "date" => meta.date = v,
                 "sender" => meta.sender = v,
                 "recipient" => meta.recipient = v,
                 "comment" => meta.comment = v,
@@ -379,6 +382,7 @@ pub async fn upload(
         ("document_type", &meta.document_type),
         ("received", &meta.received),
         ("sent", &meta.sent),
+        ("date", &meta.date),
         ("sender", &meta.sender),
         ("recipient", &meta.recipient),
     ] {
