@@ -117,7 +117,9 @@ pub fn find(catalog: &Catalog, name: &str) -> Result<Installed, Error> {
 
 /// The changes that install a plugin whose component is already stored as `content`.
 /// A plugin of the same name is replaced: the new one keeps its switch and rules, the old
-/// one is marked removed in the same entry.
+/// one is marked removed in the same entry. The same name at the same version is refused:
+/// results are recorded per version and component, and a second component claiming an
+/// installed version is either already there or a mistake (a manifest of another plugin).
 pub fn install(
     catalog: &Catalog,
     manifest: &Manifest,
@@ -126,6 +128,7 @@ pub fn install(
     digest: &blake3::Hash,
     size: u64,
 ) -> Result<(Uuid, Vec<Change>), Error> {
+    check_new_version(catalog, manifest, digest)?;
     let old = find(catalog, &manifest.name).ok();
     let mut f = fields(json!({
         "name": manifest.name,
@@ -144,6 +147,22 @@ pub fn install(
         vec![Change::Create { kind: ObjKind::Plugin, id, parent: None, content: Some(content.clone()), fields: f }];
     changes.extend(old.as_ref().map(remove));
     Ok((id, changes))
+}
+
+/// Refuses to install a plugin at the version it is installed at (see [`install`]); call
+/// it before storing the component.
+pub fn check_new_version(catalog: &Catalog, manifest: &Manifest, digest: &blake3::Hash) -> Result<(), Error> {
+    let Some(old) = find(catalog, &manifest.name).ok().filter(|o| o.manifest.version == manifest.version) else {
+        return Ok(());
+    };
+    Err(Error::Invalid(if old.blake3 == digest.to_hex().as_str() {
+        format!("{} {} is installed already with this component; nothing changed", manifest.name, manifest.version)
+    } else {
+        format!(
+            "{} {} is installed with another component; give the new one a new version in its manifest",
+            manifest.name, manifest.version
+        )
+    }))
 }
 
 /// The change that marks a plugin removed: it stops running; its results stay.

@@ -60,12 +60,20 @@ pub fn default_fixtures() -> PathBuf {
 }
 
 pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool, serving: bool) -> Result<ExitCode> {
+    let given = fixtures.is_some();
     let dir = fixtures.unwrap_or_else(default_fixtures);
-    let case: Case = serde_json::from_slice(
-        &std::fs::read(dir.join("case.json"))
-            .with_context(|| format!("Cannot read the demo case in {}", dir.display()))?,
-    )
-    .context("The demo case.json is not readable")?;
+    let bytes = match std::fs::read(dir.join("case.json")) {
+        Ok(b) => b,
+        // A binary installed away from its source tree does not have the case at the path
+        // it was built with.
+        Err(e) if !given && e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "The demo case is not at {} (where this binary was built); pass --fixtures \
+             <source tree>/fixtures/windpark-hohe-heide",
+            dir.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("Cannot read the demo case in {}", dir.display())),
+    };
+    let case: Case = serde_json::from_slice(&bytes).context("The demo case.json is not readable")?;
     // A data directory without an operator identity (and none given) gets a new repository;
     // init refuses clearly when the store already holds one.
     if opts.identity.is_none() && !opts.data_dir.join("identity.txt").exists() {

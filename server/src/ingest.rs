@@ -147,17 +147,20 @@ pub async fn add(repo: &mut Repository, data: &Path, wasm: &Path, manifest: &Pat
     // (and fills this node's cache).
     let plugin = host(data)?.load(parsed.clone(), &bytes)?;
     let digest = plugin.digest();
+    registry::check_new_version(repo.catalog(), &parsed, &digest)?;
     let size = bytes.len() as u64;
     let content = repo.store_bytes(bytes).await?;
+    let replaced = registry::find(repo.catalog(), &parsed.name).ok().map(|old| old.manifest.version.to_string());
     let (id, changes) = registry::install(repo.catalog(), &parsed, &text, &content, &digest, size)?;
     repo.commit(changes).await?;
     if json_out {
         say!(
             "{}",
-            json!({"id": id, "name": parsed.name, "version": parsed.version.to_string(), "world": parsed.world.as_str(), "blake3": digest.to_hex().to_string()})
+            json!({"id": id, "name": parsed.name, "version": parsed.version.to_string(), "world": parsed.world.as_str(), "blake3": digest.to_hex().to_string(), "replaced": replaced})
         );
     } else {
-        say!("installed {} {} ({}) as {id}", parsed.name, parsed.version, parsed.world);
+        let replacing = replaced.map(|v| format!(", replacing version {v}")).unwrap_or_default();
+        say!("installed {} {} ({}) as {id}{replacing}", parsed.name, parsed.version, parsed.world);
     }
     Ok(())
 }

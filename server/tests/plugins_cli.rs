@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use serde_json::Value;
 
 fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let p = dir.join(name);
@@ -29,6 +30,19 @@ fn a_validator_refuses_documents_before_anything_is_stored() {
     let list = ok(&data, &["plugin", "list", "--json"]).json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["enabled"], true);
+    // The same version again: refused, whether the same component or another one (here an
+    // enricher under the manifest of another enricher).
+    let again = run(&data, &["plugin", "add", s(&wasm), "--manifest", s(&toml)]).fails_with_sentence();
+    assert!(again.stderr.contains("installed already"), "{again}");
+    let (keywords, keywords_toml) = guest("keywords");
+    let first = ok(&data, &["plugin", "add", s(&keywords), "--manifest", s(&keywords_toml), "--json"]).json();
+    let (template, _) = guest("sdk-template");
+    let other = run(&data, &["plugin", "add", s(&template), "--manifest", s(&keywords_toml)]).fails_with_sentence();
+    assert!(other.stderr.contains("another component"), "{other}");
+    let list = ok(&data, &["plugin", "list", "--json"]).json();
+    let ids: Vec<&Value> = list.as_array().unwrap().iter().map(|p| &p["id"]).collect();
+    assert_eq!(ids, [&installed["id"], &first["id"]], "nothing changed");
+    ok(&data, &["plugin", "remove", "keywords"]);
 
     let fake = write(tmp.path(), "bescheid.pdf", b"this is not a PDF");
     let good = write(tmp.path(), "vermerk.txt", "Vermerk zur Ortsbesichtigung am Windpark".as_bytes());
