@@ -657,12 +657,28 @@ fn file_name_of(file: &Path) -> Result<String> {
     Ok(name)
 }
 
+/// The media type of a local file: by its name's extension, else by its first bytes.
+pub fn media_type_of_file(file: &Path, name: &str) -> &'static str {
+    use std::io::Read;
+    match model::media_type_for(name) {
+        "application/octet-stream" => {
+            let mut head = Vec::new();
+            if let Ok(f) = std::fs::File::open(file) {
+                // Unreadable now, it was read a moment ago: then nothing is known of it.
+                let _ = f.take(model::SNIFF_BYTES as u64).read_to_end(&mut head);
+            }
+            model::media_type_of(name, &head)
+        }
+        known => known,
+    }
+}
+
 /// The create of a Version of `dokument` with a stored file's content, and what to report.
 fn version_of(dokument: Uuid, file: &Path, name: String, content: akte_store::content::ContentRef) -> (Change, Value) {
     let id = Uuid::now_v7();
     let mut fields = Map::new();
+    fields.insert("media_type".into(), json!(media_type_of_file(file, &name)));
     fields.insert("file_name".into(), json!(name));
-    fields.insert("media_type".into(), json!(model::media_type_for(&name)));
     fields.insert("size".into(), json!(content.size));
     fields.insert("blake3".into(), json!(content.blake3));
     fields.insert("sha256".into(), json!(content.sha256));

@@ -101,7 +101,7 @@ pub async fn validate_files(data: &Path, repo: &Repository, akte: &Obj, files: &
     let mut rejected = Vec::new();
     for file in files {
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let media_type = model::media_type_for(name);
+        let media_type = crate::cmd::media_type_of_file(file, name);
         if !pipeline.has_validators(aktenplan, media_type) {
             continue;
         }
@@ -268,7 +268,7 @@ pub async fn test(
     let bytes = std::fs::read(wasm).with_context(|| format!("Cannot read {}", wasm.display()))?;
     let content = std::fs::read(document).with_context(|| format!("Cannot read {}", document.display()))?;
     let name = document.file_name().and_then(|n| n.to_str()).unwrap_or("document");
-    let media_type = media_type.unwrap_or_else(|| model::media_type_for(name)).to_string();
+    let media_type = media_type.unwrap_or_else(|| model::media_type_of(name, &content)).to_string();
     let host = host(data)?;
     let plugin = host.load(manifest.clone(), &bytes)?;
     let info = akte_plugins::DocumentInfo {

@@ -123,6 +123,10 @@ fn the_api_runs_the_validators_on_uploads_and_new_versions() {
     let r = upload("vermerk.txt", "Vermerk zur Ortsbesichtigung".as_bytes());
     assert_eq!(r.status(), 201);
     let dok = r.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string();
+    // Without an extension, the upload is recognised by its first bytes.
+    let r = upload("notiz", "Notiz zum Rückruf".as_bytes());
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["media_type"], "text/plain");
 
     // A new version is checked too: an empty one is refused.
     let version = |bytes: &'static [u8]| {
@@ -148,9 +152,36 @@ fn the_api_runs_the_validators_on_uploads_and_new_versions() {
 
     let listed = ok(&data, &["ls", &akte, "--json"]).json();
     let titles: Vec<&str> = listed.as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap()).collect();
-    assert_eq!(titles, ["vorher", "vermerk", "bescheid"], "nothing of the refused uploads: {listed}");
+    assert_eq!(titles, ["vorher", "vermerk", "notiz", "bescheid"], "nothing of the refused uploads: {listed}");
     let history = ok(&data, &["history", &dok, "--json"]).json();
     assert_eq!(history.as_array().unwrap().iter().filter(|h| h["action"] == "add-version").count(), 2, "{history}");
+}
+
+#[test]
+fn files_without_a_known_extension_are_recognised_by_their_content() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "data");
+    let akte = create(&data, "61.2-0815/2026", "Windpark Hohe Heide");
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/windpark-hohe-heide");
+    let text = write(tmp.path(), "ohne_endung", "Vermerk zur Ortsbesichtigung am Windpark".as_bytes());
+    let pdf = write(
+        tmp.path(),
+        "bescheid.dat",
+        &std::fs::read(fixtures.join("entscheidung/03-genehmigungsbescheid.pdf")).unwrap(),
+    );
+    let mail = write(
+        tmp.path(),
+        "nachricht",
+        &std::fs::read(fixtures.join("antrag/04-anschreiben-antragsunterlagen.eml")).unwrap(),
+    );
+    let binary = write(tmp.path(), "daten", &[0u8, 159, 146, 150, 0, 1, 2, 3]);
+    let added = add(&data, &akte, &[text, pdf, mail, binary]);
+    let listed = ok(&data, &["ls", &akte, "--json"]).json();
+    let media: Vec<&str> = listed.as_array().unwrap().iter().map(|d| d["media_type"].as_str().unwrap()).collect();
+    assert_eq!(media, ["text/plain", "application/pdf", "message/rfc822", "application/octet-stream"]);
+    // Recognised, they get their text like any other file of their type.
+    assert!(ok(&data, &["text", added[0]["id"].as_str().unwrap()]).out().contains("Ortsbesichtigung"));
+    assert!(ok(&data, &["text", added[1]["id"].as_str().unwrap()]).out().contains("Genehmigung"));
 }
 
 #[test]

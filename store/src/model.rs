@@ -428,10 +428,137 @@ pub fn media_type_for(file_name: &str) -> &'static str {
     }
 }
 
+/// How many bytes of a file [`media_type_of`] looks at.
+pub const SNIFF_BYTES: usize = 64 << 10;
+
+/// The media type of a file: by its name's extension, and where that says nothing (no or
+/// an unknown extension), by its first bytes ([`sniff_media_type`]).
+pub fn media_type_of(file_name: &str, head: &[u8]) -> &'static str {
+    match media_type_for(file_name) {
+        "application/octet-stream" => sniff_media_type(head).unwrap_or("application/octet-stream"),
+        known => known,
+    }
+}
+
+/// Recognises a file by its first bytes (up to [`SNIFF_BYTES`]): PDF, PNG, JPEG, TIFF, the
+/// office formats (a ZIP whose parts or `mimetype` say which), e-mail, HTML, XML and plain
+/// text (no NUL, few control characters; UTF-8 or a single-byte code page). `None` for
+/// anything else. A file's name, where it has a known extension, wins over this.
+pub fn sniff_media_type(head: &[u8]) -> Option<&'static str> {
+    let head = &head[..head.len().min(SNIFF_BYTES)];
+    if head.is_empty() {
+        return None;
+    }
+    let starts = |magic: &[u8]| head.starts_with(magic);
+    if starts(b"%PDF-") {
+        return Some("application/pdf");
+    }
+    if starts(b"\x89PNG\r\n\x1a\n") {
+        return Some("image/png");
+    }
+    if starts(b"\xff\xd8\xff") {
+        return Some("image/jpeg");
+    }
+    if starts(b"II*\0") || starts(b"MM\0*") {
+        return Some("image/tiff");
+    }
+    if starts(b"PK\x03\x04") {
+        // ODF stores its media type first, uncompressed, as the entry `mimetype`; OOXML
+        // names its main part in the archive's local headers.
+        let contains = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+        return if head.get(30..38) == Some(b"mimetype") {
+            let rest = &head[38..];
+            ["application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet"]
+                .into_iter()
+                .find(|m| rest.starts_with(m.as_bytes()))
+        } else if contains(b"word/document.xml") {
+            Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        } else if contains(b"xl/workbook.xml") {
+            Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        } else {
+            None
+        };
+    }
+    // Text from here on: no NUL, and at most one control character in a hundred bytes.
+    let controls = head.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)).count();
+    if head.contains(&0) || controls * 100 > head.len() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&head[..head.len().min(1024)]);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    let lower = text.to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
+        return Some("text/html");
+    }
+    if lower.starts_with("<?xml") {
+        return Some("application/xml");
+    }
+    // A message starts with header fields, the first of them one every mail has or one a
+    // mail system adds in front.
+    const FIRST: [&str; 9] = [
+        "from:",
+        "received:",
+        "return-path:",
+        "mime-version:",
+        "date:",
+        "message-id:",
+        "delivered-to:",
+        "subject:",
+        "to:",
+    ];
+    let first_line = lower.lines().next().unwrap_or("");
+    if FIRST.iter().any(|f| first_line.starts_with(f))
+        && lower.lines().take(50).filter(|l| l.contains(':')).count() >= 3
+    {
+        return Some("message/rfc822");
+    }
+    Some("text/plain")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn files_without_a_known_extension_are_recognised_by_their_first_bytes() {
+        let odt = [&b"PK\x03\x04"[..], &[0u8; 26], b"mimetype", b"application/vnd.oasis.opendocument.text"].concat();
+        let docx = [
+            &b"PK\x03\x04"[..],
+            &[0u8; 26],
+            b"[Content_Types].xml",
+            &[1u8; 300],
+            b"PK\x03\x04",
+            &[0u8; 26],
+            b"word/document.xml",
+        ]
+        .concat();
+        let xlsx = [&b"PK\x03\x04"[..], &[0u8; 26], b"xl/workbook.xml"].concat();
+        let mail = "Return-Path: <a@b.de>\nFrom: Amt <a@b.de>\nTo: c@d.de\nSubject: Frist\n\nText";
+        let cases: [(&[u8], Option<&str>); 14] = [
+            (b"%PDF-1.7\n...", Some("application/pdf")),
+            (b"\x89PNG\r\n\x1a\n\0\0", Some("image/png")),
+            (b"\xff\xd8\xff\xe0", Some("image/jpeg")),
+            (b"II*\0\x08\0", Some("image/tiff")),
+            (&odt, Some("application/vnd.oasis.opendocument.text")),
+            (&docx, Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")),
+            (&xlsx, Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+            (b"PK\x03\x04 some other archive", None),
+            (mail.as_bytes(), Some("message/rfc822")),
+            (b"\xef\xbb\xbf <!DOCTYPE html><html>", Some("text/html")),
+            (b"<?xml version=\"1.0\"?><a/>", Some("application/xml")),
+            ("Vermerk über die Ortsbesichtigung\r\nDatum: 2026-02-10".as_bytes(), Some("text/plain")),
+            (b"Stra\xdfe in Windows-1252", Some("text/plain")),
+            (&[0x13, 0x37, 0x00, 0xfe, 0x01, 0x02], None),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(sniff_media_type(bytes), want, "{:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(40)]));
+        }
+        assert_eq!(sniff_media_type(b""), None);
+        assert_eq!(media_type_of("ohne_endung", b"%PDF-1.4"), "application/pdf");
+        assert_eq!(media_type_of("brief.txt", b"%PDF-1.4"), "text/plain", "a known extension wins");
+        assert_eq!(media_type_of("daten.bin", &[0u8; 10]), "application/octet-stream");
+    }
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()

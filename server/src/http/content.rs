@@ -370,11 +370,14 @@ pub async fn upload(
         (repo.objects().clone(), repo.chunk_size)
     };
     let validators = app.validator_pipeline().await?;
-    let head_limit = validators.as_ref().map_or(0, |p| p.limits().max_validate_bytes as usize);
+    let head_limit = validators.as_ref().map_or(0, |p| p.limits().max_validate_bytes as usize).max(model::SNIFF_BYTES);
     let mut head = Vec::new();
-    let (content, file_name, media, meta) =
+    let (content, file_name, mut media, meta) =
         receive(&app, objects, chunk_size, meta, req, &mut head, head_limit).await?;
     check_file_name(&file_name)?;
+    if media == "application/octet-stream" {
+        media = model::media_type_of(&file_name, &head).to_string();
+    }
     let mut fields = Map::new();
     let stem = file_name.rsplit_once('.').map(|(s, _)| s).filter(|s| !s.is_empty()).unwrap_or(&file_name);
     fields.insert("title".into(), json!(meta.title.clone().unwrap_or_else(|| stem.to_string())));
@@ -530,7 +533,7 @@ pub async fn add_version(
         (repo.objects().clone(), repo.chunk_size, last)
     };
     let validators = app.validator_pipeline().await?;
-    let head_limit = validators.as_ref().map_or(0, |p| p.limits().max_validate_bytes as usize);
+    let head_limit = validators.as_ref().map_or(0, |p| p.limits().max_validate_bytes as usize).max(model::SNIFF_BYTES);
     let mut head = Vec::new();
     let (content, mut file_name, mut media, meta) =
         receive(&app, objects, chunk_size, meta, req, &mut head, head_limit).await?;
@@ -539,6 +542,9 @@ pub async fn add_version(
         media = model::media_type_for(&file_name).to_string();
     }
     check_file_name(&file_name)?;
+    if media == "application/octet-stream" {
+        media = model::media_type_of(&file_name, &head).to_string();
+    }
     let vfields = version_fields(&content, &file_name, &media, meta.comment.as_deref());
     model::validate(ObjKind::Version, &vfields, true)?;
     let dokument = {
