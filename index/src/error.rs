@@ -72,7 +72,7 @@ pub enum QueryError {
     #[error("parentheses do not match")]
     UnbalancedParentheses,
     /// `AND`, `OR` or `NOT` without an operand.
-    #[error("{0} needs a term on each side")]
+    #[error("{0} needs a term {side}", side = if matches!(*.0, "NOT" | "-") { "after it" } else { "on each side" })]
     DanglingOperator(&'static str),
     /// A field filter without a value, e.g. `typ:`.
     #[error("the field {0}: needs a value")]

@@ -411,9 +411,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if cli.json {
                 print_json(&found);
             } else {
-                say!("{} Treffer", found.total);
+                let shown = found.hits.len();
+                match (request.offset, shown) {
+                    (0, n) if n as u64 == found.total => say!("{} Treffer", found.total),
+                    (_, 0) => say!("{} Treffer (keine ab Nr. {})", found.total, request.offset + 1),
+                    (from, n) => say!("{} Treffer, Nr. {} bis {}", found.total, from + 1, from + n),
+                }
                 for h in &found.hits {
-                    say!("{}  {}  {}", h.dokument_id, h.aktenzeichen, h.title);
+                    let cut = if h.truncated { "  (Text nur teilweise durchsucht)" } else { "" };
+                    say!("{}  {}  {}{cut}", h.dokument_id, h.aktenzeichen, h.title);
                     if !h.snippet.is_empty() {
                         say!("    {}", search::plain_snippet(&h.snippet));
                     }

@@ -141,6 +141,12 @@ fn changes_new_versions_and_another_nodes_documents_are_found_without_a_rebuild(
     assert_eq!(re["pending_ingest"], 0, "{re}");
     assert_eq!(ids(&search(&a, &["Eiswurfgefahr"])), std::slice::from_ref(&dok));
 
+    // The plain listing says which hits of how many it shows.
+    assert!(ok(&a, &["search", "Eiswurfgefahr"]).out().starts_with("1 Treffer\n"));
+    let page = ok(&a, &["search", "Windpark OR Eiswurfgefahr OR Rotmilan", "--limit", "1", "--offset", "1"]).out();
+    assert!(page.starts_with("2 Treffer, Nr. 2 bis 2\n"), "{page}");
+    assert!(ok(&a, &["search", "Eiswurfgefahr", "--offset", "3"]).out().starts_with("1 Treffer (keine ab Nr. 4)"));
+
     // A query may start with a minus, also before parentheses and quotes.
     assert_eq!(ids(&search(&a, &["-Rotmilan"])), std::slice::from_ref(&dok));
     assert_eq!(ids(&search(&a, &["-(Rotmilan OR Schattenwurfmessung)"])), Vec::<String>::new());

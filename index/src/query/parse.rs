@@ -349,6 +349,8 @@ mod tests {
         assert_eq!(parse("OR a"), Err(QueryError::DanglingOperator("OR")));
         assert_eq!(parse("AND a"), Err(QueryError::DanglingOperator("AND")));
         assert_eq!(parse("a NOT"), Err(QueryError::DanglingOperator("NOT")));
+        assert_eq!(QueryError::DanglingOperator("NOT").to_string(), "NOT needs a term after it");
+        assert_eq!(QueryError::DanglingOperator("OR").to_string(), "OR needs a term on each side");
         assert_eq!(parse("typ: Bescheid"), Err(QueryError::EmptyFieldValue("typ".into())));
         let deep = format!("{}a{}", "(".repeat(20), ")".repeat(20));
         assert_eq!(parse(&deep), Err(QueryError::TooDeep { max: MAX_QUERY_DEPTH }));
