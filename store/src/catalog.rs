@@ -187,8 +187,11 @@ pub struct Tombstone {
 /// The merged repository state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
-    /// All objects by id.
-    pub objects: BTreeMap<Uuid, Obj>,
+    /// All objects by id. Boxed: ids arrive mostly in ascending order, which leaves a
+    /// B-tree's nodes about half full, and a node of boxes wastes 8 bytes where a node of
+    /// objects in place wasted an `Obj` (about 230 bytes): heaptrack of `akte ls` at 20,000
+    /// Dokumente, 511 bytes per object for the tree of objects in place.
+    pub objects: BTreeMap<Uuid, Box<Obj>>,
     /// Where each object's history is: the ops that made an entry of it, in merge order
     /// (for versions: on their Dokument). The history itself is replayed from these ops
     /// when asked for ([`Catalog::history`]): kept whole, it took a third of the memory of
@@ -377,7 +380,7 @@ impl State {
             self.children.entry(p).or_default().push(id);
         }
         self.touched.entry(history_on).or_default().push(touch);
-        self.objects.insert(id, obj);
+        self.objects.insert(id, Box::new(obj));
     }
 
     fn claim_aktenzeichen(&mut self, obj: &mut Obj, az: &str) {
@@ -719,17 +722,17 @@ impl Catalog {
 
     /// An object by id.
     pub fn get(&self, id: &Uuid) -> Option<&Obj> {
-        self.state.objects.get(id)
+        self.state.objects.get(id).map(|o| &**o)
     }
 
     /// All objects of a kind.
     pub fn all(&self, kind: ObjKind) -> impl Iterator<Item = &Obj> {
-        self.state.objects.values().filter(move |o| o.kind == kind)
+        self.state.objects.values().map(|o| &**o).filter(move |o| o.kind == kind)
     }
 
     /// Direct children of an object.
     pub fn children(&self, id: &Uuid) -> impl Iterator<Item = &Obj> {
-        self.state.children.get(id).into_iter().flatten().filter_map(|c| self.state.objects.get(c))
+        self.state.children.get(id).into_iter().flatten().filter_map(|c| self.get(c))
     }
 
     /// All Dokumente in an Akte (in all its Vorgänge), in creation order.

@@ -115,7 +115,7 @@ fn containees(state: &State, id: Uuid) -> Vec<&Obj> {
         .get(&id)
         .into_iter()
         .flatten()
-        .filter_map(|c| state.objects.get(c))
+        .filter_map(|c| state.objects.get(c).map(|o| &**o))
         .filter(|o| matches!(o.kind, ObjKind::Vorgang | ObjKind::Dokument))
         .collect()
 }
