@@ -270,6 +270,9 @@ impl Builder<'_> {
                 if quoted {
                     return self.phrase(value, &[(field, 1.0)], negated);
                 }
+                if let Some(long) = analysis::too_long_word(value) {
+                    return Err(QueryError::WordTooLong(long.to_string()).into());
+                }
                 let (tokens, _) = analysis::query_tokens(value);
                 if tokens.is_empty() {
                     return Ok(None);

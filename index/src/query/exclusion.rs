@@ -2,9 +2,10 @@
 //! candidate (`seek_danger`), starting with the first candidate, which may come before the
 //! excluded scorer's own first document. A phrase scorer asserts that it is never asked
 //! about a document before its current one (a debug assertion, tantivy issue #2811; a
-//! release build answers correctly). [`Excluded`] answers such a question itself: a scorer
-//! that has only been moved forward by `seek_danger` holds nothing before its current
-//! document, so the answer is "no, look from there".
+//! release build answers correctly), and a phrase inside an excluded `AND` is asked the
+//! same by tantivy's intersection after an earlier question moved it ahead. [`Excluded`]
+//! answers such questions itself from the bound its last answer gave, before which the
+//! scorer holds nothing.
 
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, Term};
@@ -37,7 +38,10 @@ struct ExcludedWeight(Box<dyn Weight>);
 
 impl Weight for ExcludedWeight {
     fn scorer(&self, segment: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        Ok(Box::new(ExcludedScorer(self.0.scorer(segment, boost)?)))
+        let inner = self.0.scorer(segment, boost)?;
+        // Positioned on its first document, the scorer is valid: nothing before it matches.
+        let bound = inner.doc();
+        Ok(Box::new(ExcludedScorer { inner, bound }))
     }
 
     fn explain(&self, segment: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -45,39 +49,55 @@ impl Weight for ExcludedWeight {
     }
 }
 
-struct ExcludedScorer(Box<dyn Scorer>);
+/// The excluded scorer and the first document it may still hold: its first document at
+/// the start, then what its last `seek_danger` answered (the target when found, else the
+/// lower bound). `doc()` is not asked: after a failed `seek_danger` it means nothing (for
+/// an intersection it is its first part's position, while a phrase inside it may stand
+/// further on). Nothing the scorer holds lies before the bound, and every part of it stands
+/// at or before the bound, so a target from there on may be passed through.
+struct ExcludedScorer {
+    inner: Box<dyn Scorer>,
+    bound: DocId,
+}
 
 impl DocSet for ExcludedScorer {
     fn advance(&mut self) -> DocId {
-        self.0.advance()
+        self.bound = self.inner.advance();
+        self.bound
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
-        if target <= self.0.doc() { self.0.doc() } else { self.0.seek(target) }
+        self.bound = self.inner.seek(target.max(self.bound));
+        self.bound
     }
 
     fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
-        // `doc()` never passes a document the scorer holds (after a failed `seek_danger` it
-        // may stand on one it does not hold, so equality is left to the scorer).
-        let current = self.0.doc();
-        if target < current { SeekDangerResult::SeekLowerBound(current) } else { self.0.seek_danger(target) }
+        if target < self.bound {
+            return SeekDangerResult::SeekLowerBound(self.bound);
+        }
+        let found = self.inner.seek_danger(target);
+        self.bound = match found {
+            SeekDangerResult::Found => target,
+            SeekDangerResult::SeekLowerBound(bound) => bound,
+        };
+        found
     }
 
     fn doc(&self) -> DocId {
-        self.0.doc()
+        self.inner.doc()
     }
 
     fn size_hint(&self) -> u32 {
-        self.0.size_hint()
+        self.inner.size_hint()
     }
 
     fn cost(&self) -> u64 {
-        self.0.cost()
+        self.inner.cost()
     }
 }
 
 impl Scorer for ExcludedScorer {
     fn score(&mut self) -> Score {
-        self.0.score()
+        self.inner.score()
     }
 }
