@@ -736,7 +736,7 @@ fn document(
     }
     // Paperless-ngx's `created` is the date the document bears (a date, or a timestamp in
     // older exports); it stays whole in `custom` too.
-    if let Some(day) = rec.text("created")?.and_then(|c| c.get(..10)).filter(|d| is_iso_date(d)) {
+    if let Some(day) = rec.text("created")?.and_then(created_date) {
         fields.insert("date".into(), json!(day));
     }
     fields.insert("custom".into(), Value::Object(custom));
@@ -744,9 +744,34 @@ fn document(
     Ok(Doc { pk, correspondent, fields, files })
 }
 
-/// Whether `text` is a calendar date `YYYY-MM-DD`.
-fn is_iso_date(text: &str) -> bool {
-    time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
+/// The calendar date of Paperless-ngx's `created`: a date as it is; a timestamp on the
+/// German civil calendar when it is in UTC (older exports stored midnight in Berlin as
+/// 23:00 or 22:00 UTC of the day before), else on its own offset's calendar. `None` for
+/// anything else.
+fn created_date(created: &str) -> Option<String> {
+    use time::{OffsetDateTime, format_description::well_known::Rfc3339, macros::format_description};
+    let day = format_description!("[year]-[month]-[day]");
+    if time::Date::parse(created, day).is_ok() {
+        return Some(created.to_string());
+    }
+    let at = OffsetDateTime::parse(created, &Rfc3339).ok()?;
+    let local = if at.offset().is_utc() { at.to_offset(german_offset(at)) } else { at };
+    local.date().format(day).ok()
+}
+
+/// The offset of German civil time at an instant: CEST (+2) from 01:00 UTC on the last
+/// Sunday of March to 01:00 UTC on the last Sunday of October, CET (+1) otherwise.
+fn german_offset(at: time::OffsetDateTime) -> time::UtcOffset {
+    use time::{Month, PrimitiveDateTime, Time, Weekday};
+    let switch = |month: Month| {
+        let last = time::Date::from_calendar_date(at.year(), month, time::util::days_in_month(month, at.year()))
+            .expect("the last day of a month is a date");
+        let sunday = last - time::Duration::days(i64::from(last.weekday().number_days_from_sunday()));
+        debug_assert_eq!(sunday.weekday(), Weekday::Sunday);
+        PrimitiveDateTime::new(sunday, Time::from_hms(1, 0, 0).expect("01:00 is a time")).assume_utc()
+    };
+    let hours = if at >= switch(Month::March) && at < switch(Month::October) { 2 } else { 1 };
+    time::UtcOffset::from_hms(hours, 0, 0).expect("one or two hours is an offset")
 }
 
 /// Refuses documents this repository already holds from an earlier import.
@@ -945,4 +970,27 @@ pub async fn import_paperless_with(repo: &mut Repository, dir: &Path, options: &
         });
     }
     commit_all(repo, incoming, Format::Paperless, dir.to_path_buf()).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn created_dates_are_the_german_calendar_days() {
+        for (created, day) in [
+            ("2024-03-01", Some("2024-03-01")),
+            ("2023-11-05T00:00:00+01:00", Some("2023-11-05")),
+            ("2023-11-04T23:00:00Z", Some("2023-11-05")),
+            ("2023-06-30T22:00:00Z", Some("2023-07-01")),
+            ("2023-06-30T21:59:59+00:00", Some("2023-06-30")),
+            ("2023-03-26T00:30:00Z", Some("2023-03-26")),
+            ("2023-03-25T23:30:00Z", Some("2023-03-26")),
+            ("2023-10-29T22:30:00Z", Some("2023-10-29")),
+            ("2023-10-29T23:00:00Z", Some("2023-10-30")),
+            ("2023-11-05T10:00:00-05:00", Some("2023-11-05")),
+            ("5. November", None),
+            ("2023-13-01", None),
+        ] {
+            assert_eq!(super::created_date(created).as_deref(), day, "{created}");
+        }
+    }
 }

@@ -181,6 +181,27 @@ impl Pipeline {
         Ok(Pipeline { extractors, enrichers, validators, ocr, limits })
     }
 
+    /// A pipeline of validators only, from installed validator plugins and their
+    /// components' bytes (for a server, which reads those without holding the repository
+    /// and compiles them away from its request threads). A plugin that does not load is
+    /// left out and named in the returned list, so that one broken plugin does not stop
+    /// the others.
+    pub fn validators_only(
+        host: &PluginHost,
+        plugins: Vec<(Installed, Vec<u8>)>,
+        limits: PipelineLimits,
+    ) -> (Self, Vec<(String, Error)>) {
+        let mut validators = Vec::new();
+        let mut failed = Vec::new();
+        for (p, wasm) in plugins.into_iter().filter(|(p, _)| p.manifest.world == World::Validator) {
+            match host.load(p.manifest.clone(), &wasm) {
+                Ok(plugin) => validators.push(Loaded::new(plugin, Some(p))),
+                Err(e) => failed.push((p.manifest.name.clone(), e.into())),
+            }
+        }
+        (Pipeline { extractors: Vec::new(), enrichers: Vec::new(), validators, ocr: None, limits }, failed)
+    }
+
     /// The pipeline's limits.
     pub fn limits(&self) -> &PipelineLimits {
         &self.limits

@@ -155,13 +155,13 @@ pub fn check_new_version(catalog: &Catalog, manifest: &Manifest, digest: &blake3
     let Some(old) = find(catalog, &manifest.name).ok().filter(|o| o.manifest.version == manifest.version) else {
         return Ok(());
     };
-    Err(Error::Invalid(if old.blake3 == digest.to_hex().as_str() {
-        format!("{} {} is installed already with this component; nothing changed", manifest.name, manifest.version)
+    let (name, version) = (&manifest.name, &manifest.version);
+    Err(Error::Invalid(if old.blake3 != digest.to_hex().as_str() {
+        format!("{name} {version} is installed with another component; give the new one a new version in its manifest")
+    } else if old.manifest != *manifest {
+        format!("{name} {version} is installed with another manifest; give the changed one a new version")
     } else {
-        format!(
-            "{} {} is installed with another component; give the new one a new version in its manifest",
-            manifest.name, manifest.version
-        )
+        format!("{name} {version} is installed already with this component and manifest; nothing changed")
     }))
 }
 

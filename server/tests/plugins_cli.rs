@@ -34,6 +34,10 @@ fn a_validator_refuses_documents_before_anything_is_stored() {
     // enricher under the manifest of another enricher).
     let again = run(&data, &["plugin", "add", s(&wasm), "--manifest", s(&toml)]).fails_with_sentence();
     assert!(again.stderr.contains("installed already"), "{again}");
+    let changed = std::fs::read_to_string(&toml).unwrap().replace("timeout-ms = 5000", "timeout-ms = 4000");
+    let changed = write(tmp.path(), "changed.toml", changed.as_bytes());
+    let again = run(&data, &["plugin", "add", s(&wasm), "--manifest", s(&changed)]).fails_with_sentence();
+    assert!(again.stderr.contains("another manifest"), "{again}");
     let (keywords, keywords_toml) = guest("keywords");
     let first = ok(&data, &["plugin", "add", s(&keywords), "--manifest", s(&keywords_toml), "--json"]).json();
     let (template, _) = guest("sdk-template");
@@ -120,6 +124,21 @@ fn the_api_runs_the_validators_on_uploads_and_new_versions() {
     assert!(detail.contains("leer.txt") && detail.contains("basic-validator"), "{detail}");
     let detail = assert_problem(upload("bescheid.pdf", b"this is not a PDF"), 422, "rejected");
     assert!(detail.contains("not-a-pdf"), "{detail}");
+    // A declared type does not steer around the validators of the type the name says.
+    let part = reqwest::blocking::multipart::Part::bytes(b"this is not a PDF".to_vec())
+        .file_name("bescheid.pdf")
+        .mime_str("application/x-pdf")
+        .unwrap();
+    let form = reqwest::blocking::multipart::Form::new().part("file", part);
+    let r = c.post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).multipart(form).send().unwrap();
+    assert_problem(r, 422, "rejected");
+    // A large upload is validated on its start, read back from the store.
+    let mut large = b"%PDF-1.7\n".to_vec();
+    large.resize(3 << 20, b' ');
+    assert_eq!(upload("gross.pdf", &large).status(), 201);
+    let mut large_fake = b"GIF89a".to_vec();
+    large_fake.resize(3 << 20, b' ');
+    assert_problem(upload("falsch.pdf", &large_fake), 422, "rejected");
     let r = upload("vermerk.txt", "Vermerk zur Ortsbesichtigung".as_bytes());
     assert_eq!(r.status(), 201);
     let dok = r.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string();
@@ -152,7 +171,7 @@ fn the_api_runs_the_validators_on_uploads_and_new_versions() {
 
     let listed = ok(&data, &["ls", &akte, "--json"]).json();
     let titles: Vec<&str> = listed.as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap()).collect();
-    assert_eq!(titles, ["vorher", "vermerk", "notiz", "bescheid"], "nothing of the refused uploads: {listed}");
+    assert_eq!(titles, ["vorher", "gross", "vermerk", "notiz", "bescheid"], "nothing of the refused uploads: {listed}");
     let history = ok(&data, &["history", &dok, "--json"]).json();
     assert_eq!(history.as_array().unwrap().iter().filter(|h| h["action"] == "add-version").count(), 2, "{history}");
 }

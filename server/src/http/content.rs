@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use akte_ingest::{Pipeline, document_info};
+use akte_ingest::document_info;
 use akte_store::{
     Change,
     catalog::{FieldMap, Obj},
@@ -369,11 +369,9 @@ pub async fn upload(
         ensure_open(cat, akte)?;
         (repo.objects().clone(), repo.chunk_size)
     };
-    let validators = app.validator_pipeline().await?;
-    let head_limit = validators.as_ref().map_or(0, |p| p.limits().max_validate_bytes as usize).max(model::SNIFF_BYTES);
     let mut head = Vec::new();
     let (content, file_name, mut media, meta) =
-        receive(&app, objects, chunk_size, meta, req, &mut head, head_limit).await?;
+        receive(&app, objects, chunk_size, meta, req, &mut head, HEAD_KEPT).await?;
     check_file_name(&file_name)?;
     if media == "application/octet-stream" {
         media = model::media_type_of(&file_name, &head).to_string();
@@ -402,7 +400,7 @@ pub async fn upload(
         let akte = repo.catalog().get(&akte).ok_or_else(|| ApiError::not_found(format!("There is no Akte {akte}")))?;
         Obj { fields: FieldMap::from(fields.clone()), ..akte.clone() }
     };
-    validate_upload(&app, validators, &probe, &content, &file_name, &media, &head).await?;
+    validate_upload(&app, &probe, &content, &file_name, &media, &head).await?;
     let (dok, version) = (Uuid::now_v7(), Uuid::now_v7());
     {
         let mut repo = app.repo.write().await;
@@ -446,43 +444,77 @@ pub async fn upload(
     Ok(created(&app, key, format!("/api/v1/dokumente/{dok}"), body))
 }
 
-/// Runs the installed validators that apply on an upload's first bytes (`head`, kept while
-/// it streamed in), as `akte add` does before it stores anything. A rejection is a 422
-/// problem naming the validator and its reason; the Dokument or version is not created.
-/// (The bytes are in the store by then, streamed there as they arrived, but no journal
-/// entry references them.) A validator that fails is logged and does not block the upload.
+/// What an upload keeps of its first bytes while it streams into the store: enough to
+/// recognise its type, and the whole of a content small enough to be packed, which cannot
+/// be read back from the store before its commit. A larger one is read back for the
+/// validators ([`validate_upload`]).
+const HEAD_KEPT: usize = akte_store::pack::PACK_MEMBER_MAX;
+const _: () = assert!(HEAD_KEPT >= model::SNIFF_BYTES);
+
+/// Runs the installed validators that apply on an upload's start, as `akte add` does
+/// before it stores anything. They run for the media type the upload is recorded with
+/// and, where its name or first bytes say otherwise, for that type too, so that a
+/// declared type does not steer around them. A rejection is a 422 problem naming the
+/// validator and its reason; the Dokument or version is not created. (The bytes are in
+/// the store by then, streamed there as they arrived, but no journal entry references
+/// them.) A validator that fails is logged and does not block the upload.
 async fn validate_upload(
     app: &App,
-    validators: Option<Arc<Pipeline>>,
     dokument: &Obj,
     content: &ContentRef,
     file_name: &str,
     media: &str,
     head: &[u8],
 ) -> ApiResult<()> {
-    let Some(pipeline) = validators else {
+    let Some(pipeline) = app.validator_pipeline().await else {
         return Ok(());
     };
-    let (aktenplan, info) = {
+    let (aktenplan, info, objects) = {
         let repo = app.repo.read().await;
-        document_info(repo.catalog(), dokument, media, Some(file_name), content.size)
+        let (aktenplan, info) = document_info(repo.catalog(), dokument, media, Some(file_name), content.size);
+        (aktenplan, info, repo.objects().clone())
     };
-    if !pipeline.has_validators(aktenplan.as_deref(), media) {
+    let mut types = vec![media.to_string()];
+    let found = model::media_type_of(file_name, head);
+    if found != media && found != "application/octet-stream" {
+        types.push(found.to_string());
+    }
+    types.retain(|t| pipeline.has_validators(aktenplan.as_deref(), t));
+    if types.is_empty() {
         return Ok(());
     }
-    let (rejection, warnings) = pipeline.validate(aktenplan.as_deref(), &info, head).await;
-    for w in warnings {
-        tracing::warn!(file = %file_name, "{w}");
+    // The start the validators see: kept while streaming, or read back (bounded in size and
+    // in how many uploads do it at once).
+    let limit = pipeline.limits().max_validate_bytes;
+    let read_back;
+    let (start, _slot) = if head.len() as u64 >= content.size.min(limit) {
+        (head, None)
+    } else {
+        let slot = app.validation_slots.acquire().await.map_err(ApiError::internal)?;
+        let mut bytes = Vec::new();
+        let mut stream = objects.read_range(&content.root, 0, limit).await?;
+        while let Some(part) = stream.try_next().await? {
+            bytes.extend_from_slice(&part);
+        }
+        read_back = bytes;
+        (&read_back[..], Some(slot))
+    };
+    for media_type in types {
+        let info = akte_plugins::DocumentInfo { media_type, ..info.clone() };
+        let (rejection, warnings) = pipeline.validate(aktenplan.as_deref(), &info, start).await;
+        for w in warnings {
+            tracing::warn!(file = %file_name, "{w}");
+        }
+        if let Some(r) = rejection {
+            return Err(ApiError::rejected(format!(
+                "The file {file_name} was rejected by the validator {} ({}): {}",
+                r.plugin,
+                r.code,
+                r.reason.trim_end_matches('.')
+            )));
+        }
     }
-    match rejection {
-        Some(r) => Err(ApiError::rejected(format!(
-            "The file {file_name} was rejected by the validator {} ({}): {}",
-            r.plugin,
-            r.code,
-            r.reason.trim_end_matches('.')
-        ))),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 fn finish_upload(app: &App, content: &ContentRef) {
@@ -532,11 +564,9 @@ pub async fn add_version(
         let last = cat.latest_version(&dok).and_then(|v| v.text("file_name")).map(str::to_string);
         (repo.objects().clone(), repo.chunk_size, last)
     };
-    let validators = app.validator_pipeline().await?;
-    let head_limit = validators.as_ref().map_or(0, |p| p.limits().max_validate_bytes as usize).max(model::SNIFF_BYTES);
     let mut head = Vec::new();
     let (content, mut file_name, mut media, meta) =
-        receive(&app, objects, chunk_size, meta, req, &mut head, head_limit).await?;
+        receive(&app, objects, chunk_size, meta, req, &mut head, HEAD_KEPT).await?;
     if file_name.is_empty() {
         file_name = last_name.unwrap_or_default();
         media = model::media_type_for(&file_name).to_string();
@@ -551,7 +581,7 @@ pub async fn add_version(
         let repo = app.repo.read().await;
         repo.catalog().get(&dok).cloned().ok_or_else(|| ApiError::not_found(format!("There is no Dokument {dok}")))?
     };
-    validate_upload(&app, validators, &dokument, &content, &file_name, &media, &head).await?;
+    validate_upload(&app, &dokument, &content, &file_name, &media, &head).await?;
     let version = Uuid::now_v7();
     let number = {
         let mut repo = app.repo.write().await;

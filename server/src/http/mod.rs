@@ -60,6 +60,9 @@ pub struct App {
     /// The pipeline that runs the installed validators on uploads, with the state of the
     /// installed plugins it was loaded for; loaded again when that changes.
     pub validators: tokio::sync::Mutex<Option<(String, Arc<Pipeline>)>>,
+    /// Uploads whose validation reads their start back from the store (up to 64 MiB each)
+    /// at once: bounds that memory.
+    pub validation_slots: tokio::sync::Semaphore,
     /// Browser sessions.
     pub sessions: auth::Sessions,
     /// Answers to POSTs with an `Idempotency-Key`.
@@ -120,23 +123,68 @@ impl App {
     }
 
     /// The pipeline with the validators installed now, `None` when there are none. Loaded
-    /// once per state of the installed plugins (an install, a rule, a removal).
-    pub async fn validator_pipeline(&self) -> Result<Option<Arc<Pipeline>>> {
-        let repo = self.repo.read().await;
-        let installed = akte_ingest::registry::installed(repo.catalog())?;
-        if !installed.iter().any(|p| p.manifest.world == akte_plugins::World::Validator) {
-            return Ok(None);
+    /// once per state of the installed validators (an install, a rule, a removal), without
+    /// holding the repository: their components are read from the store and compiled on a
+    /// blocking thread. Uploads wait for a reload only among themselves. A validator that
+    /// does not load, or a registry that cannot be read, is logged and left out: like a
+    /// validator that fails on a document, it does not block storing.
+    pub async fn validator_pipeline(&self) -> Option<Arc<Pipeline>> {
+        let (validators, objects) = {
+            let repo = self.repo.read().await;
+            let installed = match akte_ingest::registry::installed(repo.catalog()) {
+                Ok(i) => i,
+                Err(e) => {
+                    tracing::error!(error = %e, "the installed plugins cannot be read; uploads are not validated");
+                    return None;
+                }
+            };
+            let validators: Vec<_> =
+                installed.into_iter().filter(|p| p.manifest.world == akte_plugins::World::Validator).collect();
+            (validators, repo.objects().clone())
+        };
+        if validators.is_empty() {
+            return None;
         }
-        let key = format!("{installed:?}");
+        let key = format!("{validators:?}");
         let mut slot = self.validators.lock().await;
         if let Some((k, p)) = slot.as_ref()
             && *k == key
         {
-            return Ok(Some(p.clone()));
+            return Some(p.clone());
         }
-        let pipeline = Arc::new(crate::ingest::reader(&self.data, &repo).await?);
+        let mut plugins = Vec::new();
+        for p in validators {
+            match read_component(&objects, &p.content).await {
+                Ok(wasm) => plugins.push((p, wasm)),
+                Err(e) => {
+                    tracing::error!(plugin = %p.manifest.name, error = %e, "a validator cannot be read; it is left out")
+                }
+            }
+        }
+        let data = self.data.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let host = crate::ingest::host(&data)?;
+            anyhow::Ok(Pipeline::validators_only(&host, plugins, akte_ingest::PipelineLimits::default()))
+        })
+        .await;
+        let pipeline = match loaded {
+            Ok(Ok((pipeline, failed))) => {
+                for (name, e) in failed {
+                    tracing::error!(plugin = %name, error = %e, "a validator does not load; it is left out");
+                }
+                Arc::new(pipeline)
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "the plugin host cannot start; uploads are not validated");
+                return None;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "loading the validators failed; uploads are not validated");
+                return None;
+            }
+        };
         *slot = Some((key, pipeline.clone()));
-        Ok(Some(pipeline))
+        Some(pipeline)
     }
 
     /// Brings the search index up to date with the catalog.
@@ -161,6 +209,7 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
         index_lock: tokio::sync::Mutex::new(()),
         reader,
         validators: tokio::sync::Mutex::new(None),
+        validation_slots: tokio::sync::Semaphore::new(VALIDATIONS_AT_ONCE),
         sessions: auth::Sessions::default(),
         idempotency: content::Idempotency::default(),
         metrics: ops::Metrics::default(),
@@ -333,6 +382,23 @@ async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationTok
             _ = shutdown.cancelled() => return,
         }
     }
+}
+
+/// Uploads validated at once whose start must be read back from the store.
+const VALIDATIONS_AT_ONCE: usize = 2;
+
+/// A plugin's component, read from the store (at most 256 MiB, as the pipeline reads it).
+async fn read_component(objects: &akte_store::object::Objects, root: &akte_store::Name) -> akte_store::Result<Vec<u8>> {
+    use futures::TryStreamExt;
+    let mut stream = objects.read_root(root).await?;
+    let mut out = Vec::new();
+    while let Some(part) = stream.try_next().await? {
+        if out.len() + part.len() > 256 << 20 {
+            return Err(akte_store::Error::Invalid(format!("The component {root} is larger than 256 MiB")));
+        }
+        out.extend_from_slice(&part);
+    }
+    Ok(out)
 }
 
 /// The data directory of this node's ingest worker.
