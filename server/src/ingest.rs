@@ -219,10 +219,18 @@ pub async fn switch(
     media_type: Option<&str>,
 ) -> Result<()> {
     let p = registry::find(repo.catalog(), name)?;
-    if let Some(m) = media_type
-        && !p.manifest.handles(m)
+    if let Some(m) = media_type {
+        if !is_media_type(m) {
+            bail!("{m:?} is not a media type (such as application/pdf or text/*)");
+        }
+        if !p.manifest.handles(m) {
+            bail!("The plugin {name} does not handle {m} (it handles {})", p.manifest.media_types.join(", "));
+        }
+    }
+    if let Some(code) = aktenplan
+        && !aktenplan_known(repo.catalog(), code)
     {
-        bail!("The plugin {name} does not handle {m} (it handles {})", p.manifest.media_types.join(", "));
+        bail!("The Aktenplan has no node {code} or below it, and no Akte is filed there; check the code");
     }
     repo.commit(vec![registry::switch(&p, on, aktenplan, media_type)]).await?;
     let scope = match (aktenplan, media_type) {
@@ -235,6 +243,30 @@ pub async fn switch(
     };
     say!("{name} {} {scope}", if on { "enabled" } else { "disabled" });
     Ok(())
+}
+
+/// Whether `text` is a media type or range: `type/subtype` or `type/*` of token
+/// characters (RFC 9110), lower or upper case.
+fn is_media_type(text: &str) -> bool {
+    let token = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b));
+    match text.split_once('/') {
+        Some((ty, "*")) => token(ty),
+        Some((ty, sub)) => token(ty) && token(sub),
+        None => false,
+    }
+}
+
+/// Whether a rule for `code` can apply: the repository keeps no Aktenplan (codes are
+/// free), or some Aktenplan node or Akte has `code` or a code below it (`61` covers
+/// `61.2`, as in the rules).
+fn aktenplan_known(catalog: &akte_store::catalog::Catalog, code: &str) -> bool {
+    use akte_store::model::ObjKind;
+    let at_or_below = |c: &str| c == code || c.strip_prefix(code).is_some_and(|rest| rest.starts_with('.'));
+    let mut nodes = catalog.all(ObjKind::Aktenplan).filter_map(|n| n.text("code")).peekable();
+    if nodes.peek().is_none() {
+        return true;
+    }
+    nodes.any(at_or_below) || catalog.all(ObjKind::Akte).filter_map(|a| a.text("aktenplan")).any(at_or_below)
 }
 
 /// `akte plugin remove`.
@@ -269,6 +301,12 @@ pub async fn test(
     let content = std::fs::read(document).with_context(|| format!("Cannot read {}", document.display()))?;
     let name = document.file_name().and_then(|n| n.to_str()).unwrap_or("document");
     let media_type = media_type.unwrap_or_else(|| model::media_type_of(name, &content)).to_string();
+    if !manifest.handles(&media_type) {
+        eprintln!(
+            "akte: note: the manifest lists {} but not {media_type}, so in the repository this plugin would not run on this file.",
+            manifest.media_types.join(", ")
+        );
+    }
     let host = host(data)?;
     let plugin = host.load(manifest.clone(), &bytes)?;
     let info = akte_plugins::DocumentInfo {

@@ -204,6 +204,34 @@ fn files_without_a_known_extension_are_recognised_by_their_content() {
 }
 
 #[test]
+fn switching_a_plugin_checks_the_media_type_and_the_aktenplan_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "data");
+    let (wasm, toml) = guest("keywords");
+    ok(&data, &["plugin", "add", s(&wasm), "--manifest", s(&toml)]);
+    // Without an Aktenplan in the repository, codes are free.
+    ok(&data, &["plugin", "disable", "keywords", "--aktenplan", "99.99"]);
+    let bad = run(&data, &["plugin", "disable", "keywords", "--media-type", "kaputt"]).fails_with_sentence();
+    assert!(bad.stderr.contains("is not a media type"), "{bad}");
+
+    // With one, a code that neither a node nor an Akte has is a mistake.
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let srv = Server::start(&data, false, &[]);
+    let r = client()
+        .post(srv.url("/aktenplan"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"code": "61", "title": "Immissionsschutz"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    srv.stop();
+    let unknown = run(&data, &["plugin", "disable", "keywords", "--aktenplan", "99.98"]).fails_with_sentence();
+    assert!(unknown.stderr.contains("99.98"), "{unknown}");
+    ok(&data, &["plugin", "disable", "keywords", "--aktenplan", "61"]);
+    run(&data, &["plugin", "enable", "keywords", "--aktenplan", "6"]).fails_with_sentence();
+}
+
+#[test]
 fn plugin_test_runs_a_component_locally_and_stores_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
