@@ -391,7 +391,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Search { query, akte, document_type, limit, offset, sort } => {
+        Command::Search { query, akte, aktenplan, document_type, limit, offset, sort } => {
             let repo = open(&opts).await?;
             let mut request = akte_index::SearchRequest::new(query.clone());
             request.limit = usize::from(*limit);
@@ -406,6 +406,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 request.filters.akte = vec![find_akte(&repo, a)?.id.to_string()];
             }
             request.filters.document_type = document_type.clone();
+            request.filters.aktenplan = aktenplan.as_deref().map(|c| search::aktenplan_filter(repo.catalog(), c));
             let index = search::open_current(&cli.data, &repo).await?;
             let found = index.search(&request, &search::operator())?;
             if cli.json {

@@ -203,6 +203,9 @@ pub enum Command {
         /// Only inside this Akte (id or Aktenzeichen).
         #[arg(long)]
         akte: Option<String>,
+        /// Only below this Aktenplan node (its code, e.g. 61.2).
+        #[arg(long)]
+        aktenplan: Option<String>,
         /// Only these document types.
         #[arg(long = "typ")]
         document_type: Vec<String>,

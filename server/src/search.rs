@@ -93,6 +93,12 @@ pub fn readers_of(catalog: &Catalog, akte: &Obj) -> Vec<String> {
     out
 }
 
+/// The search filter for an Aktenplan code: the path of codes from the root (`6/61/61.2`),
+/// as the index files each Dokument; it matches the node and everything below.
+pub fn aktenplan_filter(catalog: &Catalog, code: &str) -> String {
+    Plan::of(catalog).path(code.trim()).iter().map(|n| n.code.as_str()).collect::<Vec<_>>().join("/")
+}
+
 /// The Aktenplan nodes by code, read once per index update.
 struct Plan<'a> {
     catalog: &'a Catalog,

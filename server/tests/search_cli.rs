@@ -96,6 +96,16 @@ fn the_demo_case_is_found_through_extraction_and_ocr_with_recall_at_3_of_at_leas
     let all = search(&data, &["Windenergieanlage"]);
     assert!(all["total"].as_u64() > inside["total"].as_u64());
     assert!(!all["facets"]["document_type"].as_object().unwrap().is_empty(), "{}", all["facets"]);
+    // Below an Aktenplan node: the Akten filed there (the two 61.2 Akten; 11.3 holds the
+    // third), and a node holds what is below it.
+    let total = |args: &[&str]| search(&data, args)["total"].as_u64().unwrap();
+    let below = |code: &str| total(&["Windenergieanlage", "--aktenplan", code]);
+    let in_akte = |az: &str| total(&["Windenergieanlage", "--akte", az]);
+    assert_eq!(below("61.2"), in_akte("61.2-0815/2026") + in_akte("61.2-0911/2026"));
+    assert_eq!(below("6"), below("61.2"));
+    assert_eq!(below("1"), in_akte("11.3-0042/2026"));
+    assert_eq!(below("6") + below("1"), all["total"].as_u64().unwrap());
+    assert_eq!(below("99"), 0);
     // An internal Vermerk has no date of receipt or dispatch; it is found by its own date.
     let vermerk = id_of("antrag/05-vermerk-vollstaendigkeitspruefung.txt");
     assert_eq!(ids(&search(&data, &["datum:2026-02-10 typ:Vermerk"])), [vermerk]);

@@ -279,6 +279,8 @@ pub struct SearchQuery {
     pub akte: Option<String>,
     /// Only this document type.
     pub typ: Option<String>,
+    /// Only below this Aktenplan node (its code, e.g. `61.2`).
+    pub aktenplan: Option<String>,
     /// Hits per page (1–100, default 10).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
@@ -356,6 +358,9 @@ pub async fn search(
         request.filters.akte = vec![id.to_string()];
     }
     request.filters.document_type = q.typ.into_iter().collect();
+    if let Some(code) = q.aktenplan.as_deref().filter(|c| !c.trim().is_empty()) {
+        request.filters.aktenplan = Some(crate::search::aktenplan_filter(app.repo.read().await.catalog(), code));
+    }
     let access = who.search_access();
     let app2 = app.clone();
     let found = tokio::task::spawn_blocking(move || app2.index.search(&request, &access))
