@@ -383,6 +383,11 @@ fn date_bounds(s: &str) -> Option<(i64, i64)> {
     {
         return None;
     }
+    // A day the month does not have (2026-02-30) is no date, not an empty day.
+    if let (Some(m), Some(d)) = (m, d) {
+        let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
+        time::Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?).ok()?;
+    }
     let base = y * 10_000;
     Some(match (m, d) {
         (None, _) => (base + 101, base + 1231),
@@ -401,8 +406,11 @@ mod tests {
         assert_eq!(parse_date_range("2026-03"), Ok((20260301, 20260331)));
         assert_eq!(parse_date_range("2026-01-01..2026-03-31"), Ok((20260101, 20260331)));
         assert_eq!(parse_date_range("01.02.2026..").map(|r| r.0), Ok(20260201));
+        assert_eq!(parse_date_range("2024-02-29"), Ok((20240229, 20240229)), "a leap day");
         assert_eq!(parse_date_range("..2025").map(|r| r.1), Ok(20251231));
-        for bad in ["2026-13", "gestern", "..", "2026-03-01..2026-01-01", "1.2.3.4"] {
+        for bad in
+            ["2026-13", "gestern", "..", "2026-03-01..2026-01-01", "1.2.3.4", "2026-02-30", "31.04.2026", "2025-02-29"]
+        {
             assert!(parse_date_range(bad).is_err(), "{bad}");
         }
     }
