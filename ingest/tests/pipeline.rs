@@ -141,6 +141,18 @@ fn word_recall(truth: &str, got: &str) -> f64 {
     want.iter().filter(|w| got.contains(*w)).count() as f64 / want.len() as f64
 }
 
+/// The hostile guest as the extractor for text/plain (it echoes `echo …`, loops on `loop`,
+/// allocates without end on `memory`).
+const HOSTILE_TXT: &str = r#"
+name = "hostile"
+version = "0.1.0"
+world = "extractor"
+media-types = ["text/plain"]
+[limits]
+memory-mib = 32
+timeout-ms = 300
+"#;
+
 const KEYWORDS: &str = r#"
 name = "keywords"
 version = "0.1.0"
@@ -335,14 +347,7 @@ async fn hostile_documents_end_in_bounded_results_and_stay_stored() {
 async fn a_runaway_plugin_is_recorded_as_failed_and_the_next_document_works() {
     let env = Env::new();
     let mut repo = env.init().await;
-    // The hostile guest as the extractor for text/plain (it echoes `echo …` and loops on `loop`).
-    install(
-        &mut repo,
-        "hostile",
-        "name = \"hostile\"\nversion = \"0.1.0\"\nworld = \"extractor\"\nmedia-types = [\"text/plain\"]\n\
-         [limits]\nmemory-mib = 32\ntimeout-ms = 300\n",
-    )
-    .await;
+    install(&mut repo, "hostile", HOSTILE_TXT).await;
     let akte = create_akte(&mut repo, "61.2-0002/2026", "61.2").await;
     let looping = add(&mut repo, akte, "loop.txt", b"loop".to_vec()).await;
     let memory = add(&mut repo, akte, "memory.txt", b"memory".to_vec()).await;
@@ -371,13 +376,7 @@ async fn enrichers_run_again_when_the_text_they_saw_is_replaced() {
     let env = Env::new();
     let mut repo = env.init().await;
     // An extractor for text/plain that times out on this document, and an enricher.
-    install(
-        &mut repo,
-        "hostile",
-        "name = \"hostile\"\nversion = \"0.1.0\"\nworld = \"extractor\"\nmedia-types = [\"text/plain\"]\n\
-         [limits]\ntimeout-ms = 300\n",
-    )
-    .await;
+    install(&mut repo, "hostile", HOSTILE_TXT).await;
     install(&mut repo, "keywords", KEYWORDS).await;
     let akte = create_akte(&mut repo, "61.2-0003/2026", "61.2").await;
     let doc =
