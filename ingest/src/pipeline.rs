@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Instant};
 use akte_plugins::{DocumentInfo, Field, Outcome, Plugin, PluginError, PluginHost, Verdict, World};
 use akte_store::{
     Change, Name, Repository,
-    catalog::{Catalog, Obj},
+    catalog::{Catalog, Obj, VecMap},
     model::ObjKind,
 };
 use futures::{StreamExt, stream};
@@ -322,6 +322,57 @@ impl Pipeline {
         Ok(report)
     }
 
+    /// The built-in extractor for a media type.
+    fn builtin_extractor_for(&self, media_type: &str) -> Option<&Loaded> {
+        self.extractors.iter().find(|e| e.installed.is_none() && e.runs_for(None, media_type))
+    }
+
+    /// The result of extractor `ex` for the job: recorded, or made now and stored.
+    #[allow(clippy::too_many_arguments)]
+    async fn extract(
+        &self,
+        repo: &Repository,
+        job: &Job,
+        ex: &Loaded,
+        have: &VecMap<Name>,
+        work: &mut Work,
+        content: &mut Option<Vec<u8>>,
+        fresh_text: &mut bool,
+    ) -> Result<Option<Derived>> {
+        if let Some(result) = have.get(&ex.producer) {
+            work.reused += 1;
+            return Ok(Some(load(repo, result).await?));
+        }
+        let started = Instant::now();
+        let payload = if job.size > self.limits.max_extract_bytes {
+            too_large(job.size, self.limits.max_extract_bytes)
+        } else {
+            let bytes = match content.take() {
+                Some(b) => b,
+                None => repo.read_bytes(&job.content, self.limits.max_extract_bytes as usize).await?,
+            };
+            let r = ex.plugin.extract(&bytes, &job.media_type).await;
+            *content = Some(bytes);
+            match r {
+                Ok(o) => {
+                    let e = o.value;
+                    Payload::Text {
+                        pages: e.pages.iter().map(|r| (r.start, r.end)).collect(),
+                        text: e.text,
+                        page_numbers: Vec::new(),
+                        fields: e.fields.into_iter().map(|f| (f.name, f.value)).collect(),
+                        language: e.language,
+                    }
+                }
+                Err(e) => failed(&e),
+            }
+        };
+        let d = derived(&ex.producer, payload, Vec::new(), started);
+        work.store(repo, job, Stage::Extract, &ex.producer, &d).await?;
+        *fresh_text = true;
+        Ok(Some(d))
+    }
+
     async fn work(&self, repo: &Repository, job: &Job, progress: Arc<dyn Fn(Event) + Send + Sync>) -> Result<Work> {
         let mut work = Work { version: job.version, ..Work::default() };
         let have = repo.catalog().derived(&job.content).cloned().unwrap_or_default();
@@ -336,39 +387,16 @@ impl Pipeline {
         // failed; an older extractor's) and are made again.
         let mut fresh_text = false;
         if let Some(ex) = self.extractor_for(aktenplan, &job.media_type) {
-            let derived = match have.get(&ex.producer) {
-                Some(result) => {
-                    work.reused += 1;
-                    Some(load(repo, result).await?)
-                }
-                None => {
-                    let started = Instant::now();
-                    let payload = if job.size > self.limits.max_extract_bytes {
-                        too_large(job.size, self.limits.max_extract_bytes)
-                    } else {
-                        let bytes = repo.read_bytes(&job.content, self.limits.max_extract_bytes as usize).await?;
-                        let r = ex.plugin.extract(&bytes, &job.media_type).await;
-                        content = Some(bytes);
-                        match r {
-                            Ok(o) => {
-                                let e = o.value;
-                                Payload::Text {
-                                    pages: e.pages.iter().map(|r| (r.start, r.end)).collect(),
-                                    text: e.text,
-                                    page_numbers: Vec::new(),
-                                    fields: e.fields.into_iter().map(|f| (f.name, f.value)).collect(),
-                                    language: e.language,
-                                }
-                            }
-                            Err(e) => failed(&e),
-                        }
-                    };
-                    let d = derived(&ex.producer, payload, Vec::new(), started);
-                    work.store(repo, job, Stage::Extract, &ex.producer, &d).await?;
-                    fresh_text = true;
-                    Some(d)
-                }
-            };
+            let mut derived = self.extract(repo, job, ex, &have, &mut work, &mut content, &mut fresh_text).await?;
+            // An installed extractor that failed on the document: the built-in one for its
+            // type, if there is one, so that the document still gets text (the failure
+            // stays recorded and shown).
+            if ex.installed.is_some()
+                && derived.as_ref().is_some_and(fell_back_from)
+                && let Some(builtin) = self.builtin_extractor_for(&job.media_type)
+            {
+                derived = self.extract(repo, job, builtin, &have, &mut work, &mut content, &mut fresh_text).await?;
+            }
             if let Some(Derived { payload: Payload::Text { text: t, fields, .. }, .. }) = derived {
                 text = t;
                 without_text = fields
@@ -477,6 +505,15 @@ impl Pipeline {
         {
             chosen.insert(0, p);
         }
+        // The built-in extractor's text where an installed extractor failed (see `work`).
+        if let Some(ex) =
+            self.extractor_for(job.aktenplan.as_deref(), &job.media_type).filter(|e| e.installed.is_some())
+            && let Some(builtin) = self.builtin_extractor_for(&job.media_type)
+            && let (Some(primary), Some(_)) = (have.get(&ex.producer), have.get(&builtin.producer))
+            && fell_back_from(&load(repo, primary).await?)
+        {
+            chosen.push(&builtin.producer);
+        }
         chosen.sort_by_key(|p| Stage::of(p));
         let mut view = View::default();
         let mut best_confidence = 0;
@@ -560,6 +597,12 @@ fn push_text(text: &mut String, more: &str) {
         text.push_str("\n\n");
     }
     text.push_str(more);
+}
+
+/// Whether an installed extractor's result calls for the built-in extractor: it failed, but
+/// not because the content is too large for this node (the built-in one gets no more).
+fn fell_back_from(d: &Derived) -> bool {
+    matches!(&d.payload, Payload::Failed { code, .. } if code != "too-large")
 }
 
 fn too_large(size: u64, limit: u64) -> Payload {

@@ -375,22 +375,30 @@ async fn a_runaway_plugin_is_recorded_as_failed_and_the_next_document_works() {
 async fn enrichers_run_again_when_the_text_they_saw_is_replaced() {
     let env = Env::new();
     let mut repo = env.init().await;
-    // An extractor for text/plain that times out on this document, and an enricher.
-    install(&mut repo, "hostile", HOSTILE_TXT).await;
+    // An extractor that times out on this document, for a type no built-in extractor
+    // reads (so nothing stands in for it), and an enricher.
+    let for_any_file = |name: &str| {
+        format!(
+            "name = \"{name}\"\nversion = \"0.1.0\"\nworld = \"extractor\"\n\
+             media-types = [\"application/octet-stream\"]\n[limits]\ntimeout-ms = 300\n"
+        )
+    };
+    install(&mut repo, "hostile", &for_any_file("hostile")).await;
     install(&mut repo, "keywords", KEYWORDS).await;
     let akte = create_akte(&mut repo, "61.2-0003/2026", "61.2").await;
     let doc =
-        add(&mut repo, akte, "gutachten.txt", b"loop Schallimmissionsprognose der Windenergieanlage".to_vec()).await;
+        add(&mut repo, akte, "gutachten.dat", b"loop Schallimmissionsprognose der Windenergieanlage".to_vec()).await;
     let pipeline = Pipeline::load(&env.host(), &repo, None, PipelineLimits::default()).await.unwrap();
     pipeline.process(&mut repo, &[doc], quiet()).await.unwrap();
     let before = pipeline.view(&repo, &doc).await.unwrap();
     assert_eq!(before.document_type, None, "the enricher saw no text: {before:?}");
     assert!(before.failures.iter().any(|(p, _)| p.starts_with("extract:hostile@")), "{before:?}");
 
-    // Without the failing extractor, the built-in one extracts the text; the enricher's
-    // recorded result was made without text and is made again, with it.
+    // Another extractor replaces it (the plain-text component, installed for this type);
+    // the enricher's recorded result was made without text and is made again, with it.
     let hostile = registry::find(repo.catalog(), "hostile").unwrap();
     repo.commit(vec![registry::remove(&hostile)]).await.unwrap();
+    install(&mut repo, "txt", &for_any_file("txt")).await;
     let pipeline = Pipeline::load(&env.host(), &repo, None, PipelineLimits::default()).await.unwrap();
     assert_eq!(pipeline.pending(repo.catalog()), [doc]);
     let report = pipeline.process(&mut repo, &[doc], quiet()).await.unwrap();
@@ -400,6 +408,34 @@ async fn enrichers_run_again_when_the_text_they_saw_is_replaced() {
     assert_eq!(after.document_type.as_deref(), Some("Schallgutachten"), "{after:?}");
     assert!(after.failures.is_empty(), "{after:?}");
     // Nothing is left to do, and another run reuses everything.
+    assert!(pipeline.pending(repo.catalog()).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_installed_extractor_is_stood_in_for_by_the_built_in_one() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    install(&mut repo, "hostile", HOSTILE_TXT).await;
+    install(&mut repo, "keywords", KEYWORDS).await;
+    let akte = create_akte(&mut repo, "61.2-0004/2026", "61.2").await;
+    let looping =
+        add(&mut repo, akte, "gutachten.txt", b"loop Schallimmissionsprognose der Windenergieanlage".to_vec()).await;
+    let fine = add(&mut repo, akte, "echo.txt", b"echo Windpark".to_vec()).await;
+    let pipeline = Pipeline::load(&env.host(), &repo, None, PipelineLimits::default()).await.unwrap();
+    let report = pipeline.process(&mut repo, &[looping, fine], quiet()).await.unwrap();
+    assert_eq!(report.produced.get("extract"), Some(&3), "the hostile one twice, the built-in once: {report:?}");
+
+    // The document has the built-in extractor's text, the enricher saw it, and the
+    // installed extractor's failure is still shown.
+    let v = pipeline.view(&repo, &looping).await.unwrap();
+    assert!(v.text.starts_with("loop Schallimmissionsprognose"), "{v:?}");
+    assert_eq!(v.document_type.as_deref(), Some("Schallgutachten"), "{v:?}");
+    assert!(v.failures.iter().any(|(p, m)| p.starts_with("extract:hostile@") && m.contains("time")), "{v:?}");
+    assert!(v.producers.iter().any(|p| p.starts_with("extract:txt@")), "{v:?}");
+    // Where the installed extractor works, only its text counts.
+    let v = pipeline.view(&repo, &fine).await.unwrap();
+    assert_eq!(v.text, "echo Windpark");
+    assert!(!v.producers.iter().any(|p| p.starts_with("extract:txt@")), "{v:?}");
     assert!(pipeline.pending(repo.catalog()).is_empty());
 }
 
