@@ -347,10 +347,7 @@ impl Pipeline {
         let payload = if job.size > self.limits.max_extract_bytes {
             too_large(job.size, self.limits.max_extract_bytes)
         } else {
-            let bytes = match content.take() {
-                Some(b) => b,
-                None => repo.read_bytes(&job.content, self.limits.max_extract_bytes as usize).await?,
-            };
+            let bytes = content_of(repo, job, content, self.limits.max_extract_bytes).await?;
             let r = ex.plugin.extract(&bytes, &job.media_type).await;
             *content = Some(bytes);
             match r {
@@ -424,10 +421,7 @@ impl Pipeline {
                     let payload = if job.size > self.limits.max_ocr_bytes {
                         too_large(job.size, self.limits.max_ocr_bytes)
                     } else {
-                        let bytes = match content.take() {
-                            Some(b) => b,
-                            None => repo.read_bytes(&job.content, self.limits.max_ocr_bytes as usize).await?,
-                        };
+                        let bytes = content_of(repo, job, &mut content, self.limits.max_ocr_bytes).await?;
                         let version = job.version;
                         let result = if ocr::is_image(&job.media_type) {
                             let r = engine.image(&bytes).await.map(|t| vec![(1, t)]);
@@ -570,6 +564,15 @@ impl Work {
         let change = Change::Derive { content: job.content, producer: producer.to_string(), result };
         self.produced.push((stage.into(), producer.to_string(), change, failure));
         Ok(())
+    }
+}
+
+/// The job's content: what an earlier stage read (taken from `read`), else at most `limit`
+/// bytes from the store.
+async fn content_of(repo: &Repository, job: &Job, read: &mut Option<Vec<u8>>, limit: u64) -> Result<Vec<u8>> {
+    match read.take() {
+        Some(bytes) => Ok(bytes),
+        None => Ok(repo.read_bytes(&job.content, limit as usize).await?),
     }
 }
 
