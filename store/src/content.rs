@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt, stream::BoxStream};
+use futures::{Stream, StreamExt, TryStreamExt, stream::BoxStream};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -225,6 +225,20 @@ impl Objects {
                 format!("is a {other:?}, not content"),
             )),
         }
+    }
+
+    /// Reads the content whose root object is `root` into memory, refusing one larger than
+    /// `limit` bytes.
+    pub async fn read_bytes(&self, root: &Name, limit: usize) -> Result<Vec<u8>> {
+        let mut stream = self.read_root(root).await?;
+        let mut out = Vec::new();
+        while let Some(part) = stream.try_next().await? {
+            if out.len() + part.len() > limit {
+                return Err(Error::Invalid(format!("The content {root} is larger than {limit} bytes")));
+            }
+            out.extend_from_slice(&part);
+        }
+        Ok(out)
     }
 
     /// Streams bytes `start..end` of the content whose root object is `root`, fetching and

@@ -755,15 +755,7 @@ impl Repository {
 
     /// Reads a content into memory, refusing one larger than `limit` bytes.
     pub async fn read_bytes(&self, root: &Name, limit: usize) -> Result<Vec<u8>> {
-        let mut stream = self.objects.read_root(root).await?;
-        let mut out = Vec::new();
-        while let Some(part) = stream.try_next().await? {
-            if out.len() + part.len() > limit {
-                return Err(Error::Invalid(format!("The content {root} is larger than {limit} bytes")));
-            }
-            out.extend_from_slice(&part);
-        }
-        Ok(out)
+        self.objects.read_bytes(root, limit).await
     }
 
     /// Streams the content of a version, or of a Dokument's latest version.

@@ -70,11 +70,10 @@ pub async fn verify(repo: &Repository, progress: impl Fn(u64, u64)) -> Result<Re
             entries.entry(node).or_default().push(seq);
             continue;
         }
-        match p.strip_prefix("objects/").and_then(|r| r.split_once('/')) {
-            Some((hh, name)) if name.starts_with(hh) && hh.len() == 2 && Name::parse(name).is_some() => {
-                objects.push(Name::parse(name).expect("checked"))
-            }
-            _ => report.bad(p, "is not a name Akte writes (planted or misplaced object)"),
+        let written = p.strip_prefix("objects/").and_then(|r| r.split_once('/'));
+        match written.filter(|(hh, name)| hh.len() == 2 && name.starts_with(hh)).and_then(|(_, n)| Name::parse(n)) {
+            Some(name) => objects.push(name),
+            None => report.bad(p, "is not a name Akte writes (planted or misplaced object)"),
         }
     }
 

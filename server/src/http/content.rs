@@ -241,8 +241,9 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 /// Reads an upload (multipart with a `file` part, or the raw body) into the store, and its
-/// first `head_limit` bytes into `head` (for the validators).
-/// Returns the content, the file name, the media type and the metadata.
+/// first [`HEAD_KEPT`] bytes into `head` (for the validators). Returns the content, the
+/// file name, the media type (as declared, unless generic; else by the name's extension or
+/// the first bytes) and the metadata.
 async fn receive(
     app: &Arc<App>,
     objects: Objects,
@@ -250,7 +251,6 @@ async fn receive(
     mut meta: UploadMeta,
     req: Request,
     head: &mut Vec<u8>,
-    head_limit: usize,
 ) -> ApiResult<(ContentRef, String, String, UploadMeta)> {
     let max = app.config.max_upload_bytes;
     let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
@@ -268,13 +268,10 @@ async fn receive(
                     return Err(ApiError::bad_request("Only one file part is allowed per upload"));
                 }
                 let file_name = field.file_name().map(str::to_string).or(meta.file_name.clone()).unwrap_or_default();
-                let media = field
-                    .content_type()
-                    .map(str::to_string)
-                    .filter(|m| m != "application/octet-stream")
-                    .unwrap_or_else(|| model::media_type_for(&file_name).to_string());
+                let declared = field.content_type().map(str::to_string).filter(|m| m != "application/octet-stream");
                 let stream = field.map_err(io_err);
-                let content = store_stream(&objects, chunk_size, max, Box::pin(stream), head, head_limit).await?;
+                let content = store_stream(&objects, chunk_size, max, Box::pin(stream), head, HEAD_KEPT).await?;
+                let media = declared.unwrap_or_else(|| model::media_type_of(&file_name, head).to_string());
                 stored = Some((content, file_name, media));
                 continue;
             }
@@ -307,16 +304,16 @@ async fn receive(
     }
     let file_name = meta.file_name.clone().or_else(|| disposition_name(req.headers())).unwrap_or_default();
     // Generic types (and curl's default for --data-binary) say nothing about the document.
-    let media = Some(ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .filter(|m| !m.is_empty() && m != "application/octet-stream" && m != "application/x-www-form-urlencoded")
-        .unwrap_or_else(|| model::media_type_for(&file_name).to_string());
+    let declared = Some(ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .filter(|m| !m.is_empty() && m != "application/octet-stream" && m != "application/x-www-form-urlencoded");
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         && len > max
     {
         return Err(ApiError::too_large(format!("A document may have at most {max} bytes")));
     }
     let stream = req.into_body().into_data_stream().map_err(io_err);
-    let content = store_stream(&objects, chunk_size, max, Box::pin(stream), head, head_limit).await?;
+    let content = store_stream(&objects, chunk_size, max, Box::pin(stream), head, HEAD_KEPT).await?;
+    let media = declared.unwrap_or_else(|| model::media_type_of(&file_name, head).to_string());
     Ok((content, file_name, media, meta))
 }
 
@@ -370,12 +367,8 @@ pub async fn upload(
         (repo.objects().clone(), repo.chunk_size)
     };
     let mut head = Vec::new();
-    let (content, file_name, mut media, meta) =
-        receive(&app, objects, chunk_size, meta, req, &mut head, HEAD_KEPT).await?;
+    let (content, file_name, media, meta) = receive(&app, objects, chunk_size, meta, req, &mut head).await?;
     check_file_name(&file_name)?;
-    if media == "application/octet-stream" {
-        media = model::media_type_of(&file_name, &head).to_string();
-    }
     let mut fields = Map::new();
     let stem = file_name.rsplit_once('.').map(|(s, _)| s).filter(|s| !s.is_empty()).unwrap_or(&file_name);
     fields.insert("title".into(), json!(meta.title.clone().unwrap_or_else(|| stem.to_string())));
@@ -565,16 +558,12 @@ pub async fn add_version(
         (repo.objects().clone(), repo.chunk_size, last)
     };
     let mut head = Vec::new();
-    let (content, mut file_name, mut media, meta) =
-        receive(&app, objects, chunk_size, meta, req, &mut head, HEAD_KEPT).await?;
+    let (content, mut file_name, mut media, meta) = receive(&app, objects, chunk_size, meta, req, &mut head).await?;
     if file_name.is_empty() {
         file_name = last_name.unwrap_or_default();
-        media = model::media_type_for(&file_name).to_string();
-    }
-    check_file_name(&file_name)?;
-    if media == "application/octet-stream" {
         media = model::media_type_of(&file_name, &head).to_string();
     }
+    check_file_name(&file_name)?;
     let vfields = version_fields(&content, &file_name, &media, meta.comment.as_deref());
     model::validate(ObjKind::Version, &vfields, true)?;
     let dokument = {

@@ -154,7 +154,8 @@ impl App {
         }
         let mut plugins = Vec::new();
         for p in validators {
-            match read_component(&objects, &p.content).await {
+            // At most 256 MiB, as the pipeline reads a component.
+            match objects.read_bytes(&p.content, 256 << 20).await {
                 Ok(wasm) => plugins.push((p, wasm)),
                 Err(e) => {
                     tracing::error!(plugin = %p.manifest.name, error = %e, "a validator cannot be read; it is left out")
@@ -386,20 +387,6 @@ async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationTok
 
 /// Uploads validated at once whose start must be read back from the store.
 const VALIDATIONS_AT_ONCE: usize = 2;
-
-/// A plugin's component, read from the store (at most 256 MiB, as the pipeline reads it).
-async fn read_component(objects: &akte_store::object::Objects, root: &akte_store::Name) -> akte_store::Result<Vec<u8>> {
-    use futures::TryStreamExt;
-    let mut stream = objects.read_root(root).await?;
-    let mut out = Vec::new();
-    while let Some(part) = stream.try_next().await? {
-        if out.len() + part.len() > 256 << 20 {
-            return Err(akte_store::Error::Invalid(format!("The component {root} is larger than 256 MiB")));
-        }
-        out.extend_from_slice(&part);
-    }
-    Ok(out)
-}
 
 /// The data directory of this node's ingest worker.
 pub fn ingest_node_dir(data: &Path) -> PathBuf {
