@@ -167,7 +167,7 @@ async fn load_akte(repo: &mut Repository, dir: &std::path::Path, def: &MoreAkte)
     }
     let mut fields = def.akte.clone();
     fields.entry("status").or_insert(json!("offen"));
-    let akte = cmd::create_akte(repo, fields).await?;
+    let akte = crate::add::create_akte(repo, fields).await?;
     let mut vorgaenge = BTreeMap::new();
     let mut changes = Vec::new();
     for v in &def.vorgaenge {
@@ -194,7 +194,7 @@ async fn load_akte(repo: &mut Repository, dir: &std::path::Path, def: &MoreAkte)
                 bail!("The demo case lacks {}", f.display());
             }
         }
-        let added = cmd::add_files_with(repo, parent, &files, |i, f| {
+        let added = crate::add::add_files_with(repo, parent, &files, |i, f| {
             let d = docs[i];
             f.insert("title".into(), json!(d.title));
             for (k, v) in [

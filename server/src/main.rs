@@ -1,6 +1,7 @@
 //! `akte`: the command-line entry point. Parses arguments and hands over to `cmd`; prints
 //! errors as one plain sentence and exits non-zero.
 
+mod add;
 mod admin;
 mod cmd;
 mod demo;
