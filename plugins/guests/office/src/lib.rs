@@ -203,7 +203,7 @@ impl<'a> Package<'a> {
             });
         };
         self.budget.left.set(left - out.len() as u64);
-        if crc32fast::hash(&out) != crc {
+        if zlib_rs::crc32::crc32(0, &out) != crc {
             return Err(Failure::Other(format!("{name}: Invalid checksum")));
         }
         Ok(Some(out))
@@ -344,3 +344,33 @@ pub(crate) fn log(level: Level, message: &str) {
 
 #[cfg(target_arch = "wasm32")]
 export!(Office);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ODT: &str = "application/vnd.oasis.opendocument.text";
+
+    fn fixture() -> Vec<u8> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../fixtures/windpark-hohe-heide/antrag/06-nachforderung-unterlagen.odt"
+        );
+        std::fs::read(path).expect("the fixture ODT")
+    }
+
+    #[test]
+    fn a_part_whose_bytes_do_not_match_its_checksum_is_refused() {
+        let good = fixture();
+        assert!(extract(good.clone(), ODT.into()).is_ok_and(|e| e.text.contains("Nachforderung")));
+        // The `mimetype` part is stored uncompressed: one letter changed keeps the archive
+        // readable and leaves only the CRC-32 to notice.
+        let at = good.windows(4).position(|w| w == b"text").expect("the mimetype part");
+        let mut bad = good;
+        bad[at] = b'T';
+        match extract(bad, ODT.into()) {
+            Err(Failure::Other(m)) => assert_eq!(m, "mimetype: Invalid checksum"),
+            other => panic!("expected a checksum failure, got {other:?}"),
+        }
+    }
+}
