@@ -119,6 +119,19 @@ pub struct Report {
     pub failures: Vec<(Uuid, String, String)>,
 }
 
+impl Report {
+    /// Adds the counts of another run over other versions.
+    pub fn absorb(&mut self, other: Report) {
+        self.versions += other.versions;
+        for (stage, n) in other.produced {
+            *self.produced.entry(stage).or_default() += n;
+        }
+        self.reused += other.reused;
+        self.ocr_pages += other.ocr_pages;
+        self.failures.extend(other.failures);
+    }
+}
+
 /// Everything derived for one version, as the index and the API show it.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct View {
@@ -280,6 +293,60 @@ impl Pipeline {
         out
     }
 
+    /// The latest versions whose recorded results of this pipeline include a failure, each
+    /// with the producers that failed: what [`retry`](Self::retry) runs again. Not listed
+    /// are the failures that say the same again: `too-large` (this node's limit) and
+    /// `unsupported` (the producer does not handle such input, e.g. an enricher given no
+    /// text; enrichers run again anyway when a retry brings new text). Reads every recorded
+    /// result of every latest version; `progress` gets how many versions of how many are
+    /// read.
+    pub async fn failed(
+        &self,
+        repo: &Repository,
+        progress: &(dyn Fn(usize, usize) + Send + Sync),
+    ) -> Result<Vec<(Uuid, Vec<String>)>> {
+        let catalog = repo.catalog();
+        let mut looked: Vec<(Uuid, Vec<(String, Name)>)> = Vec::new();
+        for dok in catalog.all(ObjKind::Dokument) {
+            let Some(job) = catalog.latest_version(&dok.id).and_then(|v| job_of(catalog, v)) else { continue };
+            let Some(have) = catalog.derived(&job.content) else { continue };
+            let mut producers = self.producers(&job);
+            // The built-in extractor that stands in for a failed installed one.
+            producers.extend(self.builtin_extractor_for(&job.media_type).map(|b| b.producer.clone()));
+            let recorded: Vec<(String, Name)> =
+                producers.into_iter().filter_map(|p| have.get(&p).map(|r| (p, *r))).collect();
+            if !recorded.is_empty() {
+                looked.push((job.version, recorded));
+            }
+        }
+        let total = looked.len();
+        let mut read = 0;
+        let mut out = Vec::new();
+        let mut checks = stream::iter(looked.into_iter().map(|(version, recorded)| async move {
+            let mut failed = Vec::new();
+            for (producer, result) in recorded {
+                if load(repo, &result)
+                    .await?
+                    .failure()
+                    .is_some_and(|(code, _)| !matches!(code, "too-large" | "unsupported"))
+                {
+                    failed.push(producer);
+                }
+            }
+            Ok::<_, Error>((version, failed))
+        }))
+        .buffered(self.limits.jobs.max(1) * 4);
+        while let Some(checked) = checks.next().await {
+            let (version, failed) = checked?;
+            read += 1;
+            progress(read, total);
+            if !failed.is_empty() {
+                out.push((version, failed));
+            }
+        }
+        Ok(out)
+    }
+
     /// Runs extraction, OCR and enrichers on versions, storing every result and committing
     /// them in batches. Results that exist already are reused, not recomputed.
     pub async fn process(
@@ -288,15 +355,41 @@ impl Pipeline {
         versions: &[Uuid],
         progress: Arc<dyn Fn(Event) + Send + Sync>,
     ) -> Result<Report> {
+        let versions: Vec<(Uuid, Vec<String>)> = versions.iter().map(|v| (*v, Vec::new())).collect();
+        self.run(repo, &versions, progress).await
+    }
+
+    /// Runs the producers that failed on these versions again (from [`failed`](Self::failed),
+    /// after a timeout under load, or once a plugin's limits were raised), and what depends
+    /// on their results: enrichers see the new text. The new result replaces the failure.
+    pub async fn retry(
+        &self,
+        repo: &mut Repository,
+        failed: &[(Uuid, Vec<String>)],
+        progress: Arc<dyn Fn(Event) + Send + Sync>,
+    ) -> Result<Report> {
+        self.run(repo, failed, progress).await
+    }
+
+    /// [`process`](Self::process), with the recorded results of the named producers of
+    /// each version set aside, so that they are made again.
+    async fn run(
+        &self,
+        repo: &mut Repository,
+        versions: &[(Uuid, Vec<String>)],
+        progress: Arc<dyn Fn(Event) + Send + Sync>,
+    ) -> Result<Report> {
         let mut report = Report { versions: versions.len(), ..Report::default() };
         let mut done = 0;
         for batch in versions.chunks(self.limits.batch.max(1)) {
-            let jobs: Vec<Job> =
-                batch.iter().filter_map(|id| repo.catalog().get(id).and_then(|v| job_of(repo.catalog(), v))).collect();
+            let jobs: Vec<(Job, &[String])> = batch
+                .iter()
+                .filter_map(|(id, again)| Some((job_of(repo.catalog(), repo.catalog().get(id)?)?, again.as_slice())))
+                .collect();
             let repo_ref: &Repository = repo;
-            let results: Vec<Result<Work>> = stream::iter(jobs.iter().map(|job| {
+            let results: Vec<Result<Work>> = stream::iter(jobs.iter().map(|(job, again)| {
                 let progress = progress.clone();
-                async move { self.work(repo_ref, job, progress).await }
+                async move { self.work(repo_ref, job, again, progress).await }
             }))
             .buffer_unordered(self.limits.jobs.max(1))
             .collect()
@@ -370,9 +463,18 @@ impl Pipeline {
         Ok(Some(d))
     }
 
-    async fn work(&self, repo: &Repository, job: &Job, progress: Arc<dyn Fn(Event) + Send + Sync>) -> Result<Work> {
+    async fn work(
+        &self,
+        repo: &Repository,
+        job: &Job,
+        again: &[String],
+        progress: Arc<dyn Fn(Event) + Send + Sync>,
+    ) -> Result<Work> {
         let mut work = Work { version: job.version, ..Work::default() };
-        let have = repo.catalog().derived(&job.content).cloned().unwrap_or_default();
+        let mut have = repo.catalog().derived(&job.content).cloned().unwrap_or_default();
+        for producer in again {
+            have.remove(producer);
+        }
         let mut content: Option<Vec<u8>> = None;
         let aktenplan = job.aktenplan.as_deref();
 

@@ -502,3 +502,47 @@ async fn a_tampered_result_is_named_by_verify_and_never_shown() {
     let err = pipeline.view(&repo, &version).await.unwrap_err();
     assert!(err.to_string().to_lowercase().contains("integrity"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_runs_again_what_failed_and_nothing_else() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    install(&mut repo, "keywords", KEYWORDS).await;
+    let akte = create_akte(&mut repo, "61.2-0005/2026", "61.2").await;
+    let scan = std::fs::read(fixtures().join("entscheidung/04-zustellungsurkunde-scan.png")).unwrap();
+    let scan = add(&mut repo, akte, "zustellungsurkunde.png", scan).await;
+    let fine = add(&mut repo, akte, "vermerk.txt", "Vermerk zur Schallimmissionsprognose".as_bytes().to_vec()).await;
+    let big = add(&mut repo, akte, "gross.txt", vec![b'a'; 4096]).await;
+    // OCR fails while its temporary directory is gone (a cleaned-up /tmp, a full disk),
+    // and the plain-text extractor refuses a content over a small limit.
+    let ocr = env.ocr().await;
+    let tmp = env.dir.path().join("tmp");
+    std::fs::remove_dir_all(&tmp).unwrap();
+    let limits = PipelineLimits { max_extract_bytes: 1024, ..PipelineLimits::default() };
+    let pipeline = Pipeline::load(&env.host(), &repo, ocr, limits).await.unwrap();
+    let first = pipeline.process(&mut repo, &[scan, fine, big], quiet()).await.unwrap();
+    // OCR, the plain-text extractor, and the enricher on both documents without text.
+    assert_eq!(first.failures.len(), 4, "{first:?}");
+    assert!(pipeline.view(&repo, &scan).await.unwrap().text.is_empty());
+    assert!(pipeline.pending(repo.catalog()).is_empty(), "a failure is a result: nothing is missing");
+
+    // Only the OCR failure is listed: the text file worked, the large one would be refused
+    // as too large again, and the enricher said it had no text to look at.
+    let failed = pipeline.failed(&repo, &|_, _| {}).await.unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].0, scan);
+    assert!(matches!(&failed[0].1[..], [p] if p.starts_with("ocr:")), "{failed:?}");
+
+    // With the directory back, the retry recognises the scan, and the enricher, which saw
+    // no text before, runs again on the new text; nothing else is made again.
+    std::fs::create_dir_all(&tmp).unwrap();
+    let again = pipeline.retry(&mut repo, &failed, quiet()).await.unwrap();
+    assert!(again.failures.is_empty(), "{again:?}");
+    assert_eq!(again.produced.get("ocr"), Some(&1), "{again:?}");
+    assert_eq!(again.produced.get("enrich"), Some(&1), "{again:?}");
+    assert_eq!(again.produced.len(), 2, "{again:?}");
+    let view = pipeline.view(&repo, &scan).await.unwrap();
+    assert!(view.text.contains("Zustell"), "{view:?}");
+    assert!(view.failures.is_empty(), "the new result replaces the failure: {view:?}");
+    assert!(pipeline.failed(&repo, &|_, _| {}).await.unwrap().is_empty());
+}

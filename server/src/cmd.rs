@@ -413,18 +413,31 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ingest => {
+        Command::Ingest { retry_failed } => {
             let mut repo = open(&opts).await?;
             let pipeline = ingest::pipeline(&cli.data, &repo, cli.json).await?;
             let pending = pipeline.pending(repo.catalog());
-            let report = ingest::run(&pipeline, &mut repo, &pending, cli.json).await?;
+            let mut report = ingest::run(&pipeline, &mut repo, &pending, cli.json).await?;
+            let mut retried = 0;
+            if *retry_failed {
+                let failed = ingest::failed(&pipeline, &repo).await?;
+                // What has just been made for the first time is not tried twice.
+                let failed: Vec<_> = failed.into_iter().filter(|(v, _)| !pending.contains(v)).collect();
+                retried = failed.len();
+                let again = ingest::retry(&pipeline, &mut repo, &failed, cli.json).await?;
+                report.absorb(again);
+            }
             search::sync(&cli.data, &repo, false, cli.json).await?;
             if cli.json {
                 print_json(&report);
-            } else if pending.is_empty() {
-                say!("nothing to do: every Dokument has the results of this node's pipeline");
+            } else if pending.is_empty() && retried == 0 {
+                say!(
+                    "nothing to do: every Dokument has the results of this node's pipeline{}",
+                    if *retry_failed { ", and none failed" } else { "" }
+                );
             } else {
-                say!("{} Dokument(e) processed, {} failure(s) recorded", pending.len(), report.failures.len());
+                let tried = if *retry_failed { format!(", {retried} retried") } else { String::new() };
+                say!("{} Dokument(e) processed{tried}, {} failure(s) recorded", pending.len(), report.failures.len());
             }
             Ok(ExitCode::SUCCESS)
         }

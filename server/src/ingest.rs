@@ -58,6 +58,31 @@ pub async fn reader(data: &Path, repo: &Repository) -> Result<Pipeline> {
 
 /// Runs the pipeline over versions with progress bars; prints a summary unless `quiet`.
 pub async fn run(pipeline: &Pipeline, repo: &mut Repository, versions: &[Uuid], quiet: bool) -> Result<Report> {
+    let versions: Vec<(Uuid, Vec<String>)> = versions.iter().map(|v| (*v, Vec::new())).collect();
+    retry(pipeline, repo, &versions, quiet).await
+}
+
+/// The latest versions with failed results of this pipeline (see [`Pipeline::failed`]),
+/// with a progress bar of the results read.
+pub async fn failed(pipeline: &Pipeline, repo: &Repository) -> Result<Vec<(Uuid, Vec<String>)>> {
+    let bar = output::bar(0, false, "reading the recorded results");
+    let progress = |read: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(read as u64);
+    };
+    let failed = pipeline.failed(repo, &progress).await;
+    bar.finish_and_clear();
+    Ok(failed?)
+}
+
+/// Runs the pipeline over versions with progress bars, the named producers of each again
+/// (none: what is missing); prints a summary unless `quiet`.
+pub async fn retry(
+    pipeline: &Pipeline,
+    repo: &mut Repository,
+    versions: &[(Uuid, Vec<String>)],
+    quiet: bool,
+) -> Result<Report> {
     if versions.is_empty() {
         return Ok(Report::default());
     }
@@ -69,7 +94,7 @@ pub async fn run(pipeline: &Pipeline, repo: &mut Repository, versions: &[Uuid], 
             Event::OcrPage { page, .. } => bar.set_message(format!("extracting (OCR page {page})")),
         })
     };
-    let report = pipeline.process(repo, versions, progress).await?;
+    let report = pipeline.retry(repo, versions, progress).await?;
     bar.finish_and_clear();
     if !quiet {
         let produced: Vec<String> = report.produced.iter().map(|(k, v)| format!("{v} {k}")).collect();

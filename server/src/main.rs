@@ -186,7 +186,13 @@ pub enum Command {
         no_ingest: bool,
     },
     /// Run extraction, OCR and enrichers on every Dokument that lacks their results.
-    Ingest,
+    Ingest {
+        /// Also run again what failed on a Dokument (a timeout under load, OCR without
+        /// disk space); reads every recorded result first. Not retried: contents refused as
+        /// too large, and input a plugin said it does not handle.
+        #[arg(long)]
+        retry_failed: bool,
+    },
     /// Print the text extracted from a Dokument (with OCR); `--json` adds fields, tags and failures.
     Text {
         /// The Dokument id (or a version id).

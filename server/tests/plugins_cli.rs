@@ -279,3 +279,41 @@ fn bad_plugins_and_manifests_are_refused_with_one_sentence() {
     run(&data, &["plugin", "enable", "nonesuch"]).fails_with_sentence();
     assert_eq!(ok(&data, &["plugin", "list", "--json"]).json().as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn ingest_retries_what_failed_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "data");
+    let akte = create(&data, "61.2-0815/2026", "Windpark Hohe Heide");
+    let (wasm, _) = guest("hostile");
+    let manifest = write(
+        tmp.path(),
+        "hostile.toml",
+        b"name = \"hostile\"\nversion = \"0.1.0\"\nworld = \"extractor\"\nmedia-types = [\"text/plain\"]\n\
+          [limits]\ntimeout-ms = 200\n",
+    );
+    ok(&data, &["plugin", "add", s(&wasm), "--manifest", s(&manifest)]);
+    let looping = write(tmp.path(), "schleife.txt", b"loop Windpark");
+    let fine = write(tmp.path(), "echo.txt", b"echo Windpark");
+    add(&data, &akte, &[looping, fine]);
+    let nothing = ok(&data, &["ingest"]).out();
+    assert!(nothing.contains("nothing to do"), "{nothing}");
+
+    // The timed-out extraction is run again (and times out again: the input loops); the
+    // document that worked is left alone.
+    let report = ok(&data, &["ingest", "--retry-failed", "--json"]).json();
+    assert_eq!(report["versions"], 1, "{report}");
+    assert_eq!(report["produced"]["extract"], 1, "{report}");
+    let failures = report["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{report}");
+    assert!(failures[0][1].as_str().unwrap().starts_with("extract:hostile@"), "{report}");
+    let said = ok(&data, &["ingest", "--retry-failed"]).out();
+    assert!(said.contains("1 retried, 1 failure(s) recorded"), "{said}");
+
+    // Without the plugin, its failure is no longer this node's to retry (the built-in
+    // extractor gives the text that worked a result of its own first).
+    ok(&data, &["plugin", "remove", "hostile"]);
+    ok(&data, &["ingest"]);
+    let none = ok(&data, &["ingest", "--retry-failed"]).out();
+    assert!(none.contains("nothing to do") && none.contains("none failed"), "{none}");
+}
