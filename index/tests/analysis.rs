@@ -79,6 +79,22 @@ fn compound_parts_find_the_compound_and_compounds_find_only_themselves() {
 }
 
 #[test]
+fn a_compound_no_text_has_finds_the_documents_with_all_its_parts() {
+    let index = index_of(&[
+        doc("prognose", "Die Schallimmissionsprognose ist plausibel."),
+        doc("separate", "Der Schall und die Prognose, getrennt geschrieben."),
+        doc("half", "Nur der Schall, sonst nichts."),
+    ]);
+    finds!(index, "Schallprognose", ["prognose", "separate"]);
+    finds!(index, "schallprognose", ["prognose", "separate"]);
+    let hit = &index.search(&SearchRequest::new("Schallprognose"), &Access::all()).unwrap().hits;
+    assert!(hit.iter().any(|h| h.snippet.contains("<mark>Schall</mark>")), "{hit:?}");
+    // Not when one part is missing, and not for a negated word.
+    finds!(index, "Schallgutachten", []);
+    finds!(index, "Schall -Schallprognose", ["half", "prognose", "separate"]);
+}
+
+#[test]
 fn compound_parts_stand_at_the_position_of_the_whole_word() {
     let tokens = analyse("Die Windkraftanlagengenehmigung wird erteilt", Mode::Index);
     let at = |p: usize| tokens.iter().filter(|(pos, _)| *pos == p).map(|(_, t)| t.as_str()).collect::<Vec<_>>();

@@ -84,6 +84,22 @@ pub fn query_tokens(text: &str) -> (Vec<QueryToken>, Option<QueryToken>) {
     (tokens, joined)
 }
 
+/// The leaves of a folded compound as the index holds them (each also indexed on its own,
+/// at the compound's position), or nothing when the lexicon cannot split it:
+/// `schallgutachten` → `schall`, `gutachten`.
+pub fn compound_parts(folded: &str) -> Vec<QueryToken> {
+    let Some(leaves) = Lexicon::builtin().split(folded) else { return Vec::new() };
+    let last = leaves.len() - 1;
+    leaves
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let part = &folded[l.start..if i == last { l.end } else { l.base_end }];
+            QueryToken { folded: part.to_string(), stem: stem(part) }
+        })
+        .collect()
+}
+
 /// What a [`GermanTokenizer`] emits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {

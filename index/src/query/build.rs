@@ -186,6 +186,19 @@ impl Builder<'_> {
         if any_match(self.searcher, exact.as_ref())? {
             return Ok(exact);
         }
+        // A compound no readable text has as a whole (`Schallgutachten`, where the texts say
+        // `Schalltechnisches Gutachten`): the documents that have all its parts. The index
+        // holds each part of the compounds it splits, so this also finds the compound's
+        // other spellings (`Schall-Gutachten`) and longer compounds with the same parts.
+        let parts = analysis::compound_parts(&t.folded);
+        if parts.len() > 1 {
+            let marked = self.highlight.stems.clone();
+            let all_parts = all_of(parts.iter().map(|p| self.stems(p, negated)).collect());
+            if any_match(self.searcher, all_parts.as_ref())? {
+                return Ok(all_parts);
+            }
+            self.highlight.stems = marked;
+        }
         let f = self.fields;
         self.highlight.fuzzy.push((t.folded.clone(), distance));
         let fuzzy = |field: Field, text: &str| -> Q {
