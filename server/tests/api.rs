@@ -226,9 +226,37 @@ fn upload_download_versions_history_and_feed() {
         c.get(s.url(&format!("/changes?since={since}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
     assert_eq!(page["changes"].as_array().unwrap().len(), 0, "nothing new after the last cursor");
 
-    // Search finds the upload by its title.
+    // Search finds the upload by its title, with the same keys as `akte search --json`.
     let found: Value = c.get(s.url("/search?q=Schallgutachten")).bearer_auth(&admin).send().unwrap().json().unwrap();
-    assert!(found["hits"].as_array().unwrap().iter().any(|h| h["dokument_id"] == dok.as_str()), "{found}");
+    let hit = found["hits"].as_array().unwrap().iter().find(|h| h["dokument_id"] == dok.as_str());
+    let hit = hit.unwrap_or_else(|| panic!("{found}"));
+    assert_eq!(hit["truncated"], false, "{hit}");
+    assert!(hit.as_object().unwrap().contains_key("vorgang_id"), "{hit}");
+    // Blank filters count as absent; `typ` may repeat.
+    let same: Value = c
+        .get(s.url("/search?q=Schallgutachten&akte=&typ=&aktenplan=+"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(same["total"], found["total"], "{same}");
+    let typed = |types: &str| -> u64 {
+        let v: Value = c
+            .get(s.url(&format!("/search?q=Schallgutachten{types}")))
+            .bearer_auth(&admin)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        v["total"].as_u64().unwrap_or_else(|| panic!("{v}"))
+    };
+    let facets = found["facets"]["document_type"].as_object().unwrap().clone();
+    for (t, n) in &facets {
+        assert_eq!(typed(&format!("&typ={t}")), n.as_u64().unwrap(), "typ={t}");
+    }
+    let all_types: String = facets.keys().map(|t| format!("&typ={t}")).collect();
+    assert_eq!(typed(&all_types), facets.values().map(|n| n.as_u64().unwrap()).sum::<u64>());
 
     // Metrics count what happened.
     let m = c.get(format!("{}/metrics", s.base)).send().unwrap().text().unwrap();
@@ -320,7 +348,22 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
     assert_problem(r, 422, "invalid");
     // Bad query parameters and headers.
     assert_problem(c.get(s.url("/akten?limit=0")).bearer_auth(&admin).send().unwrap(), 400, "bad-request");
-    assert_problem(c.get(s.url("/akten?limit=zwei")).bearer_auth(&admin).send().unwrap(), 400, "bad-request");
+    let d = assert_problem(c.get(s.url("/akten?limit=zwei")).bearer_auth(&admin).send().unwrap(), 400, "bad-request");
+    assert_eq!(d, "The query parameter limit must be a whole number.");
+    // The search's parameters: each refused with a sentence that names it.
+    let search = |query: &str| {
+        assert_problem(
+            c.get(s.url(&format!("/search?{query}"))).bearer_auth(&admin).send().unwrap(),
+            400,
+            "bad-request",
+        )
+    };
+    assert!(search("q=Bericht&offset=-1").contains("offset must be a whole number up to 10000"));
+    assert!(search("q=%FF%FE").contains("q is not valid UTF-8"));
+    assert!(search("q=Rot%C3milan").contains("q is not valid UTF-8"));
+    assert!(search("q=Bericht&type=Bescheid").contains("\"type\" is unknown"));
+    assert!(search("q=Bericht&q=Vermerk").contains("q is given more than once"));
+    assert!(search("q=Bericht&limit=5&limit=6").contains("limit is given more than once"));
     assert_problem(c.get(s.url("/changes?since=%%%")).bearer_auth(&admin).send().unwrap(), 400, "bad-request");
     assert_problem(
         c.get(s.url("/search?q=%22offen")).bearer_auth(&admin).send().unwrap_or_else(|e| panic!("{e}")),

@@ -56,7 +56,28 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
 
 impl From<axum::extract::rejection::QueryRejection> for ApiError {
     fn from(e: axum::extract::rejection::QueryRejection) -> ApiError {
-        rejection(e.body_text(), StatusCode::BAD_REQUEST)
+        ApiError::bad_request(query_problem(&e.body_text()))
+    }
+}
+
+/// One sentence for a query string the parameters could not be read from, in place of the
+/// deserializer's wording (`Failed to deserialize query string: offset: invalid digit
+/// found in string`).
+pub fn query_problem(text: &str) -> String {
+    let inner = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(text).trim_end_matches('.');
+    if let Some(name) = inner.strip_prefix("duplicate field `").and_then(|r| r.strip_suffix('`')) {
+        return format!("The query parameter {name} is given more than once.");
+    }
+    match inner.split_once(": ") {
+        Some((name, why)) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            let number = ["invalid digit", "parse integer", "too large", "too small"].iter().any(|w| why.contains(w));
+            if number {
+                format!("The query parameter {name} must be a whole number.")
+            } else {
+                format!("The query parameter {name} is not valid: {why}.")
+            }
+        }
+        _ => format!("The query string is not valid: {inner}."),
     }
 }
 

@@ -269,16 +269,18 @@ pub async fn changes(
 // ---------------------------------------------------------------------------------------
 // Search
 
-/// A search.
-#[derive(Deserialize, IntoParams)]
+/// A search. Read by [`SearchQuery::parse`], not by serde: `typ` may repeat, a parameter
+/// that is not one of these is refused (a misspelt filter would otherwise search
+/// everything), and so is a value that is not UTF-8.
+#[derive(Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// The query: words, "phrases", OR, NOT, Windkraft*, typ:, absender:, az:, datum:, status:, medium:, titel:.
     pub q: Option<String>,
     /// Only inside this Akte: its id or its Aktenzeichen.
     pub akte: Option<String>,
-    /// Only this document type.
-    pub typ: Option<String>,
+    /// Only these document types (repeat the parameter for several).
+    pub typ: Vec<String>,
     /// Only below this Aktenplan node (its code, e.g. `61.2`).
     pub aktenplan: Option<String>,
     /// Hits per page (1–100, default 10).
@@ -305,10 +307,15 @@ pub struct HitView {
     pub score: f32,
     /// Aktenzeichen.
     pub aktenzeichen: String,
+    /// The Vorgang the Dokument is filed in, if any.
+    pub vorgang_id: Option<String>,
     /// Document type.
     pub document_type: Option<String>,
     /// Document date.
     pub date: Option<String>,
+    /// Whether only part of the Dokument's text was searched (the index keeps the first
+    /// MiBs of a very long text): a word beyond it is not found.
+    pub truncated: bool,
 }
 
 /// Search results.
@@ -323,14 +330,62 @@ pub struct SearchView {
     pub facets: Value,
 }
 
+impl SearchQuery {
+    /// The parameters of a raw query string. A blank value counts as absent.
+    fn parse(raw: Option<&str>) -> Result<SearchQuery, ApiError> {
+        let mut q = SearchQuery::default();
+        for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8().map(|c| c.into_owned())
+            };
+            let name =
+                decode(name).map_err(|_| ApiError::bad_request("A query parameter's name is not valid UTF-8."))?;
+            let value = decode(value)
+                .map_err(|_| ApiError::bad_request(format!("The query parameter {name} is not valid UTF-8.")))?;
+            if value.trim().is_empty() && name != "q" {
+                continue;
+            }
+            let number = |max: usize| {
+                value.trim().parse::<usize>().ok().filter(|n| *n <= max).ok_or_else(|| {
+                    ApiError::bad_request(format!("The query parameter {name} must be a whole number up to {max}."))
+                })
+            };
+            let once = |slot: &Option<String>| match slot {
+                Some(_) => Err(ApiError::bad_request(format!("The query parameter {name} is given more than once."))),
+                None => Ok(Some(value.clone())),
+            };
+            match name.as_str() {
+                "q" => q.q = once(&q.q)?,
+                "akte" => q.akte = once(&q.akte)?,
+                "typ" => q.typ.push(value.clone()),
+                "aktenplan" => q.aktenplan = once(&q.aktenplan)?,
+                "sort" => q.sort = once(&q.sort)?,
+                "limit" if q.limit.is_none() => q.limit = Some(number(100)?),
+                "offset" if q.offset.is_none() => q.offset = Some(number(10_000)?),
+                "limit" | "offset" => {
+                    return Err(ApiError::bad_request(format!("The query parameter {name} is given more than once.")));
+                }
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "The query parameter {other:?} is unknown; a search takes q, akte, typ, aktenplan, limit, offset and sort."
+                    )));
+                }
+            }
+        }
+        Ok(q)
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/search", tag = "Suche", params(SearchQuery),
     responses((status = 200, body = SearchView)))]
 pub async fn search(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
-    Q(q): Q<SearchQuery>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> ApiResult<Json<SearchView>> {
     who.require(Action::Read)?;
+    let q = SearchQuery::parse(raw.as_deref())?;
     let mut request = akte_index::SearchRequest::new(q.q.unwrap_or_default());
     request.limit = q.limit.unwrap_or(10);
     if !(1..=100).contains(&request.limit) {
@@ -357,8 +412,8 @@ pub async fn search(
         };
         request.filters.akte = vec![id.to_string()];
     }
-    request.filters.document_type = q.typ.into_iter().collect();
-    if let Some(code) = q.aktenplan.as_deref().filter(|c| !c.trim().is_empty()) {
+    request.filters.document_type = q.typ;
+    if let Some(code) = q.aktenplan.as_deref() {
         request.filters.aktenplan = Some(crate::search::aktenplan_filter(app.repo.read().await.catalog(), code));
     }
     let access = who.search_access();
@@ -393,8 +448,10 @@ pub async fn search(
                 snippet: h.snippet,
                 score: h.score,
                 aktenzeichen: h.aktenzeichen,
+                vorgang_id: h.vorgang_id,
                 document_type: h.document_type,
                 date: h.date,
+                truncated: h.truncated,
             })
             .collect(),
         facets: serde_json::to_value(&found.facets).map_err(ApiError::internal)?,
