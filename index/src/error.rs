@@ -91,6 +91,14 @@ pub enum QueryError {
     /// A date that is not `YYYY`, `YYYY-MM`, `YYYY-MM-DD` or a range `A..B` of those.
     #[error("{0:?} is not a date or date range (e.g. 2026-03-01..2026-03-31)")]
     BadDate(String),
+    /// A date range whose end is before its start.
+    #[error("the date range {0:?} ends before it begins")]
+    ReversedDates(String),
+    /// A `medium:` value that is neither a media type nor a short name for one.
+    #[error(
+        "{0:?} is not a media type; write e.g. medium:pdf, medium:docx, medium:eml, medium:image or medium:application/pdf"
+    )]
+    BadMedium(String),
     /// An unknown status value.
     #[error("{0:?} is not a status (offen, zda)")]
     BadStatus(String),

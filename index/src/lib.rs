@@ -37,9 +37,10 @@
 //!
 //! Query syntax: words (all must match), `"phrases"`, `OR`/`ODER`, `AND`/`UND`,
 //! `NOT`/`NICHT`/`-word` (also `-(a OR b)`, `-"a b"`), parentheses, `Windkraft*`, and the
-//! fields `typ:`, `absender:`, `az:` (with prefix `az:61.2-08*`), `datum:` (`2026`,
-//! `2026-03`, `2026-01-01..2026-03-31`, `01.02.2026..`), `status:`, `medium:`, `akte:`,
-//! `titel:`. Bounds are in [`limits`]. Symbols between words (`§`, `€`) are left out as in
+//! fields `typ:` (also inflected: `typ:Bescheide`), `absender:`, `az:` (with prefix
+//! `az:61.2-08*`), `datum:` (`2026`, `2026-03`, `2026-01-01..2026-03-31`, also with spaces
+//! around `..`, `01.02.2026..`), `status:`, `medium:` (a media type, a short name such as
+//! `pdf`, `docx`, `eml`, or a top-level type such as `image`), `akte:`, `titel:`. Bounds are in [`limits`]. Symbols between words (`§`, `€`) are left out as in
 //! the text; a query of nothing else, or with a word longer than
 //! [`analysis::MAX_TOKEN_BYTES`] (which the index does not hold), is refused rather than
 //! widened to everything. The Aktenplan node is a filter ([`Filters::aktenplan`]), not a

@@ -156,6 +156,8 @@ fn wildcards_operators_and_fields() {
     b.aktenzeichen = "61.2-0911/2026".into();
     b.date = Some(time::macros::date!(2026 - 07 - 02));
     b.status = Some("zda".into());
+    a.media_type = Some("application/pdf".into());
+    b.media_type = Some("application/vnd.oasis.opendocument.text".into());
     let index = index_of(&[a, b]);
     finds!(index, "Windkraft*", ["a", "b"]);
     finds!(index, "Schallgut*", ["a"]);
@@ -163,6 +165,17 @@ fn wildcards_operators_and_fields() {
     finds!(index, "Windkraftanlage NICHT Bescheid", ["a"]);
     finds!(index, "Schallgutachten OR Bescheid", ["a", "b"]);
     finds!(index, "typ:bescheid", ["b"]);
+    // A type in another inflection, and media types by their short names.
+    finds!(index, "typ:Bescheide", ["b"]);
+    finds!(index, "typ:Gutachtens", ["a"]);
+    finds!(index, "typ:Beschwerde", []);
+    finds!(index, "medium:application/pdf", ["a"]);
+    finds!(index, "medium:PDF", ["a"]);
+    finds!(index, "medium:odt", ["b"]);
+    finds!(index, "medium:application", ["a", "b"]);
+    finds!(index, "medium:eml", []);
+    let refused = index.search(&SearchRequest::new("medium:kaputt"), &Access::all()).unwrap_err().to_string();
+    assert!(refused.contains("not a media type"), "{refused}");
     finds!(index, "absender:Lindqvist", ["a"]);
     finds!(index, "absender:\"Lindqvist & Partner\"", ["a"]);
     finds!(index, "az:61.2-08*", ["a"]);

@@ -257,8 +257,34 @@ impl Builder<'_> {
         let f = self.fields;
         let value = value.trim();
         let q: Q = match name {
-            FieldName::Typ => term(f.doctype_kw, &value.to_lowercase()),
-            FieldName::Medium => term(f.media_kw, &value.to_lowercase()),
+            FieldName::Typ => {
+                // The recorded types that differ from the value only by inflection
+                // (`typ:Bescheide` finds type Bescheid): their German stems are the same.
+                let v = value.to_lowercase();
+                let want = analysis::stem(&analysis::fold(&v));
+                let start: String = v.chars().take(2).collect();
+                let mut types: Vec<Term> = expand_prefix(self.searcher, f.doctype_kw, &start, MAX_AZ_PREFIX_TERMS)?
+                    .into_iter()
+                    .filter(|t| t.value().as_str().is_some_and(|s| analysis::stem(&analysis::fold(s)) == want))
+                    .collect();
+                if types.is_empty() {
+                    types.push(Term::from_field_text(f.doctype_kw, &v));
+                }
+                Box::new(TermSetQuery::new(types))
+            }
+            FieldName::Medium => {
+                let v = value.to_lowercase();
+                let types: Vec<Term> = if v.contains('/') {
+                    vec![Term::from_field_text(f.media_kw, &v)]
+                } else if let Some(known) = media_alias(&v) {
+                    known.iter().map(|m| Term::from_field_text(f.media_kw, m)).collect()
+                } else if matches!(v.as_str(), "application" | "audio" | "image" | "message" | "text" | "video") {
+                    expand_prefix(self.searcher, f.media_kw, &format!("{v}/"), MAX_AZ_PREFIX_TERMS)?
+                } else {
+                    return Err(QueryError::BadMedium(value.to_string()).into());
+                };
+                Box::new(TermSetQuery::new(types))
+            }
             FieldName::Akte => term(f.akte, value),
             FieldName::Status => term(f.status_kw, &parse_status(value)?),
             FieldName::Datum => {
@@ -341,6 +367,33 @@ fn expand_prefix(searcher: &Searcher, field: Field, prefix: &str, max: usize) ->
     Ok(found.iter().map(|k| Term::from_field_text(field, k)).collect())
 }
 
+/// The media types a short name in `medium:` stands for (a file name extension, or what a
+/// clerk calls the kind of file).
+fn media_alias(name: &str) -> Option<&'static [&'static str]> {
+    Some(match name {
+        "pdf" => &["application/pdf"],
+        "docx" | "word" => {
+            &["application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/msword"]
+        }
+        "doc" => &["application/msword"],
+        "xlsx" | "excel" => {
+            &["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/vnd.ms-excel"]
+        }
+        "xls" => &["application/vnd.ms-excel"],
+        "odt" => &["application/vnd.oasis.opendocument.text"],
+        "ods" => &["application/vnd.oasis.opendocument.spreadsheet"],
+        "eml" | "mail" | "email" | "e-mail" => &["message/rfc822"],
+        "txt" => &["text/plain"],
+        "html" | "htm" => &["text/html"],
+        "xml" => &["application/xml", "text/xml"],
+        "png" => &["image/png"],
+        "jpg" | "jpeg" => &["image/jpeg"],
+        "tif" | "tiff" => &["image/tiff"],
+        "bild" => &["image/png", "image/jpeg", "image/tiff"],
+        _ => return None,
+    })
+}
+
 fn parse_status(value: &str) -> Result<String, QueryError> {
     match value.to_lowercase().replace('.', "").as_str() {
         "offen" | "open" => Ok("offen".into()),
@@ -365,7 +418,7 @@ pub(crate) fn parse_date_range(value: &str) -> Result<(i64, i64), QueryError> {
         None => date_bounds(value).ok_or_else(bad)?,
     };
     if lo > hi {
-        return Err(bad());
+        return Err(QueryError::ReversedDates(value.to_string()));
     }
     Ok((lo, hi))
 }
@@ -421,6 +474,10 @@ mod tests {
         assert_eq!(parse_date_range("01.02.2026..").map(|r| r.0), Ok(20260201));
         assert_eq!(parse_date_range("2024-02-29"), Ok((20240229, 20240229)), "a leap day");
         assert_eq!(parse_date_range("..2025").map(|r| r.1), Ok(20251231));
+        assert_eq!(
+            parse_date_range("2026-03-31..2026-03-01"),
+            Err(QueryError::ReversedDates("2026-03-31..2026-03-01".into()))
+        );
         for bad in
             ["2026-13", "gestern", "..", "2026-03-01..2026-01-01", "1.2.3.4", "2026-02-30", "31.04.2026", "2025-02-29"]
         {

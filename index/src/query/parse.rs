@@ -2,7 +2,7 @@
 //! `ODER`, `UND`, `NICHT`), `+word`, `-word` (also `-(a OR b)`, `-"a b"`), parentheses,
 //! trailing wildcards `Wind*`, and
 //! field filters `typ:Bescheid`, `absender:"Landkreis Heideland"`, `az:61.2-08*`,
-//! `datum:2026-01-01..2026-03-31`, `status:zda`, `medium:application/pdf`, `akte:<id>`,
+//! `datum:2026-01-01..2026-03-31`, `status:zda`, `medium:pdf`, `akte:<id>`,
 //! `titel:Bescheid`. `OR` binds tighter than the implicit `AND`: `a b OR c` = `a (b OR c)`.
 //! A word with an unknown `name:` prefix is searched as text.
 
@@ -44,6 +44,26 @@ impl FieldName {
             _ => return None,
         })
     }
+}
+
+/// A date range whose `..` stands apart from its dates (`2026-03-01 .. 2026-03-31`,
+/// `2026-03-01.. 2026-03-31`, `2026-03-01 ..2026-03-31`), joined; and the input after it.
+fn spaced_range<'a>(value: &str, rest: &'a str) -> (String, &'a str) {
+    let mut range = value.to_string();
+    let mut after = rest;
+    if !range.contains("..")
+        && let Some(r) = after.trim_start().strip_prefix("..")
+    {
+        range.push_str("..");
+        after = r;
+    }
+    if range.ends_with("..") && after.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
+        let r = after.trim_start();
+        let end = r.find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"')).unwrap_or(r.len());
+        range.push_str(&r[..end]);
+        after = &r[end..];
+    }
+    (range, after)
 }
 
 /// The parsed query.
@@ -157,6 +177,16 @@ fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
                                     (v, true)
                                 } else {
                                     (value, false)
+                                };
+                                // `datum:2026-03-01 .. 2026-03-31`: a range typed with spaces.
+                                let joined;
+                                let value = if name == FieldName::Datum && !quoted_value {
+                                    let (range, after) = spaced_range(value, rest);
+                                    rest = after;
+                                    joined = range;
+                                    joined.as_str()
+                                } else {
+                                    value
                                 };
                                 if value.trim().is_empty() {
                                     return Err(QueryError::EmptyFieldValue(raw.to_string()));
@@ -297,6 +327,26 @@ mod tests {
 
     fn w(s: &str) -> Node {
         Node::Word(s.into())
+    }
+
+    #[test]
+    fn a_date_range_may_be_typed_with_spaces() {
+        let datum = |v: &str| Node::Field { name: FieldName::Datum, value: v.into(), quoted: false };
+        for typed in
+            ["datum:2026-03-01 .. 2026-03-31", "datum:2026-03-01.. 2026-03-31", "datum:2026-03-01 ..2026-03-31"]
+        {
+            assert_eq!(parse(typed).unwrap(), Some(datum("2026-03-01..2026-03-31")), "{typed}");
+        }
+        assert_eq!(
+            parse("datum:2026-03-01 .. Windpark").unwrap(),
+            Some(Node::And(vec![datum("2026-03-01.."), w("Windpark")])),
+            "an open end stays open"
+        );
+        assert_eq!(
+            parse("datum:2026 Windpark").unwrap(),
+            Some(Node::And(vec![datum("2026"), w("Windpark")])),
+            "a date alone takes nothing that follows"
+        );
     }
 
     #[test]
