@@ -9,8 +9,10 @@ use tantivy::schema::{
 
 /// Version of the schema, the analyzers and the lexicon. 2: the snippet source became a
 /// bytes field (and segments were sorted by a `cluster` field, taken back again); 3: the
-/// same schema without `cluster`, so that an index of either kind of version 2 is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+/// same schema without `cluster`, so that an index of either kind of version 2 is rebuilt;
+/// 4: the same schema, rebuilt because the server now dates every Dokument (its own date,
+/// else the day it was stored), so that an older index's undated Dokumente get a date.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Handles of all fields.
 #[derive(Clone, Debug)]

@@ -140,12 +140,15 @@ async fn index_doc(repo: &Repository, pipeline: &Pipeline, plan: &Plan<'_>, dok:
     let Some(akte) = dok.akte.and_then(|a| catalog.get(&a)) else { return Ok(None) };
     let view = pipeline.view(repo, &version.id).await?;
     let vorgang = dok.parent.and_then(|p| catalog.get(&p)).filter(|p| p.kind == ObjKind::Vorgang);
-    // Received or sent is the date of the registry; an internal document has only its own.
+    // Received or sent is the date of the registry; an internal document has only its own;
+    // one without any (an upload that gave none) has the day it was stored, so that it sorts
+    // among the others by date instead of after all of them.
     let date = dok
         .text("received")
         .or_else(|| dok.text("sent"))
         .or_else(|| dok.text("date"))
-        .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok());
+        .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok())
+        .or_else(|| Some(dok.created.german_date()));
     let mut fields: Vec<(String, String)> = view.fields.into_iter().collect();
     fields.extend(
         view.extracted_fields

@@ -172,3 +172,23 @@ fn changes_new_versions_and_another_nodes_documents_are_found_without_a_rebuild(
     assert_ne!(run(&a, &["search", "x", "--limit", "0"]).code, 0);
     assert_ne!(run(&a, &["search", "x", "--limit", "101"]).code, 0);
 }
+
+#[test]
+fn a_dokument_without_a_date_sorts_by_the_day_it_was_stored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = init_repo(tmp.path(), "a");
+    let akte = create(&a, "61.2-0101/2026", "Windpark Lindenhorst");
+    let old = write_file(tmp.path(), "alt.txt", "Beobachtung Kranichzug im Herbst".as_bytes());
+    let new = write_file(tmp.path(), "neu.txt", "Zweite Beobachtung Kranichzug".as_bytes());
+    let added = add(&a, &akte, &[old, new]);
+    let (old, new) = (added[0]["id"].as_str().unwrap(), added[1]["id"].as_str().unwrap());
+    ok(&a, &["set", old, "date=2020-01-15"]);
+    let newest_first = search(&a, &["Kranichzug", "--sort", "date"]);
+    assert_eq!(ids(&newest_first), [new, old], "{newest_first}");
+    assert_eq!(ids(&search(&a, &["Kranichzug", "--sort", "date-asc"])), [old, new]);
+    // Its date is the day it was stored: today, on the German calendar (a test run right at
+    // midnight may see the day before or after).
+    let date = newest_first["hits"][0]["date"].as_str().unwrap_or_else(|| panic!("{newest_first}")).to_string();
+    assert!(date.starts_with("20") && date.len() == 10 && date.as_str() > "2020-01-15", "{date}");
+    assert_eq!(ids(&search(&a, &[&format!("Kranichzug datum:{date}")])), [new]);
+}

@@ -34,6 +34,29 @@ impl Hlc {
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
         t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
     }
+
+    /// The day of the physical part on the German civil calendar (CET/CEST): what a clerk
+    /// calls the day it happened.
+    pub fn german_date(self) -> time::Date {
+        let at = time::OffsetDateTime::from_unix_timestamp_nanos(self.ms as i128 * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        at.to_offset(german_offset(at)).date()
+    }
+}
+
+/// The offset of German civil time at an instant: CEST (+2) from 01:00 UTC on the last
+/// Sunday of March to 01:00 UTC on the last Sunday of October, CET (+1) otherwise.
+pub fn german_offset(at: time::OffsetDateTime) -> time::UtcOffset {
+    use time::{Month, PrimitiveDateTime, Time};
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let switch = |month: Month| {
+        let last = time::Date::from_calendar_date(at.year(), month, time::util::days_in_month(month, at.year()))
+            .expect("the last day of a month is a date");
+        let sunday = last - time::Duration::days(i64::from(last.weekday().number_days_from_sunday()));
+        PrimitiveDateTime::new(sunday, Time::from_hms(1, 0, 0).expect("01:00 is a time")).assume_utc()
+    };
+    let hours = if at >= switch(Month::March) && at < switch(Month::October) { 2 } else { 1 };
+    time::UtcOffset::from_hms(hours, 0, 0).expect("one or two hours is an offset")
 }
 
 #[cfg(test)]
@@ -48,5 +71,19 @@ mod tests {
         assert_eq!(b, Hlc { ms: 1000, c: 1 });
         assert_eq!(b.tick(2000), Hlc { ms: 2000, c: 0 });
         assert_eq!(a.observe(Hlc { ms: 5000, c: 3 }).tick(10), Hlc { ms: 5000, c: 4 });
+    }
+
+    #[test]
+    fn the_german_day_follows_cet_and_cest() {
+        let day = |utc: time::OffsetDateTime| {
+            let ms = (utc.unix_timestamp_nanos() / 1_000_000) as u64;
+            Hlc { ms, c: 0 }.german_date().to_string()
+        };
+        use time::macros::datetime;
+        assert_eq!(day(datetime!(2026-01-15 22:59 UTC)), "2026-01-15", "CET, before midnight");
+        assert_eq!(day(datetime!(2026-01-15 23:00 UTC)), "2026-01-16", "CET, midnight");
+        assert_eq!(day(datetime!(2026-07-01 21:59 UTC)), "2026-07-01", "CEST, before midnight");
+        assert_eq!(day(datetime!(2026-07-01 22:00 UTC)), "2026-07-02", "CEST, midnight");
+        assert_eq!(day(datetime!(2026-12-31 23:30 UTC)), "2027-01-01", "the new year");
     }
 }

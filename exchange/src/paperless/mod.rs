@@ -520,23 +520,8 @@ fn created_date(created: &str) -> Option<String> {
         return Some(created.to_string());
     }
     let at = OffsetDateTime::parse(created, &Rfc3339).ok()?;
-    let local = if at.offset().is_utc() { at.to_offset(german_offset(at)) } else { at };
+    let local = if at.offset().is_utc() { at.to_offset(akte_store::hlc::german_offset(at)) } else { at };
     local.date().format(day).ok()
-}
-
-/// The offset of German civil time at an instant: CEST (+2) from 01:00 UTC on the last
-/// Sunday of March to 01:00 UTC on the last Sunday of October, CET (+1) otherwise.
-fn german_offset(at: time::OffsetDateTime) -> time::UtcOffset {
-    use time::{Month, PrimitiveDateTime, Time, Weekday};
-    let switch = |month: Month| {
-        let last = time::Date::from_calendar_date(at.year(), month, time::util::days_in_month(month, at.year()))
-            .expect("the last day of a month is a date");
-        let sunday = last - time::Duration::days(i64::from(last.weekday().number_days_from_sunday()));
-        debug_assert_eq!(sunday.weekday(), Weekday::Sunday);
-        PrimitiveDateTime::new(sunday, Time::from_hms(1, 0, 0).expect("01:00 is a time")).assume_utc()
-    };
-    let hours = if at >= switch(Month::March) && at < switch(Month::October) { 2 } else { 1 };
-    time::UtcOffset::from_hms(hours, 0, 0).expect("one or two hours is an offset")
 }
 
 /// Refuses documents this repository already holds from an earlier import.
