@@ -71,6 +71,17 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool, 
              <source tree>/fixtures/windpark-hohe-heide",
             dir.display()
         ),
+        // `--fixtures <tree>/fixtures`: the case is one directory further down.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let below = dir.join("windpark-hohe-heide");
+            if below.join("case.json").is_file() {
+                bail!("{} holds no case.json; the demo case is in {}", dir.display(), below.display())
+            }
+            bail!(
+                "{} holds no case.json; pass the demo case's directory, <source tree>/fixtures/windpark-hohe-heide",
+                dir.display()
+            )
+        }
         Err(e) => return Err(e).with_context(|| format!("Cannot read the demo case in {}", dir.display())),
     };
     let case: Case = serde_json::from_slice(&bytes).context("The demo case.json is not readable")?;
@@ -151,6 +162,9 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool, 
             say!("  Authorization: Bearer {token}");
             say!("  e.g. curl -H 'Authorization: Bearer {token}' 'http://127.0.0.1:8080/api/v1/search?q=Rotmilan'");
             say!("  (both are kept in {})", opts.data_dir.join("demo-login.json").display());
+        } else {
+            say!("serve the REST API with: {exe} serve");
+            say!("  an API token for it: {exe} token create --role admin --name demo");
         }
     }
     repo.save_catalog()?;

@@ -148,6 +148,15 @@ fn errors_are_one_sentence_and_exit_1() {
 
     let r = run(&data, &["set", AZ, "farbe=rot"]).fails_with_sentence();
     assert!(r.stderr.contains("farbe"), "names the bad field: {}", r.stderr);
+
+    // The demo pointed one directory too high says where the case is.
+    let fixtures = tmp.path().join("fixtures");
+    std::fs::create_dir_all(fixtures.join("windpark-hohe-heide")).unwrap();
+    let r = run(&data, &["demo", "--no-serve", "--fixtures", fixtures.to_str().unwrap()]).fails_with_sentence();
+    assert!(r.stderr.contains("pass the demo case's directory"), "{}", r.stderr);
+    std::fs::write(fixtures.join("windpark-hohe-heide/case.json"), b"{}").unwrap();
+    let r = run(&data, &["demo", "--no-serve", "--fixtures", fixtures.to_str().unwrap()]).fails_with_sentence();
+    assert!(r.stderr.contains("the demo case is in") && r.stderr.contains("windpark-hohe-heide"), "{}", r.stderr);
     run(&data, &["set", AZ, "retention_years=zehn"]).fails_with_sentence();
     run(&data, &["set", AZ, "laufzeit_beginn=2026-13-01"]).fails_with_sentence();
     run(&data, &["set", AZ, "title="]).fails_with_sentence();
