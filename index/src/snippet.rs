@@ -151,7 +151,15 @@ impl<'h> Marker<'h> {
             } else if !hl.prefixes.is_empty() || !hl.fuzzy.is_empty() {
                 let folded = fold(&self.text[from..to]);
                 hl.prefixes.iter().position(|p| folded.starts_with(p.as_str())).map(|i| 1_000 + i).or_else(|| {
-                    hl.fuzzy.iter().position(|(w, d)| within(&folded, w, usize::from(*d))).map(|i| 2_000 + i)
+                    // The folded word as the exact field holds it, or the stem (of the word or
+                    // of a compound part) as the German fields do: `Windrat` finds
+                    // `Windräder` by its stem `windrad`.
+                    hl.fuzzy
+                        .iter()
+                        .position(|(w, stem, d)| {
+                            within(&folded, w, usize::from(*d)) || within(t.text.as_str(), stem, usize::from(*d))
+                        })
+                        .map(|i| 2_000 + i)
                 })
             } else {
                 None

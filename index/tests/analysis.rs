@@ -138,6 +138,12 @@ fn typos_fall_back_to_fuzzy_matching() {
     finds!(index, "Bauantrag", ["d2"]);
     let hit = &index.search(&SearchRequest::new("Baugenehmigng"), &Access::all()).unwrap().hits[0];
     assert!(hit.snippet.contains("<mark>Baugenehmigung</mark>"), "{}", hit.snippet);
+    // A typo close to an inflected form's stem, not to the form itself: the snippet marks
+    // the word the stem came from.
+    let index = index_of(&[doc("d1", "Zur Sache. Die Windräder drehen sich nachts langsamer.")]);
+    let hits = index.search(&SearchRequest::new("Windrat"), &Access::all()).unwrap().hits;
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].snippet.contains("<mark>Windräder</mark>"), "{}", hits[0].snippet);
 }
 
 #[test]

@@ -33,8 +33,9 @@ pub(crate) struct Highlight {
     pub stems: HashSet<String>,
     /// Folded prefixes of wildcard words.
     pub prefixes: Vec<String>,
-    /// Folded words matched fuzzily, with their distance.
-    pub fuzzy: Vec<(String, u8)>,
+    /// Words matched fuzzily: folded, stemmed, and the distance (the query matches the
+    /// folded form in the exact field and the stem in the German fields).
+    pub fuzzy: Vec<(String, String, u8)>,
 }
 
 /// Builds queries against one searcher.
@@ -200,7 +201,7 @@ impl Builder<'_> {
             self.highlight.stems = marked;
         }
         let f = self.fields;
-        self.highlight.fuzzy.push((t.folded.clone(), distance));
+        self.highlight.fuzzy.push((t.folded.clone(), t.stem.clone(), distance));
         let fuzzy = |field: Field, text: &str| -> Q {
             self.scoped(Box::new(FuzzyTermQuery::new(Term::from_field_text(field, text), distance, true)))
         };
