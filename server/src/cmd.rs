@@ -456,7 +456,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             };
             let view = ingest::reader(&cli.data, &repo).await?.view(&repo, &version).await?;
             if cli.json {
-                print_json(&view);
+                // The shape of GET /api/v1/dokumente/{id}/text.
+                print_json(&crate::http::content::TextView::from(view));
             } else if view.producers.is_empty() {
                 bail!("Nothing has been extracted from {dokument} yet; run `akte ingest`");
             } else {

@@ -266,6 +266,16 @@ fn upload_download_versions_history_and_feed() {
     );
     assert!(s.stop().success(), "graceful shutdown exits 0");
     common::ok(&data, &["verify"]);
+    // `akte text --json` prints what the API answers (after extraction, which this server
+    // left to `akte ingest`).
+    common::ok(&data, &["ingest"]);
+    let s = Server::start(&data, false, &[]);
+    let api_text: Value =
+        c.get(s.url(&format!("/dokumente/{dok}/text"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert!(s.stop().success());
+    assert_eq!(common::ok(&data, &["text", &dok, "--json"]).json(), api_text);
+    assert_eq!(api_text["extracted"], true, "{api_text}");
+    assert!(api_text["fields"].is_object() && api_text["failures"].is_object(), "{api_text}");
     // The audit trail re-reads from the store, with the reads recorded above.
     let audit = common::ok(&data, &["audit", "verify", "--json"]).json();
     assert!(audit["reads"].as_u64().unwrap() > 0, "{audit}");

@@ -791,15 +791,16 @@ pub async fn download(
     Ok(r)
 }
 
-/// What extraction and OCR produced for a Dokument.
+/// What extraction and OCR produced for a Dokument; also what `akte text --json` prints.
 #[derive(Serialize, ToSchema)]
 pub struct TextView {
     /// The text (extracted, or OCR for scans).
     pub text: String,
-    /// Fields the extractors and enrichers found.
+    /// Fields the extractors and enrichers found (an enricher's value wins over the
+    /// extractor's).
     #[schema(value_type = Object)]
     pub fields: Value,
-    /// Suggested document type.
+    /// The document type an enricher suggests (the Dokument's own type is its metadata).
     pub document_type: Option<String>,
     /// Tags.
     pub tags: Vec<String>,
@@ -823,15 +824,21 @@ pub async fn text(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<U
         cat.latest_version(&id).ok_or_else(|| ApiError::not_found(format!("Dokument {id} has no version")))?;
     app.record_read(&who, id, "text");
     let view = app.reader.view(&repo, &version.id).await.map_err(|e| ApiError::internal(format!("{e:#}")))?;
-    let mut fields: Map<String, Value> = view.extracted_fields.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-    fields.extend(view.fields.iter().map(|(k, v)| (k.clone(), json!(v))));
-    Ok(Json(TextView {
-        extracted: !view.producers.is_empty(),
-        text: view.text,
-        fields: Value::Object(fields),
-        document_type: view.document_type,
-        tags: view.tags,
-        producers: view.producers,
-        failures: Value::Object(view.failures.into_iter().map(|(p, m)| (p, json!(m))).collect()),
-    }))
+    Ok(Json(TextView::from(view)))
+}
+
+impl From<akte_ingest::View> for TextView {
+    fn from(view: akte_ingest::View) -> TextView {
+        let mut fields: Map<String, Value> = view.extracted_fields.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        fields.extend(view.fields.iter().map(|(k, v)| (k.clone(), json!(v))));
+        TextView {
+            extracted: !view.producers.is_empty(),
+            text: view.text,
+            fields: Value::Object(fields),
+            document_type: view.document_type,
+            tags: view.tags,
+            producers: view.producers,
+            failures: Value::Object(view.failures.into_iter().map(|(p, m)| (p, json!(m))).collect()),
+        }
+    }
 }
