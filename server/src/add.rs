@@ -5,6 +5,7 @@ use std::path::Path;
 
 use akte_store::{
     Change, Repository,
+    catalog::Catalog,
     model::{self, ObjKind},
 };
 use anyhow::{Result, anyhow, bail};
@@ -186,6 +187,40 @@ pub async fn add_files_with(
     }
     bar.finish_and_clear();
     Ok(out)
+}
+
+/// For each Dokument just added (`added` as `add_files` returns it) whose content another
+/// Dokument of the same Akte has already (added earlier, or twice in this run): its file,
+/// the other Dokument (the first one with it) and that one's title. Duplicates are kept (a
+/// letter that came twice came twice); the clerk is told.
+pub fn same_content(catalog: &Catalog, akte: Uuid, added: &[Value]) -> Vec<(String, Uuid, String)> {
+    let ours: std::collections::HashSet<Uuid> = added.iter().filter_map(|a| a["id"].as_str()?.parse().ok()).collect();
+    let mut first: std::collections::HashMap<String, Uuid> = std::collections::HashMap::new();
+    for dok in catalog.dokumente_of(&akte) {
+        let hash = catalog.latest_version(&dok.id).and_then(|v| v.text("blake3"));
+        if let Some(h) = hash
+            && !ours.contains(&dok.id)
+        {
+            first.entry(h.to_string()).or_insert(dok.id);
+        }
+    }
+    let mut out = Vec::new();
+    for a in added {
+        let (Some(hash), Some(id)) = (a["blake3"].as_str(), a["id"].as_str().and_then(|i| i.parse::<Uuid>().ok()))
+        else {
+            continue;
+        };
+        match first.get(hash) {
+            Some(other) => {
+                let title = catalog.get(other).and_then(|o| o.text("title")).unwrap_or_default().to_string();
+                out.push((a["file"].as_str().unwrap_or_default().to_string(), *other, title));
+            }
+            None => {
+                first.insert(hash.to_string(), id);
+            }
+        }
+    }
+    out
 }
 
 /// The version ids of Dokumente just added (their only version).

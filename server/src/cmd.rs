@@ -195,6 +195,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             ingest::validate_files(&cli.data, &repo, &akte, files).await?;
             let added = add_files(&mut repo, parent, files, document_type.as_deref()).await?;
+            for (file, other, title) in crate::add::same_content(repo.catalog(), akte.id, &added) {
+                eprintln!("akte: note: {file} has the same content as Dokument {other} ({title}) in this Akte");
+            }
             if !no_ingest && ingest::enabled() {
                 let versions = new_versions(&repo, &added);
                 if !versions.is_empty() {

@@ -370,6 +370,24 @@ fn one_add_of_small_and_large_files_keeps_order_and_bytes() {
 }
 
 #[test]
+fn adding_content_the_akte_has_already_is_noted() {
+    let (tmp, data, _) = repo_with_documents();
+    let letter = write_file(tmp.path(), "einwendung.txt", "Einwendung gegen WEA 3, Spargelfeld".as_bytes());
+    let copy = write_file(tmp.path(), "einwendung-kopie.txt", "Einwendung gegen WEA 3, Spargelfeld".as_bytes());
+    let other = write_file(tmp.path(), "anders.txt", b"Etwas anderes");
+    let first = run(&data, &["add", AZ, letter.to_str().unwrap(), other.to_str().unwrap()]);
+    assert!(first.code == 0 && !first.stderr.contains("same content"), "{first}");
+    let first_id = first.out().split_whitespace().next().unwrap().to_string();
+    // Again, and twice in one go: kept (it came twice), and said.
+    let again = run(&data, &["add", AZ, copy.to_str().unwrap(), letter.to_str().unwrap()]);
+    assert_eq!(again.code, 0, "{again}");
+    let notes: Vec<&str> = again.stderr.lines().filter(|l| l.contains("same content")).collect();
+    assert_eq!(notes.len(), 2, "{again}");
+    assert!(notes.iter().all(|l| l.contains(&first_id) && l.contains("(einwendung)")), "{again}");
+    assert!(notes[0].contains("einwendung-kopie.txt"), "{again}");
+}
+
+#[test]
 fn versions_keep_their_bytes() {
     let (tmp, data, docs) = repo_with_documents();
     let (id, v1) = &docs[1];
