@@ -127,6 +127,21 @@ fn hyphenated_compounds_match_the_joined_word_both_ways() {
 }
 
 #[test]
+fn letters_and_digits_run_together_find_them_written_apart() {
+    let index = index_of(&[
+        doc("apart", "Der Turm der WEA 5 steht auf dem Flurstück 12."),
+        doc("together", "Prüfbericht Fundament WEA5"),
+        doc("other", "Die WEA 3 ist 5 Meter höher."),
+    ]);
+    finds!(index, "WEA5", ["apart", "together"]);
+    finds!(index, "wea5 Turm", ["apart"]);
+    finds!(index, "\"WEA 5\"", ["apart"]);
+    finds!(index, "Fundament -WEA5", []);
+    let hits = index.search(&SearchRequest::new("WEA5 Turm"), &Access::all()).unwrap().hits;
+    assert!(hits[0].snippet.contains("<mark>WEA</mark> <mark>5</mark>"), "{}", hits[0].snippet);
+}
+
+#[test]
 fn typos_fall_back_to_fuzzy_matching() {
     let index = index_of(&[doc("d1", "Die Baugenehmigung ist erteilt."), doc("d2", "Der Bauantrag ist vollständig.")]);
     finds!(index, "Baugenehmigng", ["d1"]);

@@ -100,6 +100,29 @@ pub fn compound_parts(folded: &str) -> Vec<QueryToken> {
         .collect()
 }
 
+/// A folded word of letters and digits run together (`wea5`, `k12`, `b2026`), as the words
+/// it is written apart as (`WEA 5`): the runs of letters and of digits, or nothing when the
+/// word is not such a mix.
+pub fn letters_and_digits(folded: &str) -> Vec<QueryToken> {
+    if !folded.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        return Vec::new();
+    }
+    let mut runs: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let bytes = folded.as_bytes();
+    for i in 1..bytes.len() {
+        if bytes[i].is_ascii_digit() != bytes[i - 1].is_ascii_digit() {
+            runs.push(&folded[start..i]);
+            start = i;
+        }
+    }
+    if start == 0 {
+        return Vec::new();
+    }
+    runs.push(&folded[start..]);
+    runs.into_iter().map(|r| QueryToken { folded: r.to_string(), stem: stem(r) }).collect()
+}
+
 /// What a [`GermanTokenizer`] emits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {

@@ -138,7 +138,18 @@ impl Builder<'_> {
         let (tokens, joined) = analysis::query_tokens(word);
         match tokens.len() {
             0 => Ok(None),
-            1 => self.single(&tokens[0], negated).map(Some),
+            1 => {
+                let one = self.single(&tokens[0], negated)?;
+                // `WEA5` also finds `WEA 5`.
+                let apart = analysis::letters_and_digits(&tokens[0].folded);
+                if apart.is_empty() {
+                    return Ok(Some(one));
+                }
+                let f = self.fields;
+                let fields = [(f.head, BOOST_HEAD), (f.body, BOOST_BODY), (f.ctx, BOOST_CTX)];
+                let spaced = self.phrase_of(&apart, &fields, negated);
+                Ok(Some(any_of(vec![one, spaced])))
+            }
             _ => {
                 let f = self.fields;
                 let phrase =
