@@ -77,6 +77,9 @@ pub enum QueryError {
     /// A field filter without a value, e.g. `typ:`.
     #[error("the field {0}: needs a value")]
     EmptyFieldValue(String),
+    /// A field filter followed by a group, e.g. `titel:(a OR b)`.
+    #[error("the field {0}: takes one word or a \"phrase\", not a group in parentheses; write {0}:a OR {0}:b")]
+    FieldWithGroup(String),
     /// A wildcard other than a trailing `*` after at least three letters.
     #[error("wildcard {0:?} is not supported: use a trailing * after at least {min} letters, e.g. Windkraft*", min = crate::limits::MIN_WILDCARD_PREFIX)]
     UnsupportedWildcard(String),

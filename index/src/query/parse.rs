@@ -188,6 +188,9 @@ fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
                                 } else {
                                     value
                                 };
+                                if value.trim().is_empty() && rest.starts_with('(') {
+                                    return Err(QueryError::FieldWithGroup(raw.to_string()));
+                                }
                                 if value.trim().is_empty() {
                                     return Err(QueryError::EmptyFieldValue(raw.to_string()));
                                 }
@@ -402,6 +405,7 @@ mod tests {
         assert_eq!(QueryError::DanglingOperator("NOT").to_string(), "NOT needs a term after it");
         assert_eq!(QueryError::DanglingOperator("OR").to_string(), "OR needs a term on each side");
         assert_eq!(parse("typ: Bescheid"), Err(QueryError::EmptyFieldValue("typ".into())));
+        assert_eq!(parse("titel:(Einwendung OR Vermerk)"), Err(QueryError::FieldWithGroup("titel".into())));
         let deep = format!("{}a{}", "(".repeat(20), ")".repeat(20));
         assert_eq!(parse(&deep), Err(QueryError::TooDeep { max: MAX_QUERY_DEPTH }));
         let many: Vec<String> = (0..1000).map(|i| format!("w{i}")).collect();
