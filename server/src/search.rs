@@ -253,16 +253,38 @@ fn touched(catalog: &Catalog, cursor: Option<&Cursor>) -> BTreeSet<Uuid> {
 pub async fn sync(data: &Path, repo: &Repository, full: bool, quiet: bool) -> Result<usize> {
     let index = Index::open(&index_dir(data)).context("Cannot open the search index")?;
     let pipeline = crate::ingest::reader(data, repo).await?;
-    let n = sync_with(&index, &pipeline, repo, full).await?;
+    let synced = sync_with(&index, &pipeline, repo, full).await?;
+    let n = synced.indexed;
     if !quiet && n > 100 {
         eprintln!("akte: search index updated: {n} Dokumente.");
+    }
+    if !quiet {
+        const NAMED: usize = 5;
+        let mib = akte_index::limits::MAX_INDEXED_TEXT_BYTES >> 20;
+        for id in synced.truncated.iter().take(NAMED) {
+            let title = repo.catalog().get(id).and_then(|d| d.text("title")).unwrap_or_default();
+            eprintln!(
+                "akte: note: only the first {mib} MiB of the text of Dokument {id} ({title}) can be found by search"
+            );
+        }
+        if synced.truncated.len() > NAMED {
+            eprintln!("akte: note: and of {} more Dokumente", synced.truncated.len() - NAMED);
+        }
     }
     Ok(n)
 }
 
+/// What an index update did.
+pub struct Synced {
+    /// Dokumente (re-)indexed.
+    pub indexed: usize,
+    /// Those of them whose text was longer than the index keeps.
+    pub truncated: Vec<Uuid>,
+}
+
 /// Brings an open index up to date, reading recorded results through `pipeline` (the
-/// server keeps both open). Returns the number of Dokumente (re-)indexed.
-pub async fn sync_with(index: &Index, pipeline: &Pipeline, repo: &Repository, full: bool) -> Result<usize> {
+/// server keeps both open).
+pub async fn sync_with(index: &Index, pipeline: &Pipeline, repo: &Repository, full: bool) -> Result<Synced> {
     let cursor: Option<Cursor> = if full || index.needs_full_rebuild() {
         None
     } else {
@@ -270,7 +292,7 @@ pub async fn sync_with(index: &Index, pipeline: &Pipeline, repo: &Repository, fu
     };
     let now = Cursor::of(repo.catalog());
     if cursor.as_ref() == Some(&now) {
-        return Ok(0);
+        return Ok(Synced { indexed: 0, truncated: Vec::new() });
     }
     let docs = touched(repo.catalog(), cursor.as_ref());
     let plan = Plan::of(repo.catalog());
@@ -279,27 +301,30 @@ pub async fn sync_with(index: &Index, pipeline: &Pipeline, repo: &Repository, fu
         writer.delete_all()?;
     }
     let bar = output::bar(docs.len() as u64, false, "indexing");
+    let mut truncated = Vec::new();
     for id in &docs {
         let Some(dok) = repo.catalog().get(id) else {
             writer.delete(&id.to_string());
             bar.inc(1);
             continue;
         };
-        match index_doc(repo, pipeline, &plan, dok).await? {
+        let done = match index_doc(repo, pipeline, &plan, dok).await? {
             // After `delete_all` every Dokument is new (`touched` names each once).
-            Some(doc) if cursor.is_none() => {
-                writer.insert(&doc)?;
+            Some(doc) if cursor.is_none() => Some(writer.insert(&doc)?),
+            Some(doc) => Some(writer.upsert(&doc)?),
+            None => {
+                writer.delete(&id.to_string());
+                None
             }
-            Some(doc) => {
-                writer.upsert(&doc)?;
-            }
-            None => writer.delete(&id.to_string()),
+        };
+        if done.is_some_and(|d| d.truncated) {
+            truncated.push(*id);
         }
         bar.inc(1);
     }
     writer.commit(Some(&serde_json::to_string(&now)?))?;
     bar.finish_and_clear();
-    Ok(docs.len())
+    Ok(Synced { indexed: docs.len(), truncated })
 }
 
 /// The index, brought up to date first.

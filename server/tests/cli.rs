@@ -388,6 +388,20 @@ fn adding_content_the_akte_has_already_is_noted() {
 }
 
 #[test]
+fn a_text_longer_than_the_index_keeps_is_noted() {
+    let (tmp, data, _) = repo_with_documents();
+    let mut text = "Windpark Lärmschutz Nachtbetrieb ".repeat(150_000); // 5 MB
+    text.push_str("Schlusswortmarke");
+    let long = write_file(tmp.path(), "lang.txt", text.as_bytes());
+    let added = run(&data, &["add", AZ, long.to_str().unwrap()]);
+    assert_eq!(added.code, 0, "{added}");
+    assert!(added.stderr.contains("only the first 4 MiB of the text") && added.stderr.contains("(lang)"), "{added}");
+    let found = ok(&data, &["search", "--json", "Nachtbetrieb"]).json();
+    assert_eq!(found["hits"][0]["truncated"], true, "{found}");
+    assert_eq!(ok(&data, &["search", "--json", "Schlusswortmarke"]).json()["total"], 0);
+}
+
+#[test]
 fn versions_keep_their_bytes() {
     let (tmp, data, docs) = repo_with_documents();
     let (id, v1) = &docs[1];

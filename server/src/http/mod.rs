@@ -192,7 +192,7 @@ impl App {
     pub async fn update_index(&self) -> Result<usize> {
         let _writer = self.index_lock.lock().await;
         let repo = self.repo.read().await;
-        crate::search::sync_with(&self.index, &self.reader, &repo, false).await
+        Ok(crate::search::sync_with(&self.index, &self.reader, &repo, false).await?.indexed)
     }
 }
 
