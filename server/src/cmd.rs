@@ -393,7 +393,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(a) = akte {
                 request.filters.akte = vec![find_akte(&repo, a)?.id.to_string()];
             }
-            request.filters.document_type = document_type.clone();
+            // A blank type counts as none given, as in the API.
+            request.filters.document_type = document_type.iter().filter(|t| !t.trim().is_empty()).cloned().collect();
             request.filters.aktenplan = aktenplan.as_deref().map(|c| search::aktenplan_filter(repo.catalog(), c));
             let index = search::open_current(&cli.data, &repo).await?;
             let found = index.search(&request, &search::operator())?;
@@ -576,6 +577,9 @@ pub fn find<'a>(repo: &'a Repository, key: &str) -> Result<&'a Obj> {
 }
 
 pub fn find_akte<'a>(repo: &'a Repository, key: &str) -> Result<&'a Obj> {
+    if key.trim().is_empty() {
+        bail!("An Akte is named by its id or its Aktenzeichen, and none was given");
+    }
     repo.catalog().find_akte(key).ok_or_else(|| anyhow!("There is no Akte {key}"))
 }
 

@@ -128,6 +128,8 @@ fn errors_are_one_sentence_and_exit_1() {
     assert!(r.stderr.contains("99.9-0000/1999"), "names the unknown Akte: {}", r.stderr);
     run(&data, &["ls", "99.9-0000/1999"]).fails_with_sentence();
     run(&data, &["vorgang", "99.9-0000/1999", "--title", "X"]).fails_with_sentence();
+    let r = run(&data, &["search", "Windpark", "--akte", ""]).fails_with_sentence();
+    assert!(r.stderr.contains("none was given"), "{}", r.stderr);
 
     let r = run(&data, &["create", "--aktenzeichen", AZ, "--title", "Doppelt"]).fails_with_sentence();
     assert!(r.stderr.contains(AZ), "names the Aktenzeichen: {}", r.stderr);
