@@ -119,19 +119,6 @@ pub struct Report {
     pub failures: Vec<(Uuid, String, String)>,
 }
 
-impl Report {
-    /// Adds the counts of another run over other versions.
-    pub fn absorb(&mut self, other: Report) {
-        self.versions += other.versions;
-        for (stage, n) in other.produced {
-            *self.produced.entry(stage).or_default() += n;
-        }
-        self.reused += other.reused;
-        self.ocr_pages += other.ocr_pages;
-        self.failures.extend(other.failures);
-    }
-}
-
 /// Everything derived for one version, as the index and the API show it.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct View {
@@ -293,47 +280,77 @@ impl Pipeline {
         out
     }
 
-    /// The latest versions whose recorded results of this pipeline include a failure, each
-    /// with the producers that failed: what [`retry`](Self::retry) runs again. Not listed
-    /// are the failures that say the same again: `too-large` (this node's limit) and
-    /// `unsupported` (the producer does not handle such input, e.g. an enricher given no
-    /// text; enrichers run again anyway when a retry brings new text). Reads every recorded
-    /// result of every latest version; `progress` gets how many versions of how many are
-    /// read.
+    /// The latest versions whose recorded results of this pipeline include a failure that
+    /// may pass on another try, each with the producers that failed: what
+    /// [`retry`](Self::retry) runs again. Retried are timeouts, exhausted memory and OCR
+    /// failures (the machine was busy, the disk full); not the failures that would say the
+    /// same again (a malformed file, a plugin's own error, too large for this node, input a
+    /// producer does not handle). One version per content: results are kept per content.
+    /// The built-in extractor's failure counts only where it stood in for an installed
+    /// extractor that failed, as in [`view`](Self::view). Reads every recorded result of
+    /// every latest version; `progress` gets how many versions of how many are read.
     pub async fn failed(
         &self,
         repo: &Repository,
         progress: &(dyn Fn(usize, usize) + Send + Sync),
     ) -> Result<Vec<(Uuid, Vec<String>)>> {
+        struct Looked {
+            version: Uuid,
+            recorded: Vec<(String, Name)>,
+            /// The installed extractor, and the built-in one's result, when it stood in.
+            stand_in: Option<(String, (String, Name))>,
+        }
         let catalog = repo.catalog();
-        let mut looked: Vec<(Uuid, Vec<(String, Name)>)> = Vec::new();
+        let mut contents = std::collections::HashSet::new();
+        let mut looked = Vec::new();
         for dok in catalog.all(ObjKind::Dokument) {
             let Some(job) = catalog.latest_version(&dok.id).and_then(|v| job_of(catalog, v)) else { continue };
             let Some(have) = catalog.derived(&job.content) else { continue };
+            if !contents.insert(job.content) {
+                continue;
+            }
             let mut producers = self.producers(&job);
-            // The built-in extractor that stands in for a failed installed one.
-            producers.extend(self.builtin_extractor_for(&job.media_type).map(|b| b.producer.clone()));
+            // A PDF gets OCR only for its pages without text, so `producers` leaves it out.
+            if !ocr::is_image(&job.media_type)
+                && let Some(o) = self.wants_ocr(&job.media_type)
+            {
+                producers.push(o.producer());
+            }
+            let installed =
+                self.extractor_for(job.aktenplan.as_deref(), &job.media_type).filter(|e| e.installed.is_some());
+            let stand_in = installed.and_then(|e| {
+                let builtin = self.builtin_extractor_for(&job.media_type)?;
+                Some((e.producer.clone(), (builtin.producer.clone(), *have.get(&builtin.producer)?)))
+            });
             let recorded: Vec<(String, Name)> =
                 producers.into_iter().filter_map(|p| have.get(&p).map(|r| (p, *r))).collect();
             if !recorded.is_empty() {
-                looked.push((job.version, recorded));
+                looked.push(Looked { version: job.version, recorded, stand_in });
             }
         }
         let total = looked.len();
         let mut read = 0;
         let mut out = Vec::new();
-        let mut checks = stream::iter(looked.into_iter().map(|(version, recorded)| async move {
+        let mut checks = stream::iter(looked.into_iter().map(|l| async move {
+            let retryable =
+                |d: &Derived| d.failure().is_some_and(|(code, _)| matches!(code, "timeout" | "memory" | "ocr"));
             let mut failed = Vec::new();
-            for (producer, result) in recorded {
-                if load(repo, &result)
-                    .await?
-                    .failure()
-                    .is_some_and(|(code, _)| !matches!(code, "too-large" | "unsupported"))
-                {
+            let mut fell_back = None;
+            for (producer, result) in l.recorded {
+                let d = load(repo, &result).await?;
+                if l.stand_in.as_ref().is_some_and(|(installed, _)| *installed == producer) {
+                    fell_back = Some(fell_back_from(&d));
+                }
+                if retryable(&d) {
                     failed.push(producer);
                 }
             }
-            Ok::<_, Error>((version, failed))
+            if let (Some(true), Some((_, (builtin, result)))) = (fell_back, l.stand_in)
+                && retryable(&load(repo, &result).await?)
+            {
+                failed.push(builtin);
+            }
+            Ok::<_, Error>((l.version, failed))
         }))
         .buffered(self.limits.jobs.max(1) * 4);
         while let Some(checked) = checks.next().await {
@@ -356,24 +373,14 @@ impl Pipeline {
         progress: Arc<dyn Fn(Event) + Send + Sync>,
     ) -> Result<Report> {
         let versions: Vec<(Uuid, Vec<String>)> = versions.iter().map(|v| (*v, Vec::new())).collect();
-        self.run(repo, &versions, progress).await
-    }
-
-    /// Runs the producers that failed on these versions again (from [`failed`](Self::failed),
-    /// after a timeout under load, or once a plugin's limits were raised), and what depends
-    /// on their results: enrichers see the new text. The new result replaces the failure.
-    pub async fn retry(
-        &self,
-        repo: &mut Repository,
-        failed: &[(Uuid, Vec<String>)],
-        progress: Arc<dyn Fn(Event) + Send + Sync>,
-    ) -> Result<Report> {
-        self.run(repo, failed, progress).await
+        self.retry(repo, &versions, progress).await
     }
 
     /// [`process`](Self::process), with the recorded results of the named producers of
-    /// each version set aside, so that they are made again.
-    async fn run(
+    /// each version set aside, so that they are made again (from [`failed`](Self::failed),
+    /// after a timeout under load), and what depends on them: enrichers run again when the
+    /// text is new. A new result replaces the failure by merge order.
+    pub async fn retry(
         &self,
         repo: &mut Repository,
         versions: &[(Uuid, Vec<String>)],
@@ -459,7 +466,8 @@ impl Pipeline {
         };
         let d = derived(&ex.producer, payload, Vec::new(), started);
         work.store(repo, job, Stage::Extract, &ex.producer, &d).await?;
-        *fresh_text = true;
+        // A failure made again (a retry that failed once more) leaves the text as it was.
+        *fresh_text |= d.text().is_some();
         Ok(Some(d))
     }
 
@@ -548,7 +556,7 @@ impl Pipeline {
                         push_text(&mut text, t);
                     }
                     work.store(repo, job, Stage::Ocr, &producer, &d).await?;
-                    fresh_text = true;
+                    fresh_text |= d.text().is_some();
                 }
             }
         }

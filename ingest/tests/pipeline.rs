@@ -509,40 +509,57 @@ async fn a_retry_runs_again_what_failed_and_nothing_else() {
     let mut repo = env.init().await;
     install(&mut repo, "keywords", KEYWORDS).await;
     let akte = create_akte(&mut repo, "61.2-0005/2026", "61.2").await;
-    let scan = std::fs::read(fixtures().join("entscheidung/04-zustellungsurkunde-scan.png")).unwrap();
-    let scan = add(&mut repo, akte, "zustellungsurkunde.png", scan).await;
+    let png = std::fs::read(fixtures().join("entscheidung/04-zustellungsurkunde-scan.png")).unwrap();
+    let scan = add(&mut repo, akte, "zustellungsurkunde.png", png.clone()).await;
+    // The same scan as a second Dokument: its results are the first one's (kept per content).
+    let copy = add(&mut repo, akte, "zustellungsurkunde-kopie.png", png).await;
+    let pdf = std::fs::read(fixtures().join("toeb/05-stellungnahme-bundeswehr-scan.pdf")).unwrap();
+    let pdf = add(&mut repo, akte, "bundeswehr.pdf", pdf).await;
     let fine = add(&mut repo, akte, "vermerk.txt", "Vermerk zur Schallimmissionsprognose".as_bytes().to_vec()).await;
-    let big = add(&mut repo, akte, "gross.txt", vec![b'a'; 4096]).await;
+    let big = add(&mut repo, akte, "gross.txt", vec![b'a'; 2 << 20]).await;
     // OCR fails while its temporary directory is gone (a cleaned-up /tmp, a full disk),
     // and the plain-text extractor refuses a content over a small limit.
     let ocr = env.ocr().await;
     let tmp = env.dir.path().join("tmp");
     std::fs::remove_dir_all(&tmp).unwrap();
-    let limits = PipelineLimits { max_extract_bytes: 1024, ..PipelineLimits::default() };
+    let limits = PipelineLimits { max_extract_bytes: 1 << 20, ..PipelineLimits::default() };
     let pipeline = Pipeline::load(&env.host(), &repo, ocr, limits).await.unwrap();
-    let first = pipeline.process(&mut repo, &[scan, fine, big], quiet()).await.unwrap();
-    // OCR, the plain-text extractor, and the enricher on both documents without text.
-    assert_eq!(first.failures.len(), 4, "{first:?}");
+    let first = pipeline.process(&mut repo, &[scan, copy, pdf, fine, big], quiet()).await.unwrap();
+    // OCR of the image (once for both copies) and of the PDF, the plain-text extractor,
+    // and the enricher on the documents without text.
+    assert!(first.failures.iter().filter(|(_, p, _)| p.starts_with("ocr:")).count() >= 2, "{first:?}");
     assert!(pipeline.view(&repo, &scan).await.unwrap().text.is_empty());
+    let enriched_before = pipeline.view(&repo, &fine).await.unwrap();
     assert!(pipeline.pending(repo.catalog()).is_empty(), "a failure is a result: nothing is missing");
 
-    // Only the OCR failure is listed: the text file worked, the large one would be refused
-    // as too large again, and the enricher said it had no text to look at.
+    // Listed are the OCR failures, the image's once: the text file worked, the large one
+    // would be refused as too large again, and the enricher said it had no text to look at.
     let failed = pipeline.failed(&repo, &|_, _| {}).await.unwrap();
-    assert_eq!(failed.len(), 1, "{failed:?}");
-    assert_eq!(failed[0].0, scan);
-    assert!(matches!(&failed[0].1[..], [p] if p.starts_with("ocr:")), "{failed:?}");
+    let listed: Vec<Uuid> = failed.iter().map(|(v, _)| *v).collect();
+    assert_eq!(listed.len(), 2, "{failed:?}");
+    assert!(listed.contains(&pdf) && (listed.contains(&scan) ^ listed.contains(&copy)), "{failed:?}");
+    assert!(failed.iter().all(|(_, p)| matches!(&p[..], [p] if p.starts_with("ocr:"))), "{failed:?}");
 
-    // With the directory back, the retry recognises the scan, and the enricher, which saw
+    // A retry while the directory is still gone fails once more: the text is as it was, so
+    // the enrichers are not run again.
+    let failing = pipeline.retry(&mut repo, &failed, quiet()).await.unwrap();
+    assert_eq!(failing.produced.get("ocr"), Some(&2), "{failing:?}");
+    assert_eq!(failing.produced.get("enrich"), None, "{failing:?}");
+    assert_eq!(pipeline.failed(&repo, &|_, _| {}).await.unwrap().len(), 2);
+
+    // With the directory back, the retry recognises the scans, and the enricher, which saw
     // no text before, runs again on the new text; nothing else is made again.
     std::fs::create_dir_all(&tmp).unwrap();
     let again = pipeline.retry(&mut repo, &failed, quiet()).await.unwrap();
     assert!(again.failures.is_empty(), "{again:?}");
-    assert_eq!(again.produced.get("ocr"), Some(&1), "{again:?}");
-    assert_eq!(again.produced.get("enrich"), Some(&1), "{again:?}");
+    assert_eq!(again.produced.get("ocr"), Some(&2), "{again:?}");
+    assert_eq!(again.produced.get("enrich"), Some(&2), "{again:?}");
     assert_eq!(again.produced.len(), 2, "{again:?}");
-    let view = pipeline.view(&repo, &scan).await.unwrap();
-    assert!(view.text.contains("Zustell"), "{view:?}");
-    assert!(view.failures.is_empty(), "the new result replaces the failure: {view:?}");
+    for (id, word) in [(scan, "Zustell"), (copy, "Zustell"), (pdf, "Bundeswehr")] {
+        let view = pipeline.view(&repo, &id).await.unwrap();
+        assert!(view.text.contains(word), "{view:?}");
+        assert!(view.failures.is_empty(), "the new result replaces the failure: {view:?}");
+    }
+    assert_eq!(pipeline.view(&repo, &fine).await.unwrap().producers, enriched_before.producers);
     assert!(pipeline.failed(&repo, &|_, _| {}).await.unwrap().is_empty());
 }

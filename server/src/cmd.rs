@@ -421,16 +421,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut repo = open(&opts).await?;
             let pipeline = ingest::pipeline(&cli.data, &repo, cli.json).await?;
             let pending = pipeline.pending(repo.catalog());
-            let mut report = ingest::run(&pipeline, &mut repo, &pending, cli.json).await?;
+            // What is missing, and (asked for) what failed: one run, in which a version
+            // can have both.
+            let mut work: Vec<(Uuid, Vec<String>)> = pending.iter().map(|v| (*v, Vec::new())).collect();
             let mut retried = 0;
             if *retry_failed {
-                let failed = ingest::failed(&pipeline, &repo).await?;
-                // What has just been made for the first time is not tried twice.
-                let failed: Vec<_> = failed.into_iter().filter(|(v, _)| !pending.contains(v)).collect();
-                retried = failed.len();
-                let again = ingest::retry(&pipeline, &mut repo, &failed, cli.json).await?;
-                report.absorb(again);
+                let at: std::collections::HashMap<Uuid, usize> =
+                    pending.iter().enumerate().map(|(i, v)| (*v, i)).collect();
+                for (version, again) in ingest::failed(&pipeline, &repo).await? {
+                    retried += 1;
+                    match at.get(&version) {
+                        Some(&i) => work[i].1 = again,
+                        None => work.push((version, again)),
+                    }
+                }
             }
+            let report = ingest::retry(&pipeline, &mut repo, &work, cli.json).await?;
             search::sync(&cli.data, &repo, false, cli.json).await?;
             if cli.json {
                 print_json(&report);

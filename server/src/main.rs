@@ -187,9 +187,9 @@ pub enum Command {
     },
     /// Run extraction, OCR and enrichers on every Dokument that lacks their results.
     Ingest {
-        /// Also run again what failed on a Dokument (a timeout under load, OCR without
-        /// disk space); reads every recorded result first. Not retried: contents refused as
-        /// too large, and input a plugin said it does not handle.
+        /// Also run again what failed and may pass on another try: timeouts, exhausted
+        /// memory, OCR failures (a busy machine, a full disk); reads every recorded result
+        /// first. A malformed file or a plugin's own error would say the same again.
         #[arg(long)]
         retry_failed: bool,
     },
