@@ -155,9 +155,14 @@ fn typos_fall_back_to_fuzzy_matching() {
     assert!(hit.snippet.contains("<mark>Baugenehmigung</mark>"), "{}", hit.snippet);
     // A typo close to an inflected form's stem, not to the form itself: the snippet marks
     // the word the stem came from.
-    let index = index_of(&[doc("d1", "Zur Sache. Die Windräder drehen sich nachts langsamer.")]);
+    // (`Windrat` would split into `wind` and `rat`: a typo is not taken for a compound of
+    // a short part.)
+    let index = index_of(&[
+        doc("d1", "Zur Sache. Die Windräder drehen sich nachts langsamer."),
+        doc("d2", "Der Landrat hat zum Wind im Kreis nichts gesagt."),
+    ]);
     let hits = index.search(&SearchRequest::new("Windrat"), &Access::all()).unwrap().hits;
-    assert_eq!(hits.len(), 1);
+    assert_eq!(hits.iter().map(|h| h.dokument_id.as_str()).collect::<Vec<_>>(), ["d1"]);
     assert!(hits[0].snippet.contains("<mark>Windräder</mark>"), "{}", hits[0].snippet);
 }
 

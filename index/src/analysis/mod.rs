@@ -3,7 +3,8 @@
 //! same position; hyphenated compounds also yield the joined word. Queries are analysed
 //! by [`query_tokens`]: the same chain, but one token per word and no parts, so a query
 //! word matches documents containing it alone or inside a compound, and a compound in the
-//! query matches only that compound.
+//! query matches only that compound (unless no readable text has it: then the query
+//! builder asks for its [`compound_parts`]).
 
 mod compound;
 mod fold;

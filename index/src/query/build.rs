@@ -1,7 +1,9 @@
 //! Turns a parsed query into a tantivy query. Per word: the stem in title (×3), text and
 //! context (×0.5) plus the unstemmed folded word (×0.5, rewards exact forms); when none
-//! of these matches a readable document, a fuzzy match (distance 1 from 5 letters, 2
-//! from 8) takes their place, so typos find their word without diluting good queries.
+//! of these matches a readable document, a compound's parts (all of them, each of four
+//! letters or more) take their place, and failing that a fuzzy match (distance 1 from 5
+//! letters, 2 from 8), so typos find their word without diluting good queries. Letters
+//! and digits run together (`WEA5`) also match as written apart.
 
 use super::parse::{FieldName, Node};
 use crate::Result;
@@ -202,8 +204,10 @@ impl Builder<'_> {
         // `Schalltechnisches Gutachten`): the documents that have all its parts. The index
         // holds each part of the compounds it splits, so this also finds the compound's
         // other spellings (`Schall-Gutachten`) and longer compounds with the same parts.
+        // Only parts of four letters or more: a typo often splits into a word and a short
+        // one (`Windrat`: `wind`, `rat`), which the fuzzy fallback serves better.
         let parts = analysis::compound_parts(&t.folded);
-        if parts.len() > 1 {
+        if parts.len() > 1 && parts.iter().all(|p| p.folded.len() >= 4) {
             let marked = self.highlight.stems.clone();
             let all_parts = all_of(parts.iter().map(|p| self.stems(p, negated)).collect());
             if any_match(self.searcher, all_parts.as_ref())? {

@@ -60,8 +60,11 @@ fn spaced_range<'a>(value: &str, rest: &'a str) -> (String, &'a str) {
     if range.ends_with("..") && after.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
         let r = after.trim_start();
         let end = r.find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"')).unwrap_or(r.len());
-        range.push_str(&r[..end]);
-        after = &r[end..];
+        // Only a date ends the range: `datum:2026.. 5 Windräder` keeps its open end.
+        if super::build::parse_date_range(&format!("{range}{}", &r[..end])).is_ok() {
+            range.push_str(&r[..end]);
+            after = &r[end..];
+        }
     }
     (range, after)
 }
@@ -344,6 +347,11 @@ mod tests {
             parse("datum:2026-03-01 .. Windpark").unwrap(),
             Some(Node::And(vec![datum("2026-03-01.."), w("Windpark")])),
             "an open end stays open"
+        );
+        assert_eq!(
+            parse("datum:2026.. 5 Windräder").unwrap(),
+            Some(Node::And(vec![datum("2026.."), w("5"), w("Windräder")])),
+            "a number that is no date stays a word"
         );
         assert_eq!(
             parse("datum:2026 Windpark").unwrap(),
