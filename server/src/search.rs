@@ -317,7 +317,8 @@ pub async fn sync_with(index: &Index, pipeline: &Pipeline, repo: &Repository, fu
                 None
             }
         };
-        if done.is_some_and(|d| d.truncated) {
+        // Named only for what changed: a rebuild would name every long text again.
+        if cursor.is_some() && done.is_some_and(|d| d.truncated) {
             truncated.push(*id);
         }
         bar.inc(1);

@@ -368,7 +368,7 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
             "bad-request",
         )
     };
-    assert!(search("q=Bericht&offset=-1").contains("offset must be a whole number up to 10000"));
+    assert!(search("q=Bericht&offset=-1").contains("offset must be a whole number from 0 to 10000"));
     assert!(search("q=%FF%FE").contains("q is not valid UTF-8"));
     assert!(search("q=Rot%C3milan").contains("q is not valid UTF-8"));
     assert!(search("q=Bericht&type=Bescheid").contains("\"type\" is unknown"));

@@ -280,7 +280,7 @@ pub struct SearchQuery {
     /// Only inside this Akte: its id or its Aktenzeichen.
     pub akte: Option<String>,
     /// Only these document types (repeat the parameter for several).
-    pub typ: Vec<String>,
+    pub typ: Option<Vec<String>>,
     /// Only below this Aktenplan node (its code, e.g. `61.2`).
     pub aktenplan: Option<String>,
     /// Hits per page (1–100, default 10).
@@ -311,7 +311,7 @@ pub struct HitView {
     pub vorgang_id: Option<String>,
     /// Document type.
     pub document_type: Option<String>,
-    /// Document date.
+    /// The Dokument's date: received, sent or its own date, else the day it was stored.
     pub date: Option<String>,
     /// Whether only part of the Dokument's text was searched (the index keeps the first
     /// MiBs of a very long text): a word beyond it is not found.
@@ -343,12 +343,20 @@ impl SearchQuery {
                 decode(name).map_err(|_| ApiError::bad_request("A query parameter's name is not valid UTF-8."))?;
             let value = decode(value)
                 .map_err(|_| ApiError::bad_request(format!("The query parameter {name} is not valid UTF-8.")))?;
+            const KNOWN: [&str; 7] = ["q", "akte", "typ", "aktenplan", "limit", "offset", "sort"];
+            if !KNOWN.contains(&name.as_str()) {
+                return Err(ApiError::bad_request(format!(
+                    "The query parameter {name:?} is unknown; a search takes q, akte, typ, aktenplan, limit, offset and sort."
+                )));
+            }
             if value.trim().is_empty() && name != "q" {
                 continue;
             }
-            let number = |max: usize| {
-                value.trim().parse::<usize>().ok().filter(|n| *n <= max).ok_or_else(|| {
-                    ApiError::bad_request(format!("The query parameter {name} must be a whole number up to {max}."))
+            let number = |min: usize, max: usize| {
+                value.trim().parse::<usize>().ok().filter(|n| (min..=max).contains(n)).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "The query parameter {name} must be a whole number from {min} to {max}."
+                    ))
                 })
             };
             let once = |slot: &Option<String>| match slot {
@@ -358,18 +366,13 @@ impl SearchQuery {
             match name.as_str() {
                 "q" => q.q = once(&q.q)?,
                 "akte" => q.akte = once(&q.akte)?,
-                "typ" => q.typ.push(value.clone()),
+                "typ" => q.typ.get_or_insert_with(Vec::new).push(value.clone()),
                 "aktenplan" => q.aktenplan = once(&q.aktenplan)?,
                 "sort" => q.sort = once(&q.sort)?,
-                "limit" if q.limit.is_none() => q.limit = Some(number(100)?),
-                "offset" if q.offset.is_none() => q.offset = Some(number(10_000)?),
-                "limit" | "offset" => {
+                "limit" if q.limit.is_none() => q.limit = Some(number(1, 100)?),
+                "offset" if q.offset.is_none() => q.offset = Some(number(0, 10_000)?),
+                _ => {
                     return Err(ApiError::bad_request(format!("The query parameter {name} is given more than once.")));
-                }
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "The query parameter {other:?} is unknown; a search takes q, akte, typ, aktenplan, limit, offset and sort."
-                    )));
                 }
             }
         }
@@ -387,14 +390,9 @@ pub async fn search(
     who.require(Action::Read)?;
     let q = SearchQuery::parse(raw.as_deref())?;
     let mut request = akte_index::SearchRequest::new(q.q.unwrap_or_default());
+    // Both checked by `parse`.
     request.limit = q.limit.unwrap_or(10);
-    if !(1..=100).contains(&request.limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 100"));
-    }
     request.offset = q.offset.unwrap_or(0);
-    if request.offset > 10_000 {
-        return Err(ApiError::bad_request("offset must be at most 10000"));
-    }
     request.sort = match q.sort.as_deref().unwrap_or("relevance") {
         "relevance" => akte_index::Sort::Relevance,
         "date" => akte_index::Sort::DateDesc,
@@ -412,7 +410,7 @@ pub async fn search(
         };
         request.filters.akte = vec![id.to_string()];
     }
-    request.filters.document_type = q.typ;
+    request.filters.document_type = q.typ.unwrap_or_default();
     if let Some(code) = q.aktenplan.as_deref() {
         request.filters.aktenplan = Some(crate::search::aktenplan_filter(app.repo.read().await.catalog(), code));
     }
@@ -456,4 +454,25 @@ pub async fn search(
             .collect(),
         facets: serde_json::to_value(&found.facets).map_err(ApiError::internal)?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SearchQuery;
+
+    #[test]
+    fn search_parameters_are_decoded_and_checked() {
+        let q =
+            SearchQuery::parse(Some("q=Windpark+Hohe%20Heide%2B&typ=Bescheid&typ=&typ=Vermerk&akte=&limit=5")).unwrap();
+        assert_eq!(q.q.as_deref(), Some("Windpark Hohe Heide+"));
+        assert_eq!(q.typ, Some(vec!["Bescheid".to_string(), "Vermerk".to_string()]));
+        assert_eq!((q.akte, q.limit, q.offset), (None, Some(5), None));
+        let empty = SearchQuery::parse(None).unwrap();
+        assert!(empty.q.is_none() && empty.typ.is_none());
+        for bad in
+            ["q=a&q=b", "limit=1&limit=2", "offset=-1", "limit=101", "limit=0", "q=%FF", "foo=bar", "foo=", "%FF=1"]
+        {
+            assert!(SearchQuery::parse(Some(bad)).is_err(), "{bad}");
+        }
+    }
 }
