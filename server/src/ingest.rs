@@ -178,6 +178,15 @@ pub async fn add(repo: &mut Repository, data: &Path, wasm: &Path, manifest: &Pat
     let replaced = registry::find(repo.catalog(), &parsed.name).ok().map(|old| old.manifest.version.to_string());
     let (id, changes) = registry::install(repo.catalog(), &parsed, &text, &content, &digest, size)?;
     repo.commit(changes).await?;
+    if parsed.world == World::Extractor {
+        for (other, shared) in shared_media_types(&registry::installed(repo.catalog())?, &parsed) {
+            let first = if other.as_str() < parsed.name.as_str() { &other } else { &parsed.name };
+            eprintln!(
+                "akte: note: the extractor {other} also takes {shared}; a document both may take goes to {first} \
+                 (installed extractors are tried in name order; `akte plugin disable` narrows one)"
+            );
+        }
+    }
     if json_out {
         say!(
             "{}",
@@ -188,6 +197,40 @@ pub async fn add(repo: &mut Repository, data: &Path, wasm: &Path, manifest: &Pat
         say!("installed {} {} ({}) as {id}{replacing}", parsed.name, parsed.version, parsed.world);
     }
     Ok(())
+}
+
+/// The other installed extractors whose media types overlap those of `new`, each with the
+/// overlap as written (`text/plain`, `text/*`).
+fn shared_media_types(installed: &[registry::Installed], new: &Manifest) -> Vec<(String, String)> {
+    // Whether the range `wide` takes every type `narrow` takes: `*/*`, `type/*`, or equal.
+    let covers = |wide: &str, narrow: &str| match (wide.split_once('/'), narrow.split_once('/')) {
+        (Some(("*", _)), _) => true,
+        (Some((wt, "*")), Some((nt, _))) => wt == nt,
+        _ => wide == narrow,
+    };
+    // Two ranges overlap when one covers the other; the narrower names the overlap.
+    let overlap = |a: &str, b: &str| -> Option<String> {
+        if covers(a, b) {
+            Some(b.to_string())
+        } else if covers(b, a) {
+            Some(a.to_string())
+        } else {
+            None
+        }
+    };
+    installed
+        .iter()
+        .filter(|p| p.manifest.world == World::Extractor && p.manifest.name != new.name)
+        .filter_map(|p| {
+            let shared: Vec<String> = p
+                .manifest
+                .media_types
+                .iter()
+                .flat_map(|a| new.media_types.iter().filter_map(move |b| overlap(a, b)))
+                .collect();
+            (!shared.is_empty()).then(|| (p.manifest.name.clone(), shared.join(", ")))
+        })
+        .collect()
 }
 
 /// `akte plugin list`.

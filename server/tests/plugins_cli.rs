@@ -293,6 +293,21 @@ fn ingest_retries_what_failed_when_asked() {
           [limits]\ntimeout-ms = 200\n",
     );
     ok(&data, &["plugin", "add", s(&wasm), "--manifest", s(&manifest)]);
+    // A second extractor for some of the same types is installed, and told which one wins.
+    let (txt, _) = guest("txt");
+    let wide = write(
+        tmp.path(),
+        "zeilen.toml",
+        b"name = \"zeilen\"\nversion = \"0.1.0\"\nworld = \"extractor\"\nmedia-types = [\"text/*\"]\n",
+    );
+    let second = run(&data, &["plugin", "add", s(&txt), "--manifest", s(&wide)]);
+    assert_eq!(second.code, 0, "{second}");
+    assert!(
+        second.stderr.contains("the extractor hostile also takes text/plain")
+            && second.stderr.contains("goes to hostile"),
+        "{second}"
+    );
+    ok(&data, &["plugin", "remove", "zeilen"]);
     let looping = write(tmp.path(), "schleife.txt", b"loop Windpark");
     let fine = write(tmp.path(), "echo.txt", b"echo Windpark");
     add(&data, &akte, &[looping, fine]);
