@@ -162,6 +162,21 @@ pub fn enabled() -> bool {
     !std::env::var("AKTE_INGEST").is_ok_and(|v| v == "off")
 }
 
+/// The manifest of a component given without `--manifest`: `NAME.toml` beside `NAME.wasm`,
+/// else `plugin.toml` beside it.
+pub fn manifest_beside(wasm: &Path) -> Result<PathBuf> {
+    let named = wasm.with_extension("toml");
+    let plain = wasm.with_file_name("plugin.toml");
+    [named.clone(), plain.clone()].into_iter().find(|p| p.is_file()).ok_or_else(|| {
+        anyhow::anyhow!(
+            "There is no manifest for {}: neither {} nor {} exists; pass it with --manifest",
+            wasm.display(),
+            named.display(),
+            plain.display()
+        )
+    })
+}
+
 /// `akte plugin add`.
 pub async fn add(repo: &mut Repository, data: &Path, wasm: &Path, manifest: &Path, json_out: bool) -> Result<()> {
     let text = std::fs::read_to_string(manifest).with_context(|| format!("Cannot read {}", manifest.display()))?;

@@ -284,9 +284,10 @@ pub enum PluginCommand {
     Add {
         /// The component.
         wasm: PathBuf,
-        /// Its manifest (plugin.toml).
+        /// Its manifest (plugin.toml); by default NAME.toml or plugin.toml beside the
+        /// component.
         #[arg(long)]
-        manifest: PathBuf,
+        manifest: Option<PathBuf>,
     },
     /// List the installed plugins.
     List,

@@ -262,6 +262,20 @@ fn bad_plugins_and_manifests_are_refused_with_one_sentence() {
         b"name = \"Keywords!\"\nversion = \"1\"\nworld = \"enricher\"\nmedia-types = []\n",
     );
     run(&data, &["plugin", "add", s(&wasm), "--manifest", s(&bad)]).fails_with_sentence();
+    // Without --manifest: NAME.toml, else plugin.toml beside the component, else refused.
+    let r = run(&data, &["plugin", "add", s(&not_wasm)]).fails_with_sentence();
+    assert!(r.stderr.contains("There is no manifest for") && r.stderr.contains("--manifest"), "{r}");
+    let beside = tmp.path().join("beside");
+    std::fs::create_dir_all(&beside).unwrap();
+    std::fs::copy(&wasm, beside.join("stichwort.wasm")).unwrap();
+    std::fs::copy(&toml, beside.join("plugin.toml")).unwrap();
+    let added = ok(&data, &["plugin", "add", s(&beside.join("stichwort.wasm")), "--json"]).json();
+    assert_eq!(added["name"], "keywords", "{added}");
+    ok(&data, &["plugin", "remove", "keywords"]);
+    assert_eq!(toml.file_stem(), wasm.file_stem(), "the guests' manifests are NAME.toml");
+    let added = ok(&data, &["plugin", "add", s(&wasm), "--json"]).json();
+    assert_eq!(added["name"], "keywords", "{added}");
+    ok(&data, &["plugin", "remove", "keywords"]);
     let greedy = write(
         tmp.path(),
         "net.toml",
