@@ -78,6 +78,27 @@ impl IndexDoc {
         }
     }
 
+    /// The searchable context as a clerk reads it in a snippet, e.g. `Absender: Landkreis
+    /// Heideland · Vorgang: Antrag · Akte: 61.2-0815/2026 Windpark Hohe Heide`.
+    fn context_lines(&self) -> String {
+        let mut lines: Vec<String> = Vec::new();
+        let mut line = |label: &str, value: &str| {
+            if !value.trim().is_empty() {
+                lines.push(format!("{label}: {}", value.trim()));
+            }
+        };
+        line("Absender", self.sender.as_deref().unwrap_or_default());
+        line("Empfänger", self.recipient.as_deref().unwrap_or_default());
+        line("Dokumenttyp", self.document_type.as_deref().unwrap_or_default());
+        line("Vorgang", self.vorgang_title.as_deref().unwrap_or_default());
+        line("Akte", &format!("{} {}", self.aktenzeichen, self.akte_title));
+        line("Schlagworte", &self.tags.join(", "));
+        for (k, v) in &self.fields {
+            line(k, v);
+        }
+        cut(&lines.join(" · "), 16 << 10).to_string()
+    }
+
     /// The tantivy document, and whether the text was truncated.
     pub(crate) fn to_document(&self, f: &Fields) -> (TantivyDocument, bool) {
         let mut d = TantivyDocument::default();
@@ -120,6 +141,7 @@ impl IndexDoc {
             d.add_text(f.ctx, v);
             d.add_text(f.exact, v);
         }
+        d.add_bytes(f.ctx_src, self.context_lines().as_bytes());
 
         if let Some(t) = &self.document_type {
             d.add_text(f.doctype, t);

@@ -10,8 +10,9 @@ use tantivy::schema::{
 /// Version of the schema, the analyzers and the lexicon. 2: the snippet source became a
 /// bytes field (and segments were sorted by a `cluster` field, taken back again); 3: the
 /// same schema without `cluster`, so that an index of either kind of version 2 is rebuilt;
-/// 4: the same schema, rebuilt because the server now dates every Dokument (its own date,
-/// else the day it was stored), so that an older index's undated Dokumente get a date.
+/// 4: the server dates every Dokument (its own date, else the day it was stored), so that
+/// an older index's undated Dokumente get a date, and the context is stored for snippets
+/// (`ctx_src`).
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// Handles of all fields.
@@ -56,6 +57,9 @@ pub(crate) struct Fields {
     /// The first [`crate::limits::SNIPPET_SOURCE_BYTES`] of the text, as UTF-8 bytes: a
     /// bytes field, so that fetching a hit without a snippet does not validate it.
     pub snippet_src: Field,
+    /// The context as labelled lines (sender, recipient, Vorgang, Akte, type, tags, fields):
+    /// the snippet of a hit that matched there and not in its text (stored only).
+    pub ctx_src: Field,
     /// Document date as `YYYYMMDD` (indexed, fast, stored).
     pub date: Field,
     /// Whether the indexed text was cut at the bound.
@@ -99,6 +103,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         title: b.add_text_field("title", STORED),
         doctype: b.add_text_field("doctype", STORED),
         snippet_src: b.add_bytes_field("snippet_src", STORED),
+        ctx_src: b.add_bytes_field("ctx_src", STORED),
         date: b.add_i64_field("date", INDEXED | FAST | STORED),
         truncated: b.add_bool_field("truncated", STORED),
     };

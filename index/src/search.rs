@@ -294,7 +294,16 @@ pub(crate) fn search(
         let text = |field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_string);
         let snippet = if req.snippets {
             let source = doc.get_first(f.snippet_src).and_then(|v| v.as_bytes()).unwrap_or_default();
-            snippet::snippet(&String::from_utf8_lossy(source), &builder.highlight)
+            let from_text = snippet::snippet(&String::from_utf8_lossy(source), &builder.highlight);
+            // A hit that matched in its context (sender, Vorgang, Akte …), not its text,
+            // shows the context line that says why.
+            match doc.get_first(f.ctx_src).and_then(|v| v.as_bytes()) {
+                Some(ctx) if !from_text.contains("<mark>") => {
+                    let from_ctx = snippet::snippet(&String::from_utf8_lossy(ctx), &builder.highlight);
+                    if from_ctx.contains("<mark>") { from_ctx } else { from_text }
+                }
+                _ => from_text,
+            }
         } else {
             String::new()
         };

@@ -200,6 +200,15 @@ fn wildcards_operators_and_fields() {
     finds!(index, "medium:odt", ["b"]);
     finds!(index, "medium:application", ["a", "b"]);
     finds!(index, "medium:eml", []);
+    // A hit that matched in its context, not its text, shows that context in its snippet.
+    let by_sender = &index.search(&SearchRequest::new("Lindqvist"), &Access::all()).unwrap().hits[0];
+    assert_eq!(
+        by_sender.snippet,
+        "Absender: Akustikbüro <mark>Lindqvist</mark> &amp; Partner · Dokumenttyp: Gutachten · Akte: 61.2-0815/2026",
+        "{by_sender:?}"
+    );
+    let by_text = &index.search(&SearchRequest::new("Windkraftanlage"), &Access::all()).unwrap().hits[0];
+    assert!(by_text.snippet.contains("<mark>Windkraftanlage</mark>") && !by_text.snippet.contains("Absender"));
     let refused = index.search(&SearchRequest::new("medium:kaputt"), &Access::all()).unwrap_err().to_string();
     assert!(refused.contains("not a media type"), "{refused}");
     finds!(index, "absender:Lindqvist", ["a"]);
