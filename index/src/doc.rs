@@ -156,6 +156,9 @@ impl IndexDoc {
             d.add_text(f.sender, s);
             d.add_text(f.sender_kw, s);
         }
+        if let Some(r) = &self.recipient {
+            d.add_text(f.recipient, r);
+        }
         if let Some(s) = &self.status {
             d.add_text(f.status_kw, s);
             d.add_facet(f.f_status, Facet::from_path([s.to_lowercase()]));

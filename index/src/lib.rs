@@ -37,7 +37,7 @@
 //!
 //! Query syntax: words (all must match), `"phrases"`, `OR`/`ODER`, `AND`/`UND`,
 //! `NOT`/`NICHT`/`-word` (also `-(a OR b)`, `-"a b"`), parentheses, `Windkraft*`, and the
-//! fields `typ:` (also inflected: `typ:Bescheide`), `absender:`, `az:` (with prefix
+//! fields `typ:` (also inflected: `typ:Bescheide`), `absender:`, `empfänger:`, `az:` (with prefix
 //! `az:61.2-08*`), `datum:` (`2026`, `2026-03`, `2026-01-01..2026-03-31`, also with spaces
 //! around `..`, `01.02.2026..`), `status:`, `medium:` (a media type, a short name such as
 //! `pdf`, `docx`, `eml`, or a top-level type such as `image`), `akte:`, `titel:`. Bounds are in [`limits`]. Symbols between words (`§`, `€`) are left out as in

@@ -11,8 +11,8 @@ use tantivy::schema::{
 /// bytes field (and segments were sorted by a `cluster` field, taken back again); 3: the
 /// same schema without `cluster`, so that an index of either kind of version 2 is rebuilt;
 /// 4: the server dates every Dokument (its own date, else the day it was stored), so that
-/// an older index's undated Dokumente get a date, and the context is stored for snippets
-/// (`ctx_src`).
+/// an older index's undated Dokumente get a date; the context is stored for snippets
+/// (`ctx_src`), and the recipient has a field of its own (`empfänger:`).
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// Handles of all fields.
@@ -49,6 +49,8 @@ pub(crate) struct Fields {
     pub ctx: Field,
     /// German text: sender only (for `absender:`).
     pub sender: Field,
+    /// German text: recipient only (for `empfänger:`).
+    pub recipient: Field,
     /// Folded unstemmed words of all text (exact bonus, fuzzy fallback).
     pub exact: Field,
     /// Stored only.
@@ -98,7 +100,8 @@ pub(crate) fn build() -> (Schema, Fields) {
         head: b.add_text_field("head", german.clone()),
         body: b.add_text_field("body", german.clone()),
         ctx: b.add_text_field("ctx", german.clone()),
-        sender: b.add_text_field("sender", german),
+        sender: b.add_text_field("sender", german.clone()),
+        recipient: b.add_text_field("recipient", german),
         exact: b.add_text_field("exact", folded),
         title: b.add_text_field("title", STORED),
         doctype: b.add_text_field("doctype", STORED),

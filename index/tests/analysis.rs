@@ -182,6 +182,7 @@ fn wildcards_operators_and_fields() {
     b.aktenzeichen = "61.2-0911/2026".into();
     b.date = Some(time::macros::date!(2026 - 07 - 02));
     b.status = Some("zda".into());
+    b.recipient = Some("Bundesamt für Infrastruktur der Bundeswehr".into());
     a.media_type = Some("application/pdf".into());
     b.media_type = Some("application/vnd.oasis.opendocument.text".into());
     let index = index_of(&[a, b]);
@@ -212,6 +213,9 @@ fn wildcards_operators_and_fields() {
     let refused = index.search(&SearchRequest::new("medium:kaputt"), &Access::all()).unwrap_err().to_string();
     assert!(refused.contains("not a media type"), "{refused}");
     finds!(index, "absender:Lindqvist", ["a"]);
+    finds!(index, "empfänger:Bundeswehr", ["b"]);
+    finds!(index, "an:\"Infrastruktur der Bundeswehr\"", ["b"]);
+    finds!(index, "absender:Bundeswehr", []);
     finds!(index, "absender:\"Lindqvist & Partner\"", ["a"]);
     finds!(index, "az:61.2-08*", ["a"]);
     finds!(index, "az:61.2-0911/2026", ["b"]);

@@ -201,7 +201,7 @@ pub enum Command {
     /// Search the Dokumente (German full text, metadata, Aktenzeichen).
     ///
     /// Words must all match; "phrases", OR, NOT/-word (also -(a OR b) and -"a b"),
-    /// (parentheses), Windkraft*, and the fields typ:, absender:, az: (az:61.2-08*),
+    /// (parentheses), Windkraft*, and the fields typ:, absender:, empfänger:, az: (az:61.2-08*),
     /// datum: (2026-01-01..2026-03-31), status:, medium:, titel:.
     Search {
         /// The query (it may start with -, as in -Rotmilan).

@@ -320,8 +320,12 @@ impl Builder<'_> {
                     None => term(f.az, &v),
                 }
             }
-            FieldName::Absender | FieldName::Titel => {
-                let field = if name == FieldName::Absender { f.sender } else { f.head };
+            FieldName::Absender | FieldName::Empfaenger | FieldName::Titel => {
+                let field = match name {
+                    FieldName::Absender => f.sender,
+                    FieldName::Empfaenger => f.recipient,
+                    _ => f.head,
+                };
                 if quoted {
                     return self.phrase(value, &[(field, 1.0)], negated);
                 }

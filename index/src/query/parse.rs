@@ -1,7 +1,7 @@
 //! The query language: words (AND by default), `"phrases"`, `OR`, `AND`, `NOT` (also
 //! `ODER`, `UND`, `NICHT`), `+word`, `-word` (also `-(a OR b)`, `-"a b"`), parentheses,
 //! trailing wildcards `Wind*`, and
-//! field filters `typ:Bescheid`, `absender:"Landkreis Heideland"`, `az:61.2-08*`,
+//! field filters `typ:Bescheid`, `absender:"Landkreis Heideland"`, `empfänger:Bundeswehr`, `az:61.2-08*`,
 //! `datum:2026-01-01..2026-03-31`, `status:zda`, `medium:pdf`, `akte:<id>`,
 //! `titel:Bescheid`. `OR` binds tighter than the implicit `AND`: `a b OR c` = `a (b OR c)`.
 //! A word with an unknown `name:` prefix is searched as text.
@@ -16,6 +16,8 @@ pub enum FieldName {
     Typ,
     /// `absender:` sender (words).
     Absender,
+    /// `empfänger:` recipient (words).
+    Empfaenger,
     /// `az:` Aktenzeichen (exact or prefix).
     Az,
     /// `datum:` document date or range.
@@ -35,6 +37,7 @@ impl FieldName {
         Some(match name.to_lowercase().as_str() {
             "typ" | "type" | "dokumenttyp" | "art" => FieldName::Typ,
             "absender" | "sender" | "von" | "from" => FieldName::Absender,
+            "empfänger" | "empfaenger" | "empfanger" | "recipient" | "an" | "to" => FieldName::Empfaenger,
             "az" | "aktenzeichen" => FieldName::Az,
             "datum" | "date" => FieldName::Datum,
             "status" => FieldName::Status,

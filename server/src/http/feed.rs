@@ -275,7 +275,7 @@ pub async fn changes(
 #[derive(Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// The query: words, "phrases", OR, NOT, Windkraft*, typ:, absender:, az:, datum:, status:, medium:, titel:.
+    /// The query: words, "phrases", OR, NOT, Windkraft*, typ:, absender:, empfänger:, az:, datum:, status:, medium:, titel:.
     pub q: Option<String>,
     /// Only inside this Akte: its id or its Aktenzeichen.
     pub akte: Option<String>,
