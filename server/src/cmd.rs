@@ -403,12 +403,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 let shown = found.hits.len();
                 match (request.offset, shown) {
-                    (0, n) if n as u64 == found.total => say!("{} Treffer", found.total),
-                    (_, 0) => say!("{} Treffer (keine ab Nr. {})", found.total, request.offset + 1),
-                    (from, n) => say!("{} Treffer, Nr. {} bis {}", found.total, from + 1, from + n),
+                    (0, n) if n as u64 == found.total => say!("{} hit(s)", found.total),
+                    (_, 0) => say!("{} hit(s), none from no. {} on", found.total, request.offset + 1),
+                    (from, n) => say!("{} hit(s), no. {} to {}", found.total, from + 1, from + n),
                 }
                 for h in &found.hits {
-                    let cut = if h.truncated { "  (Text nur teilweise durchsucht)" } else { "" };
+                    let cut = if h.truncated { "  (only the start of its text was searched)" } else { "" };
                     say!("{}  {}  {}{cut}", h.dokument_id, h.aktenzeichen, h.title);
                     if !h.snippet.is_empty() {
                         say!("    {}", search::plain_snippet(&h.snippet));

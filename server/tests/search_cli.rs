@@ -152,10 +152,10 @@ fn changes_new_versions_and_another_nodes_documents_are_found_without_a_rebuild(
     assert_eq!(ids(&search(&a, &["Eiswurfgefahr"])), std::slice::from_ref(&dok));
 
     // The plain listing says which hits of how many it shows.
-    assert!(ok(&a, &["search", "Eiswurfgefahr"]).out().starts_with("1 Treffer\n"));
+    assert!(ok(&a, &["search", "Eiswurfgefahr"]).out().starts_with("1 hit(s)\n"));
     let page = ok(&a, &["search", "Windpark OR Eiswurfgefahr OR Rotmilan", "--limit", "1", "--offset", "1"]).out();
-    assert!(page.starts_with("2 Treffer, Nr. 2 bis 2\n"), "{page}");
-    assert!(ok(&a, &["search", "Eiswurfgefahr", "--offset", "3"]).out().starts_with("1 Treffer (keine ab Nr. 4)"));
+    assert!(page.starts_with("2 hit(s), no. 2 to 2\n"), "{page}");
+    assert!(ok(&a, &["search", "Eiswurfgefahr", "--offset", "3"]).out().starts_with("1 hit(s), none from no. 4 on"));
 
     // A query may start with a minus, also before parentheses and quotes.
     assert_eq!(ids(&search(&a, &["-Rotmilan"])), std::slice::from_ref(&dok));
