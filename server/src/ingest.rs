@@ -356,7 +356,7 @@ fn aktenplan_known(catalog: &akte_store::catalog::Catalog, code: &str) -> bool {
 pub async fn remove(repo: &mut Repository, name: &str) -> Result<()> {
     let p = registry::find(repo.catalog(), name)?;
     repo.commit(vec![registry::remove(&p)]).await?;
-    say!("removed {name} (its results stay in the repository)");
+    say!("removed {name} (its results stay stored, no longer shown or searched)");
     Ok(())
 }
 

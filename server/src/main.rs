@@ -313,7 +313,7 @@ pub enum PluginCommand {
         #[arg(long)]
         media_type: Option<String>,
     },
-    /// Remove a plugin; it stops running, its past results stay.
+    /// Remove a plugin; it stops running, and its results, which stay stored, are no longer shown or searched.
     Remove {
         /// The plugin's name.
         name: String,

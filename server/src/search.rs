@@ -223,6 +223,19 @@ fn touched(catalog: &Catalog, cursor: Option<&Cursor>) -> BTreeSet<Uuid> {
             Some(ObjKind::Aktenplan) => return catalog.all(ObjKind::Dokument).map(|d| d.id).collect(),
             // A new version changes its Dokument.
             Some(ObjKind::Version) => out.extend(catalog.get(&id).and_then(|v| v.parent)),
+            // A plugin installed, switched or removed changes what the Dokumente with its
+            // results show (a removed enricher's type and tags are no longer theirs).
+            Some(ObjKind::Plugin) => {
+                let manifest = catalog.get(&id).and_then(|p| p.text("manifest"));
+                if let Some(m) = manifest.and_then(|m| akte_plugins::Manifest::from_toml(m).ok()) {
+                    let tag = format!(":{}@", m.name);
+                    for (content, producers) in &catalog.state.derived {
+                        if producers.iter().any(|(p, _)| p.contains(&tag)) {
+                            contents.insert(*content);
+                        }
+                    }
+                }
+            }
             _ => {}
         }
     }

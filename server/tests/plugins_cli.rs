@@ -346,3 +346,21 @@ fn ingest_retries_what_failed_when_asked() {
     let none = ok(&data, &["ingest", "--retry-failed"]).out();
     assert!(none.contains("nothing to do") && none.contains("none failed"), "{none}");
 }
+
+#[test]
+fn removing_an_enricher_takes_its_suggestions_out_of_search_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "data");
+    let akte = create(&data, "61.2-0815/2026", "Windpark Hohe Heide");
+    let (keywords, toml) = guest("keywords");
+    ok(&data, &["plugin", "add", s(&keywords), "--manifest", s(&toml)]);
+    let doc = write(tmp.path(), "prognose.txt", "Schallimmissionsprognose der Windenergieanlage".as_bytes());
+    let id = add(&data, &akte, &[doc])[0]["id"].as_str().unwrap().to_string();
+    let typed = |data: &std::path::Path| ok(data, &["search", "--json", "typ:Schallgutachten"]).json()["total"].clone();
+    assert_eq!(ok(&data, &["text", &id, "--json"]).json()["document_type"], "Schallgutachten");
+    assert_eq!(typed(&data), 1);
+    // Removed, its suggestion is no longer shown, by akte text nor by search.
+    ok(&data, &["plugin", "remove", "keywords"]);
+    assert_eq!(ok(&data, &["text", &id, "--json"]).json()["document_type"], Value::Null);
+    assert_eq!(typed(&data), 0);
+}
