@@ -67,23 +67,33 @@ impl Installed {
 
     /// Whether the plugin runs for a document of `media_type` in an Akte filed under the
     /// Aktenplan code `aktenplan`. The most specific matching rule decides (a longer code
-    /// beats a shorter one, a rule naming the media type beats one that does not); without
+    /// beats a shorter one; then a rule naming the media type beats one naming its range,
+    /// `text/*`, which beats `*/*` and a rule naming none); without
     /// a matching rule, the plugin's switch does. A media type the manifest does not
     /// handle never runs.
     pub fn runs_for(&self, aktenplan: Option<&str>, media_type: &str) -> bool {
         if !self.manifest.handles(media_type) {
             return false;
         }
-        let mut best: Option<((usize, bool), bool)> = None;
+        let mut best: Option<((usize, u8), bool)> = None;
         for rule in &self.rules {
             let plan_depth = match (&rule.aktenplan, aktenplan) {
                 (None, _) => 0,
                 (Some(r), Some(code)) if code == r || code.starts_with(&format!("{r}.")) => r.len() + 1,
                 _ => continue,
             };
-            let typed = match &rule.media_type {
-                None => false,
-                Some(t) if t == media_type => true,
+            // How narrowly the rule names the type: not at all, `*/*`, `text/*`, `text/plain`.
+            let typed = match rule.media_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None => 0,
+                Some(t) if t.eq_ignore_ascii_case(media_type) => 3,
+                Some("*/*") => 1,
+                Some(t)
+                    if t.strip_suffix("/*").is_some_and(|ty| {
+                        media_type.split_once('/').is_some_and(|(m, _)| m.eq_ignore_ascii_case(ty))
+                    }) =>
+                {
+                    2
+                }
                 Some(_) => continue,
             };
             let rank = (plan_depth, typed);
@@ -173,9 +183,12 @@ pub fn remove(plugin: &Installed) -> Change {
 /// The change that switches a plugin on or off, everywhere or by a rule for one Aktenplan
 /// code and/or media type (a rule with the same scope is replaced).
 pub fn switch(plugin: &Installed, on: bool, aktenplan: Option<&str>, media_type: Option<&str>) -> Change {
+    // Everywhere means everywhere: the narrower rules go.
     if aktenplan.is_none() && media_type.is_none() {
-        return Change::Update { id: plugin.id, fields: fields(json!({"enabled": on})) };
+        return Change::Update { id: plugin.id, fields: fields(json!({"enabled": on, "rules": []})) };
     }
+    let media_type = media_type.map(str::to_ascii_lowercase);
+    let media_type = media_type.as_deref();
     let mut rules = plugin.rules.clone();
     rules.retain(|r| !(r.aktenplan.as_deref() == aktenplan && r.media_type.as_deref() == media_type));
     rules.push(PluginRule {
@@ -188,4 +201,51 @@ pub fn switch(plugin: &Installed, on: bool, aktenplan: Option<&str>, media_type:
 
 fn fields(v: Value) -> Map<String, Value> {
     v.as_object().cloned().expect("an object")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin(rules: Vec<PluginRule>) -> Installed {
+        let text = "name = \"stichwort\"\nversion = \"0.1.0\"\nworld = \"enricher\"\nmedia-types = [\"*/*\"]\n";
+        Installed {
+            id: Uuid::nil(),
+            manifest: Manifest::from_toml(text).unwrap(),
+            manifest_text: text.into(),
+            content: Name::from_hash(blake3::hash(b"component")),
+            blake3: String::new(),
+            size: 0,
+            enabled: true,
+            rules,
+            installed_by: "test".into(),
+            installed: String::new(),
+        }
+    }
+
+    fn rule(aktenplan: Option<&str>, media_type: Option<&str>, enabled: bool) -> PluginRule {
+        PluginRule { aktenplan: aktenplan.map(Into::into), media_type: media_type.map(Into::into), enabled }
+    }
+
+    #[test]
+    fn the_narrowest_rule_decides_and_ranges_match() {
+        let p = plugin(vec![rule(None, Some("text/*"), false)]);
+        assert!(!p.runs_for(None, "text/plain"), "a range turns it off for its types");
+        assert!(p.runs_for(None, "application/pdf"));
+        let p = plugin(vec![rule(None, Some("text/*"), false), rule(None, Some("TEXT/PLAIN"), true)]);
+        assert!(p.runs_for(None, "text/plain"), "the type beats its range");
+        assert!(!p.runs_for(None, "text/html"));
+        let p = plugin(vec![rule(None, Some("*/*"), false), rule(Some("61"), None, true)]);
+        assert!(p.runs_for(Some("61.2"), "text/plain"), "a code beats any type");
+        assert!(!p.runs_for(Some("62"), "text/plain"));
+    }
+
+    #[test]
+    fn switching_everywhere_removes_the_narrower_rules() {
+        let p = plugin(vec![rule(Some("61.2"), None, false)]);
+        let Change::Update { fields, .. } = switch(&p, true, None, None) else { panic!("an update") };
+        assert_eq!(Value::Object(fields), json!({"enabled": true, "rules": []}));
+        let Change::Update { fields, .. } = switch(&p, false, None, Some("Text/*")) else { panic!("an update") };
+        assert_eq!(fields["rules"][1]["media_type"], "text/*", "stored lower-case");
+    }
 }

@@ -317,7 +317,7 @@ pub async fn switch(
     }
     repo.commit(vec![registry::switch(&p, on, aktenplan, media_type)]).await?;
     let scope = match (aktenplan, media_type) {
-        (None, None) => "everywhere".to_string(),
+        (None, None) => "everywhere (narrower rules removed)".to_string(),
         (a, m) => format!(
             "for {}{}",
             a.map(|a| format!("Aktenplan {a}")).unwrap_or_else(|| "all Aktenplan codes".into()),
