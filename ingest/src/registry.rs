@@ -117,6 +117,16 @@ pub fn installed(catalog: &Catalog) -> Result<Vec<Installed>, Error> {
     Ok(out)
 }
 
+/// A text that changes whenever an install, a switch, a rule or a removal changes what
+/// the installed plugins are: for a long-running node to know when to load its pipelines
+/// again.
+pub fn state_key(catalog: &Catalog) -> String {
+    match installed(catalog) {
+        Ok(plugins) => format!("{plugins:?}"),
+        Err(e) => format!("unreadable: {e}"),
+    }
+}
+
 /// The installed plugin called `name`.
 pub fn find(catalog: &Catalog, name: &str) -> Result<Installed, Error> {
     installed(catalog)?

@@ -364,3 +364,51 @@ fn removing_an_enricher_takes_its_suggestions_out_of_search_too() {
     assert_eq!(ok(&data, &["text", &id, "--json"]).json()["document_type"], Value::Null);
     assert_eq!(typed(&data), 0);
 }
+
+#[test]
+fn a_running_server_follows_plugins_installed_and_removed_on_another_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "data");
+    let akte = create(&data, "61.2-0815/2026", "Windpark Hohe Heide");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let store = format!("file://{}", data.join("store").display());
+    let identity = data.join("identity.txt");
+    let other = tmp.path().join("other");
+    let join = ["--store", store.as_str(), "--identity", identity.to_str().unwrap()];
+    ok(&other, &[&join[..], &["status"]].concat());
+    let srv = Server::start(&data, true, &[]);
+    let c = client();
+    let (keywords, toml) = guest("keywords");
+    on_other_node(&c, &srv, &other, &join, &["plugin", "add", s(&keywords), "--manifest", s(&toml)]);
+    let form = reqwest::blocking::multipart::Form::new().part(
+        "file",
+        reqwest::blocking::multipart::Part::bytes(b"Schallimmissionsprognose der Windenergieanlage".to_vec())
+            .file_name("prognose.txt"),
+    );
+    let r = c.post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).multipart(form).send().unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().unwrap()["id"].as_str().unwrap().to_string();
+    // The ingest worker runs the enricher installed after the server started, the text view
+    // shows its suggestion, and search finds it.
+    let until = |what: &str, done: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        while !done() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(30), "{what}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let text = || -> Value {
+        c.get(srv.url(&format!("/dokumente/{id}/text"))).bearer_auth(&admin).send().unwrap().json().unwrap()
+    };
+    let typed = || -> Value {
+        let v: Value =
+            c.get(srv.url("/search?q=typ:Schallgutachten")).bearer_auth(&admin).send().unwrap().json().unwrap();
+        v["total"].clone()
+    };
+    until("the new enricher's suggestion", &|| text()["document_type"] == "Schallgutachten");
+    until("search by the suggestion", &|| typed() == 1);
+    // Removed on the other node: gone from the text view and from search.
+    on_other_node(&c, &srv, &other, &join, &["plugin", "remove", "keywords"]);
+    until("the text view without it", &|| text()["document_type"].is_null());
+    until("search without it", &|| typed() == 0);
+}

@@ -823,7 +823,8 @@ pub async fn text(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<U
     let version =
         cat.latest_version(&id).ok_or_else(|| ApiError::not_found(format!("Dokument {id} has no version")))?;
     app.record_read(&who, id, "text");
-    let view = app.reader.view(&repo, &version.id).await.map_err(|e| ApiError::internal(format!("{e:#}")))?;
+    let reader = app.reader(&repo).await.map_err(|e| ApiError::internal(format!("{e:#}")))?;
+    let view = reader.view(&repo, &version.id).await.map_err(|e| ApiError::internal(format!("{e:#}")))?;
     Ok(Json(TextView::from(view)))
 }
 

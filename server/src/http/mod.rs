@@ -55,8 +55,9 @@ pub struct App {
     pub index: Index,
     /// Serialises index updates (one tantivy writer at a time).
     pub index_lock: tokio::sync::Mutex<()>,
-    /// Reads recorded extraction results for the index and `…/text`.
-    pub reader: Pipeline,
+    /// Reads recorded extraction results for the index and `…/text`, with the state of
+    /// the installed plugins it was loaded for ([`App::reader`]).
+    pub reader: tokio::sync::Mutex<(String, Arc<Pipeline>)>,
     /// The pipeline that runs the installed validators on uploads, with the state of the
     /// installed plugins it was loaded for; loaded again when that changes.
     pub validators: tokio::sync::Mutex<Option<(String, Arc<Pipeline>)>>,
@@ -120,6 +121,19 @@ impl App {
             self.reads.lock().expect("reads lock").extend(reads);
         }
         r
+    }
+
+    /// The pipeline that reads recorded results, for the plugins installed now: loaded
+    /// again after an install, a switch or a removal (on any node), so that `…/text` and
+    /// the index show what `akte text` shows.
+    pub async fn reader(&self, repo: &Repository) -> Result<Arc<Pipeline>> {
+        let key = akte_ingest::registry::state_key(repo.catalog());
+        let mut slot = self.reader.lock().await;
+        if slot.0 != key {
+            slot.1 = Arc::new(crate::ingest::reader(&self.data, repo).await?);
+            slot.0 = key;
+        }
+        Ok(slot.1.clone())
     }
 
     /// The pipeline with the validators installed now, `None` when there are none. Loaded
@@ -192,7 +206,8 @@ impl App {
     pub async fn update_index(&self) -> Result<usize> {
         let _writer = self.index_lock.lock().await;
         let repo = self.repo.read().await;
-        Ok(crate::search::sync_with(&self.index, &self.reader, &repo, false).await?.indexed)
+        let reader = self.reader(&repo).await?;
+        Ok(crate::search::sync_with(&self.index, &reader, &repo, false).await?.indexed)
     }
 }
 
@@ -202,13 +217,14 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
     let repo = crate::cmd::open(opts).await?;
     let data = opts.data_dir.clone();
     let index = Index::open(&crate::search::index_dir(&data)).context("Cannot open the search index")?;
-    let reader = crate::ingest::reader(&data, &repo).await?;
+    let reader =
+        (akte_ingest::registry::state_key(repo.catalog()), Arc::new(crate::ingest::reader(&data, &repo).await?));
     let app = Arc::new(App {
         repo: RwLock::new(repo),
         data: data.clone(),
         index,
         index_lock: tokio::sync::Mutex::new(()),
-        reader,
+        reader: tokio::sync::Mutex::new(reader),
         validators: tokio::sync::Mutex::new(None),
         validation_slots: tokio::sync::Semaphore::new(VALIDATIONS_AT_ONCE),
         sessions: auth::Sessions::default(),
@@ -346,7 +362,8 @@ async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationTok
             return;
         }
     };
-    let pipeline = match crate::ingest::pipeline(&worker_opts.data_dir, &repo, true).await {
+    let mut installed = akte_ingest::registry::state_key(repo.catalog());
+    let mut pipeline = match crate::ingest::pipeline(&worker_opts.data_dir, &repo, true).await {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "the ingest pipeline cannot load; extraction is off");
@@ -357,6 +374,20 @@ async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationTok
         if let Err(e) = repo.sync().await {
             tracing::error!(error = %e, "ingest worker: sync failed");
         } else {
+            // A plugin installed, switched or removed (on any node): the pipeline follows.
+            let now = akte_ingest::registry::state_key(repo.catalog());
+            if now != installed {
+                match crate::ingest::pipeline(&worker_opts.data_dir, &repo, true).await {
+                    Ok(p) => {
+                        pipeline = p;
+                        installed = now;
+                        tracing::info!("the installed plugins changed; the ingest pipeline is loaded again");
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "the changed plugins cannot load; the old pipeline runs")
+                    }
+                }
+            }
             let pending = pipeline.pending(repo.catalog());
             // Small batches, so that the first results become searchable quickly.
             for batch in pending.chunks(4) {
