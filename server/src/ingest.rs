@@ -21,9 +21,19 @@ fn cache_dir(data: &Path) -> PathBuf {
     std::env::var_os("AKTE_PLUGIN_CACHE").map(PathBuf::from).unwrap_or_else(|| data.join("cache/plugins"))
 }
 
-/// The plugin host of this node.
+/// The plugin host of this node. `AKTE_PLUGIN_MAX_MEMORY_MIB` (1 to 4096, default 1024)
+/// sets the most memory a plugin's manifest may ask for here.
 pub fn host(data: &Path) -> Result<PluginHost> {
-    Ok(PluginHost::new(HostConfig::new(cache_dir(data)))?)
+    let mut config = HostConfig::new(cache_dir(data));
+    if let Ok(v) = std::env::var("AKTE_PLUGIN_MAX_MEMORY_MIB") {
+        config.max_memory_mib = v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (1..=4096).contains(n))
+            .ok_or_else(|| anyhow::anyhow!("AKTE_PLUGIN_MAX_MEMORY_MIB must be a number of MiB from 1 to 4096"))?;
+    }
+    Ok(PluginHost::new(config)?)
 }
 
 /// OCR on this node, unless `AKTE_OCR=off`; `None` with a note on stderr when tesseract
@@ -163,13 +173,15 @@ pub fn enabled() -> bool {
 }
 
 /// The manifest of a component given without `--manifest`: `NAME.toml` beside `NAME.wasm`,
-/// else `plugin.toml` beside it.
+/// else `plugin.toml` beside it, else `plugin.toml` in the current directory (a plugin's
+/// crate, whose component cargo puts under `target/`).
 pub fn manifest_beside(wasm: &Path) -> Result<PathBuf> {
     let named = wasm.with_extension("toml");
     let plain = wasm.with_file_name("plugin.toml");
-    [named.clone(), plain.clone()].into_iter().find(|p| p.is_file()).ok_or_else(|| {
+    let here = PathBuf::from("plugin.toml");
+    [named.clone(), plain.clone(), here].into_iter().find(|p| p.is_file()).ok_or_else(|| {
         anyhow::anyhow!(
-            "There is no manifest for {}: neither {} nor {} exists; pass it with --manifest",
+            "There is no manifest for {}: neither {} nor {} nor ./plugin.toml exists; pass it with --manifest",
             wasm.display(),
             named.display(),
             plain.display()
@@ -372,10 +384,7 @@ pub async fn test(
 ) -> Result<()> {
     let manifest_path = match manifest {
         Some(m) => m.to_path_buf(),
-        None => {
-            let beside = wasm.with_extension("toml");
-            if beside.exists() { beside } else { wasm.with_file_name("plugin.toml") }
-        }
+        None => manifest_beside(wasm)?,
     };
     let manifest = Manifest::from_file(&manifest_path).map_err(|e| {
         anyhow::anyhow!("The manifest {} is not usable (pass --manifest FILE): {e}", manifest_path.display())

@@ -285,7 +285,7 @@ pub enum PluginCommand {
         /// The component.
         wasm: PathBuf,
         /// Its manifest (plugin.toml); by default NAME.toml or plugin.toml beside the
-        /// component.
+        /// component, else ./plugin.toml.
         #[arg(long)]
         manifest: Option<PathBuf>,
     },
@@ -318,13 +318,14 @@ pub enum PluginCommand {
         /// The plugin's name.
         name: String,
     },
-    /// Run a component on a local file and print what it would produce; stores nothing.
+    /// Run a component on a local file and print what it would produce; stores nothing in the repository (compiled components are cached under --data, or AKTE_PLUGIN_CACHE).
     Test {
         /// The component.
         wasm: PathBuf,
         /// The document (a local file).
         document: PathBuf,
-        /// Its manifest (default: FILE.toml or plugin.toml beside the component).
+        /// Its manifest (default: NAME.toml or plugin.toml beside the component, else
+        /// ./plugin.toml).
         #[arg(long)]
         manifest: Option<PathBuf>,
         /// The document's media type (default: from its file name).

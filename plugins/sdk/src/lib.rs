@@ -196,9 +196,10 @@ impl Verdict {
     }
 }
 
-/// Log records for the people who run and write plugins: shown by `akte plugin test` and
-/// in the node's log, tagged with the plugin's name and version. The host keeps at most 256
-/// records of 2 KiB per call and drops the rest, so log per document, not per line.
+/// Log records for the people who run and write plugins: shown by `akte plugin test`;
+/// during ingest an enricher's first 64 records on a document are stored with its result
+/// (not shown by the CLI or the API yet). The host keeps at most 256 records of 2 KiB per
+/// call and drops the rest, so log per document, not per line.
 ///
 /// On a native target (unit tests of a plugin's logic) records go to stderr instead.
 pub mod log {
