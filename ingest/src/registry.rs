@@ -177,12 +177,20 @@ pub fn check_new_version(catalog: &Catalog, manifest: &Manifest, digest: &blake3
     };
     let (name, version) = (&manifest.name, &manifest.version);
     Err(Error::Invalid(if old.blake3 != digest.to_hex().as_str() {
-        format!("{name} {version} is installed with another component; give the new one a new version in its manifest")
+        format!(
+            "The plugin {name} {version} is installed with another component; give the new one a new version in its manifest"
+        )
     } else if old.manifest != *manifest {
-        format!("{name} {version} is installed with another manifest; give the changed one a new version")
+        format!("The plugin {name} {version} is installed with another manifest; give the changed one a new version")
     } else {
-        format!("{name} {version} is installed already with this component and manifest; nothing changed")
+        format!("The plugin {name} {version} is installed already with this component and manifest; nothing changed")
     }))
+}
+
+/// The installed plugin with exactly this manifest and component, if any: installing it
+/// again changes nothing.
+pub fn installed_as(catalog: &Catalog, manifest: &Manifest, digest: &blake3::Hash) -> Option<Installed> {
+    find(catalog, &manifest.name).ok().filter(|o| o.manifest == *manifest && o.blake3 == digest.to_hex().as_str())
 }
 
 /// The change that marks a plugin removed: it stops running; its results stay.

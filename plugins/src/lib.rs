@@ -47,7 +47,7 @@ pub use host::{HostConfig, PluginHost};
 pub use manifest::{
     Capability, Limits, MAX_FIELDS, MAX_MEMORY_MIB, MAX_OUTPUT_BYTES, MAX_TIMEOUT_MS, Manifest, ManifestError, World,
 };
-pub use plugin::Plugin;
+pub use plugin::{CallError, Plugin};
 pub use sandbox::{MAX_LOG_BYTES, MAX_LOG_RECORDS, MAX_STDERR_BYTES};
 pub use semver::Version;
 pub use types::{DocumentInfo, Extraction, Failure, Field, LogLevel, LogRecord, Outcome, Suggestion, Verdict};

@@ -63,7 +63,12 @@ impl Plugin {
 
     /// Runs an extractor on `content` of type `media_type`.
     pub async fn extract(&self, content: &[u8], media_type: &str) -> Result<Outcome<Extraction>, PluginError> {
-        let Pre::Extractor(pre) = &self.pre else { return Err(self.wrong_world(World::Extractor)) };
+        self.extract_logged(content, media_type).await.map_err(|e| e.error)
+    }
+
+    /// [`extract`](Self::extract), keeping what the guest logged when the call fails.
+    pub async fn extract_logged(&self, content: &[u8], media_type: &str) -> Result<Outcome<Extraction>, CallError> {
+        let Pre::Extractor(pre) = &self.pre else { return Err(self.wrong_world(World::Extractor).into()) };
         let _slot = self.slot().await?;
         let (mut store, started) = self.store();
         let result = {
@@ -73,13 +78,17 @@ impl Plugin {
             };
             tokio::time::timeout(self.wall_limit(), call).await
         };
-        let raw = self.settle(result, &store)?;
-        self.finish(store, started, raw, types::extraction)
+        self.finish(store, started, result, types::extraction)
     }
 
     /// Runs an enricher on a document's metadata and extracted text.
     pub async fn enrich(&self, document: &DocumentInfo, text: &str) -> Result<Outcome<Suggestion>, PluginError> {
-        let Pre::Enricher(pre) = &self.pre else { return Err(self.wrong_world(World::Enricher)) };
+        self.enrich_logged(document, text).await.map_err(|e| e.error)
+    }
+
+    /// [`enrich`](Self::enrich), keeping what the guest logged when the call fails.
+    pub async fn enrich_logged(&self, document: &DocumentInfo, text: &str) -> Result<Outcome<Suggestion>, CallError> {
+        let Pre::Enricher(pre) = &self.pre else { return Err(self.wrong_world(World::Enricher).into()) };
         let document = types::document_info(document);
         let _slot = self.slot().await?;
         let (mut store, started) = self.store();
@@ -90,13 +99,21 @@ impl Plugin {
             };
             tokio::time::timeout(self.wall_limit(), call).await
         };
-        let raw = self.settle(result, &store)?;
-        self.finish(store, started, raw, types::suggestion)
+        self.finish(store, started, result, types::suggestion)
     }
 
     /// Runs a validator on a document before it is stored.
     pub async fn validate(&self, document: &DocumentInfo, content: &[u8]) -> Result<Outcome<Verdict>, PluginError> {
-        let Pre::Validator(pre) = &self.pre else { return Err(self.wrong_world(World::Validator)) };
+        self.validate_logged(document, content).await.map_err(|e| e.error)
+    }
+
+    /// [`validate`](Self::validate), keeping what the guest logged when the call fails.
+    pub async fn validate_logged(
+        &self,
+        document: &DocumentInfo,
+        content: &[u8],
+    ) -> Result<Outcome<Verdict>, CallError> {
+        let Pre::Validator(pre) = &self.pre else { return Err(self.wrong_world(World::Validator).into()) };
         let document = types::document_info(document);
         let _slot = self.slot().await?;
         let (mut store, started) = self.store();
@@ -107,8 +124,7 @@ impl Plugin {
             };
             tokio::time::timeout(self.wall_limit(), call).await
         };
-        let raw = self.settle(result, &store)?;
-        self.finish(store, started, raw, |v, limits, _| types::verdict(v, limits))
+        self.finish(store, started, result, |v, limits, _| types::verdict(v, limits))
     }
 
     /// Waits for a free instance slot of the pool.
@@ -199,25 +215,34 @@ impl Plugin {
         PluginError::Trap { plugin, reason, stderr: state.stderr.contents() }
     }
 
-    /// Applies the guest's own failure, the host's output checks and collects the logs.
+    /// Settles the call (or its wall-clock timeout), applies the guest's own failure and the
+    /// host's output checks, and collects the logs, also those of a call that failed.
     fn finish<R, T>(
         &self,
         mut store: Store<CallState>,
         started: Instant,
-        raw: Raw<R>,
+        result: Result<wasmtime::Result<Raw<R>>, tokio::time::error::Elapsed>,
         check: impl FnOnce(R, &crate::manifest::Limits, &mut Vec<types::LogRecord>) -> Result<T, OutputProblem>,
-    ) -> Result<Outcome<T>, PluginError> {
+    ) -> Result<Outcome<T>, CallError> {
         let plugin = self.manifest.name.clone();
-        let raw = raw.map_err(|f| PluginError::Failed { plugin: plugin.clone(), failure: types::failure(f) })?;
+        let settled = self.settle(result, &store).and_then(|raw| {
+            raw.map_err(|f| PluginError::Failed { plugin: plugin.clone(), failure: types::failure(f) })
+        });
         let state = store.data_mut();
         let mut logs = std::mem::take(&mut state.logs);
-        let value = check(raw, &self.manifest.limits, &mut logs).map_err(|problem| match problem {
-            OutputProblem::TooLarge { what, actual, limit } => {
-                PluginError::OutputTooLarge { plugin: plugin.clone(), what, actual, limit }
-            }
-            OutputProblem::Invalid(reason) => PluginError::InvalidOutput { plugin: plugin.clone(), reason },
-        })?;
-        Ok(Outcome { value, logs, logs_dropped: state.logs_dropped, elapsed: started.elapsed() })
+        let logs_dropped = state.logs_dropped;
+        let checked = settled.and_then(|raw| {
+            check(raw, &self.manifest.limits, &mut logs).map_err(|problem| match problem {
+                OutputProblem::TooLarge { what, actual, limit } => {
+                    PluginError::OutputTooLarge { plugin: plugin.clone(), what, actual, limit }
+                }
+                OutputProblem::Invalid(reason) => PluginError::InvalidOutput { plugin: plugin.clone(), reason },
+            })
+        });
+        match checked {
+            Ok(value) => Ok(Outcome { value, logs, logs_dropped, elapsed: started.elapsed() }),
+            Err(error) => Err(CallError { error, logs, logs_dropped }),
+        }
     }
 
     fn wrong_world(&self, called: World) -> PluginError {
@@ -226,6 +251,24 @@ impl Plugin {
             actual: self.manifest.world.to_string(),
             called: called.to_string(),
         }
+    }
+}
+
+/// A call that failed, with what the guest logged before (for `akte plugin test`, where
+/// the log is most wanted when the call fails).
+#[derive(Debug)]
+pub struct CallError {
+    /// Why it failed.
+    pub error: PluginError,
+    /// The log records of the call (at most 256).
+    pub logs: Vec<types::LogRecord>,
+    /// How many further log records were dropped.
+    pub logs_dropped: u32,
+}
+
+impl From<PluginError> for CallError {
+    fn from(error: PluginError) -> CallError {
+        CallError { error, logs: Vec::new(), logs_dropped: 0 }
     }
 }
 

@@ -72,6 +72,7 @@ async fn a_panic_is_a_trap_with_its_message() {
     let e = contained(&plugin, "panic", |e| matches!(e, PluginError::Trap { .. })).await;
     let PluginError::Trap { stderr, .. } = &e else { unreachable!() };
     assert!(stderr.contains("Absichtlicher Absturz"), "the panic message is kept: {stderr:?}");
+    assert!(!stderr.contains("RUST_BACKTRACE"), "no advice the sandbox cannot follow: {stderr:?}");
 }
 
 #[tokio::test]

@@ -2,7 +2,6 @@
 //! progress, validating files before `add`, and the `akte plugin …` commands.
 
 use std::{
-    io::IsTerminal,
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -199,6 +198,22 @@ pub async fn add(repo: &mut Repository, data: &Path, wasm: &Path, manifest: &Pat
     // (and fills this node's cache).
     let plugin = host(data)?.load(parsed.clone(), &bytes)?;
     let digest = plugin.digest();
+    // The same again (a deployment script run twice): nothing to do, and no error.
+    if let Some(same) = registry::installed_as(repo.catalog(), &parsed, &digest) {
+        if json_out {
+            say!(
+                "{}",
+                json!({"id": same.id, "name": parsed.name, "version": parsed.version.to_string(), "world": parsed.world.as_str(), "blake3": digest.to_hex().to_string(), "replaced": null, "unchanged": true})
+            );
+        } else {
+            say!(
+                "{} {} is installed already with this component and manifest; nothing changed",
+                parsed.name,
+                parsed.version
+            );
+        }
+        return Ok(());
+    }
     registry::check_new_version(repo.catalog(), &parsed, &digest)?;
     let size = bytes.len() as u64;
     let content = repo.store_bytes(bytes).await?;
@@ -407,40 +422,62 @@ pub async fn test(
         size: content.len() as u64,
         ..Default::default()
     };
-    let (value, logs, elapsed) = match manifest.world {
-        World::Extractor => {
-            let o = plugin.extract(&content, &media_type).await?;
+    let called = match manifest.world {
+        World::Extractor => plugin.extract_logged(&content, &media_type).await.map(|o| {
             let pages: Vec<_> = o.value.pages.iter().map(|r| [r.start, r.end]).collect();
             let fields: Vec<_> = o.value.fields.iter().map(|f| json!({"name": f.name, "value": f.value})).collect();
-            (
-                json!({"text": o.value.text, "pages": pages, "fields": fields, "language": o.value.language}),
-                o.logs,
-                o.elapsed,
-            )
-        }
+            let v = json!({"text": o.value.text, "pages": pages, "fields": fields, "language": o.value.language});
+            (v, o.logs, o.logs_dropped, o.elapsed)
+        }),
         World::Enricher => {
             // An enricher gets text: the built-in extractor's (and OCR's) for the file.
             let text = extract_locally(&host, data, &content, &media_type).await?;
-            let o = plugin.enrich(&info, &text).await?;
-            let fields: Vec<_> = o.value.fields.iter().map(|f| json!({"name": f.name, "value": f.value})).collect();
-            (
-                json!({"document_type": o.value.document_type, "fields": fields, "tags": o.value.tags, "confidence": o.value.confidence}),
-                o.logs,
-                o.elapsed,
-            )
+            plugin.enrich_logged(&info, &text).await.map(|o| {
+                let fields: Vec<_> = o.value.fields.iter().map(|f| json!({"name": f.name, "value": f.value})).collect();
+                let v = json!({"document_type": o.value.document_type, "fields": fields, "tags": o.value.tags, "confidence": o.value.confidence});
+                (v, o.logs, o.logs_dropped, o.elapsed)
+            })
         }
-        World::Validator => {
-            let o = plugin.validate(&info, &content).await?;
+        World::Validator => plugin.validate_logged(&info, &content).await.map(|o| {
             let v = match o.value {
                 akte_plugins::Verdict::Accept => json!({"verdict": "accept"}),
                 akte_plugins::Verdict::Reject { reason, code } => {
                     json!({"verdict": "reject", "reason": reason, "code": code})
                 }
             };
-            (v, o.logs, o.elapsed)
+            (v, o.logs, o.logs_dropped, o.elapsed)
+        }),
+    };
+    let lines = |logs: &[akte_plugins::LogRecord], dropped: u32| -> Vec<String> {
+        let mut out: Vec<String> = logs.iter().map(|l| format!("{:?}: {}", l.level, l.message)).collect();
+        if dropped > 0 {
+            out.push(format!(
+                "{dropped} further record(s) dropped (at most {} are kept per call)",
+                akte_plugins::MAX_LOG_RECORDS
+            ));
+        }
+        out
+    };
+    let (value, logs, elapsed) = match called {
+        Ok((value, logs, dropped, elapsed)) => (value, lines(&logs, dropped), elapsed),
+        // The log is most wanted when the call fails: what the plugin logged before it.
+        Err(failed) => {
+            let logs = lines(&failed.logs, failed.logs_dropped);
+            if json_out {
+                say!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({"plugin": manifest.name, "world": manifest.world.as_str(), "error": failed.error.to_string(), "logs": logs})
+                    )?
+                );
+            } else {
+                for l in &logs {
+                    eprintln!("log {l}");
+                }
+            }
+            return Err(failed.error.into());
         }
     };
-    let logs: Vec<String> = logs.iter().map(|l| format!("{:?}: {}", l.level, l.message)).collect();
     if json_out {
         say!(
             "{}",
@@ -466,18 +503,32 @@ pub async fn test(
 
 async fn extract_locally(host: &PluginHost, data: &Path, content: &[u8], media_type: &str) -> Result<String> {
     let mut text = String::new();
-    for plugin in akte_ingest::builtin_extractors(host)? {
-        if plugin.manifest().handles(media_type) {
-            text = plugin.extract(content, media_type).await.map(|o| o.value.text).unwrap_or_default();
+    let mut why = None;
+    // As a node would: at most what it gives to extraction.
+    let limit = PipelineLimits::default().max_extract_bytes;
+    if content.len() as u64 > limit {
+        why = Some(format!("the file has {} bytes; a node gives at most {limit} bytes to extraction", content.len()));
+    } else {
+        for plugin in akte_ingest::builtin_extractors(host)? {
+            if plugin.manifest().handles(media_type) {
+                match plugin.extract(content, media_type).await {
+                    Ok(o) => text = o.value.text,
+                    Err(e) => why = Some(e.to_string()),
+                }
+            }
         }
     }
     if akte_ingest::ocr::is_image(media_type)
         && let Some(o) = ocr(data, true).await
     {
-        text = o.image(content).await.unwrap_or_default();
+        match o.image(content).await {
+            Ok(t) => text = t,
+            Err(e) => why = Some(e.to_string()),
+        }
     }
-    if text.is_empty() && std::io::stderr().is_terminal() {
-        eprintln!("akte: no text could be extracted from the document; the enricher gets an empty text.");
+    if text.is_empty() {
+        let why = why.map(|w| format!(" ({})", w.trim_end_matches('.'))).unwrap_or_default();
+        eprintln!("akte: note: no text could be extracted from the document{why}; the enricher gets an empty text.");
     }
     Ok(text)
 }

@@ -30,10 +30,12 @@ fn a_validator_refuses_documents_before_anything_is_stored() {
     let list = ok(&data, &["plugin", "list", "--json"]).json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["enabled"], true);
-    // The same version again: refused, whether the same component or another one (here an
-    // enricher under the manifest of another enricher).
-    let again = run(&data, &["plugin", "add", s(&wasm), "--manifest", s(&toml)]).fails_with_sentence();
-    assert!(again.stderr.contains("installed already"), "{again}");
+    // The same component and manifest again: nothing changes, and that is no error. The
+    // same version with another manifest or another component (here an enricher under the
+    // manifest of another enricher) is refused.
+    let again = ok(&data, &["plugin", "add", s(&wasm), "--manifest", s(&toml), "--json"]).json();
+    assert_eq!((&again["id"], &again["unchanged"]), (&installed["id"], &Value::Bool(true)), "{again}");
+    assert!(ok(&data, &["plugin", "add", s(&wasm), "--manifest", s(&toml)]).out().contains("installed already"));
     let changed = std::fs::read_to_string(&toml).unwrap().replace("timeout-ms = 5000", "timeout-ms = 4000");
     let changed = write(tmp.path(), "changed.toml", changed.as_bytes());
     let again = run(&data, &["plugin", "add", s(&wasm), "--manifest", s(&changed)]).fails_with_sentence();
@@ -246,6 +248,25 @@ fn plugin_test_runs_a_component_locally_and_stores_nothing() {
     let bad = write(tmp.path(), "kaputt.pdf", b"%PDF-1.7 nothing else");
     let failed = run(&data, &["plugin", "test", s(&pdf), s(&bad), "--manifest", s(&pdf_toml)]).fails_with_sentence();
     assert!(failed.stderr.contains("pdf"), "{failed}");
+
+    // What a plugin logged before it failed is shown, and how many records were dropped.
+    let (hostile, _) = guest("hostile");
+    let manifest = write(
+        tmp.path(),
+        "hostile.toml",
+        b"name = \"hostile\"\nversion = \"0.1.0\"\nworld = \"extractor\"\nmedia-types = [\"text/plain\"]\n",
+    );
+    let failing = write(tmp.path(), "fail.txt", b"log-then-fail");
+    let r = run(&data, &["plugin", "test", s(&hostile), s(&failing), "--manifest", s(&manifest)]);
+    assert_ne!(r.code, 0, "{r}");
+    assert!(r.stderr.contains("log Error: about to fail on purpose"), "{r}");
+    assert!(r.stderr.contains("failing on purpose after a log record"), "{r}");
+    let r = run(&data, &["plugin", "test", s(&hostile), s(&failing), "--manifest", s(&manifest), "--json"]);
+    let v: Value = serde_json::from_slice(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r}"));
+    assert_eq!(v["logs"][0], "Error: about to fail on purpose", "{v}");
+    let flood = write(tmp.path(), "flood.txt", b"log-flood");
+    let out = ok(&data, &["plugin", "test", s(&hostile), s(&flood), "--manifest", s(&manifest)]).out();
+    assert!(out.contains("log 9744 further record(s) dropped"), "{out}");
 }
 
 #[test]

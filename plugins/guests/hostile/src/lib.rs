@@ -100,6 +100,10 @@ impl Guest for Hostile {
                 Ok(text("flooded".into()))
             }
             "probe" => Ok(Extraction { text: String::new(), pages: vec![], fields: probe(), language: None }),
+            "log-then-fail" => {
+                log(Level::Error, "about to fail on purpose");
+                Err(Failure::Malformed("failing on purpose after a log record".into()))
+            }
             other => Err(Failure::Unsupported(format!("unknown command {other:?}"))),
         }
     }
