@@ -131,7 +131,8 @@ pub struct Manifest {
     /// A one-line description for people.
     #[serde(default)]
     pub description: Option<String>,
-    /// The media types the plugin handles: `type/subtype`, `type/*` or `*/*`, lowercase.
+    /// The media types the plugin handles: `type/subtype`, `type/*` or `*/*` (in any case;
+    /// kept lower-case, as media types compare without case).
     pub media_types: Vec<String>,
     /// Capabilities granted beyond logging. None by default.
     #[serde(default)]
@@ -187,10 +188,7 @@ impl Manifest {
             return invalid("media-types", "must name at least one media type (`*/*` for all)".into());
         }
         if let Some(bad) = self.media_types.iter().find(|m| !valid_media_range(m)) {
-            return invalid(
-                "media-types",
-                format!("{bad:?} is not a lowercase media type like `text/plain`, `text/*` or `*/*`"),
-            );
+            return invalid("media-types", format!("{bad:?} is not a media type like `text/plain`, `text/*` or `*/*`"));
         }
         if let Some(c) = self.capabilities.iter().find(|c| **c != Capability::Clock) {
             let name = if *c == Capability::Filesystem { "filesystem" } else { "network" };

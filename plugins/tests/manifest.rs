@@ -58,8 +58,8 @@ rejects! {
     bad_version: "1.2.0-rc.1" => "1.2", says "version";
     unknown_world: "world = \"enricher\"" => "world = \"extracter\"", says "unknown variant `extracter`";
     no_media_types: "[\"Text/*\", \"application/pdf\"]" => "[]", says "at least one media type";
-    bad_media_type: "\"application/pdf\"" => "\"pdf\"", says "\"pdf\" is not a lowercase media type";
-    media_type_with_parameters: "\"application/pdf\"" => "\"text/plain; charset=utf-8\"", says "is not a lowercase media type";
+    bad_media_type: "\"application/pdf\"" => "\"pdf\"", says "\"pdf\" is not a media type";
+    media_type_with_parameters: "\"application/pdf\"" => "\"text/plain; charset=utf-8\"", says "is not a media type like";
     network: "[\"clock\"]" => "[\"network\"]", says "`network` cannot be granted";
     unknown_capability: "[\"clock\"]" => "[\"gpu\"]", says "unknown variant `gpu`";
     zero_memory: "memory-mib = 128" => "memory-mib = 0", says "`limits.memory-mib` must be 1 to 4096; got 0";

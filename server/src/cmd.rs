@@ -447,7 +447,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 );
             } else {
                 let tried = if *retry_failed { format!(", {retried} retried") } else { String::new() };
-                say!("{} Dokument(e) processed{tried}, {} failure(s) recorded", pending.len(), report.failures.len());
+                say!(
+                    "{} Dokument(e) lacking results processed{tried}; {} failure(s) recorded",
+                    pending.len(),
+                    report.failures.len()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -337,6 +337,9 @@ pub async fn switch(
             bail!("The plugin {name} does not handle {m} (it handles {})", p.manifest.media_types.join(", "));
         }
     }
+    if aktenplan.is_some_and(|c| c.trim().is_empty()) {
+        bail!("--aktenplan needs an Aktenplan code, such as 61.2");
+    }
     if let Some(code) = aktenplan
         && !aktenplan_known(repo.catalog(), code)
     {

@@ -231,6 +231,8 @@ fn switching_a_plugin_checks_the_media_type_and_the_aktenplan_code() {
     assert!(unknown.stderr.contains("99.98"), "{unknown}");
     ok(&data, &["plugin", "disable", "keywords", "--aktenplan", "61"]);
     run(&data, &["plugin", "enable", "keywords", "--aktenplan", "6"]).fails_with_sentence();
+    let blank = run(&data, &["plugin", "enable", "keywords", "--aktenplan", ""]).fails_with_sentence();
+    assert!(blank.stderr.contains("needs an Aktenplan code"), "{blank}");
 }
 
 #[test]
@@ -358,7 +360,7 @@ fn ingest_retries_what_failed_when_asked() {
     assert_eq!(failures.len(), 1, "{report}");
     assert!(failures[0][1].as_str().unwrap().starts_with("extract:hostile@"), "{report}");
     let said = ok(&data, &["ingest", "--retry-failed"]).out();
-    assert!(said.contains("1 retried, 1 failure(s) recorded"), "{said}");
+    assert!(said.contains("0 Dokument(e) lacking results processed, 1 retried; 1 failure(s) recorded"), "{said}");
 
     // Without the plugin, its failure is no longer this node's to retry (the built-in
     // extractor gives the text that worked a result of its own first).
