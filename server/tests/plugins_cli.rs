@@ -97,31 +97,56 @@ fn on_other_node(c: &reqwest::blocking::Client, srv: &Server, other: &std::path:
     }
 }
 
+/// A repository with one Akte and an admin token, served, and a second node on the same
+/// store for changes while the server runs.
+struct TwoNodes {
+    _tmp: tempfile::TempDir,
+    data: std::path::PathBuf,
+    akte: String,
+    admin: String,
+    other: std::path::PathBuf,
+    store: String,
+    identity: String,
+}
+
+impl TwoNodes {
+    fn new() -> TwoNodes {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = init_repo(tmp.path(), "data");
+        let akte = create(&data, "61.2-0815/2026", "Windpark Hohe Heide");
+        let admin = token(&data, "admin", "test-admin", &[]);
+        let store = format!("file://{}", data.join("store").display());
+        let identity = data.join("identity.txt").to_str().unwrap().to_string();
+        let other = tmp.path().join("other");
+        let nodes = TwoNodes { _tmp: tmp, data, akte, admin, other, store, identity };
+        ok(&nodes.other, &[&nodes.join()[..], &["status"]].concat());
+        nodes
+    }
+
+    /// The options that put a command on the second node.
+    fn join(&self) -> [&str; 4] {
+        ["--store", self.store.as_str(), "--identity", self.identity.as_str()]
+    }
+}
+
 #[test]
 fn the_api_runs_the_validators_on_uploads_and_new_versions() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = init_repo(tmp.path(), "data");
-    let akte = create(&data, "61.2-0815/2026", "Windpark Hohe Heide");
-    let admin = token(&data, "admin", "test-admin", &[]);
     // A second node on the same store installs and switches plugins while the server runs.
-    let store = format!("file://{}", data.join("store").display());
-    let identity = data.join("identity.txt");
-    let other = tmp.path().join("other");
-    let join = ["--store", store.as_str(), "--identity", identity.to_str().unwrap()];
-    ok(&other, &[&join[..], &["status"]].concat());
-    let srv = Server::start(&data, false, &[]);
+    let nodes = TwoNodes::new();
+    let (data, akte, admin, other, join) = (&nodes.data, &nodes.akte, &nodes.admin, &nodes.other, nodes.join());
+    let srv = Server::start(data, false, &[]);
     let c = client();
     let upload = |name: &str, bytes: &[u8]| {
         let form = reqwest::blocking::multipart::Form::new()
             .part("file", reqwest::blocking::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()));
-        c.post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).multipart(form).send().unwrap()
+        c.post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(admin).multipart(form).send().unwrap()
     };
     // No validator installed yet: an empty file goes in.
     assert_eq!(upload("vorher.txt", b"").status(), 201);
 
     // Installed while the server runs, the validator applies from the next upload on.
     let (wasm, toml) = guest("basic-validator");
-    on_other_node(&c, &srv, &other, &join, &["plugin", "add", s(&wasm), "--manifest", s(&toml)]);
+    on_other_node(&c, &srv, other, &join, &["plugin", "add", s(&wasm), "--manifest", s(&toml)]);
     let detail = assert_problem(upload("leer.txt", b""), 422, "rejected");
     assert!(detail.contains("leer.txt") && detail.contains("basic-validator"), "{detail}");
     let detail = assert_problem(upload("bescheid.pdf", b"this is not a PDF"), 422, "rejected");
@@ -132,7 +157,7 @@ fn the_api_runs_the_validators_on_uploads_and_new_versions() {
         .mime_str("application/x-pdf")
         .unwrap();
     let form = reqwest::blocking::multipart::Form::new().part("file", part);
-    let r = c.post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).multipart(form).send().unwrap();
+    let r = c.post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(admin).multipart(form).send().unwrap();
     assert_problem(r, 422, "rejected");
     // A large upload is validated on its start, read back from the store.
     let mut large = b"%PDF-1.7\n".to_vec();
@@ -152,7 +177,7 @@ fn the_api_runs_the_validators_on_uploads_and_new_versions() {
     // A new version is checked too: an empty one is refused.
     let version = |bytes: &'static [u8]| {
         c.post(srv.url(&format!("/dokumente/{dok}/versions?file_name=vermerk.txt")))
-            .bearer_auth(&admin)
+            .bearer_auth(admin)
             .body(bytes)
             .send()
             .unwrap()
@@ -161,20 +186,14 @@ fn the_api_runs_the_validators_on_uploads_and_new_versions() {
     assert_eq!(version(b"Vermerk, zweite Fassung").status(), 201);
 
     // Switched off for PDFs, the validator lets the same bytes in.
-    on_other_node(
-        &c,
-        &srv,
-        &other,
-        &join,
-        &["plugin", "disable", "basic-validator", "--media-type", "application/pdf"],
-    );
+    on_other_node(&c, &srv, other, &join, &["plugin", "disable", "basic-validator", "--media-type", "application/pdf"]);
     assert_eq!(upload("bescheid.pdf", b"this is not a PDF").status(), 201);
     srv.stop();
 
-    let listed = ok(&data, &["ls", &akte, "--json"]).json();
+    let listed = ok(data, &["ls", akte, "--json"]).json();
     let titles: Vec<&str> = listed.as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["vorher", "gross", "vermerk", "notiz", "bescheid"], "nothing of the refused uploads: {listed}");
-    let history = ok(&data, &["history", &dok, "--json"]).json();
+    let history = ok(data, &["history", &dok, "--json"]).json();
     assert_eq!(history.as_array().unwrap().iter().filter(|h| h["action"] == "add-version").count(), 2, "{history}");
 }
 
@@ -390,25 +409,18 @@ fn removing_an_enricher_takes_its_suggestions_out_of_search_too() {
 
 #[test]
 fn a_running_server_follows_plugins_installed_and_removed_on_another_node() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = init_repo(tmp.path(), "data");
-    let akte = create(&data, "61.2-0815/2026", "Windpark Hohe Heide");
-    let admin = token(&data, "admin", "test-admin", &[]);
-    let store = format!("file://{}", data.join("store").display());
-    let identity = data.join("identity.txt");
-    let other = tmp.path().join("other");
-    let join = ["--store", store.as_str(), "--identity", identity.to_str().unwrap()];
-    ok(&other, &[&join[..], &["status"]].concat());
-    let srv = Server::start(&data, true, &[]);
+    let nodes = TwoNodes::new();
+    let (akte, admin, other, join) = (&nodes.akte, &nodes.admin, &nodes.other, nodes.join());
+    let srv = Server::start(&nodes.data, true, &[]);
     let c = client();
     let (keywords, toml) = guest("keywords");
-    on_other_node(&c, &srv, &other, &join, &["plugin", "add", s(&keywords), "--manifest", s(&toml)]);
+    on_other_node(&c, &srv, other, &join, &["plugin", "add", s(&keywords), "--manifest", s(&toml)]);
     let form = reqwest::blocking::multipart::Form::new().part(
         "file",
         reqwest::blocking::multipart::Part::bytes(b"Schallimmissionsprognose der Windenergieanlage".to_vec())
             .file_name("prognose.txt"),
     );
-    let r = c.post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).multipart(form).send().unwrap();
+    let r = c.post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(admin).multipart(form).send().unwrap();
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().unwrap()["id"].as_str().unwrap().to_string();
     // The ingest worker runs the enricher installed after the server started, the text view
@@ -421,17 +433,17 @@ fn a_running_server_follows_plugins_installed_and_removed_on_another_node() {
         }
     };
     let text = || -> Value {
-        c.get(srv.url(&format!("/dokumente/{id}/text"))).bearer_auth(&admin).send().unwrap().json().unwrap()
+        c.get(srv.url(&format!("/dokumente/{id}/text"))).bearer_auth(admin).send().unwrap().json().unwrap()
     };
     let typed = || -> Value {
         let v: Value =
-            c.get(srv.url("/search?q=typ:Schallgutachten")).bearer_auth(&admin).send().unwrap().json().unwrap();
+            c.get(srv.url("/search?q=typ:Schallgutachten")).bearer_auth(admin).send().unwrap().json().unwrap();
         v["total"].clone()
     };
     until("the new enricher's suggestion", &|| text()["document_type"] == "Schallgutachten");
     until("search by the suggestion", &|| typed() == 1);
     // Removed on the other node: gone from the text view and from search.
-    on_other_node(&c, &srv, &other, &join, &["plugin", "remove", "keywords"]);
+    on_other_node(&c, &srv, other, &join, &["plugin", "remove", "keywords"]);
     until("the text view without it", &|| text()["document_type"].is_null());
     until("search without it", &|| typed() == 0);
 }
