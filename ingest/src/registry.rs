@@ -7,6 +7,7 @@ use akte_store::{
     Change, Name,
     catalog::{Catalog, Obj},
     content::ContentRef,
+    hlc::Hlc,
     model::{ObjKind, PluginRule},
 };
 use serde_json::{Map, Value, json};
@@ -83,18 +84,12 @@ impl Installed {
                 _ => continue,
             };
             // How narrowly the rule names the type: not at all, `*/*`, `text/*`, `text/plain`.
-            let typed = match rule.media_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            let typed = match rule.media_type.as_deref() {
                 None => 0,
-                Some(t) if t.eq_ignore_ascii_case(media_type) => 3,
-                Some("*/*") => 1,
-                Some(t)
-                    if t.strip_suffix("/*").is_some_and(|ty| {
-                        media_type.split_once('/').is_some_and(|(m, _)| m.eq_ignore_ascii_case(ty))
-                    }) =>
-                {
-                    2
-                }
-                Some(_) => continue,
+                Some(range) => match akte_plugins::range_covers(range, media_type) {
+                    Some(narrowness) => narrowness + 1,
+                    None => continue,
+                },
             };
             let rank = (plan_depth, typed);
             if best.is_none_or(|(b, _)| rank >= b) {
@@ -117,14 +112,12 @@ pub fn installed(catalog: &Catalog) -> Result<Vec<Installed>, Error> {
     Ok(out)
 }
 
-/// A text that changes whenever an install, a switch, a rule or a removal changes what
-/// the installed plugins are: for a long-running node to know when to load its pipelines
-/// again.
-pub fn state_key(catalog: &Catalog) -> String {
-    match installed(catalog) {
-        Ok(plugins) => format!("{plugins:?}"),
-        Err(e) => format!("unreadable: {e}"),
-    }
+/// What changes whenever an install, a switch, a rule or a removal changes the installed
+/// plugins: each plugin object and when it last changed. For a long-running node to know
+/// when to load its pipelines again; cheap enough to ask on every sync (no manifest is
+/// parsed).
+pub fn state_key(catalog: &Catalog) -> Vec<(Uuid, Hlc)> {
+    catalog.all(ObjKind::Plugin).map(|p| (p.id, p.updated)).collect()
 }
 
 /// The installed plugin called `name`.

@@ -46,6 +46,7 @@ pub use error::PluginError;
 pub use host::{HostConfig, PluginHost};
 pub use manifest::{
     Capability, Limits, MAX_FIELDS, MAX_MEMORY_MIB, MAX_OUTPUT_BYTES, MAX_TIMEOUT_MS, Manifest, ManifestError, World,
+    is_media_range, range_covers,
 };
 pub use plugin::{CallError, Plugin};
 pub use sandbox::{MAX_LOG_BYTES, MAX_LOG_RECORDS, MAX_STDERR_BYTES};

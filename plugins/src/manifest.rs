@@ -227,14 +227,33 @@ impl Manifest {
     /// Whether the plugin handles `media_type` (parameters such as `charset` are ignored,
     /// case does not matter).
     pub fn handles(&self, media_type: &str) -> bool {
-        let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        let Some((ty, _)) = essence.split_once('/') else { return false };
-        self.media_types.iter().any(|range| match range.split_once('/') {
-            Some(("*", "*")) => true,
-            Some((rty, "*")) => rty == ty,
-            _ => *range == essence,
-        })
+        let essence = media_type.split(';').next().unwrap_or("").trim();
+        self.media_types.iter().any(|range| range_covers(range, essence).is_some())
     }
+}
+
+/// Whether the media range `range` takes every type `other` (a media type or range) stands
+/// for, and how narrowly: 0 for `*/*`, 1 for `text/*` over `text/…`, 2 for the same type or
+/// range. `None` when it does not, or either is no `type/subtype`. Case does not matter.
+/// The one comparison of media ranges for manifests, rules and overlaps.
+pub fn range_covers(range: &str, other: &str) -> Option<u8> {
+    let (rt, rs) = range.split_once('/')?;
+    let (ot, _) = other.split_once('/')?;
+    if range.eq_ignore_ascii_case(other) {
+        Some(2)
+    } else if rt == "*" && rs == "*" {
+        Some(0)
+    } else if rs == "*" && rt.eq_ignore_ascii_case(ot) {
+        Some(1)
+    } else {
+        None
+    }
+}
+
+/// Whether `text` is a media type or range as a manifest or a rule may name it: `type/subtype`,
+/// `type/*` or `*/*` of RFC 9110 token characters, in any case.
+pub fn is_media_range(text: &str) -> bool {
+    valid_media_range(&text.to_ascii_lowercase())
 }
 
 fn valid_name(name: &str) -> bool {
@@ -270,6 +289,14 @@ mod tests {
         assert!(!m.handles("nonsense"));
         m.media_types = vec!["*/*".into()];
         assert!(m.handles("image/png"));
+        assert!(!m.handles("nonsense"));
+        // How narrowly a range covers a type or another range.
+        assert_eq!(range_covers("*/*", "text/*"), Some(0));
+        assert_eq!(range_covers("text/*", "TEXT/plain"), Some(1));
+        assert_eq!(range_covers("Text/Plain", "text/plain"), Some(2));
+        assert_eq!(range_covers("text/plain", "text/*"), None);
+        assert_eq!(range_covers("text/*", "image/png"), None);
+        assert!(is_media_range("Text/*") && is_media_range("*/*") && !is_media_range("pdf"));
     }
 
     #[test]

@@ -490,11 +490,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut repo = open(&opts).await?;
             match command {
                 PluginCommand::Add { wasm, manifest } => {
-                    let manifest = match manifest {
-                        Some(m) => m.clone(),
-                        None => ingest::manifest_beside(wasm)?,
-                    };
-                    ingest::add(&mut repo, &cli.data, wasm, &manifest, cli.json).await?
+                    ingest::add(&mut repo, &cli.data, wasm, manifest.as_deref(), cli.json).await?
                 }
                 PluginCommand::List => ingest::list(&repo, cli.json)?,
                 PluginCommand::Enable { name, aktenplan, media_type } => {

@@ -171,10 +171,13 @@ pub fn enabled() -> bool {
     !std::env::var("AKTE_INGEST").is_ok_and(|v| v == "off")
 }
 
-/// The manifest of a component given without `--manifest`: `NAME.toml` beside `NAME.wasm`,
-/// else `plugin.toml` beside it, else `plugin.toml` in the current directory (a plugin's
-/// crate, whose component cargo puts under `target/`).
-pub fn manifest_beside(wasm: &Path) -> Result<PathBuf> {
+/// The manifest given, or for a component given without `--manifest`: `NAME.toml` beside
+/// `NAME.wasm`, else `plugin.toml` beside it, else `plugin.toml` in the current directory (a
+/// plugin's crate, whose component cargo puts under `target/`).
+fn manifest_of(wasm: &Path, given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(m) = given {
+        return Ok(m.to_path_buf());
+    }
     let named = wasm.with_extension("toml");
     let plain = wasm.with_file_name("plugin.toml");
     let here = PathBuf::from("plugin.toml");
@@ -189,7 +192,14 @@ pub fn manifest_beside(wasm: &Path) -> Result<PathBuf> {
 }
 
 /// `akte plugin add`.
-pub async fn add(repo: &mut Repository, data: &Path, wasm: &Path, manifest: &Path, json_out: bool) -> Result<()> {
+pub async fn add(
+    repo: &mut Repository,
+    data: &Path,
+    wasm: &Path,
+    manifest: Option<&Path>,
+    json_out: bool,
+) -> Result<()> {
+    let manifest = &manifest_of(wasm, manifest)?;
     let text = std::fs::read_to_string(manifest).with_context(|| format!("Cannot read {}", manifest.display()))?;
     let parsed = Manifest::from_toml(&text)
         .map_err(|e| anyhow::anyhow!("The manifest {} is not usable: {e}", manifest.display()))?;
@@ -244,17 +254,11 @@ pub async fn add(repo: &mut Repository, data: &Path, wasm: &Path, manifest: &Pat
 /// The other installed extractors whose media types overlap those of `new`, each with the
 /// overlap as written (`text/plain`, `text/*`).
 fn shared_media_types(installed: &[registry::Installed], new: &Manifest) -> Vec<(String, String)> {
-    // Whether the range `wide` takes every type `narrow` takes: `*/*`, `type/*`, or equal.
-    let covers = |wide: &str, narrow: &str| match (wide.split_once('/'), narrow.split_once('/')) {
-        (Some(("*", _)), _) => true,
-        (Some((wt, "*")), Some((nt, _))) => wt == nt,
-        _ => wide == narrow,
-    };
     // Two ranges overlap when one covers the other; the narrower names the overlap.
     let overlap = |a: &str, b: &str| -> Option<String> {
-        if covers(a, b) {
+        if akte_plugins::range_covers(a, b).is_some() {
             Some(b.to_string())
-        } else if covers(b, a) {
+        } else if akte_plugins::range_covers(b, a).is_some() {
             Some(a.to_string())
         } else {
             None
@@ -330,7 +334,7 @@ pub async fn switch(
 ) -> Result<()> {
     let p = registry::find(repo.catalog(), name)?;
     if let Some(m) = media_type {
-        if !is_media_type(m) {
+        if !akte_plugins::is_media_range(m) {
             bail!("{m:?} is not a media type (such as application/pdf or text/*)");
         }
         if !p.manifest.handles(m) {
@@ -356,17 +360,6 @@ pub async fn switch(
     };
     say!("{name} {} {scope}", if on { "enabled" } else { "disabled" });
     Ok(())
-}
-
-/// Whether `text` is a media type or range: `type/subtype` or `type/*` of token
-/// characters (RFC 9110), lower or upper case.
-fn is_media_type(text: &str) -> bool {
-    let token = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b));
-    match text.split_once('/') {
-        Some((ty, "*")) => token(ty),
-        Some((ty, sub)) => token(ty) && token(sub),
-        None => false,
-    }
 }
 
 /// Whether a rule for `code` can apply: the repository keeps no Aktenplan (codes are
@@ -400,10 +393,7 @@ pub async fn test(
     media_type: Option<&str>,
     json_out: bool,
 ) -> Result<()> {
-    let manifest_path = match manifest {
-        Some(m) => m.to_path_buf(),
-        None => manifest_beside(wasm)?,
-    };
+    let manifest_path = manifest_of(wasm, manifest)?;
     let manifest = Manifest::from_file(&manifest_path).map_err(|e| {
         anyhow::anyhow!("The manifest {} is not usable (pass --manifest FILE): {e}", manifest_path.display())
     })?;

@@ -226,9 +226,8 @@ fn touched(catalog: &Catalog, cursor: Option<&Cursor>) -> BTreeSet<Uuid> {
             // A plugin installed, switched or removed changes what the Dokumente with its
             // results show (a removed enricher's type and tags are no longer theirs).
             Some(ObjKind::Plugin) => {
-                let manifest = catalog.get(&id).and_then(|p| p.text("manifest"));
-                if let Some(m) = manifest.and_then(|m| akte_plugins::Manifest::from_toml(m).ok()) {
-                    let tag = format!(":{}@", m.name);
+                if let Some(name) = catalog.get(&id).and_then(|p| p.text("name")) {
+                    let tag = format!(":{name}@");
                     for (content, producers) in &catalog.state.derived {
                         if producers.iter().any(|(p, _)| p.contains(&tag)) {
                             contents.insert(*content);

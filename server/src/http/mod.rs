@@ -57,7 +57,7 @@ pub struct App {
     pub index_lock: tokio::sync::Mutex<()>,
     /// Reads recorded extraction results for the index and `…/text`, with the state of
     /// the installed plugins it was loaded for ([`App::reader`]).
-    pub reader: tokio::sync::Mutex<(String, Arc<Pipeline>)>,
+    pub reader: tokio::sync::Mutex<(PluginsState, Arc<Pipeline>)>,
     /// The pipeline that runs the installed validators on uploads, with the state of the
     /// installed plugins it was loaded for; loaded again when that changes.
     pub validators: tokio::sync::Mutex<Option<(String, Arc<Pipeline>)>>,
@@ -415,6 +415,9 @@ async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationTok
         }
     }
 }
+
+/// The installed plugins' state a pipeline was loaded for (`registry::state_key`).
+type PluginsState = Vec<(uuid::Uuid, akte_store::hlc::Hlc)>;
 
 /// Uploads validated at once whose start must be read back from the store.
 const VALIDATIONS_AT_ONCE: usize = 2;
