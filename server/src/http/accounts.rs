@@ -22,9 +22,11 @@ use uuid::Uuid;
 
 use super::{
     App,
-    api::{Body, Created, Id, commit, text, visible},
+    api::{commit, visible},
     auth::{self, Action, Caller, Principal},
+    extract::{Body, Id},
     problem::{ApiError, ApiResult},
+    views::{Created, text},
 };
 
 /// The routes of this module.

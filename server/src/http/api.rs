@@ -1,6 +1,6 @@
 //! The metadata endpoints: Aktenplan, Akten, Vorgänge, Dokumente, closing (z.d.A.), and
-//! the extractors and helpers the other endpoint modules share (accounts and tokens are in
-//! `accounts`).
+//! the lookups and the commit the other endpoint modules share (accounts and tokens are in
+//! `accounts`; the extractors are in `extract`, the views in `views`).
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use akte_store::{
 };
 use axum::{
     Json, Router,
-    extract::{FromRequest, FromRequestParts, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -24,62 +24,13 @@ use uuid::Uuid;
 use super::{
     App,
     auth::{Action, Caller, Principal},
-    problem::{ApiError, ApiResult, rejection},
+    extract::{Body, Id, Q},
+    problem::{ApiError, ApiResult},
+    views::{
+        AkteView, AktenPage, Created, DokumentView, PlanView, VorgangView, akte_view, dokument_view, etag, plan_view,
+        tagged, text, vorgang_view,
+    },
 };
-
-/// A JSON body whose rejections are problems.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct Body<T>(pub T);
-
-/// A path whose rejections are problems.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
-pub struct Id<T>(pub T);
-
-/// A query whose rejections are problems.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
-pub struct Q<T>(pub T);
-
-impl From<axum::extract::rejection::JsonRejection> for ApiError {
-    fn from(e: axum::extract::rejection::JsonRejection) -> ApiError {
-        rejection(e.body_text(), e.status())
-    }
-}
-
-impl From<axum::extract::rejection::PathRejection> for ApiError {
-    fn from(e: axum::extract::rejection::PathRejection) -> ApiError {
-        ApiError::not_found(crate::output::sentence(&anyhow::anyhow!("{}", e.body_text())))
-    }
-}
-
-impl From<axum::extract::rejection::QueryRejection> for ApiError {
-    fn from(e: axum::extract::rejection::QueryRejection) -> ApiError {
-        ApiError::bad_request(query_problem(&e.body_text()))
-    }
-}
-
-/// One sentence for a query string the parameters could not be read from, in place of the
-/// deserializer's wording (`Failed to deserialize query string: offset: invalid digit
-/// found in string`).
-pub fn query_problem(text: &str) -> String {
-    let inner = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(text).trim_end_matches('.');
-    if let Some(name) = inner.strip_prefix("duplicate field `").and_then(|r| r.strip_suffix('`')) {
-        return format!("The query parameter {name} is given more than once.");
-    }
-    match inner.split_once(": ") {
-        Some((name, why)) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
-            let number = ["invalid digit", "parse integer", "too large", "too small"].iter().any(|w| why.contains(w));
-            if number {
-                format!("The query parameter {name} must be a whole number.")
-            } else {
-                format!("The query parameter {name} is not valid: {why}.")
-            }
-        }
-        _ => format!("The query string is not valid: {inner}."),
-    }
-}
 
 /// The routes of this module.
 pub fn routes() -> Router<Arc<App>> {
@@ -94,235 +45,6 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/vorgaenge/{id}", get(get_vorgang).patch(update_vorgang))
         .route("/vorgaenge/{id}/close", post(close_vorgang))
         .route("/dokumente/{id}", get(get_dokument).patch(update_dokument))
-}
-
-// ---------------------------------------------------------------------------------------
-// Views
-
-/// An Aktenplan node.
-#[derive(Serialize, ToSchema)]
-pub struct PlanView {
-    /// Id.
-    pub id: Uuid,
-    /// Code, e.g. `61.2`.
-    pub code: String,
-    /// Title.
-    pub title: String,
-    /// The node above, if any.
-    pub parent: Option<Uuid>,
-    /// Every field.
-    #[schema(value_type = Object)]
-    pub fields: Map<String, Value>,
-    /// Version tag for `If-Match`.
-    pub etag: String,
-}
-
-/// An Akte.
-#[derive(Serialize, ToSchema)]
-pub struct AkteView {
-    /// Id.
-    pub id: Uuid,
-    /// Aktenzeichen.
-    pub aktenzeichen: String,
-    /// Betreff.
-    pub title: String,
-    /// `offen` or `zda`.
-    pub status: String,
-    /// Aktenplan code.
-    pub aktenplan: Option<String>,
-    /// Every field (retention, appraisal, confidentiality, legal hold, access, custom …).
-    #[schema(value_type = Object)]
-    pub fields: Map<String, Value>,
-    /// Number of Dokumente.
-    pub dokumente: usize,
-    /// When created (RFC 3339).
-    pub created: String,
-    /// Who created it.
-    pub created_by: String,
-    /// When last changed (RFC 3339).
-    pub updated: String,
-    /// Version tag for `If-Match`.
-    pub etag: String,
-    /// A conflict a person must settle (duplicate Aktenzeichen from two nodes).
-    pub conflict: Option<String>,
-}
-
-/// A Vorgang.
-#[derive(Serialize, ToSchema)]
-pub struct VorgangView {
-    /// Id.
-    pub id: Uuid,
-    /// The Akte.
-    pub akte_id: Uuid,
-    /// The Akte or Vorgang it is in.
-    pub parent_id: Uuid,
-    /// Subject.
-    pub title: String,
-    /// `offen` or `zda`.
-    pub status: String,
-    /// Every field.
-    #[schema(value_type = Object)]
-    pub fields: Map<String, Value>,
-    /// When created (RFC 3339).
-    pub created: String,
-    /// When last changed (RFC 3339).
-    pub updated: String,
-    /// Version tag for `If-Match`.
-    pub etag: String,
-}
-
-/// One version of a Dokument.
-#[derive(Serialize, ToSchema)]
-pub struct VersionView {
-    /// Version id.
-    pub id: Uuid,
-    /// Number, from 1.
-    pub number: u32,
-    /// File name.
-    pub file_name: String,
-    /// Media type.
-    pub media_type: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// BLAKE3 (hex).
-    pub blake3: String,
-    /// SHA-256 (hex).
-    pub sha256: String,
-    /// When added (RFC 3339).
-    pub created: String,
-    /// Who added it.
-    pub created_by: String,
-}
-
-/// A Dokument with its versions.
-#[derive(Serialize, ToSchema)]
-pub struct DokumentView {
-    /// Id.
-    pub id: Uuid,
-    /// The Akte.
-    pub akte_id: Uuid,
-    /// The Vorgang, if it is in one.
-    pub vorgang_id: Option<Uuid>,
-    /// Title.
-    pub title: String,
-    /// Every field (document type, dates, sender, recipient, custom).
-    #[schema(value_type = Object)]
-    pub fields: Map<String, Value>,
-    /// Versions, oldest first.
-    pub versions: Vec<VersionView>,
-    /// When created (RFC 3339).
-    pub created: String,
-    /// When last changed (RFC 3339).
-    pub updated: String,
-    /// Version tag for `If-Match`.
-    pub etag: String,
-}
-
-/// A page of Akten.
-#[derive(Serialize, ToSchema)]
-pub struct AktenPage {
-    /// The Akten.
-    pub items: Vec<AkteView>,
-    /// Pass as `after` for the next page; absent on the last page.
-    pub next: Option<String>,
-}
-
-/// The id of something created.
-#[derive(Serialize, ToSchema)]
-pub struct Created {
-    /// Id.
-    pub id: Uuid,
-}
-
-/// The ETag of an object.
-pub fn etag(obj: &Obj) -> String {
-    format!("\"{}.{}\"", obj.updated.ms, obj.updated.c)
-}
-
-pub(super) fn text(o: &Obj, k: &str) -> String {
-    o.text(k).unwrap_or_default().to_string()
-}
-
-/// The view of an Akte.
-pub fn akte_view(cat: &Catalog, a: &Obj) -> AkteView {
-    AkteView {
-        id: a.id,
-        aktenzeichen: text(a, "aktenzeichen"),
-        title: text(a, "title"),
-        status: a.text("status").unwrap_or("offen").to_string(),
-        aktenplan: a.text("aktenplan").map(str::to_string),
-        fields: a.fields.to_map(),
-        dokumente: cat.dokumente_of(&a.id).len(),
-        created: a.created.rfc3339(),
-        created_by: a.created_by.clone(),
-        updated: a.updated.rfc3339(),
-        etag: etag(a),
-        conflict: a.conflict.clone(),
-    }
-}
-
-fn vorgang_view(v: &Obj) -> VorgangView {
-    VorgangView {
-        id: v.id,
-        akte_id: v.akte.unwrap_or_default(),
-        parent_id: v.parent.unwrap_or_default(),
-        title: text(v, "title"),
-        status: v.text("status").unwrap_or("offen").to_string(),
-        fields: v.fields.to_map(),
-        created: v.created.rfc3339(),
-        updated: v.updated.rfc3339(),
-        etag: etag(v),
-    }
-}
-
-/// The view of a version.
-pub fn version_view(v: &Obj) -> VersionView {
-    VersionView {
-        id: v.id,
-        number: v.number.unwrap_or(0),
-        file_name: text(v, "file_name"),
-        media_type: v.text("media_type").unwrap_or("application/octet-stream").to_string(),
-        size: v.fields.get("size").and_then(Value::as_u64).unwrap_or(0),
-        blake3: text(v, "blake3"),
-        sha256: text(v, "sha256"),
-        created: v.created.rfc3339(),
-        created_by: v.created_by.clone(),
-    }
-}
-
-/// The view of a Dokument.
-pub fn dokument_view(cat: &Catalog, d: &Obj) -> DokumentView {
-    DokumentView {
-        id: d.id,
-        akte_id: d.akte.unwrap_or_default(),
-        vorgang_id: d.parent.filter(|p| Some(*p) != d.akte),
-        title: text(d, "title"),
-        fields: d.fields.to_map(),
-        versions: d.versions.iter().filter_map(|v| cat.get(v)).map(version_view).collect(),
-        created: d.created.rfc3339(),
-        updated: d.updated.rfc3339(),
-        etag: etag(d),
-    }
-}
-
-fn plan_view(p: &Obj) -> PlanView {
-    PlanView {
-        id: p.id,
-        code: text(p, "code"),
-        title: text(p, "title"),
-        parent: p.parent,
-        fields: p.fields.to_map(),
-        etag: etag(p),
-    }
-}
-
-/// A JSON answer with an `ETag`.
-fn tagged<T: Serialize>(status: StatusCode, tag: &str, body: T) -> Response {
-    let mut r = (status, Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(tag) {
-        r.headers_mut().insert(header::ETAG, v);
-    }
-    r
 }
 
 // ---------------------------------------------------------------------------------------

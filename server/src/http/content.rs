@@ -33,9 +33,11 @@ use uuid::Uuid;
 
 use super::{
     App,
-    api::{DokumentView, Id, Q, VersionView, dokument_view, ensure_open, version_view, visible},
+    api::{ensure_open, visible},
     auth::{Action, Caller, Principal},
+    extract::{Id, Q},
     problem::{ApiError, ApiResult},
+    views::{DokumentView, VersionView, dokument_view, version_view},
 };
 
 /// The routes of this module.

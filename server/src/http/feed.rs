@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use super::{
     App,
-    api::{Id, Q},
     auth::{Action, Caller, Principal},
+    extract::{Id, Q},
     problem::{ApiError, ApiResult},
 };
 

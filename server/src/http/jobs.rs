@@ -54,8 +54,9 @@ use uuid::Uuid;
 
 use super::{
     App,
-    api::{Body as JsonBody, Id, visible},
+    api::visible,
     auth::{Caller, Principal},
+    extract::{Body as JsonBody, Id},
     problem::{ApiError, ApiResult},
 };
 

@@ -12,6 +12,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod content;
+pub mod extract;
 pub mod feed;
 pub mod jobs;
 pub mod oidc;
@@ -19,6 +20,7 @@ pub mod openapi;
 pub mod ops;
 pub mod problem;
 pub mod retention;
+pub mod views;
 
 use std::{
     path::{Path, PathBuf},

@@ -17,8 +17,9 @@ use uuid::Uuid;
 
 use super::{
     App,
-    api::{Id, Q, visible},
+    api::visible,
     auth::{Action, Caller},
+    extract::{Id, Q},
     problem::{ApiError, ApiResult},
 };
 
