@@ -1,0 +1,161 @@
+//! Seeded mutants of the fixture documents through the built-in extractors, natively: the
+//! same crates the components are built from, called as plain functions, each call in a
+//! thread of its own with a deadline. Natively a panic, a stack overflow or a hang shows at
+//! once and cheaply; in the sandbox they become a trap or a timeout, contained but not the
+//! clean extraction error a clerk should read. Long runs find what the few hundred mutants
+//! of `plugins/tests/mutants.rs` (the same generator, in the sandbox) do not.
+//!
+//! ```sh
+//! akte-mutants [N] [FIRST] [ONLY]   # N mutants per sample (default 2000) from seed
+//!                                   # FIRST (default 0), of the samples whose name has ONLY
+//! ```
+//!
+//! With `AKTE_MUTANTS_VERBOSE` set it also prints why each refused mutant was refused.
+//!
+//! Prints one line per sample and one per problem (sample, seed, what was mutated, what
+//! happened), writes each problem's input to `$AKTE_MUTANTS_OUT` (default
+//! `/tmp/akte-mutants`), and exits 1 when there was any. Before each call it writes the
+//! sample and seed to `current` there: a stack overflow aborts the process, and that file
+//! then names the mutant.
+
+#[path = "../../../tests/common/mutate.rs"]
+mod mutate;
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long one call may take before it counts as a hang (natively; the sandbox's limits
+/// are the manifests').
+const DEADLINE: Duration = Duration::from_secs(10);
+/// Slower than this is reported (not a failure): a mutant that costs far more than its
+/// original may be a quadratic path.
+const SLOW: Duration = Duration::from_secs(1);
+
+/// What an extraction came to: the text's length, or the failure's kind and message.
+type Outcome = Result<usize, String>;
+
+macro_rules! extractor {
+    ($krate:ident) => {
+        |content: Vec<u8>, media_type: String| -> Outcome {
+            match $krate::extract(content, media_type) {
+                Ok(e) => Ok(e.text.len()),
+                Err($krate::Failure::Unsupported(s)) => Err(format!("unsupported: {s}")),
+                Err($krate::Failure::Malformed(s)) => Err(format!("malformed: {s}")),
+                Err($krate::Failure::Other(s)) => Err(format!("other: {s}")),
+            }
+        }
+    };
+}
+
+fn extractor(name: &str) -> fn(Vec<u8>, String) -> Outcome {
+    match name {
+        "txt" => extractor!(akte_guest_txt),
+        "html" => extractor!(akte_guest_html),
+        "office" => extractor!(akte_guest_office),
+        "pdf" => extractor!(akte_guest_pdf),
+        "eml" => extractor!(akte_guest_eml),
+        other => panic!("no built-in extractor {other:?}"),
+    }
+}
+
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a fixture is a valid ZIP");
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).expect("a fixture's part is readable");
+            let mut data = Vec::new();
+            file.read_to_end(&mut data).expect("a fixture's part inflates");
+            (file.name().to_string(), data)
+        })
+        .collect()
+}
+
+enum Ran {
+    Done(Outcome, Duration),
+    Panicked(String),
+    Hung,
+}
+
+/// Runs one extraction in a thread with a large stack (deep nesting natively needs more
+/// than the main thread's 8 MiB before it counts as a bug) and a deadline.
+fn run(extract: fn(Vec<u8>, String) -> Outcome, content: Vec<u8>, media_type: &str) -> Ran {
+    let (tx, rx) = mpsc::channel();
+    let media_type = media_type.to_string();
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || {
+            let started = Instant::now();
+            let result = std::panic::catch_unwind(|| extract(content, media_type));
+            let _ = tx.send((result, started.elapsed()));
+        })
+        .expect("a thread can be started");
+    match rx.recv_timeout(DEADLINE) {
+        Ok((Ok(outcome), took)) => Ran::Done(outcome, took),
+        Ok((Err(panic), _)) => Ran::Panicked(
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "a panic without a message".into()),
+        ),
+        Err(_) => Ran::Hung,
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: u64 = args.next().map_or(2000, |a| a.parse().expect("N is a number"));
+    let first: u64 = args.next().map_or(0, |a| a.parse().expect("FIRST is a number"));
+    let only = args.next().unwrap_or_default();
+    let verbose = std::env::var_os("AKTE_MUTANTS_VERBOSE").is_some();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/windpark-hohe-heide");
+    let out = PathBuf::from(std::env::var_os("AKTE_MUTANTS_OUT").unwrap_or_else(|| "/tmp/akte-mutants".into()));
+    std::fs::create_dir_all(&out).expect("the output directory can be created");
+    // Panics are reported per mutant below; the default hook would print each one again.
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut samples = mutate::samples(&fixtures, unzip);
+    samples.retain(|s| s.name.contains(&only));
+    let started = Instant::now();
+    let mut problems = 0usize;
+    for sample in &samples {
+        let extract = extractor(sample.extractor);
+        let (mut ok, mut failed, mut slowest) = (0usize, 0usize, Duration::ZERO);
+        for k in first..first + n {
+            let seed = sample.seed(k);
+            let (content, what) = sample.mutant(seed);
+            std::fs::write(out.join("current"), format!("{} seed {seed}: {what}\n", sample.name)).ok();
+            let problem = match run(extract, content.clone(), sample.media_type) {
+                Ran::Done(outcome, took) => {
+                    match &outcome {
+                        Ok(_) => ok += 1,
+                        Err(message) => {
+                            failed += 1;
+                            if verbose {
+                                println!("refused {} seed {seed} ({what}): {message}", sample.name);
+                            }
+                        }
+                    }
+                    slowest = slowest.max(took);
+                    (took > SLOW).then(|| format!("slow ({took:.1?})"))
+                }
+                Ran::Panicked(message) => Some(format!("panicked: {message}")),
+                Ran::Hung => Some(format!("still running after {DEADLINE:?}")),
+            };
+            if let Some(problem) = problem {
+                problems += 1;
+                let file = out.join(format!("{}-{seed}", sample.extractor));
+                std::fs::write(&file, &content).ok();
+                println!("PROBLEM {} seed {seed} ({what}): {problem}; input in {}", sample.name, file.display());
+                // A hung call's thread cannot be stopped; it would slow every call after it.
+                if problem.starts_with("still running") {
+                    std::process::exit(1);
+                }
+            }
+        }
+        println!("{}: {ok} extracted, {failed} refused, slowest {slowest:.1?}", sample.name);
+    }
+    println!("{} samples x {n} mutants in {:.0?}: {problems} problem(s)", samples.len(), started.elapsed());
+    std::process::exit(i32::from(problems > 0));
+}
