@@ -260,6 +260,12 @@ impl<'a> Tag<'a> {
                 return None;
             }
             let key_len = rest.find(|c: char| c == '=' || c == '>' || c.is_ascii_whitespace()).unwrap_or(rest.len());
+            // A `>` here is one the tag's end was not found at (after an unclosed quote the tag
+            // runs to the end of the input): skip it, or this loop would never move on.
+            if key_len == 0 && !rest.starts_with('=') {
+                rest = &rest[1..];
+                continue;
+            }
             let key = &rest[..key_len];
             rest = rest[key_len..].trim_start();
             let value = if let Some(after) = rest.strip_prefix('=') {
@@ -399,5 +405,18 @@ mod tests {
         assert_eq!(scan("a < b and c<d").text, "a < b and c");
         assert_eq!(scan("x<!-- never closed").text, "x");
         assert_eq!(scan("<pre>  a\n  b</pre>after").text, "  a\n  b\n\nafter");
+    }
+
+    #[test]
+    fn a_tag_with_an_unclosed_quote_ends() {
+        // Found by plugins/guests/mutants: the `>` after `utf-8"` is inside the quote opened
+        // last, so the tag runs to the end, and reading its attributes looped at that `>`.
+        let html = "<html><head><meta charset=\"=\"=\"=\"utf-8\"><title>T</title></head><body>x</body>";
+        let p = scan(html);
+        assert_eq!(p.text, "");
+        assert!(p.meta.is_empty());
+        let tag = Tag::parse("<img alt=\"a>b\" x='>' title=\"t\">").unwrap();
+        assert_eq!(tag.attr("title").as_deref(), Some("t"));
+        assert_eq!(Tag::parse("<a b=\"c>d> e>").unwrap().attr("e"), None);
     }
 }
