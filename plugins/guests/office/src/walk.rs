@@ -154,7 +154,7 @@ pub fn walk(
     loop {
         let event = reader.read_event().map_err(|e| match e {
             quick_xml::Error::Io(io) => Failure::Other(format!("{part}: {io}")),
-            other => malformed(format!("invalid XML at byte {}: {other}", reader.error_position())),
+            other => malformed(format!("invalid XML at byte {}: {}", reader.error_position(), clip(other.to_string()))),
         })?;
         let flow = match &event {
             Event::Start(e) => {
@@ -199,7 +199,7 @@ pub fn walk(
                 if r.is_char_ref() {
                     match r.resolve_char_ref() {
                         Ok(Some(c)) => handler(Ev::Text(c.encode_utf8(&mut [0; 4]))),
-                        _ => return Err(malformed(format!("invalid character reference &{name};"))),
+                        _ => return Err(malformed(clip(format!("invalid character reference &{name};")))),
                     }
                 } else if let Some(s) = resolve_predefined_entity(&name) {
                     handler(Ev::Text(s))
@@ -253,5 +253,43 @@ impl Budget {
     /// A budget of `total` bytes.
     pub fn new(total: u64) -> Budget {
         Budget { left: Cell::new(total) }
+    }
+}
+
+/// An error message cut to a length a clerk can read: quick-xml quotes whole element
+/// names, and a damaged part can hold one of 64 KiB (found by plugins/guests/mutants).
+fn clip(mut message: String) -> String {
+    const MAX: usize = 200;
+    if message.len() > MAX {
+        let mut end = MAX;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_quotes_at_most_a_short_piece_of_the_part() {
+        let xml = format!("<w:p><w:t>Text</w:{}></w:p>", "x".repeat(65_536));
+        let Err(Failure::Malformed(message)) = walk(xml.as_bytes(), "word/document.xml", false, &mut |_| Flow::Go)
+        else {
+            panic!("a mismatched end tag is malformed XML")
+        };
+        assert!(message.starts_with("word/document.xml: invalid XML at byte "), "{message}");
+        assert!(message.contains("expected `</w:t>`"), "{message}");
+        assert!(message.len() < 300 && message.ends_with('…'), "{} bytes: {message}", message.len());
+        let reference = format!("<a>&#{};</a>", "9".repeat(10_000));
+        let Err(Failure::Malformed(message)) = walk(reference.as_bytes(), "content.xml", false, &mut |_| Flow::Go)
+        else {
+            panic!("an out-of-range character reference is malformed")
+        };
+        assert!(message.len() < 300, "{} bytes: {message}", message.len());
     }
 }
