@@ -32,11 +32,11 @@ struct Eml;
 impl Guest for Eml {
     fn extract(content: Vec<u8>, _media_type: String) -> Result<Extraction, Failure> {
         if !looks_like_mail(&content) {
-            return Err(Failure::Malformed("Die Datei ist keine E-Mail (keine Kopfzeilen gefunden).".into()));
+            return Err(Failure::Malformed("not an e-mail: no header lines found".into()));
         }
         let message = MessageParser::default()
             .parse(&content)
-            .ok_or_else(|| Failure::Malformed("Die E-Mail ist nicht lesbar.".into()))?;
+            .ok_or_else(|| Failure::Malformed("the e-mail cannot be parsed".into()))?;
         Ok(read_message(&message))
     }
 }

@@ -51,19 +51,16 @@ impl Guest for Pdf {
     fn extract(content: Vec<u8>, _media_type: String) -> Result<Extraction, Failure> {
         let head = &content[..content.len().min(1024)];
         if !head.windows(5).any(|w| w == b"%PDF-") {
-            return Err(Failure::Malformed("Die Datei ist kein PDF (Kopfzeile %PDF- fehlt).".into()));
+            return Err(Failure::Malformed("not a PDF: the %PDF- header is missing".into()));
         }
         let options = LoadOptions { max_decompressed_size: Some(MAX_STREAM), ..LoadOptions::default() };
         let mut doc = Document::load_mem_with_options(&content, options)
-            .map_err(|e| Failure::Malformed(format!("Das PDF ist nicht lesbar: {e}")))?;
+            .map_err(|e| Failure::Malformed(format!("the PDF cannot be read: {e}")))?;
         drop(content);
         let mut fields = Vec::new();
         if doc.is_encrypted() {
-            doc.decrypt("").map_err(|_| {
-                Failure::Unsupported(
-                    "Das PDF ist mit einem Kennwort verschlüsselt und kann nicht gelesen werden.".into(),
-                )
-            })?;
+            doc.decrypt("")
+                .map_err(|_| Failure::Unsupported("the PDF is encrypted with a password and cannot be read".into()))?;
             field(&mut fields, "encrypted", "true".into());
         }
         read_document(&doc, fields)
@@ -73,11 +70,11 @@ impl Guest for Pdf {
 fn read_document(doc: &Document, mut fields: Vec<Field>) -> Result<Extraction, Failure> {
     let catalog = match resolve(doc, doc.trailer.get(b"Root").ok()) {
         Some(Object::Dictionary(d)) => d,
-        _ => return Err(Failure::Malformed("Das PDF hat keinen Katalog (/Root).".into())),
+        _ => return Err(Failure::Malformed("the PDF has no catalog (/Root)".into())),
     };
     let (pages, counted) = page_list(doc, catalog);
     if pages.is_empty() {
-        return Err(Failure::Malformed("Das PDF enthält keine lesbaren Seiten.".into()));
+        return Err(Failure::Malformed("the PDF has no readable pages".into()));
     }
     info_fields(doc, &mut fields);
     field(&mut fields, "pdf-version", doc.version.clone());
