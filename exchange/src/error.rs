@@ -51,6 +51,22 @@ pub enum Error {
     Usage(String),
 }
 
+/// A package's names and the parsers' accounts of its faults quote what the package holds,
+/// and a hostile or damaged one holds names of 64 KiB (seeded mutants of a message made
+/// XML errors of that length): an error names at most this much of each, so that it stays
+/// one sentence on the CLI and in the API's problem detail.
+const MAX_PATH_CHARS: usize = 160;
+const MAX_REASON_CHARS: usize = 300;
+
+/// `s` cut to `max` characters, with `…` where it was cut.
+fn clip(mut s: String, max: usize) -> String {
+    if let Some((at, _)) = s.char_indices().nth(max) {
+        s.truncate(at);
+        s.push('…');
+    }
+    s
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -60,20 +76,34 @@ impl Error {
     }
 
     pub(crate) fn integrity(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Integrity { path: path.into(), reason: reason.into() }
+        Error::Integrity { path: clip(path.into(), MAX_PATH_CHARS), reason: clip(reason.into(), MAX_REASON_CHARS) }
     }
 
     pub(crate) fn unsafe_path(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::UnsafePath { path: path.into(), reason: reason.into() }
+        Error::UnsafePath { path: clip(path.into(), MAX_PATH_CHARS), reason: clip(reason.into(), MAX_REASON_CHARS) }
     }
 
     pub(crate) fn invalid(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Invalid { path: path.into(), reason: reason.into() }
+        Error::Invalid { path: clip(path.into(), MAX_PATH_CHARS), reason: clip(reason.into(), MAX_REASON_CHARS) }
     }
 
     /// True when the package itself is bad (digests, paths, structure, metadata), as opposed
     /// to the repository or the local disk failing.
     pub fn is_bad_package(&self) -> bool {
         matches!(self, Error::Integrity { .. } | Error::UnsafePath { .. } | Error::Invalid { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_quotes_at_most_a_short_piece_of_the_package() {
+        let e = Error::invalid("ä".repeat(1000), format!("expected `</a>`, but `</{}>` was found", "b".repeat(65_536)));
+        let message = e.to_string();
+        assert!(message.chars().count() < 500, "{} characters", message.chars().count());
+        assert!(message.starts_with(&format!("Invalid package at {}…: expected `</a>`", "ä".repeat(160))), "{message}");
+        assert_eq!(Error::integrity("a.txt", "missing").to_string(), "Integrity error in a.txt: missing");
     }
 }

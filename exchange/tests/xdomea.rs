@@ -1,9 +1,14 @@
 //! xdomea 3.0.0 Abgabe 0401: every message we write passes `xmllint --schema` against
 //! xdomea.xsd; export → import into a fresh repository → export gives the same message
 //! body and byte-identical primary documents; a message in another system's style imports;
-//! hostile ZIPs and XML are refused with nothing of them visible afterwards.
+//! hostile ZIPs and XML are refused with nothing of them visible afterwards, and so are
+//! seeded mutants of a message (`AKTE_MUTANTS=N` runs N instead of 60).
 
 mod common;
+
+/// The seeded mutations of the extractors' robustness tests, applied to messages here.
+#[path = "../../plugins/tests/common/mutate.rs"]
+mod mutate;
 
 use std::{
     io::{Read, Write},
@@ -837,4 +842,61 @@ async fn what_cannot_be_held_is_still_refused() {
     let err = import_xdomea(&mut repo, &zip).await.unwrap_err();
     assert!(err.to_string().contains("Anlage"), "{err}");
     assert_eq!(snapshot(&repo), before);
+}
+
+/// Seeded mutants of our message's XML (flipped bits, cut and doubled ranges, deep
+/// nesting, extreme numbers, spliced tags and entities), each imported into the same
+/// repository: every one imports, or is refused as a bad package with the catalog
+/// unchanged. None may panic, hang or fail otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutated_messages_import_or_are_refused_and_leave_nothing() {
+    let n: u64 = std::env::var("AKTE_MUTANTS").ok().and_then(|n| n.parse().ok()).unwrap_or(60);
+    let env = Env::new();
+    let ours = our_entries(&env).await;
+    let mut dst = Env::new();
+    let mut repo = dst.init().await;
+    populate_other(&mut repo).await;
+    let (mut imported, mut refused) = (0, 0);
+    for k in 0..n {
+        let seed = 0x0401_0000 + k;
+        let mut rng = mutate::Rng::new(seed);
+        let mut e = ours.clone();
+        let what = mutate::mutate(&mut e[0].1, &mut rng);
+        let zip = dst.path("mutant.zip");
+        write_zip(&zip, &e);
+        let before = snapshot(&repo);
+        let outcome = tokio::time::timeout(std::time::Duration::from_secs(60), import_xdomea(&mut repo, &zip))
+            .await
+            .unwrap_or_else(|_| panic!("mutant {seed} ({what}): the import did not end within a minute"));
+        match outcome {
+            Ok(_) => {
+                imported += 1;
+                // A message that imports once is in the repository; the next mutant of it
+                // would be a second copy, so the repository starts afresh.
+                let fresh = Env::new();
+                repo = fresh.init().await;
+                dst = fresh;
+                populate_other(&mut repo).await;
+            }
+            Err(err) => {
+                refused += 1;
+                assert!(
+                    err.is_bad_package() || matches!(err, Error::Conflict(_)),
+                    "mutant {seed} ({what}): refused, but not as a bad package: {err}"
+                );
+                assert_eq!(snapshot(&repo), before, "mutant {seed} ({what}): the catalog changed");
+                let message = err.to_string();
+                assert!(
+                    message.chars().count() < 600,
+                    "mutant {seed} ({what}): a refusal of {} characters",
+                    message.len()
+                );
+                if std::env::var_os("AKTE_MUTANTS_SHOW").is_some() {
+                    eprintln!("refused {seed}: {message}");
+                }
+            }
+        }
+    }
+    eprintln!("{n} mutated messages: {imported} imported, {refused} refused");
+    assert!(refused > 0, "no mutant was refused: the mutations reach nothing");
 }
