@@ -1,8 +1,13 @@
 //! BagIt: export → import into a fresh repository → export gives the same payload byte
 //! for byte; `bagit.py --validate` accepts our bags; hostile bags are refused with nothing
-//! of them visible afterwards.
+//! of them visible afterwards, and so are seeded mutants of a Dokument's metadata
+//! (`AKTE_MUTANTS=N` runs N instead of 40).
 
 mod common;
+
+/// The seeded mutations of the extractors' robustness tests, applied to metadata here.
+#[path = "../../plugins/tests/common/mutate.rs"]
+mod mutate;
 
 use std::path::Path;
 
@@ -345,4 +350,74 @@ async fn export_refuses_unknown_akten_and_used_directories() {
     let beside: Vec<String> =
         std::fs::read_dir(env.dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
     assert!(beside.iter().all(|n| !n.contains("partial")), "{beside:?}");
+}
+
+/// Seeded mutants of a Dokument's `dokument.json` with the payload and tag manifests
+/// recomputed, so that the damage reaches the JSON reader and the checks of fields,
+/// versions and files behind it: each bag imports, or is refused as a bad package with
+/// the catalog unchanged, in a short sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutated_metadata_imports_or_is_refused_and_leaves_nothing() {
+    let n: u64 = std::env::var("AKTE_MUTANTS").ok().and_then(|n| n.parse().ok()).unwrap_or(40);
+    let src = Env::new();
+    let mut repo = src.init().await;
+    populate(&mut repo).await;
+    let good = src.path("good");
+    export_bagit(&repo, &[], &good).await.unwrap();
+    let original = std::fs::read(good.join(ANZEIGE_META)).unwrap();
+    let mut dst = Env::new();
+    let mut target = dst.init().await;
+    let (mut imported, mut refused) = (0, 0);
+    for k in 0..n {
+        let seed = 0xBA61_0000 + k;
+        let mut bytes = original.clone();
+        let what = mutate::mutate(&mut bytes, &mut mutate::Rng::new(seed));
+        let bag = dst.path(&format!("m{k}"));
+        copy_tree(&good, &bag);
+        std::fs::write(bag.join(ANZEIGE_META), &bytes).unwrap();
+        for alg in ["sha256", "sha512"] {
+            let (old, new) = (digest_of(&original, alg), digest_of(&bytes, alg));
+            edit(&bag.join(format!("manifest-{alg}.txt")), |t| {
+                t.replace(&format!("{old}  {ANZEIGE_META}"), &format!("{new}  {ANZEIGE_META}"))
+            });
+        }
+        // The payload's size changed with the mutant: Payload-Oxum says so too.
+        edit(&bag.join("bag-info.txt"), |t| {
+            t.lines()
+                .map(|line| match line.strip_prefix("Payload-Oxum: ").and_then(|v| v.split_once('.')) {
+                    Some((octets, files)) => {
+                        let octets = octets.parse::<usize>().unwrap() + bytes.len() - original.len();
+                        format!("Payload-Oxum: {octets}.{files}\n")
+                    }
+                    None => format!("{line}\n"),
+                })
+                .collect()
+        });
+        rehash_tags(&bag);
+        let before = snapshot(&target);
+        let outcome = tokio::time::timeout(std::time::Duration::from_secs(60), import_bagit(&mut target, &bag))
+            .await
+            .unwrap_or_else(|_| panic!("mutant {seed} ({what}): the import did not end within a minute"));
+        std::fs::remove_dir_all(&bag).unwrap();
+        match outcome {
+            Ok(_) => {
+                imported += 1;
+                let fresh = Env::new();
+                target = fresh.init().await;
+                dst = fresh;
+            }
+            Err(err) => {
+                refused += 1;
+                let message = err.to_string();
+                assert!(err.is_bad_package(), "mutant {seed} ({what}): refused, but not as a bad package: {message}");
+                assert!(message.chars().count() < 600, "mutant {seed} ({what}): {} characters", message.len());
+                assert_eq!(snapshot(&target), before, "mutant {seed} ({what}): the catalog changed");
+                if std::env::var_os("AKTE_MUTANTS_SHOW").is_some() {
+                    eprintln!("refused {seed} ({what}): {message}");
+                }
+            }
+        }
+    }
+    eprintln!("{n} mutated dokument.json: {imported} imported, {refused} refused");
+    assert!(refused > 0 && imported > 0, "{imported} imported, {refused} refused");
 }

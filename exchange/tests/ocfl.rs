@@ -1,9 +1,14 @@
 //! OCFL 1.1: export → import into a fresh repository → export gives the same storage root
 //! byte for byte (versions included); `ocfl-validate.py` accepts the root and every
 //! object; BagIt and OCFL carry the same Akte; hostile roots are refused with nothing of
-//! them visible afterwards.
+//! them visible afterwards, and so are seeded mutants of an object's inventory
+//! (`AKTE_MUTANTS=N` runs N instead of 40).
 
 mod common;
+
+/// The seeded mutations of the extractors' robustness tests, applied to inventories here.
+#[path = "../../plugins/tests/common/mutate.rs"]
+mod mutate;
 
 use std::path::{Path, PathBuf};
 
@@ -350,4 +355,62 @@ async fn hostile_roots_are_refused_and_leave_nothing() {
 
     import_ocfl(&mut target, &good).await.unwrap();
     assert_eq!(target.catalog().all(ObjKind::Akte).count(), 3);
+}
+
+/// Seeded mutants of an object's inventory (every copy of it, with sidecars recomputed so
+/// that the damage reaches the JSON reader and the checks behind it): each root imports,
+/// or is refused as a bad package with the catalog unchanged, in a short sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutated_inventories_import_or_are_refused_and_leave_nothing() {
+    let n: u64 = std::env::var("AKTE_MUTANTS").ok().and_then(|n| n.parse().ok()).unwrap_or(40);
+    let src = Env::new();
+    let mut repo = src.init().await;
+    let akten = populate(&mut repo).await;
+    let good = src.path("good");
+    export_ocfl(&repo, &[], &good).await.unwrap();
+    let small = PathBuf::from(object_path(&object_id(akten[1])));
+    let inventory = std::fs::read(good.join(&small).join("inventory.json")).unwrap();
+    let mut dst = Env::new();
+    let mut target = dst.init().await;
+    let (mut imported, mut refused) = (0, 0);
+    for k in 0..n {
+        let seed = 0x0CF1_0000 + k;
+        let mut bytes = inventory.clone();
+        let what = mutate::mutate(&mut bytes, &mut mutate::Rng::new(seed));
+        let root = dst.path(&format!("m{k}"));
+        copy_tree(&good, &root);
+        for (rel, _) in tree(&root.join(&small)) {
+            if rel.ends_with("inventory.json") {
+                let path = root.join(&small).join(&rel);
+                std::fs::write(&path, &bytes).unwrap();
+                let sidecar = format!("{} inventory.json\n", digest_of(&bytes, "sha512"));
+                std::fs::write(path.with_file_name("inventory.json.sha512"), sidecar).unwrap();
+            }
+        }
+        let before = snapshot(&target);
+        let outcome = tokio::time::timeout(std::time::Duration::from_secs(60), import_ocfl(&mut target, &root))
+            .await
+            .unwrap_or_else(|_| panic!("mutant {seed} ({what}): the import did not end within a minute"));
+        std::fs::remove_dir_all(&root).unwrap();
+        match outcome {
+            Ok(_) => {
+                imported += 1;
+                let fresh = Env::new();
+                target = fresh.init().await;
+                dst = fresh;
+            }
+            Err(err) => {
+                refused += 1;
+                let message = err.to_string();
+                assert!(err.is_bad_package(), "mutant {seed} ({what}): refused, but not as a bad package: {message}");
+                assert!(message.chars().count() < 600, "mutant {seed} ({what}): {} characters", message.len());
+                assert_eq!(snapshot(&target), before, "mutant {seed} ({what}): the catalog changed");
+                if std::env::var_os("AKTE_MUTANTS_SHOW").is_some() {
+                    eprintln!("refused {seed} ({what}): {message}");
+                }
+            }
+        }
+    }
+    eprintln!("{n} mutated inventories: {imported} imported, {refused} refused");
+    assert!(refused > 0, "no mutant was refused: the mutations reach nothing");
 }
