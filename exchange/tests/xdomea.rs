@@ -856,7 +856,7 @@ async fn mutated_messages_import_or_are_refused_and_leave_nothing() {
     let mut dst = Env::new();
     let mut repo = dst.init().await;
     populate_other(&mut repo).await;
-    let (mut imported, mut refused) = (0, 0);
+    let mut tally = Mutants::default();
     for k in 0..n {
         let seed = 0x0401_0000 + k;
         let mut rng = mutate::Rng::new(seed);
@@ -864,39 +864,16 @@ async fn mutated_messages_import_or_are_refused_and_leave_nothing() {
         let what = mutate::mutate(&mut e[0].1, &mut rng);
         let zip = dst.path("mutant.zip");
         write_zip(&zip, &e);
+        let label = format!("mutant {seed} ({what})");
         let before = snapshot(&repo);
-        let outcome = tokio::time::timeout(std::time::Duration::from_secs(60), import_xdomea(&mut repo, &zip))
-            .await
-            .unwrap_or_else(|_| panic!("mutant {seed} ({what}): the import did not end within a minute"));
-        match outcome {
-            Ok(_) => {
-                imported += 1;
-                // A message that imports once is in the repository; the next mutant of it
-                // would be a second copy, so the repository starts afresh.
-                let fresh = Env::new();
-                repo = fresh.init().await;
-                dst = fresh;
-                populate_other(&mut repo).await;
-            }
-            Err(err) => {
-                refused += 1;
-                assert!(
-                    err.is_bad_package() || matches!(err, Error::Conflict(_)),
-                    "mutant {seed} ({what}): refused, but not as a bad package: {err}"
-                );
-                assert_eq!(snapshot(&repo), before, "mutant {seed} ({what}): the catalog changed");
-                let message = err.to_string();
-                assert!(
-                    message.chars().count() < 600,
-                    "mutant {seed} ({what}): a refusal of {} characters",
-                    message.len()
-                );
-                if std::env::var_os("AKTE_MUTANTS_SHOW").is_some() {
-                    eprintln!("refused {seed}: {message}");
-                }
-            }
+        let outcome = within_a_minute(&label, import_xdomea(&mut repo, &zip)).await;
+        if tally.judge(&label, outcome, &before, &repo) {
+            let fresh = Env::new();
+            repo = fresh.init().await;
+            dst = fresh;
+            populate_other(&mut repo).await;
         }
     }
-    eprintln!("{n} mutated messages: {imported} imported, {refused} refused");
-    assert!(refused > 0, "no mutant was refused: the mutations reach nothing");
+    eprintln!("{n} mutated messages: {} imported, {} refused", tally.imported, tally.refused);
+    assert!(tally.refused > 0, "no mutant was refused: the mutations reach nothing");
 }

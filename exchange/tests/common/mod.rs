@@ -341,3 +341,45 @@ pub fn copy_tree(from: &Path, to: &Path) {
         std::fs::write(p, bytes).unwrap();
     }
 }
+
+/// Ends the test when `import` takes longer than a minute (a hang on hostile input).
+pub async fn within_a_minute<T>(label: &str, import: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(60), import)
+        .await
+        .unwrap_or_else(|_| panic!("{label}: the import did not end within a minute"))
+}
+
+/// What the mutant tests of xdomea.rs, bagit.rs and ocfl.rs saw.
+#[derive(Default)]
+pub struct Mutants {
+    pub imported: usize,
+    pub refused: usize,
+}
+
+impl Mutants {
+    /// Judges the import of one mutant (`label` names it in failures): a refusal must be a
+    /// bad package, in under 600 characters, with the catalog as it was `before`. Returns
+    /// whether it imported; the caller then starts a fresh repository, since the next
+    /// mutant of the same package would be a second copy of it.
+    pub fn judge<T>(
+        &mut self,
+        label: &str,
+        outcome: Result<T, akte_exchange::Error>,
+        before: &(String, usize, usize),
+        repo: &Repository,
+    ) -> bool {
+        let Err(err) = outcome else {
+            self.imported += 1;
+            return true;
+        };
+        self.refused += 1;
+        let message = err.to_string();
+        assert!(err.is_bad_package(), "{label}: refused, but not as a bad package: {message}");
+        assert!(message.chars().count() < 600, "{label}: a refusal of {} characters", message.chars().count());
+        assert_eq!(&snapshot(repo), before, "{label}: the catalog changed");
+        if std::env::var_os("AKTE_MUTANTS_SHOW").is_some() {
+            eprintln!("{label}: {message}");
+        }
+        false
+    }
+}
