@@ -53,10 +53,20 @@ pub enum Error {
 
 /// A package's names and the parsers' accounts of its faults quote what the package holds,
 /// and a hostile or damaged one holds names of 64 KiB (seeded mutants of a message made
-/// XML errors of that length): an error names at most this much of each, so that it stays
-/// one sentence on the CLI and in the API's problem detail.
+/// XML errors of that length). The parsers' accounts are cut where they are quoted
+/// ([`foreign`]); these bounds are the net behind that, above our own longest reason (two
+/// SHA-512 digests and their wording, about 330 characters), so that an error stays one
+/// sentence on the CLI and in the API's problem detail.
 const MAX_PATH_CHARS: usize = 160;
-const MAX_REASON_CHARS: usize = 300;
+const MAX_REASON_CHARS: usize = 480;
+
+/// At most this many characters of a parser's account (quick-xml, serde_json) are quoted.
+const MAX_FOREIGN_CHARS: usize = 200;
+
+/// A parser's account of a fault in the package, cut to [`MAX_FOREIGN_CHARS`].
+pub(crate) fn foreign(e: impl std::fmt::Display) -> String {
+    clip(e.to_string(), MAX_FOREIGN_CHARS)
+}
 
 /// `s` cut to `max` characters, with `…` where it was cut.
 fn clip(mut s: String, max: usize) -> String {
@@ -102,8 +112,14 @@ mod tests {
     fn an_error_quotes_at_most_a_short_piece_of_the_package() {
         let e = Error::invalid("ä".repeat(1000), format!("expected `</a>`, but `</{}>` was found", "b".repeat(65_536)));
         let message = e.to_string();
-        assert!(message.chars().count() < 500, "{} characters", message.chars().count());
+        assert!(message.chars().count() < 700, "{} characters", message.chars().count());
         assert!(message.starts_with(&format!("Invalid package at {}…: expected `</a>`", "ä".repeat(160))), "{message}");
         assert_eq!(Error::integrity("a.txt", "missing").to_string(), "Integrity error in a.txt: missing");
+        let parser = foreign(format!("expected `</a>`, but `</{}>` was found", "b".repeat(65_536)));
+        assert_eq!(parser.chars().count(), 201);
+        // Our own longest reasons, with two SHA-512 digests, stay whole.
+        let digest = "f".repeat(128);
+        let reason = format!("its SHA-512 is {digest}, but inventory.json.sha512 says {digest} (truncated or altered)");
+        assert!(Error::integrity("inventory.json", reason).to_string().ends_with("(truncated or altered)"));
     }
 }

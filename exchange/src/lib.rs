@@ -41,6 +41,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 pub use bagit::{BagInfo, export_bagit, export_bagit_with, import_bagit};
+pub(crate) use error::foreign;
 pub use error::{Error, Result};
 pub use ocfl::{export_ocfl, import_ocfl};
 pub use paperless::{PaperlessOptions, import_paperless, import_paperless_with};

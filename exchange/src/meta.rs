@@ -366,7 +366,7 @@ pub fn parse(paths: &BTreeSet<String>, mut read: impl FnMut(&str) -> Result<Vec<
             continue;
         };
         let bytes = read(p)?;
-        let doc: ObjDoc = serde_json::from_slice(&bytes).map_err(|e| Error::invalid(shown(p), e.to_string()))?;
+        let doc: ObjDoc = serde_json::from_slice(&bytes).map_err(|e| Error::invalid(shown(p), crate::foreign(e)))?;
         if doc.format != FORMAT {
             return Err(Error::invalid(shown(p), format!("has format {:?}; this build reads {FORMAT:?}", doc.format)));
         }

@@ -75,7 +75,7 @@ impl Provenance {
         };
         let bytes = repo.read_bytes(root, LIMIT).await?;
         let p: Provenance = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::invalid(format!("provenance of Akte {akte}"), e.to_string()))?;
+            .map_err(|e| Error::invalid(format!("provenance of Akte {akte}"), crate::foreign(e)))?;
         if p.v != PROVENANCE_VERSION || p.akte != akte {
             return Err(Error::invalid(
                 format!("provenance of Akte {akte}"),

@@ -365,6 +365,9 @@ async fn mutated_metadata_imports_or_is_refused_and_leaves_nothing() {
     let good = src.path("good");
     export_bagit(&repo, &[], &good).await.unwrap();
     let original = std::fs::read(good.join(ANZEIGE_META)).unwrap();
+    // The unmutated bag imports (a control: the refusals below are the mutations' doing).
+    let control = Env::new();
+    import_bagit(&mut control.init().await, &good).await.unwrap();
     let mut dst = Env::new();
     let mut target = dst.init().await;
     let mut tally = Mutants::default();
@@ -404,7 +407,8 @@ async fn mutated_metadata_imports_or_is_refused_and_leaves_nothing() {
             dst = fresh;
         }
     }
-    let Mutants { imported, refused } = tally;
-    eprintln!("{n} mutated dokument.json: {imported} imported, {refused} refused");
-    assert!(refused > 0 && imported > 0, "{imported} imported, {refused} refused");
+    // The bag's ids and times are new each run, so the same seed damages slightly different
+    // bytes: how many import varies, and only that some are refused is certain.
+    eprintln!("{n} mutated dokument.json: {} imported, {} refused", tally.imported, tally.refused);
+    assert!(tally.refused > 0, "no mutant was refused: the mutations reach nothing");
 }

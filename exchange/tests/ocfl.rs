@@ -370,6 +370,14 @@ async fn mutated_inventories_import_or_are_refused_and_leave_nothing() {
     export_ocfl(&repo, &[], &good).await.unwrap();
     let small = PathBuf::from(object_path(&object_id(akten[1])));
     let inventory = std::fs::read(good.join(&small).join("inventory.json")).unwrap();
+    // The object's inventory is kept twice, at its root and in its head version's
+    // directory; the older versions' inventories must stay as they are, or every mutant
+    // would be refused for disagreeing with them.
+    let head = serde_json::from_slice::<Value>(&inventory).unwrap()["head"].as_str().unwrap().to_string();
+    let copies = [small.join("inventory.json"), small.join(&head).join("inventory.json")];
+    // The unmutated root imports (a control: the refusals below are the mutations' doing).
+    let control = Env::new();
+    import_ocfl(&mut control.init().await, &good).await.unwrap();
     let mut dst = Env::new();
     let mut target = dst.init().await;
     let mut tally = Mutants::default();
@@ -379,13 +387,11 @@ async fn mutated_inventories_import_or_are_refused_and_leave_nothing() {
         let what = mutate::mutate(&mut bytes, &mut mutate::Rng::new(seed));
         let root = dst.path(&format!("m{k}"));
         copy_tree(&good, &root);
-        for (rel, _) in tree(&root.join(&small)) {
-            if rel.ends_with("inventory.json") {
-                let path = root.join(&small).join(&rel);
-                std::fs::write(&path, &bytes).unwrap();
-                let sidecar = format!("{} inventory.json\n", digest_of(&bytes, "sha512"));
-                std::fs::write(path.with_file_name("inventory.json.sha512"), sidecar).unwrap();
-            }
+        for copy in &copies {
+            let path = root.join(copy);
+            std::fs::write(&path, &bytes).unwrap();
+            let sidecar = format!("{} inventory.json\n", digest_of(&bytes, "sha512"));
+            std::fs::write(path.with_file_name("inventory.json.sha512"), sidecar).unwrap();
         }
         let label = format!("mutant {seed} ({what})");
         let before = snapshot(&target);

@@ -72,7 +72,7 @@ fn layout_of(root: &Path) -> Result<Option<(usize, usize)>> {
         return Ok(None);
     }
     let layout: LayoutFile = serde_json::from_slice(&read_limited(&file, "ocfl_layout.json", 1 << 20)?)
-        .map_err(|e| Error::invalid("ocfl_layout.json", e.to_string()))?;
+        .map_err(|e| Error::invalid("ocfl_layout.json", crate::foreign(e)))?;
     if layout.extension != LAYOUT {
         return Ok(None);
     }
@@ -80,7 +80,7 @@ fn layout_of(root: &Path) -> Result<Option<(usize, usize)>> {
     let config = root.join("extensions").join(LAYOUT).join("config.json");
     let config: Config0003 = match std::fs::symlink_metadata(&config) {
         Ok(_) => serde_json::from_slice(&read_limited(&config, &shown, 1 << 20)?)
-            .map_err(|e| Error::invalid(&shown, e.to_string()))?,
+            .map_err(|e| Error::invalid(&shown, crate::foreign(e)))?,
         Err(_) => {
             Config0003 { extension_name: LAYOUT.into(), digest_algorithm: sha256(), tuple_size: 3, number_of_tuples: 3 }
         }

@@ -126,7 +126,8 @@ impl Inventory {
     /// digest in the manifest, logical paths safe and no path a directory of another.
     pub fn parse(bytes: &[u8], shown: &str) -> Result<Inventory> {
         let bad = |reason: String| Error::invalid(shown, reason);
-        let raw: Raw = serde_json::from_slice(bytes).map_err(|e| bad(format!("is not a readable inventory: {e}")))?;
+        let raw: Raw = serde_json::from_slice(bytes)
+            .map_err(|e| bad(format!("is not a readable inventory: {}", crate::foreign(e))))?;
         if raw.kind != INVENTORY_TYPE {
             return Err(bad(format!("has type {:?}; this build reads {INVENTORY_TYPE}", raw.kind)));
         }

@@ -247,7 +247,7 @@ pub(super) fn read_manifest(dir: &Path, options: &PaperlessOptions) -> Result<(V
                 format!("nests JSON deeper than 128 levels (line {} column {})", e.line(), e.column()),
             ),
             None if e.to_string().starts_with(TOO_MANY) => Error::invalid(MANIFEST, e.to_string()),
-            None => Error::invalid(MANIFEST, format!("is not a Paperless-ngx export manifest: {e}")),
+            None => Error::invalid(MANIFEST, format!("is not a Paperless-ngx export manifest: {}", crate::foreign(e))),
         })?;
     let mut rest = Vec::new();
     reader.read_to_end(&mut rest).map_err(|e| Error::io(&path, e))?;

@@ -105,8 +105,8 @@ fn kontakt_name(el: &El) -> Option<String> {
 fn extension(xml: &str, el: &El, what: &str, kind: ObjKind, id: Uuid) -> Result<Option<ObjDoc>> {
     let Some(ext) = el.child("AnwendungsspezifischeErweiterungXML") else { return Ok(None) };
     let Some(o) = ext.all("Objekt").find(|o| o.namespace_of(&o.prefix) == Some(AKTE_NS)) else { return Ok(None) };
-    let doc: ObjDoc =
-        serde_json::from_str(&o.text).map_err(|e| invalid(xml, what, format!("its akte:Objekt is not valid: {e}")))?;
+    let doc: ObjDoc = serde_json::from_str(&o.text)
+        .map_err(|e| invalid(xml, what, format!("its akte:Objekt is not valid: {}", crate::foreign(e))))?;
     if doc.format != FORMAT || doc.kind != kind || doc.id != id {
         return Err(invalid(xml, what, "its akte:Objekt describes another object or format"));
     }

@@ -182,7 +182,7 @@ fn start(e: &quick_xml::events::BytesStart) -> Result<El, String> {
     let (prefix, name) = split_name(e.name().as_ref())?;
     let mut ns = Vec::new();
     for a in e.attributes() {
-        let a = a.map_err(|e| format!("bad attribute: {e}"))?;
+        let a = a.map_err(|e| format!("bad attribute: {}", crate::foreign(e)))?;
         let key = std::str::from_utf8(a.key.as_ref()).map_err(|_| "an attribute name is not UTF-8")?;
         let declared = match key {
             "xmlns" => Some(String::new()),
@@ -214,14 +214,14 @@ pub fn parse(bytes: &[u8]) -> Result<El, String> {
     loop {
         let ev = reader
             .read_event()
-            .map_err(|e| format!("not well-formed XML at byte {}: {e}", reader.buffer_position()))?;
+            .map_err(|e| format!("not well-formed XML at byte {}: {}", reader.buffer_position(), crate::foreign(e)))?;
         match ev {
             Event::DocType(_) => {
                 return Err("the message has a DOCTYPE; DTDs and entity declarations are refused".into());
             }
             Event::Decl(d) => {
                 if let Some(enc) = d.encoding() {
-                    let enc = enc.map_err(|e| format!("bad XML declaration: {e}"))?;
+                    let enc = enc.map_err(|e| format!("bad XML declaration: {}", crate::foreign(e)))?;
                     if !enc.eq_ignore_ascii_case(b"utf-8") {
                         return Err(format!(
                             "the message declares the encoding {}; only UTF-8 is read",
@@ -258,7 +258,7 @@ pub fn parse(bytes: &[u8]) -> Result<El, String> {
                 }
             }
             Event::Text(t) => {
-                let t = t.xml10_content().map_err(|e| format!("bad text: {e}"))?;
+                let t = t.xml10_content().map_err(|e| format!("bad text: {}", crate::foreign(e)))?;
                 if stack.is_empty() {
                     if !t.trim().is_empty() {
                         return Err("text outside the root element".into());
@@ -268,11 +268,14 @@ pub fn parse(bytes: &[u8]) -> Result<El, String> {
                 }
             }
             Event::CData(t) => {
-                let t = t.decode().map_err(|e| format!("bad CDATA: {e}"))?;
+                let t = t.decode().map_err(|e| format!("bad CDATA: {}", crate::foreign(e)))?;
                 push_text(&mut stack, &t);
             }
             Event::GeneralRef(r) => {
-                let c = match r.resolve_char_ref().map_err(|e| format!("bad character reference: {e}"))? {
+                let c = match r
+                    .resolve_char_ref()
+                    .map_err(|e| format!("bad character reference: {}", crate::foreign(e)))?
+                {
                     Some(c) => c,
                     None => match r.as_ref() {
                         b"amp" => '&',
