@@ -3,7 +3,8 @@
 //! `plugins/guests/mutants` runs thousands more of the same). Every mutant must end in text
 //! or in a failure the extractor reports itself (`malformed`, `unsupported`): a trap (a
 //! panic or a stack overflow in a parser), a timeout, exhausted memory or output the host
-//! refuses would each be a bug of the built-in extractor, even though the host contains it.
+//! refuses would each be a bug of the built-in extractor, even though the host contains it;
+//! so is a failure whose message runs over 400 characters.
 //!
 //! `AKTE_MUTANTS=N` runs N mutants per sample instead of 24.
 
@@ -53,9 +54,14 @@ async fn mutated_documents_end_in_text_or_a_clean_failure() {
                     extracted += 1;
                     counts.0 += 1;
                 }
-                Err(PluginError::Failed { .. }) => {
+                Err(PluginError::Failed { failure, .. }) => {
                     refused += 1;
                     counts.1 += 1;
+                    // The clerk reads the message in one line.
+                    let chars = failure.to_string().chars().count();
+                    if chars > 400 {
+                        bad.push(format!("{} seed {seed} ({what}): refused in {chars} characters", sample.name));
+                    }
                 }
                 Err(e) => bad.push(format!("{} seed {seed} ({what}): {e}", sample.name)),
             }

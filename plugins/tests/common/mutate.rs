@@ -177,6 +177,9 @@ fn mutate_once(data: &mut Vec<u8>, rng: &mut Rng) -> String {
 /// packed again, stored, with correct sizes and CRC-32s.
 pub fn mutate_parts(parts: &[(String, Vec<u8>)], main: &str, rng: &mut Rng) -> (Vec<u8>, String) {
     let mut parts = parts.to_vec();
+    if parts.is_empty() {
+        parts.push(("empty".into(), Vec::new()));
+    }
     let which = match parts.iter().position(|(name, _)| name == main) {
         Some(i) if rng.below(4) > 0 => i,
         _ => rng.below(parts.len()),

@@ -12,8 +12,8 @@
 //!
 //! With `AKTE_MUTANTS_VERBOSE` set it also prints why each refused mutant was refused.
 //!
-//! Prints one line per sample and one per problem (sample, seed, what was mutated, what
-//! happened), writes each problem's input to `$AKTE_MUTANTS_OUT` (default
+//! Prints one line per sample and one per problem (sample, mutant number k for FIRST,
+//! seed, what was mutated, what happened: a panic, a hang, a message over 400 characters), writes each problem's input to `$AKTE_MUTANTS_OUT` (default
 //! `/tmp/akte-mutants`), and exits 1 when there was any. Before each call it writes the
 //! sample and seed to `current` there: a stack overflow aborts the process, and that file
 //! then names the mutant.
@@ -29,9 +29,15 @@ use std::time::{Duration, Instant};
 /// How long one call may take before it counts as a hang (natively; the sandbox's limits
 /// are the manifests').
 const DEADLINE: Duration = Duration::from_secs(10);
-/// Slower than this is reported (not a failure): a mutant that costs far more than its
-/// original may be a quadratic path.
+/// Slower than this is reported, not counted as a problem: a mutant that costs far more
+/// than its original may be a quadratic path, or the machine was busy.
 const SLOW: Duration = Duration::from_secs(1);
+/// The stack of each call: about what a guest has in the sandbox (Rust's 1 MiB shadow stack
+/// for wasm32, wasmtime's 512 KiB for compiled frames), so that recursion that would
+/// overflow there overflows here too (and aborts the run, naming the mutant in `current`).
+const STACK: usize = 1 << 20;
+/// A failure's message longer than this (characters) is a problem: the clerk reads it.
+const MAX_MESSAGE: usize = 400;
 
 /// What an extraction came to: the text's length, or the failure's kind and message.
 type Outcome = Result<usize, String>;
@@ -78,13 +84,13 @@ enum Ran {
     Hung,
 }
 
-/// Runs one extraction in a thread with a large stack (deep nesting natively needs more
-/// than the main thread's 8 MiB before it counts as a bug) and a deadline.
+/// Runs one extraction in a thread of its own, with the sandbox's stack and a deadline.
 fn run(extract: fn(Vec<u8>, String) -> Outcome, content: Vec<u8>, media_type: &str) -> Ran {
     let (tx, rx) = mpsc::channel();
     let media_type = media_type.to_string();
     std::thread::Builder::new()
-        .stack_size(64 << 20)
+        .name("mutant".into())
+        .stack_size(STACK)
         .spawn(move || {
             let started = Instant::now();
             let result = std::panic::catch_unwind(|| extract(content, media_type));
@@ -113,8 +119,14 @@ fn main() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/windpark-hohe-heide");
     let out = PathBuf::from(std::env::var_os("AKTE_MUTANTS_OUT").unwrap_or_else(|| "/tmp/akte-mutants".into()));
     std::fs::create_dir_all(&out).expect("the output directory can be created");
-    // Panics are reported per mutant below; the default hook would print each one again.
-    std::panic::set_hook(Box::new(|_| {}));
+    // A mutant's panic is reported below with its seed; the default hook would print it
+    // again. Any other thread's panic (a missing fixture, a bug here) prints as usual.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() != Some("mutant") {
+            default_hook(info);
+        }
+    }));
     let mut samples = mutate::samples(&fixtures, unzip);
     samples.retain(|s| s.name.contains(&only));
     let started = Instant::now();
@@ -125,20 +137,27 @@ fn main() {
         for k in first..first + n {
             let seed = sample.seed(k);
             let (content, what) = sample.mutant(seed);
-            std::fs::write(out.join("current"), format!("{} seed {seed}: {what}\n", sample.name)).ok();
+            std::fs::write(out.join("current"), format!("{} mutant {k} (seed {seed}): {what}\n", sample.name)).ok();
             let problem = match run(extract, content.clone(), sample.media_type) {
                 Ran::Done(outcome, took) => {
+                    slowest = slowest.max(took);
+                    if took > SLOW {
+                        println!("slow: {} mutant {k} (seed {seed}, {what}) took {took:.1?}", sample.name);
+                    }
                     match &outcome {
-                        Ok(_) => ok += 1,
+                        Ok(_) => {
+                            ok += 1;
+                            None
+                        }
                         Err(message) => {
                             failed += 1;
                             if verbose {
-                                println!("refused {} seed {seed} ({what}): {message}", sample.name);
+                                println!("refused {} mutant {k} (seed {seed}, {what}): {message}", sample.name);
                             }
+                            let chars = message.chars().count();
+                            (chars > MAX_MESSAGE).then(|| format!("refused in a message of {chars} characters"))
                         }
                     }
-                    slowest = slowest.max(took);
-                    (took > SLOW).then(|| format!("slow ({took:.1?})"))
                 }
                 Ran::Panicked(message) => Some(format!("panicked: {message}")),
                 Ran::Hung => Some(format!("still running after {DEADLINE:?}")),
@@ -147,7 +166,11 @@ fn main() {
                 problems += 1;
                 let file = out.join(format!("{}-{seed}", sample.extractor));
                 std::fs::write(&file, &content).ok();
-                println!("PROBLEM {} seed {seed} ({what}): {problem}; input in {}", sample.name, file.display());
+                println!(
+                    "PROBLEM {} mutant {k} (seed {seed}, {what}): {problem}; input in {}",
+                    sample.name,
+                    file.display()
+                );
                 // A hung call's thread cannot be stopped; it would slow every call after it.
                 if problem.starts_with("still running") {
                     std::process::exit(1);

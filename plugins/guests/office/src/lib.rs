@@ -48,31 +48,37 @@ struct Office;
 
 impl Guest for Office {
     fn extract(content: Vec<u8>, media_type: String) -> Result<Extraction, Failure> {
-        let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if content.is_empty() {
-            return Err(Failure::Malformed("the file is empty".into()));
-        }
-        let is_xml = essence == "application/xml" || essence == "text/xml" || essence.ends_with("+xml");
-        let (mut writer, mut fields, language) = if is_xml && !content.starts_with(b"PK\x03\x04") {
-            let charset = akte_guest_text::media_type_param(&media_type, "charset");
-            xml::extract(&content, charset.as_deref())?
-        } else {
-            let mut package = Package::open(&content)?;
-            let mut writer = Writer::new(TEXT_CAP);
-            let props = package.extract(&mut writer)?;
-            let language = props.iter().find(|f| f.name == "language").map(|f| f.value.clone());
-            let fields = props.into_iter().filter(|f| f.name != "language").collect();
-            (writer, fields, language)
-        };
-        if writer.full() {
-            log(Level::Warn, &format!("text cut at {TEXT_CAP} bytes"));
-            fields.push(Field { name: "truncated".into(), value: "true".into() });
-        }
-        writer.paragraph_end();
-        let (text, pages, _) = writer.finish();
-        let pages = pages.into_iter().map(|(s, e)| Page { start: offset(s), end: offset(e) }).collect();
-        Ok(Extraction { text, pages, fields, language })
+        // Part names come from the package's relationships, as long as an attacker likes.
+        extract_unbounded(content, media_type).map_err(|f| akte_guest_text::bounded!(f, Failure))
     }
+}
+
+/// [`Guest::extract`] before its failures' messages are bounded.
+fn extract_unbounded(content: Vec<u8>, media_type: String) -> Result<Extraction, Failure> {
+    let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if content.is_empty() {
+        return Err(Failure::Malformed("the file is empty".into()));
+    }
+    let is_xml = essence == "application/xml" || essence == "text/xml" || essence.ends_with("+xml");
+    let (mut writer, mut fields, language) = if is_xml && !content.starts_with(b"PK\x03\x04") {
+        let charset = akte_guest_text::media_type_param(&media_type, "charset");
+        xml::extract(&content, charset.as_deref())?
+    } else {
+        let mut package = Package::open(&content)?;
+        let mut writer = Writer::new(TEXT_CAP);
+        let props = package.extract(&mut writer)?;
+        let language = props.iter().find(|f| f.name == "language").map(|f| f.value.clone());
+        let fields = props.into_iter().filter(|f| f.name != "language").collect();
+        (writer, fields, language)
+    };
+    if writer.full() {
+        log(Level::Warn, &format!("text cut at {TEXT_CAP} bytes"));
+        fields.push(Field { name: "truncated".into(), value: "true".into() });
+    }
+    writer.paragraph_end();
+    let (text, pages, _) = writer.finish();
+    let pages = pages.into_iter().map(|(s, e)| Page { start: offset(s), end: offset(e) }).collect();
+    Ok(Extraction { text, pages, fields, language })
 }
 
 /// Converts a byte offset; text is bounded by [`TEXT_CAP`].

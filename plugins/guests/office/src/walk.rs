@@ -13,6 +13,7 @@ use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::akte::plugin::types::Failure;
+use akte_guest_text::clip;
 
 /// Deepest element nesting accepted; office documents stay far below (nested tables ~50).
 pub const MAX_DEPTH: usize = 1024;
@@ -154,7 +155,9 @@ pub fn walk(
     loop {
         let event = reader.read_event().map_err(|e| match e {
             quick_xml::Error::Io(io) => Failure::Other(format!("{part}: {io}")),
-            other => malformed(format!("invalid XML at byte {}: {}", reader.error_position(), clip(other.to_string()))),
+            other => {
+                malformed(format!("invalid XML at byte {}: {}", reader.error_position(), clip(other.to_string(), 200)))
+            }
         })?;
         let flow = match &event {
             Event::Start(e) => {
@@ -199,7 +202,7 @@ pub fn walk(
                 if r.is_char_ref() {
                     match r.resolve_char_ref() {
                         Ok(Some(c)) => handler(Ev::Text(c.encode_utf8(&mut [0; 4]))),
-                        _ => return Err(malformed(clip(format!("invalid character reference &{name};")))),
+                        _ => return Err(malformed(clip(format!("invalid character reference &{name};"), 200))),
                     }
                 } else if let Some(s) = resolve_predefined_entity(&name) {
                     handler(Ev::Text(s))
@@ -254,21 +257,6 @@ impl Budget {
     pub fn new(total: u64) -> Budget {
         Budget { left: Cell::new(total) }
     }
-}
-
-/// An error message cut to a length a clerk can read: quick-xml quotes whole element
-/// names, and a damaged part can hold one of 64 KiB (found by plugins/guests/mutants).
-fn clip(mut message: String) -> String {
-    const MAX: usize = 200;
-    if message.len() > MAX {
-        let mut end = MAX;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-        message.push('…');
-    }
-    message
 }
 
 #[cfg(test)]

@@ -49,22 +49,28 @@ struct Pdf;
 
 impl Guest for Pdf {
     fn extract(content: Vec<u8>, _media_type: String) -> Result<Extraction, Failure> {
-        let head = &content[..content.len().min(1024)];
-        if !head.windows(5).any(|w| w == b"%PDF-") {
-            return Err(Failure::Malformed("not a PDF: the %PDF- header is missing".into()));
-        }
-        let options = LoadOptions { max_decompressed_size: Some(MAX_STREAM), ..LoadOptions::default() };
-        let mut doc = Document::load_mem_with_options(&content, options)
-            .map_err(|e| Failure::Malformed(format!("the PDF cannot be read: {e}")))?;
-        drop(content);
-        let mut fields = Vec::new();
-        if doc.is_encrypted() {
-            doc.decrypt("")
-                .map_err(|_| Failure::Unsupported("the PDF is encrypted with a password and cannot be read".into()))?;
-            field(&mut fields, "encrypted", "true".into());
-        }
-        read_document(&doc, fields)
+        // lopdf quotes dictionary keys and names from the file, as long as the file.
+        extract_unbounded(content).map_err(|f| akte_guest_text::bounded!(f, Failure))
     }
+}
+
+/// [`Guest::extract`] before its failures' messages are bounded.
+fn extract_unbounded(content: Vec<u8>) -> Result<Extraction, Failure> {
+    let head = &content[..content.len().min(1024)];
+    if !head.windows(5).any(|w| w == b"%PDF-") {
+        return Err(Failure::Malformed("not a PDF: the %PDF- header is missing".into()));
+    }
+    let options = LoadOptions { max_decompressed_size: Some(MAX_STREAM), ..LoadOptions::default() };
+    let mut doc = Document::load_mem_with_options(&content, options)
+        .map_err(|e| Failure::Malformed(format!("the PDF cannot be read: {e}")))?;
+    drop(content);
+    let mut fields = Vec::new();
+    if doc.is_encrypted() {
+        doc.decrypt("")
+            .map_err(|_| Failure::Unsupported("the PDF is encrypted with a password and cannot be read".into()))?;
+        field(&mut fields, "encrypted", "true".into());
+    }
+    read_document(&doc, fields)
 }
 
 fn read_document(doc: &Document, mut fields: Vec<Field>) -> Result<Extraction, Failure> {

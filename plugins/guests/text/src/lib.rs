@@ -83,6 +83,34 @@ pub struct Decoded {
     pub replaced: usize,
 }
 
+/// At most this many characters of a failure's message leave an extractor: a damaged
+/// document can make a parser quote 64 KiB of itself (a tag name, a part name from a
+/// relationship, a dictionary key), and the clerk reads the message in one line.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `message` cut to `max` characters, with `…` where it was cut.
+pub fn clip(mut message: String, max: usize) -> String {
+    if let Some((at, _)) = message.char_indices().nth(max) {
+        message.truncate(at);
+        message.push('…');
+    }
+    message
+}
+
+/// A guest's `Failure` (each guest has its own, from its WIT bindings) with its message
+/// cut to [`MAX_MESSAGE_CHARS`].
+#[macro_export]
+macro_rules! bounded {
+    ($failure:expr, $Failure:ident) => {{
+        let clip = |m| $crate::clip(m, $crate::MAX_MESSAGE_CHARS);
+        match $failure {
+            $Failure::Unsupported(m) => $Failure::Unsupported(clip(m)),
+            $Failure::Malformed(m) => $Failure::Malformed(clip(m)),
+            $Failure::Other(m) => $Failure::Other(clip(m)),
+        }
+    }};
+}
+
 /// Returns the value of parameter `name` of a media type such as
 /// `text/plain; charset="ISO-8859-1"`, without quotes.
 pub fn media_type_param(media_type: &str, name: &str) -> Option<String> {
