@@ -115,7 +115,7 @@ pub enum QueryError {
 }
 
 /// At most this many characters of what the user typed are quoted back in a refusal: the
-/// query may be 4 KiB of one word, and the answer should stay one readable sentence.
+/// query may be 8 KiB of one word, and the answer should stay one readable sentence.
 const QUOTED_CHARS: usize = 40;
 
 /// `s` cut to [`QUOTED_CHARS`] characters, with `…` where it was cut.

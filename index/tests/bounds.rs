@@ -175,3 +175,23 @@ fn pages_are_capped() {
     let counted = index.search(&req, &Access::all()).unwrap();
     assert_eq!((counted.total, counted.hits.len()), (150, 0));
 }
+
+#[test]
+fn a_long_chain_of_negations_is_answered_or_refused_without_deep_recursion() {
+    // NOT, - and + nest a query as parentheses do; each gets the same bound. Run on a
+    // thread with a small stack, as a server's worker has, so that recursion shows.
+    let index = index_of(vec![doc("a", "Genehmigung erteilt".into()), doc("b", "Antrag".into())]);
+    let handle = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            for op in ["NOT ", "NICHT ", "-", "- ", "+", "+ ", "NOT -"] {
+                let q = format!("{}Genehmigung", op.repeat(8000 / op.len()).chars().take(8000).collect::<String>());
+                match index.search(&SearchRequest::new(&q), &Access::all()) {
+                    Ok(_) | Err(Error::Query(_)) => {}
+                    Err(e) => panic!("{op:?} chain: {e}"),
+                }
+            }
+        })
+        .unwrap();
+    handle.join().expect("a chain of negations overflowed a 1 MiB stack");
+}
