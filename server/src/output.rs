@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// Turns an error chain into one plain sentence.
 pub fn sentence(e: &anyhow::Error) -> String {
-    let mut s = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut s = clip(e.to_string().split_whitespace().collect::<Vec<_>>().join(" "));
     // Messages from libraries start in lower case; a sentence does not.
     if let Some(first) = s.chars().next().filter(char::is_ascii_lowercase) {
         s.replace_range(..1, &first.to_ascii_uppercase().to_string());
@@ -15,6 +15,20 @@ pub fn sentence(e: &anyhow::Error) -> String {
         s.push('.');
     }
     s
+}
+
+/// At most this many characters of a message reach the clerk (the CLI's one sentence, the
+/// API's problem detail). The crates bound what they quote of their input; this is the net
+/// behind them for what they do not (a serde error quoting a whole string, a name).
+pub const MAX_MESSAGE_CHARS: usize = 600;
+
+/// `message` cut to [`MAX_MESSAGE_CHARS`], with `…` where it was cut.
+pub fn clip(mut message: String) -> String {
+    if let Some((at, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        message.truncate(at);
+        message.push('…');
+    }
+    message
 }
 
 /// Human-readable size.
@@ -84,3 +98,17 @@ macro_rules! say {
     ($($t:tt)*) => { $crate::output::emit(format_args!($($t)*)) };
 }
 pub(crate) use say;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sentence_quotes_at_most_a_bounded_piece_of_a_long_message() {
+        let long = anyhow::anyhow!("invalid type: string \"{}\", expected u32", "x".repeat(100_000));
+        let s = sentence(&long);
+        assert!(s.starts_with("Invalid type: string \"xxx") && s.ends_with("…."), "{}", &s[..80]);
+        assert_eq!(s.chars().count(), MAX_MESSAGE_CHARS + 2);
+        assert_eq!(sentence(&anyhow::anyhow!("the file  is\nempty")), "The file is empty.");
+    }
+}

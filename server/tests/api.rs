@@ -304,6 +304,11 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
     };
     assert_problem(send("{\"aktenzeichen\": "), 400, "bad-request");
     assert_problem(send("{\"aktenzeichen\": 5, \"title\": \"x\"}"), 422, "invalid");
+    // serde quotes a string of the wrong type whole; the detail stays one readable sentence.
+    let wrong =
+        format!("{{\"aktenzeichen\": \"4-4\", \"title\": \"x\", \"retention_years\": \"{}\"}}", "9".repeat(500_000));
+    let detail = assert_problem(send(&wrong), 422, "invalid");
+    assert!(detail.chars().count() < 700, "a detail of {} characters", detail.chars().count());
     assert_problem(send("{\"aktenzeichen\": \"2-2\", \"title\": \"x\", \"colour\": \"red\"}"), 422, "invalid");
     assert_problem(send("{\"aktenzeichen\": \"2-2\", \"title\": \"  \"}"), 422, "invalid");
     assert_problem(send("{\"aktenzeichen\": \"1-1/2026\", \"title\": \"Doppelt\"}"), 409, "conflict");
