@@ -357,8 +357,9 @@ async fn hostile_roots_are_refused_and_leave_nothing() {
     assert_eq!(target.catalog().all(ObjKind::Akte).count(), 3);
 }
 
-/// Seeded mutants of an object's inventory (every copy of it, with sidecars recomputed so
-/// that the damage reaches the JSON reader and the checks behind it): each root imports,
+/// Seeded mutants of an object's inventory (its root and head copies, with sidecars
+/// recomputed so that the damage reaches the JSON reader and the checks behind it; the
+/// older versions' inventories stay as they are): each root imports,
 /// or is refused as a bad package with the catalog unchanged, in a short sentence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutated_inventories_import_or_are_refused_and_leave_nothing() {
