@@ -92,7 +92,7 @@ pub enum QueryError {
         max: usize,
     },
     /// A date that is not `YYYY`, `YYYY-MM`, `YYYY-MM-DD` or a range `A..B` of those.
-    #[error("{} is not a date or date range (e.g. 2026-03-01..2026-03-31)", quoted(.0))]
+    #[error("{} is not a date or date range (e.g. 01.03.2026 bis 31.03.2026, or 2026-03-01..2026-03-31)", quoted(.0))]
     BadDate(String),
     /// A date range whose end is before its start.
     #[error("the date range {} ends before it begins", quoted(.0))]

@@ -37,10 +37,12 @@
 //!
 //! Query syntax: words (all must match), `"phrases"`, `OR`/`ODER`, `AND`/`UND`,
 //! `NOT`/`NICHT`/`-word` (also `-(a OR b)`, `-"a b"`), parentheses, `Windkraft*`, and the
-//! fields `typ:` (also inflected: `typ:Bescheide`), `absender:`, `empfänger:`, `az:` (with prefix
+//! fields `typ:` (also inflected: `typ:Bescheide`), `absender:`, `empfänger:`, `az:` (exact;
+//! every Aktenzeichen beginning with it when none is exact; or a prefix
 //! `az:61.2-08*`), `datum:` (`2026`, `2026-03`, `2026-01-01..2026-03-31`, also with spaces
 //! around `..`, `01.02.2026..`), `status:`, `medium:` (a media type, a short name such as
-//! `pdf`, `docx`, `eml`, or a top-level type such as `image`), `akte:`, `titel:`. Bounds are in [`limits`]. Symbols between words (`§`, `€`) are left out as in
+//! `pdf`, `docx`, `eml`, or a top-level type such as `image`), `akte:` (id or Aktenzeichen), `titel:` (also `betreff:`); a space may stand
+//! between a field and its value, as in a pasted header line (`Betreff: Einwendung`). Bounds are in [`limits`]. Symbols between words (`§`, `€`) are left out as in
 //! the text; a query of nothing else, or with a word longer than
 //! [`analysis::MAX_TOKEN_BYTES`] (which the index does not hold), is refused rather than
 //! widened to everything. The Aktenplan node is a filter ([`Filters::aktenplan`]), not a

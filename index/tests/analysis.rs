@@ -220,6 +220,19 @@ fn wildcards_operators_and_fields() {
     finds!(index, "az:61.2-08*", ["a"]);
     finds!(index, "az:61.2-0911/2026", ["b"]);
     finds!(index, "az:61.2*", ["a", "b"]);
+    // Without `*`: the Aktenzeichen itself, or every one beginning with what was typed when
+    // none is exactly that; `akte:` takes an Aktenzeichen as well as an id.
+    finds!(index, "az:61.2-0815", ["a"]);
+    finds!(index, "az:61.2", ["a", "b"]);
+    finds!(index, "az:61.2-09", ["b"]);
+    finds!(index, "az:61.2-0815/2026", ["a"]);
+    finds!(index, "akte:61.2-0911/2026", ["b"]);
+    finds!(index, "akte:a1", ["a", "b"]);
+    // A letter's header lines as pasted, a space after the colon; German date ranges.
+    finds!(index, "Aktenzeichen: 61.2-0911/2026", ["b"]);
+    finds!(index, "Betreff: K2", ["b"]);
+    finds!(index, "datum:01.03.2026 bis 31.03.2026", ["a"]);
+    finds!(index, "Datum: 2.7.26", ["b"]);
     finds!(index, "datum:2026-01-01..2026-03-31", ["a"]);
     finds!(index, "datum:07.2026", ["b"]);
     finds!(index, "datum:2026-07..", ["b"]);

@@ -301,7 +301,9 @@ impl Builder<'_> {
                 };
                 Box::new(TermSetQuery::new(types))
             }
-            FieldName::Akte => term(f.akte, value),
+            // An Akte by its id, or by its Aktenzeichen as a clerk knows it (`--akte` takes
+            // both); no id is an Aktenzeichen.
+            FieldName::Akte => any_of(vec![term(f.akte, value), term(f.az, &value.to_lowercase())]),
             FieldName::Status => term(f.status_kw, &parse_status(value)?),
             FieldName::Datum => {
                 let (lo, hi) = parse_date_range(value)?;
@@ -317,7 +319,16 @@ impl Builder<'_> {
                         Box::new(TermSetQuery::new(expand_prefix(self.searcher, f.az, prefix, MAX_AZ_PREFIX_TERMS)?))
                     }
                     Some(_) => return Err(QueryError::UnsupportedWildcard(value.to_string()).into()),
-                    None => term(f.az, &v),
+                    // The Aktenzeichen itself, or, when no Akte has it, every one that begins
+                    // with it: `az:61.2-0815` finds 61.2-0815/2026 as a clerk expects.
+                    None => {
+                        let mut terms = expand_prefix(self.searcher, f.az, &v, MAX_AZ_PREFIX_TERMS)?;
+                        let exact = Term::from_field_text(f.az, &v);
+                        if terms.contains(&exact) {
+                            terms = vec![exact];
+                        }
+                        Box::new(TermSetQuery::new(terms))
+                    }
                 }
             }
             FieldName::Absender | FieldName::Empfaenger | FieldName::Titel => {
@@ -448,10 +459,13 @@ fn date_bounds(s: &str) -> Option<(i64, i64)> {
         parts.iter().map(|p| (!p.is_empty() && p.len() <= 4).then(|| p.parse().ok()).flatten()).collect()
     };
     let (y, m, d) = if s.contains('.') {
-        let p = nums(&s.split('.').collect::<Vec<_>>())?;
+        let parts: Vec<&str> = s.split('.').collect();
+        let p = nums(&parts)?;
+        // German dates often carry two digits of the year (1.3.26): this century's.
+        let year = |y: i64| if parts.last().is_some_and(|p| p.len() == 2) { 2000 + y } else { y };
         match p.as_slice() {
-            [d, m, y] => (*y, Some(*m), Some(*d)),
-            [m, y] => (*y, Some(*m), None),
+            [d, m, y] => (year(*y), Some(*m), Some(*d)),
+            [m, y] => (year(*y), Some(*m), None),
             _ => return None,
         }
     } else {
@@ -494,6 +508,10 @@ mod tests {
         assert_eq!(parse_date_range("01.02.2026..").map(|r| r.0), Ok(20260201));
         assert_eq!(parse_date_range("2024-02-29"), Ok((20240229, 20240229)), "a leap day");
         assert_eq!(parse_date_range("..2025").map(|r| r.1), Ok(20251231));
+        // Two digits of the year, as German dates often carry them: this century's.
+        assert_eq!(parse_date_range("1.3.26"), parse_date_range("01.03.2026"));
+        assert_eq!(parse_date_range("03.26"), Ok((20260301, 20260331)));
+        assert!(parse_date_range("1.3.026").is_err(), "three digits are no year");
         assert_eq!(
             parse_date_range("2026-03-31..2026-03-01"),
             Err(QueryError::ReversedDates("2026-03-31..2026-03-01".into()))

@@ -38,7 +38,7 @@ impl FieldName {
             "typ" | "type" | "dokumenttyp" | "art" => FieldName::Typ,
             "absender" | "sender" | "von" | "from" => FieldName::Absender,
             "empfänger" | "empfaenger" | "empfanger" | "recipient" | "an" | "to" => FieldName::Empfaenger,
-            "az" | "aktenzeichen" => FieldName::Az,
+            "az" | "az." | "aktenzeichen" => FieldName::Az,
             "datum" | "date" => FieldName::Datum,
             "status" => FieldName::Status,
             "medium" | "media" | "mime" | "format" => FieldName::Medium,
@@ -50,10 +50,24 @@ impl FieldName {
 }
 
 /// A date range whose `..` stands apart from its dates (`2026-03-01 .. 2026-03-31`,
-/// `2026-03-01.. 2026-03-31`, `2026-03-01 ..2026-03-31`), joined; and the input after it.
+/// `2026-03-01.. 2026-03-31`, `2026-03-01 ..2026-03-31`), or written as a clerk writes it
+/// (`01.03.2026 bis 31.03.2026`, `01.03.2026 - 31.03.2026`), joined; and the input after it.
 fn spaced_range<'a>(value: &str, rest: &'a str) -> (String, &'a str) {
     let mut range = value.to_string();
     let mut after = rest;
+    // `bis`, `-` or `–` between two dates; only when a date follows, else `bis` is a word.
+    if !range.contains("..") {
+        let r = after.trim_start();
+        let word_end = r.find(char::is_whitespace).unwrap_or(r.len());
+        if matches!(r[..word_end].to_lowercase().as_str(), "bis" | "-" | "–") {
+            let next = r[word_end..].trim_start();
+            let end = next.find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"')).unwrap_or(next.len());
+            let joined = format!("{range}..{}", &next[..end]);
+            if end > 0 && super::build::parse_date_range(&joined).is_ok() {
+                return (joined, &next[end..]);
+            }
+        }
+    }
     if !range.contains("..")
         && let Some(r) = after.trim_start().strip_prefix("..")
     {
@@ -154,9 +168,7 @@ fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
                 rest = after;
             }
             _ => {
-                let end = rest
-                    .find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"' | '„' | '“' | '”'))
-                    .unwrap_or(rest.len());
+                let end = rest.find(ends_word).unwrap_or(rest.len());
                 let mut word = &rest[..end];
                 rest = &rest[end..];
                 // `-(a OR b)`, `-"a b"`: the sign belongs to what follows it.
@@ -175,7 +187,24 @@ fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
                     _ => {
                         let field = word.split_once(':').and_then(|(n, v)| Some((FieldName::parse(n)?, n, v)));
                         match field {
-                            Some((name, raw, value)) => {
+                            Some((name, raw, mut value)) => {
+                                // `Betreff: Einwendung`, `Von: Wolters`, `Datum: 02.04.2026`: a
+                                // letter's header line as pasted; the next word or phrase is the
+                                // value (not an operator, a bracket or another field).
+                                if value.is_empty() && rest.starts_with(char::is_whitespace) {
+                                    let next = rest.trim_start();
+                                    let end = next.find(ends_word).unwrap_or(next.len());
+                                    let candidate = &next[..end];
+                                    if starts_quote(next) {
+                                        rest = next;
+                                    } else if !candidate.is_empty()
+                                        && !is_operator(candidate)
+                                        && candidate.split_once(':').is_none_or(|(n, _)| FieldName::parse(n).is_none())
+                                    {
+                                        value = candidate;
+                                        rest = &next[end..];
+                                    }
+                                }
                                 let (value, quoted_value) = if value.is_empty() && starts_quote(rest) {
                                     let q = rest.chars().next().map_or(1, char::len_utf8);
                                     let (v, after) = quoted(&rest[q..])?;
@@ -194,7 +223,7 @@ fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
                                 } else {
                                     value
                                 };
-                                if value.trim().is_empty() && rest.starts_with('(') {
+                                if value.trim().is_empty() && rest.trim_start().starts_with('(') {
                                     return Err(QueryError::FieldWithGroup(raw.to_string()));
                                 }
                                 if value.trim().is_empty() {
@@ -214,6 +243,17 @@ fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
         }
     }
     Ok(toks)
+}
+
+/// Whether `c` ends a word: white space, a bracket or a quotation mark.
+fn ends_word(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '(' | ')' | '"' | '„' | '“' | '”')
+}
+
+/// Whether `word` is one of the operators `AND`, `OR`, `NOT` (or `UND`, `ODER`, `NICHT`,
+/// `&&`, `||`).
+fn is_operator(word: &str) -> bool {
+    matches!(word, "AND" | "UND" | "&&" | "OR" | "ODER" | "||" | "NOT" | "NICHT")
 }
 
 fn starts_quote(s: &str) -> bool {
@@ -353,6 +393,18 @@ mod tests {
         {
             assert_eq!(parse(typed).unwrap(), Some(datum("2026-03-01..2026-03-31")), "{typed}");
         }
+        // As a clerk writes a range.
+        for typed in ["datum:01.03.2026 bis 31.03.2026", "datum:01.03.2026 - 31.03.2026", "Datum: 1.3.26 BIS 31.3.26"] {
+            let Some(Node::Field { name: FieldName::Datum, value, .. }) = parse(typed).unwrap() else {
+                panic!("{typed}: not one date field")
+            };
+            assert!(value.contains(".."), "{typed}: {value}");
+        }
+        assert_eq!(
+            parse("datum:2026 bis Windpark").unwrap(),
+            Some(Node::And(vec![datum("2026"), w("bis"), w("Windpark")])),
+            "bis before a word that is no date stays a word"
+        );
         assert_eq!(
             parse("datum:2026-03-01 .. Windpark").unwrap(),
             Some(Node::And(vec![datum("2026-03-01.."), w("Windpark")])),
@@ -430,7 +482,19 @@ mod tests {
         assert_eq!(parse("+AND a"), Err(QueryError::DanglingOperator("+")));
         assert_eq!(QueryError::DanglingOperator("NOT").to_string(), "NOT needs a term after it");
         assert_eq!(QueryError::DanglingOperator("OR").to_string(), "OR needs a term on each side");
-        assert_eq!(parse("typ: Bescheid"), Err(QueryError::EmptyFieldValue("typ".into())));
+        // A field with a space before its value, as a letter's header line is pasted.
+        let field = |name, value: &str, quoted| Node::Field { name, value: value.into(), quoted };
+        assert_eq!(parse("typ: Bescheid"), Ok(Some(field(FieldName::Typ, "Bescheid", false))));
+        assert_eq!(
+            parse("Betreff: Einwendung Windpark"),
+            Ok(Some(Node::And(vec![field(FieldName::Titel, "Einwendung", false), w("Windpark")])))
+        );
+        assert_eq!(parse("Von: \"Sabine Wolters\""), Ok(Some(field(FieldName::Absender, "Sabine Wolters", true))));
+        assert_eq!(parse("Az.: 61.2-0815/2026"), Ok(Some(field(FieldName::Az, "61.2-0815/2026", false))));
+        assert_eq!(parse("typ: OR a"), Err(QueryError::EmptyFieldValue("typ".into())));
+        assert_eq!(parse("typ: von:x"), Err(QueryError::EmptyFieldValue("typ".into())));
+        assert_eq!(parse("typ:"), Err(QueryError::EmptyFieldValue("typ".into())));
+        assert_eq!(parse("typ: (a OR b)"), Err(QueryError::FieldWithGroup("typ".into())));
         assert_eq!(parse("titel:(Einwendung OR Vermerk)"), Err(QueryError::FieldWithGroup("titel".into())));
         let deep = format!("{}a{}", "(".repeat(20), ")".repeat(20));
         assert_eq!(parse(&deep), Err(QueryError::TooDeep { max: MAX_QUERY_DEPTH }));
