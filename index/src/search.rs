@@ -204,7 +204,7 @@ fn plan_facet(path: &str) -> Facet {
     Facet::from_path(path.split('/').map(str::trim).filter(|s| !s.is_empty()))
 }
 
-fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
+fn filter_clauses(searcher: &Searcher, f: &Fields, filters: &Filters) -> Result<Vec<Box<dyn Query>>> {
     let mut out = Vec::new();
     let raw = |field, values: &[String]| -> Box<dyn Query> {
         Box::new(TermSetQuery::new(values.iter().map(|v| Term::from_field_text(field, v))))
@@ -218,9 +218,15 @@ fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
     if let Some(p) = filters.aktenplan.as_deref().filter(|p| !p.trim_matches('/').is_empty()) {
         out.push(Box::new(TermQuery::new(Term::from_facet(f.f_plan, &plan_facet(p)), IndexRecordOption::Basic)));
     }
-    for (field, values) in
-        [(f.doctype_kw, &filters.document_type), (f.media_kw, &filters.media_type), (f.sender_kw, &filters.sender)]
-    {
+    // A type as typed matches its recorded inflections, as `typ:` in the query does.
+    if !filters.document_type.is_empty() {
+        let mut terms = Vec::new();
+        for value in &filters.document_type {
+            terms.extend(crate::query::build::doctype_terms(searcher, f.doctype_kw, value)?);
+        }
+        out.push(Box::new(TermSetQuery::new(terms)) as Box<dyn Query>);
+    }
+    for (field, values) in [(f.media_kw, &filters.media_type), (f.sender_kw, &filters.sender)] {
         if !values.is_empty() {
             out.push(keyword_set(field, values));
         }
@@ -235,7 +241,7 @@ fn filter_clauses(f: &Fields, filters: &Filters) -> Vec<Box<dyn Query>> {
         };
         out.push(Box::new(RangeQuery::new(bound(filters.date_from), bound(filters.date_to))));
     }
-    out
+    Ok(out)
 }
 
 /// Runs a search; see [`crate::Index::search`].
@@ -250,7 +256,8 @@ pub(crate) fn search(
         return Err(Error::InvalidRequest(format!("offset {} is past the deepest page ({MAX_OFFSET})", req.offset)));
     }
     let limit = req.limit.min(MAX_LIMIT);
-    let scope = Scope::evaluate(searcher, scopes, f.readers, access.tokens(), &filter_clauses(f, &req.filters))?;
+    let scope =
+        Scope::evaluate(searcher, scopes, f.readers, access.tokens(), &filter_clauses(searcher, f, &req.filters)?)?;
     let mut builder = Builder { searcher, fields: f, scope: scope.clone(), highlight: Highlight::default() };
     let user = match parse::parse(&req.query)? {
         // Words that analyse to nothing are left out of a query; a query of nothing else

@@ -196,6 +196,11 @@ fn wildcards_operators_and_fields() {
     finds!(index, "typ:Bescheide", ["b"]);
     finds!(index, "typ:Gutachtens", ["a"]);
     finds!(index, "typ:Beschwerde", []);
+    // The type filter (--typ, the API's typ=) takes inflections as typ: does.
+    let mut by_filter = SearchRequest::new("Windkraftanlage");
+    by_filter.filters.document_type = vec!["Bescheide".into()];
+    let hits = index.search(&by_filter, &Access::all()).unwrap().hits;
+    assert_eq!(hits.iter().map(|h| h.dokument_id.as_str()).collect::<Vec<_>>(), ["b"]);
     finds!(index, "medium:application/pdf", ["a"]);
     finds!(index, "medium:PDF", ["a"]);
     finds!(index, "medium:odt", ["b"]);

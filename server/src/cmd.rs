@@ -395,6 +395,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             // A blank type counts as none given, as in the API.
             request.filters.document_type = document_type.iter().filter(|t| !t.trim().is_empty()).cloned().collect();
+            if let Some(code) = aktenplan.as_deref().filter(|c| !search::aktenplan_known(repo.catalog(), c)) {
+                bail!("The Aktenplan has no node {code:?}; `akte ls` shows the Akten and their Aktenplan codes");
+            }
             request.filters.aktenplan = aktenplan.as_deref().map(|c| search::aktenplan_filter(repo.catalog(), c));
             let index = search::open_current(&cli.data, &repo).await?;
             let found = index.search(&request, &search::operator())?;
@@ -408,8 +411,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     (from, n) => say!("{} hit(s), no. {} to {}", found.total, from + 1, from + n),
                 }
                 for h in &found.hits {
+                    // Id, Aktenzeichen, date, title and type: enough to tell the hits apart
+                    // and to see the order of --sort date.
+                    let mut line = vec![h.dokument_id.as_str(), h.aktenzeichen.as_str()];
+                    line.extend(h.date.as_deref());
+                    line.push(h.title.as_str());
+                    let typ = h.document_type.as_deref().map(|t| format!("  ({t})")).unwrap_or_default();
                     let cut = if h.truncated { "  (only the start of its text was searched)" } else { "" };
-                    say!("{}  {}  {}{cut}", h.dokument_id, h.aktenzeichen, h.title);
+                    say!("{}{typ}{cut}", line.join("  "));
                     if !h.snippet.is_empty() {
                         say!("    {}", search::plain_snippet(&h.snippet));
                     }

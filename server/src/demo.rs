@@ -151,6 +151,11 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool, 
         }
         say!("data directory: {}", opts.data_dir.display());
         let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "akte".into());
+        if login.is_some() {
+            // The commands below open the data directory, which the server holds while it
+            // runs (the QA pass tried them in a second terminal and met the lock).
+            say!("the server started below holds the data directory; stop it (Ctrl-C) before these commands");
+        }
         say!("try: {exe} ls 61.2-0815/2026");
         say!("     {exe} get <Dokument-id> -o out.pdf");
         say!("     {exe} search 'Schallimmissionsprognose Nachtbetrieb'");

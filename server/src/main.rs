@@ -201,8 +201,9 @@ pub enum Command {
     /// Search the Dokumente (German full text, metadata, Aktenzeichen).
     ///
     /// Words must all match; "phrases", OR, NOT/-word (also -(a OR b) and -"a b"),
-    /// (parentheses), Windkraft*, and the fields typ:, absender:, empfänger:, az: (az:61.2-08*),
-    /// datum: (2026-01-01..2026-03-31), status:, medium:, titel:.
+    /// (parentheses), Windkraft*, and the fields typ:, absender:, empfänger:, az: (az:61.2-0815,
+    /// az:61.2-08*), akte:, datum: (2026-01-01..2026-03-31, 01.03.2026 bis 31.03.2026), status:,
+    /// medium:, titel: (also "Betreff: Einwendung", as a pasted header line).
     Search {
         /// The query (it may start with -, as in -Rotmilan).
         #[arg(allow_hyphen_values = true)]

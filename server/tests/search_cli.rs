@@ -105,7 +105,17 @@ fn the_demo_case_is_found_through_extraction_and_ocr_with_recall_at_3_of_at_leas
     assert_eq!(below("6"), below("61.2"));
     assert_eq!(below("1"), in_akte("11.3-0042/2026"));
     assert_eq!(below("6") + below("1"), all["total"].as_u64().unwrap());
-    assert_eq!(below("99"), 0);
+    // A code the Aktenplan does not have is refused, not answered with no hits.
+    let unknown = run(&data, &["search", "Windenergieanlage", "--aktenplan", "61.2-0815"]).fails_with_sentence();
+    assert!(unknown.stderr.contains("The Aktenplan has no node \"61.2-0815\""), "{unknown}");
+    // --typ takes an inflected type as typ: does.
+    assert!(total(&["typ:Einwendung"]) >= 2);
+    assert_eq!(total(&["", "--typ", "Einwendungen"]), total(&["typ:Einwendung"]));
+    // The human-readable hits show date and type: the order of --sort date can be seen.
+    let listed = ok(&data, &["search", "typ:Einwendung", "--sort", "date-asc"]).out();
+    let dates: Vec<&str> =
+        listed.lines().filter(|l| l.contains("(Einwendung)")).filter_map(|l| l.split("  ").nth(2)).collect();
+    assert!(dates.len() >= 2 && dates.windows(2).all(|w| w[0] <= w[1]), "{listed}");
     // An internal Vermerk has no date of receipt or dispatch; it is found by its own date.
     let vermerk = id_of("antrag/05-vermerk-vollstaendigkeitspruefung.txt");
     assert_eq!(ids(&search(&data, &["datum:2026-02-10 typ:Vermerk"])), [vermerk]);

@@ -273,21 +273,7 @@ impl Builder<'_> {
         let f = self.fields;
         let value = value.trim();
         let q: Q = match name {
-            FieldName::Typ => {
-                // The recorded types that differ from the value only by inflection
-                // (`typ:Bescheide` finds type Bescheid): their German stems are the same.
-                let v = value.to_lowercase();
-                let want = analysis::stem(&analysis::fold(&v));
-                let start: String = v.chars().take(2).collect();
-                let mut types: Vec<Term> = expand_prefix(self.searcher, f.doctype_kw, &start, MAX_AZ_PREFIX_TERMS)?
-                    .into_iter()
-                    .filter(|t| t.value().as_str().is_some_and(|s| analysis::stem(&analysis::fold(s)) == want))
-                    .collect();
-                if types.is_empty() {
-                    types.push(Term::from_field_text(f.doctype_kw, &v));
-                }
-                Box::new(TermSetQuery::new(types))
-            }
+            FieldName::Typ => Box::new(TermSetQuery::new(doctype_terms(self.searcher, f.doctype_kw, value)?)),
             FieldName::Medium => {
                 let v = value.to_lowercase();
                 let types: Vec<Term> = if v.contains('/') {
@@ -374,6 +360,23 @@ pub(crate) fn any_match(searcher: &Searcher, query: &dyn Query) -> Result<bool> 
 }
 
 /// All terms of `field` starting with `prefix`, refused beyond `max`.
+/// The recorded document types that differ from `value` only by inflection (`Bescheide`
+/// finds type Bescheid): their German stems are the same. `typ:` in a query and the
+/// document-type filter (`--typ`, the API's `typ=`) both take these.
+pub(crate) fn doctype_terms(searcher: &Searcher, field: Field, value: &str) -> Result<Vec<Term>> {
+    let v = value.to_lowercase();
+    let want = analysis::stem(&analysis::fold(&v));
+    let start: String = v.chars().take(2).collect();
+    let mut types: Vec<Term> = expand_prefix(searcher, field, &start, MAX_AZ_PREFIX_TERMS)?
+        .into_iter()
+        .filter(|t| t.value().as_str().is_some_and(|s| analysis::stem(&analysis::fold(s)) == want))
+        .collect();
+    if types.is_empty() {
+        types.push(Term::from_field_text(field, &v));
+    }
+    Ok(types)
+}
+
 fn expand_prefix(searcher: &Searcher, field: Field, prefix: &str, max: usize) -> Result<Vec<Term>> {
     let mut upper = prefix.as_bytes().to_vec();
     // UTF-8 never contains 0xFF, so this bound is above every extension of the prefix.
