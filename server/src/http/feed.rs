@@ -279,7 +279,7 @@ pub struct SearchQuery {
     pub q: Option<String>,
     /// Only inside this Akte: its id or its Aktenzeichen.
     pub akte: Option<String>,
-    /// Only these document types (repeat the parameter for several).
+    /// Only these document types, also inflected (`Bescheide` finds type Bescheid); repeat the parameter for several.
     pub typ: Option<Vec<String>>,
     /// Only below this Aktenplan node (its code, e.g. `61.2`).
     pub aktenplan: Option<String>,
