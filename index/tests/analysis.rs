@@ -188,6 +188,15 @@ fn wildcards_operators_and_fields() {
     let index = index_of(&[a, b]);
     finds!(index, "Windkraft*", ["a", "b"]);
     finds!(index, "Schallgut*", ["a"]);
+    // A wildcard's words score: the document with more of them ranks first.
+    let mut many = doc("m", "Schallleistung, Schallschutz, Schallimmissionsprognose und Schallgutachten");
+    many.title = "Prognose".into();
+    let one = doc("o", "Ein Satz über vieles, auch Schallschutz, und noch viel mehr Text dazu");
+    let ranked = index_of(&[one, many]);
+    assert_eq!(ids(&ranked, "Schall*"), ["m", "o"]);
+    let scores: Vec<f32> =
+        ranked.search(&SearchRequest::new("Schall*"), &Access::all()).unwrap().hits.iter().map(|h| h.score).collect();
+    assert!(scores[0] > scores[1], "{scores:?}");
     finds!(index, "Windkraftanlage -Bescheid", ["a"]);
     finds!(index, "Windkraftanlage NICHT Bescheid", ["a"]);
     finds!(index, "Schallgutachten OR Bescheid", ["a", "b"]);

@@ -27,6 +27,8 @@ const BOOST_BODY: f32 = 1.0;
 const BOOST_CTX: f32 = 0.5;
 const BOOST_EXACT: f32 = 0.5;
 const BOOST_FUZZY: f32 = 0.5;
+/// How many of a wildcard's words (the most frequent) score by BM25; all of them match.
+const MAX_SCORED_WILDCARD_TERMS: usize = 64;
 
 /// What to mark in snippets.
 #[derive(Clone, Debug, Default)]
@@ -263,10 +265,25 @@ impl Builder<'_> {
             return Err(QueryError::UnsupportedWildcard(word.to_string()).into());
         }
         let terms = expand_prefix(self.searcher, self.fields.exact, &folded, MAX_WILDCARD_TERMS)?;
-        if !negated {
-            self.highlight.prefixes.push(folded);
+        if negated {
+            return Ok(self.scoped(Box::new(TermSetQuery::new(terms))));
         }
-        Ok(self.scoped(Box::new(TermSetQuery::new(terms))))
+        self.highlight.prefixes.push(folded);
+        // The set matches (every word with the prefix, one constant score); the most frequent
+        // of its words also score by BM25, so that a document full of Schall… words ranks
+        // above one that has one of them once (the set alone ranked every hit alike).
+        let mut by_frequency = Vec::with_capacity(terms.len());
+        for t in &terms {
+            by_frequency.push((self.searcher.doc_freq(t)?, t.clone()));
+        }
+        by_frequency.sort_by(|a, b| b.0.cmp(&a.0));
+        let scoring: Vec<Q> = by_frequency
+            .into_iter()
+            .take(MAX_SCORED_WILDCARD_TERMS)
+            .map(|(_, t)| Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) as Q)
+            .collect();
+        let matching: Q = Box::new(TermSetQuery::new(terms));
+        Ok(self.scoped(Box::new(BooleanQuery::new(vec![(Occur::Must, matching), (Occur::Should, any_of(scoring))]))))
     }
 
     fn field(&mut self, name: FieldName, value: &str, quoted: bool, negated: bool) -> Result<Option<Q>> {
