@@ -57,7 +57,8 @@ impl Access {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
-    /// Best match first (newest first when there are no query words).
+    /// Best match first (newest first when nothing in the query scores: no query, or only
+    /// filters such as `typ:` and `datum:`).
     #[default]
     Relevance,
     /// Newest document date first.
@@ -244,6 +245,18 @@ fn filter_clauses(searcher: &Searcher, f: &Fields, filters: &Filters) -> Result<
     Ok(out)
 }
 
+/// Whether a query has words that score (BM25): words, phrases, and the fields searched as
+/// text (`titel:`, `absender:`, `empfänger:`). The other fields, and negations, only filter.
+fn scores(node: &parse::Node) -> bool {
+    use parse::{FieldName, Node};
+    match node {
+        Node::Word(_) | Node::Phrase(_) => true,
+        Node::Field { name, .. } => matches!(name, FieldName::Titel | FieldName::Absender | FieldName::Empfaenger),
+        Node::Not(_) => false,
+        Node::And(items) | Node::Or(items) => items.iter().any(scores),
+    }
+}
+
 /// Runs a search; see [`crate::Index::search`].
 pub(crate) fn search(
     searcher: &Searcher,
@@ -259,13 +272,17 @@ pub(crate) fn search(
     let scope =
         Scope::evaluate(searcher, scopes, f.readers, access.tokens(), &filter_clauses(searcher, f, &req.filters)?)?;
     let mut builder = Builder { searcher, fields: f, scope: scope.clone(), highlight: Highlight::default() };
-    let user = match parse::parse(&req.query)? {
+    let parsed = parse::parse(&req.query)?;
+    let user = match &parsed {
         // Words that analyse to nothing are left out of a query; a query of nothing else
         // must not turn into "everything".
-        Some(node) => Some(builder.node(&node, false)?.ok_or(QueryError::NothingToSearch)?),
+        Some(node) => Some(builder.node(node, false)?.ok_or(QueryError::NothingToSearch)?),
         None => None,
     };
-    let sort = if user.is_none() && req.sort == Sort::Relevance { Sort::DateDesc } else { req.sort };
+    // Without words that score (no query, or only filters such as typ:Stellungnahme) every
+    // hit would score alike and come in filing order: newest first instead.
+    let ranks = parsed.as_ref().is_some_and(scores);
+    let sort = if !ranks && req.sort == Sort::Relevance { Sort::DateDesc } else { req.sort };
     // The scope restricts the whole query as well as each leaf: whatever a leaf does,
     // nothing outside the scope is counted, ranked, faceted or snippeted. The builder
     // restricts every leaf, so the whole query only needs checking (`guard`).

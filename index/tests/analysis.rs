@@ -215,6 +215,9 @@ fn wildcards_operators_and_fields() {
     finds!(index, "medium:odt", ["b"]);
     finds!(index, "medium:application", ["a", "b"]);
     finds!(index, "medium:eml", []);
+    // Only filters, nothing that scores: newest first, as with no query at all.
+    assert_eq!(ids(&index, "medium:application"), ["b", "a"]);
+    assert_eq!(ids(&index, "datum:2026 -typ:Gutachten"), ["b"]);
     // A hit that matched in its context, not its text, shows that context in its snippet.
     let by_sender = &index.search(&SearchRequest::new("Lindqvist"), &Access::all()).unwrap().hits[0];
     assert_eq!(

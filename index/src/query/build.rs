@@ -276,7 +276,7 @@ impl Builder<'_> {
         for t in &terms {
             by_frequency.push((self.searcher.doc_freq(t)?, t.clone()));
         }
-        by_frequency.sort_by(|a, b| b.0.cmp(&a.0));
+        by_frequency.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
         let scoring: Vec<Q> = by_frequency
             .into_iter()
             .take(MAX_SCORED_WILDCARD_TERMS)
