@@ -12,8 +12,9 @@ use tantivy::schema::{
 /// same schema without `cluster`, so that an index of either kind of version 2 is rebuilt;
 /// 4: the server dates every Dokument (its own date, else the day it was stored), so that
 /// an older index's undated Dokumente get a date; the context is stored for snippets
-/// (`ctx_src`), and the recipient has a field of its own (`empfänger:`).
-pub const SCHEMA_VERSION: u32 = 4;
+/// (`ctx_src`), and the recipient has a field of its own (`empfänger:`); 5: a capitalised
+/// word of letters and digits (`WEA5`) also stands for its runs (`wea`, `5`).
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Handles of all fields.
 #[derive(Clone, Debug)]

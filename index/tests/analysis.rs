@@ -137,6 +137,10 @@ fn letters_and_digits_run_together_find_them_written_apart() {
     finds!(index, "wea5 Turm", ["apart"]);
     finds!(index, "\"WEA 5\"", ["apart"]);
     finds!(index, "Fundament -WEA5", []);
+    // And the other way: typed apart, it finds the word written together (an OCR'd table
+    // reads WEA1 … WEA5), though not as a phrase.
+    finds!(index, "WEA 5 Fundament", ["together"]);
+    finds!(index, "Prüfbericht WEA 5", ["together"]);
     let hits = index.search(&SearchRequest::new("WEA5 Turm"), &Access::all()).unwrap().hits;
     assert!(hits[0].snippet.contains("<mark>WEA</mark> <mark>5</mark>"), "{}", hits[0].snippet);
 }

@@ -282,6 +282,14 @@ impl GermanStream<'_> {
                     parts.push(s);
                 }
             }
+            // `WEA5` in a text is also `WEA` and `5`, as a clerk types it (`WEA 5`); the
+            // query side already matched `WEA5` typed against `WEA 5` written.
+            for run in letters_and_digits(&self.folded) {
+                let s: Box<str> = run.stem.into();
+                if s != stem && !parts.contains(&s) {
+                    parts.push(s);
+                }
+            }
             parts.into_boxed_slice()
         });
         let analysed = Arc::new(Analysed { stem, parts });
