@@ -225,7 +225,11 @@ fn filter_clauses(searcher: &Searcher, f: &Fields, filters: &Filters) -> Result<
         for value in &filters.document_type {
             terms.extend(crate::query::build::doctype_terms(searcher, f.doctype_kw, value)?);
         }
-        out.push(Box::new(TermSetQuery::new(terms)) as Box<dyn Query>);
+        // One type is a plain term query, as in `keyword_set`.
+        out.push(match <[Term; 1]>::try_from(terms) {
+            Ok([one]) => Box::new(TermQuery::new(one, IndexRecordOption::Basic)) as Box<dyn Query>,
+            Err(terms) => Box::new(TermSetQuery::new(terms)),
+        });
     }
     for (field, values) in [(f.media_kw, &filters.media_type), (f.sender_kw, &filters.sender)] {
         if !values.is_empty() {
