@@ -221,7 +221,7 @@ fn wildcards_operators_and_fields() {
     finds!(index, "medium:eml", []);
     // Only filters, nothing that scores: newest first, as with no query at all.
     assert_eq!(ids(&index, "medium:application"), ["b", "a"]);
-    assert_eq!(ids(&index, "datum:2026 -typ:Gutachten"), ["b"]);
+    assert_eq!(ids(&index, "datum:2026"), ["b", "a"]);
     // A hit that matched in its context, not its text, shows that context in its snippet.
     let by_sender = &index.search(&SearchRequest::new("Lindqvist"), &Access::all()).unwrap().hits[0];
     assert_eq!(
@@ -268,4 +268,24 @@ fn wildcards_operators_and_fields() {
     drill.filters.aktenplan = Some("6".into());
     let drilled = index.search(&drill, &Access::all()).unwrap();
     assert_eq!((drilled.total, drilled.facets.aktenplan.get("6/61")), (1, Some(&1)));
+}
+
+#[test]
+fn az_without_a_star_decides_exact_or_prefix_by_readable_akten_only() {
+    // One may read Akte 7-1/2026-B1, not 7-1/2026: `az:7-1/2026` must answer as if the
+    // unreadable Akte did not exist (its prefix finds the readable one), not with nothing.
+    let mut mine = doc("mine", "Teilakte Bauantrag");
+    mine.akte_id = "a-mine".into();
+    mine.aktenzeichen = "7-1/2026-B1".into();
+    mine.readers = vec!["akte:mine".into()];
+    let mut hidden = doc("hidden", "Hauptakte Bauantrag");
+    hidden.akte_id = "a-hidden".into();
+    hidden.aktenzeichen = "7-1/2026".into();
+    hidden.readers = vec!["akte:hidden".into()];
+    let index = index_of(&[mine, hidden]);
+    let reader = Access::readers(["akte:mine"]);
+    let found = index.search(&SearchRequest::new("az:7-1/2026"), &reader).unwrap();
+    assert_eq!(found.hits.iter().map(|h| h.dokument_id.as_str()).collect::<Vec<_>>(), ["mine"]);
+    // The operator, who reads both, gets the exact one.
+    assert_eq!(ids(&index, "az:7-1/2026"), ["hidden"]);
 }

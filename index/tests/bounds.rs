@@ -184,7 +184,9 @@ fn a_long_chain_of_negations_is_answered_or_refused_without_deep_recursion() {
     let handle = std::thread::Builder::new()
         .stack_size(1 << 20)
         .spawn(move || {
-            for op in ["NOT ", "NICHT ", "-", "- ", "+", "+ ", "NOT -"] {
+            // (A sign apart from a word is a word itself, refused beyond 64 terms; before a word
+            // only its first one is a sign.)
+            for op in ["NOT ", "NICHT ", "NOT -", "NICHT +"] {
                 let q = format!("{}Genehmigung", op.repeat(8000 / op.len()).chars().take(8000).collect::<String>());
                 match index.search(&SearchRequest::new(&q), &Access::all()) {
                     Ok(_) | Err(Error::Query(_)) => {}

@@ -13,7 +13,7 @@ use crate::limits::{MAX_AZ_PREFIX_TERMS, MAX_WILDCARD_TERMS, MIN_WILDCARD_PREFIX
 use crate::query::exclusion::excluded;
 use crate::schema::Fields;
 use crate::scope::Scope;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, EnableScoring, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery,
@@ -264,26 +264,31 @@ impl Builder<'_> {
         if folded.chars().count() < MIN_WILDCARD_PREFIX || !folded.chars().all(char::is_alphanumeric) {
             return Err(QueryError::UnsupportedWildcard(word.to_string()).into());
         }
-        let terms = expand_prefix(self.searcher, self.fields.exact, &folded, MAX_WILDCARD_TERMS)?;
+        let mut counted = expand_prefix_counted(self.searcher, self.fields.exact, &folded, MAX_WILDCARD_TERMS)?;
         if negated {
-            return Ok(self.scoped(Box::new(TermSetQuery::new(terms))));
+            return Ok(self.scoped(Box::new(TermSetQuery::new(counted.into_iter().map(|(t, _)| t)))));
         }
         self.highlight.prefixes.push(folded);
-        // The set matches (every word with the prefix, one constant score); the most frequent
-        // of its words also score by BM25, so that a document full of Schall… words ranks
-        // above one that has one of them once (the set alone ranked every hit alike).
-        let mut by_frequency = Vec::with_capacity(terms.len());
-        for t in &terms {
-            by_frequency.push((self.searcher.doc_freq(t)?, t.clone()));
+        // The words score by BM25, so that a document full of Schall… words ranks above one
+        // that has one of them once (a term set alone ranked every hit alike). Up to
+        // MAX_SCORED_WILDCARD_TERMS words are one union; beyond, the set decides what matches
+        // and its most frequent words (by the whole index's counts, as BM25's are) score
+        // beside it.
+        let scored = |terms: Vec<(Term, u64)>| -> Q {
+            any_of(
+                terms
+                    .into_iter()
+                    .map(|(t, _)| Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) as Q)
+                    .collect(),
+            )
+        };
+        if counted.len() <= MAX_SCORED_WILDCARD_TERMS {
+            return Ok(self.scoped(scored(counted)));
         }
-        by_frequency.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
-        let scoring: Vec<Q> = by_frequency
-            .into_iter()
-            .take(MAX_SCORED_WILDCARD_TERMS)
-            .map(|(_, t)| Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) as Q)
-            .collect();
-        let matching: Q = Box::new(TermSetQuery::new(terms));
-        Ok(self.scoped(Box::new(BooleanQuery::new(vec![(Occur::Must, matching), (Occur::Should, any_of(scoring))]))))
+        let matching: Q = Box::new(TermSetQuery::new(counted.iter().map(|(t, _)| t.clone())));
+        counted.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        counted.truncate(MAX_SCORED_WILDCARD_TERMS);
+        Ok(self.scoped(Box::new(BooleanQuery::new(vec![(Occur::Must, matching), (Occur::Should, scored(counted))]))))
     }
 
     fn field(&mut self, name: FieldName, value: &str, quoted: bool, negated: bool) -> Result<Option<Q>> {
@@ -322,15 +327,16 @@ impl Builder<'_> {
                         Box::new(TermSetQuery::new(expand_prefix(self.searcher, f.az, prefix, MAX_AZ_PREFIX_TERMS)?))
                     }
                     Some(_) => return Err(QueryError::UnsupportedWildcard(value.to_string()).into()),
-                    // The Aktenzeichen itself, or, when no Akte has it, every one that begins
-                    // with it: `az:61.2-0815` finds 61.2-0815/2026 as a clerk expects.
+                    // The Aktenzeichen itself, or, when no Akte the user may read has it, every
+                    // one that begins with it: `az:61.2-0815` finds 61.2-0815/2026 as a clerk
+                    // expects. Asked of readable Akten only, or the answer would tell whether
+                    // an Akte one may not read has exactly this Aktenzeichen.
                     None => {
-                        let mut terms = expand_prefix(self.searcher, f.az, &v, MAX_AZ_PREFIX_TERMS)?;
-                        let exact = Term::from_field_text(f.az, &v);
-                        if terms.contains(&exact) {
-                            terms = vec![exact];
+                        if any_match(self.searcher, self.scoped(term(f.az, &v)).as_ref())? {
+                            term(f.az, &v)
+                        } else {
+                            Box::new(TermSetQuery::new(expand_prefix(self.searcher, f.az, &v, MAX_AZ_PREFIX_TERMS)?))
                         }
-                        Box::new(TermSetQuery::new(terms))
                     }
                 }
             }
@@ -376,7 +382,6 @@ pub(crate) fn any_match(searcher: &Searcher, query: &dyn Query) -> Result<bool> 
     Ok(false)
 }
 
-/// All terms of `field` starting with `prefix`, refused beyond `max`.
 /// The recorded document types that differ from `value` only by inflection (`Bescheide`
 /// finds type Bescheid): their German stems are the same. `typ:` in a query and the
 /// document-type filter (`--typ`, the API's `typ=`) both take these.
@@ -394,11 +399,18 @@ pub(crate) fn doctype_terms(searcher: &Searcher, field: Field, value: &str) -> R
     Ok(types)
 }
 
+/// All terms of `field` starting with `prefix`, refused beyond `max`.
 fn expand_prefix(searcher: &Searcher, field: Field, prefix: &str, max: usize) -> Result<Vec<Term>> {
+    Ok(expand_prefix_counted(searcher, field, prefix, max)?.into_iter().map(|(t, _)| t).collect())
+}
+
+/// [`expand_prefix`] with each term's number of documents (over all segments, deleted
+/// ones included, as the term dictionary counts them).
+fn expand_prefix_counted(searcher: &Searcher, field: Field, prefix: &str, max: usize) -> Result<Vec<(Term, u64)>> {
     let mut upper = prefix.as_bytes().to_vec();
     // UTF-8 never contains 0xFF, so this bound is above every extension of the prefix.
     upper.push(0xFF);
-    let mut found: BTreeSet<String> = BTreeSet::new();
+    let mut found: BTreeMap<String, u64> = BTreeMap::new();
     for segment in searcher.segment_readers() {
         let inverted = segment.inverted_index(field)?;
         let mut stream = inverted
@@ -409,13 +421,14 @@ fn expand_prefix(searcher: &Searcher, field: Field, prefix: &str, max: usize) ->
             .into_stream()
             .map_err(|e| crate::Error::Tantivy(e.into()))?;
         while stream.advance() {
-            found.insert(String::from_utf8_lossy(stream.key()).into_owned());
+            *found.entry(String::from_utf8_lossy(stream.key()).into_owned()).or_default() +=
+                u64::from(stream.value().doc_freq);
             if found.len() > max {
                 return Err(QueryError::WildcardTooBroad { prefix: prefix.to_string(), max }.into());
             }
         }
     }
-    Ok(found.iter().map(|k| Term::from_field_text(field, k)).collect())
+    Ok(found.into_iter().map(|(k, n)| (Term::from_field_text(field, &k), n)).collect())
 }
 
 /// The media types a short name in `medium:` stands for (a file name extension, or what a
@@ -474,6 +487,14 @@ pub(crate) fn parse_date_range(value: &str) -> Result<(i64, i64), QueryError> {
     Ok((lo, hi))
 }
 
+/// The year of a date written with two of its digits (`26`): this century's, unless that is
+/// more than ten years ahead (`98` is 1998), as files reach back decades and not forward.
+fn two_digit_year(yy: i64) -> i64 {
+    let now = i64::from(time::OffsetDateTime::now_utc().year());
+    let this_century = now - now % 100 + yy;
+    if this_century > now + 10 { this_century - 100 } else { this_century }
+}
+
 fn date_bounds(s: &str) -> Option<(i64, i64)> {
     let nums = |parts: &[&str]| -> Option<Vec<i64>> {
         parts.iter().map(|p| (!p.is_empty() && p.len() <= 4).then(|| p.parse().ok()).flatten()).collect()
@@ -481,11 +502,12 @@ fn date_bounds(s: &str) -> Option<(i64, i64)> {
     let (y, m, d) = if s.contains('.') {
         let parts: Vec<&str> = s.split('.').collect();
         let p = nums(&parts)?;
-        // German dates often carry two digits of the year (1.3.26): this century's.
-        let year = |y: i64| if parts.last().is_some_and(|p| p.len() == 2) { 2000 + y } else { y };
         match p.as_slice() {
-            [d, m, y] => (year(*y), Some(*m), Some(*d)),
-            [m, y] => (year(*y), Some(*m), None),
+            // German dates often carry two digits of the year (1.3.26), only in the full
+            // form (`1.12` is no month of 2012): the nearest year that is at most ten ahead.
+            [d, m, y] if parts[2].len() == 2 => (two_digit_year(*y), Some(*m), Some(*d)),
+            [d, m, y] => (*y, Some(*m), Some(*d)),
+            [m, y] => (*y, Some(*m), None),
             _ => return None,
         }
     } else {
@@ -530,8 +552,9 @@ mod tests {
         assert_eq!(parse_date_range("..2025").map(|r| r.1), Ok(20251231));
         // Two digits of the year, as German dates often carry them: this century's.
         assert_eq!(parse_date_range("1.3.26"), parse_date_range("01.03.2026"));
-        assert_eq!(parse_date_range("03.26"), Ok((20260301, 20260331)));
+        assert_eq!(parse_date_range("1.3.98"), parse_date_range("01.03.1998"), "not 2098");
         assert!(parse_date_range("1.3.026").is_err(), "three digits are no year");
+        assert!(parse_date_range("1.12").is_err(), "a day and a month are no month of 2012");
         assert_eq!(
             parse_date_range("2026-03-31..2026-03-01"),
             Err(QueryError::ReversedDates("2026-03-31..2026-03-01".into()))

@@ -2,7 +2,7 @@
 //! `ODER`, `UND`, `NICHT`), `+word`, `-word` (also `-(a OR b)`, `-"a b"`), parentheses,
 //! trailing wildcards `Wind*`, and
 //! field filters `typ:Bescheid`, `absender:"Landkreis Heideland"`, `empfänger:Bundeswehr`, `az:61.2-08*`,
-//! `datum:2026-01-01..2026-03-31`, `status:zda`, `medium:pdf`, `akte:<id>`,
+//! `datum:2026-01-01..2026-03-31`, `status:zda`, `medium:pdf`, `akte:<id or Aktenzeichen>`,
 //! `titel:Bescheid`. `OR` binds tighter than the implicit `AND`: `a b OR c` = `a (b OR c)`.
 //! A word with an unknown `name:` prefix is searched as text.
 
@@ -26,7 +26,7 @@ pub enum FieldName {
     Status,
     /// `medium:` media type.
     Medium,
-    /// `akte:` Akte id.
+    /// `akte:` Akte id or Aktenzeichen.
     Akte,
     /// `titel:` words in title or file name.
     Titel,
@@ -190,7 +190,7 @@ fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
                             Some((name, raw, mut value)) => {
                                 // `Betreff: Einwendung`, `Von: Wolters`, `Datum: 02.04.2026`: a
                                 // letter's header line as pasted; the next word or phrase is the
-                                // value (not an operator, a bracket or another field).
+                                // value (not an operator, a sign, a bracket or another field).
                                 if value.is_empty() && rest.starts_with(char::is_whitespace) {
                                     let next = rest.trim_start();
                                     let end = next.find(ends_word).unwrap_or(next.len());
@@ -198,6 +198,7 @@ fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
                                     if starts_quote(next) {
                                         rest = next;
                                     } else if !candidate.is_empty()
+                                        && !candidate.starts_with(['-', '+'])
                                         && !is_operator(candidate)
                                         && candidate.split_once(':').is_none_or(|(n, _)| FieldName::parse(n).is_none())
                                     {
@@ -493,6 +494,7 @@ mod tests {
         assert_eq!(parse("Az.: 61.2-0815/2026"), Ok(Some(field(FieldName::Az, "61.2-0815/2026", false))));
         assert_eq!(parse("typ: OR a"), Err(QueryError::EmptyFieldValue("typ".into())));
         assert_eq!(parse("typ: von:x"), Err(QueryError::EmptyFieldValue("typ".into())));
+        assert_eq!(parse("Von: -Müller"), Err(QueryError::EmptyFieldValue("Von".into())), "a sign is no value");
         assert_eq!(parse("typ:"), Err(QueryError::EmptyFieldValue("typ".into())));
         assert_eq!(parse("typ: (a OR b)"), Err(QueryError::FieldWithGroup("typ".into())));
         assert_eq!(parse("titel:(Einwendung OR Vermerk)"), Err(QueryError::FieldWithGroup("titel".into())));
