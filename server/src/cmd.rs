@@ -395,8 +395,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             // A blank type counts as none given, as in the API.
             request.filters.document_type = document_type.iter().filter(|t| !t.trim().is_empty()).cloned().collect();
-            if let Some(code) = aktenplan.as_deref().filter(|c| !search::aktenplan_known(repo.catalog(), c)) {
-                bail!("The Aktenplan has no node {code:?}; `akte ls` shows the Akten and their Aktenplan codes");
+            if let Some(code) = aktenplan.as_deref().filter(|c| !ingest::aktenplan_known(repo.catalog(), c.trim())) {
+                bail!("The Aktenplan has no node {code:?}, and no Akte is filed at or below it");
             }
             request.filters.aktenplan = aktenplan.as_deref().map(|c| search::aktenplan_filter(repo.catalog(), c));
             let index = search::open_current(&cli.data, &repo).await?;

@@ -152,8 +152,17 @@ pub async fn validate_files(data: &Path, repo: &Repository, akte: &Obj, files: &
             rejected.push(format!("{} was rejected by {}: {} ({})", file.display(), r.plugin, r.reason, r.code));
         }
     }
-    if !rejected.is_empty() {
-        bail!("Nothing was added: {}", rejected.join("; "));
+    match rejected.as_slice() {
+        [] => {}
+        [one] => bail!("Nothing was added: {one}"),
+        // Each reason on its own line: joined into one sentence, the net that cuts a message
+        // at 600 characters would drop the later files' reasons.
+        several => {
+            for r in several {
+                eprintln!("akte: {r}");
+            }
+            bail!("Nothing was added: {} files were rejected (above)", several.len());
+        }
     }
     Ok(())
 }
@@ -365,7 +374,7 @@ pub async fn switch(
 /// Whether a rule for `code` can apply: the repository keeps no Aktenplan (codes are
 /// free), or some Aktenplan node or Akte has `code` or a code below it (`61` covers
 /// `61.2`, as in the rules).
-fn aktenplan_known(catalog: &akte_store::catalog::Catalog, code: &str) -> bool {
+pub fn aktenplan_known(catalog: &akte_store::catalog::Catalog, code: &str) -> bool {
     use akte_store::model::ObjKind;
     let at_or_below = |c: &str| c == code || c.strip_prefix(code).is_some_and(|rest| rest.starts_with('.'));
     let mut nodes = catalog.all(ObjKind::Aktenplan).filter_map(|n| n.text("code")).peekable();

@@ -214,7 +214,7 @@ pub enum Command {
         /// Only below this Aktenplan node (its code, e.g. 61.2).
         #[arg(long)]
         aktenplan: Option<String>,
-        /// Only these document types.
+        /// Only these document types (also inflected: Bescheide finds type Bescheid).
         #[arg(long = "typ")]
         document_type: Vec<String>,
         /// Hits per page, 1 to 100.

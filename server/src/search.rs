@@ -99,11 +99,6 @@ pub fn aktenplan_filter(catalog: &Catalog, code: &str) -> String {
     Plan::of(catalog).path(code.trim()).iter().map(|n| n.code.as_str()).collect::<Vec<_>>().join("/")
 }
 
-/// Whether the Aktenplan has a node with this code.
-pub fn aktenplan_known(catalog: &Catalog, code: &str) -> bool {
-    Plan::of(catalog).nodes.contains_key(code.trim())
-}
-
 /// The Aktenplan nodes by code, read once per index update.
 struct Plan<'a> {
     catalog: &'a Catalog,

@@ -108,6 +108,9 @@ fn the_demo_case_is_found_through_extraction_and_ocr_with_recall_at_3_of_at_leas
     // A code the Aktenplan does not have is refused, not answered with no hits.
     let unknown = run(&data, &["search", "Windenergieanlage", "--aktenplan", "61.2-0815"]).fails_with_sentence();
     assert!(unknown.stderr.contains("The Aktenplan has no node \"61.2-0815\""), "{unknown}");
+    // A code without a node but with Akten filed there (as `akte create --aktenplan` and
+    // imports leave it) is searched as before.
+    assert_eq!(below("61.2"), in_akte("61.2-0815/2026") + in_akte("61.2-0911/2026"));
     // --typ takes an inflected type as typ: does.
     assert!(total(&["typ:Einwendung"]) >= 2);
     assert_eq!(total(&["", "--typ", "Einwendungen"]), total(&["typ:Einwendung"]));

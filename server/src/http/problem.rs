@@ -154,7 +154,8 @@ impl From<akte_store::Error> for ApiError {
             E::Conflict(_) => ApiError::conflict(detail),
             E::Invalid(_) => ApiError::invalid(detail),
             E::Integrity { .. } => {
-                tracing::error!(error = %detail, "integrity error");
+                // Logged whole: the detail for the client is cut at 600 characters.
+                tracing::error!(error = %e, "integrity error");
                 ApiError::integrity(detail)
             }
             E::Store { .. } | E::Busy(_) => {
