@@ -285,9 +285,13 @@ pub(crate) fn verdict(raw: wit_validate::Verdict, limits: &Limits) -> Result<Ver
     }
 }
 
+/// At most this many bytes of a plugin's failure message are kept: a person reads it in one
+/// line (`akte text`, the API), and a plugin's parser may quote a damaged input at length.
+pub(crate) const MAX_FAILURE_BYTES: usize = 400;
+
 pub(crate) fn failure(raw: wit::Failure) -> Failure {
     let cut = |mut s: String| {
-        crate::sandbox::truncate_at_char(&mut s, 4096);
+        crate::sandbox::truncate_at_char(&mut s, MAX_FAILURE_BYTES);
         s
     };
     match raw {
