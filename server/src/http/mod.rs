@@ -372,6 +372,7 @@ async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationTok
             return;
         }
     };
+    let mut tried = std::collections::HashSet::new();
     loop {
         if let Err(e) = repo.sync().await {
             tracing::error!(error = %e, "ingest worker: sync failed");
@@ -390,32 +391,49 @@ async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationTok
                     }
                 }
             }
-            let pending = pipeline.pending(repo.catalog());
-            // Small batches, so that the first results become searchable quickly.
-            for batch in pending.chunks(4) {
+            // One small batch, then look again: an upload that arrived meanwhile is weighed
+            // against what is still waiting. Cheap work first, scans one at a time, so that a
+            // text uploaded behind a dozen scans is searchable within a second, not after
+            // their OCR (the QA pass as an integrator measured 15.8 s before).
+            // Each version once between two rests, so that one that stays pending (whatever
+            // the reason) cannot keep the worker from resting.
+            let pending: Vec<uuid::Uuid> =
+                pipeline.pending(repo.catalog()).into_iter().filter(|v| !tried.contains(v)).collect();
+            let catalog = repo.catalog();
+            let batch = next_batch(pending, |v| {
+                catalog.get(v).and_then(|o| o.text("media_type")).is_some_and(akte_ingest::ocr::is_image)
+            });
+            tried.extend(batch.iter().copied());
+            if !batch.is_empty() {
                 if shutdown.is_cancelled() {
                     return;
                 }
-                match pipeline.process(&mut repo, batch, Arc::new(|_| {})).await {
+                match pipeline.process(&mut repo, &batch, Arc::new(|_| {})).await {
                     Ok(report) => {
                         for (version, producer, message) in &report.failures {
                             tracing::warn!(%version, %producer, %message, "extraction failed");
                         }
                         app.sync_wake.notify_one();
+                        continue;
                     }
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "ingest batch failed");
-                        break;
-                    }
+                    Err(e) => tracing::error!(error = %format!("{e:#}"), "ingest batch failed"),
                 }
             }
         }
+        tried.clear();
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(5)) => {},
             _ = app.ingest_wake.notified() => {},
             _ = shutdown.cancelled() => return,
         }
     }
+}
+
+/// The next versions for the ingest worker: up to four that need no OCR as images do, in
+/// the order they came; else one image (its OCR takes seconds).
+fn next_batch(pending: Vec<uuid::Uuid>, is_image: impl Fn(&uuid::Uuid) -> bool) -> Vec<uuid::Uuid> {
+    let cheap: Vec<uuid::Uuid> = pending.iter().filter(|v| !is_image(v)).take(4).copied().collect();
+    if cheap.is_empty() { pending.into_iter().take(1).collect() } else { cheap }
 }
 
 /// The installed plugins' state a pipeline was loaded for (`registry::state_key`).
@@ -459,4 +477,20 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(limits)
         .layer(middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ingest_worker_takes_cheap_work_first_and_scans_one_at_a_time() {
+        let ids: Vec<uuid::Uuid> = (0..8).map(|_| uuid::Uuid::now_v7()).collect();
+        // Versions 0..6 are scans, 6 and 7 texts uploaded after them.
+        let scan = |v: &uuid::Uuid| ids[..6].contains(v);
+        assert_eq!(next_batch(ids.clone(), scan), ids[6..].to_vec());
+        assert_eq!(next_batch(ids[..6].to_vec(), scan), ids[..1].to_vec());
+        assert_eq!(next_batch(ids.clone(), |_| false), ids[..4].to_vec());
+        assert!(next_batch(Vec::new(), scan).is_empty());
+    }
 }
