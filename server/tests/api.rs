@@ -154,6 +154,70 @@ fn upload_download_versions_history_and_feed() {
     let list: Value =
         c.get(s.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).send().unwrap().json().unwrap();
     assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
+    // The same key for another request is refused, not answered with the first's result.
+    let other = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?file_name=anderer-brief.txt")))
+        .bearer_auth(&admin)
+        .header("idempotency-key", "upload-42")
+        .body("Ein anderer Brief")
+        .send()
+        .unwrap();
+    assert_problem(other, 422, "invalid");
+    // While the first request with a key still runs (its body still arriving), a second
+    // one with the key is refused with 409; the first then creates one Dokument, and a
+    // retry after it replays that one.
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    struct Slow(Option<std::sync::mpsc::Receiver<()>>, &'static [u8]);
+    impl std::io::Read for Slow {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if let Some(wait) = self.0.take() {
+                let _ = wait.recv();
+            }
+            let n = self.1.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.1[..n]);
+            self.1 = &self.1[n..];
+            Ok(n)
+        }
+    }
+    let first = {
+        let (c, url, admin) = (c.clone(), s.url(&format!("/akten/{akte}/dokumente?file_name=eilt.txt")), admin.clone());
+        std::thread::spawn(move || {
+            let body = reqwest::blocking::Body::sized(Slow(Some(wait), b"Eilt sehr"), 9);
+            c.post(url).bearer_auth(&admin).header("idempotency-key", "slow-1").body(body).send().unwrap()
+        })
+    };
+    let second = || {
+        c.post(s.url(&format!("/akten/{akte}/dokumente?file_name=eilt.txt")))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "slow-1")
+            .body("Eilt sehr")
+            .send()
+            .unwrap()
+    };
+    // The first request is in the server (its handler claims the key before it reads the
+    // body) once /metrics counts it beside the metrics request itself.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = c.get(format!("{}/metrics", s.base)).send().unwrap().text().unwrap();
+        let in_flight = text
+            .lines()
+            .find_map(|l| l.strip_prefix("akte_http_requests_in_flight "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if in_flight >= 2.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the slow upload never reached the server");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_problem(second(), 409, "conflict");
+    release.send(()).unwrap();
+    let first = first.join().unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    let replay = second();
+    assert_eq!(replay.status().as_u16(), 201);
+    assert_eq!(replay.json::<Value>().unwrap()["id"], first.json::<Value>().unwrap()["id"]);
 
     // Reads are history too: the downloads above reach the Dokument's history within a
     // sync interval, with the reader as actor.
@@ -260,7 +324,8 @@ fn upload_download_versions_history_and_feed() {
 
     // Metrics count what happened.
     let m = c.get(format!("{}/metrics", s.base)).send().unwrap().text().unwrap();
-    assert!(m.contains("akte_uploads_total 4"), "{m}");
+    // Four uploads above and the one that held its Idempotency-Key while slow.
+    assert!(m.contains("akte_uploads_total 5"), "{m}");
     assert!(
         m.contains("akte_http_requests_total{method=\"POST\",route=\"/api/v1/akten/{id}/dokumente\",status=\"201\"}")
     );

@@ -389,10 +389,11 @@ pub async fn create_akte(
         return Err(ApiError::forbidden("Only an admin sets access or confidentiality"));
     }
     let key = super::content::idempotency_key(&headers, &who, "/akten")?;
-    if let Some(r) = key.as_ref().and_then(|k| app.idempotency.replay(k)) {
-        return Ok(r);
-    }
     let mut fields = to_map(&body);
+    let key = match super::content::claim_key(&app, key, || serde_json::to_string(&fields).unwrap_or_default())? {
+        Ok(guard) => guard,
+        Err(replay) => return Ok(replay),
+    };
     fields.insert("status".into(), json!("offen"));
     model::validate(ObjKind::Akte, &fields, true)?;
     let id = Uuid::now_v7();
@@ -409,8 +410,8 @@ pub async fn create_akte(
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/akten/{id}")) {
         r.headers_mut().insert(header::LOCATION, v);
     }
-    if let Some(k) = key {
-        app.idempotency.remember(k, StatusCode::CREATED, json!({"id": id}));
+    if let Some(guard) = key {
+        guard.answer(StatusCode::CREATED, json!({"id": id}));
     }
     Ok(r)
 }

@@ -58,34 +58,86 @@ const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 const IDEMPOTENCY_MAX: usize = 100_000;
 
 /// Answers to POSTs with an `Idempotency-Key`, per caller, for a day. Kept in this
-/// process: a retry must reach the same node.
+/// process: a retry must reach the same node. A key is claimed when its request starts,
+/// with a fingerprint of the request: a second request with the key while the first runs
+/// gets 409 (two parallel retries created two Dokumente before), one with a different
+/// request gets 422 (its body was dropped for the first one's answer before), and a
+/// request that fails frees its key for the retry.
 #[derive(Default)]
-pub struct Idempotency(Mutex<HashMap<String, (StatusCode, Value, Instant)>>);
+pub struct Idempotency(Mutex<HashMap<String, Claim>>);
+
+struct Claim {
+    fingerprint: String,
+    /// The answer, once there is one; `None` while the first request runs.
+    answer: Option<(StatusCode, Value)>,
+    at: Instant,
+}
+
+/// What a request with an `Idempotency-Key` may do.
+pub enum Claimed<'a> {
+    /// Go on, and answer through the guard.
+    Fresh(IdempotencyGuard<'a>),
+    /// The answer to the same request before.
+    Replay(Response),
+}
+
+/// A claimed key; dropped without [`IdempotencyGuard::answer`] (the request failed), it frees
+/// the key.
+pub struct IdempotencyGuard<'a> {
+    owner: &'a Idempotency,
+    key: String,
+    answered: bool,
+}
+
+impl IdempotencyGuard<'_> {
+    /// Remembers the answer to the claimed key.
+    pub fn answer(mut self, status: StatusCode, body: Value) {
+        let mut map = self.owner.0.lock().expect("idempotency lock");
+        if let Some(claim) = map.get_mut(&self.key) {
+            claim.answer = Some((status, body));
+            claim.at = Instant::now();
+        }
+        self.answered = true;
+    }
+}
+
+impl Drop for IdempotencyGuard<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.owner.0.lock().expect("idempotency lock").remove(&self.key);
+        }
+    }
+}
 
 impl Idempotency {
-    /// The remembered answer to a key.
-    pub fn replay(&self, key: &str) -> Option<Response> {
-        let map = self.0.lock().expect("idempotency lock");
-        let (status, body, at) = map.get(key)?;
-        (at.elapsed() < IDEMPOTENCY_TTL).then(|| {
+    /// Claims `key` for a request with `fingerprint`, or replays the answer to it.
+    pub fn claim(&self, key: String, fingerprint: String) -> ApiResult<Claimed<'_>> {
+        let mut map = self.0.lock().expect("idempotency lock");
+        if let Some(claim) = map.get(&key).filter(|c| c.at.elapsed() < IDEMPOTENCY_TTL) {
+            if claim.fingerprint != fingerprint {
+                return Err(ApiError::invalid(
+                    "This Idempotency-Key was used for a different request; use a new key for a new request",
+                ));
+            }
+            let Some((status, body)) = &claim.answer else {
+                return Err(ApiError::conflict(
+                    "A request with this Idempotency-Key is still being processed; retry when it has answered",
+                ));
+            };
             let mut r = (*status, Json(body.clone())).into_response();
             r.headers_mut().insert("idempotent-replay", HeaderValue::from_static("true"));
-            r
-        })
-    }
-
-    /// Remembers an answer.
-    pub fn remember(&self, key: String, status: StatusCode, body: Value) {
-        let mut map = self.0.lock().expect("idempotency lock");
+            return Ok(Claimed::Replay(r));
+        }
         if map.len() >= IDEMPOTENCY_MAX {
-            map.retain(|_, (_, _, at)| at.elapsed() < IDEMPOTENCY_TTL);
+            map.retain(|_, c| c.at.elapsed() < IDEMPOTENCY_TTL);
             if map.len() >= IDEMPOTENCY_MAX
-                && let Some(oldest) = map.iter().min_by_key(|(_, (_, _, at))| *at).map(|(k, _)| k.clone())
+                && let Some(oldest) = map.iter().min_by_key(|(_, c)| c.at).map(|(k, _)| k.clone())
             {
                 map.remove(&oldest);
             }
         }
-        map.insert(key, (status, body, Instant::now()));
+        map.insert(key.clone(), Claim { fingerprint, answer: None, at: Instant::now() });
+        Ok(Claimed::Fresh(IdempotencyGuard { owner: self, key, answered: false }))
     }
 }
 
@@ -98,6 +150,34 @@ pub fn idempotency_key(headers: &HeaderMap, who: &Principal, scope: &str) -> Api
         return Err(ApiError::bad_request("An Idempotency-Key has 1 to 255 characters"));
     }
     Ok(Some(format!("{}\u{0}{scope}\u{0}{v}", who.id)))
+}
+
+/// Claims the request's `Idempotency-Key`, if it has one: `Ok(Err(replay))` answers at once.
+pub fn claim_key<'a>(
+    app: &'a App,
+    key: Option<String>,
+    fingerprint: impl FnOnce() -> String,
+) -> ApiResult<Result<Option<IdempotencyGuard<'a>>, Response>> {
+    let Some(key) = key else { return Ok(Ok(None)) };
+    Ok(match app.idempotency.claim(key, fingerprint())? {
+        Claimed::Fresh(guard) => Ok(Some(guard)),
+        Claimed::Replay(r) => Err(r),
+    })
+}
+
+/// An upload's fingerprint: its query (file name, title, type, Vorgang …) and the kind of
+/// body. Not the bytes, which arrive after the claim; not the multipart boundary, which a
+/// client draws anew for a retry.
+fn upload_fingerprint(req: &Request) -> String {
+    let essence = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    format!("{}\u{0}{essence}", req.uri().query().unwrap_or(""))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -343,7 +423,7 @@ fn check_file_name(name: &str) -> ApiResult<()> {
 
 #[utoipa::path(post, path = "/api/v1/akten/{id}/dokumente", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Akte id"), UploadMeta,
-        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice")),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice; the key for another request answers 422, a second request while the first runs 409")),
     request_body(content(
         (UploadForm = "multipart/form-data"),
         (Vec<u8> = "application/octet-stream"),
@@ -358,9 +438,10 @@ pub async fn upload(
 ) -> ApiResult<Response> {
     who.require(Action::Write)?;
     let key = idempotency_key(req.headers(), &who, &format!("/akten/{akte}/dokumente"))?;
-    if let Some(r) = key.as_ref().and_then(|k| app.idempotency.replay(k)) {
-        return Ok(r);
-    }
+    let key = match claim_key(&app, key, || upload_fingerprint(&req))? {
+        Ok(guard) => guard,
+        Err(replay) => return Ok(replay),
+    };
     let (objects, chunk_size) = {
         let repo = app.repo.read().await;
         let cat = repo.catalog();
@@ -436,7 +517,7 @@ pub async fn upload(
         file_name,
         media_type: media,
     };
-    Ok(created(&app, key, format!("/api/v1/dokumente/{dok}"), body))
+    Ok(created(key, format!("/api/v1/dokumente/{dok}"), body))
 }
 
 /// What an upload keeps of its first bytes while it streams into the store: enough to
@@ -519,10 +600,10 @@ fn finish_upload(app: &App, content: &ContentRef) {
     app.ingest_wake.notify_one();
 }
 
-fn created(app: &App, key: Option<String>, location: String, body: Uploaded) -> Response {
+fn created(key: Option<IdempotencyGuard<'_>>, location: String, body: Uploaded) -> Response {
     let value = serde_json::to_value(&body).expect("serialises");
-    if let Some(k) = key {
-        app.idempotency.remember(k, StatusCode::CREATED, value.clone());
+    if let Some(guard) = key {
+        guard.answer(StatusCode::CREATED, value.clone());
     }
     let mut r = (StatusCode::CREATED, Json(value)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -533,7 +614,7 @@ fn created(app: &App, key: Option<String>, location: String, body: Uploaded) -> 
 
 #[utoipa::path(post, path = "/api/v1/dokumente/{id}/versions", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id"), UploadMeta,
-        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice")),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice; the key for another request answers 422, a second request while the first runs 409")),
     request_body(content(
         (UploadForm = "multipart/form-data"),
         (Vec<u8> = "application/octet-stream"),
@@ -548,9 +629,10 @@ pub async fn add_version(
 ) -> ApiResult<Response> {
     who.require(Action::Write)?;
     let key = idempotency_key(req.headers(), &who, &format!("/dokumente/{dok}/versions"))?;
-    if let Some(r) = key.as_ref().and_then(|k| app.idempotency.replay(k)) {
-        return Ok(r);
-    }
+    let key = match claim_key(&app, key, || upload_fingerprint(&req))? {
+        Ok(guard) => guard,
+        Err(replay) => return Ok(replay),
+    };
     let (objects, chunk_size, last_name) = {
         let repo = app.repo.read().await;
         let cat = repo.catalog();
@@ -599,7 +681,7 @@ pub async fn add_version(
         file_name,
         media_type: media,
     };
-    Ok(created(&app, key, format!("/api/v1/dokumente/{dok}"), body))
+    Ok(created(key, format!("/api/v1/dokumente/{dok}"), body))
 }
 
 // ---------------------------------------------------------------------------------------
