@@ -78,20 +78,17 @@ fn file_name_of(file: &Path) -> Result<String> {
     Ok(name)
 }
 
-/// The media type of a local file: by its name's extension, else by its first bytes.
-pub fn media_type_of_file(file: &Path, name: &str) -> &'static str {
+/// The media type of a local file: by its name's extension, else by its first bytes; and
+/// by its first bytes whenever they say for certain that it is another
+/// ([`model::media_type_settled`]).
+pub fn media_type_of_file(file: &Path, name: &str) -> String {
     use std::io::Read;
-    match model::media_type_for(name) {
-        "application/octet-stream" => {
-            let mut head = Vec::new();
-            if let Ok(f) = std::fs::File::open(file) {
-                // Unreadable now, it was read a moment ago: then nothing is known of it.
-                let _ = f.take(model::SNIFF_BYTES as u64).read_to_end(&mut head);
-            }
-            model::media_type_of(name, &head)
-        }
-        known => known,
+    let mut head = Vec::new();
+    if let Ok(f) = std::fs::File::open(file) {
+        // Unreadable now, it was read a moment ago: then nothing is known of it.
+        let _ = f.take(model::SNIFF_BYTES as u64).read_to_end(&mut head);
     }
+    model::media_type_settled(None, name, &head)
 }
 
 /// The create of a Version of `dokument` with a stored file's content, and what to report.

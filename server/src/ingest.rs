@@ -135,7 +135,7 @@ pub async fn validate_files(data: &Path, repo: &Repository, akte: &Obj, files: &
     let mut rejected = Vec::new();
     for file in files {
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        let media_type = crate::add::media_type_of_file(file, name);
+        let media_type = &crate::add::media_type_of_file(file, name);
         if !pipeline.has_validators(aktenplan, media_type) {
             continue;
         }

@@ -219,6 +219,18 @@ fn upload_download_versions_history_and_feed() {
     assert_eq!(replay.status().as_u16(), 201);
     assert_eq!(replay.json::<Value>().unwrap()["id"], first.json::<Value>().unwrap()["id"]);
 
+    // A PDF declared as HTML is recorded as the PDF it is, so that the PDF extractor reads it.
+    let mislabelled: Value = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?file_name=antrag.html")))
+        .bearer_auth(&admin)
+        .header("content-type", "text/html")
+        .body(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(mislabelled["media_type"], "application/pdf", "{mislabelled}");
+
     // Reads are history too: the downloads above reach the Dokument's history within a
     // sync interval, with the reader as actor.
     let start = Instant::now();
@@ -324,8 +336,8 @@ fn upload_download_versions_history_and_feed() {
 
     // Metrics count what happened.
     let m = c.get(format!("{}/metrics", s.base)).send().unwrap().text().unwrap();
-    // Four uploads above and the one that held its Idempotency-Key while slow.
-    assert!(m.contains("akte_uploads_total 5"), "{m}");
+    // Four uploads above, the one that held its Idempotency-Key while slow, the PDF as HTML.
+    assert!(m.contains("akte_uploads_total 6"), "{m}");
     assert!(
         m.contains("akte_http_requests_total{method=\"POST\",route=\"/api/v1/akten/{id}/dokumente\",status=\"201\"}")
     );

@@ -440,6 +440,22 @@ pub fn media_type_of(file_name: &str, head: &[u8]) -> &'static str {
     }
 }
 
+/// The media type to record for a file: the one the client declared (or, without one, its
+/// name's, else its first bytes'), unless the first bytes say for certain that it is
+/// another: a PDF, PNG, JPEG, TIFF or office file sent as something else is recorded as
+/// what it is, so that the right extractor reads it (a PDF uploaded as `text/html` was
+/// handed to the HTML extractor, and no word of it could be found). The weaker signs of
+/// text formats (HTML, XML, e-mail, plain text) never overrule a declaration.
+pub fn media_type_settled(declared: Option<&str>, file_name: &str, head: &[u8]) -> String {
+    let claimed = declared.map_or_else(|| media_type_of(file_name, head).to_string(), str::to_string);
+    let certain = sniff_media_type(head)
+        .filter(|m| m.starts_with("image/") || *m == "application/pdf" || m.starts_with("application/vnd."));
+    match certain {
+        Some(found) if !claimed.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(found) => found.to_string(),
+        _ => claimed,
+    }
+}
+
 /// Recognises a file by its first bytes (up to [`SNIFF_BYTES`]): PDF, PNG, JPEG, TIFF, the
 /// office formats (a ZIP whose parts or `mimetype` say which), e-mail, HTML, XML and plain
 /// text (no NUL, few control characters; UTF-8 or a single-byte code page). `None` for
@@ -558,6 +574,18 @@ mod tests {
         assert_eq!(media_type_of("ohne_endung", b"%PDF-1.4"), "application/pdf");
         assert_eq!(media_type_of("brief.txt", b"%PDF-1.4"), "text/plain", "a known extension wins");
         assert_eq!(media_type_of("daten.bin", &[0u8; 10]), "application/octet-stream");
+        // What is recorded: the declaration, unless the bytes are certainly something else.
+        assert_eq!(media_type_settled(Some("text/html"), "antrag.pdf", b"%PDF-1.7"), "application/pdf");
+        assert_eq!(media_type_settled(None, "brief.txt", b"%PDF-1.4"), "application/pdf");
+        assert_eq!(media_type_settled(None, "falsch.pdf", &docx), super::media_type_for("x.docx"));
+        assert_eq!(
+            media_type_settled(Some("text/plain; charset=utf-8"), "a.txt", b"Text"),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(media_type_settled(Some("application/pdf; x=1"), "a", b"%PDF-1.7"), "application/pdf; x=1");
+        // Weak signs of text never overrule: an HTML page declared as plain text stays text.
+        assert_eq!(media_type_settled(Some("text/plain"), "seite", b"<!DOCTYPE html><html>"), "text/plain");
+        assert_eq!(media_type_settled(None, "leer.txt", b""), "text/plain");
     }
 
     fn map(v: Value) -> Map<String, Value> {

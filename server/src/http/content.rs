@@ -353,7 +353,7 @@ async fn receive(
                 let declared = field.content_type().map(str::to_string).filter(|m| m != "application/octet-stream");
                 let stream = field.map_err(io_err);
                 let content = store_stream(&objects, chunk_size, max, Box::pin(stream), head, HEAD_KEPT).await?;
-                let media = declared.unwrap_or_else(|| model::media_type_of(&file_name, head).to_string());
+                let media = model::media_type_settled(declared.as_deref(), &file_name, head);
                 stored = Some((content, file_name, media));
                 continue;
             }
@@ -395,7 +395,7 @@ async fn receive(
     }
     let stream = req.into_body().into_data_stream().map_err(io_err);
     let content = store_stream(&objects, chunk_size, max, Box::pin(stream), head, HEAD_KEPT).await?;
-    let media = declared.unwrap_or_else(|| model::media_type_of(&file_name, head).to_string());
+    let media = model::media_type_settled(declared.as_deref(), &file_name, head);
     Ok((content, file_name, media, meta))
 }
 
@@ -645,7 +645,7 @@ pub async fn add_version(
     let (content, mut file_name, mut media, meta) = receive(&app, objects, chunk_size, meta, req, &mut head).await?;
     if file_name.is_empty() {
         file_name = last_name.unwrap_or_default();
-        media = model::media_type_of(&file_name, &head).to_string();
+        media = model::media_type_settled(None, &file_name, &head);
     }
     check_file_name(&file_name)?;
     let vfields = version_fields(&content, &file_name, &media, meta.comment.as_deref());
