@@ -372,55 +372,67 @@ async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationTok
             return;
         }
     };
+    // Each version once between two rests, so that one that stays pending (whatever the
+    // reason) cannot keep the worker from resting.
     let mut tried = std::collections::HashSet::new();
+    // What was pending when the worker last looked, and when that was.
+    let mut waiting: Vec<uuid::Uuid> = Vec::new();
+    let mut looked: Option<std::time::Instant> = None;
     loop {
-        if let Err(e) = repo.sync().await {
-            tracing::error!(error = %e, "ingest worker: sync failed");
-        } else {
-            // A plugin installed, switched or removed (on any node): the pipeline follows.
-            let now = akte_ingest::registry::state_key(repo.catalog());
-            if now != installed {
-                match crate::ingest::pipeline(&worker_opts.data_dir, &repo, true).await {
-                    Ok(p) => {
-                        pipeline = p;
-                        installed = now;
-                        tracing::info!("the installed plugins changed; the ingest pipeline is loaded again");
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "the changed plugins cannot load; the old pipeline runs")
-                    }
-                }
-            }
-            // One small batch, then look again: an upload that arrived meanwhile is weighed
-            // against what is still waiting. Cheap work first, scans one at a time, so that a
-            // text uploaded behind a dozen scans is searchable within a second, not after
-            // their OCR (the QA pass as an integrator measured 15.8 s before).
-            // Each version once between two rests, so that one that stays pending (whatever
-            // the reason) cannot keep the worker from resting.
-            let pending: Vec<uuid::Uuid> =
-                pipeline.pending(repo.catalog()).into_iter().filter(|v| !tried.contains(v)).collect();
-            let catalog = repo.catalog();
-            let batch = next_batch(pending, |v| {
-                catalog.get(v).and_then(|o| o.text("media_type")).is_some_and(akte_ingest::ocr::is_image)
-            });
-            tried.extend(batch.iter().copied());
-            if !batch.is_empty() {
-                if shutdown.is_cancelled() {
-                    return;
-                }
-                match pipeline.process(&mut repo, &batch, Arc::new(|_| {})).await {
-                    Ok(report) => {
-                        for (version, producer, message) in &report.failures {
-                            tracing::warn!(%version, %producer, %message, "extraction failed");
+        // Looking costs a listing of the store and a pass over every Dokument's results:
+        // at most once a second while work waits, not after every batch of a bulk upload.
+        if looked.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+            looked = Some(std::time::Instant::now());
+            waiting.clear();
+            match repo.sync().await {
+                Err(e) => tracing::error!(error = %e, "ingest worker: sync failed"),
+                Ok(_) => {
+                    // A plugin installed, switched or removed (on any node): the pipeline follows.
+                    let now = akte_ingest::registry::state_key(repo.catalog());
+                    if now != installed {
+                        match crate::ingest::pipeline(&worker_opts.data_dir, &repo, true).await {
+                            Ok(p) => {
+                                pipeline = p;
+                                installed = now;
+                                tracing::info!("the installed plugins changed; the ingest pipeline is loaded again");
+                            }
+                            Err(e) => tracing::error!(
+                                error = %format!("{e:#}"),
+                                "the changed plugins cannot load; the old pipeline runs"
+                            ),
                         }
-                        app.sync_wake.notify_one();
-                        continue;
                     }
-                    Err(e) => tracing::error!(error = %format!("{e:#}"), "ingest batch failed"),
+                    waiting = pipeline.pending(repo.catalog());
                 }
             }
         }
+        // One small batch, then look again (within a second): an upload that arrived
+        // meanwhile is weighed against what is still waiting. Cheap work first, scans one
+        // at a time, so that a text uploaded behind a dozen scans is searchable within a
+        // second, not after their OCR (the QA pass as an integrator measured 15.8 s before).
+        waiting.retain(|v| !tried.contains(v));
+        let catalog = repo.catalog();
+        let batch = next_batch(&waiting, |v| {
+            catalog.get(v).and_then(|o| o.text("media_type")).is_some_and(akte_ingest::ocr::is_image)
+        });
+        tried.extend(batch.iter().copied());
+        if !batch.is_empty() {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            match pipeline.process(&mut repo, &batch, Arc::new(|_| {})).await {
+                Ok(report) => {
+                    for (version, producer, message) in &report.failures {
+                        tracing::warn!(%version, %producer, %message, "extraction failed");
+                    }
+                    app.sync_wake.notify_one();
+                    continue;
+                }
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "ingest batch failed"),
+            }
+        }
         tried.clear();
+        looked = None;
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(5)) => {},
             _ = app.ingest_wake.notified() => {},
@@ -431,9 +443,9 @@ async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationTok
 
 /// The next versions for the ingest worker: up to four that need no OCR as images do, in
 /// the order they came; else one image (its OCR takes seconds).
-fn next_batch(pending: Vec<uuid::Uuid>, is_image: impl Fn(&uuid::Uuid) -> bool) -> Vec<uuid::Uuid> {
+fn next_batch(pending: &[uuid::Uuid], is_image: impl Fn(&uuid::Uuid) -> bool) -> Vec<uuid::Uuid> {
     let cheap: Vec<uuid::Uuid> = pending.iter().filter(|v| !is_image(v)).take(4).copied().collect();
-    if cheap.is_empty() { pending.into_iter().take(1).collect() } else { cheap }
+    if cheap.is_empty() { pending.iter().take(1).copied().collect() } else { cheap }
 }
 
 /// The installed plugins' state a pipeline was loaded for (`registry::state_key`).
@@ -488,9 +500,9 @@ mod tests {
         let ids: Vec<uuid::Uuid> = (0..8).map(|_| uuid::Uuid::now_v7()).collect();
         // Versions 0..6 are scans, 6 and 7 texts uploaded after them.
         let scan = |v: &uuid::Uuid| ids[..6].contains(v);
-        assert_eq!(next_batch(ids.clone(), scan), ids[6..].to_vec());
-        assert_eq!(next_batch(ids[..6].to_vec(), scan), ids[..1].to_vec());
-        assert_eq!(next_batch(ids.clone(), |_| false), ids[..4].to_vec());
-        assert!(next_batch(Vec::new(), scan).is_empty());
+        assert_eq!(next_batch(&ids, scan), ids[6..].to_vec());
+        assert_eq!(next_batch(&ids[..6], scan), ids[..1].to_vec());
+        assert_eq!(next_batch(&ids, |_| false), ids[..4].to_vec());
+        assert!(next_batch(&[], scan).is_empty());
     }
 }
