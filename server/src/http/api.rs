@@ -388,9 +388,9 @@ pub async fn create_akte(
     if (body.access.is_some() || body.confidentiality.is_some()) && !who.may(Action::Admin) {
         return Err(ApiError::forbidden("Only an admin sets access or confidentiality"));
     }
-    let key = super::content::idempotency_key(&headers, &who, "/akten")?;
+    let key = super::idempotency::idempotency_key(&headers, &who, "/akten")?;
     let mut fields = to_map(&body);
-    let key = match super::content::claim_key(&app, key, || serde_json::to_string(&fields).unwrap_or_default())? {
+    let key = match super::idempotency::claim_key(&app, key, || serde_json::to_string(&fields).unwrap_or_default())? {
         Ok(guard) => guard,
         Err(replay) => return Ok(replay),
     };

@@ -14,6 +14,7 @@ pub mod config;
 pub mod content;
 pub mod extract;
 pub mod feed;
+pub mod idempotency;
 pub mod jobs;
 pub mod oidc;
 pub mod openapi;
@@ -69,7 +70,7 @@ pub struct App {
     /// Browser sessions.
     pub sessions: auth::Sessions,
     /// Answers to POSTs with an `Idempotency-Key`.
-    pub idempotency: content::Idempotency,
+    pub idempotency: idempotency::Idempotency,
     /// Counters for `/metrics`.
     pub metrics: ops::Metrics,
     /// Reads not yet in the journal: (object, actor, what). Flushed every sync tick.
@@ -230,7 +231,7 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
         validators: tokio::sync::Mutex::new(None),
         validation_slots: tokio::sync::Semaphore::new(VALIDATIONS_AT_ONCE),
         sessions: auth::Sessions::default(),
-        idempotency: content::Idempotency::default(),
+        idempotency: idempotency::Idempotency::default(),
         metrics: ops::Metrics::default(),
         reads: std::sync::Mutex::new(Vec::new()),
         ingest_wake: Arc::new(Notify::new()),
