@@ -18,46 +18,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-/// An extraction or failure of any of the guest crates, in plain terms.
-type Canon = Result<(String, Vec<(u32, u32)>, Vec<(String, String)>, Option<String>), (&'static str, String)>;
+mod extractors;
 
-/// Calls `$krate::extract` and converts its result (each crate has its own WIT types).
-macro_rules! extractor {
-    ($krate:ident) => {
-        |content: Vec<u8>, media_type: String| -> (Duration, Canon) {
-            let started = Instant::now();
-            let result = $krate::extract(content, media_type);
-            let elapsed = started.elapsed();
-            let canon = match result {
-                Ok(e) => Ok((
-                    e.text,
-                    e.pages.iter().map(|p| (p.start, p.end)).collect(),
-                    e.fields.into_iter().map(|f| (f.name, f.value)).collect(),
-                    e.language,
-                )),
-                Err($krate::Failure::Unsupported(s)) => Err(("unsupported", s)),
-                Err($krate::Failure::Malformed(s)) => Err(("malformed", s)),
-                Err($krate::Failure::Other(s)) => Err(("other", s)),
-            };
-            (elapsed, canon)
-        }
-    };
-}
-
-type Extract = fn(Vec<u8>, String) -> (Duration, Canon);
-
-fn extractor(plugin: &str) -> Extract {
-    match plugin {
-        "txt" => extractor!(akte_guest_txt),
-        "html" => extractor!(akte_guest_html),
-        "office" => extractor!(akte_guest_office),
-        "pdf" => extractor!(akte_guest_pdf),
-        "eml" => extractor!(akte_guest_eml),
-        other => panic!("no built-in extractor {other:?}"),
-    }
-}
+use extractors::{Canon, extractor};
 
 /// The canonical form both halves of the benchmark write; they must be byte-identical.
 fn canonical(c: &Canon) -> String {

@@ -42,27 +42,15 @@ const MAX_MESSAGE: usize = 400;
 /// What an extraction came to: the text's length, or the failure's kind and message.
 type Outcome = Result<usize, String>;
 
-macro_rules! extractor {
-    ($krate:ident) => {
-        |content: Vec<u8>, media_type: String| -> Outcome {
-            match $krate::extract(content, media_type) {
-                Ok(e) => Ok(e.text.len()),
-                Err($krate::Failure::Unsupported(s)) => Err(format!("unsupported: {s}")),
-                Err($krate::Failure::Malformed(s)) => Err(format!("malformed: {s}")),
-                Err($krate::Failure::Other(s)) => Err(format!("other: {s}")),
-            }
-        }
-    };
-}
+/// The extractors as `akte-bench-native` calls them.
+#[path = "../../bench-native/src/extractors.rs"]
+mod extractors;
 
-fn extractor(name: &str) -> fn(Vec<u8>, String) -> Outcome {
-    match name {
-        "txt" => extractor!(akte_guest_txt),
-        "html" => extractor!(akte_guest_html),
-        "office" => extractor!(akte_guest_office),
-        "pdf" => extractor!(akte_guest_pdf),
-        "eml" => extractor!(akte_guest_eml),
-        other => panic!("no built-in extractor {other:?}"),
+/// An extraction's [`Outcome`].
+fn outcome(canon: extractors::Canon) -> Outcome {
+    match canon {
+        Ok((text, ..)) => Ok(text.len()),
+        Err((kind, message)) => Err(format!("{kind}: {message}")),
     }
 }
 
@@ -85,7 +73,7 @@ enum Ran {
 }
 
 /// Runs one extraction in a thread of its own, with the sandbox's stack and a deadline.
-fn run(extract: fn(Vec<u8>, String) -> Outcome, content: Vec<u8>, media_type: &str) -> Ran {
+fn run(extract: extractors::Extract, content: Vec<u8>, media_type: &str) -> Ran {
     let (tx, rx) = mpsc::channel();
     let media_type = media_type.to_string();
     std::thread::Builder::new()
@@ -93,7 +81,7 @@ fn run(extract: fn(Vec<u8>, String) -> Outcome, content: Vec<u8>, media_type: &s
         .stack_size(STACK)
         .spawn(move || {
             let started = Instant::now();
-            let result = std::panic::catch_unwind(|| extract(content, media_type));
+            let result = std::panic::catch_unwind(|| outcome(extract(content, media_type).1));
             let _ = tx.send((result, started.elapsed()));
         })
         .expect("a thread can be started");
@@ -132,7 +120,7 @@ fn main() {
     let started = Instant::now();
     let mut problems = 0usize;
     for sample in &samples {
-        let extract = extractor(sample.extractor);
+        let extract = extractors::extractor(sample.extractor);
         let (mut ok, mut failed, mut slowest) = (0usize, 0usize, Duration::ZERO);
         for k in first..first + n {
             let seed = sample.seed(k);
