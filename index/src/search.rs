@@ -194,10 +194,14 @@ pub struct SearchResponse {
 /// Documents with one of `values` in the keyword `field`. One value is a plain term query:
 /// a term set builds a small FST for every search, which costs more than the lookup.
 fn keyword_set(field: tantivy::schema::Field, values: &[String]) -> Box<dyn Query> {
-    let term = |v: &String| Term::from_field_text(field, &v.to_lowercase());
-    match values {
-        [one] => Box::new(TermQuery::new(term(one), IndexRecordOption::Basic)),
-        _ => Box::new(TermSetQuery::new(values.iter().map(term))),
+    term_or_set(values.iter().map(|v| Term::from_field_text(field, &v.to_lowercase())).collect())
+}
+
+/// Documents with one of `terms`: one term is a plain term query (see [`keyword_set`]).
+fn term_or_set(terms: Vec<Term>) -> Box<dyn Query> {
+    match <[Term; 1]>::try_from(terms) {
+        Ok([one]) => Box::new(TermQuery::new(one, IndexRecordOption::Basic)),
+        Err(terms) => Box::new(TermSetQuery::new(terms)),
     }
 }
 
@@ -225,11 +229,7 @@ fn filter_clauses(searcher: &Searcher, f: &Fields, filters: &Filters) -> Result<
         for value in &filters.document_type {
             terms.extend(crate::query::build::doctype_terms(searcher, f.doctype_kw, value)?);
         }
-        // One type is a plain term query, as in `keyword_set`.
-        out.push(match <[Term; 1]>::try_from(terms) {
-            Ok([one]) => Box::new(TermQuery::new(one, IndexRecordOption::Basic)) as Box<dyn Query>,
-            Err(terms) => Box::new(TermSetQuery::new(terms)),
-        });
+        out.push(term_or_set(terms));
     }
     for (field, values) in [(f.media_kw, &filters.media_type), (f.sender_kw, &filters.sender)] {
         if !values.is_empty() {
