@@ -61,7 +61,7 @@ fn spaced_range<'a>(value: &str, rest: &'a str) -> (String, &'a str) {
         let word_end = r.find(char::is_whitespace).unwrap_or(r.len());
         if matches!(r[..word_end].to_lowercase().as_str(), "bis" | "-" | "–") {
             let next = r[word_end..].trim_start();
-            let end = next.find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"')).unwrap_or(next.len());
+            let end = next.find(ends_word).unwrap_or(next.len());
             let joined = format!("{range}..{}", &next[..end]);
             if end > 0 && super::build::parse_date_range(&joined).is_ok() {
                 return (joined, &next[end..]);
@@ -76,7 +76,7 @@ fn spaced_range<'a>(value: &str, rest: &'a str) -> (String, &'a str) {
     }
     if range.ends_with("..") && after.trim_start().starts_with(|c: char| c.is_ascii_digit()) {
         let r = after.trim_start();
-        let end = r.find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"')).unwrap_or(r.len());
+        let end = r.find(ends_word).unwrap_or(r.len());
         // Only a date ends the range: `datum:2026.. 5 Windräder` keeps its open end.
         if super::build::parse_date_range(&format!("{range}{}", &r[..end])).is_ok() {
             range.push_str(&r[..end]);
