@@ -291,7 +291,8 @@ pub struct AkteCreate {
 pub struct AktenQuery {
     /// Only Akten filed under this Aktenplan code or below it.
     pub aktenplan: Option<String>,
-    /// `offen` or `zda`.
+    /// Only open or only closed Akten.
+    #[param(value_type = Option<super::schema::Status>)]
     pub status: Option<String>,
     /// Aktenzeichen prefix.
     pub aktenzeichen: Option<String>,
@@ -423,7 +424,7 @@ pub async fn get_akte(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): 
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     let a = visible(cat, &who, id, ObjKind::Akte)?;
-    app.record_read(&who, id, "metadata");
+    app.record_read(&who, id, super::schema::Read::Metadata);
     Ok(tagged(StatusCode::OK, &etag(a), akte_view(cat, a)))
 }
 
@@ -572,7 +573,7 @@ pub async fn get_vorgang(State(app): State<Arc<App>>, Caller(who): Caller, Id(id
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let v = visible(repo.catalog(), &who, id, ObjKind::Vorgang)?;
-    app.record_read(&who, id, "metadata");
+    app.record_read(&who, id, super::schema::Read::Metadata);
     Ok(tagged(StatusCode::OK, &etag(v), vorgang_view(v)))
 }
 
@@ -613,7 +614,7 @@ pub async fn get_dokument(State(app): State<Arc<App>>, Caller(who): Caller, Id(i
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     let d = visible(cat, &who, id, ObjKind::Dokument)?;
-    app.record_read(&who, id, "metadata");
+    app.record_read(&who, id, super::schema::Read::Metadata);
     Ok(tagged(StatusCode::OK, &etag(d), dokument_view(cat, d)))
 }
 

@@ -34,6 +34,7 @@ use super::{
     extract::{Id, Q},
     idempotency::{IdempotencyGuard, claim_key, idempotency_key},
     problem::{ApiError, ApiResult},
+    schema,
     views::{DokumentView, VersionView, dokument_view, version_view},
 };
 
@@ -307,7 +308,7 @@ fn check_file_name(name: &str) -> ApiResult<()> {
         ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice; the key for another request answers 422, a second request while the first runs 409")),
     request_body(content(
         (UploadForm = "multipart/form-data"),
-        (Vec<u8> = "application/octet-stream"),
+        (schema::Binary = "application/octet-stream"),
     ), description = "The document: a multipart form with a `file` part, or the raw bytes"),
     responses((status = 201, body = Uploaded)))]
 pub async fn upload(
@@ -498,7 +499,7 @@ fn created(key: Option<IdempotencyGuard<'_>>, location: String, body: Uploaded) 
         ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice; the key for another request answers 422, a second request while the first runs 409")),
     request_body(content(
         (UploadForm = "multipart/form-data"),
-        (Vec<u8> = "application/octet-stream"),
+        (schema::Binary = "application/octet-stream"),
     ), description = "The new content"),
     responses((status = 201, body = Uploaded)))]
 pub async fn add_version(
@@ -653,8 +654,8 @@ fn disposition(name: &str) -> String {
         ("Range" = Option<String>, Header, description = "One byte range, e.g. bytes=0-1023"),
         ("If-None-Match" = Option<String>, Header, description = "The ETag the client has")),
     responses(
-        (status = 200, description = "The content, with its own media type", content_type = "*/*", body = Vec<u8>),
-        (status = 206, description = "The requested range", content_type = "*/*", body = Vec<u8>),
+        (status = 200, description = "The content, with its own media type", content_type = "*/*", body = schema::Binary),
+        (status = 206, description = "The requested range", content_type = "*/*", body = schema::Binary),
         (status = 304, description = "Not modified"),
     ))]
 pub async fn download(
@@ -682,7 +683,7 @@ pub async fn download(
             _ => return Err(ApiError::no_object("Dokument", id)),
         };
         let root = version.content.ok_or_else(|| ApiError::integrity("The version has no content"))?;
-        app.record_read(&who, version.parent.unwrap_or(id), "content");
+        app.record_read(&who, version.parent.unwrap_or(id), schema::Read::Content);
         (
             repo.objects().clone(),
             root,
@@ -787,7 +788,7 @@ pub async fn text(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<U
     visible(cat, &who, id, ObjKind::Dokument)?;
     let version =
         cat.latest_version(&id).ok_or_else(|| ApiError::not_found(format!("Dokument {id} has no version")))?;
-    app.record_read(&who, id, "text");
+    app.record_read(&who, id, schema::Read::Text);
     let reader = app.reader(&repo).await.map_err(|e| ApiError::internal(format!("{e:#}")))?;
     let view = reader.view(&repo, &version.id).await.map_err(|e| ApiError::internal(format!("{e:#}")))?;
     Ok(Json(TextView::from(view)))

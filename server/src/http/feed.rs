@@ -19,6 +19,7 @@ use super::{
     auth::{Action, Caller, Principal},
     extract::{Id, Q},
     problem::{ApiError, ApiResult},
+    schema::{ChangeAction, Kind},
 };
 
 /// The routes of this module.
@@ -60,7 +61,8 @@ pub struct HistoryItem {
     pub time: String,
     /// Who.
     pub actor: String,
-    /// `create`, `update`, `add-version`, or for reads `metadata`, `content`, `text`, `history`.
+    /// What happened: a write (`create`, `update`, `add-version`) or a read.
+    #[schema(value_type = super::schema::HistoryAction)]
     pub action: String,
     /// The object concerned (for `add-version`, the version).
     pub object: Uuid,
@@ -125,7 +127,7 @@ async fn history_of(app: &App, who: &Principal, id: Uuid, kind: ObjKind) -> ApiR
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     let obj = super::api::visible(cat, who, id, kind)?;
-    app.record_read(who, id, "history");
+    app.record_read(who, id, super::schema::Read::History);
     Ok(Json(cat.history(&obj.id).iter().map(history_item).collect()))
 }
 
@@ -168,10 +170,10 @@ pub struct ChangeItem {
     pub time: String,
     /// Who.
     pub actor: String,
-    /// `create` or `update`.
-    pub action: String,
-    /// Kind: `akte`, `vorgang`, `dokument`, `version`, `aktenplan`.
-    pub kind: String,
+    /// What happened.
+    pub action: ChangeAction,
+    /// The object's kind (plugins, accounts and tokens only for admins).
+    pub kind: Kind,
     /// The object.
     pub object: Uuid,
     /// Its Akte, if any.
@@ -190,10 +192,6 @@ pub struct ChangesPage {
     pub next: String,
     /// Whether more changes are waiting now.
     pub more: bool,
-}
-
-fn kind_name(k: ObjKind) -> String {
-    serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn feed_visible(who: &Principal, cat: &Catalog, id: &Uuid) -> Option<(ObjKind, Option<Uuid>)> {
@@ -228,8 +226,8 @@ pub async fn changes(
         }
         for (op, fields) in &e.ops {
             let (id, action) = match op {
-                Op::Create { id, .. } => (id, "create"),
-                Op::Update { id, .. } => (id, "update"),
+                Op::Create { id, .. } => (id, ChangeAction::Create),
+                Op::Update { id, .. } => (id, ChangeAction::Update),
                 // A deletion shows to those who may delete: the Akte's grants are gone with
                 // it, so nobody else can be shown to have seen it.
                 Op::Delete { id, .. } => {
@@ -237,8 +235,8 @@ pub async fn changes(
                         out.push(ChangeItem {
                             time: e.hlc.rfc3339(),
                             actor: e.actor.clone(),
-                            action: "delete".into(),
-                            kind: "akte".into(),
+                            action: ChangeAction::Delete,
+                            kind: Kind::Akte,
                             object: *id,
                             akte_id: Some(*id),
                             fields: fields.map(),
@@ -254,8 +252,8 @@ pub async fn changes(
             out.push(ChangeItem {
                 time: e.hlc.rfc3339(),
                 actor: e.actor.clone(),
-                action: action.into(),
-                kind: kind_name(kind),
+                action,
+                kind: kind.into(),
                 object: *id,
                 akte_id: akte,
                 fields,

@@ -542,7 +542,7 @@ pub async fn create_export(
 }
 
 #[utoipa::path(post, path = "/api/v1/imports", tag = "Austausch",
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    request_body(content = super::schema::Binary, content_type = "application/octet-stream",
         description = "One ZIP as the raw body (application/zip or application/octet-stream): an xdomea message, or a zipped BagIt bag, OCFL storage root or Paperless-ngx export"),
     responses((status = 202, description = "The job; `Location` names it", body = JobView)))]
 pub async fn create_import(State(app): State<Arc<App>>, Caller(who): Caller, req: Request) -> ApiResult<Response> {
@@ -656,7 +656,7 @@ pub async fn delete_job(State(app): State<Arc<App>>, Caller(who): Caller, Id(id)
 
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/result", tag = "Austausch",
     params(("id" = Uuid, Path, description = "Job id")),
-    responses((status = 200, description = "The export as one ZIP", content_type = "application/zip", body = Vec<u8>)))]
+    responses((status = 200, description = "The export as one ZIP", content_type = "application/zip", body = super::schema::Binary)))]
 pub async fn result(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
     let (kind, state, file) = registry(&app).visible_job(&who, id, |j| (j.kind, j.state, j.file.clone()))?;
     let file = match (kind, state, file) {
@@ -775,7 +775,7 @@ async fn export(
         r.map_err(|e| JobError::exchange(e, &dir))?
     };
     for id in &ids {
-        app.record_read(&who, *id, "export");
+        app.record_read(&who, *id, super::schema::Read::Export);
     }
     let result = job_result(&report);
     let (path, name) = match format {

@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod ops;
 pub mod problem;
 pub mod retention;
+pub mod schema;
 pub mod views;
 
 use std::{
@@ -94,8 +95,8 @@ pub struct App {
 impl App {
     /// Notes that `who` read `id` (`metadata`, `content`, `text`, `history`); the sync task
     /// writes the reads to the journal within one sync interval.
-    pub fn record_read(&self, who: &auth::Principal, id: uuid::Uuid, what: &str) {
-        self.reads.lock().expect("reads lock").push((id, who.actor.clone(), what.to_string()));
+    pub fn record_read(&self, who: &auth::Principal, id: uuid::Uuid, how: schema::Read) {
+        self.reads.lock().expect("reads lock").push((id, who.actor.clone(), how.as_str().to_string()));
     }
 
     /// Commits the noted reads as one journal entry.

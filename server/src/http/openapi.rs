@@ -189,3 +189,75 @@ pub fn reference_html() -> String {
          <h2>Operations</h2>{body}</main></body></html>"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn doc() -> Value {
+        serde_json::from_str(&super::openapi_json()).unwrap()
+    }
+
+    /// Every place in `v` where a schema is an array of integers, by JSON pointer.
+    fn integer_arrays(v: &Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if o.get("type") == Some(&Value::from("array"))
+                    && o.get("items").and_then(|i| i.get("type")) == Some(&Value::from("integer"))
+                {
+                    out.push(at.to_string());
+                }
+                for (k, v) in o {
+                    integer_arrays(v, &format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out);
+                }
+            }
+            Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| integer_arrays(v, &format!("{at}/{i}"), out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn raw_bodies_are_binary_strings_not_arrays_of_integers() {
+        let doc = doc();
+        let mut found = Vec::new();
+        integer_arrays(&doc, "", &mut found);
+        assert!(found.is_empty(), "arrays of integers where bytes are meant: {found:#?}");
+        assert_eq!(doc["components"]["schemas"]["Binary"]["format"], "binary");
+        let upload = &doc["paths"]["/api/v1/akten/{id}/dokumente"]["post"]["requestBody"]["content"];
+        assert_eq!(upload["application/octet-stream"]["schema"]["$ref"], "#/components/schemas/Binary");
+        let import = &doc["paths"]["/api/v1/imports"]["post"]["requestBody"]["content"];
+        assert_eq!(import["application/octet-stream"]["schema"]["$ref"], "#/components/schemas/Binary");
+    }
+
+    #[test]
+    fn words_a_field_takes_are_enums() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        let values = |name: &str| -> Vec<String> {
+            serde_json::from_value(schemas[name]["enum"].clone()).unwrap_or_else(|_| panic!("{name} is an enum"))
+        };
+        assert_eq!(values("Status"), ["offen", "zda"]);
+        assert_eq!(values("ChangeAction"), ["create", "update", "delete"]);
+        assert_eq!(
+            values("Kind"),
+            ["aktenplan", "akte", "vorgang", "dokument", "version", "plugin", "account", "token"]
+        );
+        assert_eq!(
+            values("HistoryAction"),
+            ["create", "update", "add-version", "metadata", "content", "text", "history", "export"]
+        );
+        for (schema, field, target) in [
+            ("AkteView", "status", "Status"),
+            ("VorgangView", "status", "Status"),
+            ("ChangeItem", "action", "ChangeAction"),
+            ("ChangeItem", "kind", "Kind"),
+            ("HistoryItem", "action", "HistoryAction"),
+        ] {
+            assert_eq!(
+                schemas[schema]["properties"][field]["$ref"],
+                format!("#/components/schemas/{target}"),
+                "{schema}.{field}"
+            );
+        }
+    }
+}

@@ -12,6 +12,8 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::schema::Status;
+
 /// An Aktenplan node.
 #[derive(Serialize, ToSchema)]
 pub struct PlanView {
@@ -39,8 +41,8 @@ pub struct AkteView {
     pub aktenzeichen: String,
     /// Betreff.
     pub title: String,
-    /// `offen` or `zda`.
-    pub status: String,
+    /// Open, or closed (zu den Akten).
+    pub status: Status,
     /// Aktenplan code.
     pub aktenplan: Option<String>,
     /// Every field (retention, appraisal, confidentiality, legal hold, access, custom …).
@@ -71,8 +73,8 @@ pub struct VorgangView {
     pub parent_id: Uuid,
     /// Subject.
     pub title: String,
-    /// `offen` or `zda`.
-    pub status: String,
+    /// Open, or closed (zu den Akten).
+    pub status: Status,
     /// Every field.
     #[schema(value_type = Object)]
     pub fields: Map<String, Value>,
@@ -162,7 +164,7 @@ pub fn akte_view(cat: &Catalog, a: &Obj) -> AkteView {
         id: a.id,
         aktenzeichen: text(a, "aktenzeichen"),
         title: text(a, "title"),
-        status: a.text("status").unwrap_or("offen").to_string(),
+        status: Status::of(a),
         aktenplan: a.text("aktenplan").map(str::to_string),
         fields: a.fields.to_map(),
         dokumente: cat.dokumente_of(&a.id).len(),
@@ -180,7 +182,7 @@ pub(super) fn vorgang_view(v: &Obj) -> VorgangView {
         akte_id: v.akte.unwrap_or_default(),
         parent_id: v.parent.unwrap_or_default(),
         title: text(v, "title"),
-        status: v.text("status").unwrap_or("offen").to_string(),
+        status: Status::of(v),
         fields: v.fields.to_map(),
         created: v.created.rfc3339(),
         updated: v.updated.rfc3339(),
