@@ -278,6 +278,7 @@ fn upload_download_versions_history_and_feed() {
     // The change feed, paged: every object appears once, in order, and the cursor resumes.
     let mut since = String::new();
     let mut seen = Vec::new();
+    let mut versions_in = Vec::new();
     loop {
         let page: Value = c
             .get(s.url(&format!("/changes?limit=2&since={since}")))
@@ -288,6 +289,7 @@ fn upload_download_versions_history_and_feed() {
             .unwrap();
         for ch in page["changes"].as_array().unwrap() {
             seen.push((ch["action"].as_str().unwrap().to_string(), ch["object"].as_str().unwrap().to_string()));
+            versions_in.extend((ch["kind"] == "version").then(|| ch["parent_id"].as_str().unwrap().to_string()));
         }
         since = page["next"].as_str().unwrap().to_string();
         if page["more"] == false {
@@ -298,6 +300,7 @@ fn upload_download_versions_history_and_feed() {
     assert!(seen.contains(&("create".into(), dok.clone())));
     let creates = seen.iter().filter(|(a, o)| a == "create" && *o == akte).count();
     assert_eq!(creates, 1, "each change once");
+    assert!(versions_in.contains(&raw_id), "a version's change names its Dokument: {versions_in:?}");
     let page: Value =
         c.get(s.url(&format!("/changes?since={since}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
     assert_eq!(page["changes"].as_array().unwrap().len(), 0, "nothing new after the last cursor");

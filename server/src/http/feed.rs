@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use akte_store::{
-    catalog::{Catalog, HistoryEntry},
+    catalog::{Catalog, HistoryEntry, Obj},
     journal::Op,
     model::ObjKind,
 };
@@ -178,6 +178,9 @@ pub struct ChangeItem {
     pub object: Uuid,
     /// Its Akte, if any.
     pub akte_id: Option<Uuid>,
+    /// What it is in: a version's Dokument, a Dokument's Vorgang or Akte, a Vorgang's
+    /// Akte or Vorgang, an Aktenplan node's parent node.
+    pub parent_id: Option<Uuid>,
     /// The fields set.
     #[schema(value_type = Object)]
     pub fields: Map<String, Value>,
@@ -194,9 +197,9 @@ pub struct ChangesPage {
     pub more: bool,
 }
 
-fn feed_visible(who: &Principal, cat: &Catalog, id: &Uuid) -> Option<(ObjKind, Option<Uuid>)> {
+fn feed_visible<'c>(who: &Principal, cat: &'c Catalog, id: &Uuid) -> Option<&'c Obj> {
     let o = cat.get(id)?;
-    who.sees_obj(cat, o).then_some((o.kind, o.akte))
+    who.sees_obj(cat, o).then_some(o)
 }
 
 #[utoipa::path(get, path = "/api/v1/changes", tag = "Verlauf", params(ChangesQuery),
@@ -239,6 +242,7 @@ pub async fn changes(
                             kind: Kind::Akte,
                             object: *id,
                             akte_id: Some(*id),
+                            parent_id: None,
                             fields: fields.map(),
                         });
                     }
@@ -246,16 +250,17 @@ pub async fn changes(
                 }
                 Op::Derive { .. } | Op::Read { .. } => continue,
             };
-            let Some((kind, akte)) = feed_visible(&who, cat, id) else { continue };
+            let Some(obj) = feed_visible(&who, cat, id) else { continue };
             let mut fields = fields.map();
             redact(&mut fields);
             out.push(ChangeItem {
                 time: e.hlc.rfc3339(),
                 actor: e.actor.clone(),
                 action,
-                kind: kind.into(),
+                kind: obj.kind.into(),
                 object: *id,
-                akte_id: akte,
+                akte_id: obj.akte,
+                parent_id: obj.parent,
                 fields,
             });
         }
