@@ -454,9 +454,15 @@ pub enum KeyCommand {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let json = cli.json;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
     match runtime.block_on(cmd::run(cli)) {
         Ok(code) => code,
+        Err(e) if json => {
+            // A program asked for JSON: the failure too, on stderr, as one object.
+            eprintln!("{}", serde_json::json!({ "error": output::sentence(&e) }));
+            std::process::ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("akte: {}", output::sentence(&e));
             std::process::ExitCode::from(1)

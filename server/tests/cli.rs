@@ -126,6 +126,13 @@ fn errors_are_one_sentence_and_exit_1() {
 
     let r = run(&data, &["add", "99.9-0000/1999", f]).fails_with_sentence();
     assert!(r.stderr.contains("99.9-0000/1999"), "names the unknown Akte: {}", r.stderr);
+    // With --json the failure is JSON too: one object on stderr, the same sentence.
+    let j = run(&data, &["add", "99.9-0000/1999", f, "--json"]);
+    assert_eq!(j.code, 1, "{j}");
+    assert!(j.stdout.is_empty(), "{j}");
+    let error: Value = serde_json::from_str(j.stderr.trim()).unwrap_or_else(|e| panic!("{e}: {j}"));
+    assert_eq!(keys_of(&error), ["error"], "{j}");
+    assert_eq!(format!("akte: {}", error["error"].as_str().unwrap()), r.stderr.trim(), "the same sentence");
     run(&data, &["ls", "99.9-0000/1999"]).fails_with_sentence();
     run(&data, &["vorgang", "99.9-0000/1999", "--title", "X"]).fails_with_sentence();
     let r = run(&data, &["search", "Windpark", "--akte", ""]).fails_with_sentence();
