@@ -136,6 +136,40 @@ pub struct View {
     pub producers: Vec<String>,
     /// Failures: producer and message.
     pub failures: Vec<(String, String)>,
+    /// Producers this node's pipeline would still run for the version (OCR of a PDF's
+    /// pages without text included once the extraction has named them).
+    pub pending: Vec<String>,
+}
+
+/// Where a version's text stands, from its [`View`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TextState {
+    /// An extractor or OCR has produced text (it may be empty: an empty document).
+    Done,
+    /// Nothing has produced text yet, and an extractor or OCR is still to run.
+    Pending,
+    /// Every extractor and OCR that ran failed, and none is left to run.
+    Failed,
+    /// No extractor takes the media type, and no OCR either.
+    None,
+}
+
+impl View {
+    /// Where the text stands: done as soon as any extractor or OCR produced text.
+    pub fn text_state(&self) -> TextState {
+        let text_stage = |p: &String| matches!(Stage::of(p), Some(Stage::Extract | Stage::Ocr));
+        let failed = |p: &String| self.failures.iter().any(|(f, _)| f == p);
+        if self.producers.iter().filter(|p| text_stage(p)).any(|p| !failed(p)) {
+            TextState::Done
+        } else if self.pending.iter().any(text_stage) {
+            TextState::Pending
+        } else if self.producers.iter().any(text_stage) {
+            TextState::Failed
+        } else {
+            TextState::None
+        }
+    }
 }
 
 /// The ingest pipeline of one node: the plugins to run and the OCR engine, if any.
@@ -597,8 +631,9 @@ impl Pipeline {
         let catalog = repo.catalog();
         let obj = catalog.get(version).ok_or_else(|| Error::NotFound(format!("There is no version {version}")))?;
         let Some(job) = job_of(catalog, obj) else { return Ok(View::default()) };
-        let Some(have) = catalog.derived(&job.content) else { return Ok(View::default()) };
         let current = self.producers(&job);
+        let Some(have) = catalog.derived(&job.content) else { return Ok(View { pending: current, ..View::default() }) };
+        let mut pending: Vec<String> = current.iter().filter(|p| !have.contains_key(p)).cloned().collect();
         let mut chosen: Vec<&String> = current.iter().filter(|p| have.contains_key(p)).collect();
         // OCR of PDF pages is not in `producers` (it depends on the extraction); take any.
         let ocr: Vec<&String> =
@@ -628,6 +663,16 @@ impl Pipeline {
                 Payload::Text { text, fields, .. } => {
                     push_text(&mut view.text, &text);
                     if Stage::of(producer) == Some(Stage::Extract) {
+                        // A PDF's pages without text wait for OCR, when this node has it.
+                        let without_text =
+                            fields.iter().any(|(k, v)| k == "pages-without-text" && !v.trim().is_empty());
+                        if without_text
+                            && let Some(o) = self.wants_ocr(&job.media_type)
+                            && !have.contains_key(&o.producer())
+                            && !pending.contains(&o.producer())
+                        {
+                            pending.push(o.producer());
+                        }
                         view.extracted_fields = fields;
                     }
                 }
@@ -650,6 +695,7 @@ impl Pipeline {
                 Payload::Failed { message, .. } => view.failures.push((producer.clone(), message)),
             }
         }
+        view.pending = pending;
         Ok(view)
     }
 }
@@ -803,4 +849,33 @@ fn job_of(catalog: &Catalog, version: &Obj) -> Option<Job> {
     let size = version.fields.get("size").and_then(Value::as_u64).unwrap_or(0);
     let (aktenplan, info) = document_info(catalog, dokument, &media_type, version.text("file_name"), size);
     Some(Job { version: version.id, content: version.content?, media_type, size, aktenplan, info })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TextState, View};
+
+    fn view(producers: &[&str], failed: &[&str], pending: &[&str]) -> View {
+        let strings = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        View {
+            producers: strings(producers),
+            failures: failed.iter().map(|p| (p.to_string(), "kaputt".to_string())).collect(),
+            pending: strings(pending),
+            ..View::default()
+        }
+    }
+
+    #[test]
+    fn text_state_follows_the_text_producers() {
+        let (pdf, ocr, enrich) = ("extract:pdf@0.1.0", "ocr:tesseract@5", "enrich:keywords@0.1.0");
+        assert_eq!(view(&[], &[], &[pdf, enrich]).text_state(), TextState::Pending);
+        assert_eq!(view(&[pdf], &[], &[enrich]).text_state(), TextState::Done);
+        // The extractor failed, OCR of the pages is still to come.
+        assert_eq!(view(&[pdf], &[pdf], &[ocr]).text_state(), TextState::Pending);
+        assert_eq!(view(&[pdf, ocr], &[pdf], &[]).text_state(), TextState::Done);
+        assert_eq!(view(&[pdf, ocr, enrich], &[pdf, ocr], &[]).text_state(), TextState::Failed);
+        // An enricher's result or failure says nothing about the text.
+        assert_eq!(view(&[enrich], &[enrich], &[]).text_state(), TextState::None);
+        assert_eq!(view(&[], &[], &[enrich]).text_state(), TextState::None);
+    }
 }

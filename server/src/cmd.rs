@@ -481,6 +481,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if cli.json {
                 // The shape of GET /api/v1/dokumente/{id}/text.
                 print_json(&crate::http::content::TextView::from(view));
+            } else if view.text_state() == akte_ingest::TextState::None {
+                bail!("No extractor on this node reads the media type of {dokument}, so it has no text");
             } else if view.producers.is_empty() {
                 bail!("Nothing has been extracted from {dokument} yet; run `akte ingest`");
             } else {

@@ -344,6 +344,11 @@ fn upload_download_versions_history_and_feed() {
     assert!(
         m.contains("akte_http_requests_total{method=\"POST\",route=\"/api/v1/akten/{id}/dokumente\",status=\"201\"}")
     );
+    // Ingest is off on this server: the text waits for its extractor.
+    let waiting: Value =
+        c.get(s.url(&format!("/dokumente/{dok}/text"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!((&waiting["state"], &waiting["extracted"]), (&json!("pending"), &json!(false)), "{waiting}");
+    assert!(waiting["pending"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().starts_with("extract:")));
     assert!(s.stop().success(), "graceful shutdown exits 0");
     common::ok(&data, &["verify"]);
     // `akte text --json` prints what the API answers (after extraction, which this server
@@ -355,6 +360,8 @@ fn upload_download_versions_history_and_feed() {
     assert!(s.stop().success());
     assert_eq!(common::ok(&data, &["text", &dok, "--json"]).json(), api_text);
     assert_eq!(api_text["extracted"], true, "{api_text}");
+    // This "PDF" is not one: its extractor ran and failed, and nothing else reads PDFs here.
+    assert_eq!((&api_text["state"], &api_text["pending"]), (&json!("failed"), &json!([])), "{api_text}");
     assert!(api_text["fields"].is_object() && api_text["failures"].is_object(), "{api_text}");
     // The audit trail re-reads from the store, with the reads recorded above.
     let audit = common::ok(&data, &["audit", "verify", "--json"]).json();

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{Rng, Run, create, init_repo, ok, public_key, run, run_in, write_file};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 const AZ: &str = "61.2-0815/2026";
@@ -582,4 +582,16 @@ fn duplicate_aktenzeichen_from_two_nodes_is_surfaced_identically() {
     assert_eq!(rows.len(), 1);
     ok(&a, &["verify"]);
     on_node(&b, &store_b, &identity, &["verify"]).ok();
+}
+
+#[test]
+fn text_of_a_document_nothing_reads_says_so() {
+    let (tmp, data, _) = repo_with_documents();
+    let file = write_file(tmp.path(), "messwerte.bin", &[0x00, 0x9f, 0x42, 0xff, 0x00, 0x13, 0x37, 0x00]);
+    let added = ok(&data, &["add", AZ, file.to_str().unwrap(), "--json"]).json();
+    let id = added[0]["id"].as_str().unwrap().to_string();
+    let r = run(&data, &["text", &id]).fails_with_sentence();
+    assert!(r.stderr.contains("No extractor"), "{}", r.stderr);
+    let view = ok(&data, &["text", &id, "--json"]).json();
+    assert_eq!((&view["state"], &view["pending"]), (&json!("none"), &json!([])), "{view}");
 }

@@ -775,8 +775,13 @@ pub struct TextView {
     /// Failures by producer.
     #[schema(value_type = Object)]
     pub failures: Value,
-    /// False while extraction has not run yet.
+    /// Whether any producer has a result for the version (a failure counts; see `state`).
     pub extracted: bool,
+    /// Where the text stands: `done`, `pending`, `failed` (every extractor and OCR failed)
+    /// or `none` (nothing reads this media type).
+    pub state: schema::TextState,
+    /// Producers that have yet to run for the version on this node.
+    pub pending: Vec<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/dokumente/{id}/text", tag = "Dokumente",
@@ -800,6 +805,8 @@ impl From<akte_ingest::View> for TextView {
         fields.extend(view.fields.iter().map(|(k, v)| (k.clone(), json!(v))));
         TextView {
             extracted: !view.producers.is_empty(),
+            state: view.text_state().into(),
+            pending: view.pending,
             text: view.text,
             fields: Value::Object(fields),
             document_type: view.document_type,

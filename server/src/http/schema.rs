@@ -114,6 +114,31 @@ pub enum HistoryAction {
     Export,
 }
 
+/// Where a Dokument's text stands (`GET …/text`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TextState {
+    /// An extractor or OCR has produced text (empty for an empty document).
+    Done,
+    /// No text yet; an extractor or OCR is still to run.
+    Pending,
+    /// Every extractor and OCR that ran failed (see `failures`), none is left to run.
+    Failed,
+    /// No extractor takes the Dokument's media type, and there is no OCR for it.
+    None,
+}
+
+impl From<akte_ingest::TextState> for TextState {
+    fn from(state: akte_ingest::TextState) -> TextState {
+        match state {
+            akte_ingest::TextState::Done => TextState::Done,
+            akte_ingest::TextState::Pending => TextState::Pending,
+            akte_ingest::TextState::Failed => TextState::Failed,
+            akte_ingest::TextState::None => TextState::None,
+        }
+    }
+}
+
 /// How a caller read an object, as its history records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Read {
