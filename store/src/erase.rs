@@ -99,6 +99,13 @@ pub fn check_deletable(catalog: &Catalog, akte: &Obj, today: time::Date) -> std:
     }
 }
 
+/// The fields that decide whether and when an Akte may be deleted.
+const RETENTION_FIELDS: [&str; 6] =
+    ["status", "retention_years", "laufzeit_beginn", "laufzeit_ende", "legal_hold", "appraisal"];
+
+/// At most this many changes of [`RETENTION_FIELDS`] go into the evidence (the latest).
+const MAX_RETENTION_CHANGES: usize = 100;
+
 /// The evidence a deletion keeps about an Akte: no title or names, only what an auditor
 /// needs to see that the deletion was due (Aktenzeichen, Aktenplan code, dates, counts).
 pub fn evidence(catalog: &Catalog, akte: &Obj, basis: &str, reason: Option<&str>) -> Map<String, Value> {
@@ -118,6 +125,26 @@ pub fn evidence(catalog: &Catalog, akte: &Obj, basis: &str, reason: Option<&str>
     if let Some(d) = retention_end(catalog, akte) {
         f.insert("retention_end".into(), json!(d.to_string()));
     }
+    // The Akte's history goes with it; what made it deletable stays: when and by whom it was
+    // really closed (`laufzeit_ende` may have been corrected since), and every change of
+    // the fields that decide retention, with old and new value.
+    let history = catalog.history(&akte.id);
+    if let Some(h) = history.iter().rev().find(|h| h.changes.iter().any(|c| c.field == "status" && c.new == "zda")) {
+        f.insert("zda_recorded".into(), json!({ "time": h.time, "actor": h.actor }));
+    }
+    let retention_changes: Vec<Value> = history
+        .iter()
+        .flat_map(|h| {
+            h.changes
+                .iter()
+                .filter(|c| RETENTION_FIELDS.contains(&c.field.as_str()) && c.old != c.new)
+                .map(|c| json!({ "time": h.time, "actor": h.actor, "field": c.field, "old": c.old, "new": c.new }))
+        })
+        .collect();
+    // Bounded: the most recent ones, should an Akte's retention have been edited thousands
+    // of times.
+    let skip = retention_changes.len().saturating_sub(MAX_RETENTION_CHANGES);
+    f.insert("retention_changes".into(), Value::Array(retention_changes.into_iter().skip(skip).collect()));
     let (mut vorgaenge, mut dokumente, mut versionen, mut bytes) = (0u64, 0u64, 0u64, 0u64);
     for o in catalog.state.objects.values().filter(|o| o.akte == Some(akte.id)) {
         match o.kind {

@@ -91,6 +91,11 @@ async fn deleting_an_akte_erases_what_only_it_used_and_keeps_what_others_share()
     assert!(repo.catalog().derived(&prov_root).is_some());
     let large_root = repo.catalog().get(&large_a_ver).unwrap().content.unwrap();
     close(&mut repo, a, "2010-12-31", 10).await;
+    // After closing: a legal hold set and lifted, the Laufzeit corrected. The history goes
+    // with the Akte; the evidence keeps these changes.
+    for f in [json!({"legal_hold": true}), json!({"legal_hold": false, "laufzeit_ende": "2010-06-30"})] {
+        repo.commit(vec![Change::Update { id: a, fields: fields(f) }]).await.unwrap();
+    }
 
     // Everything A's ops reference, by name.
     let a_ids: BTreeSet<Uuid> =
@@ -124,6 +129,23 @@ async fn deleting_an_akte_erases_what_only_it_used_and_keeps_what_others_share()
     assert_eq!(erase::check_deletable(repo.catalog(), &akte_a, today), Ok(()));
     let evidence = erase::evidence(repo.catalog(), &akte_a, "retention", Some("Frist abgelaufen"));
     assert!(!serde_json::to_string(&evidence).unwrap().contains("Mustermann"), "evidence holds no title");
+    let year = today.year().to_string();
+    assert!(evidence["zda_recorded"]["time"].as_str().unwrap().starts_with(&year), "{evidence:?}");
+    assert_eq!(evidence["closed"], "2010-06-30", "the Laufzeit as corrected");
+    let changes: Vec<(&str, &serde_json::Value, &serde_json::Value)> = evidence["retention_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["field"].as_str().unwrap(), &c["old"], &c["new"]))
+        .collect();
+    for expected in [
+        ("status", &serde_json::Value::Null, &json!("zda")),
+        ("legal_hold", &serde_json::Value::Null, &json!(true)),
+        ("legal_hold", &json!(true), &json!(false)),
+        ("laufzeit_ende", &json!("2010-12-31"), &json!("2010-06-30")),
+    ] {
+        assert!(changes.contains(&expected), "{expected:?} in {changes:?}");
+    }
     let report = repo.delete(vec![(a, evidence)]).await.unwrap();
     assert!(report.objects > 0 && report.packs > 0, "{report:?}");
     assert!(report.repacked > 0, "B's record shared a pack with A's: {report:?}");
