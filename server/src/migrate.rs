@@ -26,7 +26,7 @@ pub async fn run(opts: &OpenOptions, to: &str, json_out: bool) -> Result<ExitCod
     // Opening the source proves the identity unlocks it and reads the journal once.
     let source = crate::cmd::open(opts).await?;
     let from = source.backend().clone();
-    let target = Backend::open(to).with_context(|| format!("Cannot open the target store {to}"))?;
+    let target = Backend::create(to).with_context(|| format!("Cannot open the target store {to}"))?;
     if target.url() == from.url() {
         bail!("The target {to} is the store the repository already lives in");
     }

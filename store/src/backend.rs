@@ -22,15 +22,33 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Opens a store URL: `file:///abs/dir`, `s3://bucket[/prefix]` (endpoint, region and
-    /// credentials from the usual `AWS_*` variables) or `memory://` (tests only).
+    /// Opens a store URL: `file:///abs/dir` (the directory must exist), `s3://bucket[/prefix]`
+    /// (endpoint, region and credentials from the usual `AWS_*` variables) or `memory://`
+    /// (tests only).
     pub fn open(url: &str) -> Result<Self> {
+        Self::open_or_create(url, false)
+    }
+
+    /// Like [`open`](Self::open), but creates a `file://` store's directory if it is missing:
+    /// for a new repository (`akte init`) or a migration's target.
+    pub fn create(url: &str) -> Result<Self> {
+        Self::open_or_create(url, true)
+    }
+
+    fn open_or_create(url: &str, create: bool) -> Result<Self> {
         if let Some(rest) = url.strip_prefix("file://") {
             let root = PathBuf::from(rest);
             if !root.is_absolute() {
                 return Err(Error::Invalid(format!("The store URL {url} must name an absolute directory")));
             }
-            std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+            if create {
+                std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+            } else if !root.is_dir() {
+                return Err(Error::Invalid(format!(
+                    "The store directory {} does not exist (a new repository is made with `akte init`)",
+                    root.display()
+                )));
+            }
             // Object writes skip fsync; `barrier` makes the whole file system durable once
             // before each journal entry is written, which is cheaper than one fsync per object.
             let fs = Arc::new(
@@ -78,6 +96,21 @@ impl Backend {
         };
         if bucket.is_empty() {
             return Err(Error::Invalid(format!("The store URL {url} names no bucket")));
+        }
+        let vars: Vec<(String, String)> = vars.into_iter().filter(|(k, _)| k.starts_with("AWS_")).collect();
+        let set = |name: &str| vars.iter().any(|(k, v)| k == name && !v.trim().is_empty());
+        // Sovereignty: Akte talks to the store it was given and to nothing else. Without an
+        // endpoint the S3 client would go to Amazon; without static keys it would ask the
+        // cloud's metadata service (169.254.169.254) or a web-identity endpoint for them.
+        if !set("AWS_ENDPOINT_URL") && !set("AWS_ENDPOINT") {
+            return Err(Error::Invalid(format!(
+                "The store {url} needs its endpoint in AWS_ENDPOINT_URL (Akte connects to no default S3 service)"
+            )));
+        }
+        if !set("AWS_ACCESS_KEY_ID") || !set("AWS_SECRET_ACCESS_KEY") {
+            return Err(Error::Invalid(format!(
+                "The store {url} needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (Akte asks no metadata service for keys)"
+            )));
         }
         let mut builder = AmazonS3Builder::new();
         let mut region = false;
@@ -142,6 +175,17 @@ impl Backend {
     /// `keys::encrypt_parts`) bypasses the page cache (`direct`).
     pub async fn put(&self, path: &Path, bytes: impl Into<Bytes>) -> Result<()> {
         let bytes = bytes.into();
+        // A `file://` store's directory that went away (an unmounted volume, a moved
+        // directory) is not made anew by a write: the write would succeed into an empty
+        // tree that no other node reads, and the repository would lose it.
+        if let Some(root) = &self.local_root
+            && !root.is_dir()
+        {
+            return Err(Error::io(
+                root,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "the store directory is gone"),
+            ));
+        }
         if let Some(local) = &self.local
             && crate::direct::suitable(&bytes)
         {
@@ -153,6 +197,33 @@ impl Backend {
             .expect("write task does not panic");
         }
         self.store.put(path, PutPayload::from(bytes)).await.map(|_| ()).map_err(|e| Error::store(path, e))
+    }
+
+    /// Writes an object only if none has its name; `Ok(false)` when one has. Where the store
+    /// cannot write conditionally (S3 without conditional puts), it looks first: a race of
+    /// two writers stays possible there.
+    pub async fn put_new(&self, path: &Path, bytes: impl Into<Bytes>) -> Result<bool> {
+        if let Some(root) = &self.local_root
+            && !root.is_dir()
+        {
+            return Err(Error::io(
+                root,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "the store directory is gone"),
+            ));
+        }
+        let payload = PutPayload::from(bytes.into());
+        let opts = object_store::PutOptions { mode: object_store::PutMode::Create, ..Default::default() };
+        match self.store.put_opts(path, payload.clone(), opts).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(object_store::Error::NotImplemented { .. }) => {
+                if self.exists(path).await? {
+                    return Ok(false);
+                }
+                self.store.put(path, payload).await.map(|_| true).map_err(|e| Error::store(path, e))
+            }
+            Err(e) => Err(Error::store(path, e)),
+        }
     }
 
     /// Deletes an object (missing is fine).
@@ -187,5 +258,64 @@ impl Backend {
         })
         .await
         .expect("barrier task does not panic")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(r: Result<Backend>, what: &str) -> Error {
+        match r {
+            Ok(_) => panic!("{what}"),
+            Err(e) => e,
+        }
+    }
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn s3_without_endpoint_or_keys_is_refused() {
+        let keys = [("AWS_ACCESS_KEY_ID", "GK1"), ("AWS_SECRET_ACCESS_KEY", "s3cr3t")];
+        let e = refused(Backend::open_s3_with("s3://akten", "akten", vars(&keys)), "no endpoint");
+        assert!(e.to_string().contains("AWS_ENDPOINT_URL"), "{e}");
+        let endpoint = [("AWS_ENDPOINT_URL", "http://127.0.0.1:3900")];
+        let e = refused(Backend::open_s3_with("s3://akten", "akten", vars(&endpoint)), "no keys");
+        assert!(e.to_string().contains("AWS_ACCESS_KEY_ID"), "{e}");
+        let all = [endpoint[0], keys[0], keys[1]];
+        assert!(Backend::open_s3_with("s3://akten/p", "akten/p", vars(&all)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_file_store_is_made_only_when_asked_and_never_again_by_a_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("store");
+        let url = format!("file://{}", root.display());
+        let e = refused(Backend::open(&url), "a missing directory is not opened");
+        assert!(e.to_string().contains("does not exist"), "{e}");
+        assert!(!root.exists(), "opening made nothing");
+        let store = Backend::create(&url).unwrap();
+        store.put(&Path::from("a/b"), b"eins".to_vec()).await.unwrap();
+        // The directory goes away under the running store (an unmounted volume).
+        std::fs::rename(&root, tmp.path().join("away")).unwrap();
+        let e = store.put(&Path::from("a/c"), b"zwei".to_vec()).await.expect_err("no write into the void");
+        assert!(e.to_string().contains("gone"), "{e}");
+        assert!(!root.exists(), "the write made no new store");
+        let big = vec![7u8; 8 << 20];
+        assert!(store.put(&Path::from("a/d"), big).await.is_err());
+        assert!(!root.exists());
+    }
+
+    #[tokio::test]
+    async fn put_new_writes_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        for store in [Backend::memory(), Backend::create(&format!("file://{}", tmp.path().display())).unwrap()] {
+            let name = Path::from("keys/repository");
+            assert!(store.put_new(&name, b"erster".to_vec()).await.unwrap());
+            assert!(!store.put_new(&name, b"zweiter".to_vec()).await.unwrap());
+            assert_eq!(store.get(&name).await.unwrap().unwrap().as_ref(), b"erster");
+        }
     }
 }

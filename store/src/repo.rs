@@ -177,7 +177,7 @@ impl Repository {
             Some(u) => u.clone(),
             None => default_store_url(&opts.data_dir)?,
         };
-        Self::init_on(opts, recipients, Backend::open(&url)?).await
+        Self::init_on(opts, recipients, Backend::create(&url)?).await
     }
 
     /// `init` on an already opened store.
@@ -214,7 +214,13 @@ impl Repository {
         };
         let key = RepoKey::generate();
         let repository = Uuid::new_v4();
-        backend.put(&Path::from(KEY_FILE), keys::seal_key_file(repository, &key, &recipients)?).await?;
+        // Written only if no other init got there first (two nodes provisioned at once):
+        // overwriting would lock out the other's identity.
+        if !backend.put_new(&Path::from(KEY_FILE), keys::seal_key_file(repository, &key, &recipients)?).await? {
+            return Err(Error::Conflict(format!(
+                "The store {url} already holds a repository: join it with --identity instead of running init"
+            )));
+        }
         backend.barrier().await?;
         node.meta.repository = Some(repository);
         node.meta.key_fingerprint = Some(key.fingerprint());

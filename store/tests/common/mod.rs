@@ -23,7 +23,7 @@ impl Env {
     pub fn file() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("file://{}", dir.path().join("store").display());
-        Env { backend: Backend::open(&url).unwrap(), dir }
+        Env { backend: Backend::create(&url).unwrap(), dir }
     }
 
     /// A fresh prefix in the shared Garage bucket.
