@@ -99,6 +99,9 @@ pub enum OpenStatus {
         /// The version found.
         found: Option<u32>,
     },
+    /// An index of this version that could not be read (a segment file missing, a damaged
+    /// `meta.json`) was wiped: index everything.
+    Damaged,
 }
 
 /// The search index of one node.
@@ -129,17 +132,22 @@ impl Index {
         };
         let (schema, fields) = schema::build();
         let status = match found {
-            Some(Some(SCHEMA_VERSION)) => {
-                let inner = tantivy::Index::open_in_dir(dir)?;
-                if inner.schema() == schema {
-                    return Index::ready(inner, fields, OpenStatus::Opened);
+            Some(Some(SCHEMA_VERSION)) => match tantivy::Index::open_in_dir(dir) {
+                Ok(inner) if inner.schema() == schema => {
+                    match Index::ready(inner, fields.clone(), OpenStatus::Opened) {
+                        Ok(index) => return Ok(index),
+                        Err(e) => damaged(dir, e)?,
+                    }
                 }
-                // Written by another build that called its schema by this version (a
-                // development build, say): derived state, so rebuilt like an old version.
-                drop(inner);
-                wipe(dir)?;
-                OpenStatus::Rebuilt { found: Some(SCHEMA_VERSION) }
-            }
+                Ok(inner) => {
+                    // Written by another build that called its schema by this version (a
+                    // development build, say): derived state, so rebuilt like an old version.
+                    drop(inner);
+                    wipe(dir)?;
+                    OpenStatus::Rebuilt { found: Some(SCHEMA_VERSION) }
+                }
+                Err(e) => damaged(dir, e.into())?,
+            },
             Some(version) => {
                 wipe(dir)?;
                 OpenStatus::Rebuilt { found: version }
@@ -234,6 +242,13 @@ impl Index {
 
 /// Removes everything in an index directory (only called when a marker or tantivy's
 /// `meta.json` proves it is one).
+/// An index that cannot be read is derived state: wiped, to be rebuilt. When even that fails
+/// (the files belong to another user, say), the reason it could not be read is the error.
+fn damaged(dir: &Path, error: Error) -> Result<OpenStatus> {
+    wipe(dir).map_err(|_| error)?;
+    Ok(OpenStatus::Damaged)
+}
+
 fn wipe(dir: &Path) -> Result<()> {
     let io = |path: PathBuf| move |source| Error::Io { path, source };
     for entry in std::fs::read_dir(dir).map_err(io(dir.to_path_buf()))? {

@@ -77,6 +77,40 @@ fn an_index_of_this_version_but_another_schema_is_wiped_too() {
 }
 
 #[test]
+fn a_damaged_index_is_wiped_and_rebuilt() {
+    // Each way an index of this version can be unreadable: a segment's files gone, or
+    // tantivy's own meta.json cut short.
+    for damage in ["segment files", "meta.json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(dir.path()).unwrap();
+        let mut w = index.writer().unwrap();
+        w.upsert(&doc("d1", "Windpark", "h1")).unwrap();
+        w.commit(Some("cursor")).unwrap();
+        drop(w);
+        drop(index);
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            match damage {
+                "segment files" if name.ends_with(".idx") || name.ends_with(".term") => {
+                    std::fs::remove_file(&path).unwrap()
+                }
+                "meta.json" if name == "meta.json" => std::fs::write(&path, "{").unwrap(),
+                _ => {}
+            }
+        }
+        let index = Index::open(dir.path()).unwrap_or_else(|e| panic!("{damage}: {e}"));
+        assert_eq!(index.status(), OpenStatus::Damaged, "{damage}");
+        assert!(index.needs_full_rebuild());
+        assert_eq!((index.num_docs(), index.cursor().unwrap()), (0, None), "{damage}");
+        let mut w = index.writer().unwrap();
+        w.upsert(&doc("d1", "Windpark", "h1")).unwrap();
+        w.commit(None).unwrap();
+        assert_eq!(total(&index, "Windpark"), 1, "{damage}");
+    }
+}
+
+#[test]
 fn a_directory_with_other_files_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("catalog.json"), "{}").unwrap();
