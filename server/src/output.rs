@@ -4,11 +4,23 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Turns an error chain into one plain sentence.
+/// Turns an error chain into one plain sentence: the outermost message (what failed) and,
+/// when it does not say it already, the innermost (why: "address already in use", "No
+/// space left on device"); the steps between are left out.
 pub fn sentence(e: &anyhow::Error) -> String {
-    let mut s = clip(e.to_string().split_whitespace().collect::<Vec<_>>().join(" "));
-    // Messages from libraries start in lower case; a sentence does not.
-    if let Some(first) = s.chars().next().filter(char::is_ascii_lowercase) {
+    let what = e.to_string();
+    let why = e.root_cause().to_string();
+    let joined = if e.chain().count() > 1 && !what.contains(why.trim()) {
+        format!("{}: {why}", what.trim_end_matches(['.', ' ']))
+    } else {
+        what
+    };
+    let mut s = clip(joined.split_whitespace().collect::<Vec<_>>().join(" "));
+    // Messages from libraries start in lower case; a sentence does not. A first word that
+    // is a name (a path, a key, a label before a colon) keeps its case.
+    let first_word = s.split(' ').next().unwrap_or_default();
+    let is_name = first_word.ends_with(':') || first_word.contains(|c: char| !c.is_alphabetic() && c != '-');
+    if !is_name && let Some(first) = s.chars().next().filter(char::is_ascii_lowercase) {
         s.replace_range(..1, &first.to_ascii_uppercase().to_string());
     }
     if !s.ends_with(['.', '?', '!']) {
@@ -110,5 +122,19 @@ mod tests {
         assert!(s.starts_with("Invalid type: string \"xxx") && s.ends_with("…."), "{}", &s[..80]);
         assert_eq!(s.chars().count(), MAX_MESSAGE_CHARS + 2);
         assert_eq!(sentence(&anyhow::anyhow!("the file  is\nempty")), "The file is empty.");
+    }
+
+    #[test]
+    fn a_sentence_says_why_and_keeps_names_as_they_are() {
+        use anyhow::Context;
+        let io = std::io::Error::new(std::io::ErrorKind::AddrInUse, "address already in use");
+        let e = Err::<(), _>(io).context("step between").context("Cannot listen on 127.0.0.1:8080.").unwrap_err();
+        assert_eq!(sentence(&e), "Cannot listen on 127.0.0.1:8080: address already in use.");
+        // A cause the message already names is not said twice.
+        let e = Err::<(), _>(anyhow::anyhow!("disk full")).context("Cannot write: disk full").unwrap_err();
+        assert_eq!(sentence(&e), "Cannot write: disk full.");
+        for name in ["d/lock: Permission denied", "afile: File exists", "log_format \"xml\" is unknown"] {
+            assert_eq!(sentence(&anyhow::anyhow!("{name}")), format!("{name}."), "kept as written");
+        }
     }
 }
