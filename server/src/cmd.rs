@@ -47,6 +47,15 @@ pub async fn open_rebuilt(opts: &OpenOptions) -> Result<(Repository, usize)> {
     Ok((with_chunk_size(repo)?, entries))
 }
 
+/// Says on stderr that what a command stored is stored, though a step after it (extraction,
+/// indexing) failed; that step catches up later.
+fn stored_but(e: &anyhow::Error) {
+    eprintln!(
+        "akte: note: stored, but extraction or indexing failed ({}); `akte ingest` and `akte reindex` catch up.",
+        output::sentence(e).trim_end_matches('.')
+    );
+}
+
 fn with_chunk_size(mut repo: Repository) -> Result<Repository> {
     if let Ok(v) = std::env::var("AKTE_CHUNK_SIZE") {
         repo.chunk_size = v
@@ -198,13 +207,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             for (file, other, title) in crate::add::same_content(repo.catalog(), akte.id, &added) {
                 eprintln!("akte: note: {file} has the same content as Dokument {other} ({title}) in this Akte");
             }
-            if !no_ingest && ingest::enabled() {
-                let versions = new_versions(&repo, &added);
-                if !versions.is_empty() {
-                    let pipeline = ingest::pipeline(&cli.data, &repo, cli.json).await?;
-                    ingest::run(&pipeline, &mut repo, &versions, cli.json).await?;
+            // The files are stored (committed) now. What follows is derived and catches up
+            // later; its failure must not hide the ids, or a retry would add them twice.
+            let follow_up: Result<()> = async {
+                if !no_ingest && ingest::enabled() {
+                    let versions = new_versions(&repo, &added);
+                    if !versions.is_empty() {
+                        let pipeline = ingest::pipeline(&cli.data, &repo, cli.json).await?;
+                        ingest::run(&pipeline, &mut repo, &versions, cli.json).await?;
+                    }
+                    search::sync(&cli.data, &repo, false, cli.json).await?;
                 }
-                search::sync(&cli.data, &repo, false, cli.json).await?;
+                Ok(())
+            }
+            .await;
+            if let Err(e) = follow_up {
+                stored_but(&e);
             }
             if cli.json {
                 print_json(&added);
@@ -233,10 +251,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             let (change, info) = version_change(&repo, dok.id, file).await?;
             repo.commit(vec![change]).await?;
-            if !no_ingest && ingest::enabled() {
-                let id = info["id"].as_str().and_then(|s| s.parse::<Uuid>().ok()).into_iter().collect::<Vec<_>>();
-                let pipeline = ingest::pipeline(&cli.data, &repo, cli.json).await?;
-                ingest::run(&pipeline, &mut repo, &id, cli.json).await?;
+            let follow_up: Result<()> = async {
+                if !no_ingest && ingest::enabled() {
+                    let id = info["id"].as_str().and_then(|s| s.parse::<Uuid>().ok()).into_iter().collect::<Vec<_>>();
+                    let pipeline = ingest::pipeline(&cli.data, &repo, cli.json).await?;
+                    ingest::run(&pipeline, &mut repo, &id, cli.json).await?;
+                }
+                Ok(())
+            }
+            .await;
+            if let Err(e) = follow_up {
+                stored_but(&e);
             }
             if cli.json {
                 print_json(&info)
@@ -247,7 +272,24 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Set { object, fields } => {
             let mut repo = open(&opts).await?;
-            let id = find(&repo, object)?.id;
+            let obj = find(&repo, object)?;
+            let id = obj.id;
+            match obj.kind {
+                // A version's fields record its content as stored (size, hashes, file name):
+                // the download, its ETag and every export check the content against them.
+                ObjKind::Version => {
+                    bail!(
+                        "A version's fields record its content as stored and cannot be changed; add a new version instead"
+                    )
+                }
+                ObjKind::Token | ObjKind::Account | ObjKind::Plugin => {
+                    bail!(
+                        "The {} {object} is changed through `akte token`, `akte account` or `akte plugin`",
+                        obj.kind.label()
+                    )
+                }
+                _ => {}
+            }
             let mut map = Map::new();
             for f in fields {
                 map.insert(k_of(f)?.to_string(), v_of(f)?);

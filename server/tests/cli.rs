@@ -416,8 +416,13 @@ fn versions_keep_their_bytes() {
     let (id, v1) = &docs[1];
     let v2 = b"Zweite Fassung der Stellungnahme\n".to_vec();
     let v3 = Rng::new(3).bytes(4 << 20 | 17);
-    ok(&data, &["version", id, write_file(tmp.path(), "stellungnahme-v2.txt", &v2).to_str().unwrap()]);
+    let v2_file = write_file(tmp.path(), "stellungnahme-v2.txt", &v2);
+    let version = ok(&data, &["version", id, v2_file.to_str().unwrap(), "--json"]).json();
     assert_eq!(common::get(&data, id), v2, "get returns the latest version");
+    // What a version records of its content stays as stored.
+    let version_id = version["id"].as_str().unwrap();
+    let r = run(&data, &["set", version_id, "sha256=0000", "size:=999"]).fails_with_sentence();
+    assert!(r.stderr.contains("cannot be changed"), "{}", r.stderr);
     assert_eq!(ok(&data, &["get", id, "--version", "1"]).stdout, *v1, "--version 1 returns the old bytes");
     ok(&data, &["version", id, write_file(tmp.path(), "stellungnahme-v3.bin", &v3).to_str().unwrap()]);
     assert_eq!(ok(&data, &["get", id, "--version", "1"]).stdout, *v1);
@@ -594,4 +599,26 @@ fn text_of_a_document_nothing_reads_says_so() {
     assert!(r.stderr.contains("No extractor"), "{}", r.stderr);
     let view = ok(&data, &["text", &id, "--json"]).json();
     assert_eq!((&view["state"], &view["pending"]), (&json!("none"), &json!([])), "{view}");
+}
+
+#[test]
+fn add_names_what_it_stored_when_indexing_fails_after() {
+    let (tmp, data, _) = repo_with_documents();
+    // The index cannot be opened at all: its directory is a file.
+    let index = data.join("index");
+    std::fs::remove_dir_all(&index).unwrap();
+    std::fs::write(&index, b"kein Verzeichnis").unwrap();
+    let file = write_file(tmp.path(), "nachtrag.txt", b"Nachtrag zum Antrag");
+    let r = ok(&data, &["add", AZ, file.to_str().unwrap(), "--json"]);
+    let rows = r.json();
+    let id = rows[0]["id"].as_str().unwrap_or_else(|| panic!("the stored Dokument is named: {r}"));
+    assert!(r.stderr.contains("note: stored, but"), "{r}");
+    std::fs::remove_file(&index).unwrap();
+    let listed = ok(&data, &["ls", AZ, "--json"]).json();
+    let named = listed.as_array().unwrap().iter().filter(|d| d["file_name"] == "nachtrag.txt" || d["id"] == id).count();
+    assert_eq!(named, 1, "stored once: {listed}");
+    // The index catches up.
+    ok(&data, &["reindex"]);
+    let found = ok(&data, &["search", "Nachtrag", "--json"]).json();
+    assert!(found["hits"].as_array().unwrap().iter().any(|h| h["dokument_id"] == id), "{found}");
 }
