@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use akte_store::{Change, OpenOptions, model::ObjKind};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -19,6 +19,10 @@ pub async fn token(opts: &OpenOptions, command: &TokenCommand, json_out: bool) -
     let mut repo = open(opts).await?;
     match command {
         TokenCommand::Create { role, name, units, expires_days } => {
+            if *expires_days == Some(0) {
+                bail!("A token must live at least one day (--expires-days 1 or more)");
+            }
+            http::auth::token_name_free(repo.catalog(), name).map_err(|m| anyhow!(m))?;
             let expires = expires_days.map(|d| time::OffsetDateTime::now_utc() + time::Duration::days(d.into()));
             let (id, change, secret) = http::auth::create_token(name, role, units, expires)?;
             repo.commit(vec![change]).await?;

@@ -377,6 +377,10 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
     let s = Server::start(&data, false, &[]);
     let c = client();
     let akte = create_akte(&c, &s, &admin, "1-1/2026", "Erste");
+    // A second token of a name the history already uses for a caller.
+    let twin = c.post(s.url("/tokens")).bearer_auth(&admin).json(&json!({"name": "admin", "role": "reader"}));
+    let detail = assert_problem(twin.send().unwrap(), 409, "conflict");
+    assert!(detail.contains("named admin"), "{detail}");
     let count = || -> usize {
         let v: Value = c.get(s.url("/akten")).bearer_auth(&admin).send().unwrap().json().unwrap();
         v["items"].as_array().unwrap().len()

@@ -868,10 +868,11 @@ fn a_withdrawn_grant_holds_at_once_in_every_endpoint_and_in_search() {
     assert!(failures.is_empty(), "a withdrawn grant is not enforced at once:\n{}", failures.join("\n"));
 }
 
-/// An `Idempotency-Key` replays an answer only to the caller that earned it. Token names
-/// are not unique (a Fachverfahren per unit may well be called the same), so two tokens of
-/// one name but different units must not share their remembered answers: the bauamt token
-/// must not get the umweltamt upload's answer (its Dokument id and file name).
+/// An `Idempotency-Key` replays an answer only to the caller that earned it: two tokens of
+/// one Fachverfahren in different units, sending the same key, must not share their
+/// remembered answers: the bauamt token must not get the umweltamt upload's answer (its
+/// Dokument id and file name). Keys are kept per token id, not per name (names are unique
+/// when a token is made, but two nodes could each make one of a name at the same time).
 #[test]
 fn an_idempotency_key_never_replays_another_callers_answer() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -881,7 +882,7 @@ fn an_idempotency_key_never_replays_another_callers_answer() {
     ok(&data, &["set", &own, r#"access:={"units":["bauamt"]}"#]);
     ok(&data, &["set", &foreign, r#"access:={"units":["umweltamt"]}"#]);
     let bau = token(&data, "service", "fachverfahren", &["bauamt"]);
-    let umwelt = token(&data, "service", "fachverfahren", &["umweltamt"]);
+    let umwelt = token(&data, "service", "fachverfahren-umwelt", &["umweltamt"]);
     let server = Server::start(&data, false, &[]);
     let c = client();
     let upload = |tok: &str, akte: &str, name: &str| {

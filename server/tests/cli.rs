@@ -622,3 +622,18 @@ fn add_names_what_it_stored_when_indexing_fails_after() {
     let found = ok(&data, &["search", "Nachtrag", "--json"]).json();
     assert!(found["hits"].as_array().unwrap().iter().any(|h| h["dokument_id"] == id), "{found}");
 }
+
+#[test]
+fn a_token_name_names_one_token_for_good() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "node");
+    let first = ok(&data, &["token", "create", "--role", "clerk", "--name", "fachverfahren", "--json"]).json();
+    let r = run(&data, &["token", "create", "--role", "admin", "--name", "fachverfahren"]).fails_with_sentence();
+    assert!(r.stderr.contains("exists"), "{}", r.stderr);
+    ok(&data, &["token", "revoke", first["id"].as_str().unwrap()]);
+    let r = run(&data, &["token", "create", "--role", "admin", "--name", "fachverfahren"]).fails_with_sentence();
+    assert!(r.stderr.contains("revoked"), "{}", r.stderr);
+    run(&data, &["token", "create", "--role", "reader", "--name", "kurz", "--expires-days", "0"]).fails_with_sentence();
+    let listed = ok(&data, &["token", "list", "--json"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+}

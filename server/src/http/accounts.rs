@@ -131,6 +131,7 @@ pub async fn create_token(
     if body.name.trim().is_empty() || body.name.len() > 200 {
         return Err(ApiError::invalid("A token needs a name of 1 to 200 characters"));
     }
+    auth::token_name_free(app.repo.read().await.catalog(), &body.name).map_err(ApiError::conflict)?;
     let (id, change, secret) = auth::create_token(&body.name, &body.role, &body.units, expires)
         .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
     if let Change::Create { kind, fields, .. } = &change {

@@ -251,6 +251,21 @@ pub fn find_account<'a>(catalog: &'a Catalog, name: &str) -> Option<&'a Obj> {
     catalog.all(ObjKind::Account).find(|a| a.text("name") == Some(name))
 }
 
+/// Refuses a token name that a token has or had: the history names a caller
+/// `token:<name>`, so two tokens of one name, or a new token with a revoked one's name,
+/// would make the history say one did what the other did.
+pub fn token_name_free(catalog: &akte_store::catalog::Catalog, name: &str) -> Result<(), String> {
+    match catalog.all(ObjKind::Token).find(|t| t.text("name") == Some(name)) {
+        None => Ok(()),
+        Some(t) if t.fields.get("revoked").and_then(serde_json::Value::as_bool) == Some(true) => Err(format!(
+            "A revoked token was named {name}; the history names callers by token name, so a new token needs another"
+        )),
+        Some(_) => Err(format!(
+            "A token named {name} exists; the history names callers by token name, so a new token needs another"
+        )),
+    }
+}
+
 /// The change that creates a token; returns it with the secret (shown once).
 pub fn create_token(
     name: &str,
