@@ -29,10 +29,15 @@ impl Hlc {
     }
 
     /// RFC 3339 rendering of the physical part (UTC).
+    ///
+    /// Always with three digits of milliseconds and `Z`, so that the times sort as text
+    /// (`…05.180Z` before `…05.188Z`; trimmed, `.18Z` sorted after `.188Z`).
     pub fn rfc3339(self) -> String {
         let t = time::OffsetDateTime::from_unix_timestamp_nanos(self.ms as i128 * 1_000_000)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+        let fmt =
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+        t.format(&fmt).unwrap_or_default()
     }
 
     /// The day of the physical part on the German civil calendar (CET/CEST): what a clerk
@@ -62,6 +67,16 @@ pub fn german_offset(at: time::OffsetDateTime) -> time::UtcOffset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_have_three_digits_of_milliseconds_and_sort_as_text() {
+        let at = |ms: u64| Hlc { ms, ..Hlc::default() }.rfc3339();
+        assert_eq!(at(1_795_000_000_180), "2026-11-18T11:06:40.180Z");
+        assert_eq!(at(1_795_000_000_000), "2026-11-18T11:06:40.000Z");
+        let mut times = [at(1_795_000_000_188), at(1_795_000_000_180), at(1_795_000_000_018)];
+        times.sort();
+        assert_eq!(times, [at(1_795_000_000_018), at(1_795_000_000_180), at(1_795_000_000_188)]);
+    }
 
     #[test]
     fn tick_is_monotonic_when_the_clock_goes_back() {
