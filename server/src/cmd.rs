@@ -102,19 +102,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { fixtures, no_serve, listen } => {
-            let code = demo::run(&opts, fixtures.clone(), cli.json, !no_serve).await?;
+            let listen = http::config::listen_address(listen)?;
+            let code = demo::run(&opts, fixtures.clone(), cli.json, (!no_serve).then_some(listen)).await?;
             if *no_serve {
                 return Ok(code);
             }
             let mut config = http::Config::load(None)?;
-            config.listen =
-                listen.parse().with_context(|| format!("The listen address {listen:?} is not HOST:PORT"))?;
+            config.listen = listen;
             serve(&opts, config, cli.json).await
         }
         Command::Serve { listen, config } => {
             let mut config = http::Config::load(config.as_deref())?;
             if let Some(l) = listen {
-                config.listen = l.parse().with_context(|| format!("The listen address {l:?} is not HOST:PORT"))?;
+                config.listen = http::config::listen_address(l)?;
             }
             serve(&opts, config, cli.json).await
         }
@@ -683,7 +683,11 @@ async fn serve(opts: &OpenOptions, config: http::Config, json_out: bool) -> Resu
 
 fn init_logging(json_lines: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AKTE_LOG").unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only for a person at a terminal: a log file or journald gets plain text.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = if json_lines { builder.json().try_init() } else { builder.try_init() };
 }
 

@@ -59,7 +59,13 @@ pub fn default_fixtures() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/windpark-hohe-heide"))
 }
 
-pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool, serving: bool) -> Result<ExitCode> {
+/// `serving`: where the server that follows will listen, if one follows.
+pub async fn run(
+    opts: &OpenOptions,
+    fixtures: Option<PathBuf>,
+    json_out: bool,
+    serving: Option<std::net::SocketAddr>,
+) -> Result<ExitCode> {
     let given = fixtures.is_some();
     let dir = fixtures.unwrap_or_else(default_fixtures);
     let bytes = match std::fs::read(dir.join("case.json")) {
@@ -126,7 +132,10 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool, 
         Default::default()
     };
     crate::search::sync(&opts.data_dir, &repo, false, true).await?;
-    let login = if serving { Some(demo_login(&mut repo, &opts.data_dir).await?) } else { None };
+    let login = match serving {
+        Some(_) => Some(demo_login(&mut repo, &opts.data_dir).await?),
+        None => None,
+    };
     if json_out {
         say!("{}", serde_json::to_string_pretty(&json!({"akten": loaded, "ingest": report}))?);
     } else {
@@ -165,7 +174,8 @@ pub async fn run(opts: &OpenOptions, fixtures: Option<PathBuf>, json_out: bool, 
             say!("log in as demo with the password {password}");
             say!("  (POST /api/v1/session {{\"name\":\"demo\",\"password\":…}}), or call the API with");
             say!("  Authorization: Bearer {token}");
-            say!("  e.g. curl -H 'Authorization: Bearer {token}' 'http://127.0.0.1:8080/api/v1/search?q=Rotmilan'");
+            let at = serving.map_or_else(|| "127.0.0.1:8080".to_string(), |a| a.to_string());
+            say!("  e.g. curl -H 'Authorization: Bearer {token}' 'http://{at}/api/v1/search?q=Rotmilan'");
             say!("  (both are kept in {})", opts.data_dir.join("demo-login.json").display());
         } else {
             say!("serve the REST API with: {exe} serve");

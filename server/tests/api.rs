@@ -557,3 +557,51 @@ fn two_servers_on_one_store_see_each_others_uploads() {
     }
     eprintln!("visible on the other node after {:?}", start.elapsed());
 }
+
+/// SIGHUP (from logrotate) leaves the server running; SIGTERM waits for a running upload,
+/// and a second SIGTERM stops the server without it, committing nothing of it.
+#[test]
+fn hangup_is_ignored_and_a_second_term_does_not_wait_for_a_slow_upload() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "admin", &[]);
+    let akte = common::create(&data, "1-1/2026", "Langsam");
+    let mut s = Server::start(&data, false, &[]);
+    let signal = |name: &str, pid: u32| {
+        assert!(std::process::Command::new("kill").args([name, &pid.to_string()]).status().unwrap().success())
+    };
+    let pid = s.child.id();
+    signal("-HUP", pid);
+    std::thread::sleep(Duration::from_millis(300));
+    let c = client();
+    assert_eq!(c.get(format!("{}/healthz", s.base)).send().unwrap().status(), 200, "alive after SIGHUP");
+
+    // An upload that announces 10 MB and sends 1 KB.
+    let mut conn = std::net::TcpStream::connect(s.base.trim_start_matches("http://")).unwrap();
+    write!(
+        conn,
+        "POST /api/v1/akten/{akte}/dokumente?file_name=langsam.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: 10000000\r\n\r\n"
+    )
+    .unwrap();
+    conn.write_all(&[7u8; 1024]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    signal("-TERM", pid);
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(s.child.try_wait().unwrap().is_none(), "the first SIGTERM waits for the running upload");
+    signal("-TERM", pid);
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "a second SIGTERM stops the server");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{}", std::fs::read_to_string(&s.log).unwrap_or_default());
+    drop(conn);
+    common::ok(&data, &["verify"]);
+    let listed = common::ok(&data, &["ls", "1-1/2026", "--json"]).json();
+    assert_eq!(listed, json!([]), "the cut-off upload stored nothing");
+}

@@ -183,7 +183,7 @@ impl Config {
         }
         let mut c = Config::default();
         if let Some(l) = f.listen {
-            c.listen = l.parse().with_context(|| format!("The listen address {l:?} is not HOST:PORT"))?;
+            c.listen = listen_address(&l)?;
         }
         if let Some(v) = f.max_upload_bytes {
             c.max_upload_bytes = v;
@@ -210,5 +210,28 @@ impl Config {
         }
         c.oidc = f.oidc.map(OidcFile::build).transpose()?;
         Ok(c)
+    }
+}
+
+/// A listen address: an IP address and a port. A host name is refused with a hint, since
+/// resolving one (`localhost`) could bind another interface than meant.
+pub fn listen_address(text: &str) -> Result<std::net::SocketAddr> {
+    text.trim().parse().map_err(|_| {
+        anyhow::anyhow!(
+            "The listen address {text:?} is not an IP address and a port, such as 127.0.0.1:8080 or [::1]:8080 (host names are not resolved)"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listen_address;
+
+    #[test]
+    fn a_listen_address_is_an_ip_and_a_port() {
+        assert_eq!(listen_address(" 127.0.0.1:8080").unwrap().port(), 8080);
+        assert!(listen_address("[::1]:0").is_ok());
+        let e = listen_address("localhost:8080").unwrap_err().to_string();
+        assert!(e.contains("not an IP address") && e.contains("host names are not resolved"), "{e}");
     }
 }

@@ -25,6 +25,7 @@ pub mod schema;
 pub mod views;
 
 use std::{
+    future::IntoFuture,
     path::{Path, PathBuf},
     sync::{
         Arc,
@@ -247,6 +248,12 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
     if indexed > 0 {
         tracing::info!(dokumente = indexed, "search index brought up to date");
     }
+    // Listening first: a port in use ends the start here, before any task runs (and the
+    // ingest worker then logs no error for being cancelled).
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("Cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
     app.ready.store(true, Ordering::SeqCst);
 
     let shutdown = CancellationToken::new();
@@ -261,19 +268,33 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
         None
     };
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("Cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
     banner(&addr);
+    ignore_hangup();
     let router = router(app.clone());
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(async {
-            shutdown_signal().await;
-            tracing::info!("shutting down: finishing running requests");
+    let signalled = CancellationToken::new();
+    let server = axum::serve(listener, router.into_make_service())
+        .with_graceful_shutdown({
+            let signalled = signalled.clone();
+            async move {
+                shutdown_signal().await;
+                tracing::info!(grace_secs = SHUTDOWN_GRACE.as_secs(), "shutting down: finishing running requests");
+                signalled.cancel();
+            }
         })
-        .await?;
+        .into_future();
+    // Running requests get SHUTDOWN_GRACE to finish; a second signal or the end of the
+    // grace stops the server without them (an upload cut off commits nothing).
+    tokio::select! {
+        served = server => served?,
+        () = async {
+            signalled.cancelled().await;
+            tokio::select! {
+                () = tokio::time::sleep(SHUTDOWN_GRACE) => {}
+                () = shutdown_signal() => {}
+            }
+        } => tracing::warn!("stopping with requests still running (grace period over, or a second signal)"),
+    }
     // A token, not a notification: a task busy when the signal comes still sees it.
     shutdown.cancel();
     if let Err(e) = app.flush_reads().await {
@@ -285,6 +306,22 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
     }
     app.repo.write().await.save_catalog()?;
     Ok(())
+}
+
+/// How long running requests may take to finish after SIGINT or SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// SIGHUP (what `logrotate` sends) would end the process at once; Akte logs to stderr and
+/// has nothing to reopen, so it notes the signal and goes on.
+fn ignore_hangup() {
+    #[cfg(unix)]
+    if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP ignored: logs go to stderr, nothing to reopen; SIGTERM stops the server");
+            }
+        });
+    }
 }
 
 async fn shutdown_signal() {
