@@ -28,6 +28,9 @@ const FORMAT_TAG: &[u8] = b"akte-plugins compile cache v1\0";
 pub enum LoadSource {
     /// Compiled now (and written to the cache).
     Compiled,
+    /// Compiled now and kept in memory only: the cache could not be written (a full or
+    /// read-only data directory). The next load compiles again.
+    Uncached,
     /// Mapped from a file in the cache that an earlier load wrote.
     Cache,
 }
@@ -41,7 +44,9 @@ pub(crate) struct CompileCache {
 impl CompileCache {
     /// Opens (creating if needed) the cache directory `dir` for `engine`.
     pub(crate) fn open(dir: &Path, engine: &Engine) -> Result<CompileCache, PluginError> {
-        std::fs::create_dir_all(dir).map_err(|source| PluginError::Io { path: dir.to_owned(), source })?;
+        // A directory that cannot be made (a full or read-only disk) leaves the cache
+        // unwritable, not the host unusable: `load` then compiles into memory.
+        let _ = std::fs::create_dir_all(dir);
         let mut hasher = Blake3Hasher(blake3::Hasher::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
         Ok(CompileCache { dir: dir.to_owned(), engine_hash: *hasher.0.finalize().as_bytes() })
@@ -74,7 +79,14 @@ impl CompileCache {
         let native = engine
             .precompile_component(wasm)
             .map_err(|e| PluginError::InvalidComponent { plugin: plugin.to_string(), reason: format!("{e:#}") })?;
-        write_atomically(&path, &native)?;
+        if write_atomically(&path, &native).is_err() {
+            // The cache is an optimisation: a disk that is full or read-only costs a compile
+            // per load, not the plugin.
+            let component = deserialize_bytes(engine, &native).map_err(|e| {
+                PluginError::Host(format!("cannot load the component just compiled for {plugin}: {e:#}"))
+            })?;
+            return Ok((component, LoadSource::Uncached));
+        }
         let component = deserialize(engine, &path).map_err(|e| {
             PluginError::Host(format!("cannot load the component just compiled to {}: {e:#}", path.display()))
         })?;
@@ -97,13 +109,25 @@ fn deserialize(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     unsafe { Component::deserialize_file(engine, path) }
 }
 
+/// Loads native code `Engine::precompile_component` just produced, from memory.
+#[allow(unsafe_code)]
+fn deserialize_bytes(engine: &Engine, native: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: the bytes come straight from `precompile_component` of this engine, in this
+    // process, and were never out of its memory (see `deserialize` for the file case).
+    unsafe { Component::deserialize(engine, native) }
+}
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PluginError> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("component");
     let tmp = path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()));
     let io = |source, path: &Path| PluginError::Io { path: path.to_owned(), source };
-    std::fs::write(&tmp, bytes).map_err(|e| io(e, &tmp))?;
+    std::fs::write(&tmp, bytes).map_err(|e| {
+        // A write cut short (no space left) leaves no partial file behind.
+        let _ = std::fs::remove_file(&tmp);
+        io(e, &tmp)
+    })?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io(e, path)

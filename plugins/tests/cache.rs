@@ -57,3 +57,18 @@ async fn a_damaged_cache_file_is_recompiled() {
     assert_eq!(plugin.extract(b"ok", "text/plain").await.unwrap().value.text, "ok");
     assert_eq!(host.load(shipped_manifest("txt"), &bytes).unwrap().load_source(), LoadSource::Cache);
 }
+
+#[tokio::test]
+async fn an_unwritable_cache_costs_a_compile_not_the_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    // The cache directory cannot be made: its parent is a file (as unwritable as a full
+    // disk, also for root).
+    let blocker = dir.path().join("kein-verzeichnis");
+    std::fs::write(&blocker, b"x").unwrap();
+    let host = PluginHost::new(HostConfig::new(blocker.join("plugins"))).unwrap();
+    let bytes = wasm("txt");
+    let plugin = host.load(shipped_manifest("txt"), &bytes).unwrap();
+    assert_eq!(plugin.load_source(), LoadSource::Uncached);
+    assert_eq!(plugin.extract("Fläche".as_bytes(), "text/plain").await.unwrap().value.text, "Fläche");
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"x", "nothing written beside it");
+}
