@@ -83,8 +83,28 @@ fn deletion_is_refused_while_retention_runs_and_erases_everything_after() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
+    // Exports of the Akte made before: their ZIPs and trees must not outlive it.
+    let export = |akte: &str| -> String {
+        let r = c.post(s.url("/exports")).bearer_auth(&archivist).json(&json!({"format": "bagit", "akten": [akte]}));
+        let job: Value = r.send().unwrap().json().unwrap();
+        let id = job["id"].as_str().unwrap_or_else(|| panic!("{job}")).to_string();
+        let start = std::time::Instant::now();
+        loop {
+            let v: Value = c.get(s.url(&format!("/jobs/{id}"))).bearer_auth(&archivist).send().unwrap().json().unwrap();
+            if v["state"] == "done" {
+                return id;
+            }
+            assert!(v["state"] != "failed" && start.elapsed().as_secs() < 60, "{v}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let (of_old, of_keep) = (export(&old), export(&keep));
+    assert!(data.join("jobs").join(&of_old).exists());
     let r = del(&archivist, &old);
     assert_eq!(r.status(), 200);
+    assert_problem(c.get(s.url(&format!("/jobs/{of_old}"))).bearer_auth(&archivist).send().unwrap(), 404, "not-found");
+    assert!(!data.join("jobs").join(&of_old).exists(), "the export's files went with the Akte");
+    assert!(data.join("jobs").join(&of_keep).exists(), "the other Akte's export stays");
     let gone: Value = r.json().unwrap();
     assert_eq!(gone["evidence"]["aktenzeichen"], "61.2-7/2010");
     assert_eq!(gone["evidence"]["reason"], "Frist abgelaufen");

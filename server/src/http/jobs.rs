@@ -417,6 +417,27 @@ impl Jobs {
     }
 }
 
+/// Removes every finished job whose result holds one of `akten` (an export's ZIP and
+/// plaintext tree on the node's disk), after those Akten were deleted: a deletion leaves
+/// no copy of them behind. A job that has not run yet finds them gone when it checks; one
+/// running holds the repository's read lock, so no deletion happens meanwhile.
+pub fn forget_deleted(app: &App, akten: &[Uuid]) {
+    let jobs = registry(app);
+    let gone: Vec<Job> = {
+        let mut map = jobs.lock();
+        let doomed: Vec<Uuid> = map
+            .values()
+            .filter(|j| j.result.as_ref().is_some_and(|r| r.akten_ids.iter().any(|a| akten.contains(a))))
+            .map(|j| j.id)
+            .collect();
+        doomed.iter().filter_map(|id| map.remove(id)).collect()
+    };
+    for job in gone {
+        remove_dir(&job.dir);
+        tracing::info!(job = %job.id, "job removed: an Akte in its result was deleted");
+    }
+}
+
 fn remove_dir(dir: &Path) {
     if let Err(e) = std::fs::remove_dir_all(dir)
         && e.kind() != std::io::ErrorKind::NotFound
