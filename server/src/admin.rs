@@ -99,6 +99,28 @@ pub async fn account(opts: &OpenOptions, command: &AccountCommand, json_out: boo
                 say!("{id}");
             }
         }
+        AccountCommand::Disable { name } | AccountCommand::Enable { name } | AccountCommand::Passwd { name } => {
+            let id = http::auth::find_account(repo.catalog(), name)
+                .map(|a| a.id)
+                .ok_or_else(|| anyhow!("There is no account {name}"))?;
+            let fields = match command {
+                AccountCommand::Disable { .. } => http::auth::account_change(Some(true), None)?,
+                AccountCommand::Enable { .. } => http::auth::account_change(Some(false), None)?,
+                _ => {
+                    let mut password = String::new();
+                    std::io::stdin()
+                        .read_line(&mut password)
+                        .context("Cannot read the password from standard input")?;
+                    http::auth::account_change(None, Some(password.trim_end_matches(['\r', '\n'])))?
+                }
+            };
+            repo.commit(vec![Change::Update { id, fields }]).await?;
+            if json_out {
+                print_json(&json!({"id": id}));
+            } else {
+                say!("updated account {name}");
+            }
+        }
         AccountCommand::List => {
             let rows: Vec<Value> = repo
                 .catalog()
@@ -111,10 +133,12 @@ pub async fn account(opts: &OpenOptions, command: &AccountCommand, json_out: boo
             } else {
                 for r in rows {
                     say!(
-                        "{}  {:<20} {}",
+                        "{}  {:<20} {}  units {}{}",
                         r["id"].as_str().unwrap_or_default(),
                         r["name"].as_str().unwrap_or_default(),
-                        r["roles"]
+                        r["roles"],
+                        r["units"],
+                        if r["disabled"] == json!(true) { "  DISABLED" } else { "" }
                     );
                 }
             }

@@ -433,6 +433,21 @@ pub enum AccountCommand {
     },
     /// List the accounts.
     List,
+    /// Stop an account from logging in; its sessions end at their next request.
+    Disable {
+        /// Login name.
+        name: String,
+    },
+    /// Let a disabled account log in again.
+    Enable {
+        /// Login name.
+        name: String,
+    },
+    /// Set a new password, read from the first line of standard input.
+    Passwd {
+        /// Login name.
+        name: String,
+    },
 }
 
 /// `akte key …`

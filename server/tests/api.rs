@@ -605,3 +605,69 @@ fn hangup_is_ignored_and_a_second_term_does_not_wait_for_a_slow_upload() {
     let listed = common::ok(&data, &["ls", "1-1/2026", "--json"]).json();
     assert_eq!(listed, json!([]), "the cut-off upload stored nothing");
 }
+
+/// Runs `akte account ARGS` with `stdin` as standard input.
+fn account(data: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = common::akte_cmd(data.parent().unwrap())
+        .arg("--data")
+        .arg(data)
+        .arg("account")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{stdin}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A person who leaves: the account is disabled (its session ends at once), a password
+/// is replaced, and an admin does either through the API too.
+#[test]
+fn an_account_is_disabled_and_its_password_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "admin", &[]);
+    let out = account(&data, &["add", "erika", "--role", "clerk"], "ein-langes-Passwort");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    // (status, the session cookie)
+    let login = |password: &str| -> (u16, String) {
+        let r = c.post(s.url("/session")).json(&json!({"name": "erika", "password": password})).send().unwrap();
+        let cookie = r.headers().get("set-cookie").map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
+        (r.status().as_u16(), cookie.unwrap_or_default())
+    };
+    let (status, session) = login("ein-langes-Passwort");
+    assert_eq!(status, 200);
+    let me = |cookie: &str| c.get(s.url("/me")).header("cookie", cookie).send().unwrap().status();
+    assert_eq!(me(&session), 200);
+    let patch =
+        |body: Value| c.patch(s.url(&format!("/accounts/{id}"))).bearer_auth(&admin).json(&body).send().unwrap();
+    let r = patch(json!({"disabled": true}));
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().unwrap()["disabled"], true);
+    assert_eq!(me(&session), 401, "the running session ends");
+    assert_eq!(login("ein-langes-Passwort").0, 401, "no new one");
+    assert_problem(patch(json!({"password": "kurz"})), 422, "invalid");
+    assert_problem(patch(json!({})), 422, "invalid");
+    assert_eq!(patch(json!({"disabled": false, "password": "ein-neues-langes-Passwort"})).status(), 200);
+    assert_eq!(login("ein-langes-Passwort").0, 401, "the old password no longer works");
+    assert_eq!(login("ein-neues-langes-Passwort").0, 200);
+    assert!(s.stop().success());
+    // The same from the CLI on the stopped node.
+    assert!(account(&data, &["disable", "erika"], "").status.success());
+    let listed = common::ok(&data, &["account", "list", "--json"]).json();
+    assert_eq!(listed[0]["disabled"], true, "{listed}");
+    assert!(account(&data, &["enable", "erika"], "").status.success());
+    let out = account(&data, &["passwd", "erika"], "noch-ein-langes-Passwort");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!account(&data, &["passwd", "erika"], "kurz").status.success());
+    assert!(!account(&data, &["disable", "niemand"], "").status.success());
+    let s = Server::start(&data, false, &[]);
+    let r = client().post(s.url("/session")).json(&json!({"name": "erika", "password": "noch-ein-langes-Passwort"}));
+    assert_eq!(r.send().unwrap().status(), 200);
+}

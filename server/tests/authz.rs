@@ -181,6 +181,7 @@ fn matrix() -> Vec<Row> {
         r("DELETE", "/tokens/{token}",                                      Nil,                                                          204, roles(Y, N, N, N, N)),
         r("GET",    "/accounts",                                            Nil,                                                          200, roles(Y, N, N, N, N)),
         r("POST",   "/accounts",                                            Json(|n| json!({"name": format!("neu{n}"), "password": "ein-langes-Passwort", "roles": ["reader"]})), 201, roles(Y, N, N, N, N)),
+        r("PATCH",  "/accounts/{account}",                                  Json(|_| json!({"disabled": false})),                        200, roles(Y, N, N, N, N)),
         r("GET",    "/deletions",                                           Nil,                                                          200, roles(Y, N, N, N, Y)),
         // Exports and imports by role, and other callers' jobs: tests/jobs.rs.
         r("GET",    "/jobs",                                                Nil,                                                          200, ALL),
@@ -346,6 +347,8 @@ struct Case {
     foreign: Ids,
     /// A token the matrix revokes (as admin).
     victim_id: String,
+    /// The session caller's account.
+    account_id: String,
     victim: String,
 }
 
@@ -409,6 +412,7 @@ fn setup() -> Case {
     writeln!(add.stdin.take().expect("stdin"), "{PASSWORD}").expect("password written");
     let out = add.wait_with_output().expect("akte account add runs");
     assert!(out.status.success(), "akte account add: {}", String::from_utf8_lossy(&out.stderr));
+    let account_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
 
     let server = Server::start(&data, false, &[]);
     let client = client();
@@ -431,7 +435,7 @@ fn setup() -> Case {
     };
     let own = Ids { version: version_of(&own.dokument), ..own };
     let foreign = Ids { version: version_of(&foreign.dokument), ..foreign };
-    Case { _tmp: tmp, server, api, own, foreign, victim_id, victim }
+    Case { _tmp: tmp, server, api, own, foreign, victim_id, account_id, victim }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -482,7 +486,8 @@ fn every_endpoint_answers_every_role_for_own_and_foreign_akten_as_the_matrix_say
                     .replace("{dokument}", &ids.dokument)
                     .replace("{version}", &ids.version)
                     .replace("{plan}", &plan)
-                    .replace("{token}", &case.victim_id);
+                    .replace("{token}", &case.victim_id)
+                    .replace("{account}", &case.account_id);
                 if path.contains("{new_vorgang}") {
                     let title = if side == Side::Foreign {
                         format!("Zander-Teilvorgang {counter}")

@@ -35,6 +35,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/tokens", get(list_tokens).post(create_token))
         .route("/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/accounts", get(list_accounts).post(create_account))
+        .route("/accounts/{id}", axum::routing::patch(update_account))
         .route("/session", post(login).delete(logout))
         .route("/me", get(me))
 }
@@ -224,6 +225,43 @@ pub async fn create_account(
     }
     commit(&app, &who, vec![change]).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// A change of a local account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountUpdate {
+    /// True: the account may not log in, and its sessions end at their next request.
+    pub disabled: Option<bool>,
+    /// A new password (at least 12 characters).
+    pub password: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "Zugang", request_body = AccountUpdate,
+    params(("id" = Uuid, Path, description = "Account id")), responses((status = 200, body = AccountView)))]
+pub async fn update_account(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+    Body(body): Body<AccountUpdate>,
+) -> ApiResult<Json<AccountView>> {
+    who.require(Action::Admin)?;
+    {
+        let repo = app.repo.read().await;
+        visible(repo.catalog(), &who, id, ObjKind::Account)?;
+    }
+    let fields = auth::account_change(body.disabled, body.password.as_deref())
+        .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
+    commit(&app, &who, vec![Change::Update { id, fields }]).await?;
+    let repo = app.repo.read().await;
+    let a = visible(repo.catalog(), &who, id, ObjKind::Account)?;
+    Ok(Json(AccountView {
+        id: a.id,
+        name: text(a, "name"),
+        roles: strings(a, "roles"),
+        units: strings(a, "units"),
+        disabled: a.fields.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+    }))
 }
 
 /// Login with a local account.

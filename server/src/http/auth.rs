@@ -312,6 +312,25 @@ pub fn create_account(
     Ok((id, Change::Create { kind: ObjKind::Account, id, parent: None, content: None, fields }))
 }
 
+/// The fields that change an account: whether it may log in, and a new password (hashed;
+/// at least 12 characters). A disabled account's sessions end at their next request.
+pub fn account_change(disabled: Option<bool>, password: Option<&str>) -> anyhow::Result<Map<String, Value>> {
+    let mut fields = Map::new();
+    if let Some(d) = disabled {
+        fields.insert("disabled".into(), json!(d));
+    }
+    if let Some(p) = password {
+        if p.chars().count() < 12 {
+            anyhow::bail!("A password needs at least 12 characters");
+        }
+        fields.insert("password_hash".into(), json!(hash_password(p)?));
+    }
+    if fields.is_empty() {
+        anyhow::bail!("The change names neither disabled nor password");
+    }
+    Ok(fields)
+}
+
 /// The authenticated caller; rejects with 401.
 pub struct Caller(pub Principal);
 

@@ -112,6 +112,7 @@ impl utoipa::Modify for Security {
         super::accounts::revoke_token,
         super::accounts::list_accounts,
         super::accounts::create_account,
+        super::accounts::update_account,
         super::accounts::login,
         super::accounts::logout,
         super::accounts::me,
