@@ -652,6 +652,13 @@ fn an_account_is_disabled_and_its_password_replaced() {
     assert_eq!(r.json::<Value>().unwrap()["disabled"], true);
     assert_eq!(me(&session), 401, "the running session ends");
     assert_eq!(login("ein-langes-Passwort").0, 401, "no new one");
+    // The security log has the failure, never the password or a token.
+    let forged = "akte_00000000000000000000000000000000";
+    assert_eq!(c.get(s.url("/me")).bearer_auth(forged).send().unwrap().status(), 401);
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(log.contains("failed login") && log.contains("erika"), "{log}");
+    assert!(log.contains("rejected an API token"), "{log}");
+    assert!(!log.contains("ein-langes-Passwort") && !log.contains(forged), "{log}");
     assert_problem(patch(json!({"password": "kurz"})), 422, "invalid");
     assert_problem(patch(json!({})), 422, "invalid");
     assert_eq!(patch(json!({"disabled": false, "password": "ein-neues-langes-Passwort"})).status(), 200);

@@ -253,6 +253,12 @@ pub struct Unlocked {
 
 /// Parses an age X25519 recipient (`age1…`), with a readable error.
 pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient> {
+    // A secret key pasted by mistake is not repeated into a terminal, a log or a ticket.
+    if text.trim().to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") {
+        return Err(Error::Invalid(
+            "That is an age secret key, not a recipient: give its public key (age1…, `age-keygen -y`), and keep the secret key secret".into(),
+        ));
+    }
     age::x25519::Recipient::from_str(text.trim())
         .map_err(|_| Error::Invalid(format!("{:?} is not an age X25519 recipient (age1…)", text.trim())))
 }
@@ -297,6 +303,14 @@ pub fn open_key_file(ciphertext: &[u8], operator: &OperatorIdentity) -> Result<U
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_key_given_as_recipient_is_refused_without_repeating_it() {
+        let secret = age::x25519::Identity::generate().to_string().expose_secret().to_string();
+        let e = parse_recipient(&format!(" {secret}\n")).unwrap_err().to_string();
+        assert!(e.contains("secret key"), "{e}");
+        assert!(!e.contains(&secret[15..]), "the key is not in the message: {e}");
+    }
 
     #[test]
     fn key_file_round_trip_and_wrong_identity() {

@@ -308,6 +308,9 @@ pub async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiR
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash_owned)).await.unwrap_or(false);
     let Some(account) = account.filter(|a| ok && a.fields.get("disabled").and_then(Value::as_bool) != Some(true))
     else {
+        // The security log names the login tried (not the password): a run of these is a
+        // guessing attack to act on.
+        tracing::warn!(name = %body.name.chars().take(64).collect::<String>(), "failed login");
         return Err(ApiError::unauthenticated("The name or the password is wrong"));
     };
     let session = app.sessions.start(account.id);

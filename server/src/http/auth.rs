@@ -351,13 +351,18 @@ impl FromRequestParts<Arc<App>> for Caller {
             };
             if token.starts_with(TOKEN_PREFIX) {
                 let repo = app.repo.read().await;
-                return token_principal(repo.catalog(), token)
-                    .map(Caller)
-                    .ok_or_else(|| ApiError::unauthenticated("The token is unknown, revoked or expired"));
+                return token_principal(repo.catalog(), token).map(Caller).ok_or_else(|| {
+                    // For the security log: that it happened and where, never the token.
+                    tracing::warn!(path = %parts.uri.path(), "rejected an API token: unknown, revoked or expired");
+                    ApiError::unauthenticated("The token is unknown, revoked or expired")
+                });
             }
             if let Some(oidc) = &app.oidc {
-                return oidc.principal(token).await.map(Caller);
+                return oidc.principal(token).await.map(Caller).inspect_err(|e| {
+                    tracing::warn!(path = %parts.uri.path(), reason = %e.detail(), "rejected a bearer JWT");
+                });
             }
+            tracing::warn!(path = %parts.uri.path(), "rejected a bearer token of unknown kind");
             return Err(ApiError::unauthenticated("The token is unknown, revoked or expired"));
         }
         if let Some(id) = cookie(parts, SESSION_COOKIE) {

@@ -43,6 +43,11 @@ impl ApiError {
         ApiError { status, slug, title, detail: detail.into() }
     }
 
+    /// The sentence about this occurrence.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// 400: the request cannot be read (malformed JSON, bad header, bad parameter).
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad-request", "The request is malformed", detail)
