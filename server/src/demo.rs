@@ -100,6 +100,24 @@ pub async fn run(
         }
     }
     let mut repo = cmd::open(opts).await?;
+    // The demo's Akten are fictitious (one is a Personalangelegenheit) and it makes an admin
+    // account: only into a repository that holds nothing else.
+    // An Akte is the demo's when Aktenzeichen and title both are (a real Akte may share a
+    // test's Aktenzeichen).
+    let text = |a: &Map<String, Value>, k: &str| a.get(k).and_then(Value::as_str).map(str::to_string);
+    let demo: Vec<(Option<String>, Option<String>)> = std::iter::once(&case.akte)
+        .chain(case.weitere_akten.iter().map(|m| &m.akte))
+        .map(|a| (text(a, "aktenzeichen"), text(a, "title")))
+        .collect();
+    let is_demo = |a: &&akte_store::catalog::Obj| {
+        demo.contains(&(a.text("aktenzeichen").map(str::to_string), a.text("title").map(str::to_string)))
+    };
+    if let Some(other) = repo.catalog().all(ObjKind::Akte).find(|a| !is_demo(a)) {
+        bail!(
+            "This repository holds Akten of its own ({} among them); the demo loads its fictitious case only into a new one (another --data)",
+            other.text("aktenzeichen").unwrap_or("?")
+        );
+    }
     let mut plan: BTreeMap<String, Uuid> =
         repo.catalog().all(ObjKind::Aktenplan).filter_map(|o| Some((o.text("code")?.to_string(), o.id))).collect();
     let mut changes = Vec::new();

@@ -27,7 +27,7 @@ pub async fn run(opts: &OpenOptions, to: &str, json_out: bool) -> Result<ExitCod
     let source = crate::cmd::open(opts).await?;
     let from = source.backend().clone();
     let target = Backend::create(to).with_context(|| format!("Cannot open the target store {to}"))?;
-    if target.url() == from.url() {
+    if target.same_store(&from) {
         bail!("The target {to} is the store the repository already lives in");
     }
     let key_path = object_store::path::Path::from(KEY_FILE);

@@ -166,6 +166,11 @@ fn errors_are_one_sentence_and_exit_1() {
     std::fs::write(fixtures.join("windpark-hohe-heide/case.json"), b"{}").unwrap();
     let r = run(&data, &["demo", "--no-serve", "--fixtures", fixtures.to_str().unwrap()]).fails_with_sentence();
     assert!(r.stderr.contains("the demo case is in") && r.stderr.contains("windpark-hohe-heide"), "{}", r.stderr);
+    // The real case, into a repository with an Akte of its own: refused, nothing loaded.
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/windpark-hohe-heide");
+    let r = run(&data, &["demo", "--no-serve", "--fixtures", case.to_str().unwrap()]).fails_with_sentence();
+    assert!(r.stderr.contains("holds Akten of its own") && r.stderr.contains(AZ), "{}", r.stderr);
+    assert_eq!(ok(&data, &["ls", "--json"]).json().as_array().unwrap().len(), 1, "no demo Akte");
     run(&data, &["set", AZ, "retention_years=zehn"]).fails_with_sentence();
     run(&data, &["set", AZ, "laufzeit_beginn=2026-13-01"]).fails_with_sentence();
     run(&data, &["set", AZ, "title="]).fails_with_sentence();

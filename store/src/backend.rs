@@ -142,6 +142,19 @@ impl Backend {
         Ok(Backend { store, local_root: None, local: None, url: url.to_string() })
     }
 
+    /// Whether `other` is this same store under another spelling (`file:///a/b/` and
+    /// `file:///a//b`, a symlink; `s3://bucket/p/` and `s3://bucket/p`).
+    pub fn same_store(&self, other: &Backend) -> bool {
+        match (&self.local_root, &other.local_root) {
+            (Some(a), Some(b)) => match (a.canonicalize(), b.canonicalize()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => a == b,
+            },
+            (None, None) => self.url.trim_end_matches('/') == other.url.trim_end_matches('/'),
+            _ => false,
+        }
+    }
+
     /// The URL this store was opened from.
     pub fn url(&self) -> &str {
         &self.url
@@ -306,6 +319,22 @@ mod tests {
         let big = vec![7u8; 8 << 20];
         assert!(store.put(&Path::from("a/d"), big).await.is_err());
         assert!(!root.exists());
+    }
+
+    #[test]
+    fn one_store_under_two_spellings_is_the_same_store() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("store");
+        let a = Backend::create(&format!("file://{}", dir.display())).unwrap();
+        let b = Backend::open(&format!("file://{}/", dir.display())).unwrap();
+        let c = Backend::open(&format!("file://{}/../store", dir.display())).unwrap();
+        let other = Backend::create(&format!("file://{}", tmp.path().join("other").display())).unwrap();
+        assert!(a.same_store(&b) && a.same_store(&c) && !a.same_store(&other));
+        let keys =
+            [("AWS_ENDPOINT_URL", "http://127.0.0.1:3900"), ("AWS_ACCESS_KEY_ID", "k"), ("AWS_SECRET_ACCESS_KEY", "s")];
+        let s3 = |url: &str| Backend::open_s3_with(url, url.trim_start_matches("s3://"), vars(&keys)).unwrap();
+        assert!(s3("s3://akten/p").same_store(&s3("s3://akten/p/")));
+        assert!(!s3("s3://akten/p").same_store(&s3("s3://akten/q")) && !a.same_store(&s3("s3://akten")));
     }
 
     #[tokio::test]
