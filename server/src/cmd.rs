@@ -355,8 +355,28 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::History { object } => {
             let repo = open(&opts).await?;
-            let id = find(&repo, object)?.id;
-            let history = repo.catalog().history(&id);
+            let cat = repo.catalog();
+            // Deleted Akten with this id or Aktenzeichen: their history is gone with them,
+            // the deletion's evidence stays.
+            let stones: Vec<&akte_store::catalog::Tombstone> = cat
+                .state
+                .deleted
+                .values()
+                .filter(|t| t.id.to_string() == *object || t.evidence.get("aktenzeichen") == Some(&json!(object)))
+                .collect();
+            let history = match find(&repo, object) {
+                Ok(obj) => {
+                    for t in &stones {
+                        eprintln!(
+                            "akte: note: an earlier Akte {object} ({}) was deleted on {}; `akte history {}` shows the evidence.",
+                            t.id, t.deletion.time, t.id
+                        );
+                    }
+                    cat.history(&obj.id)
+                }
+                Err(_) if !stones.is_empty() => stones.iter().map(|t| t.deletion.clone()).collect(),
+                Err(e) => return Err(e),
+            };
             if cli.json {
                 print_json(&history);
             } else {

@@ -185,4 +185,15 @@ fn the_cli_deletes_only_what_may_go() {
     // A rerun (as after an interruption) completes quietly.
     common::ok(&data, &["delete", &id]);
     common::ok(&data, &["verify"]);
+    // The history shows the deletion's evidence, by Aktenzeichen and by id.
+    for key in ["1-1/2001", id.as_str()] {
+        let h = common::ok(&data, &["history", key, "--json"]).json();
+        assert_eq!(h[0]["action"], "delete", "{h}");
+        assert!(h.to_string().contains("Frist abgelaufen"), "{h}");
+    }
+    // A new Akte with the Aktenzeichen: its own history, and a note of the deleted one.
+    common::create(&data, "1-1/2001", "Neu vergeben");
+    let r = common::ok(&data, &["history", "1-1/2001", "--json"]);
+    assert_eq!(r.json()[0]["action"], "create");
+    assert!(r.stderr.contains("was deleted on"), "{}", r.stderr);
 }
