@@ -195,9 +195,12 @@ impl Index {
         self.status
     }
 
-    /// Whether the caller must index every document (new or wiped index).
+    /// Whether the caller must index every document: no commit has recorded a cursor yet
+    /// (a new or wiped index has none). Decided by the cursor alone, not by how the index
+    /// was opened: a server keeps one index open, and once its first full rebuild has
+    /// committed a cursor, later updates are incremental.
     pub fn needs_full_rebuild(&self) -> bool {
-        self.status != OpenStatus::Opened || self.cursor().ok().flatten().is_none()
+        self.cursor().ok().flatten().is_none()
     }
 
     /// A writer with the default memory budget (50 MB, one thread).
@@ -242,11 +245,38 @@ impl Index {
 
 /// Removes everything in an index directory (only called when a marker or tantivy's
 /// `meta.json` proves it is one).
-/// An index that cannot be read is derived state: wiped, to be rebuilt. When even that fails
-/// (the files belong to another user, say), the reason it could not be read is the error.
+/// An index whose files are missing or damaged is derived state: wiped, to be rebuilt.
+/// Any other failure (too many open files, no memory, a thread not started, files of
+/// another user) is the error, and the index stays: it would open again next time. When
+/// wiping fails, the reason the index could not be read is the error.
 fn damaged(dir: &Path, error: Error) -> Result<OpenStatus> {
+    if !is_damage(&error) {
+        return Err(error);
+    }
     wipe(dir).map_err(|_| error)?;
     Ok(OpenStatus::Damaged)
+}
+
+/// Whether an error opening an index says its files are missing or damaged.
+fn is_damage(error: &Error) -> bool {
+    use tantivy::{TantivyError as T, directory::error::OpenReadError as R};
+    let damaged_io = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+        )
+    };
+    match error {
+        Error::DataCorruption(_) => true,
+        Error::Tantivy(t) => match t {
+            T::DataCorruption(_) | T::IncompatibleIndex(_) => true,
+            T::OpenReadError(R::FileDoesNotExist(_) | R::IncompatibleIndex(_)) => true,
+            T::OpenReadError(R::IoError { io_error, .. }) => damaged_io(io_error),
+            T::IoError(e) => damaged_io(e),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 fn wipe(dir: &Path) -> Result<()> {

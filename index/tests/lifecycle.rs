@@ -27,6 +27,9 @@ fn reopening_keeps_documents_and_cursor() {
     w.upsert(&doc("d1", "Windpark Hohe Heide", "h1")).unwrap();
     w.commit(Some("node-a:17")).unwrap();
     drop(w);
+    // The same open index (a server's): after the first commit with a cursor, updates are
+    // incremental, although it was opened as a new one.
+    assert!(!index.needs_full_rebuild());
     drop(index);
     let index = Index::open(dir.path()).unwrap();
     assert_eq!(index.status(), OpenStatus::Opened);
