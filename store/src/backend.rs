@@ -18,6 +18,9 @@ pub struct Backend {
     /// For `file://` stores, the store itself, for mapping object paths to files when a
     /// large object is written with direct I/O.
     local: Option<Arc<object_store::local::LocalFileSystem>>,
+    /// For `file://` stores, the root directory's device and inode when it was opened: a
+    /// write checks that it is still the same directory (see [`Backend::put`]).
+    local_id: Option<(u64, u64)>,
     url: String,
 }
 
@@ -56,7 +59,14 @@ impl Backend {
                     .map_err(|e| Error::Invalid(format!("Cannot open {url}: {e}")))?
                     .with_automatic_cleanup(true),
             );
-            return Ok(Backend { store: fs.clone(), local_root: Some(root), local: Some(fs), url: url.to_string() });
+            let local_id = Some(dir_id(&root).map_err(|e| Error::io(&root, e))?);
+            return Ok(Backend {
+                store: fs.clone(),
+                local_root: Some(root),
+                local: Some(fs),
+                local_id,
+                url: url.to_string(),
+            });
         }
         if url == "memory://" || url.starts_with("memory://") {
             return Ok(Self::memory());
@@ -73,13 +83,14 @@ impl Backend {
             store: Arc::new(object_store::memory::InMemory::new()),
             local_root: None,
             local: None,
+            local_id: None,
             url: "memory://".into(),
         }
     }
 
     /// Wraps an existing object store (tests, migration).
     pub fn from_store(store: Arc<dyn ObjectStore>, url: &str) -> Self {
-        Backend { store, local_root: None, local: None, url: url.to_string() }
+        Backend { store, local_root: None, local: None, local_id: None, url: url.to_string() }
     }
 
     fn open_s3(url: &str, rest: &str) -> Result<Self> {
@@ -135,11 +146,13 @@ impl Backend {
         if !region {
             builder = builder.with_region("garage");
         }
-        // Conditional puts stay disabled: Akte never relies on them (FORMAT.md, "Writing").
+        // Every write but one is a plain PUT: Akte's correctness does not rely on
+        // conditional writes (FORMAT.md, "Writing"). The one, `init`'s key file
+        // (`put_new`), is sent with `If-None-Match: *`, object_store's default for S3.
         let s3 = builder.build().map_err(|e| Error::Invalid(format!("Cannot open {url}: {e}")))?;
         let store: Arc<dyn ObjectStore> =
             if prefix.is_empty() { Arc::new(s3) } else { Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)) };
-        Ok(Backend { store, local_root: None, local: None, url: url.to_string() })
+        Ok(Backend { store, local_root: None, local: None, local_id: None, url: url.to_string() })
     }
 
     /// Whether `other` is this same store under another spelling (`file:///a/b/` and
@@ -188,17 +201,7 @@ impl Backend {
     /// `keys::encrypt_parts`) bypasses the page cache (`direct`).
     pub async fn put(&self, path: &Path, bytes: impl Into<Bytes>) -> Result<()> {
         let bytes = bytes.into();
-        // A `file://` store's directory that went away (an unmounted volume, a moved
-        // directory) is not made anew by a write: the write would succeed into an empty
-        // tree that no other node reads, and the repository would lose it.
-        if let Some(root) = &self.local_root
-            && !root.is_dir()
-        {
-            return Err(Error::io(
-                root,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "the store directory is gone"),
-            ));
-        }
+        self.check_root()?;
         if let Some(local) = &self.local
             && crate::direct::suitable(&bytes)
         {
@@ -212,18 +215,31 @@ impl Backend {
         self.store.put(path, PutPayload::from(bytes)).await.map(|_| ()).map_err(|e| Error::store(path, e))
     }
 
-    /// Writes an object only if none has its name; `Ok(false)` when one has. Where the store
-    /// cannot write conditionally (S3 without conditional puts), it looks first: a race of
-    /// two writers stays possible there.
-    pub async fn put_new(&self, path: &Path, bytes: impl Into<Bytes>) -> Result<bool> {
-        if let Some(root) = &self.local_root
-            && !root.is_dir()
-        {
-            return Err(Error::io(
+    /// A `file://` store's directory that went away (a moved directory) or is another one
+    /// now (an unmounted volume leaves its empty mount point) is not written into: the
+    /// write would succeed into a tree that no node reads, and the repository would lose it.
+    fn check_root(&self) -> Result<()> {
+        let (Some(root), Some(id)) = (&self.local_root, self.local_id) else { return Ok(()) };
+        match dir_id(root) {
+            Ok(now) if now == id => Ok(()),
+            Ok(_) => Err(Error::io(
                 root,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "the store directory is gone"),
-            ));
+                std::io::Error::other(
+                    "the store directory is another one than when it was opened (a volume unmounted?)",
+                ),
+            )),
+            Err(_) => {
+                Err(Error::io(root, std::io::Error::new(std::io::ErrorKind::NotFound, "the store directory is gone")))
+            }
         }
+    }
+
+    /// Writes an object only if none has its name; `Ok(false)` when one has. File systems
+    /// create the file exclusively; S3 gets `If-None-Match: *` (a service that ignores the
+    /// header leaves a race of two writers open). Where the client has conditional puts
+    /// switched off (`AWS_CONDITIONAL_PUT=disabled`), it looks first, with the same race.
+    pub async fn put_new(&self, path: &Path, bytes: impl Into<Bytes>) -> Result<bool> {
+        self.check_root()?;
         let payload = PutPayload::from(bytes.into());
         let opts = object_store::PutOptions { mode: object_store::PutMode::Create, ..Default::default() };
         match self.store.put_opts(path, payload.clone(), opts).await {
@@ -274,6 +290,16 @@ impl Backend {
     }
 }
 
+/// A directory's device and inode number.
+fn dir_id(dir: &std::path::Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(dir)?;
+    if !m.is_dir() {
+        return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"));
+    }
+    Ok((m.dev(), m.ino()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +345,12 @@ mod tests {
         let big = vec![7u8; 8 << 20];
         assert!(store.put(&Path::from("a/d"), big).await.is_err());
         assert!(!root.exists());
+        // An empty directory in its place (the mount point of an unmounted volume).
+        std::fs::create_dir(&root).unwrap();
+        let e = store.put(&Path::from("a/e"), b"drei".to_vec()).await.expect_err("not into another directory");
+        assert!(e.to_string().contains("another one"), "{e}");
+        assert!(store.put_new(&Path::from("a/f"), b"vier".to_vec()).await.is_err());
+        assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0, "nothing written there");
     }
 
     #[test]
