@@ -471,7 +471,11 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let json = cli.json;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime starts");
-    match runtime.block_on(cmd::run(cli)) {
+    let outcome = runtime.block_on(cmd::run(cli));
+    // Work left on blocking threads (a server stopped while an export zips or OCR runs)
+    // does not hold the process: what it would write is derived or unreferenced.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match outcome {
         Ok(code) => code,
         Err(e) if json => {
             // A program asked for JSON: the failure too, on stderr, as one object.

@@ -219,6 +219,7 @@ impl App {
 /// Opens the node and serves until SIGINT or SIGTERM; running requests (uploads) finish
 /// first. `banner` is printed once the socket listens.
 pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std::net::SocketAddr)) -> Result<()> {
+    ignore_hangup();
     let repo = crate::cmd::open(opts).await?;
     let data = opts.data_dir.clone();
     let index = Index::open(&crate::search::index_dir(&data)).context("Cannot open the search index")?;
@@ -270,7 +271,6 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
 
     tracing::info!(%addr, "listening");
     banner(&addr);
-    ignore_hangup();
     let router = router(app.clone());
     let signalled = CancellationToken::new();
     let server = axum::serve(listener, router.into_make_service())
@@ -297,14 +297,25 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
     }
     // A token, not a notification: a task busy when the signal comes still sees it.
     shutdown.cancel();
-    if let Err(e) = app.flush_reads().await {
-        tracing::error!(error = %e, "the last reads could not be written to the journal");
+    // Writing the last reads, waiting for the sync and the ingest worker (an OCR batch, an
+    // S3 retry) and saving the catalog cache may take long too: bounded like the requests,
+    // and a signal ends the wait. What is skipped then is a cache (rebuilt from the
+    // journal at the next start) and the reads of the last second.
+    let finish = async {
+        if let Err(e) = app.flush_reads().await {
+            tracing::error!(error = %e, "the last reads could not be written to the journal");
+        }
+        let _ = sync_task.await;
+        if let Some(w) = worker {
+            let _ = w.await;
+        }
+        app.repo.write().await.save_catalog()
+    };
+    tokio::select! {
+        saved = finish => saved?,
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("stopping before the last reads and the catalog cache were saved (grace period over)"),
+        () = shutdown_signal() => tracing::warn!("stopping before the last reads and the catalog cache were saved (another signal)"),
     }
-    let _ = sync_task.await;
-    if let Some(w) = worker {
-        let _ = w.await;
-    }
-    app.repo.write().await.save_catalog()?;
     Ok(())
 }
 
