@@ -663,7 +663,15 @@ fn an_account_is_disabled_and_its_password_replaced() {
     assert_problem(patch(json!({})), 422, "invalid");
     assert_eq!(patch(json!({"disabled": false, "password": "ein-neues-langes-Passwort"})).status(), 200);
     assert_eq!(login("ein-langes-Passwort").0, 401, "the old password no longer works");
-    assert_eq!(login("ein-neues-langes-Passwort").0, 200);
+    let (status, session) = login("ein-neues-langes-Passwort");
+    assert_eq!((status, me(&session)), (200, reqwest::StatusCode::OK));
+    assert_eq!(patch(json!({"password": "das-dritte-lange-Passwort"})).status(), 200);
+    assert_eq!(me(&session), 401, "a new password ends the sessions of the old one");
+    // A password typed into the name field is not logged.
+    let r = c.post(s.url("/session")).json(&json!({"name": "Geheim-als-Name-1234", "password": "x"})).send().unwrap();
+    assert_eq!(r.status(), 401);
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(log.contains("no account has") && !log.contains("Geheim-als-Name-1234"), "{log}");
     assert!(s.stop().success());
     // The same from the CLI on the stopped node.
     assert!(account(&data, &["disable", "erika"], "").status.success());

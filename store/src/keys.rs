@@ -254,13 +254,16 @@ pub struct Unlocked {
 /// Parses an age X25519 recipient (`age1…`), with a readable error.
 pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient> {
     // A secret key pasted by mistake is not repeated into a terminal, a log or a ticket.
-    if text.trim().to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") {
+    if text.to_ascii_uppercase().contains("AGE-SECRET-KEY-") {
         return Err(Error::Invalid(
             "That is an age secret key, not a recipient: give its public key (age1…, `age-keygen -y`), and keep the secret key secret".into(),
         ));
     }
+    // Quoted only as far as a recipient goes (62 characters): whatever else was pasted
+    // stays out of the message.
+    let shown: String = text.trim().chars().take(70).collect();
     age::x25519::Recipient::from_str(text.trim())
-        .map_err(|_| Error::Invalid(format!("{:?} is not an age X25519 recipient (age1…)", text.trim())))
+        .map_err(|_| Error::Invalid(format!("{shown:?} is not an age X25519 recipient (age1…)")))
 }
 
 /// Builds the encrypted key file for `recipients`.
@@ -307,9 +310,11 @@ mod tests {
     #[test]
     fn a_secret_key_given_as_recipient_is_refused_without_repeating_it() {
         let secret = age::x25519::Identity::generate().to_string().expose_secret().to_string();
-        let e = parse_recipient(&format!(" {secret}\n")).unwrap_err().to_string();
-        assert!(e.contains("secret key"), "{e}");
-        assert!(!e.contains(&secret[15..]), "the key is not in the message: {e}");
+        for pasted in [format!(" {secret}\n"), format!("# created: 2026-11-28\n# public key: age1xyz\n{secret}\n")] {
+            let e = parse_recipient(&pasted).unwrap_err().to_string();
+            assert!(e.contains("secret key"), "{e}");
+            assert!(!e.contains(&secret[15..]), "the key is not in the message: {e}");
+        }
     }
 
     #[test]

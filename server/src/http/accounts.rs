@@ -308,12 +308,18 @@ pub async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiR
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash_owned)).await.unwrap_or(false);
     let Some(account) = account.filter(|a| ok && a.fields.get("disabled").and_then(Value::as_bool) != Some(true))
     else {
-        // The security log names the login tried (not the password): a run of these is a
-        // guessing attack to act on.
-        tracing::warn!(name = %body.name.chars().take(64).collect::<String>(), "failed login");
+        // For the security log (a run of these is a guessing attack to act on): the login
+        // name when an account has it, escaped; a name no account has may be a password
+        // typed into the wrong field, and is not logged.
+        let known = auth::find_account(app.repo.read().await.catalog(), &body.name).is_some();
+        if known {
+            tracing::warn!(name = ?body.name, "failed login");
+        } else {
+            tracing::warn!("failed login with a name no account has");
+        }
         return Err(ApiError::unauthenticated("The name or the password is wrong"));
     };
-    let session = app.sessions.start(account.id);
+    let session = app.sessions.start(&account);
     let mut r = Json(me_of(&auth::account_principal(&account))).into_response();
     let cookie = format!("{}={session}; HttpOnly; SameSite=Strict; Path=/", auth::SESSION_COOKIE);
     r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("cookie is ASCII"));

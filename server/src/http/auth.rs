@@ -137,6 +137,9 @@ impl Principal {
 pub struct Session {
     /// The account's id.
     pub account: Uuid,
+    /// The account's password hash at login: a new password (set on any node) ends the
+    /// session, as disabling the account does.
+    pub credential: String,
     /// Last use.
     pub seen: std::time::Instant,
 }
@@ -148,16 +151,17 @@ pub struct Sessions(std::sync::Mutex<HashMap<String, Session>>);
 
 impl Sessions {
     /// Starts a session; returns its cookie value.
-    pub fn start(&self, account: Uuid) -> String {
+    pub fn start(&self, account: &Obj) -> String {
         let id = hex::encode(rand::random::<[u8; 32]>());
         let mut map = self.0.lock().expect("sessions lock");
         map.retain(|_, s| s.seen.elapsed() < SESSION_IDLE);
-        map.insert(id.clone(), Session { account, seen: std::time::Instant::now() });
+        let credential = account.text("password_hash").unwrap_or_default().to_string();
+        map.insert(id.clone(), Session { account: account.id, credential, seen: std::time::Instant::now() });
         id
     }
 
-    /// The account of a live session.
-    pub fn touch(&self, id: &str) -> Option<Uuid> {
+    /// The account of a live session, and its password hash at login.
+    pub fn touch(&self, id: &str) -> Option<(Uuid, String)> {
         let mut map = self.0.lock().expect("sessions lock");
         let s = map.get_mut(id)?;
         if s.seen.elapsed() >= SESSION_IDLE {
@@ -165,7 +169,7 @@ impl Sessions {
             return None;
         }
         s.seen = std::time::Instant::now();
-        Some(s.account)
+        Some((s.account, s.credential.clone()))
     }
 
     /// Ends a session.
@@ -378,13 +382,15 @@ impl FromRequestParts<Arc<App>> for Caller {
                     return Err(ApiError::forbidden("A session may not be used from another site"));
                 }
             }
-            if let Some(account) = app.sessions.touch(id) {
+            if let Some((account, credential)) = app.sessions.touch(id) {
                 let repo = app.repo.read().await;
                 if let Some(a) = repo.catalog().get(&account)
                     && a.fields.get("disabled").and_then(Value::as_bool) != Some(true)
+                    && a.text("password_hash") == Some(credential.as_str())
                 {
                     return Ok(Caller(account_principal(a)));
                 }
+                app.sessions.end(id);
             }
             return Err(ApiError::unauthenticated("The session has ended; log in again"));
         }
