@@ -197,3 +197,47 @@ fn the_cli_deletes_only_what_may_go() {
     assert_eq!(r.json()[0]["action"], "create");
     assert!(r.stderr.contains("was deleted on"), "{}", r.stderr);
 }
+
+/// An export made on this node, its Akte deleted on another node of the same store: the
+/// result goes once this node has read the deletion.
+#[test]
+fn an_export_goes_when_another_node_deletes_its_akte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let archivist = token(&data, "archivist", "test-archiv", &[]);
+    let akte = common::create(&data, "1-1/2001", "Alt");
+    common::add(&data, "1-1/2001", &[common::write_file(tmp.path(), "brief.txt", b"Brief an Erika")]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let r = c.post(s.url("/exports")).bearer_auth(&archivist).json(&json!({"format": "bagit", "akten": [akte]}));
+    let job = r.send().unwrap().json::<Value>().unwrap()["id"].as_str().unwrap().to_string();
+    let state = || -> (u16, Value) {
+        let r = c.get(s.url(&format!("/jobs/{job}"))).bearer_auth(&archivist).send().unwrap();
+        (r.status().as_u16(), r.json().unwrap_or(Value::Null))
+    };
+    let start = std::time::Instant::now();
+    while state().1["state"] != "done" {
+        assert!(start.elapsed().as_secs() < 60, "{:?}", state());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The other node: same store and identity, its own data directory.
+    let store = format!("file://{}", data.join("store").display());
+    let identity = data.join("identity.txt");
+    let other = tmp.path().join("b");
+    let on_b = |args: &[&str]| {
+        let join = ["--store", store.as_str(), "--identity", identity.to_str().unwrap()];
+        common::ok(&other, &[&join[..], args].concat())
+    };
+    on_b(&["set", "1-1/2001", "status=zda", "laufzeit_ende=2001-06-30", "retention_years:=1"]);
+    on_b(&["delete", "1-1/2001", "--reason", "Frist abgelaufen"]);
+    let start = std::time::Instant::now();
+    loop {
+        let (status, view) = state();
+        if status == 404 {
+            break;
+        }
+        assert!(start.elapsed().as_secs() < 30, "the export outlives its Akte: {view}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!data.join("jobs").join(&job).exists(), "its files are gone");
+}

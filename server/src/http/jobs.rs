@@ -419,8 +419,10 @@ impl Jobs {
 
 /// Removes every finished job whose result holds one of `akten` (an export's ZIP and
 /// plaintext tree on the node's disk), after those Akten were deleted: a deletion leaves
-/// no copy of them behind. A job that has not run yet finds them gone when it checks; one
-/// running holds the repository's read lock, so no deletion happens meanwhile.
+/// no copy of them behind. Called by a deletion on this node, and before a result is
+/// served (a deletion on another node, or one while an export was being zipped, after
+/// the tree was written under the read lock). A job that has not run yet finds the Akten
+/// gone when it checks.
 pub fn forget_deleted(app: &App, akten: &[Uuid]) {
     let jobs = registry(app);
     let gone: Vec<Job> = {
@@ -435,6 +437,16 @@ pub fn forget_deleted(app: &App, akten: &[Uuid]) {
     for job in gone {
         remove_dir(&job.dir);
         tracing::info!(job = %job.id, "job removed: an Akte in its result was deleted");
+    }
+}
+
+/// [`forget_deleted`] for every Akte the catalog knows to be deleted: an Akte in a result
+/// deleted since (on another node, or here while the export was being zipped) takes the
+/// result with it, and the answer is that there is no such job.
+async fn forget_deleted_since(app: &App) {
+    let deleted: Vec<Uuid> = app.repo.read().await.catalog().state.deleted.keys().copied().collect();
+    if !deleted.is_empty() {
+        forget_deleted(app, &deleted);
     }
 }
 
@@ -649,6 +661,7 @@ pub async fn list_jobs(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiR
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "Austausch",
     params(("id" = Uuid, Path, description = "Job id")), responses((status = 200, body = JobView)))]
 pub async fn get_job(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Json<JobView>> {
+    forget_deleted_since(&app).await;
     registry(&app).visible_job(&who, id, Job::view).map(Json)
 }
 
@@ -679,6 +692,7 @@ pub async fn delete_job(State(app): State<Arc<App>>, Caller(who): Caller, Id(id)
     params(("id" = Uuid, Path, description = "Job id")),
     responses((status = 200, description = "The export as one ZIP", content_type = "application/zip", body = super::schema::Binary)))]
 pub async fn result(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
+    forget_deleted_since(&app).await;
     let (kind, state, file) = registry(&app).visible_job(&who, id, |j| (j.kind, j.state, j.file.clone()))?;
     let file = match (kind, state, file) {
         (JobKind::Import, ..) => {
