@@ -642,3 +642,12 @@ fn a_token_name_names_one_token_for_good() {
     let listed = ok(&data, &["token", "list", "--json"]).json();
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
 }
+
+#[test]
+fn a_mistyped_data_directory_makes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nope = tmp.path().join("akte-dta");
+    let r = run(&nope, &["ls"]).fails_with_sentence();
+    assert!(r.stderr.contains("does not exist") && r.stderr.contains("akte init"), "{}", r.stderr);
+    assert!(!nope.exists(), "nothing was created");
+}

@@ -263,6 +263,14 @@ impl Repository {
     }
 
     async fn open_on(opts: &OpenOptions, backend: Option<Backend>, cache: bool) -> Result<Repository> {
+        // A data directory is made by `init`, or for a new node joining a store it names;
+        // a mistyped `--data` alone makes nothing (it would leave a node id and a lock).
+        if backend.is_none() && opts.store.is_none() && !opts.data_dir.exists() {
+            return Err(Error::Invalid(format!(
+                "The data directory {} does not exist: `akte init` makes a repository, and --store with --identity joins one as a new node",
+                opts.data_dir.display()
+            )));
+        }
         let mut node = NodeDir::open(&opts.data_dir)?;
         let backend = match backend {
             Some(b) => b,
