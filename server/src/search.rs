@@ -46,52 +46,7 @@ impl Cursor {
     }
 }
 
-/// The grants that apply to an Akte: its own `access` field, or when it has none, that of
-/// the nearest Aktenplan node above it that has one (grants per node are inherited).
-pub fn effective_access<'a>(catalog: &'a Catalog, akte: &'a Obj) -> Option<&'a serde_json::Value> {
-    if let Some(a) = akte.fields.get("access").filter(|a| !a.is_null()) {
-        return Some(a);
-    }
-    let code = akte.text("aktenplan")?;
-    let mut at = catalog.all(ObjKind::Aktenplan).find(|n| n.text("code") == Some(code));
-    let mut depth = 0;
-    while let Some(node) = at {
-        if let Some(a) = node.fields.get("access").filter(|a| !a.is_null()) {
-            return Some(a);
-        }
-        depth += 1;
-        if depth > 32 {
-            break;
-        }
-        at = node.parent.and_then(|p| catalog.get(&p)).filter(|p| p.kind == ObjKind::Aktenplan);
-    }
-    None
-}
-
-/// The access tokens of a Dokument in an Akte: `akte:<id>` always; the units, roles and
-/// users of the Akte's grants ([`effective_access`]) as `unit:…`, `role:…`, `user:…`; and
-/// `all` when the grants name nobody and the Akte is not classified (VS-NfD and above are
-/// never `all`). A user's tokens decide what she sees, in search and in every endpoint.
-pub fn readers_of(catalog: &Catalog, akte: &Obj) -> Vec<String> {
-    let mut out = vec![format!("akte:{}", akte.id)];
-    let access = effective_access(catalog, akte);
-    let list = |key: &str| -> Vec<String> {
-        access
-            .and_then(|a| a.get(key))
-            .and_then(|v| v.as_array())
-            .map(|v| v.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
-            .unwrap_or_default()
-    };
-    let (units, roles, users) = (list("units"), list("roles"), list("users"));
-    let classified = akte.text("confidentiality").is_some_and(|c| c != "offen");
-    if units.is_empty() && roles.is_empty() && users.is_empty() && !classified {
-        out.push("all".into());
-    }
-    out.extend(units.into_iter().map(|u| format!("unit:{u}")));
-    out.extend(roles.into_iter().map(|r| format!("role:{r}")));
-    out.extend(users.into_iter().map(|u| format!("user:{u}")));
-    out
-}
+pub use akte_store::access::readers_of;
 
 /// The search filter for an Aktenplan code: the path of codes from the root (`6/61/61.2`),
 /// as the index files each Dokument; it matches the node and everything below.

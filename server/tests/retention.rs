@@ -139,12 +139,43 @@ fn deletion_is_refused_while_retention_runs_and_erases_everything_after() {
     assert_eq!(deletions(&feed(&clerk)), 0);
     let clerk_feed = feed(&clerk).to_string();
     assert!(!clerk_feed.contains("Mustermann") && !clerk_feed.contains(&old), "nothing of it in the feed");
+
+    // The evidence of an Akte only unit ub could read: for admins and ub's archivists only.
+    let secret = create(
+        &c,
+        &s,
+        &admin,
+        json!({"aktenzeichen": "61.2-9/2010", "title": "Verschlossen", "access": {"units": ["ub"]}}),
+    );
+    let r = c.patch(s.url(&format!("/akten/{secret}"))).bearer_auth(&admin).json(&json!({"retention_years": 1}));
+    assert_eq!(r.send().unwrap().status(), 200);
+    assert_eq!(c.post(s.url(&format!("/akten/{secret}/close"))).bearer_auth(&admin).send().unwrap().status(), 200);
+    let r =
+        c.patch(s.url(&format!("/akten/{secret}"))).bearer_auth(&admin).json(&json!({"laufzeit_ende": "2010-12-31"}));
+    assert_eq!(r.send().unwrap().status(), 200);
+    assert_eq!(del(&admin, &secret).status(), 200);
+    let made = |name: &str, unit: &str| -> String {
+        let body = json!({"name": name, "role": "archivist", "units": [unit]});
+        let v: Value = c.post(s.url("/tokens")).bearer_auth(&admin).json(&body).send().unwrap().json().unwrap();
+        v["token"].as_str().unwrap_or_else(|| panic!("{v}")).to_string()
+    };
+    let (ua, ub) = (made("archiv-ua", "ua"), made("archiv-ub", "ub"));
+    let listed = |t: &str| -> Vec<String> {
+        let v: Value = c.get(s.url("/deletions")).bearer_auth(t).send().unwrap().json().unwrap();
+        v.as_array().unwrap().iter().map(|d| d["akte_id"].as_str().unwrap().to_string()).collect()
+    };
+    assert!(listed(&admin).contains(&secret) && listed(&ub).contains(&secret));
+    assert!(!listed(&ua).contains(&secret) && !listed(&archivist).contains(&secret), "only who could read it");
+    assert!(listed(&ua).contains(&old), "an Akte everyone could read: its evidence for every archivist");
+    assert_problem(c.get(s.url(&format!("/deletions/{secret}"))).bearer_auth(&ua).send().unwrap(), 404, "not-found");
+    assert!(!feed(&ua).to_string().contains(&secret), "nor in the change feed");
+    assert!(feed(&ub).to_string().contains(&secret));
     assert!(s.stop().success());
 
     // The store verifies clean, and the audit trail counts the deletion.
     common::ok(&data, &["verify"]);
     let audit = common::ok(&data, &["--json", "audit", "verify"]).json();
-    assert_eq!(audit["deletions"], 1, "{audit}");
+    assert_eq!(audit["deletions"], 2, "{audit}");
     // Nothing of the Akte is in the local catalog cache either (head and log).
     let cache = std::fs::read_to_string(data.join("catalog.json")).unwrap_or_default()
         + &std::fs::read_to_string(data.join("catalog.log")).unwrap_or_default();

@@ -132,6 +132,13 @@ pub fn evidence(catalog: &Catalog, akte: &Obj, basis: &str, reason: Option<&str>
     if let Some(h) = history.iter().rev().find(|h| h.changes.iter().any(|c| c.field == "status" && c.new == "zda")) {
         f.insert("zda_recorded".into(), json!({ "time": h.time, "actor": h.actor }));
     }
+    // Who could read it (units, roles, or everyone), so that the evidence is shown to the
+    // same people; named persons (`user:…`) are personal data and stay out.
+    let readers: Vec<String> = crate::access::readers_of(catalog, akte)
+        .into_iter()
+        .filter(|t| !t.starts_with("akte:") && !t.starts_with("user:"))
+        .collect();
+    f.insert("readers".into(), json!(readers));
     let retention_changes: Vec<Value> = history
         .iter()
         .flat_map(|h| {

@@ -10,6 +10,7 @@
 //! [`journal`] (per-node streams), [`catalog`] (deterministic merge), [`repo`] (the API),
 //! [`verify`] (the full check).
 
+pub mod access;
 pub mod backend;
 pub mod catalog;
 pub mod content;

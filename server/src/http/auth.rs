@@ -121,6 +121,18 @@ impl Principal {
         crate::search::readers_of(catalog, akte).iter().any(|t| mine.contains(t))
     }
 
+    /// Whether the caller may see the evidence of a deleted Akte: an admin always; others
+    /// when one of their tokens is among the readers the evidence recorded (units, roles,
+    /// `all`). Evidence written before it recorded readers is shown as before.
+    pub fn sees_deletion(&self, tombstone: &akte_store::catalog::Tombstone) -> bool {
+        if self.has("admin") {
+            return true;
+        }
+        let Some(readers) = tombstone.evidence.get("readers").and_then(Value::as_array) else { return true };
+        let mine = self.tokens();
+        readers.iter().filter_map(Value::as_str).any(|r| mine.iter().any(|m| m == r))
+    }
+
     /// Whether the caller may see any object: domain objects through their Akte, Aktenplan
     /// nodes always (they carry no case data), accounts, tokens and plugins only as admin.
     pub fn sees_obj(&self, catalog: &Catalog, obj: &Obj) -> bool {

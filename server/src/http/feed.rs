@@ -234,7 +234,7 @@ pub async fn changes(
                 // A deletion shows to those who may delete: the Akte's grants are gone with
                 // it, so nobody else can be shown to have seen it.
                 Op::Delete { id, .. } => {
-                    if who.may(Action::Retention) && cat.state.deleted.contains_key(id) {
+                    if who.may(Action::Retention) && cat.state.deleted.get(id).is_some_and(|t| who.sees_deletion(t)) {
                         out.push(ChangeItem {
                             time: e.hlc.rfc3339(),
                             actor: e.actor.clone(),

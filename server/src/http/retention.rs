@@ -171,7 +171,8 @@ pub async fn delete_akte(
 pub async fn list_deletions(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<DeletionView>>> {
     who.require(Action::Retention)?;
     let repo = app.repo.read().await;
-    let mut out: Vec<DeletionView> = repo.catalog().state.deleted.values().map(deletion_view).collect();
+    let mut out: Vec<DeletionView> =
+        repo.catalog().state.deleted.values().filter(|t| who.sees_deletion(t)).map(deletion_view).collect();
     out.sort_by(|a, b| a.time.cmp(&b.time));
     Ok(Json(out))
 }
@@ -190,6 +191,7 @@ pub async fn get_deletion(
         .state
         .deleted
         .get(&id)
+        .filter(|t| who.sees_deletion(t))
         .map(|t| Json(deletion_view(t)))
         .ok_or_else(|| ApiError::no_object("deletion", id))
 }
