@@ -3,6 +3,11 @@
 # against a Garage server started here on 127.0.0.1, and the licence check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Nothing here reads a terminal. Cargo lets rustc's target probe (`rustc -`) inherit
+# standard input and caches the probe's result, a failure too, in the target directory:
+# run once with a stdin that held other bytes, every later build there failed the same way
+# ("unknown start of token: \u{0}") until `.rustc_info.json` was removed.
+exec < /dev/null
 bash scripts/setup.sh --test
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/akte/target}"
 export CARGO_TERM_COLOR=never
