@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::{
     App,
-    api::{commit, visible},
+    api::{commit, commit_checked, visible},
     auth::{self, Action, Caller, Principal},
     extract::{Body, Id},
     problem::{ApiError, ApiResult},
@@ -132,13 +132,14 @@ pub async fn create_token(
     if body.name.trim().is_empty() || body.name.len() > 200 {
         return Err(ApiError::invalid("A token needs a name of 1 to 200 characters"));
     }
-    auth::token_name_free(app.repo.read().await.catalog(), &body.name).map_err(ApiError::conflict)?;
     let (id, change, secret) = auth::create_token(&body.name, &body.role, &body.units, expires)
         .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
     if let Change::Create { kind, fields, .. } = &change {
         model::validate(*kind, fields, true)?;
     }
-    commit(&app, &who, vec![change]).await?;
+    let name_free =
+        |cat: &akte_store::catalog::Catalog| auth::token_name_free(cat, &body.name).map_err(ApiError::conflict);
+    commit_checked(&app, &who, vec![change], name_free).await?;
     Ok((StatusCode::CREATED, Json(TokenSecret { id, token: secret })))
 }
 
@@ -212,18 +213,16 @@ pub async fn create_account(
     Body(body): Body<AccountCreate>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     who.require(Action::Admin)?;
-    {
-        let repo = app.repo.read().await;
-        if auth::find_account(repo.catalog(), &body.name).is_some() {
-            return Err(ApiError::conflict(format!("The account {} already exists", body.name)));
-        }
-    }
     let (id, change) = auth::create_account(&body.name, &body.password, &body.roles, &body.units)
         .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
     if let Change::Create { kind, fields, .. } = &change {
         model::validate(*kind, fields, true)?;
     }
-    commit(&app, &who, vec![change]).await?;
+    let name_free = |cat: &akte_store::catalog::Catalog| match auth::find_account(cat, &body.name) {
+        Some(_) => Err(ApiError::conflict(format!("The account {} already exists", body.name))),
+        None => Ok(()),
+    };
+    commit_checked(&app, &who, vec![change], name_free).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 

@@ -110,7 +110,20 @@ fn check_update(who: &Principal, kind: ObjKind, fields: &Map<String, Value>) -> 
 }
 
 pub async fn commit(app: &App, who: &Principal, changes: Vec<Change>) -> ApiResult<()> {
+    commit_checked(app, who, changes, |_| Ok(())).await
+}
+
+/// [`commit`] after `check` passed on the catalog under the same write lock: a rule such
+/// as a unique name cannot be broken by two requests that both checked before either
+/// committed (two nodes still can: this node only sees the other's entries later).
+pub async fn commit_checked(
+    app: &App,
+    who: &Principal,
+    changes: Vec<Change>,
+    check: impl FnOnce(&akte_store::catalog::Catalog) -> ApiResult<()>,
+) -> ApiResult<()> {
     let mut repo = app.repo.write().await;
+    check(repo.catalog())?;
     repo.actor = who.actor.clone();
     let r = repo.commit(changes).await;
     drop(repo);
