@@ -366,6 +366,9 @@ fn upload_download_versions_history_and_feed() {
     // The audit trail re-reads from the store, with the reads recorded above.
     let audit = common::ok(&data, &["audit", "verify", "--json"]).json();
     assert!(audit["reads"].as_u64().unwrap() > 0, "{audit}");
+    // Listing a Dokument's versions (file names, hashes) is a read of its metadata.
+    let history = common::ok(&data, &["history", &raw_id, "--json"]).json();
+    assert!(history.as_array().unwrap().iter().any(|h| h["action"] == "metadata"), "{history}");
     assert!(audit["writes"].as_u64().unwrap() >= 10, "{audit}");
 }
 

@@ -580,6 +580,8 @@ pub async fn list_dokumente(
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     visible(cat, &who, akte, ObjKind::Akte)?;
+    // The titles and file names of its Dokumente are the Akte's metadata, read.
+    app.record_read(&who, akte, schema::Read::Metadata);
     Ok(Json(cat.dokumente_of(&akte).into_iter().map(|d| dokument_view(cat, d)).collect()))
 }
 
@@ -594,6 +596,7 @@ pub async fn list_versions(
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     let d = visible(cat, &who, dok, ObjKind::Dokument)?;
+    app.record_read(&who, dok, schema::Read::Metadata);
     Ok(Json(d.versions.iter().filter_map(|v| cat.get(v)).map(version_view).collect()))
 }
 
