@@ -718,7 +718,11 @@ fn init_logging(json_lines: bool) {
 /// step of a CLI command: the data directory's lock, too, is released only when the
 /// process ends.
 fn close(mut repo: Repository) -> Result<()> {
-    repo.save_catalog()?;
+    // The catalog cache only saves the next command reading the journal again: a full or
+    // read-only data directory is a note, not the command's failure.
+    if let Err(e) = repo.save_catalog() {
+        eprintln!("akte: note: the catalog cache could not be saved ({e}); the next command reads the journal again.");
+    }
     std::mem::forget(repo);
     Ok(())
 }

@@ -475,6 +475,12 @@ fn main() -> std::process::ExitCode {
     // Work left on blocking threads (a server stopped while an export zips or OCR runs)
     // does not hold the process: what it would write is derived or unreferenced.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    if let Some(why) = akte_store::repo::heads_unsaved_in_process() {
+        eprintln!(
+            "akte: note: the journal heads seen could not be saved ({}); rollback detection misses them until a later save works.",
+            output::clip(why)
+        );
+    }
     match outcome {
         Ok(code) => code,
         Err(e) if json => {

@@ -651,3 +651,16 @@ fn a_mistyped_data_directory_makes_nothing() {
     assert!(r.stderr.contains("does not exist") && r.stderr.contains("akte init"), "{}", r.stderr);
     assert!(!nope.exists(), "nothing was created");
 }
+
+#[test]
+fn heads_that_cannot_be_saved_are_a_note_not_a_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "node");
+    // heads.json cannot be replaced: its temporary file's name is taken by a directory (as
+    // unwritable as a full disk, also for root).
+    std::fs::create_dir(data.join("heads.tmp")).unwrap();
+    let r = ok(&data, &["create", "--aktenzeichen", AZ, "--title", "Trotzdem angelegt"]);
+    assert!(r.stderr.contains("note: the journal heads seen could not be saved"), "{r}");
+    let listed = ok(&data, &["ls", "--json"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "the Akte was created once: {listed}");
+}

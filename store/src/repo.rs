@@ -136,6 +136,19 @@ pub struct Repository {
     /// While the catalog is rebuilt: whom to tell of each entry read, how many were read,
     /// and how many this node knows of.
     progress: Option<(RebuildProgress, std::sync::atomic::AtomicU64, u64)>,
+    /// Why the heads seen could not be saved to `heads.json` (a full or read-only data
+    /// directory), if they could not: see [`Repository::heads_unsaved`].
+    heads_unsaved: Option<String>,
+}
+
+/// The last failure to save the heads seen in this process, for a command to report when
+/// it ends (see [`heads_unsaved_in_process`]).
+static HEADS_UNSAVED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Why this process could not save the heads it saw, if it could not (a full or read-only
+/// data directory). Not an error of the command; worth a note.
+pub fn heads_unsaved_in_process() -> Option<String> {
+    HEADS_UNSAVED.lock().expect("heads lock").clone()
 }
 
 /// Told, while the catalog is rebuilt from the store, of each journal entry read: the
@@ -227,6 +240,22 @@ impl Repository {
         node.meta.store = remembered_store(&opts.data_dir, &url)?;
         node.save_meta()?;
         Ok(InitInfo { repository, node: node.meta.node.clone(), store: url, identity_file, recipients })
+    }
+
+    /// Saves the heads seen to `heads.json`. A failure (a full or read-only data
+    /// directory) is not the command's: the entries are read, or the commit is in the
+    /// store. It is kept for [`Repository::heads_unsaved`]; until a later save succeeds, a
+    /// rollback to before these heads is detected only through other streams' entries.
+    fn save_heads(&mut self) {
+        self.heads_unsaved = self.node.save_heads().err().map(|e| e.to_string());
+        if let Some(why) = &self.heads_unsaved {
+            *HEADS_UNSAVED.lock().expect("heads lock") = Some(why.clone());
+        }
+    }
+
+    /// Why the heads seen could not be saved, when the last save failed.
+    pub fn heads_unsaved(&self) -> Option<&str> {
+        self.heads_unsaved.as_deref()
     }
 
     /// Opens a repository: unlocks the key file, checks it is the repository this node
@@ -331,6 +360,7 @@ impl Repository {
             actor: if opts.actor.is_empty() { "operator".into() } else { opts.actor.clone() },
             chunk_size: DEFAULT_CHUNK_SIZE,
             catalog_dirty: false,
+            heads_unsaved: None,
             progress: None,
         })
     }
@@ -570,7 +600,7 @@ impl Repository {
                 self.node.heads.streams.insert(node.clone(), head.clone());
             }
             self.node.heads.hlc = self.clock;
-            self.node.save_heads()?;
+            self.save_heads();
             self.catalog_dirty = true;
         }
         Ok(count)
@@ -744,7 +774,7 @@ impl Repository {
         }]);
         self.node.heads.streams.insert(me, Head { seq: entry.seq, mac });
         self.node.heads.hlc = self.clock;
-        self.node.save_heads()?;
+        self.save_heads();
         self.catalog_dirty = true;
         Ok(())
     }

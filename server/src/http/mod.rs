@@ -371,6 +371,9 @@ async fn sync_loop(app: Arc<App>, shutdown: CancellationToken) {
                 if let Err(e) = repo.save_catalog() {
                     tracing::warn!(error = %e, "cannot save the catalog cache");
                 }
+                if let Some(why) = repo.heads_unsaved() {
+                    tracing::warn!(error = %why, "cannot save the journal heads seen; rollback detection misses them");
+                }
             }
             r
         };
