@@ -357,6 +357,16 @@ fn upload_download_versions_history_and_feed() {
     let s = Server::start(&data, false, &[]);
     let api_text: Value =
         c.get(s.url(&format!("/dokumente/{dok}/text"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    // The feed tells a follower that a result is there, per Dokument with the content.
+    let feed: Value = c.get(s.url("/changes?limit=1000")).bearer_auth(&admin).send().unwrap().json().unwrap();
+    let derived: Vec<&Value> =
+        feed["changes"].as_array().unwrap().iter().filter(|ch| ch["action"] == "derive").collect();
+    assert!(
+        derived.iter().any(|ch| ch["object"] == dok.as_str()
+            && ch["kind"] == "dokument"
+            && ch["fields"]["producer"].as_str().unwrap().starts_with("extract:")),
+        "{feed}"
+    );
     assert!(s.stop().success());
     assert_eq!(common::ok(&data, &["text", &dok, "--json"]).json(), api_text);
     assert_eq!(api_text["extracted"], true, "{api_text}");

@@ -170,7 +170,8 @@ pub struct ChangeItem {
     pub time: String,
     /// Who.
     pub actor: String,
-    /// What happened.
+    /// What happened. For `derive`, the object is the Dokument whose content the result
+    /// is of, and `fields.producer` names the producer.
     pub action: ChangeAction,
     /// The object's kind (plugins, accounts and tokens only for admins).
     pub kind: Kind,
@@ -218,6 +219,10 @@ pub async fn changes(
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     let mut out = Vec::new();
+    // Derived results name a content, not a Dokument: they are kept in place as (position,
+    // time, actor, content, producer) and turned into one change per Dokument with that
+    // content once the page is read (one pass over the versions, only if there are any).
+    let mut derived: Vec<(usize, String, String, akte_store::name::Name, String)> = Vec::new();
     let mut more = false;
     for e in &cat.entries {
         if e.seq <= cursor.get(&e.node).copied().unwrap_or(0) {
@@ -248,7 +253,13 @@ pub async fn changes(
                     }
                     continue;
                 }
-                Op::Derive { .. } | Op::Read { .. } => continue,
+                Op::Derive { content, producer, .. } => {
+                    if akte_ingest::Stage::of(producer).is_some() {
+                        derived.push((out.len(), e.hlc.rfc3339(), e.actor.clone(), *content, producer.clone()));
+                    }
+                    continue;
+                }
+                Op::Read { .. } => continue,
             };
             let Some(obj) = feed_visible(&who, cat, id) else { continue };
             let mut fields = fields.map();
@@ -265,6 +276,40 @@ pub async fn changes(
             });
         }
         cursor.insert(e.node.clone(), e.seq);
+    }
+    if !derived.is_empty() {
+        let contents: std::collections::HashSet<akte_store::name::Name> = derived.iter().map(|d| d.3).collect();
+        let mut holders: BTreeMap<akte_store::name::Name, Vec<Uuid>> = BTreeMap::new();
+        for v in cat.all(ObjKind::Version) {
+            if let (Some(c), Some(dok)) = (v.content, v.parent)
+                && contents.contains(&c)
+            {
+                let list = holders.entry(c).or_default();
+                if !list.contains(&dok) {
+                    list.push(dok);
+                }
+            }
+        }
+        // Inserted from the last position back, so earlier positions stay right.
+        for (at, time, actor, content, producer) in derived.into_iter().rev() {
+            let items: Vec<ChangeItem> = holders
+                .get(&content)
+                .into_iter()
+                .flatten()
+                .filter_map(|dok| feed_visible(&who, cat, dok))
+                .map(|dok| ChangeItem {
+                    time: time.clone(),
+                    actor: actor.clone(),
+                    action: ChangeAction::Derive,
+                    kind: dok.kind.into(),
+                    object: dok.id,
+                    akte_id: dok.akte,
+                    parent_id: dok.parent,
+                    fields: [("producer".to_string(), Value::String(producer.clone()))].into_iter().collect(),
+                })
+                .collect();
+            out.splice(at..at, items);
+        }
     }
     Ok(Json(ChangesPage { changes: out, next: format_cursor(&cursor), more }))
 }

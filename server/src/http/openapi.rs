@@ -238,7 +238,7 @@ mod tests {
             serde_json::from_value(schemas[name]["enum"].clone()).unwrap_or_else(|_| panic!("{name} is an enum"))
         };
         assert_eq!(values("Status"), ["offen", "zda"]);
-        assert_eq!(values("ChangeAction"), ["create", "update", "delete"]);
+        assert_eq!(values("ChangeAction"), ["create", "update", "delete", "derive"]);
         assert_eq!(
             values("Kind"),
             ["aktenplan", "akte", "vorgang", "dokument", "version", "plugin", "account", "token"]

@@ -89,6 +89,10 @@ pub enum ChangeAction {
     Update,
     /// The Akte was deleted at the end of its retention (shown to those who may delete).
     Delete,
+    /// A derived result was recorded for the Dokument's content: extracted text, OCR, an
+    /// enricher's suggestion, or a plugin's failure (`fields.producer` names it;
+    /// `GET /dokumente/{id}/text` shows the result).
+    Derive,
 }
 
 /// What an entry of an object's history records.
