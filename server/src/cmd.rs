@@ -353,7 +353,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             close(repo)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::History { object } => {
+        Command::History { object, all } => {
             let repo = open(&opts).await?;
             let cat = repo.catalog();
             // Deleted Akten with this id or Aktenzeichen: their history is gone with them,
@@ -372,7 +372,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                             t.id, t.deletion.time, t.id
                         );
                     }
-                    cat.history(&obj.id)
+                    if *all && obj.kind == ObjKind::Akte { cat.history_of_akte(&obj.id) } else { cat.history(&obj.id) }
                 }
                 Err(_) if !stones.is_empty() => stones.iter().map(|t| t.deletion.clone()).collect(),
                 Err(e) => return Err(e),
@@ -383,7 +383,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 for h in history {
                     let changes: Vec<String> =
                         h.changes.iter().map(|c| format!("{}: {} → {}", c.field, c.old, c.new)).collect();
-                    say!("{}  {}  {}  {}", h.time, h.actor, h.action, changes.join("; "));
+                    if *all {
+                        say!("{}  {}  {}  {}  {}", h.time, h.object, h.actor, h.action, changes.join("; "));
+                    } else {
+                        say!("{}  {}  {}  {}", h.time, h.actor, h.action, changes.join("; "));
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -263,6 +263,10 @@ pub enum Command {
     History {
         /// The object id (or an Aktenzeichen).
         object: String,
+        /// For an Akte: its Vorgänge and Dokumente (with their versions) too, in the order
+        /// things happened.
+        #[arg(long)]
+        all: bool,
     },
     /// Show repository id, node, store, counts and the state digest.
     Status,

@@ -274,6 +274,12 @@ fn upload_download_versions_history_and_feed() {
     assert!(
         h.iter().any(|e| e["changes"].as_array().unwrap().iter().any(|c| c["field"] == "status" && c["new"] == "zda"))
     );
+    assert!(h.iter().all(|e| e["object"] == akte.as_str()), "without all: the Akte's own entries");
+    let whole: Value =
+        c.get(s.url(&format!("/akten/{akte}/history?all=true"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    let whole = whole.as_array().unwrap();
+    assert!(whole.iter().any(|e| e["object"] == dok.as_str()), "with all: its Dokumente too");
+    assert!(whole.len() > h.len());
 
     // The change feed, paged: every object appears once, in order, and the cursor resumes.
     let mut since = String::new();

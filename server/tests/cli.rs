@@ -445,6 +445,15 @@ fn versions_keep_their_bytes() {
     let history = ok(&data, &["history", id, "--json"]).json();
     let actions: Vec<&str> = history.as_array().unwrap().iter().filter_map(|h| h["action"].as_str()).collect();
     assert_eq!(actions.iter().filter(|a| **a == "add-version").count(), 3, "{history}");
+    // The whole Akte's history: the Akte and both Dokumente, in the order it happened.
+    let whole = ok(&data, &["history", AZ, "--all", "--json"]).json();
+    let whole = whole.as_array().unwrap();
+    let objects: std::collections::BTreeSet<&str> = whole.iter().filter_map(|h| h["object"].as_str()).collect();
+    assert!(objects.contains(id.as_str()) && objects.contains(docs[0].0.as_str()), "{whole:?}");
+    assert_eq!(whole.iter().filter(|h| h["action"] == "add-version").count(), 3 + 1, "every version of both");
+    let times: Vec<&str> = whole.iter().map(|h| h["time"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "in order: {times:?}");
+    assert!(ok(&data, &["history", AZ, "--json"]).json().as_array().unwrap().len() < whole.len());
     // The other Dokument is untouched.
     assert_eq!(common::get(&data, &docs[0].0), docs[0].1);
 }

@@ -715,6 +715,24 @@ impl Catalog {
             .collect()
     }
 
+    /// The history of an Akte with everything in it: its own, and that of each Vorgang and
+    /// Dokument below it (versions are in their Dokument's), merged in the order they
+    /// happened. Each entry names its object.
+    pub fn history_of_akte(&self, akte: &Uuid) -> Vec<HistoryEntry> {
+        let mut out = self.history(akte);
+        let mut stack: Vec<Uuid> = self.children(akte).map(|o| o.id).collect();
+        while let Some(id) = stack.pop() {
+            let Some(obj) = self.get(&id) else { continue };
+            if matches!(obj.kind, ObjKind::Vorgang | ObjKind::Dokument) {
+                out.extend(self.history(&id));
+                stack.extend(self.children(&id).map(|o| o.id));
+            }
+        }
+        // Stable: one object's entries keep their order at equal times.
+        out.sort_by_key(|h| h.at);
+        out
+    }
+
     /// The derived results recorded for a content root, by producer.
     pub fn derived(&self, content: &Name) -> Option<&VecMap<Name>> {
         self.state.derived.get(content)

@@ -92,14 +92,33 @@ fn history_item(h: &HistoryEntry) -> HistoryItem {
     }
 }
 
+/// Options of an Akte's history.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AkteHistoryQuery {
+    /// `true`: the whole Akte, its Vorgänge and Dokumente (with their versions) too, in the
+    /// order things happened; each entry names its object.
+    pub all: Option<bool>,
+}
+
 #[utoipa::path(get, path = "/api/v1/akten/{id}/history", tag = "Verlauf",
-    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = Vec<HistoryItem>)))]
+    params(("id" = Uuid, Path, description = "Akte id"), AkteHistoryQuery),
+    responses((status = 200, body = Vec<HistoryItem>)))]
 pub async fn history(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
+    Q(q): Q<AkteHistoryQuery>,
 ) -> ApiResult<Json<Vec<HistoryItem>>> {
-    history_of(&app, &who, id, ObjKind::Akte).await
+    if q.all != Some(true) {
+        return history_of(&app, &who, id, ObjKind::Akte).await;
+    }
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    super::api::visible(cat, &who, id, ObjKind::Akte)?;
+    app.record_read(&who, id, super::schema::Read::History);
+    Ok(Json(cat.history_of_akte(&id).iter().map(history_item).collect()))
 }
 
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}/history", tag = "Verlauf",
