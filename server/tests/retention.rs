@@ -272,3 +272,37 @@ fn an_export_goes_when_another_node_deletes_its_akte() {
     }
     assert!(!data.join("jobs").join(&job).exists(), "its files are gone");
 }
+
+/// Closing keeps a Laufzeit the client gave, reopening ends it, and an archivist may
+/// correct it after closing.
+#[test]
+fn closing_keeps_a_laufzeit_given_and_reopening_clears_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let archivist = token(&data, "archivist", "test-archiv", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let a = create(&c, &s, &admin, json!({"aktenzeichen": "1-7/2000", "title": "Papierakte"}));
+    let ende = || -> Value {
+        let v: Value = c.get(s.url(&format!("/akten/{a}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+        v["fields"]["laufzeit_ende"].clone()
+    };
+    let patch =
+        |t: &str, body: Value| c.patch(s.url(&format!("/akten/{a}"))).bearer_auth(t).json(&body).send().unwrap();
+    let post = |what: &str| c.post(s.url(&format!("/akten/{a}/{what}"))).bearer_auth(&admin).send().unwrap().status();
+    assert_eq!(patch(&admin, json!({"laufzeit_ende": "2000-01-01"})).status(), 200);
+    assert_eq!(post("close"), 200);
+    assert_eq!(ende(), "2000-01-01", "the Laufzeit given stays");
+    assert_eq!(post("reopen"), 200);
+    assert_eq!(ende(), Value::Null, "reopened, it runs on");
+    assert_eq!(post("close"), 200);
+    let today = ende();
+    let year = time::OffsetDateTime::now_utc().year();
+    assert!(
+        today.as_str().is_some_and(|d| d.starts_with(&year.to_string()) || d.starts_with(&(year + 1).to_string())),
+        "{today}"
+    );
+    assert_eq!(patch(&archivist, json!({"laufzeit_ende": "2001-12-31"})).status(), 200, "an archivist corrects it");
+    assert_eq!(ende(), "2001-12-31");
+}

@@ -96,6 +96,9 @@ fn check_update(who: &Principal, kind: ObjKind, fields: &Map<String, Value>) -> 
                 return Err(ApiError::invalid("The status changes only through …/close and …/reopen"));
             }
             (ObjKind::Akte, "retention_years" | "appraisal" | "legal_hold") => Action::Retention,
+            // The Laufzeit: a writer's while the Akte is open, also a records manager's
+            // (archivist) to correct after closing.
+            (ObjKind::Akte, "laufzeit_beginn" | "laufzeit_ende") if who.may(Action::Retention) => Action::Retention,
             (ObjKind::Akte, "access" | "confidentiality" | "aktenzeichen") => Action::Admin,
             (ObjKind::Aktenplan, _) => Action::Admin,
             _ => Action::Write,
@@ -139,6 +142,11 @@ pub async fn commit_checked(
     }
     app.sync_wake.notify_one();
     Ok(())
+}
+
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 fn to_map<T: Serialize>(v: &T) -> Map<String, Value> {
@@ -242,11 +250,11 @@ pub async fn update(
     headers: &HeaderMap,
     fields: Map<String, Value>,
 ) -> ApiResult<()> {
-    {
-        let repo = app.repo.read().await;
-        let cat = repo.catalog();
+    check_update(who, kind, &fields)?;
+    // Checked under the write lock of the commit: two PATCHes with the same If-Match
+    // cannot both pass, nor an update slip in after a close.
+    let check = |cat: &akte_store::catalog::Catalog| {
         let obj = visible(cat, who, id, kind)?;
-        check_update(who, kind, &fields)?;
         check_if_match(headers, obj)?;
         // Retention, appraisal and hold stay editable after closing, and archivists may
         // correct the Laufzeit of a closed Akte (retention counts from its end).
@@ -265,8 +273,10 @@ pub async fn update(
         {
             return Err(ApiError::conflict(format!("The Aktenzeichen {az} is already in use")));
         }
-    }
-    commit(app, who, vec![Change::Update { id, fields }]).await
+        Ok(())
+    };
+    let change = vec![Change::Update { id, fields: fields.clone() }];
+    commit_checked(app, who, change, check).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -480,10 +490,19 @@ pub async fn set_status(
     }
     let mut fields = Map::new();
     fields.insert("status".into(), json!(status));
+    if kind == ObjKind::Akte && status == "offen" {
+        // Reopened, the Akte runs on: its Laufzeit has no end until it is closed again.
+        fields.insert("laufzeit_ende".into(), Value::Null);
+    }
     if kind == ObjKind::Akte && status == "zda" {
-        let today = time::OffsetDateTime::now_utc().date();
-        let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        fields.insert("laufzeit_ende".into(), json!(today.format(&fmt).unwrap_or_default()));
+        // The Laufzeit ends today, on the German calendar (closed at 00:30 on 1 January in
+        // Berlin is the new year, not the old one in UTC), unless it was set before.
+        let repo = app.repo.read().await;
+        if repo.catalog().get(&id).and_then(|a| a.text("laufzeit_ende")).is_none() {
+            let today = akte_store::hlc::Hlc { ms: now_ms(), c: 0 }.german_date();
+            let fmt = time::macros::format_description!("[year]-[month]-[day]");
+            fields.insert("laufzeit_ende".into(), json!(today.format(&fmt).unwrap_or_default()));
+        }
     }
     commit(app, who, vec![Change::Update { id, fields }]).await
 }
