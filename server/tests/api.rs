@@ -163,6 +163,15 @@ fn upload_download_versions_history_and_feed() {
         .send()
         .unwrap();
     assert_problem(other, 422, "invalid");
+    // So is another file under the same key and the same query (its length differs).
+    let other_file = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?file_name=brief.txt")))
+        .bearer_auth(&admin)
+        .header("idempotency-key", "upload-42")
+        .body("Sehr geehrte Frau Mustermann, anbei der Bescheid")
+        .send()
+        .unwrap();
+    assert_problem(other_file, 422, "invalid");
     // While the first request with a key still runs (its body still arriving), a second
     // one with the key is refused with 409; the first then creates one Dokument, and a
     // retry after it replays that one.

@@ -62,7 +62,13 @@ fn upload_fingerprint(req: &Request) -> String {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    format!("{}\u{0}{essence}", req.uri().query().unwrap_or(""))
+    // The body's length, when the client sent one: a retry sends the same bytes (a
+    // multipart body too: curl and the usual clients keep the boundary's length), another
+    // file under a reused key almost never has the same length. (The body itself is read
+    // only as it is stored, after the key is claimed; a different file of the very same
+    // length under a reused key is still answered with the first upload.)
+    let length = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).unwrap_or("");
+    format!("{}\u{0}{essence}\u{0}{length}", req.uri().query().unwrap_or(""))
 }
 
 /// Metadata of an upload given in the query (raw body) or as multipart fields.
@@ -305,7 +311,7 @@ fn check_file_name(name: &str) -> ApiResult<()> {
 
 #[utoipa::path(post, path = "/api/v1/akten/{id}/dokumente", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Akte id"), UploadMeta,
-        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice; the key for another request answers 422, a second request while the first runs 409")),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice; the key for another request (query, media type or length differ) answers 422, a second request while the first runs 409. Remembered by this node for 24 hours, not across restarts or nodes")),
     request_body(content(
         (UploadForm = "multipart/form-data"),
         (schema::Binary = "application/octet-stream"),
@@ -496,7 +502,7 @@ fn created(key: Option<IdempotencyGuard<'_>>, location: String, body: Uploaded) 
 
 #[utoipa::path(post, path = "/api/v1/dokumente/{id}/versions", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id"), UploadMeta,
-        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice; the key for another request answers 422, a second request while the first runs 409")),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice; the key for another request (query, media type or length differ) answers 422, a second request while the first runs 409. Remembered by this node for 24 hours, not across restarts or nodes")),
     request_body(content(
         (UploadForm = "multipart/form-data"),
         (schema::Binary = "application/octet-stream"),
