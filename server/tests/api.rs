@@ -409,6 +409,32 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
     let twin = c.post(s.url("/tokens")).bearer_auth(&admin).json(&json!({"name": "admin", "role": "reader"}));
     let detail = assert_problem(twin.send().unwrap(), 409, "conflict");
     assert!(detail.contains("named admin"), "{detail}");
+    let dead = c
+        .post(s.url("/tokens"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "fv4", "role": "service", "expires": "2020-01-01T00:00:00Z"}));
+    assert_problem(dead.send().unwrap(), 422, "invalid");
+    // A 401 names the scheme.
+    let r = c.get(s.url("/akten")).send().unwrap();
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    assert_problem(r, 401, "unauthenticated");
+    // An Aktenplan node under another, as the OpenAPI document describes it.
+    let top: Value = c
+        .post(s.url("/aktenplan"))
+        .bearer_auth(&admin)
+        .json(&json!({"code": "6", "title": "Bauen"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let below = c
+        .post(s.url("/aktenplan"))
+        .bearer_auth(&admin)
+        .json(&json!({"code": "61", "title": "Planung", "parent": top["id"]}));
+    assert_eq!(below.send().unwrap().status(), 201);
+    let plan: Value = c.get(s.url("/aktenplan")).bearer_auth(&admin).send().unwrap().json().unwrap();
+    let node = plan.as_array().unwrap().iter().find(|n| n["code"] == "61").unwrap().clone();
+    assert_eq!(node["parent"], top["id"], "{plan}");
     let count = || -> usize {
         let v: Value = c.get(s.url("/akten")).bearer_auth(&admin).send().unwrap().json().unwrap();
         v["items"].as_array().unwrap().len()

@@ -129,6 +129,9 @@ pub async fn create_token(
         ),
         None => None,
     };
+    if expires.is_some_and(|e| e <= time::OffsetDateTime::now_utc()) {
+        return Err(ApiError::invalid("The expiry lies in the past: the token would never work"));
+    }
     if body.name.trim().is_empty() || body.name.len() > 200 {
         return Err(ApiError::invalid("A token needs a name of 1 to 200 characters"));
     }

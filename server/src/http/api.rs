@@ -167,8 +167,7 @@ pub struct PlanCreate {
     pub code: String,
     /// Title.
     pub title: String,
-    /// The node above.
-    #[serde(skip_serializing)]
+    /// The node above (its id).
     pub parent: Option<Uuid>,
     /// Default retention in years.
     pub retention_years: Option<u32>,
@@ -197,7 +196,9 @@ pub async fn create_plan(
     Body(body): Body<PlanCreate>,
 ) -> ApiResult<(StatusCode, Json<Created>)> {
     who.require(Action::Admin)?;
-    let fields = to_map(&body);
+    // The parent is the node's place in the tree, not one of its fields.
+    let mut fields = to_map(&body);
+    fields.remove("parent");
     model::validate(ObjKind::Aktenplan, &fields, true)?;
     let id = Uuid::now_v7();
     {
@@ -324,6 +325,7 @@ pub struct AktenQuery {
     /// The `next` of the previous page.
     pub after: Option<String>,
     /// Page size (1–500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 

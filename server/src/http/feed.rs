@@ -179,6 +179,7 @@ pub struct ChangesQuery {
     /// The `next` of the previous answer; absent: from the beginning.
     pub since: Option<String>,
     /// At most this many changes (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 

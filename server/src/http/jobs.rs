@@ -256,8 +256,10 @@ struct Job {
     dir: PathBuf,
 }
 
+/// A time as everywhere else in the API: RFC 3339, UTC, three digits of milliseconds.
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
 }
 
 impl Job {

@@ -247,6 +247,15 @@ mod tests {
             values("HistoryAction"),
             ["create", "update", "add-version", "metadata", "content", "text", "history", "export"]
         );
+        assert!(schemas["PlanCreate"]["properties"]["parent"].is_object(), "a client can place a node");
+        let limit = doc["paths"]["/api/v1/changes"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "limit")
+            .unwrap()["schema"]
+            .clone();
+        assert_eq!(limit["minimum"], 1, "{limit}");
         for (schema, field, target) in [
             ("AkteView", "status", "Status"),
             ("VorgangView", "status", "Status"),

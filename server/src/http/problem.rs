@@ -191,6 +191,10 @@ impl IntoResponse for ApiError {
         };
         let mut r = (self.status, axum::Json(body)).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 9110 §11.6.1: a 401 names the scheme to authenticate with.
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         r
     }
 }

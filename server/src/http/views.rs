@@ -92,6 +92,7 @@ pub struct VersionView {
     /// Version id.
     pub id: Uuid,
     /// Number, from 1.
+    #[schema(minimum = 1)]
     pub number: u32,
     /// File name.
     pub file_name: String,
