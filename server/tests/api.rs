@@ -82,6 +82,23 @@ fn upload_download_versions_history_and_feed() {
         .send()
         .unwrap();
     assert_problem(r, 416, "range");
+    // A Content-Type that is not a media type is refused, not stored and sent back.
+    let r = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?file_name=x.bin")))
+        .bearer_auth(&admin)
+        .header("content-type", "not a media type")
+        .body("x")
+        .send()
+        .unwrap();
+    assert_problem(r, 415, "unsupported-media-type");
+    // A range that is not valid syntax, or of another unit, is ignored (RFC 9110 §14.2):
+    // the whole content.
+    for h in ["items=0-1", "bytes=5-2", "bytes=x-", "bytes=0-1,5-6"] {
+        let r =
+            c.get(s.url(&format!("/dokumente/{dok}/content"))).bearer_auth(&admin).header("range", h).send().unwrap();
+        assert_eq!(r.status(), 200, "{h}");
+        assert_eq!(r.bytes().unwrap().len(), bytes.len(), "{h}");
+    }
     let r = c
         .get(s.url(&format!("/dokumente/{dok}/content")))
         .bearer_auth(&admin)

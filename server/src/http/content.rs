@@ -239,6 +239,9 @@ async fn receive(
                 }
                 let file_name = field.file_name().map(str::to_string).or(meta.file_name.clone()).unwrap_or_default();
                 let declared = field.content_type().map(str::to_string).filter(|m| m != "application/octet-stream");
+                if let Some(m) = &declared {
+                    check_media_type(m)?;
+                }
                 let stream = field.map_err(io_err);
                 let content = store_stream(&objects, chunk_size, max, Box::pin(stream), head, HEAD_KEPT).await?;
                 let media = model::media_type_settled(declared.as_deref(), &file_name, head);
@@ -276,6 +279,9 @@ async fn receive(
     // Generic types (and curl's default for --data-binary) say nothing about the document.
     let declared = Some(ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
         .filter(|m| !m.is_empty() && m != "application/octet-stream" && m != "application/x-www-form-urlencoded");
+    if let Some(m) = &declared {
+        check_media_type(m)?;
+    }
     if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         && len > max
     {
@@ -285,6 +291,21 @@ async fn receive(
     let content = store_stream(&objects, chunk_size, max, Box::pin(stream), head, HEAD_KEPT).await?;
     let media = model::media_type_settled(declared.as_deref(), &file_name, head);
     Ok((content, file_name, media, meta))
+}
+
+/// Refuses a declared media type that is not `type/subtype` (RFC 9110 §8.3.1, tokens of
+/// letters, digits and `!#$&-^_.+`): it would be stored and sent back as the
+/// download's Content-Type.
+fn check_media_type(declared: &str) -> ApiResult<()> {
+    let essence = declared.split(';').next().unwrap_or("").trim();
+    let token = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&-^_.+".contains(c));
+    match essence.split_once('/') {
+        Some((t, s)) if token(t) && token(s) => Ok(()),
+        _ => Err(ApiError::unsupported_media(format!(
+            "The Content-Type {:?} is not a media type (type/subtype, such as application/pdf)",
+            crate::output::clip(essence.chars().take(80).collect())
+        ))),
+    }
 }
 
 fn version_fields(content: &ContentRef, file_name: &str, media: &str, comment: Option<&str>) -> Map<String, Value> {
@@ -617,24 +638,34 @@ pub struct VersionQuery {
     pub version: Option<u32>,
 }
 
-/// A single byte range `start..end` (end exclusive) of a content of `size` bytes.
+/// A single byte range `start..end` (end exclusive) of a content of `size` bytes, or
+/// `Ok(None)` where RFC 9110 (§14.2) has the header ignored and the whole content sent: a
+/// unit other than bytes, several ranges, a range that is not valid syntax (`5-2`, `x-`).
+/// `Err` only for a valid range the content cannot satisfy (416).
 fn parse_range(h: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
-    let Some(spec) = h.trim().strip_prefix("bytes=") else { return Err(()) };
+    let Some(spec) = h.trim().strip_prefix("bytes=") else { return Ok(None) };
     if spec.contains(',') {
-        // Several ranges: the whole content is a valid answer.
         return Ok(None);
     }
-    let (a, b) = spec.split_once('-').ok_or(())?;
+    let Some((a, b)) = spec.split_once('-') else { return Ok(None) };
     let (a, b) = (a.trim(), b.trim());
     let (start, end) = if a.is_empty() {
-        let n: u64 = b.parse().map_err(|_| ())?;
+        let Ok(n) = b.parse::<u64>() else { return Ok(None) };
         if n == 0 {
             return Err(());
         }
         (size.saturating_sub(n), size)
     } else {
-        let start: u64 = a.parse().map_err(|_| ())?;
-        let end = if b.is_empty() { size } else { b.parse::<u64>().map_err(|_| ())?.saturating_add(1).min(size) };
+        let Ok(start) = a.parse::<u64>() else { return Ok(None) };
+        let end = if b.is_empty() {
+            size
+        } else {
+            let Ok(last) = b.parse::<u64>() else { return Ok(None) };
+            if last < start {
+                return Ok(None);
+            }
+            last.saturating_add(1).min(size)
+        };
         (start, end)
     };
     if start >= size || start >= end {
