@@ -757,3 +757,42 @@ fn an_account_is_disabled_and_its_password_replaced() {
     let r = client().post(s.url("/session")).json(&json!({"name": "erika", "password": "noch-ein-langes-Passwort"}));
     assert_eq!(r.send().unwrap().status(), 200);
 }
+
+/// A new version can bring the Dokument's new metadata (a corrected Bescheid with a new
+/// date); it does not move the Dokument to another Vorgang.
+#[test]
+fn a_new_version_brings_its_metadata() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "admin", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let akte = create_akte(&c, &s, &admin, "1-1/2026", "Erste");
+    let r = c.post(s.url(&format!("/akten/{akte}/dokumente?file_name=bescheid.txt"))).bearer_auth(&admin).body("v1");
+    let dok = r.send().unwrap().json::<Value>().unwrap()["id"].as_str().unwrap().to_string();
+    let version = |q: &str, body: &'static str| {
+        c.post(s.url(&format!("/dokumente/{dok}/versions?file_name=bescheid-v2.txt{q}")))
+            .bearer_auth(&admin)
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    let moved = version(&format!("&vorgang={}", uuid_of(99)), "v2");
+    assert_problem(moved, 422, "invalid");
+    let r = version("&title=Bescheid%20(berichtigt)&document_type=Bescheid&date=2026-12-01", "v2");
+    assert_eq!(r.status(), 201);
+    let d: Value = c.get(s.url(&format!("/dokumente/{dok}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(
+        (&d["title"], &d["fields"]["document_type"]),
+        (&json!("Bescheid (berichtigt)"), &json!("Bescheid")),
+        "{d}"
+    );
+    assert_eq!(d["fields"]["date"], "2026-12-01", "{d}");
+    let versions: Value =
+        c.get(s.url(&format!("/dokumente/{dok}/versions"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(versions.as_array().unwrap().len(), 2, "the refused one added none: {versions}");
+}
+
+fn uuid_of(n: u8) -> String {
+    format!("00000000-0000-7000-8000-0000000000{n:02x}")
+}

@@ -563,20 +563,48 @@ pub async fn add_version(
         let repo = app.repo.read().await;
         repo.catalog().get(&dok).cloned().ok_or_else(|| ApiError::not_found(format!("There is no Dokument {dok}")))?
     };
+    // Metadata given with the new version changes the Dokument in the same commit (a
+    // Bescheid replaced by its corrected version, now with a new date). A Dokument does
+    // not move to another Vorgang this way.
+    if meta.vorgang.is_some_and(|v| Some(v) != dokument.parent) {
+        return Err(ApiError::invalid(
+            "A new version does not move its Dokument to another Vorgang; vorgang must be left out",
+        ));
+    }
+    let mut dfields = Map::new();
+    for (k, v) in [
+        ("title", &meta.title),
+        ("document_type", &meta.document_type),
+        ("received", &meta.received),
+        ("sent", &meta.sent),
+        ("date", &meta.date),
+        ("sender", &meta.sender),
+        ("recipient", &meta.recipient),
+    ] {
+        if let Some(v) = v {
+            dfields.insert(k.into(), json!(v));
+        }
+    }
+    if !dfields.is_empty() {
+        model::validate(ObjKind::Dokument, &dfields, false)?;
+    }
     validate_upload(&app, &dokument, &content, &file_name, &media, &head).await?;
     let version = Uuid::now_v7();
     let number = {
         let mut repo = app.repo.write().await;
         ensure_open(repo.catalog(), dok)?;
         repo.actor = who.actor.clone();
-        repo.commit(vec![Change::Create {
+        let mut changes = vec![Change::Create {
             kind: ObjKind::Version,
             id: version,
             parent: Some(dok),
             content: Some(content.clone()),
             fields: vfields,
-        }])
-        .await?;
+        }];
+        if !dfields.is_empty() {
+            changes.push(Change::Update { id: dok, fields: dfields });
+        }
+        repo.commit(changes).await?;
         repo.catalog().get(&version).and_then(|v| v.number).unwrap_or(0)
     };
     finish_upload(&app, &content);
