@@ -96,7 +96,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
-    fn any_tree_round_trips(az in "[0-9./ a-z-]{0,8}[0-9]", nodes in prop::collection::vec(node(), 0..5)) {
+    // (An Aktenzeichen has no space at either end: store::model::check_aktenzeichen.)
+    fn any_tree_round_trips(az in "([0-9./a-z-][0-9./ a-z-]{0,7})?[0-9]", nodes in prop::collection::vec(node(), 0..5)) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(run(az, nodes));
     }

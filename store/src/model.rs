@@ -390,6 +390,30 @@ pub fn validate(kind: ObjKind, fields: &Map<String, Value>, creating: bool) -> R
     if let Some(Value::String(name)) = fields.get("file_name") {
         safe_file_name(name)?;
     }
+    if let Some(Value::String(az)) = fields.get("aktenzeichen") {
+        check_aktenzeichen(az)?;
+    }
+    // NUL ends a string in C and has no form in XML (an xdomea export could only replace
+    // it); other control characters survive every export and import.
+    if let Some(Value::String(title)) = fields.get("title")
+        && title.contains('\0')
+    {
+        return Err(Error::Invalid("A title must not contain the NUL character".into()));
+    }
+    Ok(())
+}
+
+/// An Aktenzeichen is unique by its characters, so it must not hide any: no space at
+/// either end, no control character, no combining mark (`Ä` written as `A` and U+0308
+/// would look like, and not be, the `Ä` of another Akte), at most 200 characters.
+pub fn check_aktenzeichen(az: &str) -> Result<()> {
+    let combining = |c: char| matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{20D0}'..='\u{20FF}');
+    if az.trim() != az || az.chars().count() > 200 || az.chars().any(|c| c.is_control() || combining(c)) {
+        return Err(Error::Invalid(format!(
+            "The Aktenzeichen {:?} must have no space at either end, no control character or combining mark, and at most 200 characters",
+            az.chars().take(60).collect::<String>()
+        )));
+    }
     Ok(())
 }
 
@@ -535,6 +559,21 @@ pub fn sniff_media_type(head: &[u8]) -> Option<&'static str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_aktenzeichen_hides_nothing_and_a_title_has_no_nul() {
+        let akte = |az: &str, title: &str| {
+            let f = json!({"aktenzeichen": az, "title": title});
+            validate(ObjKind::Akte, f.as_object().unwrap(), true)
+        };
+        assert!(akte("61.2-0815/2026", "Windpark Hohe Heide\nZweite Zeile").is_ok());
+        assert!(akte("ÄZ-1", "nfc").is_ok());
+        for bad in ["A\u{308}Z-1", "WS-1 ", " WS-1", "NL\n1", "TAB\t1", &"7".repeat(201)] {
+            assert!(akte(bad, "t").is_err(), "{bad:?}");
+        }
+        assert!(akte("1", "mit\u{0}NUL").is_err());
+        assert!(akte("1", "mit \u{7} Klingel").is_ok());
+    }
 
     #[test]
     fn files_without_a_known_extension_are_recognised_by_their_first_bytes() {
