@@ -98,6 +98,24 @@ pub struct UploadMeta {
     pub comment: Option<String>,
 }
 
+impl UploadMeta {
+    /// The Dokument's fields this upload gives (title, type, dates, sender, recipient).
+    fn dokument_fields(&self) -> Map<String, Value> {
+        [
+            ("title", &self.title),
+            ("document_type", &self.document_type),
+            ("received", &self.received),
+            ("sent", &self.sent),
+            ("date", &self.date),
+            ("sender", &self.sender),
+            ("recipient", &self.recipient),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), json!(v.as_ref()?))))
+        .collect()
+    }
+}
+
 /// What an upload created.
 #[derive(Serialize, ToSchema)]
 pub struct Uploaded {
@@ -361,21 +379,9 @@ pub async fn upload(
     let mut head = Vec::new();
     let (content, file_name, media, meta) = receive(&app, objects, chunk_size, meta, req, &mut head).await?;
     check_file_name(&file_name)?;
-    let mut fields = Map::new();
+    let mut fields = meta.dokument_fields();
     let stem = file_name.rsplit_once('.').map(|(s, _)| s).filter(|s| !s.is_empty()).unwrap_or(&file_name);
-    fields.insert("title".into(), json!(meta.title.clone().unwrap_or_else(|| stem.to_string())));
-    for (k, v) in [
-        ("document_type", &meta.document_type),
-        ("received", &meta.received),
-        ("sent", &meta.sent),
-        ("date", &meta.date),
-        ("sender", &meta.sender),
-        ("recipient", &meta.recipient),
-    ] {
-        if let Some(v) = v {
-            fields.insert(k.into(), json!(v));
-        }
-    }
+    fields.entry("title").or_insert_with(|| json!(stem));
     model::validate(ObjKind::Dokument, &fields, true)?;
     let vfields = version_fields(&content, &file_name, &media, meta.comment.as_deref());
     model::validate(ObjKind::Version, &vfields, true)?;
@@ -571,20 +577,7 @@ pub async fn add_version(
             "A new version does not move its Dokument to another Vorgang; vorgang must be left out",
         ));
     }
-    let mut dfields = Map::new();
-    for (k, v) in [
-        ("title", &meta.title),
-        ("document_type", &meta.document_type),
-        ("received", &meta.received),
-        ("sent", &meta.sent),
-        ("date", &meta.date),
-        ("sender", &meta.sender),
-        ("recipient", &meta.recipient),
-    ] {
-        if let Some(v) = v {
-            dfields.insert(k.into(), json!(v));
-        }
-    }
+    let dfields = meta.dokument_fields();
     if !dfields.is_empty() {
         model::validate(ObjKind::Dokument, &dfields, false)?;
     }
