@@ -179,7 +179,7 @@ fn upload_download_versions_history_and_feed() {
         .body("Ein anderer Brief")
         .send()
         .unwrap();
-    assert_problem(other, 422, "invalid");
+    assert_problem(other, 422, "idempotency-key-reused");
     // So is another file under the same key and the same query (its length differs).
     let other_file = c
         .post(s.url(&format!("/akten/{akte}/dokumente?file_name=brief.txt")))
@@ -188,7 +188,7 @@ fn upload_download_versions_history_and_feed() {
         .body("Sehr geehrte Frau Mustermann, anbei der Bescheid")
         .send()
         .unwrap();
-    assert_problem(other_file, 422, "invalid");
+    assert_problem(other_file, 422, "idempotency-key-reused");
     // While the first request with a key still runs (its body still arriving), a second
     // one with the key is refused with 409; the first then creates one Dokument, and a
     // retry after it replays that one.
@@ -237,7 +237,9 @@ fn upload_download_versions_history_and_feed() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    assert_problem(second(), 409, "conflict");
+    let busy = second();
+    assert_eq!(busy.headers()["retry-after"], "1", "a retry will succeed: say when");
+    assert_problem(busy, 409, "in-progress");
     release.send(()).unwrap();
     let first = first.join().unwrap();
     assert_eq!(first.status().as_u16(), 201);

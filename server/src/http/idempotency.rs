@@ -84,12 +84,12 @@ impl Idempotency {
         let mut map = self.0.lock().expect("idempotency lock");
         if let Some(claim) = map.get(&key).filter(|c| c.at.elapsed() < IDEMPOTENCY_TTL) {
             if claim.fingerprint != fingerprint {
-                return Err(ApiError::invalid(
+                return Err(ApiError::key_reused(
                     "This Idempotency-Key was used for a different request; use a new key for a new request",
                 ));
             }
             let Some((status, body)) = &claim.answer else {
-                return Err(ApiError::conflict(
+                return Err(ApiError::in_progress(
                     "A request with this Idempotency-Key is still being processed; retry when it has answered",
                 ));
             };

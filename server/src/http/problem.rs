@@ -74,6 +74,23 @@ impl ApiError {
         ApiError::not_found(format!("There is no {what} {id}"))
     }
 
+    /// 409: the same request (its Idempotency-Key) is still being answered; retry after a
+    /// moment (`Retry-After: 1`). Unlike `conflict`, a retry will succeed.
+    pub fn in_progress(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "in-progress", "The same request is still being processed", detail)
+    }
+
+    /// 422: an Idempotency-Key sent again with another request. Unlike `invalid`, the
+    /// request itself may be fine: it needs a key of its own.
+    pub fn key_reused(detail: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "The Idempotency-Key belongs to another request",
+            detail,
+        )
+    }
+
     /// 409: the request contradicts the state (duplicate Aktenzeichen, closed Akte …).
     pub fn conflict(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::CONFLICT, "conflict", "The request conflicts with the repository state", detail)
@@ -191,6 +208,9 @@ impl IntoResponse for ApiError {
         };
         let mut r = (self.status, axum::Json(body)).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.slug == "in-progress" {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 9110 §11.6.1: a 401 names the scheme to authenticate with.
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
