@@ -450,7 +450,10 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
         .post(s.url("/aktenplan"))
         .bearer_auth(&admin)
         .json(&json!({"code": "61", "title": "Planung", "parent": top["id"]}));
-    assert_eq!(below.send().unwrap().status(), 201);
+    let below = below.send().unwrap();
+    assert_eq!(below.status(), 201);
+    let at = below.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(c.get(format!("{}{at}", s.base)).bearer_auth(&admin).send().unwrap().status(), 200, "Location names it");
     let plan: Value = c.get(s.url("/aktenplan")).bearer_auth(&admin).send().unwrap().json().unwrap();
     let node = plan.as_array().unwrap().iter().find(|n| n["code"] == "61").unwrap().clone();
     assert_eq!(node["parent"], top["id"], "{plan}");

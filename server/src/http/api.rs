@@ -149,6 +149,15 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// 201 with the new object's id, and where it is (`Location`).
+fn created(id: Uuid, at: &str) -> Response {
+    let mut r = (StatusCode::CREATED, Json(Created { id })).into_response();
+    if let Ok(v) = HeaderValue::from_str(at) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
 fn to_map<T: Serialize>(v: &T) -> Map<String, Value> {
     match serde_json::to_value(v) {
         Ok(Value::Object(m)) => m.into_iter().filter(|(_, v)| !v.is_null()).collect(),
@@ -194,7 +203,7 @@ pub async fn create_plan(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Body(body): Body<PlanCreate>,
-) -> ApiResult<(StatusCode, Json<Created>)> {
+) -> ApiResult<Response> {
     who.require(Action::Admin)?;
     // The parent is the node's place in the tree, not one of its fields.
     let mut fields = to_map(&body);
@@ -217,7 +226,7 @@ pub async fn create_plan(
         vec![Change::Create { kind: ObjKind::Aktenplan, id, parent: body.parent, content: None, fields }],
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok(created(id, &format!("/api/v1/aktenplan/{id}")))
 }
 
 #[utoipa::path(get, path = "/api/v1/aktenplan/{id}", tag = "Aktenplan",
@@ -432,10 +441,7 @@ pub async fn create_akte(
         repo.commit(vec![Change::Create { kind: ObjKind::Akte, id, parent: None, content: None, fields }]).await?;
     }
     app.sync_wake.notify_one();
-    let mut r = (StatusCode::CREATED, Json(Created { id })).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/akten/{id}")) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
+    let r = created(id, &format!("/api/v1/akten/{id}"));
     if let Some(guard) = key {
         guard.answer(StatusCode::CREATED, json!({"id": id}));
     }
@@ -569,7 +575,7 @@ pub async fn create_vorgang(
     Caller(who): Caller,
     Id(akte): Id<Uuid>,
     Body(body): Body<VorgangCreate>,
-) -> ApiResult<(StatusCode, Json<Created>)> {
+) -> ApiResult<Response> {
     who.require(Action::Write)?;
     let parent = {
         let repo = app.repo.read().await;
@@ -598,7 +604,7 @@ pub async fn create_vorgang(
         vec![Change::Create { kind: ObjKind::Vorgang, id, parent: Some(parent), content: None, fields }],
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok(created(id, &format!("/api/v1/vorgaenge/{id}")))
 }
 
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge",
