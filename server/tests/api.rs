@@ -457,6 +457,16 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
     let plan: Value = c.get(s.url("/aktenplan")).bearer_auth(&admin).send().unwrap().json().unwrap();
     let node = plan.as_array().unwrap().iter().find(|n| n["code"] == "61").unwrap().clone();
     assert_eq!(node["parent"], top["id"], "{plan}");
+    // An Akte under a code no node has is refused; under a node's code it is filed.
+    let filed = |code: &str, az: &str| {
+        c.post(s.url("/akten"))
+            .bearer_auth(&admin)
+            .json(&json!({"aktenzeichen": az, "title": "Abgelegt", "aktenplan": code}))
+            .send()
+            .unwrap()
+    };
+    assert_problem(filed("99.9", "9-9/2026"), 422, "invalid");
+    // (Filing under a node's code: a_new_version_brings_its_metadata.)
     let count = || -> usize {
         let v: Value = c.get(s.url("/akten")).bearer_auth(&admin).send().unwrap().json().unwrap();
         v["items"].as_array().unwrap().len()
@@ -772,7 +782,17 @@ fn a_new_version_brings_its_metadata() {
     let admin = token(&data, "admin", "admin", &[]);
     let s = Server::start(&data, false, &[]);
     let c = client();
-    let akte = create_akte(&c, &s, &admin, "1-1/2026", "Erste");
+    let plan =
+        c.post(s.url("/aktenplan")).bearer_auth(&admin).json(&json!({"code": "61.2", "title": "Immissionsschutz"}));
+    assert_eq!(plan.send().unwrap().status(), 201);
+    let r = c
+        .post(s.url("/akten"))
+        .bearer_auth(&admin)
+        .json(&json!({"aktenzeichen": "61.2-1/2026", "title": "Erste", "aktenplan": "61.2"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201, "filed under a node's code");
+    let akte = r.json::<Value>().unwrap()["id"].as_str().unwrap().to_string();
     let r = c.post(s.url(&format!("/akten/{akte}/dokumente?file_name=bescheid.txt"))).bearer_auth(&admin).body("v1");
     let dok = r.send().unwrap().json::<Value>().unwrap()["id"].as_str().unwrap().to_string();
     let version = |q: &str, body: &'static str| {

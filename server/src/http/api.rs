@@ -149,6 +149,17 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Refuses an Akte filed under an Aktenplan code no node has: its grants and retention
+/// come from that node, and a mistyped code would silently give none.
+fn known_plan_code(cat: &akte_store::catalog::Catalog, fields: &Map<String, Value>) -> ApiResult<()> {
+    match fields.get("aktenplan") {
+        Some(Value::String(code)) if !cat.all(ObjKind::Aktenplan).any(|n| n.text("code") == Some(code.as_str())) => {
+            Err(ApiError::invalid(format!("There is no Aktenplan node {code}; create it first (POST /aktenplan)")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// 201 with the new object's id, and where it is (`Location`).
 fn created(id: Uuid, at: &str) -> Response {
     let mut r = (StatusCode::CREATED, Json(Created { id })).into_response();
@@ -282,6 +293,9 @@ pub async fn update(
             && *holder != id
         {
             return Err(ApiError::conflict(format!("The Aktenzeichen {az} is already in use")));
+        }
+        if kind == ObjKind::Akte {
+            known_plan_code(cat, &fields)?;
         }
         Ok(())
     };
@@ -437,6 +451,7 @@ pub async fn create_akte(
         if repo.catalog().state.aktenzeichen.contains_key(&body.aktenzeichen) {
             return Err(ApiError::conflict(format!("The Aktenzeichen {} is already in use", body.aktenzeichen)));
         }
+        known_plan_code(repo.catalog(), &fields)?;
         repo.actor = who.actor.clone();
         repo.commit(vec![Change::Create { kind: ObjKind::Akte, id, parent: None, content: None, fields }]).await?;
     }
