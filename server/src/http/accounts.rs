@@ -194,18 +194,17 @@ pub struct AccountView {
 pub async fn list_accounts(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<AccountView>>> {
     who.require(Action::Admin)?;
     let repo = app.repo.read().await;
-    Ok(Json(
-        repo.catalog()
-            .all(ObjKind::Account)
-            .map(|a| AccountView {
-                id: a.id,
-                name: text(a, "name"),
-                roles: strings(a, "roles"),
-                units: strings(a, "units"),
-                disabled: a.fields.get("disabled").and_then(Value::as_bool).unwrap_or(false),
-            })
-            .collect(),
-    ))
+    Ok(Json(repo.catalog().all(ObjKind::Account).map(account_view).collect()))
+}
+
+fn account_view(a: &Obj) -> AccountView {
+    AccountView {
+        id: a.id,
+        name: text(a, "name"),
+        roles: strings(a, "roles"),
+        units: strings(a, "units"),
+        disabled: a.fields.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+    }
 }
 
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "Zugang", request_body = AccountCreate,
@@ -248,22 +247,12 @@ pub async fn update_account(
     Body(body): Body<AccountUpdate>,
 ) -> ApiResult<Json<AccountView>> {
     who.require(Action::Admin)?;
-    {
-        let repo = app.repo.read().await;
-        visible(repo.catalog(), &who, id, ObjKind::Account)?;
-    }
     let fields = auth::account_change(body.disabled, body.password.as_deref())
         .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
-    commit(&app, &who, vec![Change::Update { id, fields }]).await?;
+    let exists = |cat: &akte_store::catalog::Catalog| visible(cat, &who, id, ObjKind::Account).map(|_| ());
+    commit_checked(&app, &who, vec![Change::Update { id, fields }], exists).await?;
     let repo = app.repo.read().await;
-    let a = visible(repo.catalog(), &who, id, ObjKind::Account)?;
-    Ok(Json(AccountView {
-        id: a.id,
-        name: text(a, "name"),
-        roles: strings(a, "roles"),
-        units: strings(a, "units"),
-        disabled: a.fields.get("disabled").and_then(Value::as_bool).unwrap_or(false),
-    }))
+    Ok(Json(account_view(visible(repo.catalog(), &who, id, ObjKind::Account)?)))
 }
 
 /// Login with a local account.
@@ -308,12 +297,12 @@ pub async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiR
     let password = body.password.clone();
     let hash_owned = hash.to_string();
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash_owned)).await.unwrap_or(false);
+    let known = account.is_some();
     let Some(account) = account.filter(|a| ok && a.fields.get("disabled").and_then(Value::as_bool) != Some(true))
     else {
         // For the security log (a run of these is a guessing attack to act on): the login
         // name when an account has it, escaped; a name no account has may be a password
         // typed into the wrong field, and is not logged.
-        let known = auth::find_account(app.repo.read().await.catalog(), &body.name).is_some();
         if known {
             tracing::warn!(name = ?body.name, "failed login");
         } else {

@@ -144,11 +144,6 @@ pub async fn commit_checked(
     Ok(())
 }
 
-/// Milliseconds since the Unix epoch, now.
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
 /// Refuses an Akte filed under an Aktenplan code no node has: its grants and retention
 /// come from that node, and a mistyped code would silently give none.
 fn known_plan_code(cat: &akte_store::catalog::Catalog, fields: &Map<String, Value>) -> ApiResult<()> {
@@ -522,7 +517,7 @@ pub async fn set_status(
         // Berlin is the new year, not the old one in UTC), unless it was set before.
         let repo = app.repo.read().await;
         if repo.catalog().get(&id).and_then(|a| a.text("laufzeit_ende")).is_none() {
-            let today = akte_store::hlc::Hlc { ms: now_ms(), c: 0 }.german_date();
+            let today = akte_store::hlc::Hlc { ms: akte_store::hlc::Hlc::now_ms(), c: 0 }.german_date();
             let fmt = time::macros::format_description!("[year]-[month]-[day]");
             fields.insert("laufzeit_ende".into(), json!(today.format(&fmt).unwrap_or_default()));
         }

@@ -321,7 +321,7 @@ fn check_media_type(declared: &str) -> ApiResult<()> {
         Some((t, s)) if token(t) && token(s) => Ok(()),
         _ => Err(ApiError::unsupported_media(format!(
             "The Content-Type {:?} is not a media type (type/subtype, such as application/pdf)",
-            crate::output::clip(essence.chars().take(80).collect())
+            essence.chars().take(80).collect::<String>()
         ))),
     }
 }

@@ -256,10 +256,10 @@ struct Job {
     dir: PathBuf,
 }
 
-/// A time as everywhere else in the API: RFC 3339, UTC, three digits of milliseconds.
+/// A time as everywhere else in the API (`Hlc::rfc3339`: UTC, three digits of milliseconds).
 fn rfc3339(t: OffsetDateTime) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
+    let ms = u64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    akte_store::hlc::Hlc { ms, c: 0 }.rfc3339()
 }
 
 impl Job {
@@ -425,13 +425,13 @@ impl Jobs {
 /// served (a deletion on another node, or one while an export was being zipped, after
 /// the tree was written under the read lock). A job that has not run yet finds the Akten
 /// gone when it checks.
-pub fn forget_deleted(app: &App, akten: &[Uuid]) {
+pub fn forget_deleted(app: &App, deleted: impl Fn(&Uuid) -> bool) {
     let jobs = registry(app);
     let gone: Vec<Job> = {
         let mut map = jobs.lock();
         let doomed: Vec<Uuid> = map
             .values()
-            .filter(|j| j.result.as_ref().is_some_and(|r| r.akten_ids.iter().any(|a| akten.contains(a))))
+            .filter(|j| j.result.as_ref().is_some_and(|r| r.akten_ids.iter().any(&deleted)))
             .map(|j| j.id)
             .collect();
         doomed.iter().filter_map(|id| map.remove(id)).collect()
@@ -446,9 +446,10 @@ pub fn forget_deleted(app: &App, akten: &[Uuid]) {
 /// deleted since (on another node, or here while the export was being zipped) takes the
 /// result with it, and the answer is that there is no such job.
 async fn forget_deleted_since(app: &App) {
-    let deleted: Vec<Uuid> = app.repo.read().await.catalog().state.deleted.keys().copied().collect();
+    let repo = app.repo.read().await;
+    let deleted = &repo.catalog().state.deleted;
     if !deleted.is_empty() {
-        forget_deleted(app, &deleted);
+        forget_deleted(app, |a| deleted.contains_key(a));
     }
 }
 

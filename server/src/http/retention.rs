@@ -148,7 +148,7 @@ pub async fn delete_akte(
     let evidence = erase::evidence(cat, a, "retention", q.reason.as_deref());
     repo.actor = who.actor.clone();
     let erased = repo.delete(vec![(id, evidence)]).await?;
-    super::jobs::forget_deleted(&app, &[id]);
+    super::jobs::forget_deleted(&app, |a| *a == id);
     let mut view = repo
         .catalog()
         .state
