@@ -795,7 +795,21 @@ fn list_dokumente(repo: &Repository, akte: &Obj, json_out: bool) {
 
 async fn get(repo: &Repository, id: Uuid, out: Option<&Path>) -> Result<()> {
     let (_version, mut stream) = repo.content(&id).await?;
+    // A device or a pipe (`-o /dev/null`, `-o >(sha256sum)`) is written into as it is: the
+    // temporary file renamed over it would replace the device node with a file.
+    let special = out.and_then(|p| std::fs::metadata(p).ok()).is_some_and(|m| !m.is_file() && !m.is_dir());
     match out {
+        Some(path) if special => {
+            let mut f = tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .await
+                .with_context(|| format!("Cannot write {}", path.display()))?;
+            while let Some(chunk) = stream.next().await {
+                f.write_all(&chunk?).await.with_context(|| format!("Cannot write {}", path.display()))?;
+            }
+            f.flush().await.with_context(|| format!("Cannot write {}", path.display()))?;
+        }
         Some(path) => {
             let tmp = path.with_file_name(format!(
                 ".{}.akte-partial",

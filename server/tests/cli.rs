@@ -673,3 +673,19 @@ fn heads_that_cannot_be_saved_are_a_note_not_a_failure() {
     let listed = ok(&data, &["ls", "--json"]).json();
     assert_eq!(listed.as_array().unwrap().len(), 1, "the Akte was created once: {listed}");
 }
+
+#[test]
+fn get_into_a_pipe_writes_into_it_and_leaves_it_a_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let (tmp, data, docs) = repo_with_documents();
+    let fifo = tmp.path().join("rohr");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(&fifo).unwrap())
+    };
+    ok(&data, &["get", &docs[1].0, "-o", fifo.to_str().unwrap()]);
+    // First (a reader of a pipe that was replaced would wait for ever).
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "not replaced by a file (as /dev/null was)");
+    assert_eq!(reader.join().unwrap(), docs[1].1, "the bytes went through the pipe");
+}
