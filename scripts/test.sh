@@ -30,11 +30,11 @@ guest_checks() {
     && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm" cargo clippy --locked --workspace --all-targets --target wasm32-wasip2 -- -D warnings \
     && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm" cargo test --locked --workspace)
 }
-# Cargo caches its probe of rustc (`rustc - --print=…`) in the target directory, a failed
-# probe too. Here clippy-driver's probe has failed now and then with "unknown start of
-# token: \u{0}" (input that was not there, also with stdin from /dev/null), and the cached
-# failure then failed every later run in this target directory. Once, with the cache
-# cleared, the checks run again; a real lint or test failure fails both times.
+# Cargo caches its probe of rustc (`rustc - --print=…`, which reads stdin) in the target
+# directory, a failed probe too, and replays it in every later run there. It failed once
+# when /dev/null had become a regular file (`akte get -o /dev/null` did that before
+# ecce485). Should the cache hold such a failure, it is cleared and the checks run once
+# more; a real lint or test failure fails both times.
 if ! guest_checks; then
   echo "== plugin guests: checks again, with cargo's rustc probe cache cleared" >&2
   rm -f "$CARGO_TARGET_DIR/wasm/.rustc_info.json"
