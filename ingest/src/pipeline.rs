@@ -153,6 +153,9 @@ pub enum TextState {
     Failed,
     /// No extractor takes the media type, and no OCR either.
     None,
+    /// An extractor produced text, but named pages without a text layer (a scan) that no
+    /// OCR has read and none is still to run: this node has no OCR, or it failed.
+    Partial,
 }
 
 impl View {
@@ -161,7 +164,14 @@ impl View {
         let text_stage = |p: &String| matches!(Stage::of(p), Some(Stage::Extract | Stage::Ocr));
         let failed = |p: &String| self.failures.iter().any(|(f, _)| f == p);
         if self.producers.iter().filter(|p| text_stage(p)).any(|p| !failed(p)) {
-            TextState::Done
+            let unread_pages =
+                self.extracted_fields.iter().any(|(k, v)| k == "pages-without-text" && !v.trim().is_empty());
+            let ocr_read = self.producers.iter().any(|p| Stage::of(p) == Some(Stage::Ocr) && !failed(p));
+            if unread_pages && !ocr_read && !self.pending.iter().any(text_stage) {
+                TextState::Partial
+            } else {
+                TextState::Done
+            }
         } else if self.pending.iter().any(text_stage) {
             TextState::Pending
         } else if self.producers.iter().any(text_stage) {
@@ -877,5 +887,23 @@ mod tests {
         // An enricher's result or failure says nothing about the text.
         assert_eq!(view(&[enrich], &[enrich], &[]).text_state(), TextState::None);
         assert_eq!(view(&[], &[], &[enrich]).text_state(), TextState::None);
+    }
+
+    #[test]
+    fn a_scan_nobody_read_is_partial() {
+        let (pdf, ocr) = ("extract:pdf@0.1.0", "ocr:tesseract@5");
+        let scan = |producers: &[&str], failed: &[&str], pending: &[&str], pages: &str| View {
+            extracted_fields: vec![("pages-without-text".to_string(), pages.to_string())],
+            ..view(producers, failed, pending)
+        };
+        // No OCR on this node: the scanned pages stay unread.
+        assert_eq!(scan(&[pdf], &[], &[], "2,3").text_state(), TextState::Partial);
+        // OCR failed on them.
+        assert_eq!(scan(&[pdf, ocr], &[ocr], &[], "2").text_state(), TextState::Partial);
+        // OCR is queued, or has read them.
+        assert_eq!(scan(&[pdf], &[], &[ocr], "2").text_state(), TextState::Done);
+        assert_eq!(scan(&[pdf, ocr], &[], &[], "2").text_state(), TextState::Done);
+        // Every page had text.
+        assert_eq!(scan(&[pdf], &[], &[], "").text_state(), TextState::Done);
     }
 }

@@ -556,6 +556,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 for (producer, message) in &view.failures {
                     eprintln!("akte: {producer} failed: {}", output::sentence(&anyhow!("{message}")));
                 }
+                if view.text_state() == akte_ingest::TextState::Partial {
+                    let pages = view.extracted_fields.iter().find(|(k, _)| k == "pages-without-text");
+                    let pages = pages.map_or("", |(_, v)| v.as_str());
+                    let which = if pages.contains(',') {
+                        format!("pages {pages} have no text layer and were")
+                    } else {
+                        format!("page {pages} has no text layer and was")
+                    };
+                    eprintln!("akte: note: {which} not read: this node has no OCR, or it failed.");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -616,6 +616,32 @@ fn text_of_a_document_nothing_reads_says_so() {
 }
 
 #[test]
+fn text_of_a_scan_without_ocr_is_partial() {
+    let (tmp, data, _) = repo_with_documents();
+    let scan = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/windpark-hohe-heide/oeffentlichkeit/04-einwendung-ahlers-scan.pdf");
+    let args = |rest: &[&str]| {
+        let mut all = vec!["--data", data.to_str().unwrap()];
+        all.extend_from_slice(rest);
+        all.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let no_ocr = |rest: &[&str]| {
+        let out = common::akte_cmd(tmp.path()).env("AKTE_OCR", "off").args(args(rest)).output().unwrap();
+        assert!(out.status.success(), "{rest:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    let added = no_ocr(&["add", AZ, scan.to_str().unwrap(), "--json"]);
+    let added: Value = serde_json::from_slice(&added.stdout).unwrap();
+    let id = added[0]["id"].as_str().unwrap().to_string();
+    let view: Value = serde_json::from_slice(&no_ocr(&["text", &id, "--json"]).stdout).unwrap();
+    assert_eq!((&view["state"], &view["pending"]), (&json!("partial"), &json!([])), "{view}");
+    assert!(!view["fields"]["pages-without-text"].as_str().unwrap().is_empty(), "{view}");
+    let plain = no_ocr(&["text", &id]);
+    let note = String::from_utf8_lossy(&plain.stderr);
+    assert!(note.contains("not read") && note.contains("OCR"), "the clerk is told why text is missing: {note}");
+}
+
+#[test]
 fn add_names_what_it_stored_when_indexing_fails_after() {
     let (tmp, data, _) = repo_with_documents();
     // The index cannot be opened at all: its directory is a file.

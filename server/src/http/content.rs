@@ -838,8 +838,9 @@ pub struct TextView {
     pub failures: Value,
     /// Whether any producer has a result for the version (a failure counts; see `state`).
     pub extracted: bool,
-    /// Where the text stands: `done`, `pending`, `failed` (every extractor and OCR failed)
-    /// or `none` (nothing reads this media type).
+    /// Where the text stands: `done`, `pending`, `failed` (every extractor and OCR failed),
+    /// `none` (nothing reads this media type) or `partial` (pages of a scan not read: no
+    /// OCR on this node, or it failed).
     pub state: schema::TextState,
     /// Producers that have yet to run for the version on this node.
     pub pending: Vec<String>,

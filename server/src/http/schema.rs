@@ -130,6 +130,9 @@ pub enum TextState {
     Failed,
     /// No extractor takes the Dokument's media type, and there is no OCR for it.
     None,
+    /// Text was extracted, but pages without a text layer (a scan, listed in the field
+    /// `pages-without-text`) have not been read: this node has no OCR, or OCR failed.
+    Partial,
 }
 
 impl From<akte_ingest::TextState> for TextState {
@@ -139,6 +142,7 @@ impl From<akte_ingest::TextState> for TextState {
             akte_ingest::TextState::Pending => TextState::Pending,
             akte_ingest::TextState::Failed => TextState::Failed,
             akte_ingest::TextState::None => TextState::None,
+            akte_ingest::TextState::Partial => TextState::Partial,
         }
     }
 }
