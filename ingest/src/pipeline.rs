@@ -1,6 +1,10 @@
 //! The stages of the pipeline and the work on one document version.
 
-use std::{collections::BTreeMap, sync::Arc, time::Instant};
+use std::{
+    collections::{BTreeMap, HashSet},
+    sync::Arc,
+    time::Instant,
+};
 
 use akte_plugins::{DocumentInfo, Field, Outcome, Plugin, PluginError, PluginHost, Verdict, World};
 use akte_store::{
@@ -64,6 +68,16 @@ impl Loaded {
         };
         let producer = plugin_producer(stage, &m.name, &m.version.to_string(), &plugin.digest());
         Loaded { plugin, producer, installed }
+    }
+
+    /// The producer name of this plugin's result for `job`: an enricher's also names the
+    /// document metadata it was given (see [`info_digest`]).
+    fn producer_for(&self, job: &Job) -> String {
+        if self.plugin.manifest().world == World::Enricher {
+            format!("{}+{}", self.producer, job.info_digest)
+        } else {
+            self.producer.clone()
+        }
     }
 
     fn runs_for(&self, aktenplan: Option<&str>, media_type: &str) -> bool {
@@ -199,6 +213,8 @@ struct Job {
     size: u64,
     aktenplan: Option<String>,
     info: DocumentInfo,
+    /// [`info_digest`] of `info`.
+    info_digest: String,
 }
 
 impl Pipeline {
@@ -305,7 +321,7 @@ impl Pipeline {
             out.push(o.producer());
         }
         for e in self.enrichers.iter().filter(|e| e.runs_for(job.aktenplan.as_deref(), &job.media_type)) {
-            out.push(e.producer.clone());
+            out.push(e.producer_for(job));
         }
         out
     }
@@ -431,6 +447,44 @@ impl Pipeline {
         progress: Arc<dyn Fn(Event) + Send + Sync>,
     ) -> Result<Report> {
         let mut report = Report { versions: versions.len(), ..Report::default() };
+        let fresh = self.run_batches(repo, versions, &progress, &mut report).await?;
+        // Enricher results are kept per content and document metadata: other Dokumente
+        // with a content whose text is new here (OCR that worked this time) still hold
+        // results their enrichers made from the old text. They run again, on the new text.
+        if !fresh.is_empty() {
+            let listed: HashSet<Uuid> = versions.iter().map(|(v, _)| *v).collect();
+            let catalog = repo.catalog();
+            let mut follow = Vec::new();
+            for dok in catalog.all(ObjKind::Dokument) {
+                let Some(job) = catalog.latest_version(&dok.id).and_then(|v| job_of(catalog, v)) else { continue };
+                if fresh.contains(&job.content) && !listed.contains(&job.version) {
+                    let enrichers =
+                        self.enrichers.iter().filter(|e| e.runs_for(job.aktenplan.as_deref(), &job.media_type));
+                    let again: Vec<String> = enrichers.map(|e| e.producer_for(&job)).collect();
+                    if !again.is_empty() {
+                        follow.push((job.version, again));
+                    }
+                }
+            }
+            if !follow.is_empty() {
+                report.versions += follow.len();
+                self.run_batches(repo, &follow, &progress, &mut report).await?;
+            }
+        }
+        repo.save_catalog()?;
+        Ok(report)
+    }
+
+    /// Works on `versions` in batches, each committed as one entry; returns the contents
+    /// whose text was made anew.
+    async fn run_batches(
+        &self,
+        repo: &mut Repository,
+        versions: &[(Uuid, Vec<String>)],
+        progress: &Arc<dyn Fn(Event) + Send + Sync>,
+        report: &mut Report,
+    ) -> Result<HashSet<Name>> {
+        let mut fresh = HashSet::new();
         let mut done = 0;
         for batch in versions.chunks(self.limits.batch.max(1)) {
             let jobs: Vec<(Job, &[String])> = batch
@@ -457,13 +511,15 @@ impl Pipeline {
                     }
                     changes.push(change);
                 }
+                if w.fresh_text {
+                    fresh.insert(w.content);
+                }
                 done += 1;
                 progress(Event::Version { done, total: versions.len() });
             }
             repo.commit(changes).await?;
         }
-        repo.save_catalog()?;
-        Ok(report)
+        Ok(fresh)
     }
 
     /// The built-in extractor for a media type.
@@ -522,7 +578,14 @@ impl Pipeline {
         again: &[String],
         progress: Arc<dyn Fn(Event) + Send + Sync>,
     ) -> Result<Work> {
-        let mut work = Work { version: job.version, ..Work::default() };
+        let mut work = Work {
+            version: job.version,
+            content: job.content,
+            fresh_text: false,
+            produced: Vec::new(),
+            reused: 0,
+            ocr_pages: 0,
+        };
         let mut have = repo.catalog().derived(&job.content).cloned().unwrap_or_default();
         for producer in again {
             have.remove(producer);
@@ -608,7 +671,8 @@ impl Pipeline {
 
         // Enrichers.
         for en in self.enrichers.iter().filter(|e| e.runs_for(aktenplan, &job.media_type)) {
-            if have.contains_key(&en.producer) && !fresh_text {
+            let producer = en.producer_for(job);
+            if have.contains_key(&producer) && !fresh_text {
                 work.reused += 1;
                 continue;
             }
@@ -629,9 +693,10 @@ impl Pipeline {
                 }
                 Err(e) => (failed(&e), Vec::new()),
             };
-            let d = derived(&en.producer, payload, logs, started);
-            work.store(repo, job, Stage::Enrich, &en.producer, &d).await?;
+            let d = derived(&producer, payload, logs, started);
+            work.store(repo, job, Stage::Enrich, &producer, &d).await?;
         }
+        work.fresh_text = fresh_text;
         Ok(work)
     }
 
@@ -710,9 +775,11 @@ impl Pipeline {
     }
 }
 
-#[derive(Default)]
 struct Work {
     version: Uuid,
+    content: Name,
+    /// Whether an extractor or OCR made text for the content in this run.
+    fresh_text: bool,
     produced: Vec<(String, String, Change, Option<String>)>,
     reused: usize,
     ocr_pages: usize,
@@ -847,6 +914,37 @@ pub fn document_info(
     (aktenplan, info)
 }
 
+/// The first 16 hex digits of the BLAKE3 of what an enricher is told about a document
+/// besides its text. Results are kept per content; an enricher's result also depends on
+/// this, so its producer name carries it ([`Loaded::producer_for`]): the same bytes filed
+/// in another Akte, or a Dokument whose type or fields changed, are enriched again with
+/// their own metadata instead of reusing another document's result.
+fn info_digest(info: &DocumentInfo) -> String {
+    let mut h = blake3::Hasher::new();
+    let mut text = |s: Option<&str>| match s {
+        None => {
+            h.update(&[0]);
+        }
+        Some(s) => {
+            h.update(&[1]);
+            h.update(&(s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+    };
+    text(Some(&info.media_type));
+    text(info.file_name.as_deref());
+    text(Some(&info.size.to_string()));
+    text(info.document_type.as_deref());
+    text(info.aktenzeichen.as_deref());
+    text(info.akte_title.as_deref());
+    text(info.aktenplan.as_deref());
+    for f in &info.fields {
+        text(Some(&f.name));
+        text(Some(&f.value));
+    }
+    h.finalize().to_hex()[..16].to_string()
+}
+
 fn job_of(catalog: &Catalog, version: &Obj) -> Option<Job> {
     if version.kind != ObjKind::Version {
         return None;
@@ -858,7 +956,8 @@ fn job_of(catalog: &Catalog, version: &Obj) -> Option<Job> {
         .unwrap_or_else(|| "application/octet-stream".into());
     let size = version.fields.get("size").and_then(Value::as_u64).unwrap_or(0);
     let (aktenplan, info) = document_info(catalog, dokument, &media_type, version.text("file_name"), size);
-    Some(Job { version: version.id, content: version.content?, media_type, size, aktenplan, info })
+    let info_digest = info_digest(&info);
+    Some(Job { version: version.id, content: version.content?, media_type, size, aktenplan, info, info_digest })
 }
 
 #[cfg(test)]

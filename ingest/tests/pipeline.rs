@@ -411,6 +411,49 @@ async fn enrichers_run_again_when_the_text_they_saw_is_replaced() {
     assert!(pipeline.pending(repo.catalog()).is_empty());
 }
 
+/// The log lines of the `keywords` enricher's result the view of `version` shows.
+async fn enricher_logs(pipeline: &Pipeline, repo: &Repository, version: Uuid) -> String {
+    let view = pipeline.view(repo, &version).await.unwrap();
+    let producer = view.producers.iter().find(|p| p.starts_with("enrich:keywords@")).cloned().unwrap();
+    let content = repo.catalog().get(&version).unwrap().content.unwrap();
+    let result = *repo.catalog().derived(&content).unwrap().get(&producer).unwrap();
+    Derived::parse(&repo.read_bytes(&result, 1 << 20).await.unwrap()).unwrap().logs.join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enricher_result_is_not_reused_for_another_documents_metadata() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    install(&mut repo, "keywords", KEYWORDS).await;
+    let (a, b) = (
+        create_akte(&mut repo, "61.2-0004/2026", "61.2").await,
+        create_akte(&mut repo, "63.1-0001/2026", "63.1").await,
+    );
+    let bytes = b"Stellungnahme zur Windenergieanlage WEA 3".to_vec();
+    let first = add(&mut repo, a, "stellungnahme-gemeinde.txt", bytes.clone()).await;
+    let pipeline = Pipeline::load(&env.host(), &repo, None, PipelineLimits::default()).await.unwrap();
+    pipeline.process(&mut repo, &[first], quiet()).await.unwrap();
+
+    // The same bytes in another Akte under another name: the text is reused, the enricher
+    // (which is told the Akte, the file name, the type) runs again.
+    let second = add(&mut repo, b, "kopie-fuer-63.txt", bytes).await;
+    assert_eq!(pipeline.pending(repo.catalog()), [second]);
+    let report = pipeline.process(&mut repo, &[second], quiet()).await.unwrap();
+    assert_eq!((report.produced.get("enrich"), report.produced.get("extract")), (Some(&1), None), "{report:?}");
+    let second_logs = enricher_logs(&pipeline, &repo, second).await;
+    assert!(second_logs.contains("kopie-fuer-63.txt"), "{second_logs}");
+    assert!(enricher_logs(&pipeline, &repo, first).await.contains("stellungnahme-gemeinde.txt"));
+
+    // A clerk retypes the first Dokument: its enricher runs again, with the new type.
+    let dokument = repo.catalog().get(&first).unwrap().parent.unwrap();
+    repo.commit(vec![Change::Update { id: dokument, fields: fields(json!({"document_type": "Vermerk"})) }])
+        .await
+        .unwrap();
+    assert_eq!(pipeline.pending(repo.catalog()), [first]);
+    pipeline.process(&mut repo, &[first], quiet()).await.unwrap();
+    assert!(pipeline.pending(repo.catalog()).is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_installed_extractor_is_stood_in_for_by_the_built_in_one() {
     let env = Env::new();
@@ -512,7 +555,7 @@ async fn a_retry_runs_again_what_failed_and_nothing_else() {
     let akte = create_akte(&mut repo, "61.2-0005/2026", "61.2").await;
     let png = std::fs::read(fixtures().join("entscheidung/04-zustellungsurkunde-scan.png")).unwrap();
     let scan = add(&mut repo, akte, "zustellungsurkunde.png", png.clone()).await;
-    // The same scan as a second Dokument: its results are the first one's (kept per content).
+    // The same scan as a second Dokument: its text is the first one's (kept per content).
     let copy = add(&mut repo, akte, "zustellungsurkunde-kopie.png", png).await;
     let pdf = std::fs::read(fixtures().join("toeb/05-stellungnahme-bundeswehr-scan.pdf")).unwrap();
     let pdf = add(&mut repo, akte, "bundeswehr.pdf", pdf).await;
@@ -549,12 +592,14 @@ async fn a_retry_runs_again_what_failed_and_nothing_else() {
     assert_eq!(pipeline.failed(&repo, &|_, _| {}).await.unwrap().len(), 2);
 
     // With the directory back, the retry recognises the scans, and the enricher, which saw
-    // no text before, runs again on the new text; nothing else is made again.
+    // no text before, runs again on the new text: for the PDF, and for both copies of the
+    // scan (its result depends on each Dokument's metadata, though OCR ran once for the
+    // shared content); nothing else is made again.
     std::fs::create_dir_all(&tmp).unwrap();
     let again = pipeline.retry(&mut repo, &failed, quiet()).await.unwrap();
     assert!(again.failures.is_empty(), "{again:?}");
     assert_eq!(again.produced.get("ocr"), Some(&2), "{again:?}");
-    assert_eq!(again.produced.get("enrich"), Some(&2), "{again:?}");
+    assert_eq!(again.produced.get("enrich"), Some(&3), "{again:?}");
     assert_eq!(again.produced.len(), 2, "{again:?}");
     for (id, word) in [(scan, "Zustell"), (copy, "Zustell"), (pdf, "Bundeswehr")] {
         let view = pipeline.view(&repo, &id).await.unwrap();
