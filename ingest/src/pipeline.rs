@@ -37,6 +37,10 @@ pub struct PipelineLimits {
     pub jobs: usize,
     /// Versions per journal entry of results.
     pub batch: usize,
+    /// Whether a document is refused when a validator that applies to it cannot decide
+    /// (it failed, timed out, or does not load on this node). Off by default: a failed
+    /// plugin does not block storing, and the failure is reported as a warning.
+    pub reject_undecided: bool,
 }
 
 impl Default for PipelineLimits {
@@ -47,6 +51,7 @@ impl Default for PipelineLimits {
             max_ocr_bytes: 512 << 20,
             jobs: 2,
             batch: 32,
+            reject_undecided: false,
         }
     }
 }
@@ -203,6 +208,8 @@ pub struct Pipeline {
     validators: Vec<Loaded>,
     ocr: Option<Ocr>,
     limits: PipelineLimits,
+    /// Installed plugins that do not load on this node, with the reason.
+    unloadable: Vec<(Installed, String)>,
 }
 
 /// One version to work on, with what the plugins are told about it.
@@ -224,9 +231,22 @@ impl Pipeline {
         let mut extractors = Vec::new();
         let mut enrichers = Vec::new();
         let mut validators = Vec::new();
+        let mut unloadable = Vec::new();
+        // A plugin that does not load here (its manifest asks for more memory than this
+        // node gives, its component cannot be read or compiled) is left out and named, so
+        // that one plugin does not stop ingest, search and text on the node.
         for p in registry::installed(repo.catalog())? {
-            let wasm = repo.read_bytes(&p.content, 256 << 20).await?;
-            let plugin = host.load(p.manifest.clone(), &wasm)?;
+            let loaded = match repo.read_bytes(&p.content, 256 << 20).await {
+                Ok(wasm) => host.load(p.manifest.clone(), &wasm).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let plugin = match loaded {
+                Ok(plugin) => plugin,
+                Err(reason) => {
+                    unloadable.push((p, reason));
+                    continue;
+                }
+            };
             let loaded = Loaded::new(plugin, Some(p));
             match loaded.plugin.manifest().world {
                 World::Extractor => extractors.push(loaded),
@@ -238,7 +258,12 @@ impl Pipeline {
         for plugin in crate::builtin_extractors(host)? {
             extractors.push(Loaded::new(plugin, None));
         }
-        Ok(Pipeline { extractors, enrichers, validators, ocr, limits })
+        Ok(Pipeline { extractors, enrichers, validators, ocr, limits, unloadable })
+    }
+
+    /// Installed plugins that do not load on this node (left out), each with the reason.
+    pub fn unloadable(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.unloadable.iter().map(|(p, reason)| (p.manifest.name.as_str(), reason.as_str()))
     }
 
     /// A pipeline of validators only, from installed validator plugins and their
@@ -253,13 +278,19 @@ impl Pipeline {
     ) -> (Self, Vec<(String, Error)>) {
         let mut validators = Vec::new();
         let mut failed = Vec::new();
+        let mut unloadable = Vec::new();
         for (p, wasm) in plugins.into_iter().filter(|(p, _)| p.manifest.world == World::Validator) {
             match host.load(p.manifest.clone(), &wasm) {
                 Ok(plugin) => validators.push(Loaded::new(plugin, Some(p))),
-                Err(e) => failed.push((p.manifest.name.clone(), e.into())),
+                Err(e) => {
+                    failed.push((p.manifest.name.clone(), Error::from(e)));
+                    unloadable.push((p, failed.last().map(|(_, e)| e.to_string()).unwrap_or_default()));
+                }
             }
         }
-        (Pipeline { extractors: Vec::new(), enrichers: Vec::new(), validators, ocr: None, limits }, failed)
+        let pipeline =
+            Pipeline { extractors: Vec::new(), enrichers: Vec::new(), validators, ocr: None, limits, unloadable };
+        (pipeline, failed)
     }
 
     /// The pipeline's limits.
@@ -274,8 +305,9 @@ impl Pipeline {
 
     /// Runs the validators that apply to a document before it is stored. `head` is the
     /// start of the content (at most [`PipelineLimits::max_validate_bytes`]; `info.size`
-    /// has the full size). A validator that fails does not block; its failure is returned
-    /// as a warning.
+    /// has the full size). A validator that cannot decide (it fails, or does not load on
+    /// this node) does not block unless [`PipelineLimits::reject_undecided`] is set; then
+    /// it rejects with the code `undecided`. Otherwise its failure is returned as a warning.
     pub async fn validate(
         &self,
         aktenplan: Option<&str>,
@@ -284,14 +316,30 @@ impl Pipeline {
     ) -> (Option<Rejection>, Vec<String>) {
         let mut warnings = Vec::new();
         let head = &head[..head.len().min(self.limits.max_validate_bytes as usize)];
+        let mut undecided = Vec::new();
+        for (p, reason) in self.unloadable.iter().filter(|(p, _)| p.manifest.world == World::Validator) {
+            if p.runs_for(aktenplan, &info.media_type) {
+                undecided.push((p.manifest.name.clone(), format!("it does not load on this node: {reason}")));
+            }
+        }
         for v in self.validators.iter().filter(|v| v.runs_for(aktenplan, &info.media_type)) {
             match v.plugin.validate(info, head).await {
                 Ok(Outcome { value: Verdict::Accept, .. }) => {}
                 Ok(Outcome { value: Verdict::Reject { reason, code }, .. }) => {
                     return (Some(Rejection { plugin: v.plugin.manifest().name.clone(), reason, code }), warnings);
                 }
-                Err(e) => warnings.push(format!("validator {} failed and was skipped: {e}", v.plugin.manifest().name)),
+                Err(e) => undecided.push((v.plugin.manifest().name.clone(), e.to_string())),
             }
+        }
+        for (plugin, why) in undecided {
+            if self.limits.reject_undecided {
+                let reason = format!(
+                    "The validator could not decide, and this node refuses what is not validated ({})",
+                    why.trim_end_matches('.')
+                );
+                return (Some(Rejection { plugin, reason, code: "undecided".into() }), warnings);
+            }
+            warnings.push(format!("validator {plugin} could not decide and was skipped: {why}"));
         }
         (None, warnings)
     }
@@ -299,6 +347,10 @@ impl Pipeline {
     /// Whether any validator would look at a document of this media type here.
     pub fn has_validators(&self, aktenplan: Option<&str>, media_type: &str) -> bool {
         self.validators.iter().any(|v| v.runs_for(aktenplan, media_type))
+            || self
+                .unloadable
+                .iter()
+                .any(|(p, _)| p.manifest.world == World::Validator && p.runs_for(aktenplan, media_type))
     }
 
     fn extractor_for(&self, aktenplan: Option<&str>, media_type: &str) -> Option<&Loaded> {

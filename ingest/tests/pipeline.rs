@@ -455,6 +455,54 @@ async fn an_enricher_result_is_not_reused_for_another_documents_metadata() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_does_not_load_here_is_left_out_and_its_validations_are_undecided() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    // Installed by a node that gives plugins 2 GiB; this one gives 1 GiB (the default).
+    let validator = "name = \"basic-validator\"\nversion = \"0.1.0\"\nworld = \"validator\"\n\
+                     media-types = [\"*/*\"]\n[limits]\nmemory-mib = 2048\n";
+    install(&mut repo, "basic-validator", validator).await;
+    install(&mut repo, "keywords", KEYWORDS).await;
+    let akte = create_akte(&mut repo, "61.2-0006/2026", "61.2").await;
+    let doc = add(&mut repo, akte, "vermerk.txt", b"Stellungnahme zur Schallimmissionsprognose".to_vec()).await;
+    let roomy = || {
+        let mut config = HostConfig::new(env.dir.path().join("plugin-cache"));
+        config.max_memory_mib = 2048;
+        PluginHost::new(config).unwrap()
+    };
+    // Extraction, enrichment and views go on without it, and it is named.
+    let pipeline = Pipeline::load(&env.host(), &repo, None, PipelineLimits::default()).await.unwrap();
+    let left_out: Vec<(&str, &str)> = pipeline.unloadable().collect();
+    assert!(matches!(&left_out[..], [("basic-validator", why)] if why.contains("2048")), "{left_out:?}");
+    pipeline.process(&mut repo, &[doc], quiet()).await.unwrap();
+    let view = pipeline.view(&repo, &doc).await.unwrap();
+    assert_eq!(view.document_type.as_deref(), Some("Schallgutachten"), "{view:?}");
+
+    // An empty file, which the validator would refuse: it cannot decide here. By default
+    // the file is accepted with a warning; a node that refuses what is not validated says
+    // so with the code `undecided`.
+    let info = akte_plugins::DocumentInfo { media_type: "text/plain".into(), ..Default::default() };
+    assert!(pipeline.has_validators(Some("61.2"), "text/plain"));
+    let (rejection, warnings) = pipeline.validate(Some("61.2"), &info, b"").await;
+    assert!(rejection.is_none(), "{rejection:?}");
+    assert!(
+        matches!(&warnings[..], [w] if w.contains("basic-validator") && w.contains("could not decide")),
+        "{warnings:?}"
+    );
+    let strict = PipelineLimits { reject_undecided: true, ..PipelineLimits::default() };
+    let pipeline = Pipeline::load(&env.host(), &repo, None, strict).await.unwrap();
+    let (rejection, _) = pipeline.validate(Some("61.2"), &info, b"").await;
+    let rejection = rejection.expect("refused");
+    assert_eq!((rejection.plugin.as_str(), rejection.code.as_str()), ("basic-validator", "undecided"));
+    assert!(rejection.reason.contains("does not load on this node"), "{rejection:?}");
+    // Where it loads, it decides.
+    let pipeline = Pipeline::load(&roomy(), &repo, None, strict).await.unwrap();
+    assert_eq!(pipeline.unloadable().count(), 0);
+    let (rejection, _) = pipeline.validate(Some("61.2"), &info, b"").await;
+    assert_eq!(rejection.expect("refused").code, "empty-file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_installed_extractor_is_stood_in_for_by_the_built_in_one() {
     let env = Env::new();
     let mut repo = env.init().await;

@@ -543,7 +543,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 _ => bail!("The object {dokument} is not a Dokument"),
             };
-            let view = ingest::reader(&cli.data, &repo).await?.view(&repo, &version).await?;
+            let view = ingest::reader(&cli.data, &repo, cli.json).await?.view(&repo, &version).await?;
             if cli.json {
                 // The shape of GET /api/v1/dokumente/{id}/text.
                 print_json(&crate::http::content::TextView::from(view));
@@ -579,7 +579,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 PluginCommand::Add { wasm, manifest } => {
                     ingest::add(&mut repo, &cli.data, wasm, manifest.as_deref(), cli.json).await?
                 }
-                PluginCommand::List => ingest::list(&repo, cli.json)?,
+                PluginCommand::List => ingest::list(&cli.data, &repo, cli.json).await?,
                 PluginCommand::Enable { name, aktenplan, media_type } => {
                     ingest::switch(&mut repo, name, true, aktenplan.as_deref(), media_type.as_deref()).await?
                 }

@@ -2,6 +2,7 @@
 //! progress, validating files before `add`, and the `akte plugin …` commands.
 
 use std::{
+    collections::BTreeMap,
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -52,17 +53,48 @@ async fn ocr(data: &Path, quiet: bool) -> Option<Ocr> {
     }
 }
 
+/// The pipeline's limits and policy on this node: `AKTE_VALIDATION_UNDECIDED=reject`
+/// refuses a document a validator could not decide on (default `accept`: stored, with a
+/// warning).
+pub fn limits() -> Result<PipelineLimits> {
+    let mut limits = PipelineLimits::default();
+    match std::env::var("AKTE_VALIDATION_UNDECIDED").as_deref() {
+        Err(_) | Ok("accept") => {}
+        Ok("reject") => limits.reject_undecided = true,
+        Ok(other) => bail!("AKTE_VALIDATION_UNDECIDED must be `accept` or `reject`, not `{other}`"),
+    }
+    Ok(limits)
+}
+
 /// The pipeline of this node.
 pub async fn pipeline(data: &Path, repo: &Repository, quiet: bool) -> Result<Pipeline> {
     let host = host(data)?;
     let ocr = ocr(data, quiet).await;
-    Ok(Pipeline::load(&host, repo, ocr, PipelineLimits::default()).await?)
+    let pipeline = Pipeline::load(&host, repo, ocr, limits()?).await?;
+    name_unloadable(&pipeline, quiet);
+    Ok(pipeline)
 }
 
 /// A pipeline for reading recorded results only (`Pipeline::view`): it never runs OCR, so
 /// it does not look for tesseract (three subprocesses per command otherwise).
-pub async fn reader(data: &Path, repo: &Repository) -> Result<Pipeline> {
-    Ok(Pipeline::load(&host(data)?, repo, None, PipelineLimits::default()).await?)
+pub async fn reader(data: &Path, repo: &Repository, quiet: bool) -> Result<Pipeline> {
+    let pipeline = Pipeline::load(&host(data)?, repo, None, limits()?).await?;
+    name_unloadable(&pipeline, quiet);
+    Ok(pipeline)
+}
+
+/// Logs (and unless `quiet` prints) the installed plugins this node leaves out because
+/// they do not load here.
+fn name_unloadable(pipeline: &Pipeline, quiet: bool) {
+    for (name, reason) in pipeline.unloadable() {
+        tracing::warn!(plugin = %name, %reason, "a plugin does not load on this node and is left out");
+        if !quiet {
+            eprintln!(
+                "akte: note: the plugin {name} does not load on this node and is left out: {}",
+                output::sentence(&anyhow::anyhow!("{reason}"))
+            );
+        }
+    }
 }
 
 /// Runs the pipeline over versions with progress bars; prints a summary unless `quiet`.
@@ -289,16 +321,22 @@ fn shared_media_types(installed: &[registry::Installed], new: &Manifest) -> Vec<
 }
 
 /// `akte plugin list`.
-pub fn list(repo: &Repository, json_out: bool) -> Result<()> {
+pub async fn list(data: &Path, repo: &Repository, json_out: bool) -> Result<()> {
     let plugins = registry::installed(repo.catalog())?;
+    // Whether each loads on this node (its memory limit within this node's, its component
+    // compiles); compiled components come from the compile cache.
+    let pipeline = if plugins.is_empty() { None } else { Some(reader(data, repo, true).await?) };
+    let unloadable: BTreeMap<&str, &str> = pipeline.iter().flat_map(|p| p.unloadable()).collect();
     if json_out {
         let v: Vec<Value> = plugins
             .iter()
             .map(|p| {
+                let load_error = unloadable.get(p.manifest.name.as_str());
                 json!({"id": p.id, "name": p.manifest.name, "version": p.manifest.version.to_string(),
                     "world": p.manifest.world.as_str(), "media_types": p.manifest.media_types,
                     "enabled": p.enabled, "rules": p.rules, "blake3": p.blake3, "size": p.size,
-                    "installed": p.installed, "installed_by": p.installed_by})
+                    "installed": p.installed, "installed_by": p.installed_by,
+                    "loads": load_error.is_none(), "load_error": load_error})
             })
             .collect();
         say!("{}", serde_json::to_string_pretty(&v)?);
@@ -321,13 +359,17 @@ pub fn list(repo: &Repository, json_out: bool) -> Result<()> {
             })
             .collect();
         say!(
-            "{}\t{}\t{}\t{}\t{}{}",
+            "{}\t{}\t{}\t{}\t{}{}{}",
             p.manifest.name,
             p.manifest.version,
             p.manifest.world,
             if p.enabled { "enabled" } else { "disabled" },
             p.manifest.media_types.join(","),
-            if rules.is_empty() { String::new() } else { format!("\t{}", rules.join("; ")) }
+            if rules.is_empty() { String::new() } else { format!("\t{}", rules.join("; ")) },
+            match unloadable.get(p.manifest.name.as_str()) {
+                Some(reason) => format!("\tdoes not load on this node: {reason}"),
+                None => String::new(),
+            }
         );
     }
     Ok(())

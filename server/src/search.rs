@@ -219,7 +219,7 @@ fn touched(catalog: &Catalog, cursor: Option<&Cursor>) -> BTreeSet<Uuid> {
 /// the number of Dokumente (re-)indexed.
 pub async fn sync(data: &Path, repo: &Repository, full: bool, quiet: bool) -> Result<usize> {
     let index = Index::open(&index_dir(data)).context("Cannot open the search index")?;
-    let pipeline = crate::ingest::reader(data, repo).await?;
+    let pipeline = crate::ingest::reader(data, repo, quiet).await?;
     let synced = sync_with(&index, &pipeline, repo, full).await?;
     let n = synced.indexed;
     if !quiet && n > 100 {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let p = dir.join(name);
@@ -446,4 +446,53 @@ fn a_running_server_follows_plugins_installed_and_removed_on_another_node() {
     on_other_node(&c, &srv, other, &join, &["plugin", "remove", "keywords"]);
     until("the text view without it", &|| text()["document_type"].is_null());
     until("search without it", &|| typed() == 0);
+}
+
+#[test]
+fn a_validator_that_cannot_decide_is_named_to_the_client_or_refuses_by_policy() {
+    let nodes = TwoNodes::new();
+    let (data, akte, admin, other, join) = (&nodes.data, &nodes.akte, &nodes.admin, &nodes.other, nodes.join());
+    // The validator asks for 1 GiB, which the other node allows and the server does not.
+    let (wasm, _) = guest("basic-validator");
+    let manifest = other.with_extension("validator.toml");
+    std::fs::write(
+        &manifest,
+        "name = \"basic-validator\"\nversion = \"0.1.0\"\nworld = \"validator\"\n\
+         media-types = [\"*/*\"]\n[limits]\nmemory-mib = 1024\n",
+    )
+    .unwrap();
+    ok(other, &[&join[..], &["plugin", "add", s(&wasm), "--manifest", s(&manifest)]].concat());
+    let upload = |srv: &Server, name: &str, bytes: &[u8]| {
+        let form = reqwest::blocking::multipart::Form::new()
+            .part("file", reqwest::blocking::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()));
+        client().post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(admin).multipart(form).send().unwrap()
+    };
+    let listed = ok(data, &["plugin", "list", "--json"]).json();
+    assert_eq!(listed[0]["loads"], true, "{listed}");
+
+    // By default the upload is stored, and the answer says what was not checked.
+    let srv = Server::start(data, false, &[("AKTE_PLUGIN_MAX_MEMORY_MIB", "900")]);
+    let r = upload(&srv, "leer.txt", b"");
+    assert_eq!(r.status(), 201);
+    let body: serde_json::Value = r.json().unwrap();
+    let warnings = body["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("basic-validator")), "{body}");
+    srv.stop();
+    let r = run_env(data, &["plugin", "list"], &[("AKTE_PLUGIN_MAX_MEMORY_MIB", "900")]);
+    assert!(r.out().contains("does not load on this node"), "{r}");
+
+    // A node that refuses what is not validated answers 422 with the code `undecided`.
+    let srv =
+        Server::start(data, false, &[("AKTE_PLUGIN_MAX_MEMORY_MIB", "900"), ("AKTE_VALIDATION_UNDECIDED", "reject")]);
+    let r = upload(&srv, "noch-leer.txt", b"");
+    assert_eq!(r.status(), 422);
+    let problem: serde_json::Value = r.json().unwrap();
+    assert_eq!((&problem["plugin"], &problem["code"]), (&json!("basic-validator"), &json!("undecided")), "{problem}");
+    // Where it loads, the validator decides, and its own code and reason are members too.
+    srv.stop();
+    let srv = Server::start(data, false, &[("AKTE_VALIDATION_UNDECIDED", "reject")]);
+    let problem: serde_json::Value = upload(&srv, "leer.txt", b"").json().unwrap();
+    assert_eq!((&problem["plugin"], &problem["code"]), (&json!("basic-validator"), &json!("empty-file")), "{problem}");
+    assert!(problem["reason"].as_str().unwrap().contains("leer"), "{problem}");
+    srv.stop();
 }

@@ -135,6 +135,10 @@ pub struct Uploaded {
     pub file_name: String,
     /// Media type.
     pub media_type: String,
+    /// What the clerk should know although the upload was stored: a validator that could
+    /// not decide (failed, timed out, or does not load on this node) and was skipped.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub warnings: Vec<String>,
 }
 
 /// The multipart upload form.
@@ -391,7 +395,7 @@ pub async fn upload(
         let akte = repo.catalog().get(&akte).ok_or_else(|| ApiError::not_found(format!("There is no Akte {akte}")))?;
         Obj { fields: FieldMap::from(fields.clone()), ..akte.clone() }
     };
-    validate_upload(&app, &probe, &content, &file_name, &media, &head).await?;
+    let warnings = validate_upload(&app, &probe, &content, &file_name, &media, &head).await?;
     let (dok, version) = (Uuid::now_v7(), Uuid::now_v7());
     {
         let mut repo = app.repo.write().await;
@@ -431,6 +435,7 @@ pub async fn upload(
         sha256: content.sha256,
         file_name,
         media_type: media,
+        warnings,
     };
     Ok(created(key, format!("/api/v1/dokumente/{dok}"), body))
 }
@@ -448,7 +453,9 @@ const _: () = assert!(HEAD_KEPT >= model::SNIFF_BYTES);
 /// declared type does not steer around them. A rejection is a 422 problem naming the
 /// validator and its reason; the Dokument or version is not created. (The bytes are in
 /// the store by then, streamed there as they arrived, but no journal entry references
-/// them.) A validator that fails is logged and does not block the upload.
+/// them.) A validator that cannot decide is logged and named in the answer's `warnings`;
+/// it blocks the upload only where the node refuses what is not validated
+/// (`AKTE_VALIDATION_UNDECIDED=reject`), as a rejection with the code `undecided`.
 async fn validate_upload(
     app: &App,
     dokument: &Obj,
@@ -456,10 +463,11 @@ async fn validate_upload(
     file_name: &str,
     media: &str,
     head: &[u8],
-) -> ApiResult<()> {
+) -> ApiResult<Vec<String>> {
     let Some(pipeline) = app.validator_pipeline().await else {
-        return Ok(());
+        return Ok(Vec::new());
     };
+    let mut all_warnings = Vec::new();
     let (aktenplan, info, objects) = {
         let repo = app.repo.read().await;
         let (aktenplan, info) = document_info(repo.catalog(), dokument, media, Some(file_name), content.size);
@@ -472,7 +480,7 @@ async fn validate_upload(
     }
     types.retain(|t| pipeline.has_validators(aktenplan.as_deref(), t));
     if types.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     // The start the validators see: kept while streaming, or read back (bounded in size and
     // in how many uploads do it at once).
@@ -493,19 +501,25 @@ async fn validate_upload(
     for media_type in types {
         let info = akte_plugins::DocumentInfo { media_type, ..info.clone() };
         let (rejection, warnings) = pipeline.validate(aktenplan.as_deref(), &info, start).await;
-        for w in warnings {
+        for w in &warnings {
             tracing::warn!(file = %file_name, "{w}");
         }
         if let Some(r) = rejection {
-            return Err(ApiError::rejected(format!(
-                "The file {file_name} was rejected by the validator {} ({}): {}",
-                r.plugin,
-                r.code,
-                r.reason.trim_end_matches('.')
-            )));
+            return Err(ApiError::rejected(
+                format!(
+                    "The file {file_name} was rejected by the validator {} ({}): {}",
+                    r.plugin,
+                    r.code,
+                    r.reason.trim_end_matches('.')
+                ),
+                &r.plugin,
+                &r.code,
+                &r.reason,
+            ));
         }
+        all_warnings.extend(warnings);
     }
-    Ok(())
+    Ok(all_warnings)
 }
 
 fn finish_upload(app: &App, content: &ContentRef) {
@@ -581,7 +595,7 @@ pub async fn add_version(
     if !dfields.is_empty() {
         model::validate(ObjKind::Dokument, &dfields, false)?;
     }
-    validate_upload(&app, &dokument, &content, &file_name, &media, &head).await?;
+    let warnings = validate_upload(&app, &dokument, &content, &file_name, &media, &head).await?;
     let version = Uuid::now_v7();
     let number = {
         let mut repo = app.repo.write().await;
@@ -610,6 +624,7 @@ pub async fn add_version(
         sha256: content.sha256,
         file_name,
         media_type: media,
+        warnings,
     };
     Ok(created(key, format!("/api/v1/dokumente/{dok}"), body))
 }

@@ -135,7 +135,7 @@ impl App {
         let key = akte_ingest::registry::state_key(repo.catalog());
         let mut slot = self.reader.lock().await;
         if slot.0 != key {
-            slot.1 = Arc::new(crate::ingest::reader(&self.data, repo).await?);
+            slot.1 = Arc::new(crate::ingest::reader(&self.data, repo, true).await?);
             slot.0 = key;
         }
         Ok(slot.1.clone())
@@ -184,7 +184,7 @@ impl App {
         let data = self.data.clone();
         let loaded = tokio::task::spawn_blocking(move || {
             let host = crate::ingest::host(&data)?;
-            anyhow::Ok(Pipeline::validators_only(&host, plugins, akte_ingest::PipelineLimits::default()))
+            anyhow::Ok(Pipeline::validators_only(&host, plugins, crate::ingest::limits()?))
         })
         .await;
         let pipeline = match loaded {
@@ -224,7 +224,7 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
     let data = opts.data_dir.clone();
     let index = Index::open(&crate::search::index_dir(&data)).context("Cannot open the search index")?;
     let reader =
-        (akte_ingest::registry::state_key(repo.catalog()), Arc::new(crate::ingest::reader(&data, &repo).await?));
+        (akte_ingest::registry::state_key(repo.catalog()), Arc::new(crate::ingest::reader(&data, &repo, true).await?));
     let app = Arc::new(App {
         repo: RwLock::new(repo),
         data: data.clone(),

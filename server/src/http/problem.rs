@@ -24,6 +24,16 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong this time, in one sentence.
     pub detail: String,
+    /// For `rejected`: the validator that refused the document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// For `rejected`: the validator's machine code (`undecided` when it could not decide
+    /// and the node refuses what is not validated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// For `rejected`: the validator's own sentence for the clerk, as it gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// An error a handler returns; rendered as problem+json.
@@ -33,6 +43,8 @@ pub struct ApiError {
     slug: &'static str,
     title: &'static str,
     detail: String,
+    /// A rejecting validator: plugin, code, reason.
+    rejection: Option<Box<(String, String, String)>>,
 }
 
 /// Result of a handler.
@@ -40,7 +52,7 @@ pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
 impl ApiError {
     fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, slug, title, detail: detail.into() }
+        ApiError { status, slug, title, detail: detail.into(), rejection: None }
     }
 
     /// The sentence about this occurrence.
@@ -125,9 +137,13 @@ impl ApiError {
         ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "range", "The range cannot be served", detail)
     }
 
-    /// 422: a validator plugin refused the document; nothing was committed.
-    pub fn rejected(detail: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", "A validator rejected the document", detail)
+    /// 422: a validator plugin refused the document; nothing was committed. The problem
+    /// also carries the validator's name, code and reason as members of their own.
+    pub fn rejected(detail: impl Into<String>, plugin: &str, code: &str, reason: &str) -> ApiError {
+        let mut e =
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "rejected", "A validator rejected the document", detail);
+        e.rejection = Some(Box::new((plugin.to_string(), code.to_string(), reason.to_string())));
+        e
     }
 
     /// 405: the path exists, the method does not.
@@ -205,6 +221,9 @@ impl IntoResponse for ApiError {
             title: self.title.to_string(),
             status: self.status.as_u16(),
             detail: crate::output::sentence(&anyhow::anyhow!("{}", self.detail)),
+            plugin: self.rejection.as_ref().map(|r| r.0.clone()),
+            code: self.rejection.as_ref().map(|r| r.1.clone()),
+            reason: self.rejection.as_ref().map(|r| r.2.clone()),
         };
         let mut r = (self.status, axum::Json(body)).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));

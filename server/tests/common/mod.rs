@@ -145,6 +145,15 @@ pub fn run(data: &Path, args: &[&str]) -> Run {
     run_in(data.parent().expect("data dir has a parent"), &all)
 }
 
+/// Like [`run`], with extra environment variables.
+pub fn run_env(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut all = vec!["--data", data.to_str().expect("utf-8 path")];
+    all.extend_from_slice(args);
+    let mut cmd = akte_cmd(data.parent().expect("data dir has a parent"));
+    cmd.args(&all).envs(env.iter().copied());
+    to_run(describe(&all), cmd.output().expect("akte starts"))
+}
+
 /// Like [`run`] but must succeed.
 pub fn ok(data: &Path, args: &[&str]) -> Run {
     run(data, args).ok()
