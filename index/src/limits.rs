@@ -14,6 +14,10 @@ pub const MAX_QUERY_DEPTH: usize = 8;
 pub const MIN_WILDCARD_PREFIX: usize = 3;
 /// Most index terms a `word*` may expand to.
 pub const MAX_WILDCARD_TERMS: usize = 1_000;
+/// Most words of one query that get the fuzzy fallback (a word nothing readable has is
+/// matched with typos allowed): each builds a Levenshtein automaton per field, megabytes
+/// for a long word, so a query of many unknown words is bounded in memory.
+pub const MAX_FUZZY_WORDS: usize = 4;
 /// Most Aktenzeichen an `az:…*` may expand to.
 pub const MAX_AZ_PREFIX_TERMS: usize = 10_000;
 /// Largest page.

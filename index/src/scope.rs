@@ -165,6 +165,33 @@ fn live_docs(segment: &SegmentReader, scorer: &mut dyn Scorer, within: Option<&[
     out.into()
 }
 
+/// Whether `postings` has any of `docs` (sorted ids of live documents): the shorter side
+/// leads, so the cost is about the smaller of the two lengths.
+pub(crate) fn has_any(mut postings: tantivy::postings::SegmentPostings, docs: &[DocId]) -> bool {
+    if (postings.doc_freq() as usize) < docs.len() {
+        let mut d = postings.doc();
+        while d != TERMINATED {
+            if docs.binary_search(&d).is_ok() {
+                return true;
+            }
+            d = postings.advance();
+        }
+        false
+    } else {
+        for &d in docs {
+            if postings.doc() > d {
+                continue;
+            }
+            match postings.seek(d) {
+                TERMINATED => return false,
+                found if found == d => return true,
+                _ => {}
+            }
+        }
+        false
+    }
+}
+
 /// A search's scope, evaluated for every segment of one searcher.
 #[derive(Clone, Debug)]
 pub(crate) struct Scope {
@@ -235,7 +262,7 @@ impl Scope {
 
     /// The ids in scope of a segment (none for a segment the scope was not evaluated for,
     /// i.e. another searcher's).
-    fn docs(&self, segment: &SegmentReader) -> Docs {
+    pub(crate) fn docs(&self, segment: &SegmentReader) -> Docs {
         self.segments.get(&segment.segment_id()).cloned().unwrap_or_else(|| Arc::from(Vec::new()))
     }
 }

@@ -1,7 +1,7 @@
 //! Bounds: every pathological input gets an answer or a clear refusal (timings belong in
 //! `examples/bench_search.rs`, not here).
 
-use akte_index::limits::{MAX_INDEXED_TEXT_BYTES, MAX_LIMIT, MAX_QUERY_TERMS, MAX_WILDCARD_TERMS};
+use akte_index::limits::{MAX_FUZZY_WORDS, MAX_INDEXED_TEXT_BYTES, MAX_LIMIT, MAX_QUERY_TERMS, MAX_WILDCARD_TERMS};
 use akte_index::{Access, Error, Index, IndexDoc, QueryError, SearchRequest};
 
 fn doc(id: &str, text: String) -> IndexDoc {
@@ -119,6 +119,34 @@ fn pathological_wildcards_are_refused_or_bounded() {
     assert!(matches!(query_error(&index, "ver*"), QueryError::WildcardTooBroad { .. }));
     assert_eq!(index.search(&SearchRequest::new("verwal*"), &Access::all()).unwrap().total, 1);
     assert_eq!(index.search(&SearchRequest::new("veraaa*"), &Access::all()).unwrap().total, 1);
+}
+
+#[test]
+fn a_wildcard_is_refused_only_for_words_the_reader_may_read() {
+    // The reader's document has as many words with the prefix as a wildcard may expand to;
+    // one more is only in a document she may not read. Whether her query is refused must
+    // not tell her that it exists.
+    let mine: Vec<String> = (0..MAX_WILDCARD_TERMS).map(|i| word("wied", i)).collect();
+    let readable = IndexDoc { readers: vec!["mine".into()], ..doc("m", mine.join(" ")) };
+    let hidden = IndexDoc { readers: vec!["theirs".into()], ..doc("h", "Der Wiedehopf brütet".into()) };
+    let index = index_of(vec![readable, hidden]);
+    assert!(matches!(query_error(&index, "wied*"), QueryError::WildcardTooBroad { .. }), "all words count for all");
+    let res = index.search(&SearchRequest::new("wied*"), &Access::readers(["mine"])).unwrap();
+    assert_eq!((res.total, res.hits[0].dokument_id.as_str()), (1, "m"));
+    let res = index.search(&SearchRequest::new("wiedehop*"), &Access::readers(["mine"])).unwrap();
+    assert_eq!(res.total, 0);
+    assert_eq!(index.search(&SearchRequest::new("wiedehop*"), &Access::all()).unwrap().total, 1);
+}
+
+#[test]
+fn only_the_first_words_without_a_match_get_the_fuzzy_fallback() {
+    let index = index_of(vec![doc("d", "Die Genehmigung wurde erteilt".into())]);
+    let unknown: Vec<String> = (0..MAX_FUZZY_WORDS).map(|i| word("qqq", i)).collect();
+    let total = |q: String| index.search(&SearchRequest::new(q), &Access::all()).unwrap().total;
+    // The typo among the first words is found, past the bound it is not.
+    assert_eq!(total(format!("Genehmigug OR {}", unknown.join(" OR "))), 1);
+    assert_eq!(total(format!("{} OR Genehmigug", unknown.join(" OR "))), 0);
+    assert_eq!(total(format!("{} OR Genehmigung", unknown.join(" OR "))), 1);
 }
 
 #[test]

@@ -9,7 +9,7 @@ use super::parse::{FieldName, Node};
 use crate::Result;
 use crate::analysis::{self, QueryToken};
 use crate::error::QueryError;
-use crate::limits::{MAX_AZ_PREFIX_TERMS, MAX_WILDCARD_TERMS, MIN_WILDCARD_PREFIX};
+use crate::limits::{MAX_AZ_PREFIX_TERMS, MAX_FUZZY_WORDS, MAX_WILDCARD_TERMS, MIN_WILDCARD_PREFIX};
 use crate::query::exclusion::excluded;
 use crate::schema::Fields;
 use crate::scope::Scope;
@@ -195,7 +195,11 @@ impl Builder<'_> {
             n if n >= 5 => 1,
             _ => 0,
         };
-        if distance == 0 || negated || t.folded.bytes().any(|b| b.is_ascii_digit()) {
+        if distance == 0
+            || negated
+            || t.folded.bytes().any(|b| b.is_ascii_digit())
+            || self.highlight.fuzzy.len() >= MAX_FUZZY_WORDS
+        {
             return Ok(exact);
         }
         // `exact` is already restricted to the scope: any match is a readable one.
@@ -264,7 +268,8 @@ impl Builder<'_> {
         if folded.chars().count() < MIN_WILDCARD_PREFIX || !folded.chars().all(char::is_alphanumeric) {
             return Err(QueryError::UnsupportedWildcard(word.to_string()).into());
         }
-        let mut counted = expand_prefix_counted(self.searcher, self.fields.exact, &folded, MAX_WILDCARD_TERMS)?;
+        let mut counted =
+            expand_prefix_counted(self.searcher, self.fields.exact, &folded, MAX_WILDCARD_TERMS, self.scope.as_ref())?;
         if negated {
             return Ok(self.scoped(Box::new(TermSetQuery::new(counted.into_iter().map(|(t, _)| t)))));
         }
@@ -401,17 +406,31 @@ pub(crate) fn doctype_terms(searcher: &Searcher, field: Field, value: &str) -> R
 
 /// All terms of `field` starting with `prefix`, refused beyond `max`.
 fn expand_prefix(searcher: &Searcher, field: Field, prefix: &str, max: usize) -> Result<Vec<Term>> {
-    Ok(expand_prefix_counted(searcher, field, prefix, max)?.into_iter().map(|(t, _)| t).collect())
+    Ok(expand_prefix_counted(searcher, field, prefix, max, None)?.into_iter().map(|(t, _)| t).collect())
 }
 
 /// [`expand_prefix`] with each term's number of documents (over all segments, deleted
 /// ones included, as the term dictionary counts them).
-fn expand_prefix_counted(searcher: &Searcher, field: Field, prefix: &str, max: usize) -> Result<Vec<(Term, u64)>> {
+///
+/// With a `scope`, only the words some document in it has count and are returned: whether
+/// a prefix is refused as too broad must not depend on words only documents the reader may
+/// not read contain (else a reader could test for a word by planting `max` words beside
+/// it). Counts are of the whole index (as BM25's statistics are).
+fn expand_prefix_counted(
+    searcher: &Searcher,
+    field: Field,
+    prefix: &str,
+    max: usize,
+    scope: Option<&Scope>,
+) -> Result<Vec<(Term, u64)>> {
     let mut upper = prefix.as_bytes().to_vec();
     // UTF-8 never contains 0xFF, so this bound is above every extension of the prefix.
     upper.push(0xFF);
-    let mut found: BTreeMap<String, u64> = BTreeMap::new();
+    // Per word: documents in the whole index, and whether one in scope has it.
+    let mut found: BTreeMap<String, (u64, bool)> = BTreeMap::new();
+    let mut readable = 0;
     for segment in searcher.segment_readers() {
+        let docs = scope.map(|s| s.docs(segment));
         let inverted = segment.inverted_index(field)?;
         let mut stream = inverted
             .terms()
@@ -421,14 +440,30 @@ fn expand_prefix_counted(searcher: &Searcher, field: Field, prefix: &str, max: u
             .into_stream()
             .map_err(|e| crate::Error::Tantivy(e.into()))?;
         while stream.advance() {
-            *found.entry(String::from_utf8_lossy(stream.key()).into_owned()).or_default() +=
-                u64::from(stream.value().doc_freq);
-            if found.len() > max {
-                return Err(QueryError::WildcardTooBroad { prefix: prefix.to_string(), max }.into());
+            let info = stream.value().clone();
+            let entry = found.entry(String::from_utf8_lossy(stream.key()).into_owned()).or_default();
+            entry.0 += u64::from(info.doc_freq);
+            if entry.1 {
+                continue;
+            }
+            entry.1 = match &docs {
+                None => true,
+                Some(docs) => crate::scope::has_any(
+                    inverted
+                        .read_postings_from_terminfo(&info, IndexRecordOption::Basic)
+                        .map_err(|e| crate::Error::Tantivy(e.into()))?,
+                    docs,
+                ),
+            };
+            if entry.1 {
+                readable += 1;
+                if readable > max {
+                    return Err(QueryError::WildcardTooBroad { prefix: prefix.to_string(), max }.into());
+                }
             }
         }
     }
-    Ok(found.into_iter().map(|(k, n)| (Term::from_field_text(field, &k), n)).collect())
+    Ok(found.into_iter().filter(|(_, (_, r))| *r).map(|(k, (n, _))| (Term::from_field_text(field, &k), n)).collect())
 }
 
 /// The media types a short name in `medium:` stands for (a file name extension, or what a
