@@ -32,6 +32,9 @@ pub struct Installed {
     pub size: u64,
     /// Enabled where no rule says otherwise.
     pub enabled: bool,
+    /// Paused: runs nowhere, whatever the switch and rules say (which are kept for when it
+    /// is resumed).
+    pub paused: bool,
     /// The rules.
     pub rules: Vec<PluginRule>,
     /// Who installed it.
@@ -60,6 +63,7 @@ impl Installed {
             blake3: obj.text("blake3").unwrap_or_default().to_string(),
             size: obj.fields.get("size").and_then(Value::as_u64).unwrap_or(0),
             enabled: obj.fields.get("enabled").and_then(Value::as_bool).unwrap_or(true),
+            paused: obj.fields.get("paused").and_then(Value::as_bool).unwrap_or(false),
             rules,
             installed_by: obj.created_by.clone(),
             installed: obj.created.rfc3339(),
@@ -73,7 +77,7 @@ impl Installed {
     /// a matching rule, the plugin's switch does. A media type the manifest does not
     /// handle never runs.
     pub fn runs_for(&self, aktenplan: Option<&str>, media_type: &str) -> bool {
-        if !self.manifest.handles(media_type) {
+        if self.paused || !self.manifest.handles(media_type) {
             return false;
         }
         let mut best: Option<((usize, u8), bool)> = None;
@@ -151,6 +155,7 @@ pub fn install(
         "blake3": digest.to_hex().to_string(),
         "size": size,
         "enabled": old.as_ref().map(|o| o.enabled).unwrap_or(true),
+        "paused": old.as_ref().is_some_and(|o| o.paused),
     }));
     if let Some(old) = old.as_ref().filter(|o| !o.rules.is_empty()) {
         f.insert("rules".into(), serde_json::to_value(&old.rules).expect("rules serialize"));
@@ -186,17 +191,39 @@ pub fn installed_as(catalog: &Catalog, manifest: &Manifest, digest: &blake3::Has
     find(catalog, &manifest.name).ok().filter(|o| o.manifest == *manifest && o.blake3 == digest.to_hex().as_str())
 }
 
+/// The fields that make a plugin about to be installed (merged into the `Create` of
+/// [`install`]) run only for one Aktenplan code and/or media type (off elsewhere), or, with
+/// neither, nowhere until it is enabled (paused): so that it never runs more widely than
+/// meant, not even until the next command.
+pub fn start_scoped(aktenplan: Option<&str>, media_type: Option<&str>) -> Map<String, Value> {
+    if aktenplan.is_none() && media_type.is_none() {
+        return fields(json!({"paused": true}));
+    }
+    let rule = PluginRule {
+        aktenplan: aktenplan.map(str::to_string),
+        media_type: media_type.map(str::to_ascii_lowercase),
+        enabled: true,
+    };
+    fields(json!({"enabled": false, "paused": false, "rules": [rule]}))
+}
+
 /// The change that marks a plugin removed: it stops running; its results stay.
 pub fn remove(plugin: &Installed) -> Change {
     Change::Update { id: plugin.id, fields: fields(json!({"removed": true})) }
 }
 
-/// The change that switches a plugin on or off, everywhere or by a rule for one Aktenplan
-/// code and/or media type (a rule with the same scope is replaced).
+/// The change that switches a plugin on or off by a rule for one Aktenplan code and/or
+/// media type (a rule with the same scope is replaced). Without a scope, off pauses the
+/// plugin (its switch and rules are kept) and on resumes a paused one; on for a plugin that
+/// is not paused means everywhere, and the narrower rules go.
 pub fn switch(plugin: &Installed, on: bool, aktenplan: Option<&str>, media_type: Option<&str>) -> Change {
-    // Everywhere means everywhere: the narrower rules go.
     if aktenplan.is_none() && media_type.is_none() {
-        return Change::Update { id: plugin.id, fields: fields(json!({"enabled": on, "rules": []})) };
+        let f = match (on, plugin.paused) {
+            (false, _) => json!({"paused": true}),
+            (true, true) => json!({"paused": false}),
+            (true, false) => json!({"enabled": true, "rules": []}),
+        };
+        return Change::Update { id: plugin.id, fields: fields(f) };
     }
     let media_type = media_type.map(str::to_ascii_lowercase);
     let media_type = media_type.as_deref();
@@ -228,6 +255,7 @@ mod tests {
             blake3: String::new(),
             size: 0,
             enabled: true,
+            paused: false,
             rules,
             installed_by: "test".into(),
             installed: String::new(),
@@ -258,5 +286,17 @@ mod tests {
         assert_eq!(Value::Object(fields), json!({"enabled": true, "rules": []}));
         let Change::Update { fields, .. } = switch(&p, false, None, Some("Text/*")) else { panic!("an update") };
         assert_eq!(fields["rules"][1]["media_type"], "text/*", "stored lower-case");
+    }
+
+    #[test]
+    fn off_without_a_scope_pauses_and_keeps_the_rules_for_resuming() {
+        let scoped = plugin(vec![rule(None, None, false), rule(Some("61.2"), Some("application/pdf"), true)]);
+        let Change::Update { fields, .. } = switch(&scoped, false, None, None) else { panic!("an update") };
+        assert_eq!(Value::Object(fields), json!({"paused": true}), "the rules stay");
+        let paused = Installed { paused: true, ..scoped.clone() };
+        assert!(!paused.runs_for(Some("61.2"), "application/pdf"), "paused runs nowhere");
+        let Change::Update { fields, .. } = switch(&paused, true, None, None) else { panic!("an update") };
+        assert_eq!(Value::Object(fields), json!({"paused": false}), "resumed with its rules, not everywhere");
+        assert!(scoped.runs_for(Some("61.2"), "application/pdf") && !scoped.runs_for(Some("63"), "application/pdf"));
     }
 }

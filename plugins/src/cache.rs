@@ -76,9 +76,18 @@ impl CompileCache {
                 return Ok((component, LoadSource::Cache));
             }
         }
-        let native = engine
-            .precompile_component(wasm)
-            .map_err(|e| PluginError::InvalidComponent { plugin: plugin.to_string(), reason: format!("{e:#}") })?;
+        let native = engine.precompile_component(wasm).map_err(|e| {
+            // A core module (`\0asm`, version 1) where a component (layer 1) belongs: the
+            // usual mistake is the build target.
+            let reason = if wasm.starts_with(b"\0asm\x01\0\0\0") {
+                "this is a core WebAssembly module, not a component; build it for the target wasm32-wasip2 \
+                 (or wrap it with `wasm-tools component new`)"
+                    .to_string()
+            } else {
+                format!("{e:#}")
+            };
+            PluginError::InvalidComponent { plugin: plugin.to_string(), reason }
+        })?;
         if write_atomically(&path, &native).is_err() {
             // The cache is an optimisation: a disk that is full or read-only costs a compile
             // per load, not the plugin.

@@ -153,6 +153,9 @@ async fn an_import_the_host_does_not_provide_fails_to_link() {
 async fn garbage_is_not_a_component() {
     let (_dir, host) = host();
     let manifest = Manifest::new("garbage", Version::new(1, 0, 0), World::Extractor, &["*/*"]);
-    let e = host.load(manifest, b"\0asm but not really").unwrap_err();
+    let e = host.load(manifest.clone(), b"\0asm but not really").unwrap_err();
     assert!(matches!(e, PluginError::InvalidComponent { .. }), "{e:?}");
+    // An empty core module (built for the wrong target): the message says which target.
+    let e = host.load(manifest, b"\0asm\x01\0\0\0").unwrap_err();
+    assert!(e.to_string().contains("wasm32-wasip2"), "{e}");
 }

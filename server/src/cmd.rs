@@ -576,8 +576,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             let mut repo = open(&opts).await?;
             match command {
-                PluginCommand::Add { wasm, manifest } => {
-                    ingest::add(&mut repo, &cli.data, wasm, manifest.as_deref(), cli.json).await?
+                PluginCommand::Add { wasm, manifest, aktenplan, media_type, paused } => {
+                    let start = match (paused, aktenplan.as_deref(), media_type.as_deref()) {
+                        (false, None, None) => None,
+                        (_, a, m) => Some((a, m)),
+                    };
+                    ingest::add(&mut repo, &cli.data, wasm, manifest.as_deref(), start, cli.json).await?
                 }
                 PluginCommand::List => ingest::list(&cli.data, &repo, cli.json).await?,
                 PluginCommand::Enable { name, aktenplan, media_type } => {

@@ -233,11 +233,14 @@ fn manifest_of(wasm: &Path, given: Option<&Path>) -> Result<PathBuf> {
 }
 
 /// `akte plugin add`.
+/// `akte plugin add`. `start`: run it only for an Aktenplan code and/or media type from
+/// the start, or (neither given) install it paused.
 pub async fn add(
     repo: &mut Repository,
     data: &Path,
     wasm: &Path,
     manifest: Option<&Path>,
+    start: Option<(Option<&str>, Option<&str>)>,
     json_out: bool,
 ) -> Result<()> {
     let manifest = &manifest_of(wasm, manifest)?;
@@ -249,6 +252,9 @@ pub async fn add(
     // (and fills this node's cache).
     let plugin = host(data)?.load(parsed.clone(), &bytes)?;
     let digest = plugin.digest();
+    if let Some((aktenplan, media_type)) = start {
+        check_scope(repo, &parsed, aktenplan, media_type)?;
+    }
     // The same again (a deployment script run twice): nothing to do, and no error.
     if let Some(same) = registry::installed_as(repo.catalog(), &parsed, &digest) {
         if json_out {
@@ -269,7 +275,13 @@ pub async fn add(
     let size = bytes.len() as u64;
     let content = repo.store_bytes(bytes).await?;
     let replaced = registry::find(repo.catalog(), &parsed.name).ok().map(|old| old.manifest.version.to_string());
-    let (id, changes) = registry::install(repo.catalog(), &parsed, &text, &content, &digest, size)?;
+    let (id, mut changes) = registry::install(repo.catalog(), &parsed, &text, &content, &digest, size)?;
+    // In the object as created, so that no node runs it more widely in between.
+    if let Some((aktenplan, media_type)) = start
+        && let Some(akte_store::Change::Create { fields, .. }) = changes.first_mut()
+    {
+        fields.extend(registry::start_scoped(aktenplan, media_type));
+    }
     repo.commit(changes).await?;
     if parsed.world == World::Extractor {
         for (other, shared) in shared_media_types(&registry::installed(repo.catalog())?, &parsed) {
@@ -287,7 +299,12 @@ pub async fn add(
         );
     } else {
         let replacing = replaced.map(|v| format!(", replacing version {v}")).unwrap_or_default();
-        say!("installed {} {} ({}) as {id}{replacing}", parsed.name, parsed.version, parsed.world);
+        let scope = match start {
+            None => String::new(),
+            Some((None, None)) => format!("; paused: it runs nowhere until `akte plugin enable {}`", parsed.name),
+            Some((a, m)) => format!("; runs only {}", scope_words(a, m)),
+        };
+        say!("installed {} {} ({}) as {id}{replacing}{scope}", parsed.name, parsed.version, parsed.world);
     }
     Ok(())
 }
@@ -334,7 +351,7 @@ pub async fn list(data: &Path, repo: &Repository, json_out: bool) -> Result<()> 
                 let load_error = unloadable.get(p.manifest.name.as_str());
                 json!({"id": p.id, "name": p.manifest.name, "version": p.manifest.version.to_string(),
                     "world": p.manifest.world.as_str(), "media_types": p.manifest.media_types,
-                    "enabled": p.enabled, "rules": p.rules, "blake3": p.blake3, "size": p.size,
+                    "enabled": p.enabled, "paused": p.paused, "rules": p.rules, "blake3": p.blake3, "size": p.size,
                     "installed": p.installed, "installed_by": p.installed_by,
                     "loads": load_error.is_none(), "load_error": load_error})
             })
@@ -363,7 +380,13 @@ pub async fn list(data: &Path, repo: &Repository, json_out: bool) -> Result<()> 
             p.manifest.name,
             p.manifest.version,
             p.manifest.world,
-            if p.enabled { "enabled" } else { "disabled" },
+            if p.paused {
+                "paused"
+            } else if p.enabled {
+                "enabled"
+            } else {
+                "disabled"
+            },
             p.manifest.media_types.join(","),
             if rules.is_empty() { String::new() } else { format!("\t{}", rules.join("; ")) },
             match unloadable.get(p.manifest.name.as_str()) {
@@ -384,12 +407,39 @@ pub async fn switch(
     media_type: Option<&str>,
 ) -> Result<()> {
     let p = registry::find(repo.catalog(), name)?;
+    check_scope(repo, &p.manifest, aktenplan, media_type)?;
+    repo.commit(vec![registry::switch(&p, on, aktenplan, media_type)]).await?;
+    match (aktenplan, media_type, on, p.paused) {
+        (None, None, false, _) => {
+            say!("{name} paused: it runs nowhere; its rules are kept, `akte plugin enable {name}` resumes them")
+        }
+        (None, None, true, true) => say!("{name} resumed{}", rules_words(&p)),
+        (None, None, true, false) => say!("{name} enabled everywhere (narrower rules removed)"),
+        (a, m, on, paused) => say!(
+            "{name} {} {}{}",
+            if on { "enabled" } else { "disabled" },
+            scope_words(a, m),
+            if paused { format!(" (still paused; `akte plugin enable {name}` resumes it)") } else { String::new() }
+        ),
+    }
+    Ok(())
+}
+
+/// Refuses a scope the plugin cannot have: a media type it does not handle, or an
+/// Aktenplan code nothing is filed under.
+fn check_scope(
+    repo: &Repository,
+    manifest: &Manifest,
+    aktenplan: Option<&str>,
+    media_type: Option<&str>,
+) -> Result<()> {
+    let name = &manifest.name;
     if let Some(m) = media_type {
         if !akte_plugins::is_media_range(m) {
             bail!("{m:?} is not a media type (such as application/pdf or text/*)");
         }
-        if !p.manifest.handles(m) {
-            bail!("The plugin {name} does not handle {m} (it handles {})", p.manifest.media_types.join(", "));
+        if !manifest.handles(m) {
+            bail!("The plugin {name} does not handle {m} (it handles {})", manifest.media_types.join(", "));
         }
     }
     if aktenplan.is_some_and(|c| c.trim().is_empty()) {
@@ -400,17 +450,28 @@ pub async fn switch(
     {
         bail!("The Aktenplan has no node {code} or below it, and no Akte is filed there; check the code");
     }
-    repo.commit(vec![registry::switch(&p, on, aktenplan, media_type)]).await?;
-    let scope = match (aktenplan, media_type) {
-        (None, None) => "everywhere (narrower rules removed)".to_string(),
-        (a, m) => format!(
-            "for {}{}",
-            a.map(|a| format!("Aktenplan {a}")).unwrap_or_else(|| "all Aktenplan codes".into()),
-            m.map(|m| format!(" and {m}")).unwrap_or_default()
-        ),
-    };
-    say!("{name} {} {scope}", if on { "enabled" } else { "disabled" });
     Ok(())
+}
+
+fn scope_words(aktenplan: Option<&str>, media_type: Option<&str>) -> String {
+    format!(
+        "for {}{}",
+        aktenplan.map(|a| format!("Aktenplan {a}")).unwrap_or_else(|| "all Aktenplan codes".into()),
+        media_type.map(|m| format!(" and {m}")).unwrap_or_default()
+    )
+}
+
+/// How a plugin's switch and rules read, for a message: `: on for Aktenplan 61.2 …`.
+fn rules_words(p: &registry::Installed) -> String {
+    let mut parts = vec![if p.enabled { "on by default".to_string() } else { "off by default".to_string() }];
+    for r in &p.rules {
+        parts.push(format!(
+            "{} {}",
+            if r.enabled { "on" } else { "off" },
+            scope_words(r.aktenplan.as_deref(), r.media_type.as_deref())
+        ));
+    }
+    format!(": {}", parts.join("; "))
 }
 
 /// Whether a rule for `code` can apply: the repository keeps no Aktenplan (codes are
@@ -446,7 +507,8 @@ pub async fn test(
 ) -> Result<()> {
     let manifest_path = manifest_of(wasm, manifest)?;
     let manifest = Manifest::from_file(&manifest_path).map_err(|e| {
-        anyhow::anyhow!("The manifest {} is not usable (pass --manifest FILE): {e}", manifest_path.display())
+        let hint = if manifest.is_none() { " (pass --manifest FILE)" } else { "" };
+        anyhow::anyhow!("The manifest {} is not usable{hint}: {e}", manifest_path.display())
     })?;
     let bytes = std::fs::read(wasm).with_context(|| format!("Cannot read {}", wasm.display()))?;
     let content = std::fs::read(document).with_context(|| format!("Cannot read {}", document.display()))?;

@@ -293,10 +293,19 @@ pub enum PluginCommand {
         /// component, else ./plugin.toml.
         #[arg(long)]
         manifest: Option<PathBuf>,
+        /// Run it only below this Aktenplan code (off elsewhere) from the start.
+        #[arg(long)]
+        aktenplan: Option<String>,
+        /// Run it only for this media type (off for others) from the start.
+        #[arg(long)]
+        media_type: Option<String>,
+        /// Install it paused: it runs nowhere until `akte plugin enable`.
+        #[arg(long, conflicts_with_all = ["aktenplan", "media_type"])]
+        paused: bool,
     },
     /// List the installed plugins.
     List,
-    /// Switch a plugin on, everywhere or for one Aktenplan code and/or media type.
+    /// Switch a plugin on for one Aktenplan code and/or media type; without them, resume a paused plugin, or run one that is not paused everywhere.
     Enable {
         /// The plugin's name.
         name: String,
@@ -307,7 +316,7 @@ pub enum PluginCommand {
         #[arg(long)]
         media_type: Option<String>,
     },
-    /// Switch a plugin off, everywhere or for one Aktenplan code and/or media type.
+    /// Switch a plugin off for one Aktenplan code and/or media type; without them, pause it everywhere (its rules are kept; `enable` resumes them).
     Disable {
         /// The plugin's name.
         name: String,

@@ -255,6 +255,45 @@ fn switching_a_plugin_checks_the_media_type_and_the_aktenplan_code() {
 }
 
 #[test]
+fn a_plugin_is_scoped_from_its_install_and_pausing_keeps_its_scope() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "data");
+    let (in_scope, outside) = (create(&data, "61.2-0001/2026", "Windpark"), create(&data, "63.1-0001/2026", "Kita"));
+    ok(&data, &["set", &in_scope, "aktenplan=61.2"]);
+    ok(&data, &["set", &outside, "aktenplan=63.1"]);
+    let (wasm, toml) = guest("keywords");
+    let text = "Stellungnahme zur Windenergieanlage".as_bytes();
+    let enriched = |akte: &str, name: &str| -> bool {
+        let file = write_file(tmp.path(), name, text);
+        let rows = common::add(&data, akte, &[file]);
+        let view = ok(&data, &["text", rows[0]["id"].as_str().unwrap(), "--json"]).json();
+        view["producers"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().starts_with("enrich:keywords@"))
+    };
+    // Installed for one Aktenplan code from the start: it never runs elsewhere.
+    let (plan, m) = ("--aktenplan", "--manifest");
+    ok(&data, &["plugin", "add", s(&wasm), m, s(&toml), plan, "61.2"]);
+    assert!(enriched(&in_scope, "a.txt") && !enriched(&outside, "b.txt"));
+
+    // Paused, it runs nowhere; resumed, it has its scope again, not everywhere.
+    let paused = ok(&data, &["plugin", "disable", "keywords"]);
+    assert!(paused.out().contains("paused"), "{paused}");
+    assert_eq!(ok(&data, &["plugin", "list", "--json"]).json()[0]["paused"], true);
+    assert!(!enriched(&in_scope, "c.txt"));
+    let resumed = ok(&data, &["plugin", "enable", "keywords"]);
+    assert!(resumed.out().contains("resumed") && resumed.out().contains("61.2"), "{resumed}");
+    assert!(enriched(&in_scope, "d.txt") && !enriched(&outside, "e.txt"));
+
+    // Installed paused (a new version keeps the state), it waits for `enable`.
+    let data2 = init_repo(tmp.path(), "data2");
+    let akte2 = create(&data2, "61.2-0002/2026", "Windpark");
+    ok(&data2, &["plugin", "add", s(&wasm), m, s(&toml), "--paused"]);
+    let file = write_file(tmp.path(), "f.txt", text);
+    let rows = common::add(&data2, &akte2, &[file]);
+    let view = ok(&data2, &["text", rows[0]["id"].as_str().unwrap(), "--json"]).json();
+    assert!(!view["producers"].to_string().contains("enrich:keywords@"), "{view}");
+}
+
+#[test]
 fn plugin_test_runs_a_component_locally_and_stores_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");

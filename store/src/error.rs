@@ -50,7 +50,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The data directory is used by another process.
-    #[error("The data directory {0} is in use by another akte process")]
+    #[error(
+        "The data directory {0} is in use by another akte process; a server holds it while it runs: stop it, or run this command with a data directory of its own on the same store (--data, --store, --identity)"
+    )]
     Busy(PathBuf),
 }
 

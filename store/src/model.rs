@@ -256,6 +256,8 @@ pub struct PluginFields {
     pub enabled: Option<bool>,
     /// Exceptions per Aktenplan node and media type; the most specific match wins.
     pub rules: Option<Vec<PluginRule>>,
+    /// Paused: it runs nowhere; `enabled` and `rules` are kept for when it is resumed.
+    pub paused: Option<bool>,
     /// Set when the plugin was removed; it no longer runs, its past results stay.
     pub removed: Option<bool>,
 }
