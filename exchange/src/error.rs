@@ -46,6 +46,10 @@ pub enum Error {
     /// The package contradicts the repository (an Aktenzeichen or id that already exists).
     #[error("{0}")]
     Conflict(String),
+    /// A file of the package was refused by a [`crate::import::Gate`] (a validator);
+    /// nothing was imported.
+    #[error("{0}")]
+    Rejected(String),
     /// The caller asked for something that does not exist, or an output that is in use.
     #[error("{0}")]
     Usage(String),

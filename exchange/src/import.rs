@@ -5,13 +5,15 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    future::Future,
     io::Read,
-    path::PathBuf,
+    path::{Path, PathBuf},
+    pin::Pin,
 };
 
 use akte_store::{Change, Repository, content::ContentRef, model::ObjKind};
 use bytes::Bytes;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::{
@@ -20,6 +22,75 @@ use crate::{
     meta::Parsed,
     provenance::Provenance,
 };
+
+/// One file of a package about to be imported, as a [`Gate`] sees it: before anything of
+/// the package is stored.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidate<'a> {
+    /// The Akte's fields (`aktenzeichen`, `title`, `aktenplan`, …).
+    pub akte: &'a Map<String, Value>,
+    /// The Dokument's fields (`title`, `document_type`, …).
+    pub dokument: Option<&'a Map<String, Value>>,
+    /// The version's fields (`file_name`, `media_type`, `size`, …).
+    pub version: &'a Map<String, Value>,
+    /// The file on disk.
+    pub path: &'a Path,
+    /// Its path inside the package, for messages.
+    pub shown: &'a str,
+}
+
+/// A check of every file of a package before an import stores anything: the server and
+/// the CLI run the node's validators through it, as for an upload. `Err` carries the
+/// sentence saying why the file is refused; one refusal refuses the whole import.
+pub trait Gate: Sync {
+    /// Checks one file.
+    fn check<'a>(
+        &'a self,
+        file: Candidate<'a>,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send + 'a>>;
+}
+
+/// Lets every file in.
+pub struct Ungated;
+
+impl Gate for Ungated {
+    fn check<'a>(
+        &'a self,
+        _: Candidate<'a>,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send + 'a>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// Asks `gate` about every content file of `incoming`; the refusals, each a sentence.
+async fn gate_all(gate: &dyn Gate, incoming: &[Incoming]) -> Result<()> {
+    let mut refused = Vec::new();
+    for inc in incoming {
+        let parsed = &inc.parsed;
+        for obj in parsed.objects.iter().filter(|o| o.file.is_some()) {
+            let Some(cf) = inc.contents.get(&obj.id) else { continue };
+            let dokument = parsed.objects.iter().find(|d| d.id == obj.parent).map(|d| &d.fields);
+            let candidate = Candidate {
+                akte: &parsed.akte.fields,
+                dokument,
+                version: &obj.fields,
+                path: &cf.path,
+                shown: &cf.shown,
+            };
+            if let Err(why) = gate.check(candidate).await {
+                refused.push(why);
+            }
+        }
+    }
+    match refused.len() {
+        0 => Ok(()),
+        1 => Err(Error::Rejected(format!("Nothing was imported: {}", refused.remove(0)))),
+        n => Err(Error::Rejected(format!(
+            "Nothing was imported: {n} files were refused, the first: {}",
+            refused.remove(0)
+        ))),
+    }
+}
 
 /// What a version's content must hash to (from the package's manifests).
 #[derive(Clone, Debug, Default)]
@@ -197,9 +268,11 @@ pub async fn commit_all(
     incoming: Vec<Incoming>,
     format: Format,
     path: PathBuf,
+    gate: &dyn Gate,
 ) -> Result<Report> {
     repo.sync().await?;
     check_conflicts(repo, &incoming)?;
+    gate_all(gate, &incoming).await?;
     let mut changes = aktenplan_changes(repo, &incoming);
     let mut report = Report { format, path, ..Default::default() };
     for inc in incoming {

@@ -40,13 +40,14 @@ use akte_store::{catalog::Catalog, model::ObjKind};
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use bagit::{BagInfo, export_bagit, export_bagit_with, import_bagit};
+pub use bagit::{BagInfo, export_bagit, export_bagit_with, import_bagit, import_bagit_gated};
 pub(crate) use error::foreign;
 pub use error::{Error, Result};
-pub use ocfl::{export_ocfl, import_ocfl};
-pub use paperless::{PaperlessOptions, import_paperless, import_paperless_with};
+pub use import::{Candidate, Gate, Ungated};
+pub use ocfl::{export_ocfl, import_ocfl, import_ocfl_gated};
+pub use paperless::{PaperlessOptions, import_paperless, import_paperless_gated, import_paperless_with};
 pub use xdomea::{AussonderungReport, aussonderung, export_0501, export_0503, import_0502};
-pub use xdomea::{Limits, Sender, export_xdomea_0401, import_xdomea, import_xdomea_with};
+pub use xdomea::{Limits, Sender, export_xdomea_0401, import_xdomea, import_xdomea_gated, import_xdomea_with};
 
 /// The exchange format of a report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

@@ -29,7 +29,7 @@ pub mod registry;
 pub use builtin::builtin_extractors;
 pub use derived::{Derived, Payload, Stage};
 pub use ocr::{Ocr, OcrConfig};
-pub use pipeline::{Event, Pipeline, PipelineLimits, Rejection, Report, TextState, View, document_info};
+pub use pipeline::{Event, Pipeline, PipelineLimits, Rejection, Report, TextState, View, document_info, plugin_fields};
 
 /// What can go wrong in the pipeline itself (plugin failures are results, not errors).
 #[derive(Debug, thiserror::Error)]

@@ -941,18 +941,7 @@ pub fn document_info(
 ) -> (Option<String>, DocumentInfo) {
     let akte = dokument.akte.and_then(|a| catalog.get(&a));
     let aktenplan = akte.and_then(|a| a.text("aktenplan")).map(str::to_string);
-    let mut fields = Vec::new();
-    for (k, v) in &dokument.fields {
-        let value = match v {
-            Value::String(s) => s.clone(),
-            Value::Object(_) | Value::Array(_) => continue,
-            other => other.to_string(),
-        };
-        let name = k.replace('_', "-");
-        if name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-            fields.push(Field::new(name, value));
-        }
-    }
+    let fields = plugin_fields(dokument.fields.iter());
     let info = DocumentInfo {
         media_type: media_type.to_string(),
         file_name: file_name.map(str::to_string),
@@ -995,6 +984,24 @@ fn info_digest(info: &DocumentInfo) -> String {
         text(Some(&f.value));
     }
     h.finalize().to_hex()[..16].to_string()
+}
+
+/// A Dokument's fields as plugins are told them: scalar values as text, names with `-`
+/// for `_`, names a plugin field may have only.
+pub fn plugin_fields<'a>(fields: impl Iterator<Item = (&'a String, &'a Value)>) -> Vec<Field> {
+    let mut out = Vec::new();
+    for (k, v) in fields {
+        let value = match v {
+            Value::String(s) => s.clone(),
+            Value::Object(_) | Value::Array(_) => continue,
+            other => other.to_string(),
+        };
+        let name = k.replace('_', "-");
+        if name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+            out.push(Field::new(name, value));
+        }
+    }
+    out
 }
 
 fn job_of(catalog: &Catalog, version: &Obj) -> Option<Job> {

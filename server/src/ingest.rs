@@ -199,6 +199,67 @@ pub async fn validate_files(data: &Path, repo: &Repository, akte: &Obj, files: &
     Ok(())
 }
 
+/// The node's validators as the gate of an import (`akte import`, `POST /imports`): every
+/// file of the package is checked as an upload would be, before anything is stored.
+pub struct ValidatorGate {
+    pipeline: Arc<Pipeline>,
+}
+
+impl ValidatorGate {
+    /// A gate of the validators of `pipeline`.
+    pub fn new(pipeline: Arc<Pipeline>) -> ValidatorGate {
+        ValidatorGate { pipeline }
+    }
+
+    /// The gate of this node, `None` when no validator is installed.
+    pub async fn of(data: &Path, repo: &Repository) -> Result<Option<ValidatorGate>> {
+        if !registry::installed(repo.catalog())?.iter().any(|p| p.manifest.world == World::Validator) {
+            return Ok(None);
+        }
+        Ok(Some(ValidatorGate::new(Arc::new(pipeline(data, repo, true).await?))))
+    }
+}
+
+impl akte_exchange::Gate for ValidatorGate {
+    fn check<'a>(
+        &'a self,
+        f: akte_exchange::Candidate<'a>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let text = |m: &'a serde_json::Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str);
+            let aktenplan = text(f.akte, "aktenplan");
+            let media_type = text(f.version, "media_type")
+                .map(|m| m.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+                .unwrap_or_else(|| "application/octet-stream".into());
+            if !self.pipeline.has_validators(aktenplan, &media_type) {
+                return Ok(());
+            }
+            let size = std::fs::metadata(f.path).map_err(|e| format!("{} cannot be read: {e}", f.shown))?.len();
+            let head = read_head(f.path, self.pipeline.limits().max_validate_bytes)
+                .map_err(|e| format!("{} cannot be read: {e:#}", f.shown))?;
+            let info = akte_plugins::DocumentInfo {
+                media_type,
+                file_name: text(f.version, "file_name").map(str::to_string),
+                size,
+                document_type: f.dokument.and_then(|d| text(d, "document_type")).map(str::to_string),
+                aktenzeichen: text(f.akte, "aktenzeichen").map(str::to_string),
+                akte_title: text(f.akte, "title").map(str::to_string),
+                aktenplan: aktenplan.map(str::to_string),
+                fields: f.dokument.map(|d| akte_ingest::plugin_fields(d.iter())).unwrap_or_default(),
+            };
+            let (rejection, warnings) = self.pipeline.validate(aktenplan, &info, &head).await;
+            for w in warnings {
+                tracing::warn!(file = %f.shown, "{w}");
+                eprintln!("akte: {}: {w}", f.shown);
+            }
+            match rejection {
+                Some(r) => Err(format!("{} was rejected by {}: {} ({})", f.shown, r.plugin, r.reason, r.code)),
+                None => Ok(()),
+            }
+        })
+    }
+}
+
 fn read_head(file: &Path, limit: u64) -> Result<Vec<u8>> {
     use std::io::Read;
     let f = std::fs::File::open(file).with_context(|| format!("Cannot read {}", file.display()))?;

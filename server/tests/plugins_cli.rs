@@ -535,3 +535,30 @@ fn a_validator_that_cannot_decide_is_named_to_the_client_or_refuses_by_policy() 
     assert!(problem["reason"].as_str().unwrap().contains("leer"), "{problem}");
     srv.stop();
 }
+
+#[test]
+fn an_import_is_validated_like_an_upload_and_refused_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A bag made where no validator runs, with an empty file among others.
+    let a = init_repo(tmp.path(), "a");
+    create(&a, "61.2-0815/2026", "Windpark Hohe Heide");
+    let files = [
+        write_file(tmp.path(), "vermerk.txt", b"Vermerk zur Ortsbesichtigung"),
+        write_file(tmp.path(), "leer.txt", b""),
+    ];
+    common::add(&a, "61.2-0815/2026", &files);
+    let bag = tmp.path().join("bag");
+    ok(&a, &["export", "--format", "bagit", "--akte", "61.2-0815/2026", "--out", bag.to_str().unwrap()]);
+
+    // Imported where the validator runs: refused, naming the file and why; nothing is in.
+    let b = init_repo(tmp.path(), "b");
+    let (wasm, toml) = guest("basic-validator");
+    ok(&b, &["plugin", "add", s(&wasm), "--manifest", s(&toml)]);
+    let refused = run(&b, &["import", bag.to_str().unwrap()]).fails_with_sentence();
+    assert!(refused.stderr.contains("leer.txt") && refused.stderr.contains("basic-validator"), "{refused}");
+    assert_eq!(ok(&b, &["ls", "--json"]).json(), serde_json::json!([]), "nothing was imported");
+    // Without it, the same bag goes in.
+    ok(&b, &["plugin", "remove", "basic-validator"]);
+    ok(&b, &["import", bag.to_str().unwrap()]);
+    assert_eq!(ok(&b, &["ls", "--json"]).json().as_array().unwrap().len(), 1);
+}

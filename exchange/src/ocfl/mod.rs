@@ -27,7 +27,7 @@ mod import;
 pub mod inventory;
 
 pub use export::export_ocfl;
-pub use import::import_ocfl;
+pub use import::{import_ocfl, import_ocfl_gated};
 
 use sha2::Digest;
 

@@ -47,7 +47,7 @@ use manifest::{Record, read_manifest};
 use crate::{
     Error, Format, Report, Result,
     files::{Entry, check_package_dir, open_regular, read_limited, walk},
-    import::{ContentFile, Expect, Incoming, commit_all},
+    import::{ContentFile, Expect, Gate, Incoming, Ungated, commit_all},
     meta::{FORMAT, ObjDoc, PObj, Parsed, PlanNode, aktenplan_chain},
     names::{join, safe_component},
     provenance::{PROVENANCE_VERSION, Provenance},
@@ -586,6 +586,16 @@ pub async fn import_paperless(repo: &mut Repository, dir: &Path) -> Result<Repor
 /// before), then stores the contents and commits all Akten as one journal entry; on any
 /// error nothing becomes visible.
 pub async fn import_paperless_with(repo: &mut Repository, dir: &Path, options: &PaperlessOptions) -> Result<Report> {
+    import_paperless_gated(repo, dir, options, &Ungated).await
+}
+
+/// [`import_paperless_with`], asking `gate` about every file before anything is stored.
+pub async fn import_paperless_gated(
+    repo: &mut Repository,
+    dir: &Path,
+    options: &PaperlessOptions,
+    gate: &dyn Gate,
+) -> Result<Report> {
     check_package_dir(dir)?;
     let entries: HashMap<String, Entry> = walk(dir, "")?.into_iter().collect();
     if entries.get(MANIFEST) != Some(&Entry::File) {
@@ -719,7 +729,7 @@ pub async fn import_paperless_with(repo: &mut Repository, dir: &Path, options: &
             path: MANIFEST.into(),
         });
     }
-    commit_all(repo, incoming, Format::Paperless, dir.to_path_buf()).await
+    commit_all(repo, incoming, Format::Paperless, dir.to_path_buf(), gate).await
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     Error, Format, Report, Result,
-    import::{ContentFile, Expect, Incoming, commit_all},
+    import::{ContentFile, Expect, Gate, Incoming, Ungated, commit_all},
     meta::{FORMAT, ObjDoc, PObj, Parsed, PlanNode},
     provenance::{PROVENANCE_VERSION, Provenance},
 };
@@ -647,6 +647,16 @@ pub async fn import_xdomea(repo: &mut Repository, zip_path: &Path) -> Result<Rep
 /// `Conflict`. Contents are stored first, then everything is committed as one journal
 /// entry; on any error nothing becomes visible.
 pub async fn import_xdomea_with(repo: &mut Repository, zip_path: &Path, limits: &Limits) -> Result<Report> {
+    import_xdomea_gated(repo, zip_path, limits, &Ungated).await
+}
+
+/// [`import_xdomea_with`], asking `gate` about every file before anything is stored.
+pub async fn import_xdomea_gated(
+    repo: &mut Repository,
+    zip_path: &Path,
+    limits: &Limits,
+    gate: &dyn Gate,
+) -> Result<Report> {
     let mut z = zipin::open(zip_path, limits)?;
     // An Abgabe 0401 or an Aussonderung 0503: the same content, another head.
     let kinds = [(ABGABE_0401, "0401"), (AUSSONDERUNG_0503, "0503")];
@@ -764,7 +774,7 @@ pub async fn import_xdomea_with(repo: &mut Repository, zip_path: &Path, limits: 
             path: String::new(),
         });
     }
-    let mut report = commit_all(repo, incoming, Format::Xdomea, zip_path.to_path_buf()).await?;
+    let mut report = commit_all(repo, incoming, Format::Xdomea, zip_path.to_path_buf(), gate).await?;
     for a in &mut report.akten {
         a.path = xml_name.clone();
     }

@@ -37,7 +37,7 @@ pub mod zipin;
 
 pub use aussonderung::{AussonderungReport, confirm, export_0501, export_0503, import_0502};
 pub use export::{ABGABE_0401, export_xdomea_0401, message_names, primary_name};
-pub use import::{import_xdomea, import_xdomea_with};
+pub use import::{import_xdomea, import_xdomea_gated, import_xdomea_with};
 
 use uuid::Uuid;
 

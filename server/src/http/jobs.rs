@@ -499,6 +499,7 @@ impl JobError {
                 JobError::new("invalid", shown(&e))
             }
             E::Conflict(_) => JobError::new("conflict", shown(&e)),
+            E::Rejected(_) => JobError::new("rejected", shown(&e)),
             E::Store(S::Invalid(_)) => JobError::new("invalid", shown(&e)),
             E::Store(S::Conflict(_)) => JobError::new("conflict", shown(&e)),
             E::Store(S::NotFound(_)) => JobError::new("not-found", shown(&e)),
@@ -882,14 +883,21 @@ async fn import_inner(
         }
     };
     jobs.set_format(id, format);
+    // The validators see every file first, as for an upload.
+    let validators = app.validator_pipeline().await.map(crate::ingest::ValidatorGate::new);
+    let gate: &dyn akte_exchange::Gate = match &validators {
+        Some(g) => g,
+        None => &akte_exchange::Ungated,
+    };
     let report = {
         let mut repo = app.repo.write().await;
         repo.actor = who.actor.clone();
+        let paperless = akte_exchange::PaperlessOptions::default();
         let r = match (format, &root) {
-            ("ocfl", Some(root)) => akte_exchange::import_ocfl(&mut repo, root).await,
-            ("paperless", Some(root)) => akte_exchange::import_paperless(&mut repo, root).await,
-            (_, Some(root)) => akte_exchange::import_bagit(&mut repo, root).await,
-            (_, None) => akte_exchange::import_xdomea_with(&mut repo, &upload, &limits).await,
+            ("ocfl", Some(root)) => akte_exchange::import_ocfl_gated(&mut repo, root, gate).await,
+            ("paperless", Some(root)) => akte_exchange::import_paperless_gated(&mut repo, root, &paperless, gate).await,
+            (_, Some(root)) => akte_exchange::import_bagit_gated(&mut repo, root, gate).await,
+            (_, None) => akte_exchange::import_xdomea_gated(&mut repo, &upload, &limits, gate).await,
         };
         r.map_err(|e| JobError::exchange(e, dir))?
     };
