@@ -300,6 +300,7 @@ async fn hostile_documents_end_in_bounded_results_and_stay_stored() {
     while big.len() < 100 << 20 {
         big.extend_from_slice("Windenergieanlage Genehmigung Schallgutachten Rotmilan Flurstück 17/3\n".as_bytes());
     }
+    let big_size = big.len();
     let docs: Vec<(&str, Vec<u8>)> = vec![
         ("kaputt.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 1 0 R >> endobj\ntrailer << /Root 1 0 R >>".to_vec()),
         ("schleife.pdf", b"%PDF-1.4\n1 0 obj << /Type /Pages /Kids [1 0 R] /Count 1 >> endobj\n2 0 obj << /Type /Catalog /Pages 1 0 R >> endobj\ntrailer << /Root 2 0 R >>\n%%EOF".to_vec()),
@@ -341,6 +342,11 @@ async fn hostile_documents_end_in_bounded_results_and_stay_stored() {
     // The bomb's text, if any, is bounded far below what it inflates to.
     let bomb = pipeline.view(&repo, &ids[2]).await.unwrap();
     assert!(bomb.text.len() < 100 << 20);
+    // The 100 MB text gives its first part, marked as such, not nothing.
+    let big = pipeline.view(&repo, &ids[4]).await.unwrap();
+    assert!(big.failures.is_empty() && big.text.len() > 32 << 20, "{:?}", big.failures);
+    assert!(big.text.starts_with("Windenergieanlage"));
+    assert!(big.extracted_fields.iter().any(|(k, v)| k == "read-bytes" && v.ends_with(&format!("of {big_size}"))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

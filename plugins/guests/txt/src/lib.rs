@@ -15,9 +15,34 @@ pub use exports::akte::plugin::extract::{Extraction, Page};
 
 struct Txt;
 
+/// Bytes of a file that are read. Search indexes the first 4 MiB of a text and the host
+/// takes at most the manifest's `max-output-bytes` (64 MiB) from this extractor: a larger
+/// file yields its first part, marked, instead of no text at all.
+pub const MAX_INPUT_BYTES: usize = 48 << 20;
+
+/// Where to cut `content` at [`MAX_INPUT_BYTES`]: for text that may be UTF-8, before the
+/// character the limit falls into (a cut inside one would make the rest look like
+/// Windows-1252); UTF-16 (a byte order mark) at an even offset, which the limit is.
+fn cut_at(content: &[u8]) -> usize {
+    let mut end = MAX_INPUT_BYTES.min(content.len());
+    let utf16 = content.starts_with(b"\xFF\xFE") || content.starts_with(b"\xFE\xFF");
+    if !utf16 {
+        while end > 0 && end < content.len() && content[end] & 0xC0 == 0x80 {
+            end -= 1;
+        }
+    }
+    end
+}
+
 impl Guest for Txt {
-    fn extract(content: Vec<u8>, media_type: String) -> Result<Extraction, Failure> {
+    fn extract(mut content: Vec<u8>, media_type: String) -> Result<Extraction, Failure> {
         let charset = media_type_param(&media_type, "charset");
+        let size = content.len();
+        let cut = size > MAX_INPUT_BYTES;
+        if cut {
+            content.truncate(cut_at(&content));
+            log(Level::Warn, &format!("only the first {} of {size} bytes are read", content.len()));
+        }
         let decoded = decode(&content, charset.as_deref()).map_err(|e| Failure::Malformed(e.to_string()))?;
         if decoded.replaced > 0 {
             log(Level::Warn, &format!("{} invalid byte sequences replaced by U+FFFD", decoded.replaced));
@@ -37,7 +62,10 @@ impl Guest for Txt {
             }
             text = text.replace('\u{C}', "\n");
         }
-        let fields = vec![Field { name: "encoding".into(), value: decoded.encoding.label().into() }];
+        let mut fields = vec![Field { name: "encoding".into(), value: decoded.encoding.label().into() }];
+        if cut {
+            fields.push(Field { name: "read-bytes".into(), value: format!("{} of {size}", content.len()) });
+        }
         Ok(Extraction { text, pages, fields, language: None })
     }
 }
@@ -63,3 +91,22 @@ fn log(level: Level, message: &str) {
 
 #[cfg(target_arch = "wasm32")]
 export!(Txt);
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_INPUT_BYTES, cut_at, extract};
+
+    #[test]
+    fn a_large_file_is_cut_before_the_character_the_limit_falls_into() {
+        let mut content = vec![b'a'; MAX_INPUT_BYTES - 1];
+        content.extend_from_slice("ü und mehr".as_bytes());
+        assert_eq!(cut_at(&content), MAX_INPUT_BYTES - 1);
+        let e = extract(content, "text/plain".into()).unwrap();
+        assert_eq!(e.text.len(), MAX_INPUT_BYTES - 1);
+        assert!(e.fields.iter().any(|f| f.name == "encoding" && f.value == "utf-8"), "still read as UTF-8");
+        assert!(e.fields.iter().any(|f| f.name == "read-bytes"));
+        // A small file is read whole and not marked.
+        let e = extract("Grüße".as_bytes().to_vec(), "text/plain".into()).unwrap();
+        assert!(e.text == "Grüße" && !e.fields.iter().any(|f| f.name == "read-bytes"));
+    }
+}
