@@ -63,7 +63,10 @@ fn spaced_range<'a>(value: &str, rest: &'a str) -> (String, &'a str) {
             let next = r[word_end..].trim_start();
             let end = next.find(ends_word).unwrap_or(next.len());
             let joined = format!("{range}..{}", &next[..end]);
-            if end > 0 && super::build::parse_date_range(&joined).is_ok() {
+            // A range that ends before it begins is still a range (and refused as one,
+            // as `..` is), not a date followed by the words `bis` and a date.
+            let range = super::build::parse_date_range(&joined);
+            if end > 0 && matches!(range, Ok(_) | Err(QueryError::ReversedDates(_))) {
                 return (joined, &next[end..]);
             }
         }
@@ -401,6 +404,10 @@ mod tests {
             };
             assert!(value.contains(".."), "{typed}: {value}");
         }
+        let Some(Node::Field { value, .. }) = parse("datum:31.03.2026 bis 01.03.2026").unwrap() else {
+            panic!("a reversed range is one date field")
+        };
+        assert!(matches!(super::super::build::parse_date_range(&value), Err(QueryError::ReversedDates(_))));
         assert_eq!(
             parse("datum:2026 bis Windpark").unwrap(),
             Some(Node::And(vec![datum("2026"), w("bis"), w("Windpark")])),
