@@ -556,8 +556,8 @@ async fn rules_switch_installed_plugins_per_aktenplan_code_and_media_type() {
     repo.commit(vec![registry::switch(&p, false, None, None)]).await.unwrap();
     let p = registry::find(repo.catalog(), "keywords").unwrap();
     assert!(!p.runs_for(Some("11.3"), "text/plain"));
-    assert!(!p.runs_for(Some("61.2"), "application/pdf"), "everywhere means everywhere: the rules are gone");
-    assert!(p.rules.is_empty());
+    assert!(!p.runs_for(Some("61.2"), "application/pdf"), "off without a scope pauses: runs nowhere");
+    assert!(p.paused && p.rules.len() == 2, "the rules are kept for resuming: {:?}", p.rules);
     // Removing keeps history and stops it; reinstalling keeps the switch and the rules.
     repo.commit(vec![registry::remove(&p)]).await.unwrap();
     assert!(registry::find(repo.catalog(), "keywords").is_err());

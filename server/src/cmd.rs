@@ -570,8 +570,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin { command } => {
-            if let PluginCommand::Test { wasm, document, manifest, media_type } = command {
-                ingest::test(&cli.data, wasm, manifest.as_deref(), document, media_type.as_deref(), cli.json).await?;
+            if let PluginCommand::Test { wasm, document, manifest, media_type, context } = command {
+                let (m, t) = (manifest.as_deref(), media_type.as_deref());
+                ingest::test(&cli.data, wasm, m, document, t, context, cli.json).await?;
                 return Ok(ExitCode::SUCCESS);
             }
             let mut repo = open(&opts).await?;

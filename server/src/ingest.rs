@@ -149,7 +149,9 @@ pub async fn retry(
             );
         }
         for (version, producer, message) in &report.failures {
-            eprintln!("akte: {producer} on version {version}: {}", output::sentence(&anyhow::anyhow!("{message}")));
+            let file = repo.catalog().get(version).and_then(|v| v.text("file_name"));
+            let on = file.map_or_else(|| format!("version {version}"), |f| format!("{f} (version {version})"));
+            eprintln!("akte: {producer} on {on}: {}", output::sentence(&anyhow::anyhow!("{message}")));
         }
     }
     Ok(report)
@@ -564,8 +566,16 @@ pub async fn test(
     manifest: Option<&Path>,
     document: &Path,
     media_type: Option<&str>,
+    context: &crate::TestContext,
     json_out: bool,
 ) -> Result<()> {
+    let mut fields = Vec::new();
+    for f in &context.fields {
+        let Some((name, value)) = f.split_once('=') else {
+            bail!("--field takes NAME=VALUE, not {f:?}");
+        };
+        fields.push(akte_plugins::Field::new(name.trim(), value));
+    }
     let manifest_path = manifest_of(wasm, manifest)?;
     let manifest = Manifest::from_file(&manifest_path).map_err(|e| {
         let hint = if manifest.is_none() { " (pass --manifest FILE)" } else { "" };
@@ -587,7 +597,11 @@ pub async fn test(
         media_type: media_type.clone(),
         file_name: Some(name.to_string()),
         size: content.len() as u64,
-        ..Default::default()
+        document_type: context.document_type.clone(),
+        aktenzeichen: context.aktenzeichen.clone(),
+        akte_title: context.akte_title.clone(),
+        aktenplan: context.aktenplan.clone(),
+        fields,
     };
     let called = match manifest.world {
         World::Extractor => plugin.extract_logged(&content, &media_type).await.map(|o| {

@@ -345,7 +345,31 @@ pub enum PluginCommand {
         /// The document's media type (default: from its file name).
         #[arg(long)]
         media_type: Option<String>,
+        /// What an enricher or validator is told about the document (as in the repository).
+        #[command(flatten)]
+        context: TestContext,
     },
+}
+
+/// The document's context for `akte plugin test`: what the repository would tell the
+/// plugin about the Akte and the Dokument.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct TestContext {
+    /// The Aktenplan code of the Akte (e.g. 61.2).
+    #[arg(long)]
+    pub aktenplan: Option<String>,
+    /// The Aktenzeichen of the Akte.
+    #[arg(long)]
+    pub aktenzeichen: Option<String>,
+    /// The title (Betreff) of the Akte.
+    #[arg(long)]
+    pub akte_title: Option<String>,
+    /// The Dokument's type (e.g. Bescheid).
+    #[arg(long)]
+    pub document_type: Option<String>,
+    /// A field of the Dokument, NAME=VALUE (repeatable).
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
 }
 
 /// `akte token …`

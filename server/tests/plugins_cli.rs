@@ -327,6 +327,22 @@ fn plugin_test_runs_a_component_locally_and_stores_nothing() {
     let flood = write(tmp.path(), "flood.txt", b"log-flood");
     let out = ok(&data, &["plugin", "test", s(&hostile), s(&flood), "--manifest", s(&manifest)]).out();
     assert!(out.contains("log 9744 further record(s) dropped"), "{out}");
+
+    // The document's context is given as the repository would: the windkraft enricher
+    // takes a letter that names no turbine for a wind-energy document when its Akte does.
+    let (windkraft, windkraft_toml) = guest("windkraft-rust");
+    let letter = write(tmp.path(), "vermerk.txt", "Vermerk über die Ortsbesichtigung am 3. März 2026.".as_bytes());
+    let test = |extra: &[&str]| {
+        let mut args = vec!["plugin", "test", s(&windkraft), s(&letter), "--manifest", s(&windkraft_toml), "--json"];
+        args.extend_from_slice(extra);
+        ok(&data, &args).json()["result"].clone()
+    };
+    let alone = test(&[]);
+    let in_akte = test(&["--akte-title", "Windpark Hohe Heide", "--aktenplan", "61.2", "--field", "absender=Gemeinde"]);
+    assert_ne!(alone, in_akte, "the Akte's title reached the plugin: {alone} / {in_akte}");
+    let r =
+        run(&data, &["plugin", "test", s(&windkraft), s(&letter), "--manifest", s(&windkraft_toml), "--field", "x"]);
+    assert!(r.fails_with_sentence().stderr.contains("NAME=VALUE"));
 }
 
 #[test]

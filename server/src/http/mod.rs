@@ -476,7 +476,8 @@ async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationTok
             match pipeline.process(&mut repo, &batch, Arc::new(|_| {})).await {
                 Ok(report) => {
                     for (version, producer, message) in &report.failures {
-                        tracing::warn!(%version, %producer, %message, "extraction failed");
+                        let file = repo.catalog().get(version).and_then(|v| v.text("file_name")).unwrap_or("");
+                        tracing::warn!(%version, file, %producer, %message, "a plugin or OCR failed on a document");
                     }
                     app.sync_wake.notify_one();
                     continue;
