@@ -65,7 +65,7 @@ mod writer;
 pub use doc::{IndexDoc, PlanNode};
 pub use error::{Error, QueryError};
 pub use schema::SCHEMA_VERSION;
-pub use search::{Access, Facets, Filters, Hit, SearchRequest, SearchResponse, Sort};
+pub use search::{Access, Facets, Filters, Hit, SearchRequest, SearchResponse, Sort, Substitution, SubstitutionKind};
 pub use writer::{Upserted, Writer, WriterOptions};
 
 use schema::Fields;

@@ -180,6 +180,30 @@ pub struct Facets {
     pub year: BTreeMap<String, u64>,
 }
 
+/// A word of the query that no readable document has, and what was searched instead, so
+/// that a reader can tell approximate hits from hits of her word.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Substitution {
+    /// The word as analysed (lower case, umlauts folded).
+    pub word: String,
+    /// What was searched instead.
+    pub kind: SubstitutionKind,
+    /// The words searched instead.
+    pub searched: Vec<String>,
+}
+
+/// What a word that no readable document has was searched as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubstitutionKind {
+    /// Words within one or two typos of it (in `searched`).
+    Similar,
+    /// The compound's parts, all of them (in `searched`).
+    Parts,
+    /// Nothing: the word matches nothing.
+    None,
+}
+
 /// The answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SearchResponse {
@@ -189,6 +213,9 @@ pub struct SearchResponse {
     pub hits: Vec<Hit>,
     /// Facet counts (empty when not requested).
     pub facets: Facets,
+    /// Words no readable document has, and what was searched instead (omitted when none).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub substitutions: Vec<Substitution>,
 }
 
 /// Documents with one of `values` in the keyword `field`. One value is a plain term query:
@@ -275,7 +302,13 @@ pub(crate) fn search(
     let limit = req.limit.min(MAX_LIMIT);
     let scope =
         Scope::evaluate(searcher, scopes, f.readers, access.tokens(), &filter_clauses(searcher, f, &req.filters)?)?;
-    let mut builder = Builder { searcher, fields: f, scope: scope.clone(), highlight: Highlight::default() };
+    let mut builder = Builder {
+        searcher,
+        fields: f,
+        scope: scope.clone(),
+        highlight: Highlight::default(),
+        substitutions: Vec::new(),
+    };
     let parsed = parse::parse(&req.query)?;
     let user = match &parsed {
         // Words that analyse to nothing are left out of a query; a query of nothing else
@@ -362,7 +395,7 @@ pub(crate) fn search(
         parts.into_iter().flatten().collect()
     };
     let facets = facet_counts.map(|c| facets_from(c, &req.filters)).unwrap_or_default();
-    Ok(SearchResponse { total: total as u64, hits, facets })
+    Ok(SearchResponse { total: total as u64, hits, facets, substitutions: builder.substitutions })
 }
 
 type FacetCollectors = ((FacetCollector, FacetCollector, FacetCollector), (FacetCollector, FacetCollector));

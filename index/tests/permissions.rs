@@ -4,7 +4,7 @@
 
 mod common;
 
-use akte_index::{Access, SearchRequest, SearchResponse};
+use akte_index::{Access, SearchRequest, SearchResponse, SubstitutionKind};
 use common::{akte_token, fixture_docs, fixture_index};
 
 const RESTRICTED: &str = "11.3-0042/2026";
@@ -127,4 +127,24 @@ fn cached_access_follows_changes_of_readers_and_deletions() {
     // both tokens at once is another set than either alone
     assert_eq!(ids(&Access::readers(["akte:a", "akte:b"])), vec!["d1".to_string()]);
     assert_eq!(index.search(&SearchRequest::new("Windpark"), &a).unwrap().total, 0);
+}
+
+#[test]
+fn a_typo_is_corrected_only_to_words_the_reader_may_read() {
+    let index = fixture_index();
+    // Only the restricted file has "Entgeltgruppe": for the clerk the typo has no similar
+    // word (and says so), for the operator it is corrected.
+    let req = SearchRequest::new("Entgeltgrupe");
+    let clerk_sees = index.search(&req, &clerk()).unwrap();
+    assert_eq!(clerk_sees.total, 0);
+    let subs = &clerk_sees.substitutions;
+    assert!(matches!(&subs[..], [s] if s.kind == SubstitutionKind::None && s.searched.is_empty()), "{subs:?}");
+    let operator_sees = index.search(&req, &akte_index::Access::all()).unwrap();
+    let subs = &operator_sees.substitutions;
+    assert!(
+        matches!(&subs[..], [s] if s.kind == SubstitutionKind::Similar && s.searched.contains(&"entgeltgruppe".to_string())),
+        "{subs:?}"
+    );
+    // A word that matches as typed has no substitution.
+    assert!(index.search(&SearchRequest::new("Rotmilan"), &clerk()).unwrap().substitutions.is_empty());
 }

@@ -470,6 +470,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if cli.json {
                 print_json(&found);
             } else {
+                for s in &found.substitutions {
+                    let instead = s.searched.join(", ");
+                    match s.kind {
+                        akte_index::SubstitutionKind::Similar => {
+                            eprintln!("akte: note: no document has {:?}; searched for similar words: {instead}", s.word)
+                        }
+                        akte_index::SubstitutionKind::Parts => {
+                            eprintln!("akte: note: no document has {:?}; searched for its parts: {instead}", s.word)
+                        }
+                        akte_index::SubstitutionKind::None => eprintln!("akte: note: no document has {:?}", s.word),
+                    }
+                }
                 let shown = found.hits.len();
                 match (request.offset, shown) {
                     (0, n) if n as u64 == found.total => say!("{} hit(s)", found.total),

@@ -205,3 +205,30 @@ fn a_dokument_without_a_date_sorts_by_the_day_it_was_stored() {
     assert!(date.starts_with("20") && date.len() == 10 && date.as_str() > "2020-01-15", "{date}");
     assert_eq!(ids(&search(&a, &[&format!("Kranichzug datum:{date}")])), [new]);
 }
+
+#[test]
+fn a_word_no_document_has_is_named_with_what_was_searched_instead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = init_repo(tmp.path(), "a");
+    let akte = create(&a, "61.2-0102/2026", "Windpark Lindenhorst");
+    let files = [
+        write_file(
+            tmp.path(),
+            "einwendung.txt",
+            "Einwendung gegen die Windenergieanlage, Einwendung zur Nachtruhe".as_bytes(),
+        ),
+        write_file(tmp.path(), "vermerk.txt", "Vermerk: eine Einwendung ist eingegangen".as_bytes()),
+    ];
+    let added = add(&a, &akte, &files);
+    // A typo: the similar word is searched as if typed, ranked by its weight, and named.
+    let found = search(&a, &["Einwendungn"]);
+    assert_eq!(ids(&found)[0], added[0]["id"].as_str().unwrap(), "the document with it twice first: {found}");
+    assert_eq!(found["substitutions"][0]["kind"], "similar", "{found}");
+    assert_eq!(found["substitutions"][0]["word"], "einwendungn", "{found}");
+    let plain = ok(&a, &["search", "Einwendungn"]);
+    assert!(plain.stderr.contains("searched for similar words: einwendung"), "{}", plain.stderr);
+    // A word nothing is like: said so; a word found as typed: nothing to say.
+    let none = ok(&a, &["search", "Quxxelbrumm"]);
+    assert!(none.stderr.contains("no document has \"quxxelbrumm\""), "{}", none.stderr);
+    assert!(search(&a, &["Einwendung"]).get("substitutions").is_none());
+}

@@ -57,6 +57,11 @@ pub struct QueryToken {
     pub stem: String,
 }
 
+/// The query token of a folded word (as the exact field holds it).
+pub fn token_of(folded: &str) -> QueryToken {
+    QueryToken { folded: folded.to_string(), stem: stem(folded) }
+}
+
 /// The first word of `text` that is too long to be indexed (see [`MAX_TOKEN_BYTES`]).
 pub fn too_long_word(text: &str) -> Option<&str> {
     words(text).find(|w| fold(w.text).len() > MAX_TOKEN_BYTES).map(|w| w.text)

@@ -1,9 +1,11 @@
 //! Turns a parsed query into a tantivy query. Per word: the stem in title (×3), text and
 //! context (×0.5) plus the unstemmed folded word (×0.5, rewards exact forms); when none
 //! of these matches a readable document, a compound's parts (all of them, each of four
-//! letters or more) take their place, and failing that a fuzzy match (distance 1 from 5
-//! letters, 2 from 8), so typos find their word without diluting good queries. Letters
-//! and digits run together (`WEA5`) also match as written apart.
+//! letters or more: the word list's split, else two parts the index has) take their place,
+//! and failing that the readable words within a few typos (distance 1 from 5 letters, 2
+//! from 8), each searched as if typed, so typos find their word, ranked, without diluting
+//! good queries. Each such substitution is reported with the answer. Letters and digits
+//! run together (`WEA5`) also match as written apart.
 
 use super::parse::{FieldName, Node};
 use crate::Result;
@@ -49,7 +51,14 @@ pub(crate) struct Builder<'a> {
     /// The search's scope (see [`crate::scope`]), joined to every leaf; `None`: everything.
     pub scope: Option<Scope>,
     pub highlight: Highlight,
+    /// Words no readable document has, and what was searched instead.
+    pub substitutions: Vec<crate::search::Substitution>,
 }
+
+/// How many similar words a word that matches nothing is searched as.
+const MAX_CORRECTIONS: usize = 6;
+/// How many words of the index a typo's automaton may visit before the best are chosen.
+const MAX_CORRECTION_CANDIDATES: usize = 2_000;
 
 type Q = Box<dyn Query>;
 
@@ -212,21 +221,90 @@ impl Builder<'_> {
         // other spellings (`Schall-Gutachten`) and longer compounds with the same parts.
         // Only parts of four letters or more: a typo often splits into a word and a short
         // one (`Windrat`: `wind`, `rat`), which the fuzzy fallback serves better.
+        let mut splits = Vec::new();
         let parts = analysis::compound_parts(&t.folded);
         if parts.len() > 1 && parts.iter().all(|p| p.folded.len() >= 4) {
+            splits.push(parts);
+        }
+        // The words of the index itself: `Rotmilanabschaltung` as `rotmilan` + `abschaltung`
+        // where the word list splits off only `rot`.
+        splits.extend(vocabulary_splits(&t.folded));
+        for parts in splits {
             let marked = self.highlight.stems.clone();
             let all_parts = all_of(parts.iter().map(|p| self.stems(p, negated)).collect());
             if any_match(self.searcher, all_parts.as_ref())? {
+                self.substitute(
+                    &t.folded,
+                    crate::search::SubstitutionKind::Parts,
+                    parts.iter().map(|p| p.folded.clone()).collect(),
+                );
                 return Ok(all_parts);
             }
             self.highlight.stems = marked;
         }
-        let f = self.fields;
+        // Similar words (a typo), each searched as if typed, so that hits rank by BM25 as
+        // for the word meant; the most frequent first. Sought among the words as written
+        // and among the stems (`Windrat` is two edits from `windrader`, one from its stem).
+        // (Also what MAX_FUZZY_WORDS counts, and what snippets mark.)
         self.highlight.fuzzy.push((t.folded.clone(), t.stem.clone(), distance));
-        let fuzzy = |field: Field, text: &str| -> Q {
-            self.scoped(Box::new(FuzzyTermQuery::new(Term::from_field_text(field, text), distance, true)))
-        };
-        Ok(boost(any_of(vec![fuzzy(f.exact, &t.folded), fuzzy(f.body, &t.stem), fuzzy(f.head, &t.stem)]), BOOST_FUZZY))
+        // (token, documents, whether only its stem is known)
+        let mut similar: Vec<(QueryToken, u64, bool)> = Vec::new();
+        for (word, n) in self.similar_words(self.fields.exact, &t.folded, distance)? {
+            similar.push((analysis::token_of(&word), n, false));
+        }
+        for (stem, n) in self.similar_words(self.fields.body, &t.stem, distance)? {
+            similar.push((QueryToken { folded: stem.clone(), stem }, n, true));
+        }
+        // The most frequent first; of one stem, a word as written (which the clerk is shown)
+        // before the bare stem.
+        similar.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then_with(|| a.0.folded.cmp(&b.0.folded)));
+        let mut seen = HashSet::new();
+        similar.retain(|(tok, _, _)| seen.insert(tok.stem.clone()));
+        similar.truncate(MAX_CORRECTIONS);
+        if similar.is_empty() {
+            self.substitute(&t.folded, crate::search::SubstitutionKind::None, Vec::new());
+            return Ok(exact);
+        }
+        let alternatives = similar.iter().map(|(tok, _, _)| self.stems(tok, negated)).collect();
+        let searched = similar.into_iter().map(|(tok, _, _)| tok.folded).collect();
+        self.substitute(&t.folded, crate::search::SubstitutionKind::Similar, searched);
+        Ok(boost(any_of(alternatives), BOOST_FUZZY))
+    }
+
+    fn substitute(&mut self, word: &str, kind: crate::search::SubstitutionKind, searched: Vec<String>) {
+        if !self.substitutions.iter().any(|s| s.word == word) {
+            self.substitutions.push(crate::search::Substitution { word: word.to_string(), kind, searched });
+        }
+    }
+
+    /// The terms of `field` within `distance` edits of `word` (a transposition counts one)
+    /// that some document in scope has, other than `word`, each with its document count.
+    fn similar_words(&self, field: Field, word: &str, distance: u8) -> Result<Vec<(String, u64)>> {
+        let automaton = FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true).automaton()?;
+        let mut found: BTreeMap<String, (u64, bool)> = BTreeMap::new();
+        for segment in self.searcher.segment_readers() {
+            let docs = self.scope.as_ref().map(|s| s.docs(segment));
+            let inverted = segment.inverted_index(field)?;
+            let mut stream =
+                inverted.terms().search(&automaton).into_stream().map_err(|e| crate::Error::Tantivy(e.into()))?;
+            while stream.advance() && found.len() < MAX_CORRECTION_CANDIDATES {
+                let info = stream.value().clone();
+                let entry = found.entry(String::from_utf8_lossy(stream.key()).into_owned()).or_default();
+                entry.0 += u64::from(info.doc_freq);
+                if !entry.1 {
+                    entry.1 = match &docs {
+                        None => true,
+                        Some(docs) => crate::scope::has_any(
+                            inverted
+                                .read_postings_from_terminfo(&info, IndexRecordOption::Basic)
+                                .map_err(|e| crate::Error::Tantivy(e.into()))?,
+                            docs,
+                        ),
+                    };
+                }
+            }
+        }
+        Ok(found.into_iter().filter(|(w, (_, r))| *r && w != word).map(|(w, (n, _))| (w, n)).collect())
     }
 
     fn phrase(&mut self, text: &str, fields: &[(Field, f32)], negated: bool) -> Result<Option<Q>> {
@@ -464,6 +542,27 @@ fn expand_prefix_counted(
         }
     }
     Ok(found.into_iter().filter(|(_, (_, r))| *r).map(|(k, (n, _))| (Term::from_field_text(field, &k), n)).collect())
+}
+
+/// Two-part splits of a compound the word list does not split well, each part of four
+/// letters or more, longest first part first (`rotmilan|abschaltung` before
+/// `rotmilanab|schaltung`): whether the index has the parts is for the caller to ask.
+/// A linking `s` (`Artenschutzgutachten`, `Schallschutzmaßnahmen`) is tried without.
+fn vocabulary_splits(folded: &str) -> Vec<Vec<QueryToken>> {
+    let chars: Vec<(usize, char)> = folded.char_indices().collect();
+    if chars.len() < 8 || !chars.iter().all(|(_, c)| c.is_alphabetic()) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for i in (4..=chars.len() - 4).rev() {
+        let at = chars[i].0;
+        let (left, right) = folded.split_at(at);
+        out.push(vec![analysis::token_of(left), analysis::token_of(right)]);
+        if let Some(base) = left.strip_suffix('s').filter(|b| b.chars().count() >= 4) {
+            out.push(vec![analysis::token_of(base), analysis::token_of(right)]);
+        }
+    }
+    out
 }
 
 /// The media types a short name in `medium:` stands for (a file name extension, or what a

@@ -4,7 +4,8 @@
 //! field filters `typ:Bescheid`, `absender:"Landkreis Heideland"`, `empfänger:Bundeswehr`, `az:61.2-08*`,
 //! `datum:2026-01-01..2026-03-31`, `status:zda`, `medium:pdf`, `akte:<id or Aktenzeichen>`,
 //! `titel:Bescheid`. `OR` binds tighter than the implicit `AND`: `a b OR c` = `a (b OR c)`.
-//! A word with an unknown `name:` prefix is searched as text.
+//! A word with an unknown `name:` prefix is searched as text: `Fundort:Eschenbusch`, as
+//! pasted from a letter, as the two words `Fundort Eschenbusch`.
 
 use crate::error::QueryError;
 use crate::limits::{MAX_QUERY_BYTES, MAX_QUERY_DEPTH, MAX_QUERY_TERMS};
@@ -236,10 +237,23 @@ fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
                                 count(1)?;
                                 toks.push(Tok::Field(name, value.to_string(), quoted_value));
                             }
-                            None => {
-                                count(1)?;
-                                toks.push(Tok::Word(word.to_string()));
-                            }
+                            None => match word.split_once(':') {
+                                // `Fundort:Eschenbusch`: a label and its value, as letters
+                                // write them; not a time (`12:30`) or a URL.
+                                Some((label, value))
+                                    if label.chars().count() >= 2
+                                        && label.chars().all(char::is_alphabetic)
+                                        && value.chars().next().is_some_and(char::is_alphanumeric) =>
+                                {
+                                    count(2)?;
+                                    toks.push(Tok::Word(label.to_string()));
+                                    toks.push(Tok::Word(value.to_string()));
+                                }
+                                _ => {
+                                    count(1)?;
+                                    toks.push(Tok::Word(word.to_string()));
+                                }
+                            },
                         }
                     }
                 }
@@ -455,7 +469,16 @@ mod tests {
             parse("Betreff:Lärm").unwrap(),
             Some(Node::Field { name: FieldName::Titel, value: "Lärm".into(), quoted: false })
         );
-        assert_eq!(parse("Uhrzeit:12").unwrap(), Some(w("Uhrzeit:12")), "unknown fields are text");
+        assert_eq!(
+            parse("Uhrzeit:12").unwrap(),
+            Some(Node::And(vec![w("Uhrzeit"), w("12")])),
+            "unknown fields are text"
+        );
+        assert_eq!(parse("12:30").unwrap(), Some(w("12:30")), "a time stays one word");
+        assert_eq!(
+            parse("Fundort:Eschenbusch Rotmilan").unwrap(),
+            Some(Node::And(vec![w("Fundort"), w("Eschenbusch"), w("Rotmilan")]))
+        );
         assert_eq!(parse("Umwelt-Rechtsbehelfsgesetz").unwrap(), Some(w("Umwelt-Rechtsbehelfsgesetz")));
         // A sign right before a parenthesis or a quote belongs to it.
         let not = |n: Node| Node::Not(Box::new(n));

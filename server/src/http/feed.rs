@@ -396,6 +396,13 @@ pub struct SearchView {
     /// Counts per document type, media type, Aktenplan node, status and year.
     #[schema(value_type = Object)]
     pub facets: Value,
+    /// Words of the query no readable document has, and what was searched instead (so a
+    /// client can say "Einwendungn: showing einwendungen"): `kind` is `similar` (words
+    /// within one or two typos), `parts` (the compound's parts) or `none`. Omitted when
+    /// every word matched as typed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub substitutions: Vec<akte_index::Substitution>,
 }
 
 impl SearchQuery {
@@ -521,6 +528,7 @@ pub async fn search(
             })
             .collect(),
         facets: serde_json::to_value(&found.facets).map_err(ApiError::internal)?,
+        substitutions: found.substitutions,
     }))
 }
 
