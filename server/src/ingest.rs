@@ -619,15 +619,22 @@ pub async fn test(
                 (v, o.logs, o.logs_dropped, o.elapsed)
             })
         }
-        World::Validator => plugin.validate_logged(&info, &content).await.map(|o| {
-            let v = match o.value {
-                akte_plugins::Verdict::Accept => json!({"verdict": "accept"}),
-                akte_plugins::Verdict::Reject { reason, code } => {
-                    json!({"verdict": "reject", "reason": reason, "code": code})
-                }
-            };
-            (v, o.logs, o.logs_dropped, o.elapsed)
-        }),
+        // As a node gives it: the start of the content, at most `max_validate_bytes`.
+        World::Validator => plugin
+            .validate_logged(
+                &info,
+                &content[..content.len().min(PipelineLimits::default().max_validate_bytes as usize)],
+            )
+            .await
+            .map(|o| {
+                let v = match o.value {
+                    akte_plugins::Verdict::Accept => json!({"verdict": "accept"}),
+                    akte_plugins::Verdict::Reject { reason, code } => {
+                        json!({"verdict": "reject", "reason": reason, "code": code})
+                    }
+                };
+                (v, o.logs, o.logs_dropped, o.elapsed)
+            }),
     };
     let lines = |logs: &[akte_plugins::LogRecord], dropped: u32| -> Vec<String> {
         let mut out: Vec<String> = logs.iter().map(|l| format!("{:?}: {}", l.level, l.message)).collect();
@@ -685,6 +692,8 @@ pub async fn test(
 async fn extract_locally(host: &PluginHost, data: &Path, content: &[u8], media_type: &str) -> Result<String> {
     let mut text = String::new();
     let mut why = None;
+    // Pages of a PDF without a text layer (a scan), which a node gives to OCR.
+    let mut without_text: Vec<u32> = Vec::new();
     // As a node would: at most what it gives to extraction.
     let limit = PipelineLimits::default().max_extract_bytes;
     if content.len() as u64 > limit {
@@ -693,16 +702,34 @@ async fn extract_locally(host: &PluginHost, data: &Path, content: &[u8], media_t
         for plugin in akte_ingest::builtin_extractors(host)? {
             if plugin.manifest().handles(media_type) {
                 match plugin.extract(content, media_type).await {
-                    Ok(o) => text = o.value.text,
+                    Ok(o) => {
+                        let pages = o.value.fields.iter().find(|f| f.name == "pages-without-text");
+                        without_text = pages
+                            .map(|f| f.value.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+                            .unwrap_or_default();
+                        text = o.value.text;
+                    }
                     Err(e) => why = Some(e.to_string()),
                 }
             }
         }
     }
-    if akte_ingest::ocr::is_image(media_type)
+    let scanned_pdf = media_type == "application/pdf" && !without_text.is_empty();
+    if (akte_ingest::ocr::is_image(media_type) || scanned_pdf)
         && let Some(o) = ocr(data, true).await
     {
-        match o.image(content).await {
+        let read = if scanned_pdf {
+            o.pdf_pages(content, &without_text, |_| {}).await.map(|pages| {
+                let ocr_text: Vec<String> = pages.into_iter().map(|(_, t)| t).collect();
+                ocr_text.join("\n")
+            })
+        } else {
+            o.image(content).await
+        };
+        match read {
+            // A PDF's text layer first, then what OCR read of its scanned pages, as a node
+            // puts them together.
+            Ok(t) if scanned_pdf && !text.trim().is_empty() => text = format!("{text}\n\n{t}"),
             Ok(t) => text = t,
             Err(e) => why = Some(e.to_string()),
         }

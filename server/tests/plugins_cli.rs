@@ -343,6 +343,12 @@ fn plugin_test_runs_a_component_locally_and_stores_nothing() {
     let r =
         run(&data, &["plugin", "test", s(&windkraft), s(&letter), "--manifest", s(&windkraft_toml), "--field", "x"]);
     assert!(r.fails_with_sentence().stderr.contains("NAME=VALUE"));
+    // A scanned PDF gets its pages read by OCR first, as in the repository.
+    let scan = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/windpark-hohe-heide/toeb/05-stellungnahme-bundeswehr-scan.pdf");
+    let r = ok(&data, &["plugin", "test", s(&windkraft), s(&scan), "--manifest", s(&windkraft_toml), "--json"]);
+    assert!(!r.stderr.contains("no text could be extracted"), "{r}");
+    assert_eq!(r.json()["result"]["document_type"], "Stellungnahme", "{r}");
 }
 
 #[test]
