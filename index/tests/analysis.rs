@@ -289,3 +289,24 @@ fn az_without_a_star_decides_exact_or_prefix_by_readable_akten_only() {
     // The operator, who reads both, gets the exact one.
     assert_eq!(ids(&index, "az:7-1/2026"), ["hidden"]);
 }
+
+#[test]
+fn a_day_in_the_query_also_finds_the_documents_dated_that_day() {
+    let dated = IndexDoc {
+        date: Some(time::macros::date!(2026 - 09 - 18)),
+        ..doc("bescheid", "Die Genehmigung wird erteilt.")
+    };
+    let index = index_of(&[
+        dated,
+        doc("urkunde", "Zugestellt wurde der Bescheid vom 18.09.2026."),
+        doc("anderes", "Ein Vermerk vom 19.09.2026."),
+    ]);
+    let hits = index.search(&SearchRequest::new("18.09.2026"), &Access::all()).unwrap().hits;
+    let ids: Vec<&str> = hits.iter().map(|h| h.dokument_id.as_str()).collect();
+    assert_eq!(ids, ["bescheid", "urkunde"], "the dated document first, then the one that cites it");
+    // Written the ISO way: the dated document (the text writes the day the German way).
+    let iso = index.search(&SearchRequest::new("2026-09-18"), &Access::all()).unwrap().hits;
+    assert_eq!(iso.iter().map(|h| h.dokument_id.as_str()).collect::<Vec<_>>(), ["bescheid"]);
+    // Excluding the day excludes what mentions it, not what is dated then (as before).
+    assert_eq!(index.search(&SearchRequest::new("Genehmigung -18.09.2026"), &Access::all()).unwrap().total, 1);
+}

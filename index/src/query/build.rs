@@ -148,6 +148,30 @@ impl Builder<'_> {
         if let Some(long) = analysis::too_long_word(word) {
             return Err(QueryError::WordTooLong(long.to_string()).into());
         }
+        // A day as a clerk cites a document (`Bescheid vom 18.09.2026`): also the documents
+        // dated that day, above those that only mention it.
+        if !negated
+            && word.bytes().filter(|b| *b == b'.' || *b == b'-').count() == 2
+            && let Ok((lo, hi)) = parse_date_range(word)
+            && lo == hi
+        {
+            let f = self.fields;
+            let text = self.text_word(word, negated)?;
+            let dated: Q = Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_i64(f.date, lo)),
+                Bound::Included(Term::from_field_i64(f.date, hi)),
+            ));
+            let dated = boost(self.scoped(dated), BOOST_HEAD);
+            return Ok(Some(match text {
+                Some(text) => any_of(vec![text, dated]),
+                None => dated,
+            }));
+        }
+        self.text_word(word, negated)
+    }
+
+    /// A word searched in the texts (see [`word`](Self::word)).
+    fn text_word(&mut self, word: &str, negated: bool) -> Result<Option<Q>> {
         let (tokens, joined) = analysis::query_tokens(word);
         match tokens.len() {
             0 => Ok(None),
