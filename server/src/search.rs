@@ -105,11 +105,18 @@ async fn index_doc(repo: &Repository, pipeline: &Pipeline, plan: &Plan<'_>, dok:
         .and_then(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok())
         .or_else(|| Some(dok.created.german_date()));
     let mut fields: Vec<(String, String)> = view.fields.into_iter().collect();
-    fields.extend(
-        view.extracted_fields
-            .into_iter()
-            .filter(|(k, _)| matches!(k.as_str(), "title" | "subject" | "author" | "from" | "to")),
-    );
+    // The file's own metadata, labelled as a clerk reads the context line of a snippet.
+    fields.extend(view.extracted_fields.into_iter().filter_map(|(k, v)| {
+        let label = match k.as_str() {
+            "title" => "Titel",
+            "subject" => "Betreff",
+            "author" => "Verfasser",
+            "from" => "Von",
+            "to" => "An",
+            _ => return None,
+        };
+        Some((label.to_string(), v))
+    }));
     Ok(Some(IndexDoc {
         dokument_id: dok.id.to_string(),
         akte_id: akte.id.to_string(),
