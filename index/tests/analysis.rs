@@ -155,8 +155,10 @@ fn typos_fall_back_to_fuzzy_matching() {
     finds!(index, "Bau", ["d1", "d2"]);
     // an exact match suppresses the fuzzy fallback
     finds!(index, "Bauantrag", ["d2"]);
-    let hit = &index.search(&SearchRequest::new("Baugenehmigng"), &Access::all()).unwrap().hits[0];
-    assert!(hit.snippet.contains("<mark>Baugenehmigung</mark>"), "{}", hit.snippet);
+    let found = index.search(&SearchRequest::new("Baugenehmigng"), &Access::all()).unwrap();
+    assert!(found.hits[0].snippet.contains("<mark>Baugenehmigung</mark>"), "{}", found.hits[0].snippet);
+    // The reader is told the word as written, not its stem.
+    assert_eq!(found.substitutions[0].searched, ["baugenehmigung"], "{:?}", found.substitutions);
     // A typo close to an inflected form's stem, not to the form itself: the snippet marks
     // the word the stem came from.
     // (`Windrat` would split into `wind` and `rat`: a typo is not taken for a compound of

@@ -29,6 +29,9 @@ const BOOST_BODY: f32 = 1.0;
 const BOOST_CTX: f32 = 0.5;
 const BOOST_EXACT: f32 = 0.5;
 const BOOST_FUZZY: f32 = 0.5;
+/// A document dated the day a query names (a constant score): above one whose text cites
+/// the day, whose rare number tokens score about 5 by BM25.
+const BOOST_DATED: f32 = 8.0;
 /// How many of a wildcard's words (the most frequent) score by BM25; all of them match.
 const MAX_SCORED_WILDCARD_TERMS: usize = 64;
 
@@ -161,7 +164,7 @@ impl Builder<'_> {
                 Bound::Included(Term::from_field_i64(f.date, lo)),
                 Bound::Included(Term::from_field_i64(f.date, hi)),
             ));
-            let dated = boost(self.scoped(dated), BOOST_HEAD);
+            let dated = boost(self.scoped(dated), BOOST_DATED);
             return Ok(Some(match text {
                 Some(text) => any_of(vec![text, dated]),
                 None => dated,
@@ -271,19 +274,30 @@ impl Builder<'_> {
         // and among the stems (`Windrat` is two edits from `windrader`, one from its stem).
         // (Also what MAX_FUZZY_WORDS counts, and what snippets mark.)
         self.highlight.fuzzy.push((t.folded.clone(), t.stem.clone(), distance));
-        // (token, documents, whether only its stem is known)
-        let mut similar: Vec<(QueryToken, u64, bool)> = Vec::new();
+        // Per stem: its documents (the most of any form), and the word as written with the
+        // most documents, which the reader is shown (else the bare stem).
+        let mut by_stem: BTreeMap<String, (u64, Option<(String, u64)>)> = BTreeMap::new();
         for (word, n) in self.similar_words(self.fields.exact, &t.folded, distance)? {
-            similar.push((analysis::token_of(&word), n, false));
+            let token = analysis::token_of(&word);
+            let entry = by_stem.entry(token.stem).or_default();
+            entry.0 = entry.0.max(n);
+            if entry.1.as_ref().is_none_or(|(_, m)| n > *m) {
+                entry.1 = Some((word, n));
+            }
         }
         for (stem, n) in self.similar_words(self.fields.body, &t.stem, distance)? {
-            similar.push((QueryToken { folded: stem.clone(), stem }, n, true));
+            let entry = by_stem.entry(stem).or_default();
+            entry.0 = entry.0.max(n);
         }
-        // The most frequent first; of one stem, a word as written (which the clerk is shown)
-        // before the bare stem.
+        let mut similar: Vec<(QueryToken, u64, bool)> = by_stem
+            .into_iter()
+            .map(|(stem, (n, word))| match word {
+                Some((folded, _)) => (QueryToken { folded, stem }, n, false),
+                None => (QueryToken { folded: stem.clone(), stem }, n, true),
+            })
+            .collect();
+        // The most frequent first.
         similar.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then_with(|| a.0.folded.cmp(&b.0.folded)));
-        let mut seen = HashSet::new();
-        similar.retain(|(tok, _, _)| seen.insert(tok.stem.clone()));
         similar.truncate(MAX_CORRECTIONS);
         if similar.is_empty() {
             self.substitute(&t.folded, crate::search::SubstitutionKind::None, Vec::new());
