@@ -192,6 +192,19 @@ pub(crate) fn has_any(mut postings: tantivy::postings::SegmentPostings, docs: &[
     }
 }
 
+/// Whether `postings` has a document `segment` has not deleted (a word only deleted
+/// documents still hold is gone for every reader).
+pub(crate) fn has_live(mut postings: tantivy::postings::SegmentPostings, segment: &SegmentReader) -> bool {
+    let mut d = postings.doc();
+    while d != TERMINATED {
+        if !segment.is_deleted(d) {
+            return true;
+        }
+        d = postings.advance();
+    }
+    false
+}
+
 /// A search's scope, evaluated for every segment of one searcher.
 #[derive(Clone, Debug)]
 pub(crate) struct Scope {

@@ -309,6 +309,22 @@ fn a_day_in_the_query_also_finds_the_documents_dated_that_day() {
     // Written the ISO way: the dated document (the text writes the day the German way).
     let iso = index.search(&SearchRequest::new("2026-09-18"), &Access::all()).unwrap().hits;
     assert_eq!(iso.iter().map(|h| h.dokument_id.as_str()).collect::<Vec<_>>(), ["bescheid"]);
+    // A section number is not a day (only a four-digit year makes one).
+    let section = IndexDoc { date: Some(time::macros::date!(2010 - 01 - 02)), ..doc("alt", "Ein Vermerk.") };
+    let numbered = index_of(&[section]);
+    assert_eq!(numbered.search(&SearchRequest::new("2.1.10"), &Access::all()).unwrap().total, 0);
     // Excluding the day excludes what mentions it, not what is dated then (as before).
     assert_eq!(index.search(&SearchRequest::new("Genehmigung -18.09.2026"), &Access::all()).unwrap().total, 1);
+}
+
+#[test]
+fn a_typo_is_not_corrected_to_a_word_only_deleted_documents_had() {
+    let index = index_of(&[doc("weg", "Die Baugenehmigung ist erteilt."), doc("da", "Der Bauantrag liegt vor.")]);
+    let mut w = index.writer().unwrap();
+    w.delete("weg");
+    w.commit(None).unwrap();
+    drop(w);
+    let found = index.search(&SearchRequest::new("Baugenehmigng"), &Access::all()).unwrap();
+    assert_eq!(found.total, 0);
+    assert!(found.substitutions.iter().all(|s| s.searched.is_empty()), "{:?}", found.substitutions);
 }

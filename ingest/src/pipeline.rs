@@ -503,13 +503,20 @@ impl Pipeline {
         // Enricher results are kept per content and document metadata: other Dokumente
         // with a content whose text is new here (OCR that worked this time) still hold
         // results their enrichers made from the old text. They run again, on the new text.
-        if !fresh.is_empty() {
+        // Only after a real retry: new uploads have new contents (or reuse text made before),
+        // and this pass reads the whole catalog.
+        let retried = versions.iter().any(|(_, again)| !again.is_empty());
+        if retried && !fresh.is_empty() {
             let listed: HashSet<Uuid> = versions.iter().map(|(v, _)| *v).collect();
             let catalog = repo.catalog();
             let mut follow = Vec::new();
             for dok in catalog.all(ObjKind::Dokument) {
-                let Some(job) = catalog.latest_version(&dok.id).and_then(|v| job_of(catalog, v)) else { continue };
-                if fresh.contains(&job.content) && !listed.contains(&job.version) {
+                let Some(latest) = catalog.latest_version(&dok.id) else { continue };
+                if latest.content.is_none_or(|c| !fresh.contains(&c)) || listed.contains(&latest.id) {
+                    continue;
+                }
+                let Some(job) = job_of(catalog, latest) else { continue };
+                {
                     let enrichers =
                         self.enrichers.iter().filter(|e| e.runs_for(job.aktenplan.as_deref(), &job.media_type));
                     let again: Vec<String> = enrichers.map(|e| e.producer_for(&job)).collect();

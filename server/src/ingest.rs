@@ -233,32 +233,56 @@ impl akte_exchange::Gate for ValidatorGate {
             let media_type = text(f.version, "media_type")
                 .map(|m| m.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
                 .unwrap_or_else(|| "application/octet-stream".into());
-            if !self.pipeline.has_validators(aktenplan, &media_type) {
-                return Ok(());
-            }
-            let size = std::fs::metadata(f.path).map_err(|e| format!("{} cannot be read: {e}", f.shown))?.len();
+            let file_name = text(f.version, "file_name").unwrap_or("");
             let head = read_head(f.path, self.pipeline.limits().max_validate_bytes)
                 .map_err(|e| format!("{} cannot be read: {e:#}", f.shown))?;
-            let info = akte_plugins::DocumentInfo {
-                media_type,
-                file_name: text(f.version, "file_name").map(str::to_string),
-                size,
-                document_type: f.dokument.and_then(|d| text(d, "document_type")).map(str::to_string),
-                aktenzeichen: text(f.akte, "aktenzeichen").map(str::to_string),
-                akte_title: text(f.akte, "title").map(str::to_string),
-                aktenplan: aktenplan.map(str::to_string),
-                fields: f.dokument.map(|d| akte_ingest::plugin_fields(d.iter())).unwrap_or_default(),
-            };
-            let (rejection, warnings) = self.pipeline.validate(aktenplan, &info, &head).await;
-            for w in warnings {
-                tracing::warn!(file = %f.shown, "{w}");
-                eprintln!("akte: {}: {w}", f.shown);
+            // As for an upload: also for the type the name and first bytes say, so that a
+            // declared type does not steer around the validators.
+            let mut types = vec![media_type];
+            let found = model::media_type_of(file_name, &head);
+            if found != types[0] && found != "application/octet-stream" {
+                types.push(found.to_string());
             }
-            match rejection {
-                Some(r) => Err(format!("{} was rejected by {}: {} ({})", f.shown, r.plugin, r.reason, r.code)),
-                None => Ok(()),
+            types.retain(|t| self.pipeline.has_validators(aktenplan, t));
+            let size = std::fs::metadata(f.path).map_err(|e| format!("{} cannot be read: {e}", f.shown))?.len();
+            for media_type in types {
+                self.check_as(&f, aktenplan, media_type, size, &head).await?;
             }
+            Ok(())
         })
+    }
+}
+
+impl ValidatorGate {
+    /// Runs the validators for `f` as a document of `media_type`.
+    async fn check_as(
+        &self,
+        f: &akte_exchange::Candidate<'_>,
+        aktenplan: Option<&str>,
+        media_type: String,
+        size: u64,
+        head: &[u8],
+    ) -> std::result::Result<(), String> {
+        let text = |m: &serde_json::Map<String, Value>, k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+        let info = akte_plugins::DocumentInfo {
+            media_type,
+            file_name: text(f.version, "file_name"),
+            size,
+            document_type: f.dokument.and_then(|d| text(d, "document_type")),
+            aktenzeichen: text(f.akte, "aktenzeichen"),
+            akte_title: text(f.akte, "title"),
+            aktenplan: aktenplan.map(str::to_string),
+            fields: f.dokument.map(|d| akte_ingest::plugin_fields(d.iter())).unwrap_or_default(),
+        };
+        let (rejection, warnings) = self.pipeline.validate(aktenplan, &info, head).await;
+        for w in warnings {
+            tracing::warn!(file = %f.shown, "{w}");
+            eprintln!("akte: {}: {w}", f.shown);
+        }
+        match rejection {
+            Some(r) => Err(format!("{} was rejected by {}: {} ({})", f.shown, r.plugin, r.reason, r.code)),
+            None => Ok(()),
+        }
     }
 }
 
@@ -569,13 +593,15 @@ pub async fn test(
     context: &crate::TestContext,
     json_out: bool,
 ) -> Result<()> {
-    let mut fields = Vec::new();
+    // As the repository passes a Dokument's fields (`_` as `-`, names a plugin field may have).
+    let mut given = serde_json::Map::new();
     for f in &context.fields {
         let Some((name, value)) = f.split_once('=') else {
             bail!("--field takes NAME=VALUE, not {f:?}");
         };
-        fields.push(akte_plugins::Field::new(name.trim(), value));
+        given.insert(name.trim().to_string(), Value::String(value.to_string()));
     }
+    let fields = akte_ingest::plugin_fields(given.iter());
     let manifest_path = manifest_of(wasm, manifest)?;
     let manifest = Manifest::from_file(&manifest_path).map_err(|e| {
         let hint = if manifest.is_none() { " (pass --manifest FILE)" } else { "" };

@@ -58,6 +58,10 @@ pub(crate) struct Builder<'a> {
     pub substitutions: Vec<crate::search::Substitution>,
 }
 
+/// How many words of the term dictionary one wildcard or one typo may visit, readable or
+/// not: the bound on the work a query can cause.
+const MAX_TERMS_VISITED: usize = 50_000;
+
 /// How many similar words a word that matches nothing is searched as.
 const MAX_CORRECTIONS: usize = 6;
 /// How many words of the index a typo's automaton may visit before the best are chosen.
@@ -154,7 +158,7 @@ impl Builder<'_> {
         // A day as a clerk cites a document (`Bescheid vom 18.09.2026`): also the documents
         // dated that day, above those that only mention it.
         if !negated
-            && word.bytes().filter(|b| *b == b'.' || *b == b'-').count() == 2
+            && is_full_date(word)
             && let Ok((lo, hi)) = parse_date_range(word)
             && lo == hi
         {
@@ -255,7 +259,8 @@ impl Builder<'_> {
         }
         // The words of the index itself: `Rotmilanabschaltung` as `rotmilan` + `abschaltung`
         // where the word list splits off only `rot`.
-        splits.extend(vocabulary_splits(&t.folded));
+        // (Only splits whose two stems the index has at all are asked of the scope.)
+        splits.extend(vocabulary_splits(&t.folded).into_iter().filter(|p| p.iter().all(|t| self.has_stem(&t.stem))));
         for parts in splits {
             let marked = self.highlight.stems.clone();
             let all_parts = all_of(parts.iter().map(|p| self.stems(p, negated)).collect());
@@ -309,6 +314,15 @@ impl Builder<'_> {
         Ok(boost(any_of(alternatives), BOOST_FUZZY))
     }
 
+    /// Whether any segment has `stem` in the text field (a dictionary lookup, not asked of
+    /// the scope: a word no document has is missing for every reader alike).
+    fn has_stem(&self, stem: &str) -> bool {
+        let term = Term::from_field_text(self.fields.body, stem);
+        self.searcher.segment_readers().iter().any(|s| {
+            s.inverted_index(self.fields.body).ok().and_then(|i| i.doc_freq(&term).ok()).is_some_and(|n| n > 0)
+        })
+    }
+
     fn substitute(&mut self, word: &str, kind: crate::search::SubstitutionKind, searched: Vec<String>) {
         if !self.substitutions.iter().any(|s| s.word == word) {
             self.substitutions.push(crate::search::Substitution { word: word.to_string(), kind, searched });
@@ -320,25 +334,30 @@ impl Builder<'_> {
     fn similar_words(&self, field: Field, word: &str, distance: u8) -> Result<Vec<(String, u64)>> {
         let automaton = FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true).automaton()?;
         let mut found: BTreeMap<String, (u64, bool)> = BTreeMap::new();
+        let mut readable = 0;
         for segment in self.searcher.segment_readers() {
             let docs = self.scope.as_ref().map(|s| s.docs(segment));
             let inverted = segment.inverted_index(field)?;
             let mut stream =
                 inverted.terms().search(&automaton).into_stream().map_err(|e| crate::Error::Tantivy(e.into()))?;
-            while stream.advance() && found.len() < MAX_CORRECTION_CANDIDATES {
+            // Only readable words count toward the bound (else whether a readable word is
+            // reached would tell how many unreadable ones sort before it); the visit cap
+            // bounds the work whatever the access (a residue like `az:…*`'s).
+            let mut visited = 0;
+            while readable < MAX_CORRECTION_CANDIDATES && visited < MAX_TERMS_VISITED && stream.advance() {
+                visited += 1;
                 let info = stream.value().clone();
                 let entry = found.entry(String::from_utf8_lossy(stream.key()).into_owned()).or_default();
                 entry.0 += u64::from(info.doc_freq);
                 if !entry.1 {
+                    let postings = inverted
+                        .read_postings_from_terminfo(&info, IndexRecordOption::Basic)
+                        .map_err(|e| crate::Error::Tantivy(e.into()))?;
                     entry.1 = match &docs {
-                        None => true,
-                        Some(docs) => crate::scope::has_any(
-                            inverted
-                                .read_postings_from_terminfo(&info, IndexRecordOption::Basic)
-                                .map_err(|e| crate::Error::Tantivy(e.into()))?,
-                            docs,
-                        ),
+                        None => crate::scope::has_live(postings, segment),
+                        Some(docs) => crate::scope::has_any(postings, docs),
                     };
+                    readable += usize::from(entry.1);
                 }
             }
         }
@@ -545,6 +564,7 @@ fn expand_prefix_counted(
     // Per word: documents in the whole index, and whether one in scope has it.
     let mut found: BTreeMap<String, (u64, bool)> = BTreeMap::new();
     let mut readable = 0;
+    let mut visited = 0;
     for segment in searcher.segment_readers() {
         let docs = scope.map(|s| s.docs(segment));
         let inverted = segment.inverted_index(field)?;
@@ -556,6 +576,12 @@ fn expand_prefix_counted(
             .into_stream()
             .map_err(|e| crate::Error::Tantivy(e.into()))?;
         while stream.advance() {
+            visited += 1;
+            if visited > MAX_TERMS_VISITED {
+                // The work is bounded whatever the access; whether a prefix passes this
+                // depends on all words of the index (a residue, like `az:…*`'s bound).
+                return Err(QueryError::WildcardTooBroad { prefix: prefix.to_string(), max }.into());
+            }
             let info = stream.value().clone();
             let entry = found.entry(String::from_utf8_lossy(stream.key()).into_owned()).or_default();
             entry.0 += u64::from(info.doc_freq);
@@ -563,7 +589,12 @@ fn expand_prefix_counted(
                 continue;
             }
             entry.1 = match &docs {
-                None => true,
+                None => crate::scope::has_live(
+                    inverted
+                        .read_postings_from_terminfo(&info, IndexRecordOption::Basic)
+                        .map_err(|e| crate::Error::Tantivy(e.into()))?,
+                    segment,
+                ),
                 Some(docs) => crate::scope::has_any(
                     inverted
                         .read_postings_from_terminfo(&info, IndexRecordOption::Basic)
@@ -580,6 +611,17 @@ fn expand_prefix_counted(
         }
     }
     Ok(found.into_iter().filter(|(_, (_, r))| *r).map(|(k, (n, _))| (Term::from_field_text(field, &k), n)).collect())
+}
+
+/// Whether `word` is one day with a four-digit year, `18.09.2026` or `2026-09-18` (not a
+/// section number such as `2.1.10`).
+fn is_full_date(word: &str) -> bool {
+    let german: Vec<&str> = word.split('.').collect();
+    let iso: Vec<&str> = word.split('-').collect();
+    let digits =
+        |p: &str, n: std::ops::RangeInclusive<usize>| n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    matches!(german[..], [d, m, y] if digits(d, 1..=2) && digits(m, 1..=2) && digits(y, 4..=4))
+        || matches!(iso[..], [y, m, d] if digits(y, 4..=4) && digits(m, 2..=2) && digits(d, 2..=2))
 }
 
 /// Two-part splits of a compound the word list does not split well, each part of four

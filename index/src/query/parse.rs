@@ -245,9 +245,13 @@ fn lex(input: &str) -> Result<Vec<Tok>, QueryError> {
                                         && label.chars().all(char::is_alphabetic)
                                         && value.chars().next().is_some_and(char::is_alphanumeric) =>
                                 {
+                                    // As one group, so that `-Fundort:Eschenbusch` and
+                                    // `a OR Fundort:Eschenbusch` take both words.
                                     count(2)?;
+                                    toks.push(Tok::Open);
                                     toks.push(Tok::Word(label.to_string()));
                                     toks.push(Tok::Word(value.to_string()));
+                                    toks.push(Tok::Close);
                                 }
                                 _ => {
                                     count(1)?;
@@ -477,7 +481,12 @@ mod tests {
         assert_eq!(parse("12:30").unwrap(), Some(w("12:30")), "a time stays one word");
         assert_eq!(
             parse("Fundort:Eschenbusch Rotmilan").unwrap(),
-            Some(Node::And(vec![w("Fundort"), w("Eschenbusch"), w("Rotmilan")]))
+            Some(Node::And(vec![Node::And(vec![w("Fundort"), w("Eschenbusch")]), w("Rotmilan")]))
+        );
+        // The group keeps a sign and an OR to both words.
+        assert_eq!(
+            parse("Rotmilan -Fundort:Eschenbusch").unwrap(),
+            Some(Node::And(vec![w("Rotmilan"), Node::Not(Box::new(Node::And(vec![w("Fundort"), w("Eschenbusch")])))]))
         );
         assert_eq!(parse("Umwelt-Rechtsbehelfsgesetz").unwrap(), Some(w("Umwelt-Rechtsbehelfsgesetz")));
         // A sign right before a parenthesis or a quote belongs to it.

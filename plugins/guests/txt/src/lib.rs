@@ -24,10 +24,12 @@ pub const MAX_INPUT_BYTES: usize = 48 << 20;
 /// character the limit falls into (a cut inside one would make the rest look like
 /// Windows-1252); UTF-16 (a byte order mark) at an even offset, which the limit is.
 fn cut_at(content: &[u8]) -> usize {
-    let mut end = MAX_INPUT_BYTES.min(content.len());
+    let limit = MAX_INPUT_BYTES.min(content.len());
     let utf16 = content.starts_with(b"\xFF\xFE") || content.starts_with(b"\xFE\xFF");
+    let mut end = limit;
+    // A UTF-8 character has at most three continuation bytes; further back it is not UTF-8.
     if !utf16 {
-        while end > 0 && end < content.len() && content[end] & 0xC0 == 0x80 {
+        while end > limit.saturating_sub(3) && end < content.len() && content[end] & 0xC0 == 0x80 {
             end -= 1;
         }
     }
@@ -41,6 +43,8 @@ impl Guest for Txt {
         let cut = size > MAX_INPUT_BYTES;
         if cut {
             content.truncate(cut_at(&content));
+            // The rest of the copy the host made is given back before decoding copies it.
+            content.shrink_to_fit();
             log(Level::Warn, &format!("only the first {} of {size} bytes are read", content.len()));
         }
         let decoded = decode(&content, charset.as_deref()).map_err(|e| Failure::Malformed(e.to_string()))?;
