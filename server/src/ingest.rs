@@ -344,6 +344,17 @@ pub async fn add(
     }
     // The same again (a deployment script run twice): nothing to do, and no error.
     if let Some(same) = registry::installed_as(repo.catalog(), &parsed, &digest) {
+        // The same component again with a scope or --paused: the scope is what was asked for.
+        if let Some((aktenplan, media_type)) = start {
+            let fields = registry::start_scoped(aktenplan, media_type);
+            repo.commit(vec![akte_store::Change::Update { id: same.id, fields }]).await?;
+            let scope = match (aktenplan, media_type) {
+                (None, None) => format!("paused: it runs nowhere until `akte plugin enable {}`", parsed.name),
+                (a, m) => format!("runs only {}", scope_words(a, m)),
+            };
+            say!("{} {} is installed already; now it {scope}", parsed.name, parsed.version);
+            return Ok(());
+        }
         if json_out {
             say!(
                 "{}",

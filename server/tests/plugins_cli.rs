@@ -283,6 +283,11 @@ fn a_plugin_is_scoped_from_its_install_and_pausing_keeps_its_scope() {
     assert!(resumed.out().contains("resumed") && resumed.out().contains("61.2"), "{resumed}");
     assert!(enriched(&in_scope, "d.txt") && !enriched(&outside, "e.txt"));
 
+    // Added again with --paused, the same component is paused, not left running.
+    ok(&data, &["plugin", "add", s(&wasm), m, s(&toml), "--paused"]);
+    assert_eq!(ok(&data, &["plugin", "list", "--json"]).json()[0]["paused"], true);
+    assert!(!enriched(&in_scope, "g.txt"));
+
     // Installed paused (a new version keeps the state), it waits for `enable`.
     let data2 = init_repo(tmp.path(), "data2");
     let akte2 = create(&data2, "61.2-0002/2026", "Windpark");
