@@ -350,13 +350,7 @@ impl Builder<'_> {
                 let entry = found.entry(String::from_utf8_lossy(stream.key()).into_owned()).or_default();
                 entry.0 += u64::from(info.doc_freq);
                 if !entry.1 {
-                    let postings = inverted
-                        .read_postings_from_terminfo(&info, IndexRecordOption::Basic)
-                        .map_err(|e| crate::Error::Tantivy(e.into()))?;
-                    entry.1 = match &docs {
-                        None => crate::scope::has_live(postings, segment),
-                        Some(docs) => crate::scope::has_any(postings, docs),
-                    };
+                    entry.1 = readable_in(segment, &inverted, &info, docs.as_deref())?;
                     readable += usize::from(entry.1);
                 }
             }
@@ -588,20 +582,7 @@ fn expand_prefix_counted(
             if entry.1 {
                 continue;
             }
-            entry.1 = match &docs {
-                None => crate::scope::has_live(
-                    inverted
-                        .read_postings_from_terminfo(&info, IndexRecordOption::Basic)
-                        .map_err(|e| crate::Error::Tantivy(e.into()))?,
-                    segment,
-                ),
-                Some(docs) => crate::scope::has_any(
-                    inverted
-                        .read_postings_from_terminfo(&info, IndexRecordOption::Basic)
-                        .map_err(|e| crate::Error::Tantivy(e.into()))?,
-                    docs,
-                ),
-            };
+            entry.1 = readable_in(segment, &inverted, &info, docs.as_deref())?;
             if entry.1 {
                 readable += 1;
                 if readable > max {
@@ -611,6 +592,23 @@ fn expand_prefix_counted(
         }
     }
     Ok(found.into_iter().filter(|(_, (_, r))| *r).map(|(k, (n, _))| (Term::from_field_text(field, &k), n)).collect())
+}
+
+/// Whether a term of `segment` (its `info` in `inverted`) is in a live document of the
+/// scope's `docs`, or, without a scope, in any live document.
+fn readable_in(
+    segment: &tantivy::SegmentReader,
+    inverted: &tantivy::InvertedIndexReader,
+    info: &tantivy::postings::TermInfo,
+    docs: Option<&[tantivy::DocId]>,
+) -> Result<bool> {
+    let postings = inverted
+        .read_postings_from_terminfo(info, IndexRecordOption::Basic)
+        .map_err(|e| crate::Error::Tantivy(e.into()))?;
+    Ok(match docs {
+        None => crate::scope::has_live(postings, segment),
+        Some(docs) => crate::scope::has_any(postings, docs),
+    })
 }
 
 /// Whether `word` is one day with a four-digit year, `18.09.2026` or `2026-09-18` (not a
