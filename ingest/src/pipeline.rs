@@ -268,18 +268,27 @@ impl Pipeline {
 
     /// A pipeline of validators only, from installed validator plugins and their
     /// components' bytes (for a server, which reads those without holding the repository
-    /// and compiles them away from its request threads). A plugin that does not load is
-    /// left out and named in the returned list, so that one broken plugin does not stop
-    /// the others.
+    /// and compiles them away from its request threads), or why a component could not be
+    /// read. A plugin that does not load is left out and named in the returned list, so
+    /// that one broken plugin does not stop the others; like one whose component could not
+    /// be read, it is undecided in [`validate`](Self::validate).
     pub fn validators_only(
         host: &PluginHost,
-        plugins: Vec<(Installed, Vec<u8>)>,
+        plugins: Vec<(Installed, std::result::Result<Vec<u8>, String>)>,
         limits: PipelineLimits,
     ) -> (Self, Vec<(String, Error)>) {
         let mut validators = Vec::new();
         let mut failed = Vec::new();
         let mut unloadable = Vec::new();
         for (p, wasm) in plugins.into_iter().filter(|(p, _)| p.manifest.world == World::Validator) {
+            // A component that cannot be read is undecided like one that does not load.
+            let wasm = match wasm {
+                Ok(wasm) => wasm,
+                Err(e) => {
+                    unloadable.push((p, format!("its component cannot be read: {e}")));
+                    continue;
+                }
+            };
             match host.load(p.manifest.clone(), &wasm) {
                 Ok(plugin) => validators.push(Loaded::new(plugin, Some(p))),
                 Err(e) => {
@@ -397,7 +406,8 @@ impl Pipeline {
     /// [`retry`](Self::retry) runs again. Retried are timeouts, exhausted memory and OCR
     /// failures (the machine was busy, the disk full); not the failures that would say the
     /// same again (a malformed file, a plugin's own error, too large for this node, input a
-    /// producer does not handle). One version per content: results are kept per content.
+    /// producer does not handle). Results are kept per content (an enricher's also per
+    /// Dokument metadata): a result shared by several versions is listed once, at one of them.
     /// The built-in extractor's failure counts only where it stood in for an installed
     /// extractor that failed, as in [`view`](Self::view). Reads every recorded result of
     /// every latest version; `progress` gets how many versions of how many are read.
@@ -413,14 +423,11 @@ impl Pipeline {
             stand_in: Option<(String, (String, Name))>,
         }
         let catalog = repo.catalog();
-        let mut contents = std::collections::HashSet::new();
+        let mut seen: HashSet<(Name, String)> = HashSet::new();
         let mut looked = Vec::new();
         for dok in catalog.all(ObjKind::Dokument) {
             let Some(job) = catalog.latest_version(&dok.id).and_then(|v| job_of(catalog, v)) else { continue };
             let Some(have) = catalog.derived(&job.content) else { continue };
-            if !contents.insert(job.content) {
-                continue;
-            }
             let mut producers = self.producers(&job);
             // A PDF gets OCR only for its pages without text, so `producers` leaves it out.
             if !ocr::is_image(&job.media_type)
@@ -434,8 +441,13 @@ impl Pipeline {
                 let builtin = self.builtin_extractor_for(&job.media_type)?;
                 Some((e.producer.clone(), (builtin.producer.clone(), *have.get(&builtin.producer)?)))
             });
-            let recorded: Vec<(String, Name)> =
-                producers.into_iter().filter_map(|p| have.get(&p).map(|r| (p, *r))).collect();
+            // Once per result: extractors and OCR per content, enrichers per content and
+            // metadata (a second Dokument with the same bytes in another Akte has its own).
+            let recorded: Vec<(String, Name)> = producers
+                .into_iter()
+                .filter_map(|p| have.get(&p).map(|r| (p, *r)))
+                .filter(|(p, _)| seen.insert((job.content, p.clone())))
+                .collect();
             if !recorded.is_empty() {
                 looked.push(Looked { version: job.version, recorded, stand_in });
             }

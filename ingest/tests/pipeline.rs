@@ -663,3 +663,41 @@ async fn a_retry_runs_again_what_failed_and_nothing_else() {
     assert_eq!(pipeline.view(&repo, &fine).await.unwrap().producers, enriched_before.producers);
     assert!(pipeline.failed(&repo, &|_, _| {}).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enricher_that_timed_out_is_retried_for_every_dokument_sharing_the_content() {
+    let env = Env::new();
+    let mut repo = env.init().await;
+    // The hostile component as an enricher: it spins on the text "loop".
+    let manifest = "name = \"hostile\"\nversion = \"0.1.0\"\nworld = \"enricher\"\n\
+                    media-types = [\"text/plain\"]\n[limits]\ntimeout-ms = 300\n";
+    install(&mut repo, "hostile", manifest).await;
+    let first = create_akte(&mut repo, "61.2-0011/2026", "61.2").await;
+    let second = create_akte(&mut repo, "61.2-0012/2026", "61.2").await;
+    // The same bytes in two Akten: one text, but an enricher's result per Dokument's metadata.
+    let a = add(&mut repo, first, "schleife.txt", b"loop".to_vec()).await;
+    let b = add(&mut repo, second, "schleife.txt", b"loop".to_vec()).await;
+    let pipeline = Pipeline::load(&env.host(), &repo, None, PipelineLimits::default()).await.unwrap();
+    let report = pipeline.process(&mut repo, &[a, b], quiet()).await.unwrap();
+    let timed_out: Vec<Uuid> = report
+        .failures
+        .iter()
+        .filter(|(_, p, m)| p.starts_with("enrich:hostile@") && m.contains("time"))
+        .map(|f| f.0)
+        .collect();
+    assert_eq!(timed_out.len(), 2, "{report:?}");
+
+    let failed = pipeline.failed(&repo, &|_, _| {}).await.unwrap();
+    let mut listed: Vec<Uuid> = failed.iter().map(|(v, _)| *v).collect();
+    listed.sort();
+    let mut both = vec![a, b];
+    both.sort();
+    assert_eq!(listed, both, "each Dokument's own enricher result is retried: {failed:?}");
+    for (_, producers) in &failed {
+        assert!(matches!(&producers[..], [p] if p.starts_with("enrich:hostile@")), "{failed:?}");
+    }
+    // The retry times out again for both, and lists both again.
+    let again = pipeline.retry(&mut repo, &failed, quiet()).await.unwrap();
+    assert_eq!(again.produced.get("enrich"), Some(&2), "{again:?}");
+    assert_eq!(pipeline.failed(&repo, &|_, _| {}).await.unwrap().len(), 2);
+}

@@ -564,6 +564,55 @@ fn a_validator_that_cannot_decide_is_named_to_the_client_or_refuses_by_policy() 
 }
 
 #[test]
+fn a_validator_whose_component_cannot_be_read_is_undecided_not_skipped() {
+    let nodes = TwoNodes::new();
+    let (data, akte, admin) = (&nodes.data, &nodes.akte, &nodes.admin);
+    let objects = data.join("store/objects");
+    let listing = || -> Vec<(std::path::PathBuf, u64)> {
+        let mut out = Vec::new();
+        for dir in std::fs::read_dir(&objects).unwrap() {
+            for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+                let f = f.unwrap();
+                out.push((f.path(), f.metadata().unwrap().len()));
+            }
+        }
+        out
+    };
+    let before = listing();
+    let (wasm, toml) = guest("basic-validator");
+    ok(data, &["plugin", "add", s(&wasm), "--manifest", s(&toml)]);
+    // The component is by far the largest object the install wrote; it is lost.
+    let component = listing().into_iter().filter(|o| !before.contains(o)).max_by_key(|(_, len)| *len).unwrap();
+    assert!(component.1 > 20_000, "{component:?}");
+    std::fs::remove_file(&component.0).unwrap();
+    let upload = |srv: &Server, name: &str| {
+        let form = reqwest::blocking::multipart::Form::new()
+            .part("file", reqwest::blocking::multipart::Part::bytes(b"Vermerk".to_vec()).file_name(name.to_string()));
+        client().post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(admin).multipart(form).send().unwrap()
+    };
+
+    // Where what is not validated is refused, the upload is refused, naming the validator.
+    let srv = Server::start(data, false, &[("AKTE_VALIDATION_UNDECIDED", "reject")]);
+    let r = upload(&srv, "vermerk.txt");
+    assert_eq!(r.status(), 422);
+    let problem: Value = r.json().unwrap();
+    assert_eq!((&problem["plugin"], &problem["code"]), (&json!("basic-validator"), &json!("undecided")), "{problem}");
+    assert!(problem["reason"].as_str().unwrap().contains("cannot be read"), "{problem}");
+    srv.stop();
+    // By default it is stored, and the answer says which validator did not run, and why.
+    let srv = Server::start(data, false, &[]);
+    let r = upload(&srv, "vermerk.txt");
+    assert_eq!(r.status(), 201);
+    let body: Value = r.json().unwrap();
+    let warned = body["warnings"].as_array().unwrap().iter().any(|w| {
+        let w = w.as_str().unwrap();
+        w.contains("basic-validator") && w.contains("cannot be read")
+    });
+    assert!(warned, "{body}");
+    srv.stop();
+}
+
+#[test]
 fn an_import_is_validated_like_an_upload_and_refused_whole() {
     let tmp = tempfile::tempdir().unwrap();
     // A bag made where no validator runs, with an empty file among others.

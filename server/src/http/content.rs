@@ -464,8 +464,21 @@ async fn validate_upload(
     media: &str,
     head: &[u8],
 ) -> ApiResult<Vec<String>> {
-    let Some(pipeline) = app.validator_pipeline().await else {
-        return Ok(Vec::new());
+    let pipeline = match app.validator_pipeline().await {
+        Ok(Some(pipeline)) => pipeline,
+        Ok(None) => return Ok(Vec::new()),
+        // No validator can run here: refused by policy, else stored and said so.
+        Err(why) if app.refuses_unvalidated() => {
+            let reason =
+                format!("The validators cannot run on this node ({why}), and this node refuses what is not validated");
+            return Err(ApiError::rejected(
+                format!("The file {file_name} was not stored: the validators cannot run on this node ({why})"),
+                "",
+                "undecided",
+                &reason,
+            ));
+        }
+        Err(why) => return Ok(vec![format!("the validators could not run and were skipped: {why}")]),
     };
     let mut all_warnings = Vec::new();
     let (aktenplan, info, objects) = {

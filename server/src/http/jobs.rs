@@ -884,7 +884,19 @@ async fn import_inner(
     };
     jobs.set_format(id, format);
     // The validators see every file first, as for an upload.
-    let validators = app.validator_pipeline().await.map(crate::ingest::ValidatorGate::new);
+    let validators = match app.validator_pipeline().await {
+        Ok(pipeline) => pipeline.map(crate::ingest::ValidatorGate::new),
+        Err(why) if app.refuses_unvalidated() => {
+            let why = format!(
+                "Nothing was imported: the validators cannot run on this node ({why}), and this node refuses what is not validated."
+            );
+            return Err(JobError::new("rejected", why));
+        }
+        Err(why) => {
+            tracing::warn!(reason = %why, "the validators cannot run; the import is not validated");
+            None
+        }
+    };
     let gate: &dyn akte_exchange::Gate = match &validators {
         Some(g) => g,
         None => &akte_exchange::Ungated,

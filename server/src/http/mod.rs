@@ -141,20 +141,23 @@ impl App {
         Ok(slot.1.clone())
     }
 
-    /// The pipeline with the validators installed now, `None` when there are none. Loaded
-    /// once per state of the installed validators (an install, a rule, a removal), without
-    /// holding the repository: their components are read from the store and compiled on a
-    /// blocking thread. Uploads wait for a reload only among themselves. A validator that
-    /// does not load, or a registry that cannot be read, is logged and left out: like a
-    /// validator that fails on a document, it does not block storing.
-    pub async fn validator_pipeline(&self) -> Option<Arc<Pipeline>> {
+    /// The pipeline with the validators installed now, `Ok(None)` when there are none.
+    /// Loaded once per state of the installed validators (an install, a rule, a removal),
+    /// without holding the repository: their components are read from the store and
+    /// compiled on a blocking thread. Uploads wait for a reload only among themselves. A
+    /// validator whose component cannot be read or does not load is logged and undecided
+    /// ([`Pipeline::validate`]). When no validator can run at all (the registry cannot be
+    /// read, the plugin host does not start), the error says why; a caller then stores
+    /// with a warning, or refuses where the node refuses what is not validated
+    /// ([`App::refuses_unvalidated`]).
+    pub async fn validator_pipeline(&self) -> std::result::Result<Option<Arc<Pipeline>>, String> {
         let (validators, objects) = {
             let repo = self.repo.read().await;
             let installed = match akte_ingest::registry::installed(repo.catalog()) {
                 Ok(i) => i,
                 Err(e) => {
                     tracing::error!(error = %e, "the installed plugins cannot be read; uploads are not validated");
-                    return None;
+                    return Err(format!("the installed plugins cannot be read: {e}"));
                 }
             };
             let validators: Vec<_> =
@@ -162,24 +165,23 @@ impl App {
             (validators, repo.objects().clone())
         };
         if validators.is_empty() {
-            return None;
+            return Ok(None);
         }
         let key = format!("{validators:?}");
         let mut slot = self.validators.lock().await;
         if let Some((k, p)) = slot.as_ref()
             && *k == key
         {
-            return Some(p.clone());
+            return Ok(Some(p.clone()));
         }
         let mut plugins = Vec::new();
         for p in validators {
             // At most 256 MiB, as the pipeline reads a component.
-            match objects.read_bytes(&p.content, 256 << 20).await {
-                Ok(wasm) => plugins.push((p, wasm)),
-                Err(e) => {
-                    tracing::error!(plugin = %p.manifest.name, error = %e, "a validator cannot be read; it is left out")
-                }
-            }
+            let wasm = objects.read_bytes(&p.content, 256 << 20).await.map_err(|e| {
+                tracing::error!(plugin = %p.manifest.name, error = %e, "a validator's component cannot be read");
+                e.to_string()
+            });
+            plugins.push((p, wasm));
         }
         let data = self.data.clone();
         let loaded = tokio::task::spawn_blocking(move || {
@@ -196,15 +198,21 @@ impl App {
             }
             Ok(Err(e)) => {
                 tracing::error!(error = %format!("{e:#}"), "the plugin host cannot start; uploads are not validated");
-                return None;
+                return Err(format!("the plugin host cannot start: {e:#}"));
             }
             Err(e) => {
                 tracing::error!(error = %e, "loading the validators failed; uploads are not validated");
-                return None;
+                return Err(format!("loading the validators failed: {e}"));
             }
         };
         *slot = Some((key, pipeline.clone()));
-        Some(pipeline)
+        Ok(Some(pipeline))
+    }
+
+    /// Whether this node refuses what no validator could decide on
+    /// (`AKTE_VALIDATION_UNDECIDED=reject`). A value that cannot be read refuses.
+    pub fn refuses_unvalidated(&self) -> bool {
+        crate::ingest::limits().map_or(true, |l| l.reject_undecided)
     }
 
     /// Brings the search index up to date with the catalog.

@@ -221,7 +221,8 @@ impl IntoResponse for ApiError {
             title: self.title.to_string(),
             status: self.status.as_u16(),
             detail: crate::output::sentence(&anyhow::anyhow!("{}", self.detail)),
-            plugin: self.rejection.as_ref().map(|r| r.0.clone()),
+            // No plugin is named when no validator could run at all.
+            plugin: self.rejection.as_ref().map(|r| r.0.clone()).filter(|p| !p.is_empty()),
             code: self.rejection.as_ref().map(|r| r.1.clone()),
             reason: self.rejection.as_ref().map(|r| r.2.clone()),
         };

@@ -19,16 +19,32 @@
 //! | `bad-pages`    | returns a page range outside the text                            |
 //! | `log-flood`    | logs 10 000 records and writes 1 MiB to stderr, then succeeds    |
 //! | `probe`        | tries files, environment, arguments, clocks and sockets, reports |
+//!
+//! It exports the enricher interface too, so that one component can be installed as
+//! either: as an enricher it runs the same command, read from the extracted text, and
+//! suggests the fields of the extraction.
 
 wit_bindgen::generate!({
-    world: "extractor",
+    inline: r#"
+        package evil:hostile;
+
+        world hostile {
+            import akte:plugin/log@0.1.0;
+            export akte:plugin/extract@0.1.0;
+            export akte:plugin/enrich@0.1.0;
+        }
+    "#,
     path: "../../../wit",
+    world: "evil:hostile/hostile",
+    generate_all,
 });
 
 use std::hint::black_box;
 
 use akte::plugin::log::{Level, log};
+use akte::plugin::types::DocumentInfo;
 use akte::plugin::types::{Failure, Field};
+use exports::akte::plugin::enrich::Suggestion;
 use exports::akte::plugin::extract::{Extraction, Guest, Page};
 
 struct Hostile;
@@ -170,6 +186,13 @@ fn probe() -> Vec<Field> {
     let read = std::io::Read::read_to_string(&mut std::io::stdin(), &mut stdin);
     fields.push(field("stdin", format!("{read:?}, {} bytes", stdin.len())));
     fields
+}
+
+impl exports::akte::plugin::enrich::Guest for Hostile {
+    fn enrich(_document: DocumentInfo, text: String) -> Result<Suggestion, Failure> {
+        let done = <Hostile as Guest>::extract(text.into_bytes(), "text/plain".into())?;
+        Ok(Suggestion { document_type: None, fields: done.fields, tags: vec![], confidence: 0 })
+    }
 }
 
 export!(Hostile);
