@@ -24,7 +24,7 @@ use crate::{
         Algs, Digests, Entry, Staging, check_package_dir, digest_bytes, hash_file, read_limited, walk, write_new,
         write_stream,
     },
-    import::{ContentFile, Expect, Gate, Incoming, Ungated, commit_all},
+    import::{ContentFile, Expect, Gate, Held, Incoming, Shared, Ungated, commit_all},
     meta::{self, History, META_LIMIT},
     names::{Siblings, bagit_decode, bagit_encode, join, safe_component, split_relative},
     provenance::Provenance,
@@ -263,11 +263,11 @@ fn algs_for(manifests: &BTreeMap<String, BTreeMap<String, String>>) -> Algs {
 /// valid metadata, new Aktenzeichen and ids), then stores the contents and commits all
 /// Akten as one journal entry. On any error nothing becomes visible.
 pub async fn import_bagit(repo: &mut Repository, bag_dir: &Path) -> Result<Report> {
-    import_bagit_gated(repo, bag_dir, &Ungated).await
+    import_bagit_gated(&Held::new(repo), bag_dir, &Ungated).await
 }
 
 /// [`import_bagit`], asking `gate` about every file before anything is stored.
-pub async fn import_bagit_gated(repo: &mut Repository, bag_dir: &Path, gate: &dyn Gate) -> Result<Report> {
+pub async fn import_bagit_gated(repo: &dyn Shared, bag_dir: &Path, gate: &dyn Gate) -> Result<Report> {
     check_package_dir(bag_dir)?;
     let entries = walk(bag_dir, "")?;
     let bagit = read_limited(&bag_dir.join("bagit.txt"), "bagit.txt", 4096)?;

@@ -1,7 +1,11 @@
-//! The part of an import both formats share: check the Akten against the repository,
+//! The part of an import all formats share: check the Akten against the repository,
 //! store their contents while checking every digest once more, and commit everything as
 //! one journal entry. Nothing becomes visible before that commit, so an import that fails
 //! anywhere leaves the catalog as it was (at most unreferenced, encrypted objects remain).
+//!
+//! The repository is a [`Shared`] one: the import holds it only to read the catalog and to
+//! commit, not while it reads, validates and stores the package's files, so that a server
+//! keeps answering reads and uploads during a large import.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -11,7 +15,7 @@ use std::{
     pin::Pin,
 };
 
-use akte_store::{Change, Repository, content::ContentRef, model::ObjKind};
+use akte_store::{Change, Repository, content::ContentRef, model::ObjKind, object::Objects};
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -22,6 +26,58 @@ use crate::{
     meta::Parsed,
     provenance::Provenance,
 };
+
+/// A repository an import writes to: one held for the whole import ([`Held`], the CLI)
+/// or one shared with requests (a server's `tokio::sync::RwLock<Repository>`). An import
+/// takes [`write`](Shared::write) to sync and check the catalog, and again to commit
+/// (checking once more: the catalog may have changed in between), and
+/// [`read`](Shared::read) for a moment to plan; it holds neither while it reads,
+/// validates and stores files.
+pub trait Shared: Sync {
+    /// Waits for the repository, to read it.
+    fn read(&self) -> Pin<Box<dyn Future<Output = ReadGuard<'_>> + Send + '_>>;
+    /// Waits for the repository, to change it.
+    fn write(&self) -> Pin<Box<dyn Future<Output = WriteGuard<'_>> + Send + '_>>;
+}
+
+/// The repository, read: a guard of a [`Shared`] one.
+pub type ReadGuard<'a> = Box<dyn std::ops::Deref<Target = Repository> + Send + Sync + 'a>;
+/// The repository, to change: a guard of a [`Shared`] one.
+pub type WriteGuard<'a> = Box<dyn std::ops::DerefMut<Target = Repository> + Send + Sync + 'a>;
+
+impl Shared for tokio::sync::RwLock<Repository> {
+    fn read(&self) -> Pin<Box<dyn Future<Output = ReadGuard<'_>> + Send + '_>> {
+        Box::pin(async { Box::new(tokio::sync::RwLock::read(self).await) as ReadGuard<'_> })
+    }
+
+    fn write(&self) -> Pin<Box<dyn Future<Output = WriteGuard<'_>> + Send + '_>> {
+        Box::pin(async { Box::new(tokio::sync::RwLock::write(self).await) as WriteGuard<'_> })
+    }
+}
+
+/// A repository this import alone uses (a command line run): `&Held::new(&mut repo)`.
+pub struct Held<'r>(tokio::sync::Mutex<&'r mut Repository>);
+
+impl<'r> Held<'r> {
+    /// Wraps a repository held for the whole import.
+    pub fn new(repo: &'r mut Repository) -> Held<'r> {
+        Held(tokio::sync::Mutex::new(repo))
+    }
+
+    async fn lock(&self) -> tokio::sync::MappedMutexGuard<'_, Repository> {
+        tokio::sync::MutexGuard::map(self.0.lock().await, |r| &mut **r)
+    }
+}
+
+impl Shared for Held<'_> {
+    fn read(&self) -> Pin<Box<dyn Future<Output = ReadGuard<'_>> + Send + '_>> {
+        Box::pin(async { Box::new(self.lock().await) as ReadGuard<'_> })
+    }
+
+    fn write(&self) -> Pin<Box<dyn Future<Output = WriteGuard<'_>> + Send + '_>> {
+        Box::pin(async { Box::new(self.lock().await) as WriteGuard<'_> })
+    }
+}
 
 /// One file of a package about to be imported, as a [`Gate`] sees it: before anything of
 /// the package is stored.
@@ -126,10 +182,9 @@ pub struct Incoming {
 }
 
 /// Stores one content from a package file, hashing it on the way (one read of the file).
-async fn store_verified(repo: &Repository, cf: &ContentFile) -> Result<(ContentRef, Digests)> {
+async fn store_verified(objects: &Objects, chunk: usize, cf: &ContentFile) -> Result<(ContentRef, Digests)> {
     let file = open_regular(&cf.path, &cf.shown)?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let chunk = repo.chunk_size;
     let algs = Algs { sha256: false, sha512: cf.expect.sha512.is_some() };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(2);
     let reader = tokio::task::spawn_blocking(move || {
@@ -155,7 +210,7 @@ async fn store_verified(repo: &Repository, cf: &ContentFile) -> Result<(ContentR
         hasher.finish()
     });
     let chunks = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let stored = repo.objects().put_chunks(chunks, chunk, |_| {}).await;
+    let stored = objects.put_chunks(chunks, chunk, |_| {}).await;
     let digests = reader.await.expect("the reader does not panic");
     let stored = stored.map_err(|e| match e {
         akte_store::Error::Io { source, .. } => Error::io(&cf.path, source),
@@ -262,20 +317,25 @@ fn aktenplan_changes(repo: &Repository, incoming: &[Incoming]) -> Vec<Change> {
     changes
 }
 
-/// Imports checked Akten: conflicts, contents, one commit.
+/// Imports checked Akten: conflicts, the gate, contents, one commit. The repository is
+/// held only to check and to commit (see [`Shared`]).
 pub async fn commit_all(
-    repo: &mut Repository,
+    shared: &dyn Shared,
     incoming: Vec<Incoming>,
     format: Format,
     path: PathBuf,
     gate: &dyn Gate,
 ) -> Result<Report> {
-    repo.sync().await?;
-    check_conflicts(repo, &incoming)?;
+    let (objects, chunk) = {
+        let mut repo = shared.write().await;
+        repo.sync().await?;
+        check_conflicts(&repo, &incoming)?;
+        (repo.objects().clone(), repo.chunk_size)
+    };
     gate_all(gate, &incoming).await?;
-    let mut changes = aktenplan_changes(repo, &incoming);
+    let mut changes = Vec::new();
     let mut report = Report { format, path, ..Default::default() };
-    for inc in incoming {
+    for inc in &incoming {
         let parsed = &inc.parsed;
         let akte = &parsed.akte;
         let az = akte.fields.get("aktenzeichen").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -294,7 +354,7 @@ pub async fn commit_all(
                         .contents
                         .get(&obj.id)
                         .ok_or_else(|| Error::invalid(format!("{}{rel}", inc.path), "has no content in the package"))?;
-                    let (stored, digests) = store_verified(repo, cf).await?;
+                    let (stored, digests) = store_verified(&objects, chunk, cf).await?;
                     check_content(cf, &stored, &digests, &obj.fields)?;
                     report.files += 1;
                     report.bytes += stored.size;
@@ -314,7 +374,7 @@ pub async fn commit_all(
         let mut provenance = inc.provenance.clone();
         provenance.akte = akte.id;
         provenance.history = parsed.history.clone();
-        changes.push(provenance.store(repo).await?);
+        changes.push(provenance.store(&objects, chunk).await?);
         report.vorgaenge += parsed.vorgaenge;
         report.dokumente += parsed.dokumente;
         report.versionen += parsed.versionen;
@@ -326,7 +386,15 @@ pub async fn commit_all(
             files,
         });
     }
-    repo.commit(changes).await?;
+    // Under the lock again: what another node or request committed meanwhile is checked
+    // once more, and the Aktenplan nodes the Akten lack are made against the catalog as it
+    // is now.
+    let mut repo = shared.write().await;
+    repo.sync().await?;
+    check_conflicts(&repo, &incoming)?;
+    let mut all = aktenplan_changes(&repo, &incoming);
+    all.append(&mut changes);
+    repo.commit(all).await?;
     repo.save_catalog()?;
     Ok(report)
 }

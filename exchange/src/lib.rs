@@ -43,7 +43,7 @@ use uuid::Uuid;
 pub use bagit::{BagInfo, export_bagit, export_bagit_with, import_bagit, import_bagit_gated};
 pub(crate) use error::foreign;
 pub use error::{Error, Result};
-pub use import::{Candidate, Gate, Ungated};
+pub use import::{Candidate, Gate, Held, ReadGuard, Shared, Ungated, WriteGuard};
 pub use ocfl::{export_ocfl, import_ocfl, import_ocfl_gated};
 pub use paperless::{PaperlessOptions, import_paperless, import_paperless_gated, import_paperless_with};
 pub use xdomea::{AussonderungReport, aussonderung, export_0501, export_0503, import_0502};

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use akte_store::{Change, Repository, catalog::Catalog};
+use akte_store::{Change, Repository, catalog::Catalog, object::Objects};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -61,9 +61,10 @@ pub struct OcflPast {
 impl Provenance {
     /// Stores the document and returns the change that records it (commit it with the
     /// import).
-    pub async fn store(&self, repo: &Repository) -> Result<Change> {
+    pub async fn store(&self, objects: &Objects, chunk_size: usize) -> Result<Change> {
         let bytes = serde_json::to_vec(self).expect("provenance serializes");
-        let result = repo.store_bytes(bytes).await?;
+        let chunks = bytes.chunks(chunk_size).map(|c| Ok(bytes::Bytes::copy_from_slice(c))).collect::<Vec<_>>();
+        let result = objects.put_chunks(futures::stream::iter(chunks), chunk_size, |_| {}).await?;
         Ok(Change::Derive { content: result.root, producer: producer(self.akte), result })
     }
 

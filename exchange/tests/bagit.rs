@@ -412,3 +412,58 @@ async fn mutated_metadata_imports_or_is_refused_and_leaves_nothing() {
     eprintln!("{n} mutated dokument.json: {} imported, {} refused", tally.imported, tally.refused);
     assert!(tally.refused > 0, "no mutant was refused: the mutations reach nothing");
 }
+
+/// A gate that, while an import asks it about a file, uses the repository the import goes
+/// into: it reads it, and the first time it creates an Akte with the Aktenzeichen `taken`.
+struct Meddler<'a> {
+    repo: &'a tokio::sync::RwLock<Repository>,
+    taken: Option<&'a str>,
+    asked: std::sync::atomic::AtomicUsize,
+}
+
+impl akte_exchange::Gate for Meddler<'_> {
+    fn check<'a>(
+        &'a self,
+        _: akte_exchange::Candidate<'a>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            // Not held by the import: a held lock would not be free within a second.
+            let free = tokio::time::timeout(std::time::Duration::from_secs(1), self.repo.write()).await;
+            let mut repo = free.map_err(|_| "the import holds the repository while it validates".to_string())?;
+            if self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0
+                && let Some(az) = self.taken
+            {
+                create(&mut repo, ObjKind::Akte, None, serde_json::json!({"aktenzeichen": az, "title": "Zuvor"})).await;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_holds_the_repository_only_to_check_and_to_commit() {
+    let src = Env::new();
+    let mut repo = src.init().await;
+    populate(&mut repo).await;
+    let bag = src.path("bag");
+    export_bagit(&repo, &[], &bag).await.unwrap();
+
+    // Others may read and commit while the files are validated and stored.
+    let dst = Env::new();
+    let shared = tokio::sync::RwLock::new(dst.init().await);
+    let gate = Meddler { repo: &shared, taken: None, asked: Default::default() };
+    let report = akte_exchange::import_bagit_gated(&shared, &bag, &gate).await.unwrap();
+    assert_eq!(report.akten.len(), 2);
+    assert!(gate.asked.load(std::sync::atomic::Ordering::SeqCst) >= 10, "every file was validated");
+
+    // What was committed meanwhile is checked once more at the commit: an Aktenzeichen
+    // taken while the files were stored refuses the import, and nothing of it is visible.
+    let dst = Env::new();
+    let shared = tokio::sync::RwLock::new(dst.init().await);
+    let gate = Meddler { repo: &shared, taken: Some("61.2-0816/2026"), asked: Default::default() };
+    let err = akte_exchange::import_bagit_gated(&shared, &bag, &gate).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)) && err.to_string().contains("61.2-0816/2026"), "{err}");
+    let repo = shared.into_inner();
+    let akten: Vec<_> = repo.catalog().all(ObjKind::Akte).collect();
+    assert_eq!(akten.len(), 1, "only the Akte made meanwhile");
+}

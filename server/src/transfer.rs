@@ -44,15 +44,16 @@ pub async fn import(opts: &OpenOptions, path: &Path, json_out: bool) -> Result<E
         Some(g) => g,
         None => &akte_exchange::Ungated,
     };
+    let held = akte_exchange::Held::new(&mut repo);
     let report = if path.join("bagit.txt").is_file() {
-        akte_exchange::import_bagit_gated(&mut repo, path, gate).await?
+        akte_exchange::import_bagit_gated(&held, path, gate).await?
     } else if path.join("0=ocfl_1.1").is_file() {
-        akte_exchange::import_ocfl_gated(&mut repo, path, gate).await?
+        akte_exchange::import_ocfl_gated(&held, path, gate).await?
     } else if path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
-        akte_exchange::import_xdomea_gated(&mut repo, path, &akte_exchange::Limits::default(), gate).await?
+        akte_exchange::import_xdomea_gated(&held, path, &akte_exchange::Limits::default(), gate).await?
     } else if path.join(akte_exchange::paperless::MANIFEST).is_file() {
         let options = akte_exchange::PaperlessOptions::default();
-        akte_exchange::import_paperless_gated(&mut repo, path, &options, gate).await?
+        akte_exchange::import_paperless_gated(&held, path, &options, gate).await?
     } else {
         bail!(
             "{} is neither a BagIt bag (bagit.txt), an OCFL storage root (0=ocfl_1.1), a Paperless-ngx export \

@@ -18,7 +18,7 @@ use super::{
 use crate::{
     Error, Format, Report, Result,
     files::{Algs, Entry, check_package_dir, hash_file, read_limited, sha512_hex, walk},
-    import::{ContentFile, Expect, Gate, Incoming, Ungated, commit_all},
+    import::{ContentFile, Expect, Gate, Held, Incoming, Shared, Ungated, commit_all},
     meta::{self, AKTE_FILE, DOKUMENT_FILE, META_LIMIT, VORGANG_FILE},
     names::join,
     provenance::{OcflPast, PROVENANCE_VERSION, Provenance},
@@ -313,11 +313,11 @@ const OBJECT_DECLARATION_NAME: &str = OBJECT_DECLARATION.0;
 /// objects' earlier versions are kept as provenance. On any error nothing becomes
 /// visible.
 pub async fn import_ocfl(repo: &mut Repository, root_dir: &Path) -> Result<Report> {
-    import_ocfl_gated(repo, root_dir, &Ungated).await
+    import_ocfl_gated(&Held::new(repo), root_dir, &Ungated).await
 }
 
 /// [`import_ocfl`], asking `gate` about every file before anything is stored.
-pub async fn import_ocfl_gated(repo: &mut Repository, root_dir: &Path, gate: &dyn Gate) -> Result<Report> {
+pub async fn import_ocfl_gated(repo: &dyn Shared, root_dir: &Path, gate: &dyn Gate) -> Result<Report> {
     check_package_dir(root_dir)?;
     let entries = walk(root_dir, "")?;
     check_declaration(root_dir, "", ROOT_DECLARATION)?;

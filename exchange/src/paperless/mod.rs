@@ -47,7 +47,7 @@ use manifest::{Record, read_manifest};
 use crate::{
     Error, Format, Report, Result,
     files::{Entry, check_package_dir, open_regular, read_limited, walk},
-    import::{ContentFile, Expect, Gate, Incoming, Ungated, commit_all},
+    import::{ContentFile, Expect, Gate, Held, Incoming, Shared, Ungated, commit_all},
     meta::{FORMAT, ObjDoc, PObj, Parsed, PlanNode, aktenplan_chain},
     names::{join, safe_component},
     provenance::{PROVENANCE_VERSION, Provenance},
@@ -586,12 +586,12 @@ pub async fn import_paperless(repo: &mut Repository, dir: &Path) -> Result<Repor
 /// before), then stores the contents and commits all Akten as one journal entry; on any
 /// error nothing becomes visible.
 pub async fn import_paperless_with(repo: &mut Repository, dir: &Path, options: &PaperlessOptions) -> Result<Report> {
-    import_paperless_gated(repo, dir, options, &Ungated).await
+    import_paperless_gated(&Held::new(repo), dir, options, &Ungated).await
 }
 
 /// [`import_paperless_with`], asking `gate` about every file before anything is stored.
 pub async fn import_paperless_gated(
-    repo: &mut Repository,
+    shared: &dyn Shared,
     dir: &Path,
     options: &PaperlessOptions,
     gate: &dyn Gate,
@@ -633,9 +633,12 @@ pub async fn import_paperless_gated(
             },
         ));
     }
-    repo.sync().await?;
-    check_not_imported(repo, &docs)?;
-    let (code, chain) = plan_for(repo, options.aktenplan.as_deref())?;
+    let (code, chain) = {
+        let mut repo = shared.write().await;
+        repo.sync().await?;
+        check_not_imported(&repo, &docs)?;
+        plan_for(&repo, options.aktenplan.as_deref())?
+    };
 
     // Every file against its MD5 before anything is stored.
     let mut hashed = HashMap::new();
@@ -658,6 +661,8 @@ pub async fn import_paperless_gated(
     for doc in docs {
         groups.entry((doc.correspondent.is_none(), doc.correspondent.unwrap_or(0))).or_default().push(doc);
     }
+    // Read for a moment, to choose free Aktenzeichen (checked again at the commit).
+    let repo = shared.read().await;
     let taken = &repo.catalog().state.aktenzeichen;
     let mut n = 0u32;
     let source = match &version {
@@ -729,7 +734,8 @@ pub async fn import_paperless_gated(
             path: MANIFEST.into(),
         });
     }
-    commit_all(repo, incoming, Format::Paperless, dir.to_path_buf(), gate).await
+    drop(repo);
+    commit_all(shared, incoming, Format::Paperless, dir.to_path_buf(), gate).await
 }
 
 #[cfg(test)]

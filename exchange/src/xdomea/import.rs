@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     Error, Format, Report, Result,
-    import::{ContentFile, Expect, Gate, Incoming, Ungated, commit_all},
+    import::{ContentFile, Expect, Gate, Held, Incoming, Shared, Ungated, commit_all},
     meta::{FORMAT, ObjDoc, PObj, Parsed, PlanNode},
     provenance::{PROVENANCE_VERSION, Provenance},
 };
@@ -647,12 +647,12 @@ pub async fn import_xdomea(repo: &mut Repository, zip_path: &Path) -> Result<Rep
 /// `Conflict`. Contents are stored first, then everything is committed as one journal
 /// entry; on any error nothing becomes visible.
 pub async fn import_xdomea_with(repo: &mut Repository, zip_path: &Path, limits: &Limits) -> Result<Report> {
-    import_xdomea_gated(repo, zip_path, limits, &Ungated).await
+    import_xdomea_gated(&Held::new(repo), zip_path, limits, &Ungated).await
 }
 
 /// [`import_xdomea_with`], asking `gate` about every file before anything is stored.
 pub async fn import_xdomea_gated(
-    repo: &mut Repository,
+    repo: &dyn Shared,
     zip_path: &Path,
     limits: &Limits,
     gate: &dyn Gate,

@@ -25,7 +25,9 @@
 
 use std::{
     collections::HashMap,
+    future::Future,
     path::{Path, PathBuf},
+    pin::Pin,
     sync::{
         Arc, LazyLock, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -901,15 +903,16 @@ async fn import_inner(
         Some(g) => g,
         None => &akte_exchange::Ungated,
     };
+    // The repository is locked only to check and to commit: reads and uploads go on while
+    // the package's files are validated and stored.
     let report = {
-        let mut repo = app.repo.write().await;
-        repo.actor = who.actor.clone();
+        let repo = Actor { repo: &app.repo, actor: &who.actor };
         let paperless = akte_exchange::PaperlessOptions::default();
         let r = match (format, &root) {
-            ("ocfl", Some(root)) => akte_exchange::import_ocfl_gated(&mut repo, root, gate).await,
-            ("paperless", Some(root)) => akte_exchange::import_paperless_gated(&mut repo, root, &paperless, gate).await,
-            (_, Some(root)) => akte_exchange::import_bagit_gated(&mut repo, root, gate).await,
-            (_, None) => akte_exchange::import_xdomea_gated(&mut repo, &upload, &limits, gate).await,
+            ("ocfl", Some(root)) => akte_exchange::import_ocfl_gated(&repo, root, gate).await,
+            ("paperless", Some(root)) => akte_exchange::import_paperless_gated(&repo, root, &paperless, gate).await,
+            (_, Some(root)) => akte_exchange::import_bagit_gated(&repo, root, gate).await,
+            (_, None) => akte_exchange::import_xdomea_gated(&repo, &upload, &limits, gate).await,
         };
         r.map_err(|e| JobError::exchange(e, dir))?
     };
@@ -921,4 +924,24 @@ async fn import_inner(
     app.sync_wake.notify_one();
     app.ingest_wake.notify_one();
     Ok((job_result(&report), None))
+}
+
+/// The server's repository as an import's target: every change it commits is `actor`'s.
+struct Actor<'a> {
+    repo: &'a tokio::sync::RwLock<akte_store::Repository>,
+    actor: &'a str,
+}
+
+impl akte_exchange::Shared for Actor<'_> {
+    fn read(&self) -> Pin<Box<dyn Future<Output = akte_exchange::ReadGuard<'_>> + Send + '_>> {
+        akte_exchange::Shared::read(self.repo)
+    }
+
+    fn write(&self) -> Pin<Box<dyn Future<Output = akte_exchange::WriteGuard<'_>> + Send + '_>> {
+        Box::pin(async {
+            let mut repo = self.repo.write().await;
+            repo.actor = self.actor.to_string();
+            Box::new(repo) as akte_exchange::WriteGuard<'_>
+        })
+    }
 }
