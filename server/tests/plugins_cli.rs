@@ -613,6 +613,46 @@ fn a_validator_whose_component_cannot_be_read_is_undecided_not_skipped() {
 }
 
 #[test]
+fn an_import_is_validated_for_what_its_files_are_not_only_for_the_declared_type() {
+    let tmp = tempfile::tempdir().unwrap();
+    // An empty file named .pdf, uploaded declared as plain text where no validator runs.
+    let a = init_repo(tmp.path(), "a");
+    let akte = create(&a, "61.2-0815/2026", "Windpark Hohe Heide");
+    let admin = token(&a, "admin", "test-admin", &[]);
+    let srv = Server::start(&a, false, &[]);
+    let part =
+        reqwest::blocking::multipart::Part::bytes(Vec::new()).file_name("leer.pdf").mime_str("text/plain").unwrap();
+    let form = reqwest::blocking::multipart::Form::new().part("file", part);
+    let r =
+        client().post(srv.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).multipart(form).send().unwrap();
+    assert_eq!(r.status(), 201);
+    srv.stop();
+    let bag = tmp.path().join("bag");
+    ok(&a, &["export", "--format", "bagit", "--akte", "61.2-0815/2026", "--out", bag.to_str().unwrap()]);
+
+    // Where the validator runs for PDF only, the package's declared type does not steer
+    // around it: the name says PDF, so it is asked, and refuses the empty file.
+    let b = init_repo(tmp.path(), "b");
+    let (wasm, toml) = guest("basic-validator");
+    ok(&b, &["plugin", "add", s(&wasm), "--manifest", s(&toml), "--media-type", "application/pdf"]);
+    let refused = run(&b, &["import", bag.to_str().unwrap()]).fails_with_sentence();
+    assert!(refused.stderr.contains("leer.pdf") && refused.stderr.contains("basic-validator"), "{refused}");
+    assert_eq!(ok(&b, &["ls", "--json"]).json(), serde_json::json!([]), "nothing was imported");
+    // The bag itself declares plain text: only the file's name made the validator run.
+    let declared = std::fs::read_dir(bag.join("data/61.2-0815_2026"))
+        .unwrap()
+        .map(|d| d.unwrap().path().join("dokument.json"))
+        .filter_map(|p| std::fs::read(p).ok())
+        .map(|b| serde_json::from_slice::<Value>(&b).unwrap())
+        .find(|d| d.to_string().contains("leer.pdf"))
+        .unwrap();
+    assert_eq!(declared["versions"][0]["fields"]["media_type"], "text/plain", "{declared}");
+    ok(&b, &["plugin", "remove", "basic-validator"]);
+    ok(&b, &["import", bag.to_str().unwrap()]);
+    assert_eq!(ok(&b, &["ls", "--json"]).json().as_array().unwrap().len(), 1);
+}
+
+#[test]
 fn an_import_is_validated_like_an_upload_and_refused_whole() {
     let tmp = tempfile::tempdir().unwrap();
     // A bag made where no validator runs, with an empty file among others.
