@@ -615,20 +615,32 @@ impl Pipeline {
             return Ok(Some(load(repo, result).await?));
         }
         let started = Instant::now();
-        let payload = if job.size > self.limits.max_extract_bytes {
+        // An extractor that reads only the start of a file gets only that (its manifest's
+        // `max-input-bytes`), however large the file.
+        let start_only = ex.plugin.manifest().limits.max_input_bytes.filter(|n| job.size > *n);
+        let payload = if start_only.is_none() && job.size > self.limits.max_extract_bytes {
             too_large(job.size, self.limits.max_extract_bytes)
         } else {
-            let bytes = content_of(repo, job, content, self.limits.max_extract_bytes).await?;
+            let bytes = match start_only {
+                Some(n) => read_start(repo, &job.content, n).await?,
+                None => content_of(repo, job, content, self.limits.max_extract_bytes).await?,
+            };
             let r = ex.plugin.extract(&bytes, &job.media_type).await;
-            *content = Some(bytes);
+            if start_only.is_none() {
+                *content = Some(bytes);
+            }
             match r {
                 Ok(o) => {
                     let e = o.value;
+                    let mut fields: Vec<(String, String)> = e.fields.into_iter().map(|f| (f.name, f.value)).collect();
+                    if let Some(n) = start_only {
+                        fields.push(("input-bytes".into(), format!("{n} of {}", job.size)));
+                    }
                     Payload::Text {
                         pages: e.pages.iter().map(|r| (r.start, r.end)).collect(),
                         text: e.text,
                         page_numbers: Vec::new(),
-                        fields: e.fields.into_iter().map(|f| (f.name, f.value)).collect(),
+                        fields,
                         language: e.language,
                     }
                 }
@@ -878,6 +890,16 @@ async fn content_of(repo: &Repository, job: &Job, read: &mut Option<Vec<u8>>, li
         Some(bytes) => Ok(bytes),
         None => Ok(repo.read_bytes(&job.content, limit as usize).await?),
     }
+}
+
+/// The first `n` bytes of a content.
+async fn read_start(repo: &Repository, root: &Name, n: u64) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(n as usize);
+    let mut parts = repo.objects().read_range(root, 0, n).await?;
+    while let Some(part) = parts.next().await {
+        out.extend_from_slice(&part?);
+    }
+    Ok(out)
 }
 
 async fn load(repo: &Repository, result: &Name) -> Result<Derived> {

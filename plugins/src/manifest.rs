@@ -14,6 +14,7 @@
 //! timeout-ms = 5000          # per call, including instantiation
 //! max-output-bytes = 1048576 # text + fields + tags, in bytes
 //! max-fields = 256           # number of fields (and of tags)
+//! max-input-bytes = 50331652 # optional, extractors: read only the start of a file
 //! ```
 //!
 //! Parsing rejects unknown keys, so a typo (`memroy-mib`) is an error, not a silent default.
@@ -30,6 +31,8 @@ pub const MAX_TIMEOUT_MS: u64 = 600_000;
 pub const MAX_OUTPUT_BYTES: u64 = 256 * 1024 * 1024;
 /// The highest field-count limit a manifest may state.
 pub const MAX_FIELDS: u32 = 100_000;
+/// The highest input limit a manifest may state: 1 GiB.
+pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 
 /// An error in a plugin manifest.
 #[derive(Debug, thiserror::Error)]
@@ -109,11 +112,23 @@ pub struct Limits {
     pub max_output_bytes: u64,
     /// The cap on the number of fields, and separately of tags (default 256).
     pub max_fields: u32,
+    /// For an extractor that reads only the start of a file (plain text): the host gives
+    /// it at most this many bytes of a larger file, and records that it did (the field
+    /// `input-bytes`, "given of size"). A file of any size then gets the text of its start,
+    /// and neither host nor plugin holds more of it. None (the default): the whole file,
+    /// up to the node's limit for extraction.
+    pub max_input_bytes: Option<u64>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_mib: 64, timeout_ms: 5_000, max_output_bytes: 16 * 1024 * 1024, max_fields: 256 }
+        Limits {
+            memory_mib: 64,
+            timeout_ms: 5_000,
+            max_output_bytes: 16 * 1024 * 1024,
+            max_fields: 256,
+            max_input_bytes: None,
+        }
     }
 }
 
@@ -211,6 +226,17 @@ impl Manifest {
             return invalid(
                 "limits.max-output-bytes",
                 format!("must be 1 to {MAX_OUTPUT_BYTES}; got {}", l.max_output_bytes),
+            );
+        }
+        if let Some(n) = l.max_input_bytes
+            && !(1..=MAX_INPUT_BYTES).contains(&n)
+        {
+            return invalid("limits.max-input-bytes", format!("must be 1 to {MAX_INPUT_BYTES}; got {n}"));
+        }
+        if l.max_input_bytes.is_some() && self.world != World::Extractor {
+            return invalid(
+                "limits.max-input-bytes",
+                "is for extractors; validators get the start of a file anyway".into(),
             );
         }
         if l.max_fields > MAX_FIELDS {

@@ -68,6 +68,19 @@ rejects! {
     long_timeout: "timeout-ms = 2500" => "timeout-ms = 3600000", says "`limits.timeout-ms` must be 1 to 600000";
     wrong_type: "max-fields = 32" => "max-fields = \"many\"", says "max-fields";
     huge_output: "max-output-bytes = 65536" => "max-output-bytes = 1099511627776", says "`limits.max-output-bytes` must be 1 to";
+    input_limit_for_an_enricher: "max-fields = 32" => "max-fields = 32\nmax-input-bytes = 1024", says "`limits.max-input-bytes` is for extractors";
+}
+
+#[test]
+fn an_extractor_may_read_only_the_start_of_a_file() {
+    let extractor = FULL.replace("\"enricher\"", "\"extractor\"");
+    assert_eq!(Manifest::from_toml(&extractor).unwrap().limits.max_input_bytes, None, "the whole file by default");
+    let start = extractor.replace("max-fields = 32", "max-fields = 32\nmax-input-bytes = 4096");
+    assert_eq!(Manifest::from_toml(&start).unwrap().limits.max_input_bytes, Some(4096));
+    for bad in ["0", "2147483648"] {
+        let e = Manifest::from_toml(&start.replace("4096", bad)).unwrap_err().to_string();
+        assert!(e.contains("`limits.max-input-bytes` must be 1 to 1073741824"), "{e}");
+    }
 }
 
 #[test]

@@ -57,5 +57,5 @@ pub fn hostile(host: &PluginHost, limits: Limits) -> Plugin {
 
 /// Small limits that make hostile calls end fast.
 pub fn tight() -> Limits {
-    Limits { memory_mib: 32, timeout_ms: 300, max_output_bytes: 1024 * 1024, max_fields: 256 }
+    Limits { memory_mib: 32, timeout_ms: 300, max_output_bytes: 1024 * 1024, max_fields: 256, max_input_bytes: None }
 }

@@ -17,23 +17,50 @@ struct Txt;
 
 /// Bytes of a file that are read. Search indexes the first 4 MiB of a text and the host
 /// takes at most the manifest's `max-output-bytes` (64 MiB) from this extractor: a larger
-/// file yields its first part, marked, instead of no text at all.
+/// file yields its first part, marked, instead of no text at all. The manifest's
+/// `max-input-bytes` is the same, so that the host gives no more than this (and marks the
+/// result itself); a host that gives more has it cut here.
 pub const MAX_INPUT_BYTES: usize = 48 << 20;
+
+/// Whether `content` starts with a UTF-16 byte order mark.
+fn utf16(content: &[u8]) -> bool {
+    content.starts_with(b"\xFF\xFE") || content.starts_with(b"\xFE\xFF")
+}
 
 /// Where to cut `content` at [`MAX_INPUT_BYTES`]: for text that may be UTF-8, before the
 /// character the limit falls into (a cut inside one would make the rest look like
 /// Windows-1252); UTF-16 (a byte order mark) at an even offset, which the limit is.
 fn cut_at(content: &[u8]) -> usize {
     let limit = MAX_INPUT_BYTES.min(content.len());
-    let utf16 = content.starts_with(b"\xFF\xFE") || content.starts_with(b"\xFE\xFF");
     let mut end = limit;
     // A UTF-8 character has at most three continuation bytes; further back it is not UTF-8.
-    if !utf16 {
+    if !utf16(content) {
         while end > limit.saturating_sub(3) && end < content.len() && content[end] & 0xC0 == 0x80 {
             end -= 1;
         }
     }
     end
+}
+
+/// Where the last complete UTF-8 character of `content` ends: before a sequence the end
+/// of `content` cut short (a host's `max-input-bytes` may cut inside a character), else
+/// at the end. Bytes that are not UTF-8 at all are left alone.
+fn complete_end(content: &[u8]) -> usize {
+    let len = content.len();
+    for i in (len.saturating_sub(4)..len).rev() {
+        let b = content[i];
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        let needed = match b {
+            0xF0..=0xF7 => 4,
+            0xE0..=0xEF => 3,
+            0xC2..=0xDF => 2,
+            _ => 1,
+        };
+        return if i + needed > len { i } else { len };
+    }
+    len
 }
 
 impl Guest for Txt {
@@ -46,6 +73,10 @@ impl Guest for Txt {
             // The rest of the copy the host made is given back before decoding copies it.
             content.shrink_to_fit();
             log(Level::Warn, &format!("only the first {} of {size} bytes are read", content.len()));
+        } else if size == MAX_INPUT_BYTES && !utf16(&content) {
+            // Given exactly the limit: the host may have cut here, perhaps inside a
+            // character, which would make the whole text look like Windows-1252.
+            content.truncate(complete_end(&content));
         }
         let decoded = decode(&content, charset.as_deref()).map_err(|e| Failure::Malformed(e.to_string()))?;
         if decoded.replaced > 0 {
@@ -98,7 +129,23 @@ export!(Txt);
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_INPUT_BYTES, cut_at, extract};
+    use super::{MAX_INPUT_BYTES, complete_end, cut_at, extract};
+
+    #[test]
+    fn a_file_given_cut_at_the_limit_loses_the_character_cut_short() {
+        assert_eq!(complete_end("aü".as_bytes()), 3);
+        assert_eq!(complete_end(&"aü".as_bytes()[..2]), 1);
+        assert_eq!(complete_end(&"a€".as_bytes()[..3]), 1);
+        assert_eq!(complete_end(&"a😀".as_bytes()[..4]), 1);
+        assert_eq!(complete_end("a😀".as_bytes()), 5);
+        assert_eq!(complete_end(b"abc\xFC"), 4, "Latin-1 is left alone");
+        // At the limit, a cut ü is left out and the rest still reads as UTF-8.
+        let mut content = vec![b'a'; MAX_INPUT_BYTES - 1];
+        content.push("ü".as_bytes()[0]);
+        let e = extract(content, "text/plain".into()).unwrap();
+        assert_eq!(e.text.len(), MAX_INPUT_BYTES - 1);
+        assert!(e.fields.iter().any(|f| f.name == "encoding" && f.value == "utf-8"), "still read as UTF-8");
+    }
 
     #[test]
     fn a_large_file_is_cut_before_the_character_the_limit_falls_into() {
