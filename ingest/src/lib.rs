@@ -16,7 +16,8 @@
 //! journal op keyed by content root and producer (plugin name, version and component
 //! digest, or the OCR engine's version), so a reindex or another node never repeats work.
 //!
-//! Code map: `pipeline` (the stages), `registry` (plugins installed in the repository),
+//! Code map: `pipeline` (the stages; `pipeline::retry` what is missing or failed, run in
+//! batches; `pipeline::view` a version's results put together), `registry` (plugins installed in the repository),
 //! `ocr` (the subprocess), `derived` (the stored result document), `builtin` (the
 //! embedded extractors).
 
