@@ -35,6 +35,7 @@ fn find_marks(text: &str, hl: &Highlight, tokenizer: &mut GermanTokenizer) -> Ve
     if !hl.prefixes.is_empty() || !hl.fuzzy.is_empty() {
         // Wildcards and fuzzy words are decided on each word's folded form: every word.
         marker.take(tokenizer.token_stream(text), 0);
+        marker.keep_phrases();
         return marker.marks;
     }
     // Only stems to find, and most words hold none. The analysis makes of a word the stems
@@ -78,6 +79,7 @@ fn find_marks(text: &str, hl: &Highlight, tokenizer: &mut GermanTokenizer) -> Ve
             marker.take(tokenizer.token_stream(&text[w.start..end]), w.start);
         }
     }
+    marker.keep_phrases();
     marker.marks
 }
 
@@ -176,6 +178,38 @@ impl<'h> Marker<'h> {
                 }
             }
         }
+    }
+}
+
+impl Marker<'_> {
+    /// Drops the marks of stems the query has only inside phrases where they do not stand
+    /// in such a phrase: `17/3` marks `17/3`, not every `3` of the text. Words of a phrase
+    /// stand together when only spaces and punctuation (at most a few) lie between them.
+    fn keep_phrases(&mut self) {
+        let hl = self.hl;
+        let phrase_only =
+            |stem: &str| !hl.single.contains(stem) && hl.phrases.iter().any(|p| p.iter().any(|s| s == stem));
+        let stem_of = |m: &Mark| self.seen.get(m.term).copied().filter(|_| m.term < 1_000);
+        let marks = &self.marks;
+        let mut keep: Vec<bool> = marks.iter().map(|m| stem_of(m).is_none_or(|s| !phrase_only(s))).collect();
+        if keep.iter().all(|k| *k) {
+            return;
+        }
+        let together = |a: &Mark, b: &Mark| {
+            b.from >= a.to && b.from - a.to <= 4 && self.text[a.to..b.from].chars().all(|c| !c.is_alphanumeric())
+        };
+        for phrase in hl.phrases.iter().filter(|p| p.len() > 1) {
+            for start in 0..marks.len().saturating_sub(phrase.len() - 1) {
+                let run = &marks[start..start + phrase.len()];
+                let stands = run.iter().zip(phrase).all(|(m, want)| stem_of(m) == Some(want.as_str()))
+                    && run.windows(2).all(|w| together(&w[0], &w[1]));
+                if stands {
+                    keep[start..start + phrase.len()].iter_mut().for_each(|k| *k = true);
+                }
+            }
+        }
+        let mut keep = keep.into_iter();
+        self.marks.retain(|_| keep.next().unwrap_or(true));
     }
 }
 
@@ -313,6 +347,28 @@ mod tests {
     fn marks_words_and_compounds_and_escapes_html() {
         let s = snippet("Die <Windkraftanlagengenehmigung> & die Genehmigungen.", &hl(&["Genehmigung"]));
         assert_eq!(s, "Die &lt;<mark>Windkraftanlagengenehmigung</mark>&gt; &amp; die <mark>Genehmigungen</mark>.");
+    }
+
+    #[test]
+    fn words_only_a_phrase_has_are_marked_where_the_phrase_stands() {
+        let text = "Flur 3, Flurstück 17/3 und 17/4; Anzahl 3 Anlagen, vom 12.03.2026.";
+        let phrase = |words: &[&str]| {
+            let stems: Vec<String> = words.iter().map(|w| crate::analysis::stem(&fold(w))).collect();
+            Highlight { stems: stems.iter().cloned().collect(), phrases: vec![stems], ..Highlight::default() }
+        };
+        assert_eq!(
+            snippet(text, &phrase(&["17", "3"])),
+            "Flur 3, Flurstück <mark>17</mark>/<mark>3</mark> und 17/4; Anzahl 3 Anlagen, vom 12.03.2026."
+        );
+        let dated = snippet(text, &phrase(&["12", "03", "2026"]));
+        assert!(dated.ends_with("Anzahl 3 Anlagen, vom <mark>12</mark>.<mark>03</mark>.<mark>2026</mark>."), "{dated}");
+        assert_eq!(dated.matches("<mark>").count(), 3, "{dated}");
+        // A word also searched on its own is marked everywhere.
+        let mut both = phrase(&["17", "3"]);
+        both.single.insert("3".into());
+        let marked = snippet(text, &both);
+        assert_eq!(marked.matches("<mark>3</mark>").count(), 3, "{marked}");
+        assert_eq!(marked.matches("<mark>17</mark>").count(), 1, "{marked}");
     }
 
     #[test]

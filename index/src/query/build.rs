@@ -40,6 +40,12 @@ const MAX_SCORED_WILDCARD_TERMS: usize = 64;
 pub(crate) struct Highlight {
     /// Stems of query words and phrase words.
     pub stems: HashSet<String>,
+    /// Stems of the words searched on their own (not only inside a phrase).
+    pub single: HashSet<String>,
+    /// Phrases (quoted words, and what one word of the query splits into, `17/3` or
+    /// `12.03.2026`), as stems: a stem that only phrases have is marked only where the
+    /// phrase stands, not at every `3`.
+    pub phrases: Vec<Vec<String>>,
     /// Folded prefixes of wildcard words.
     pub prefixes: Vec<String>,
     /// Words matched fuzzily: folded, stemmed, and the distance (the query matches the
@@ -211,6 +217,7 @@ impl Builder<'_> {
         let f = self.fields;
         if !negated {
             self.highlight.stems.insert(t.stem.clone());
+            self.highlight.single.insert(t.stem.clone());
         }
         // The exact field holds the folded words of the same texts, cut into words by the
         // same tokenizer, so a document with the folded word also has its stem in one of
@@ -262,7 +269,7 @@ impl Builder<'_> {
         // (Only splits whose two stems the index has at all are asked of the scope.)
         splits.extend(vocabulary_splits(&t.folded).into_iter().filter(|p| p.iter().all(|t| self.has_stem(&t.stem))));
         for parts in splits {
-            let marked = self.highlight.stems.clone();
+            let marked = (self.highlight.stems.clone(), self.highlight.single.clone());
             let all_parts = all_of(parts.iter().map(|p| self.stems(p, negated)).collect());
             if any_match(self.searcher, all_parts.as_ref())? {
                 self.substitute(
@@ -272,7 +279,7 @@ impl Builder<'_> {
                 );
                 return Ok(all_parts);
             }
-            self.highlight.stems = marked;
+            (self.highlight.stems, self.highlight.single) = marked;
         }
         // Similar words (a typo), each searched as if typed, so that hits rank by BM25 as
         // for the word meant; the most frequent first. Sought among the words as written
@@ -373,6 +380,7 @@ impl Builder<'_> {
     fn phrase_of(&mut self, tokens: &[QueryToken], fields: &[(Field, f32)], negated: bool) -> Q {
         if !negated {
             self.highlight.stems.extend(tokens.iter().map(|t| t.stem.clone()));
+            self.highlight.phrases.push(tokens.iter().map(|t| t.stem.clone()).collect());
         }
         any_of(
             fields
@@ -492,6 +500,7 @@ impl Builder<'_> {
                 }
                 if !negated {
                     self.highlight.stems.extend(tokens.iter().map(|t| t.stem.clone()));
+                    self.highlight.single.extend(tokens.iter().map(|t| t.stem.clone()));
                 }
                 all_of(tokens.iter().map(|t| term(field, &t.stem)).collect())
             }
