@@ -6,6 +6,7 @@
 //! query matches only that compound (unless no readable text has it: then the query
 //! builder asks for its [`compound_parts`]).
 
+pub mod abbrev;
 mod compound;
 mod fold;
 mod words;

@@ -32,6 +32,9 @@ const BOOST_FUZZY: f32 = 0.5;
 /// A document dated the day a query names (a constant score): above one whose text cites
 /// the day, whose rare number tokens score about 5 by BM25.
 const BOOST_DATED: f32 = 8.0;
+/// What a word stands for or abbreviates (`WEA` for `Windenergieanlage`) counts less than
+/// the word as typed.
+const BOOST_ABBREV: f32 = 0.7;
 /// How many of a wildcard's words (the most frequent) score by BM25; all of them match.
 const MAX_SCORED_WILDCARD_TERMS: usize = 64;
 
@@ -189,16 +192,29 @@ impl Builder<'_> {
         match tokens.len() {
             0 => Ok(None),
             1 => {
-                let one = self.single(&tokens[0], negated)?;
+                let mut any = vec![self.single(&tokens[0], negated)?];
                 // `WEA5` also finds `WEA 5`.
                 let apart = analysis::letters_and_digits(&tokens[0].folded);
-                if apart.is_empty() {
-                    return Ok(Some(one));
-                }
                 let f = self.fields;
                 let fields = [(f.head, BOOST_HEAD), (f.body, BOOST_BODY), (f.ctx, BOOST_CTX)];
-                let spaced = self.phrase_of(&apart, &fields, negated);
-                Ok(Some(any_of(vec![one, spaced])))
+                if !apart.is_empty() {
+                    any.push(self.phrase_of(&apart, &fields, negated));
+                }
+                // `WEA` also finds `Windenergieanlage`, and the other way round.
+                for form in analysis::abbrev::others(&tokens[0]) {
+                    let q = match (&form.joined, form.tokens.as_slice()) {
+                        (None, [one]) => self.stems(one, negated),
+                        (joined, words) => {
+                            let phrase = self.phrase_of(words, &fields, negated);
+                            match joined {
+                                Some(j) => any_of(vec![phrase, self.stems(j, negated)]),
+                                None => phrase,
+                            }
+                        }
+                    };
+                    any.push(boost(q, BOOST_ABBREV));
+                }
+                Ok(Some(if any.len() == 1 { any.pop().expect("one") } else { any_of(any) }))
             }
             _ => {
                 let f = self.fields;
