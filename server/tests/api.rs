@@ -189,6 +189,58 @@ fn upload_download_versions_history_and_feed() {
         .send()
         .unwrap();
     assert_problem(other_file, 422, "idempotency-key-reused");
+    // Other bytes of the very same length: refused too, once the body is read and compared.
+    let same_length = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?file_name=brief.txt")))
+        .bearer_auth(&admin)
+        .header("idempotency-key", "upload-42")
+        .body("Sehr geehrte Damen und Herrxn")
+        .send()
+        .unwrap();
+    assert_problem(same_length, 422, "idempotency-key-reused");
+    // A replay carries the Location of the first answer.
+    let again = post();
+    assert_eq!(again.headers()["idempotent-replay"], "true");
+    let location = again.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, format!("/api/v1/dokumente/{}", again.json::<Value>().unwrap()["id"].as_str().unwrap()));
+    // Multipart fields are part of the request: another date of the same length is refused.
+    let form = |received: &str| {
+        let file = reqwest::blocking::multipart::Part::bytes(b"Eingangsvermerk".to_vec()).file_name("vermerk.txt");
+        reqwest::blocking::multipart::Form::new().part("file", file).text("received", received.to_string())
+    };
+    let post_form = |received: &str| {
+        c.post(s.url(&format!("/akten/{akte}/dokumente")))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "form-1")
+            .multipart(form(received))
+            .send()
+            .unwrap()
+    };
+    let first_form = post_form("2026-03-01");
+    assert_eq!(first_form.status(), 201);
+    let id = first_form.json::<Value>().unwrap()["id"].clone();
+    assert_problem(post_form("2026-03-02"), 422, "idempotency-key-reused");
+    let same_form = post_form("2026-03-01");
+    assert_eq!((same_form.status().as_u16(), same_form.json::<Value>().unwrap()["id"].clone()), (201, id));
+    // The same bytes once streamed without a length and once with one: one upload.
+    let framed = |sized: bool| {
+        let bytes: &'static [u8] = b"Aktenvermerk zur Ortsbesichtigung";
+        let body = match sized {
+            true => reqwest::blocking::Body::from(bytes),
+            false => reqwest::blocking::Body::new(std::io::Cursor::new(bytes)),
+        };
+        c.post(s.url(&format!("/akten/{akte}/dokumente?file_name=vermerk-ort.txt")))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "framed-1")
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    let chunked = framed(false);
+    assert_eq!(chunked.status(), 201);
+    let sized = framed(true);
+    assert_eq!(sized.status(), 201, "a retry with a length replays the chunked upload");
+    assert_eq!(sized.json::<Value>().unwrap()["id"], chunked.json::<Value>().unwrap()["id"]);
     // While the first request with a key still runs (its body still arriving), a second
     // one with the key is refused with 409; the first then creates one Dokument, and a
     // retry after it replays that one.
@@ -373,8 +425,9 @@ fn upload_download_versions_history_and_feed() {
 
     // Metrics count what happened.
     let m = c.get(format!("{}/metrics", s.base)).send().unwrap().text().unwrap();
-    // Four uploads above, the one that held its Idempotency-Key while slow, the PDF as HTML.
-    assert!(m.contains("akte_uploads_total 6"), "{m}");
+    // Four uploads above, a form and a framed one under keys, the one that held its
+    // Idempotency-Key while slow, the PDF as HTML.
+    assert!(m.contains("akte_uploads_total 8"), "{m}");
     assert!(
         m.contains("akte_http_requests_total{method=\"POST\",route=\"/api/v1/akten/{id}/dokumente\",status=\"201\"}")
     );

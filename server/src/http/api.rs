@@ -443,8 +443,11 @@ pub async fn create_akte(
     let id = Uuid::now_v7();
     {
         let mut repo = app.repo.write().await;
-        if repo.catalog().state.aktenzeichen.contains_key(&body.aktenzeichen) {
-            return Err(ApiError::conflict(format!("The Aktenzeichen {} is already in use", body.aktenzeichen)));
+        if let Some(holder) = repo.catalog().state.aktenzeichen.get(&body.aktenzeichen) {
+            return Err(ApiError::conflict(format!(
+                "The Aktenzeichen {} is already used by Akte {holder}",
+                body.aktenzeichen
+            )));
         }
         known_plan_code(repo.catalog(), &fields)?;
         repo.actor = who.actor.clone();
@@ -453,7 +456,7 @@ pub async fn create_akte(
     app.sync_wake.notify_one();
     let r = created(id, &format!("/api/v1/akten/{id}"));
     if let Some(guard) = key {
-        guard.answer(StatusCode::CREATED, json!({"id": id}));
+        guard.answer(StatusCode::CREATED, json!({"id": id}), Some(format!("/api/v1/akten/{id}")), None);
     }
     Ok(r)
 }

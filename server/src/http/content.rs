@@ -32,7 +32,7 @@ use super::{
     api::{ensure_open, visible},
     auth::{Action, Caller},
     extract::{Id, Q},
-    idempotency::{IdempotencyGuard, claim_key, idempotency_key},
+    idempotency::{IdempotencyGuard, UploadKey, idempotency_key},
     problem::{ApiError, ApiResult},
     schema,
     views::{DokumentView, VersionView, dokument_view, version_view},
@@ -50,10 +50,11 @@ pub fn routes() -> Router<Arc<App>> {
 // ---------------------------------------------------------------------------------------
 // Upload
 
-/// An upload's fingerprint: its query (file name, title, type, Vorgang …) and the kind of
-/// body. Not the bytes, which arrive after the claim; not the multipart boundary, which a
-/// client draws anew for a retry.
-fn upload_fingerprint(req: &Request) -> String {
+/// What is known of an upload when it starts: its query (file name, title, type, Vorgang …)
+/// and the kind of body. Not the multipart boundary, which a client draws anew for a
+/// retry, nor the length, which a retry may send otherwise (chunked once, with a length
+/// the next time); the rest is checked once the body is read ([`upload_rest`]).
+fn upload_start(req: &Request) -> String {
     let essence = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -62,13 +63,22 @@ fn upload_fingerprint(req: &Request) -> String {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    // The body's length, when the client sent one: a retry sends the same bytes (a
-    // multipart body too: curl and the usual clients keep the boundary's length), another
-    // file under a reused key almost never has the same length. (The body itself is read
-    // only as it is stored, after the key is claimed; a different file of the very same
-    // length under a reused key is still answered with the first upload.)
-    let length = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).unwrap_or("");
-    format!("{}\u{0}{essence}\u{0}{length}", req.uri().query().unwrap_or(""))
+    format!("{}\u{0}{essence}", req.uri().query().unwrap_or(""))
+}
+
+/// The rest of an upload's fingerprint, once its body is read: the file's name and type,
+/// every field given (in the query or as multipart parts) and the digest of its bytes. A
+/// retry under the same key is answered with the first upload's answer only if this is
+/// the same; other bytes or fields under a reused key are refused (422), not dropped.
+fn upload_rest(content: &ContentRef, file_name: &str, media: &str, meta: &UploadMeta) -> String {
+    let fields = serde_json::to_string(&meta.dokument_fields()).unwrap_or_default();
+    let (comment, vorgang) = (meta.comment.as_deref().unwrap_or(""), meta.vorgang.map(|v| v.to_string()));
+    format!(
+        "{file_name}\u{0}{media}\u{0}{fields}\u{0}{comment}\u{0}{}\u{0}{}\u{0}{}",
+        vorgang.unwrap_or_default(),
+        content.size,
+        content.sha256
+    )
 }
 
 /// Metadata of an upload given in the query (raw body) or as multipart fields.
@@ -354,7 +364,7 @@ fn check_file_name(name: &str) -> ApiResult<()> {
 
 #[utoipa::path(post, path = "/api/v1/akten/{id}/dokumente", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Akte id"), UploadMeta,
-        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice; the key for another request (query, media type or length differ) answers 422, a second request while the first runs 409. Remembered by this node for 24 hours, not across restarts or nodes")),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice and is answered as the first time (its body is read and compared); the key for another request (query, media type, fields or bytes differ) answers 422, a second request while the first runs 409. Remembered by this node for 24 hours, not across restarts or nodes")),
     request_body(content(
         (UploadForm = "multipart/form-data"),
         (schema::Binary = "application/octet-stream"),
@@ -369,10 +379,7 @@ pub async fn upload(
 ) -> ApiResult<Response> {
     who.require(Action::Write)?;
     let key = idempotency_key(req.headers(), &who, &format!("/akten/{akte}/dokumente"))?;
-    let key = match claim_key(&app, key, || upload_fingerprint(&req))? {
-        Ok(guard) => guard,
-        Err(replay) => return Ok(replay),
-    };
+    let key = UploadKey::claim(&app, key, upload_start(&req))?;
     let (objects, chunk_size) = {
         let repo = app.repo.read().await;
         let cat = repo.catalog();
@@ -382,6 +389,11 @@ pub async fn upload(
     };
     let mut head = Vec::new();
     let (content, file_name, media, meta) = receive(&app, objects, chunk_size, meta, req, &mut head).await?;
+    let rest = upload_rest(&content, &file_name, &media, &meta);
+    let key = match key.settle(&rest)? {
+        Ok(guard) => guard,
+        Err(replay) => return Ok(replay),
+    };
     check_file_name(&file_name)?;
     let mut fields = meta.dokument_fields();
     let stem = file_name.rsplit_once('.').map(|(s, _)| s).filter(|s| !s.is_empty()).unwrap_or(&file_name);
@@ -437,7 +449,7 @@ pub async fn upload(
         media_type: media,
         warnings,
     };
-    Ok(created(key, format!("/api/v1/dokumente/{dok}"), body))
+    Ok(created(key, rest, format!("/api/v1/dokumente/{dok}"), body))
 }
 
 /// What an upload keeps of its first bytes while it streams into the store: enough to
@@ -542,10 +554,10 @@ fn finish_upload(app: &App, content: &ContentRef) {
     app.ingest_wake.notify_one();
 }
 
-fn created(key: Option<IdempotencyGuard<'_>>, location: String, body: Uploaded) -> Response {
+fn created(key: Option<IdempotencyGuard<'_>>, rest: String, location: String, body: Uploaded) -> Response {
     let value = serde_json::to_value(&body).expect("serialises");
     if let Some(guard) = key {
-        guard.answer(StatusCode::CREATED, value.clone());
+        guard.answer(StatusCode::CREATED, value.clone(), Some(location.clone()), Some(rest));
     }
     let mut r = (StatusCode::CREATED, Json(value)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -556,7 +568,7 @@ fn created(key: Option<IdempotencyGuard<'_>>, location: String, body: Uploaded) 
 
 #[utoipa::path(post, path = "/api/v1/dokumente/{id}/versions", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id"), UploadMeta,
-        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice; the key for another request (query, media type or length differ) answers 422, a second request while the first runs 409. Remembered by this node for 24 hours, not across restarts or nodes")),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice and is answered as the first time (its body is read and compared); the key for another request (query, media type, fields or bytes differ) answers 422, a second request while the first runs 409. Remembered by this node for 24 hours, not across restarts or nodes")),
     request_body(content(
         (UploadForm = "multipart/form-data"),
         (schema::Binary = "application/octet-stream"),
@@ -571,10 +583,7 @@ pub async fn add_version(
 ) -> ApiResult<Response> {
     who.require(Action::Write)?;
     let key = idempotency_key(req.headers(), &who, &format!("/dokumente/{dok}/versions"))?;
-    let key = match claim_key(&app, key, || upload_fingerprint(&req))? {
-        Ok(guard) => guard,
-        Err(replay) => return Ok(replay),
-    };
+    let key = UploadKey::claim(&app, key, upload_start(&req))?;
     let (objects, chunk_size, last_name) = {
         let repo = app.repo.read().await;
         let cat = repo.catalog();
@@ -585,6 +594,11 @@ pub async fn add_version(
     };
     let mut head = Vec::new();
     let (content, mut file_name, mut media, meta) = receive(&app, objects, chunk_size, meta, req, &mut head).await?;
+    let rest = upload_rest(&content, &file_name, &media, &meta);
+    let key = match key.settle(&rest)? {
+        Ok(guard) => guard,
+        Err(replay) => return Ok(replay),
+    };
     if file_name.is_empty() {
         file_name = last_name.unwrap_or_default();
         media = model::media_type_settled(None, &file_name, &head);
@@ -639,7 +653,7 @@ pub async fn add_version(
         media_type: media,
         warnings,
     };
-    Ok(created(key, format!("/api/v1/dokumente/{dok}"), body))
+    Ok(created(key, rest, format!("/api/v1/dokumente/{dok}"), body))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -36,10 +36,35 @@ const IDEMPOTENCY_MAX: usize = 100_000;
 pub struct Idempotency(Mutex<HashMap<String, Claim>>);
 
 struct Claim {
+    /// What is known of the request when it starts (for an upload: its query and media
+    /// type; the bytes arrive later).
     fingerprint: String,
     /// The answer, once there is one; `None` while the first request runs.
-    answer: Option<(StatusCode, Value)>,
+    answer: Option<Answer>,
     at: Instant,
+}
+
+/// An answer remembered for a key.
+#[derive(Clone)]
+struct Answer {
+    status: StatusCode,
+    body: Value,
+    location: Option<String>,
+    /// The rest of the request's fingerprint, known once its body was read (an upload's
+    /// fields and the digest of its bytes): a retry is replayed only if its own rest is
+    /// the same.
+    rest: Option<String>,
+}
+
+impl Answer {
+    fn replay(&self) -> Response {
+        let mut r = (self.status, Json(self.body.clone())).into_response();
+        r.headers_mut().insert("idempotent-replay", HeaderValue::from_static("true"));
+        if let Some(at) = self.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+            r.headers_mut().insert(axum::http::header::LOCATION, at);
+        }
+        r
+    }
 }
 
 /// What a request with an `Idempotency-Key` may do.
@@ -48,6 +73,14 @@ pub enum Claimed<'a> {
     Fresh(IdempotencyGuard<'a>),
     /// The answer to the same request before.
     Replay(Response),
+    /// The answer to a request that started the same: replay it if the rest of this
+    /// request, once read, is the same as that one's (`rest`), else refuse the key (422).
+    Check {
+        /// The rest of the first request's fingerprint.
+        rest: String,
+        /// Its answer.
+        replay: Response,
+    },
 }
 
 /// A claimed key; dropped without [`IdempotencyGuard::answer`] (the request failed), it frees
@@ -59,11 +92,12 @@ pub struct IdempotencyGuard<'a> {
 }
 
 impl IdempotencyGuard<'_> {
-    /// Remembers the answer to the claimed key.
-    pub fn answer(mut self, status: StatusCode, body: Value) {
+    /// Remembers the answer to the claimed key: its status, body and `Location`, and for a
+    /// request whose fingerprint was known only in part when it started, the `rest`.
+    pub fn answer(mut self, status: StatusCode, body: Value, location: Option<String>, rest: Option<String>) {
         let mut map = self.owner.0.lock().expect("idempotency lock");
         if let Some(claim) = map.get_mut(&self.key) {
-            claim.answer = Some((status, body));
+            claim.answer = Some(Answer { status, body, location, rest });
             claim.at = Instant::now();
         }
         self.answered = true;
@@ -88,14 +122,15 @@ impl Idempotency {
                     "This Idempotency-Key was used for a different request; use a new key for a new request",
                 ));
             }
-            let Some((status, body)) = &claim.answer else {
+            let Some(answer) = &claim.answer else {
                 return Err(ApiError::in_progress(
                     "A request with this Idempotency-Key is still being processed; retry when it has answered",
                 ));
             };
-            let mut r = (*status, Json(body.clone())).into_response();
-            r.headers_mut().insert("idempotent-replay", HeaderValue::from_static("true"));
-            return Ok(Claimed::Replay(r));
+            return Ok(match &answer.rest {
+                Some(rest) => Claimed::Check { rest: rest.clone(), replay: answer.replay() },
+                None => Claimed::Replay(answer.replay()),
+            });
         }
         if map.len() >= IDEMPOTENCY_MAX {
             map.retain(|_, c| c.at.elapsed() < IDEMPOTENCY_TTL);
@@ -122,6 +157,7 @@ pub fn idempotency_key(headers: &HeaderMap, who: &Principal, scope: &str) -> Api
 }
 
 /// Claims the request's `Idempotency-Key`, if it has one: `Ok(Err(replay))` answers at once.
+/// For a request whose whole fingerprint is known when it starts.
 pub fn claim_key<'a>(
     app: &'a App,
     key: Option<String>,
@@ -130,6 +166,48 @@ pub fn claim_key<'a>(
     let Some(key) = key else { return Ok(Ok(None)) };
     Ok(match app.idempotency.claim(key, fingerprint())? {
         Claimed::Fresh(guard) => Ok(Some(guard)),
-        Claimed::Replay(r) => Err(r),
+        Claimed::Replay(r) | Claimed::Check { replay: r, .. } => Err(r),
     })
+}
+
+/// An upload's claim on its `Idempotency-Key`: the guard of a first request, or what a
+/// retry is checked against once its body was read ([`UploadKey::settle`]).
+pub enum UploadKey<'a> {
+    /// No key.
+    None,
+    /// The first request with the key.
+    Fresh(IdempotencyGuard<'a>),
+    /// A retry: the first request's rest and answer.
+    Retry(String, Response),
+}
+
+impl<'a> UploadKey<'a> {
+    /// Claims the key for an upload whose query and media type are `start`.
+    pub fn claim(app: &'a App, key: Option<String>, start: String) -> ApiResult<UploadKey<'a>> {
+        let Some(key) = key else { return Ok(UploadKey::None) };
+        Ok(match app.idempotency.claim(key, start)? {
+            Claimed::Fresh(guard) => UploadKey::Fresh(guard),
+            // Answered without a rest: not an upload's answer; never the same request.
+            Claimed::Replay(_) => {
+                return Err(ApiError::key_reused(
+                    "This Idempotency-Key was used for a different request; use a new key for a new request",
+                ));
+            }
+            Claimed::Check { rest, replay } => UploadKey::Retry(rest, replay),
+        })
+    }
+
+    /// Once the body is read: for a retry, its answer when `rest` (the upload's fields and
+    /// the digest of its bytes) is the first request's, else the key is refused (422);
+    /// for a first request, its guard.
+    pub fn settle(self, rest: &str) -> ApiResult<Result<Option<IdempotencyGuard<'a>>, Response>> {
+        match self {
+            UploadKey::None => Ok(Ok(None)),
+            UploadKey::Fresh(guard) => Ok(Ok(Some(guard))),
+            UploadKey::Retry(first, replay) if first == rest => Ok(Err(replay)),
+            UploadKey::Retry(..) => Err(ApiError::key_reused(
+                "This Idempotency-Key was used for an upload with other bytes or fields; use a new key for a new upload",
+            )),
+        }
+    }
 }
