@@ -306,3 +306,78 @@ fn closing_keeps_a_laufzeit_given_and_reopening_clears_it() {
     assert_eq!(patch(&archivist, json!({"laufzeit_ende": "2001-12-31"})).status(), 200, "an archivist corrects it");
     assert_eq!(ende(), "2001-12-31");
 }
+
+#[test]
+fn an_akte_takes_retention_and_appraisal_from_its_aktenplan_and_lists_follow_the_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let plan = |body: Value| {
+        let r = c.post(s.url("/aktenplan")).bearer_auth(&admin).json(&body).send().unwrap();
+        assert_eq!(r.status(), 201, "{:?}", r.text());
+    };
+    // 6 Umwelt › 61 Immissionsschutz › 61.2 Windenergie: codes not all starting with "6.".
+    plan(json!({"code": "6", "title": "Umwelt", "retention_years": 30, "appraisal": "archivwuerdig"}));
+    let six: Value = c.get(s.url("/aktenplan")).bearer_auth(&admin).send().unwrap().json().unwrap();
+    let id_of = |v: &Value, code: &str| {
+        let all = v.as_array().or_else(|| v["items"].as_array()).unwrap().clone();
+        all.iter().find(|n| n["code"] == code).unwrap()["id"].as_str().unwrap().to_string()
+    };
+    plan(json!({"code": "61", "title": "Immissionsschutz", "parent": id_of(&six, "6")}));
+    let tree: Value = c.get(s.url("/aktenplan")).bearer_auth(&admin).send().unwrap().json().unwrap();
+    plan(json!({"code": "61.2", "title": "Windenergie", "parent": id_of(&tree, "61"), "retention_years": 10}));
+
+    let under =
+        create(&c, &s, &admin, json!({"aktenzeichen": "61.2-1/2010", "title": "Windmühle", "aktenplan": "61.2"}));
+    let own = create(
+        &c,
+        &s,
+        &admin,
+        json!({"aktenzeichen": "61-2/2010", "title": "Eigene Frist", "aktenplan": "61", "retention_years": 2}),
+    );
+    let plain = create(&c, &s, &admin, json!({"aktenzeichen": "1-3/2010", "title": "Ohne Plan"}));
+    for id in [&under, &own, &plain] {
+        let r = c
+            .patch(s.url(&format!("/akten/{id}")))
+            .bearer_auth(&admin)
+            .json(&json!({"laufzeit_ende": "2010-06-30"}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(c.post(s.url(&format!("/akten/{id}/close"))).bearer_auth(&admin).send().unwrap().status(), 200);
+    }
+    let retention = |id: &str| -> Value {
+        c.get(s.url(&format!("/akten/{id}/retention"))).bearer_auth(&admin).send().unwrap().json().unwrap()
+    };
+    // The nearest node's period, and the appraisal from further up.
+    let v = retention(&under);
+    assert_eq!(
+        (&v["retention_years"], &v["retention_from"], &v["appraisal"]),
+        (&json!(10), &json!("aktenplan"), &json!("archivwuerdig")),
+        "{v}"
+    );
+    assert_eq!(v["retention_end"], "2020-12-31");
+    assert_eq!(v["deletable"], true, "{v}");
+    // The Akte's own period comes first.
+    let v = retention(&own);
+    assert_eq!(
+        (&v["retention_years"], &v["retention_from"], &v["retention_end"]),
+        (&json!(2), &json!("akte"), &json!("2012-12-31")),
+        "{v}"
+    );
+    // Without a plan and a period of its own: kept for ever.
+    let v = retention(&plain);
+    assert!(v["retention_years"].is_null() && v["deletable"] == false, "{v}");
+
+    // Listing by an Aktenplan code finds the Akten below it in the tree.
+    let listed = |code: &str| -> Vec<String> {
+        let v: Value =
+            c.get(s.url(&format!("/akten?aktenplan={code}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+        v["items"].as_array().unwrap().iter().map(|a| a["aktenzeichen"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(listed("6"), ["61.2-1/2010", "61-2/2010"]);
+    assert_eq!(listed("61.2"), ["61.2-1/2010"]);
+    s.stop();
+}

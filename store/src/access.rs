@@ -11,14 +11,21 @@ use crate::{
 /// The grants that apply to an Akte: its own `access` field, or when it has none, that of
 /// the nearest Aktenplan node above it that has one (grants per node are inherited).
 pub fn effective_access<'a>(catalog: &'a Catalog, akte: &'a Obj) -> Option<&'a serde_json::Value> {
-    if let Some(a) = akte.fields.get("access").filter(|a| !a.is_null()) {
+    inherited(catalog, akte, "access")
+}
+
+/// A field an Akte has of its own or takes from its Aktenplan: its own value, else that of
+/// the nearest node above it that has one (`access`, `retention_years`, `appraisal`: the
+/// Aktenplan carries defaults for the Akten filed under it).
+pub fn inherited<'a>(catalog: &'a Catalog, akte: &'a Obj, key: &str) -> Option<&'a serde_json::Value> {
+    if let Some(a) = akte.fields.get(key).filter(|a| !a.is_null()) {
         return Some(a);
     }
     let code = akte.text("aktenplan")?;
     let mut at = catalog.all(ObjKind::Aktenplan).find(|n| n.text("code") == Some(code));
     let mut depth = 0;
     while let Some(node) = at {
-        if let Some(a) = node.fields.get("access").filter(|a| !a.is_null()) {
+        if let Some(a) = node.fields.get(key).filter(|a| !a.is_null()) {
             return Some(a);
         }
         depth += 1;

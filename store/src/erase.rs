@@ -79,7 +79,8 @@ pub fn closed_on(catalog: &Catalog, akte: &Obj) -> Option<time::Date> {
 /// is not closed or kept for ever.
 pub fn retention_end(catalog: &Catalog, akte: &Obj) -> Option<time::Date> {
     let closed = closed_on(catalog, akte)?;
-    let years = akte.fields.get("retention_years").and_then(Value::as_u64)?;
+    // The Akte's own period, else its Aktenplan node's default.
+    let years = crate::access::inherited(catalog, akte, "retention_years").and_then(Value::as_u64)?;
     let year = closed.year().saturating_add(i32::try_from(years).unwrap_or(9000)).min(9999);
     time::Date::from_calendar_date(year, time::Month::December, 31).ok()
 }

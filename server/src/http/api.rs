@@ -164,6 +164,24 @@ fn created(id: Uuid, at: &str) -> Response {
     r
 }
 
+/// The codes of the Aktenplan node `code` and of every node below it in the tree (`6`
+/// holds `61` and `61.2`, whose codes do not all start with `6.`).
+fn codes_below(cat: &akte_store::catalog::Catalog, code: &str) -> std::collections::HashSet<String> {
+    let nodes: Vec<&akte_store::catalog::Obj> = cat.all(ObjKind::Aktenplan).collect();
+    let mut ids: Vec<Uuid> = nodes.iter().filter(|n| n.text("code") == Some(code)).map(|n| n.id).collect();
+    let mut codes: std::collections::HashSet<String> = std::collections::HashSet::from([code.to_string()]);
+    let mut seen: std::collections::HashSet<Uuid> = ids.iter().copied().collect();
+    while let Some(id) = ids.pop() {
+        for child in nodes.iter().filter(|n| n.parent == Some(id)) {
+            if seen.insert(child.id) {
+                codes.extend(child.text("code").map(str::to_string));
+                ids.push(child.id);
+            }
+        }
+    }
+    codes
+}
+
 fn to_map<T: Serialize>(v: &T) -> Map<String, Value> {
     match serde_json::to_value(v) {
         Ok(Value::Object(m)) => m.into_iter().filter(|(_, v)| !v.is_null()).collect(),
@@ -381,6 +399,7 @@ pub async fn list_akten(
     let cat = repo.catalog();
     let mut items = Vec::new();
     let mut next = None;
+    let below = q.aktenplan.as_deref().map(|code| codes_below(cat, code));
     // Ids are UUIDv7: the order of creation, and stable under concurrent inserts elsewhere.
     for a in cat
         .state
@@ -395,9 +414,10 @@ pub async fn list_akten(
         if a.kind != ObjKind::Akte || !who.sees(cat, a) {
             continue;
         }
-        if let Some(code) = &q.aktenplan {
+        if let (Some(code), Some(below)) = (&q.aktenplan, &below) {
             let c = a.text("aktenplan").unwrap_or_default();
-            if !(c == code || c.starts_with(&format!("{code}.")) || c.starts_with(&format!("{code}-"))) {
+            let by_name = c == code || c.starts_with(&format!("{code}.")) || c.starts_with(&format!("{code}-"));
+            if !by_name && !below.contains(c) {
                 continue;
             }
         }

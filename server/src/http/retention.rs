@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use akte_store::{catalog::Tombstone, erase, model::ObjKind};
+use akte_store::{access, catalog::Tombstone, erase, model::ObjKind};
 use axum::{Json, Router, extract::State, routing::get};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -38,8 +38,14 @@ pub struct RetentionView {
     pub akte_id: Uuid,
     /// The day it was closed (`laufzeit_ende`, else the day of closing), if closed.
     pub closed: Option<String>,
-    /// Retention in years after the end of the year of closing; absent: kept for ever.
+    /// Retention in years after the end of the year of closing: the Akte's own, else its
+    /// Aktenplan node's default; absent: kept for ever.
     pub retention_years: Option<u64>,
+    /// Where `retention_years` comes from: `akte` or `aktenplan`.
+    pub retention_from: Option<String>,
+    /// The appraisal (`archivwuerdig`, `vernichten`, `pruefen`): the Akte's own, else its
+    /// Aktenplan node's.
+    pub appraisal: Option<String>,
     /// The last day of retention.
     pub retention_end: Option<String>,
     /// Whether a legal hold is set.
@@ -65,7 +71,12 @@ pub async fn retention(
     Ok(Json(RetentionView {
         akte_id: id,
         closed: erase::closed_on(cat, a).map(|d| d.to_string()),
-        retention_years: a.fields.get("retention_years").and_then(Value::as_u64),
+        retention_years: access::inherited(cat, a, "retention_years").and_then(Value::as_u64),
+        retention_from: access::inherited(cat, a, "retention_years").map(|_| {
+            let own = a.fields.get("retention_years").is_some_and(|v| !v.is_null());
+            (if own { "akte" } else { "aktenplan" }).to_string()
+        }),
+        appraisal: access::inherited(cat, a, "appraisal").and_then(Value::as_str).map(str::to_string),
         retention_end: erase::retention_end(cat, a).map(|d| d.to_string()),
         legal_hold: a.fields.get("legal_hold").and_then(Value::as_bool) == Some(true),
         deletable: check.is_ok(),
