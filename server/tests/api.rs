@@ -874,3 +874,67 @@ fn a_new_version_brings_its_metadata() {
 fn uuid_of(n: u8) -> String {
     format!("00000000-0000-7000-8000-0000000000{n:02x}")
 }
+
+#[test]
+fn versions_take_if_match_and_vorgaenge_open_and_close_like_akten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let clerk = token(&data, "clerk", "test-clerk", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let akte = create_akte(&c, &s, &admin, "61.2-0900/2026", "Windpark Vorgangstest");
+    let up = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?file_name=bescheid.txt")))
+        .bearer_auth(&admin)
+        .body("Bescheid, erste Fassung")
+        .send()
+        .unwrap();
+    let dok = up.json::<Value>().unwrap()["id"].as_str().unwrap().to_string();
+
+    // Two clients add a version to the Dokument they saw: the second is told it changed.
+    let seen = c.get(s.url(&format!("/dokumente/{dok}"))).bearer_auth(&admin).send().unwrap();
+    let tag = seen.headers()["etag"].to_str().unwrap().to_string();
+    let add = |body: &'static str| {
+        c.post(s.url(&format!("/dokumente/{dok}/versions?file_name=bescheid.txt")))
+            .bearer_auth(&admin)
+            .header("if-match", &tag)
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    assert_eq!(add("Bescheid, zweite Fassung").status(), 201);
+    assert_problem(add("Bescheid, andere zweite Fassung"), 412, "stale");
+    let versions: Value =
+        c.get(s.url(&format!("/dokumente/{dok}/versions"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(versions.as_array().unwrap().len(), 2, "{versions}");
+
+    // A Vorgang closed by mistake is reopened by an admin, not a clerk.
+    let v = c
+        .post(s.url(&format!("/akten/{akte}/vorgaenge")))
+        .bearer_auth(&admin)
+        .json(&json!({"title": "Beteiligung"}))
+        .send()
+        .unwrap();
+    let vorgang = v.json::<Value>().unwrap()["id"].as_str().unwrap().to_string();
+    let post = |t: &str, path: &str| c.post(s.url(path)).bearer_auth(t).send().unwrap();
+    assert_eq!(post(&clerk, &format!("/vorgaenge/{vorgang}/close")).status(), 200);
+    // An upload into the closed Vorgang named in the query is refused before its bytes.
+    let into_closed = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?file_name=spaet.txt&vorgang={vorgang}")))
+        .bearer_auth(&admin)
+        .body(vec![b'x'; 1 << 20])
+        .send()
+        .unwrap();
+    assert_problem(into_closed, 409, "closed");
+    assert_problem(post(&clerk, &format!("/vorgaenge/{vorgang}/reopen")), 403, "forbidden");
+    let reopened = post(&admin, &format!("/vorgaenge/{vorgang}/reopen"));
+    assert_eq!(reopened.status(), 200);
+    assert_eq!(reopened.json::<Value>().unwrap()["status"], "offen");
+    // In a closed Akte, a Vorgang neither closes nor reopens.
+    assert_eq!(post(&admin, &format!("/akten/{akte}/close")).status(), 200);
+    assert_problem(post(&admin, &format!("/vorgaenge/{vorgang}/close")), 409, "closed");
+    let now: Value = c.get(s.url(&format!("/vorgaenge/{vorgang}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(now["status"], "offen");
+    s.stop();
+}

@@ -44,6 +44,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/akten/{id}/vorgaenge", get(list_vorgaenge).post(create_vorgang))
         .route("/vorgaenge/{id}", get(get_vorgang).patch(update_vorgang))
         .route("/vorgaenge/{id}/close", post(close_vorgang))
+        .route("/vorgaenge/{id}/reopen", post(reopen_vorgang))
         .route("/dokumente/{id}", get(get_dokument).patch(update_dokument))
 }
 
@@ -522,11 +523,12 @@ pub async fn set_status(
         if obj.text("status").unwrap_or("offen") == status {
             return Err(ApiError::conflict(format!("The {} is already {status}", kind.label())));
         }
-        if status == "offen" {
-            // Reopening: nothing above may be closed.
-            if let Some(p) = obj.parent {
-                ensure_open(repo.catalog(), p)?;
-            }
+        // Reopening needs nothing above closed; a Vorgang of a closed Akte is not closed
+        // either (nothing in a closed Akte changes).
+        if (status == "offen" || kind == ObjKind::Vorgang)
+            && let Some(p) = obj.parent
+        {
+            ensure_open(repo.catalog(), p)?;
         }
     }
     let mut fields = Map::new();
@@ -674,6 +676,19 @@ pub async fn close_vorgang(
 ) -> ApiResult<Response> {
     who.require(Action::Close)?;
     set_status(&app, &who, id, ObjKind::Vorgang, "zda", &headers).await?;
+    get_vorgang(State(app), Caller(who), Id(id)).await
+}
+
+#[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/reopen", tag = "Vorgänge",
+    params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView)))]
+pub async fn reopen_vorgang(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    who.require(Action::Admin)?;
+    set_status(&app, &who, id, ObjKind::Vorgang, "offen", &headers).await?;
     get_vorgang(State(app), Caller(who), Id(id)).await
 }
 

@@ -385,6 +385,11 @@ pub async fn upload(
         let cat = repo.catalog();
         visible(cat, &who, akte, ObjKind::Akte)?;
         ensure_open(cat, akte)?;
+        // A Vorgang named in the query is checked before the bytes arrive (one named in
+        // the form, after; both again at the commit).
+        if let Some(v) = meta.vorgang {
+            vorgang_in(cat, &who, akte, v)?;
+        }
         (repo.objects().clone(), repo.chunk_size)
     };
     let mut head = Vec::new();
@@ -413,13 +418,7 @@ pub async fn upload(
         let mut repo = app.repo.write().await;
         let cat = repo.catalog();
         let parent = match meta.vorgang {
-            Some(v) => {
-                let vg = visible(cat, &who, v, ObjKind::Vorgang)?;
-                if vg.akte != Some(akte) {
-                    return Err(ApiError::invalid(format!("The Vorgang {v} is not in Akte {akte}")));
-                }
-                v
-            }
+            Some(v) => vorgang_in(cat, &who, akte, v)?,
             None => akte,
         };
         // Checked again: the Akte may have been closed while the bytes arrived.
@@ -450,6 +449,21 @@ pub async fn upload(
         warnings,
     };
     Ok(created(key, rest, format!("/api/v1/dokumente/{dok}"), body))
+}
+
+/// The Vorgang `v` an upload goes into: visible to the caller, in Akte `akte`, open.
+fn vorgang_in(
+    cat: &akte_store::catalog::Catalog,
+    who: &super::auth::Principal,
+    akte: Uuid,
+    v: Uuid,
+) -> ApiResult<Uuid> {
+    let vg = visible(cat, who, v, ObjKind::Vorgang)?;
+    if vg.akte != Some(akte) {
+        return Err(ApiError::invalid(format!("The Vorgang {v} is not in Akte {akte}")));
+    }
+    ensure_open(cat, v)?;
+    Ok(v)
 }
 
 /// What an upload keeps of its first bytes while it streams into the store: enough to
@@ -584,10 +598,20 @@ pub async fn add_version(
     who.require(Action::Write)?;
     let key = idempotency_key(req.headers(), &who, &format!("/dokumente/{dok}/versions"))?;
     let key = UploadKey::claim(&app, key, upload_start(&req))?;
+    // `If-Match` (the Dokument's ETag) before the bytes are read, and again at the commit:
+    // two clients that both add a version to what they saw do not both win.
+    let if_match = req.headers().get(header::IF_MATCH).cloned();
+    let precondition = |obj: &Obj| {
+        let mut h = axum::http::HeaderMap::new();
+        if let Some(v) = &if_match {
+            h.insert(header::IF_MATCH, v.clone());
+        }
+        super::api::check_if_match(&h, obj)
+    };
     let (objects, chunk_size, last_name) = {
         let repo = app.repo.read().await;
         let cat = repo.catalog();
-        visible(cat, &who, dok, ObjKind::Dokument)?;
+        precondition(visible(cat, &who, dok, ObjKind::Dokument)?)?;
         ensure_open(cat, dok)?;
         let last = cat.latest_version(&dok).and_then(|v| v.text("file_name")).map(str::to_string);
         (repo.objects().clone(), repo.chunk_size, last)
@@ -627,6 +651,9 @@ pub async fn add_version(
     let number = {
         let mut repo = app.repo.write().await;
         ensure_open(repo.catalog(), dok)?;
+        if let Some(now) = repo.catalog().get(&dok) {
+            precondition(now)?;
+        }
         repo.actor = who.actor.clone();
         let mut changes = vec![Change::Create {
             kind: ObjKind::Version,

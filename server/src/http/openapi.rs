@@ -94,6 +94,7 @@ impl utoipa::Modify for Security {
         super::api::get_vorgang,
         super::api::update_vorgang,
         super::api::close_vorgang,
+        super::api::reopen_vorgang,
         super::api::get_dokument,
         super::api::update_dokument,
         super::content::list_dokumente,
