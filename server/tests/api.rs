@@ -881,6 +881,7 @@ fn versions_take_if_match_and_vorgaenge_open_and_close_like_akten() {
     let data = init_repo(tmp.path(), "a");
     let admin = token(&data, "admin", "test-admin", &[]);
     let clerk = token(&data, "clerk", "test-clerk", &[]);
+    let reader = token(&data, "reader", "test-reader", &[]);
     let s = Server::start(&data, false, &[]);
     let c = client();
     let akte = create_akte(&c, &s, &admin, "61.2-0900/2026", "Windpark Vorgangstest");
@@ -936,5 +937,28 @@ fn versions_take_if_match_and_vorgaenge_open_and_close_like_akten() {
     assert_problem(post(&admin, &format!("/vorgaenge/{vorgang}/close")), 409, "closed");
     let now: Value = c.get(s.url(&format!("/vorgaenge/{vorgang}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
     assert_eq!(now["status"], "offen");
+
+    // Only a download is a read of the content: not a HEAD, a 304 or a 416.
+    let content = s.url(&format!("/dokumente/{dok}/content"));
+    let head = c.head(&content).bearer_auth(&reader).send().unwrap();
+    assert_eq!(head.status(), 200);
+    let etag = head.headers()["etag"].to_str().unwrap().to_string();
+    let cached = c.get(&content).bearer_auth(&reader).header("if-none-match", &etag).send().unwrap();
+    assert_eq!(cached.status(), 304);
+    let beyond = c.get(&content).bearer_auth(&reader).header("range", "bytes=999999-").send().unwrap();
+    assert_eq!(beyond.status(), 416);
+    assert_eq!(c.get(&content).bearer_auth(&admin).send().unwrap().status(), 200);
+    let start = Instant::now();
+    loop {
+        let h: Value =
+            c.get(s.url(&format!("/dokumente/{dok}/history"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+        let reads: Vec<&Value> = h.as_array().unwrap().iter().filter(|e| e["action"] == "content").collect();
+        if !reads.is_empty() {
+            assert!(reads.iter().all(|e| e["actor"] == "token:test-admin"), "{h}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no read in the history: {h}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     s.stop();
 }

@@ -793,10 +793,11 @@ pub async fn download(
     Caller(who): Caller,
     Id(id): Id<Uuid>,
     Q(q): Q<VersionQuery>,
+    method: axum::http::Method,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     who.require(Action::Read)?;
-    let (objects, root, size, file_name, media, b3) = {
+    let (objects, root, size, file_name, media, b3, dokument) = {
         let repo = app.repo.read().await;
         let cat = repo.catalog();
         let obj = cat.get(&id).filter(|o| who.sees_obj(cat, o)).ok_or_else(|| ApiError::no_object("Dokument", id))?;
@@ -813,7 +814,6 @@ pub async fn download(
             _ => return Err(ApiError::no_object("Dokument", id)),
         };
         let root = version.content.ok_or_else(|| ApiError::integrity("The version has no content"))?;
-        app.record_read(&who, version.parent.unwrap_or(id), schema::Read::Content);
         (
             repo.objects().clone(),
             root,
@@ -821,6 +821,7 @@ pub async fn download(
             version.text("file_name").unwrap_or("content").to_string(),
             version.text("media_type").unwrap_or("application/octet-stream").to_string(),
             version.text("blake3").unwrap_or_default().to_string(),
+            version.parent.unwrap_or(id),
         )
     };
     let tag = format!("\"{b3}\"");
@@ -857,6 +858,10 @@ pub async fn download(
         None => None,
     };
     let (start, end) = range.unwrap_or((0, size));
+    // Recorded only when bytes go out: not for HEAD, 304 or 416.
+    if method != axum::http::Method::HEAD {
+        app.record_read(&who, dokument, schema::Read::Content);
+    }
     let stream = objects.read_range(&root, start, end).await?;
     app.metrics.download_bytes.fetch_add(end - start, Ordering::Relaxed);
     let body = Body::from_stream(stream.map_err(|e| {
