@@ -154,22 +154,34 @@ async fn history_of(app: &App, who: &Principal, id: Uuid, kind: ObjKind) -> ApiR
 // Change feed
 
 /// Where a reader of the change feed stands: the last entry seen per journal stream.
-fn parse_cursor(s: &str) -> ApiResult<BTreeMap<String, u64>> {
+/// Where a reader of the feed stands, per node's journal: the last entry read whole, and
+/// how many ops of the node's next entry were read already (a page may end inside a large
+/// entry, such as an import). Written `node-seq` or `node-seq.ops`, joined by `_`.
+type Cursor = BTreeMap<String, (u64, usize)>;
+
+fn parse_cursor(s: &str) -> ApiResult<Cursor> {
+    let bad = || ApiError::bad_request("since is not a cursor of the change feed");
     let mut out = BTreeMap::new();
     for part in s.split('_').filter(|p| !p.is_empty()) {
-        let (node, seq) =
-            part.split_once('-').ok_or_else(|| ApiError::bad_request("since is not a cursor of the change feed"))?;
-        let seq = seq.parse().map_err(|_| ApiError::bad_request("since is not a cursor of the change feed"))?;
+        let (node, at) = part.split_once('-').ok_or_else(bad)?;
+        let (seq, ops) = match at.split_once('.') {
+            Some((seq, ops)) => (seq, ops.parse().map_err(|_| bad())?),
+            None => (at, 0),
+        };
+        let seq = seq.parse().map_err(|_| bad())?;
         if node.is_empty() || node.len() > 64 || !node.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(ApiError::bad_request("since is not a cursor of the change feed"));
+            return Err(bad());
         }
-        out.insert(node.to_string(), seq);
+        out.insert(node.to_string(), (seq, ops));
     }
     Ok(out)
 }
 
-fn format_cursor(c: &BTreeMap<String, u64>) -> String {
-    c.iter().map(|(n, s)| format!("{n}-{s}")).collect::<Vec<_>>().join("_")
+fn format_cursor(c: &Cursor) -> String {
+    c.iter()
+        .map(|(n, (s, ops))| if *ops == 0 { format!("{n}-{s}") } else { format!("{n}-{s}.{ops}") })
+        .collect::<Vec<_>>()
+        .join("_")
 }
 
 /// Paging of the change feed.
@@ -178,7 +190,9 @@ fn format_cursor(c: &BTreeMap<String, u64>) -> String {
 pub struct ChangesQuery {
     /// The `next` of the previous answer; absent: from the beginning.
     pub since: Option<String>,
-    /// At most this many changes (1–1000, default 100).
+    /// At most this many changes (1–1000, default 100). A page may end inside one journal
+    /// entry (an import of many Dokumente is one); a derived result whose content several
+    /// Dokumente share counts once but shows once per Dokument.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
@@ -244,15 +258,21 @@ pub async fn changes(
     // content once the page is read (one pass over the versions, only if there are any).
     let mut derived: Vec<(usize, String, String, akte_store::name::Name, String)> = Vec::new();
     let mut more = false;
-    for e in &cat.entries {
-        if e.seq <= cursor.get(&e.node).copied().unwrap_or(0) {
+    // Changes counted towards the limit (a derived result once).
+    let mut counted = 0;
+    'entries: for e in &cat.entries {
+        let (done, read) = cursor.get(&e.node).copied().unwrap_or((0, 0));
+        if e.seq <= done {
             continue;
         }
-        if out.len() >= limit {
-            more = true;
-            break;
-        }
-        for (op, fields) in &e.ops {
+        for (i, (op, fields)) in e.ops.iter().enumerate().skip(read) {
+            if counted >= limit {
+                // The rest of this entry (or the next one) on the next page.
+                cursor.insert(e.node.clone(), (done, i));
+                more = true;
+                break 'entries;
+            }
+            let before = out.len() + derived.len();
             let (id, action) = match op {
                 Op::Create { id, .. } => (id, ChangeAction::Create),
                 Op::Update { id, .. } => (id, ChangeAction::Update),
@@ -271,17 +291,20 @@ pub async fn changes(
                             fields: fields.map(),
                         });
                     }
+                    counted += out.len() + derived.len() - before;
                     continue;
                 }
                 Op::Derive { content, producer, .. } => {
                     if akte_ingest::Stage::of(producer).is_some() {
                         derived.push((out.len(), e.hlc.rfc3339(), e.actor.clone(), *content, producer.clone()));
+                        counted += 1;
                     }
                     continue;
                 }
                 Op::Read { .. } => continue,
             };
             let Some(obj) = feed_visible(&who, cat, id) else { continue };
+            counted += 1;
             let mut fields = fields.map();
             redact(&mut fields);
             out.push(ChangeItem {
@@ -295,7 +318,7 @@ pub async fn changes(
                 fields,
             });
         }
-        cursor.insert(e.node.clone(), e.seq);
+        cursor.insert(e.node.clone(), (e.seq, 0));
     }
     if !derived.is_empty() {
         let contents: std::collections::HashSet<akte_store::name::Name> = derived.iter().map(|d| d.3).collect();
