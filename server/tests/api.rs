@@ -973,3 +973,62 @@ fn versions_take_if_match_and_vorgaenge_open_and_close_like_akten() {
     }
     s.stop();
 }
+
+#[test]
+fn lists_that_grow_with_a_case_come_a_page_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let akte = create_akte(&c, &s, &admin, "61.2-0950/2026", "Viele Dokumente");
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let r = c
+            .post(s.url(&format!("/akten/{akte}/dokumente?file_name=brief-{i}.txt")))
+            .bearer_auth(&admin)
+            .body(format!("Brief {i}"))
+            .send()
+            .unwrap();
+        ids.push(r.json::<Value>().unwrap()["id"].as_str().unwrap().to_string());
+    }
+    // Without paging: the whole list, as before, with its length.
+    let whole = c.get(s.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).send().unwrap();
+    assert_eq!(whole.headers()["x-total-count"], "7");
+    assert!(whole.headers().get("link").is_none());
+    assert_eq!(whole.json::<Value>().unwrap().as_array().unwrap().len(), 7);
+    // Paged: follow `Link: <…>; rel="next"` until there is none; every Dokument once, in order.
+    let mut next = Some(format!("/api/v1/akten/{akte}/dokumente?limit=3"));
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    while let Some(path) = next {
+        let r = c.get(format!("{}{path}", s.base)).bearer_auth(&admin).send().unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["x-total-count"], "7");
+        next = r.headers().get("link").map(|l| {
+            let l = l.to_str().unwrap();
+            assert!(l.ends_with("; rel=\"next\""), "{l}");
+            l[1..l.find('>').unwrap()].to_string()
+        });
+        let page = r.json::<Value>().unwrap();
+        assert!(page.as_array().unwrap().len() <= 3);
+        seen.extend(page.as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()));
+        pages += 1;
+    }
+    assert_eq!((pages, seen), (3, ids.clone()));
+    // The history pages the same way; a limit out of range or an unknown parameter is refused.
+    let h =
+        c.get(s.url(&format!("/akten/{akte}/history?all=true&limit=2&offset=1"))).bearer_auth(&admin).send().unwrap();
+    assert_eq!(h.json::<Value>().unwrap().as_array().unwrap().len(), 2);
+    assert_problem(
+        c.get(s.url(&format!("/akten/{akte}/dokumente?limit=0"))).bearer_auth(&admin).send().unwrap(),
+        400,
+        "bad-request",
+    );
+    assert_problem(
+        c.get(s.url(&format!("/dokumente/{}/versions?seite=2", ids[0]))).bearer_auth(&admin).send().unwrap(),
+        400,
+        "bad-request",
+    );
+    s.stop();
+}

@@ -590,17 +590,20 @@ pub struct VorgangCreate {
 }
 
 #[utoipa::path(get, path = "/api/v1/akten/{id}/vorgaenge", tag = "Vorgänge",
-    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = Vec<VorgangView>)))]
+    params(("id" = Uuid, Path, description = "Akte id"), super::paging::Paging),
+    responses((status = 200, body = Vec<VorgangView>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
 pub async fn list_vorgaenge(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
-) -> ApiResult<Json<Vec<VorgangView>>> {
+    super::extract::Q(paging): super::extract::Q<super::paging::Paging>,
+) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     visible(cat, &who, id, ObjKind::Akte)?;
-    Ok(Json(cat.all(ObjKind::Vorgang).filter(|v| v.akte == Some(id)).map(vorgang_view).collect()))
+    let all: Vec<VorgangView> = cat.all(ObjKind::Vorgang).filter(|v| v.akte == Some(id)).map(vorgang_view).collect();
+    paging.answer(all, &format!("/api/v1/akten/{id}/vorgaenge"))
 }
 
 #[utoipa::path(post, path = "/api/v1/akten/{id}/vorgaenge", tag = "Vorgänge", request_body = VorgangCreate,

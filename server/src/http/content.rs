@@ -33,6 +33,7 @@ use super::{
     auth::{Action, Caller},
     extract::{Id, Q},
     idempotency::{IdempotencyGuard, UploadKey, idempotency_key},
+    paging::Paging,
     problem::{ApiError, ApiResult},
     schema,
     views::{DokumentView, VersionView, dokument_view, version_view},
@@ -687,34 +688,40 @@ pub async fn add_version(
 // Lists
 
 #[utoipa::path(get, path = "/api/v1/akten/{id}/dokumente", tag = "Dokumente",
-    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = Vec<DokumentView>)))]
+    params(("id" = Uuid, Path, description = "Akte id"), Paging), responses((status = 200, body = Vec<DokumentView>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
 pub async fn list_dokumente(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(akte): Id<Uuid>,
-) -> ApiResult<Json<Vec<DokumentView>>> {
+    Q(paging): Q<Paging>,
+) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     visible(cat, &who, akte, ObjKind::Akte)?;
     // The titles and file names of its Dokumente are the Akte's metadata, read.
     app.record_read(&who, akte, schema::Read::Metadata);
-    Ok(Json(cat.dokumente_of(&akte).into_iter().map(|d| dokument_view(cat, d)).collect()))
+    let all = cat.dokumente_of(&akte);
+    // Only the page's views are made.
+    let page = |skip, take| all.iter().skip(skip).take(take).map(|d| dokument_view(cat, d)).collect::<Vec<_>>();
+    paging.answer_with(all.len(), page, &format!("/api/v1/akten/{akte}/dokumente"))
 }
 
 #[utoipa::path(get, path = "/api/v1/dokumente/{id}/versions", tag = "Dokumente",
-    params(("id" = Uuid, Path, description = "Dokument id")), responses((status = 200, body = Vec<VersionView>)))]
+    params(("id" = Uuid, Path, description = "Dokument id"), Paging), responses((status = 200, body = Vec<VersionView>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
 pub async fn list_versions(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(dok): Id<Uuid>,
-) -> ApiResult<Json<Vec<VersionView>>> {
+    Q(paging): Q<Paging>,
+) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     let d = visible(cat, &who, dok, ObjKind::Dokument)?;
     app.record_read(&who, dok, schema::Read::Metadata);
-    Ok(Json(d.versions.iter().filter_map(|v| cat.get(v)).map(version_view).collect()))
+    let all: Vec<VersionView> = d.versions.iter().filter_map(|v| cat.get(v)).map(version_view).collect();
+    paging.answer(all, &format!("/api/v1/dokumente/{dok}/versions"))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ use akte_store::{
     journal::Op,
     model::ObjKind,
 };
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, Router, extract::State, response::Response, routing::get};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -18,6 +18,7 @@ use super::{
     App,
     auth::{Action, Caller, Principal},
     extract::{Id, Q},
+    paging::Paging,
     problem::{ApiError, ApiResult},
     schema::{ChangeAction, Kind},
 };
@@ -95,59 +96,80 @@ fn history_item(h: &HistoryEntry) -> HistoryItem {
 /// Options of an Akte's history.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct AkteHistoryQuery {
     /// `true`: the whole Akte, its Vorgänge and Dokumente (with their versions) too, in the
     /// order things happened; each entry names its object.
     pub all: Option<bool>,
+    /// At most this many entries (1–1000); absent: all of them.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+    /// Entries to skip (default 0).
+    pub offset: Option<usize>,
 }
 
 #[utoipa::path(get, path = "/api/v1/akten/{id}/history", tag = "Verlauf",
     params(("id" = Uuid, Path, description = "Akte id"), AkteHistoryQuery),
-    responses((status = 200, body = Vec<HistoryItem>)))]
+    responses((status = 200, body = Vec<HistoryItem>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
 pub async fn history(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
     Q(q): Q<AkteHistoryQuery>,
-) -> ApiResult<Json<Vec<HistoryItem>>> {
+) -> ApiResult<Response> {
+    let paging = Paging { limit: q.limit, offset: q.offset };
+    let path = format!("/api/v1/akten/{id}/history");
     if q.all != Some(true) {
-        return history_of(&app, &who, id, ObjKind::Akte).await;
+        return history_of(&app, &who, id, ObjKind::Akte, paging, &path).await;
     }
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     super::api::visible(cat, &who, id, ObjKind::Akte)?;
     app.record_read(&who, id, super::schema::Read::History);
-    Ok(Json(cat.history_of_akte(&id).iter().map(history_item).collect()))
+    let all = cat.history_of_akte(&id);
+    let page = |skip, take| all.iter().skip(skip).take(take).map(history_item).collect::<Vec<_>>();
+    paging.answer_with(all.len(), page, &format!("{path}?all=true"))
 }
 
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}/history", tag = "Verlauf",
-    params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = Vec<HistoryItem>)))]
+    params(("id" = Uuid, Path, description = "Vorgang id"), Paging), responses((status = 200, body = Vec<HistoryItem>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
 pub async fn history_vorgang(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
-) -> ApiResult<Json<Vec<HistoryItem>>> {
-    history_of(&app, &who, id, ObjKind::Vorgang).await
+    Q(paging): Q<Paging>,
+) -> ApiResult<Response> {
+    history_of(&app, &who, id, ObjKind::Vorgang, paging, &format!("/api/v1/vorgaenge/{id}/history")).await
 }
 
 #[utoipa::path(get, path = "/api/v1/dokumente/{id}/history", tag = "Verlauf",
-    params(("id" = Uuid, Path, description = "Dokument id")), responses((status = 200, body = Vec<HistoryItem>)))]
+    params(("id" = Uuid, Path, description = "Dokument id"), Paging), responses((status = 200, body = Vec<HistoryItem>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
 pub async fn history_dokument(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(id): Id<Uuid>,
-) -> ApiResult<Json<Vec<HistoryItem>>> {
-    history_of(&app, &who, id, ObjKind::Dokument).await
+    Q(paging): Q<Paging>,
+) -> ApiResult<Response> {
+    history_of(&app, &who, id, ObjKind::Dokument, paging, &format!("/api/v1/dokumente/{id}/history")).await
 }
 
-async fn history_of(app: &App, who: &Principal, id: Uuid, kind: ObjKind) -> ApiResult<Json<Vec<HistoryItem>>> {
+async fn history_of(
+    app: &App,
+    who: &Principal,
+    id: Uuid,
+    kind: ObjKind,
+    paging: Paging,
+    path: &str,
+) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     let obj = super::api::visible(cat, who, id, kind)?;
     app.record_read(who, id, super::schema::Read::History);
-    Ok(Json(cat.history(&obj.id).iter().map(history_item).collect()))
+    let all = cat.history(&obj.id);
+    let page = |skip, take| all.iter().skip(skip).take(take).map(history_item).collect::<Vec<_>>();
+    paging.answer_with(all.len(), page, path)
 }
 
 // ---------------------------------------------------------------------------------------

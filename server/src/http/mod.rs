@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod oidc;
 pub mod openapi;
 pub mod ops;
+pub mod paging;
 pub mod problem;
 pub mod retention;
 pub mod schema;
