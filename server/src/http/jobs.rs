@@ -73,6 +73,9 @@ pub const RESULT_TTL: Duration = Duration::from_secs(24 * 3600);
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 /// How many jobs may be queued or running at once (beyond: 503).
 const MAX_PENDING: usize = 32;
+/// How many of them one caller may have (beyond: 429), so that one client sending job
+/// after job does not keep the others waiting or out.
+const MAX_PENDING_PER_CALLER: usize = 8;
 /// Most entries a zipped package may have.
 const MAX_ENTRIES: usize = 100_000;
 /// Largest ratio of uncompressed to compressed size for an entry above 1 MiB.
@@ -332,9 +335,18 @@ impl Jobs {
         Ok(dir)
     }
 
-    /// Refuses a new job when too many are waiting.
-    fn check_room(&self) -> ApiResult<()> {
-        let pending = self.lock().values().filter(|j| matches!(j.state, JobState::Queued | JobState::Running)).count();
+    /// Refuses a new job when the caller has too many waiting (429), or the node has (503).
+    fn check_room(&self, who: &Principal) -> ApiResult<()> {
+        let jobs = self.lock();
+        let waiting: Vec<&Job> =
+            jobs.values().filter(|j| matches!(j.state, JobState::Queued | JobState::Running)).collect();
+        let own = waiting.iter().filter(|j| j.owner == who.id).count();
+        if own >= MAX_PENDING_PER_CALLER {
+            return Err(ApiError::too_many(format!(
+                "You have {own} jobs waiting or running; try again when one has finished"
+            )));
+        }
+        let pending = waiting.len();
         if pending >= MAX_PENDING {
             return Err(ApiError::unavailable(format!(
                 "{pending} jobs are waiting or running; try again when some have finished"
@@ -572,7 +584,7 @@ pub async fn create_export(
         return Err(ApiError::invalid("There is no Akte to export"));
     }
     let jobs = registry(&app);
-    jobs.check_room()?;
+    jobs.check_room(&who)?;
     let id = Uuid::now_v7();
     let dir = jobs.new_dir(id)?;
     let view = jobs.add(id, &who, JobKind::Export, Some(req.format.name()), dir.clone());
@@ -601,7 +613,7 @@ pub async fn create_import(State(app): State<Arc<App>>, Caller(who): Caller, req
         return Err(ApiError::too_large(format!("A package may have at most {max} bytes")));
     }
     let jobs = registry(&app);
-    jobs.check_room()?;
+    jobs.check_room(&who)?;
     let id = Uuid::now_v7();
     let dir = jobs.new_dir(id)?;
     let upload = dir.join("upload.zip");

@@ -52,6 +52,7 @@ impl utoipa::Modify for Security {
             ("415", "Unsupported media type"),
             ("416", "Range not satisfiable"),
             ("422", "A field is invalid"),
+            ("429", "The caller has too many jobs under way (Retry-After)"),
             ("500", "Damaged data found, or an internal error"),
             ("503", "Store unavailable, busy or timed out"),
         ];

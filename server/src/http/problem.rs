@@ -166,6 +166,11 @@ impl ApiError {
         )
     }
 
+    /// 429: the caller has too much under way (jobs); `Retry-After` says when to try again.
+    pub fn too_many(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too-many", "Too much is under way for this caller", detail)
+    }
+
     /// 503: the store or the node is not available.
     pub fn unavailable(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The service is not available", detail)
@@ -230,6 +235,9 @@ impl IntoResponse for ApiError {
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if self.slug == "in-progress" {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if self.slug == "too-many" {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 9110 §11.6.1: a 401 names the scheme to authenticate with.
