@@ -353,7 +353,14 @@ impl Pipeline {
         let started = Instant::now();
         // An extractor that reads only the start of a file gets only that (its manifest's
         // `max-input-bytes`), however large the file.
-        let start_only = ex.plugin.manifest().limits.max_input_bytes.filter(|n| job.size > *n);
+        // At most the node's limit for extraction, whatever the manifest says.
+        let start_only = ex
+            .plugin
+            .manifest()
+            .limits
+            .max_input_bytes
+            .map(|n| n.min(self.limits.max_extract_bytes))
+            .filter(|n| job.size > *n);
         let payload = if start_only.is_none() && job.size > self.limits.max_extract_bytes {
             too_large(job.size, self.limits.max_extract_bytes)
         } else {

@@ -14,7 +14,7 @@
 //! timeout-ms = 5000          # per call, including instantiation
 //! max-output-bytes = 1048576 # text + fields + tags, in bytes
 //! max-fields = 256           # number of fields (and of tags)
-//! max-input-bytes = 50331652 # optional, extractors: read only the start of a file
+//! max-input-bytes = 50331648 # optional, extractors: read only the start of a file
 //! ```
 //!
 //! Parsing rejects unknown keys, so a typo (`memroy-mib`) is an error, not a silent default.

@@ -381,15 +381,19 @@ pub async fn upload(
     who.require(Action::Write)?;
     let key = idempotency_key(req.headers(), &who, &format!("/akten/{akte}/dokumente"))?;
     let key = UploadKey::claim(&app, key, upload_start(&req))?;
+    // A retry is answered as the first time, whatever has changed since (the Akte closed).
+    let retry = key.is_retry();
     let (objects, chunk_size) = {
         let repo = app.repo.read().await;
         let cat = repo.catalog();
         visible(cat, &who, akte, ObjKind::Akte)?;
-        ensure_open(cat, akte)?;
-        // A Vorgang named in the query is checked before the bytes arrive (one named in
-        // the form, after; both again at the commit).
-        if let Some(v) = meta.vorgang {
-            vorgang_in(cat, &who, akte, v)?;
+        if !retry {
+            ensure_open(cat, akte)?;
+            // A Vorgang named in the query is checked before the bytes arrive (one named in
+            // the form, after; both again at the commit).
+            if let Some(v) = meta.vorgang {
+                vorgang_in(cat, &who, akte, v)?;
+            }
         }
         (repo.objects().clone(), repo.chunk_size)
     };
@@ -609,11 +613,17 @@ pub async fn add_version(
         }
         super::api::check_if_match(&h, obj)
     };
+    // A retry is answered as the first time: the first request's own version changed the
+    // Dokument's ETag, and the Dokument may be closed since.
+    let retry = key.is_retry();
     let (objects, chunk_size, last_name) = {
         let repo = app.repo.read().await;
         let cat = repo.catalog();
-        precondition(visible(cat, &who, dok, ObjKind::Dokument)?)?;
-        ensure_open(cat, dok)?;
+        let d = visible(cat, &who, dok, ObjKind::Dokument)?;
+        if !retry {
+            precondition(d)?;
+            ensure_open(cat, dok)?;
+        }
         let last = cat.latest_version(&dok).and_then(|v| v.text("file_name")).map(str::to_string);
         (repo.objects().clone(), repo.chunk_size, last)
     };

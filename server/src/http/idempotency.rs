@@ -197,6 +197,12 @@ impl<'a> UploadKey<'a> {
         })
     }
 
+    /// Whether this is a retry of a request answered before (its checks of the state are
+    /// the first request's; it is answered as that one was, or refused).
+    pub fn is_retry(&self) -> bool {
+        matches!(self, UploadKey::Retry(..))
+    }
+
     /// Once the body is read: for a retry, its answer when `rest` (the upload's fields and
     /// the digest of its bytes) is the first request's, else the key is refused (422);
     /// for a first request, its guard.
