@@ -101,6 +101,13 @@ struct Marker<'h> {
     /// scan ends one window width later (for the marks that window shows), so the cost of
     /// a snippet does not grow with the length of the text.
     stop_after: usize,
+    /// Whether the scan may end early (not while a phrase's words may be marked loose).
+    may_stop: bool,
+}
+
+/// Whether a stem is one the query has only inside phrases (not searched on its own).
+fn phrase_only(hl: &Highlight, stem: &str) -> bool {
+    !hl.single.contains(stem) && hl.phrases.iter().any(|p| p.iter().any(|s| s == stem))
 }
 
 impl<'h> Marker<'h> {
@@ -116,6 +123,9 @@ impl<'h> Marker<'h> {
             marks: Vec::new(),
             all_terms: hl.stems.len() + hl.prefixes.len() + hl.fuzzy.len(),
             stop_after: usize::MAX,
+            // A word only phrases have may be marked loose (and dropped afterwards, see
+            // `keep_phrases`) before its phrase stands: no early stop then.
+            may_stop: !hl.stems.iter().any(|s| phrase_only(hl, s)),
         }
     }
 
@@ -173,7 +183,7 @@ impl<'h> Marker<'h> {
                 }
                 self.marks.push(Mark { from, to, term });
                 position_marked = true;
-                if self.stop_after == usize::MAX && window_has_all(&self.marks, self.all_terms) {
+                if self.may_stop && self.stop_after == usize::MAX && window_has_all(&self.marks, self.all_terms) {
                     self.stop_after = to + SNIPPET_CHARS;
                 }
             }
@@ -187,8 +197,7 @@ impl Marker<'_> {
     /// stand together when only spaces and punctuation (at most a few) lie between them.
     fn keep_phrases(&mut self) {
         let hl = self.hl;
-        let phrase_only =
-            |stem: &str| !hl.single.contains(stem) && hl.phrases.iter().any(|p| p.iter().any(|s| s == stem));
+        let phrase_only = |stem: &str| phrase_only(hl, stem);
         let stem_of = |m: &Mark| self.seen.get(m.term).copied().filter(|_| m.term < 1_000);
         let marks = &self.marks;
         let mut keep: Vec<bool> = marks.iter().map(|m| stem_of(m).is_none_or(|s| !phrase_only(s))).collect();

@@ -192,7 +192,14 @@ impl Builder<'_> {
         match tokens.len() {
             0 => Ok(None),
             1 => {
-                let mut any = vec![self.single(&tokens[0], negated)?];
+                // A word with abbreviations (`WEA`) is searched with them, and not replaced
+                // by a similar word or its parts when no readable text has it as typed.
+                let others = analysis::abbrev::others(&tokens[0]);
+                let typed = match others.is_empty() {
+                    true => self.single(&tokens[0], negated)?,
+                    false => self.stems(&tokens[0], negated),
+                };
+                let mut any = vec![typed];
                 // `WEA5` also finds `WEA 5`.
                 let apart = analysis::letters_and_digits(&tokens[0].folded);
                 let f = self.fields;
@@ -201,7 +208,7 @@ impl Builder<'_> {
                     any.push(self.phrase_of(&apart, &fields, negated));
                 }
                 // `WEA` also finds `Windenergieanlage`, and the other way round.
-                for form in analysis::abbrev::others(&tokens[0]) {
+                for form in others {
                     let q = match (&form.joined, form.tokens.as_slice()) {
                         (None, [one]) => self.stems(one, negated),
                         (joined, words) => {
@@ -396,7 +403,13 @@ impl Builder<'_> {
     fn phrase_of(&mut self, tokens: &[QueryToken], fields: &[(Field, f32)], negated: bool) -> Q {
         if !negated {
             self.highlight.stems.extend(tokens.iter().map(|t| t.stem.clone()));
-            self.highlight.phrases.push(tokens.iter().map(|t| t.stem.clone()).collect());
+            match tokens {
+                // A quoted single word (`absender:"Lindqvist"`) is marked as a word.
+                [one] => {
+                    self.highlight.single.insert(one.stem.clone());
+                }
+                _ => self.highlight.phrases.push(tokens.iter().map(|t| t.stem.clone()).collect()),
+            }
         }
         any_of(
             fields
