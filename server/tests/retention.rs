@@ -379,5 +379,13 @@ fn an_akte_takes_retention_and_appraisal_from_its_aktenplan_and_lists_follow_the
     };
     assert_eq!(listed("6"), ["61.2-1/2010", "61-2/2010"]);
     assert_eq!(listed("61.2"), ["61.2-1/2010"]);
+
+    // The evidence of its deletion says which period made it due, and where it came from.
+    let r = c.delete(s.url(&format!("/akten/{under}?reason=Frist%20abgelaufen"))).bearer_auth(&admin).send().unwrap();
+    assert!(r.status().is_success(), "{:?}", r.text());
+    let gone: Value = c.get(s.url(&format!("/deletions/{under}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    let e = &gone["evidence"];
+    assert_eq!((&e["retention_years"], &e["retention_years_from"]), (&json!(10), &json!("aktenplan")), "{gone}");
+    assert_eq!(e["appraisal_from"], "aktenplan", "{gone}");
     s.stop();
 }

@@ -116,6 +116,15 @@ pub fn evidence(catalog: &Catalog, akte: &Obj, basis: &str, reason: Option<&str>
             f.insert(k.into(), v.clone());
         }
     }
+    // A period or appraisal taken from the Aktenplan, and that it was.
+    for k in ["retention_years", "appraisal"] {
+        if !f.contains_key(k)
+            && let Some(v) = crate::access::inherited(catalog, akte, k)
+        {
+            f.insert(k.into(), v.clone());
+            f.insert(format!("{k}_from"), json!("aktenplan"));
+        }
+    }
     f.insert("basis".into(), json!(basis));
     if let Some(r) = reason {
         f.insert("reason".into(), json!(r));

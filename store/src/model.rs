@@ -168,7 +168,8 @@ pub struct AkteFields {
     pub laufzeit_beginn: Option<Date>,
     /// End of the lifetime.
     pub laufzeit_ende: Option<Date>,
-    /// Retention in years after closing; absent means unlimited.
+    /// Retention in years after closing; absent: its Aktenplan node's (the nearest with
+    /// one), else unlimited.
     pub retention_years: Option<u32>,
     /// Appraisal proposal.
     pub appraisal: Option<Appraisal>,

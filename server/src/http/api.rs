@@ -330,7 +330,8 @@ pub struct AkteCreate {
     pub title: String,
     /// Aktenplan code.
     pub aktenplan: Option<String>,
-    /// Retention in years after closing; absent: unlimited.
+    /// Retention in years after closing; absent: its Aktenplan node's (the nearest with
+    /// one), else unlimited.
     pub retention_years: Option<u32>,
     /// `archivwuerdig`, `bewerten` or `vernichten`.
     pub appraisal: Option<String>,
@@ -547,7 +548,22 @@ pub async fn set_status(
             fields.insert("laufzeit_ende".into(), json!(today.format(&fmt).unwrap_or_default()));
         }
     }
-    commit(app, who, vec![Change::Update { id, fields }]).await
+    // Checked again under the commit's lock: a change or a close of what is above cannot
+    // slip in between.
+    let check = |cat: &akte_store::catalog::Catalog| {
+        let obj = visible(cat, who, id, kind)?;
+        check_if_match(headers, obj)?;
+        if obj.text("status").unwrap_or("offen") == status {
+            return Err(ApiError::conflict(format!("The {} is already {status}", kind.label())));
+        }
+        if (status == "offen" || kind == ObjKind::Vorgang)
+            && let Some(p) = obj.parent
+        {
+            ensure_open(cat, p)?;
+        }
+        Ok(())
+    };
+    commit_checked(app, who, vec![Change::Update { id, fields }], check).await
 }
 
 #[utoipa::path(post, path = "/api/v1/akten/{id}/close", tag = "Akten",
