@@ -1049,3 +1049,41 @@ fn lists_that_grow_with_a_case_come_a_page_at_a_time() {
     );
     s.stop();
 }
+
+#[test]
+fn a_patch_that_changes_nothing_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let akte = create_akte(&c, &s, &admin, "61.2-0960/2026", "Unverändert");
+    let etag = |r: &reqwest::blocking::Response| r.headers()["etag"].to_str().unwrap().to_string();
+    let before = c.get(s.url(&format!("/akten/{akte}"))).bearer_auth(&admin).send().unwrap();
+    let tag = etag(&before);
+    let patch = |body: Value| {
+        c.patch(s.url(&format!("/akten/{akte}")))
+            .bearer_auth(&admin)
+            .header("if-match", &tag)
+            .json(&body)
+            .send()
+            .unwrap()
+    };
+    // The same title, and a field removed that is not there: 200, the same ETag.
+    let same = patch(json!({"title": "Unverändert", "laufzeit_beginn": null}));
+    assert_eq!(same.status(), 200);
+    assert_eq!(etag(&same), tag, "nothing changed, so the ETag stays");
+    let updates = || -> usize {
+        let h: Value =
+            c.get(s.url(&format!("/akten/{akte}/history"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+        h.as_array().unwrap().iter().filter(|e| e["action"] == "update").count()
+    };
+    assert_eq!(updates(), 0);
+    // A real change is written, and the old ETag is stale afterwards.
+    let changed = patch(json!({"title": "Geändert"}));
+    assert_eq!(changed.status(), 200);
+    assert_ne!(etag(&changed), tag);
+    assert_eq!(updates(), 1);
+    assert_problem(patch(json!({"title": "Nochmal"})), 412, "stale");
+    s.stop();
+}

@@ -93,6 +93,9 @@ fn strings(o: &Obj, k: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// List the API tokens.
+///
+/// Admin only. Secrets are never shown again; a token is named by its id and name.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "Zugang", responses((status = 200, body = Vec<TokenView>)))]
 pub async fn list_tokens(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<TokenView>>> {
     who.require(Action::Admin)?;
@@ -114,6 +117,10 @@ pub async fn list_tokens(State(app): State<Arc<App>>, Caller(who): Caller) -> Ap
     ))
 }
 
+/// Create an API token.
+///
+/// Admin only. The answer holds the secret once (`akte_…`); keep it, it cannot be shown
+/// again.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "Zugang", request_body = TokenCreate,
     responses((status = 201, body = TokenSecret)))]
 pub async fn create_token(
@@ -146,6 +153,10 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(TokenSecret { id, token: secret })))
 }
 
+/// Revoke an API token.
+///
+/// Admin only. The token stops working at once; its name stays taken, so the history keeps
+/// naming it.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "Zugang",
     params(("id" = Uuid, Path, description = "Token id")), responses((status = 204, description = "Revoked")))]
 pub async fn revoke_token(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<StatusCode> {
@@ -190,6 +201,9 @@ pub struct AccountView {
     pub disabled: bool,
 }
 
+/// List the accounts.
+///
+/// Admin only. People who sign in to the web UI with a password.
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "Zugang", responses((status = 200, body = Vec<AccountView>)))]
 pub async fn list_accounts(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<AccountView>>> {
     who.require(Action::Admin)?;
@@ -207,6 +221,9 @@ fn account_view(a: &Obj) -> AccountView {
     }
 }
 
+/// Create an account.
+///
+/// Admin only.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "Zugang", request_body = AccountCreate,
     responses((status = 201, body = Created)))]
 pub async fn create_account(
@@ -238,6 +255,9 @@ pub struct AccountUpdate {
     pub password: Option<String>,
 }
 
+/// Change an account.
+///
+/// Admin only: roles, units, a new password, or disabled.
 #[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "Zugang", request_body = AccountUpdate,
     params(("id" = Uuid, Path, description = "Account id")), responses((status = 200, body = AccountView)))]
 pub async fn update_account(
@@ -282,6 +302,9 @@ fn me_of(p: &Principal) -> Me {
     Me { actor: p.actor.clone(), name: p.name.clone(), roles: p.roles.clone(), units: p.units.clone() }
 }
 
+/// Sign in.
+///
+/// With an account's name and password; the answer sets the session cookie the web UI uses.
 #[utoipa::path(post, path = "/api/v1/session", tag = "Zugang", request_body = Login, security(),
     responses((status = 200, body = Me, headers(("Set-Cookie" = String, description = "The session cookie")))))]
 pub async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiResult<Response> {
@@ -317,6 +340,9 @@ pub async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiR
     Ok(r)
 }
 
+/// Sign out.
+///
+/// Ends the session of the cookie sent.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "Zugang", security(), responses((status = 204, description = "Logged out")))]
 pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     for v in headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()) {
@@ -332,6 +358,9 @@ pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response
     r
 }
 
+/// Who am I.
+///
+/// The caller as the server sees it: actor, roles, units.
 #[utoipa::path(get, path = "/api/v1/me", tag = "Zugang", responses((status = 200, body = Me)))]
 pub async fn me(Caller(who): Caller) -> Json<Me> {
     Json(me_of(&who))

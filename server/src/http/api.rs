@@ -126,8 +126,21 @@ pub async fn commit_checked(
     changes: Vec<Change>,
     check: impl FnOnce(&akte_store::catalog::Catalog) -> ApiResult<()>,
 ) -> ApiResult<()> {
+    commit_built(app, who, |cat| check(cat).map(|()| changes)).await
+}
+
+/// [`commit`] of the changes `build` makes from the catalog under the write lock; none:
+/// nothing is committed (a PATCH that changes nothing writes no entry).
+pub async fn commit_built(
+    app: &App,
+    who: &Principal,
+    build: impl FnOnce(&akte_store::catalog::Catalog) -> ApiResult<Vec<Change>>,
+) -> ApiResult<()> {
     let mut repo = app.repo.write().await;
-    check(repo.catalog())?;
+    let changes = build(repo.catalog())?;
+    if changes.is_empty() {
+        return Ok(());
+    }
     repo.actor = who.actor.clone();
     let r = repo.commit(changes).await;
     drop(repo);
@@ -212,6 +225,9 @@ pub struct PlanCreate {
     pub access: Option<Value>,
 }
 
+/// List the Aktenplan.
+///
+/// Every node, with its code, title, parent and defaults (access, retention, appraisal).
 #[utoipa::path(get, path = "/api/v1/aktenplan", tag = "Aktenplan",
     responses((status = 200, description = "Every node, parents before children", body = Vec<PlanView>)))]
 pub async fn list_plan(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<PlanView>>> {
@@ -222,6 +238,10 @@ pub async fn list_plan(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiR
     Ok(Json(nodes.into_iter().map(plan_view).collect()))
 }
 
+/// Add an Aktenplan node.
+///
+/// Admin only. Its `access`, `retention_years` and `appraisal` are defaults for the Akten
+/// filed under it and below.
 #[utoipa::path(post, path = "/api/v1/aktenplan", tag = "Aktenplan", request_body = PlanCreate,
     responses((status = 201, body = Created)))]
 pub async fn create_plan(
@@ -254,6 +274,7 @@ pub async fn create_plan(
     Ok(created(id, &format!("/api/v1/aktenplan/{id}")))
 }
 
+/// Read an Aktenplan node.
 #[utoipa::path(get, path = "/api/v1/aktenplan/{id}", tag = "Aktenplan",
     params(("id" = Uuid, Path, description = "Node id")), responses((status = 200, body = PlanView)))]
 pub async fn get_plan(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
@@ -263,6 +284,10 @@ pub async fn get_plan(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): 
     Ok(tagged(StatusCode::OK, &etag(p), plan_view(p)))
 }
 
+/// Change an Aktenplan node.
+///
+/// Admin only. Send `If-Match` with the node's `ETag` to be told (412) when it changed
+/// meanwhile.
 #[utoipa::path(patch, path = "/api/v1/aktenplan/{id}", tag = "Aktenplan",
     params(("id" = Uuid, Path, description = "Node id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Object, description = "Fields to set; null removes"), responses((status = 200, body = PlanView)))]
@@ -287,8 +312,10 @@ pub async fn update(
 ) -> ApiResult<()> {
     check_update(who, kind, &fields)?;
     // Checked under the write lock of the commit: two PATCHes with the same If-Match
-    // cannot both pass, nor an update slip in after a close.
-    let check = |cat: &akte_store::catalog::Catalog| {
+    // cannot both pass, nor an update slip in after a close. Fields sent with the value
+    // they have are left out; when none is left, nothing is written (no entry, no new
+    // ETag that would fail other clients' If-Match for no change).
+    let build = |cat: &akte_store::catalog::Catalog| {
         let obj = visible(cat, who, id, kind)?;
         check_if_match(headers, obj)?;
         // Retention, appraisal and hold stay editable after closing, and archivists may
@@ -311,10 +338,20 @@ pub async fn update(
         if kind == ObjKind::Akte {
             known_plan_code(cat, &fields)?;
         }
-        Ok(())
+        let changed: Map<String, Value> = fields
+            .iter()
+            .filter(|(k, v)| match obj.fields.get(k.as_str()) {
+                Some(now) => now != *v,
+                None => !v.is_null(),
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(match changed.is_empty() {
+            true => Vec::new(),
+            false => vec![Change::Update { id, fields: changed }],
+        })
     };
-    let change = vec![Change::Update { id, fields: fields.clone() }];
-    commit_checked(app, who, change, check).await
+    commit_built(app, who, build).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -367,6 +404,11 @@ pub struct AktenQuery {
     pub limit: Option<usize>,
 }
 
+/// List the Akten.
+///
+/// The Akten the caller may read, oldest first, a page at a time (`limit`, `after` = the
+/// `next` of the previous page); filters by Aktenplan code (and below), status,
+/// Aktenzeichen prefix and change time.
 #[utoipa::path(get, path = "/api/v1/akten", tag = "Akten", params(AktenQuery),
     responses((status = 200, body = AktenPage)))]
 pub async fn list_akten(
@@ -441,6 +483,10 @@ pub async fn list_akten(
     Ok(Json(AktenPage { items, next }))
 }
 
+/// Create an Akte.
+///
+/// Answers 201 with its id and `Location`. The Aktenzeichen must be new (409 names the Akte
+/// that has it). Takes `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/akten", tag = "Akten", request_body = AkteCreate,
     params(("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key creates nothing twice")),
     responses((status = 201, body = Created)))]
@@ -483,6 +529,9 @@ pub async fn create_akte(
     Ok(r)
 }
 
+/// Read an Akte.
+///
+/// Its metadata, with an `ETag` for `If-Match` on changes.
 #[utoipa::path(get, path = "/api/v1/akten/{id}", tag = "Akten",
     params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
 pub async fn get_akte(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
@@ -494,6 +543,11 @@ pub async fn get_akte(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): 
     Ok(tagged(StatusCode::OK, &etag(a), akte_view(cat, a)))
 }
 
+/// Change an Akte's metadata.
+///
+/// JSON merge: the fields sent replace those stored, `null` removes one. Send `If-Match`
+/// with the `ETag` read to be told (412) when it changed meanwhile. Status changes only
+/// through …/close and …/reopen.
 #[utoipa::path(patch, path = "/api/v1/akten/{id}", tag = "Akten",
     params(("id" = Uuid, Path, description = "Akte id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Object, description = "Fields to set; null removes an optional field"),
@@ -566,6 +620,10 @@ pub async fn set_status(
     commit_checked(app, who, vec![Change::Update { id, fields }], check).await
 }
 
+/// Close an Akte (z.d.A.).
+///
+/// Nothing in it can be added or changed afterwards; its Laufzeit ends today unless it was
+/// set. Takes `If-Match`.
 #[utoipa::path(post, path = "/api/v1/akten/{id}/close", tag = "Akten",
     params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
 pub async fn close_akte(
@@ -579,6 +637,9 @@ pub async fn close_akte(
     get_akte(State(app), Caller(who), Id(id)).await
 }
 
+/// Reopen a closed Akte.
+///
+/// Admin only. Its Laufzeit has no end until it is closed again. Takes `If-Match`.
 #[utoipa::path(post, path = "/api/v1/akten/{id}/reopen", tag = "Akten",
     params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
 pub async fn reopen_akte(
@@ -605,6 +666,10 @@ pub struct VorgangCreate {
     pub parent: Option<Uuid>,
 }
 
+/// List an Akte's Vorgänge.
+///
+/// Whole, or a page at a time with `limit` and `offset` (`X-Total-Count`, `Link:
+/// rel="next"`).
 #[utoipa::path(get, path = "/api/v1/akten/{id}/vorgaenge", tag = "Vorgänge",
     params(("id" = Uuid, Path, description = "Akte id"), super::paging::Paging),
     responses((status = 200, body = Vec<VorgangView>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
@@ -622,6 +687,9 @@ pub async fn list_vorgaenge(
     paging.answer(all, &format!("/api/v1/akten/{id}/vorgaenge"))
 }
 
+/// Create a Vorgang in an Akte.
+///
+/// Optionally nested in another Vorgang of the same Akte (`parent`).
 #[utoipa::path(post, path = "/api/v1/akten/{id}/vorgaenge", tag = "Vorgänge", request_body = VorgangCreate,
     params(("id" = Uuid, Path, description = "Akte id")), responses((status = 201, body = Created)))]
 pub async fn create_vorgang(
@@ -661,6 +729,7 @@ pub async fn create_vorgang(
     Ok(created(id, &format!("/api/v1/vorgaenge/{id}")))
 }
 
+/// Read a Vorgang.
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge",
     params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView)))]
 pub async fn get_vorgang(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
@@ -671,6 +740,9 @@ pub async fn get_vorgang(State(app): State<Arc<App>>, Caller(who): Caller, Id(id
     Ok(tagged(StatusCode::OK, &etag(v), vorgang_view(v)))
 }
 
+/// Change a Vorgang's metadata.
+///
+/// JSON merge, as for an Akte; takes `If-Match`.
 #[utoipa::path(patch, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge",
     params(("id" = Uuid, Path, description = "Vorgang id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Object, description = "Fields to set"), responses((status = 200, body = VorgangView)))]
@@ -685,6 +757,9 @@ pub async fn update_vorgang(
     get_vorgang(State(app), Caller(who), Id(id)).await
 }
 
+/// Close a Vorgang.
+///
+/// Nothing can be filed into it afterwards. Not in a closed Akte. Takes `If-Match`.
 #[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/close", tag = "Vorgänge",
     params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView)))]
 pub async fn close_vorgang(
@@ -698,6 +773,9 @@ pub async fn close_vorgang(
     get_vorgang(State(app), Caller(who), Id(id)).await
 }
 
+/// Reopen a closed Vorgang.
+///
+/// Admin only; not in a closed Akte. Takes `If-Match`.
 #[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/reopen", tag = "Vorgänge",
     params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView)))]
 pub async fn reopen_vorgang(
@@ -714,6 +792,9 @@ pub async fn reopen_vorgang(
 // ---------------------------------------------------------------------------------------
 // Dokumente (metadata; content is in `content.rs`)
 
+/// Read a Dokument's metadata.
+///
+/// With its versions' summary and an `ETag` for `If-Match`.
 #[utoipa::path(get, path = "/api/v1/dokumente/{id}", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id")), responses((status = 200, body = DokumentView)))]
 pub async fn get_dokument(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
@@ -725,6 +806,9 @@ pub async fn get_dokument(State(app): State<Arc<App>>, Caller(who): Caller, Id(i
     Ok(tagged(StatusCode::OK, &etag(d), dokument_view(cat, d)))
 }
 
+/// Change a Dokument's metadata.
+///
+/// JSON merge; takes `If-Match`. Its content changes only by a new version.
 #[utoipa::path(patch, path = "/api/v1/dokumente/{id}", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Object, description = "Fields to set: title, document_type, received, sent, date, sender, recipient, custom"),

@@ -363,6 +363,11 @@ fn check_file_name(name: &str) -> ApiResult<()> {
     model::safe_file_name(name).map_err(ApiError::from)
 }
 
+/// Upload a Dokument into an Akte.
+///
+/// A multipart form with a `file` part (and metadata parts), or the raw bytes with
+/// `?file_name=`. Streams to the store; the node's validators may refuse it (422
+/// `rejected`). Answers 201 with digests and `Location`. Takes `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/akten/{id}/dokumente", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Akte id"), UploadMeta,
         ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice and is answered as the first time (its body is read and compared); the key for another request (query, media type, fields or bytes differ) answers 422, a second request while the first runs 409. Remembered by this node for 24 hours, not across restarts or nodes")),
@@ -585,6 +590,10 @@ fn created(key: Option<IdempotencyGuard<'_>>, rest: String, location: String, bo
     r
 }
 
+/// Add a version to a Dokument.
+///
+/// As an upload; metadata sent with it changes the Dokument in the same commit. Takes
+/// `If-Match` (the Dokument's `ETag`) and `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/dokumente/{id}/versions", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id"), UploadMeta,
         ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice and is answered as the first time (its body is read and compared); the key for another request (query, media type, fields or bytes differ) answers 422, a second request while the first runs 409. Remembered by this node for 24 hours, not across restarts or nodes")),
@@ -697,6 +706,10 @@ pub async fn add_version(
 // ---------------------------------------------------------------------------------------
 // Lists
 
+/// List an Akte's Dokumente.
+///
+/// Whole, or a page at a time with `limit` and `offset` (`X-Total-Count`, `Link:
+/// rel="next"`).
 #[utoipa::path(get, path = "/api/v1/akten/{id}/dokumente", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Akte id"), Paging), responses((status = 200, body = Vec<DokumentView>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
 pub async fn list_dokumente(
@@ -717,6 +730,9 @@ pub async fn list_dokumente(
     paging.answer_with(all.len(), page, &format!("/api/v1/akten/{akte}/dokumente"))
 }
 
+/// List a Dokument's versions.
+///
+/// Oldest first; pages as the other lists.
 #[utoipa::path(get, path = "/api/v1/dokumente/{id}/versions", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id"), Paging), responses((status = 200, body = Vec<VersionView>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
 pub async fn list_versions(
@@ -796,6 +812,10 @@ fn disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{enc}")
 }
 
+/// Download a Dokument's content.
+///
+/// The latest version, or `?version=N`; or a version by its own id. `Range`, `If-Range`,
+/// `If-None-Match` (304) and `HEAD` work; the `ETag` is the BLAKE3 of the bytes.
 #[utoipa::path(get, path = "/api/v1/dokumente/{id}/content", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id (or version id)"), VersionQuery,
         ("Range" = Option<String>, Header, description = "One byte range, e.g. bytes=0-1023"),
@@ -937,6 +957,10 @@ pub struct TextView {
     pub pending: Vec<String>,
 }
 
+/// Read a Dokument's extracted text.
+///
+/// What extraction, OCR and enrichers produced for its latest version, with its state
+/// (`done`, `pending`, `partial`, `failed`, `none`) and any failures.
 #[utoipa::path(get, path = "/api/v1/dokumente/{id}/text", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id")), responses((status = 200, body = TextView)))]
 pub async fn text(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Json<TextView>> {

@@ -108,6 +108,10 @@ pub struct AkteHistoryQuery {
     pub offset: Option<usize>,
 }
 
+/// Read an Akte's history.
+///
+/// Who did what when: its own entries, or with `all=true` those of its Vorgänge, Dokumente
+/// and versions too. Reads are entries as well. Pages with `limit` and `offset`.
 #[utoipa::path(get, path = "/api/v1/akten/{id}/history", tag = "Verlauf",
     params(("id" = Uuid, Path, description = "Akte id"), AkteHistoryQuery),
     responses((status = 200, body = Vec<HistoryItem>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
@@ -132,6 +136,9 @@ pub async fn history(
     paging.answer_with(all.len(), page, &format!("{path}?all=true"))
 }
 
+/// Read a Vorgang's history.
+///
+/// Pages with `limit` and `offset`.
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}/history", tag = "Verlauf",
     params(("id" = Uuid, Path, description = "Vorgang id"), Paging), responses((status = 200, body = Vec<HistoryItem>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
 pub async fn history_vorgang(
@@ -143,6 +150,9 @@ pub async fn history_vorgang(
     history_of(&app, &who, id, ObjKind::Vorgang, paging, &format!("/api/v1/vorgaenge/{id}/history")).await
 }
 
+/// Read a Dokument's history.
+///
+/// Its versions' entries included. Pages with `limit` and `offset`.
 #[utoipa::path(get, path = "/api/v1/dokumente/{id}/history", tag = "Verlauf",
     params(("id" = Uuid, Path, description = "Dokument id"), Paging), responses((status = 200, body = Vec<HistoryItem>, headers(("x-total-count" = usize, description = "How many items the whole list has"), ("link" = String, description = "With `limit`, while more follow: `<next page>; rel=\"next\"`")))))]
 pub async fn history_dokument(
@@ -259,6 +269,10 @@ fn feed_visible<'c>(who: &Principal, cat: &'c Catalog, id: &Uuid) -> Option<&'c 
     who.sees_obj(cat, o).then_some(o)
 }
 
+/// Follow the change feed.
+///
+/// Every create, update, delete and derived result the caller may see, oldest first. Pass
+/// the answer's `next` as `since` to continue; at most `limit` changes a page.
 #[utoipa::path(get, path = "/api/v1/changes", tag = "Verlauf", params(ChangesQuery),
     responses((status = 200, body = ChangesPage)))]
 pub async fn changes(
@@ -500,6 +514,11 @@ impl SearchQuery {
     }
 }
 
+/// Search.
+///
+/// German full-text search over what the caller may read: words, "phrases", OR, NOT,
+/// `Windkraft*`, field filters (`typ:`, `absender:`, `az:`, `datum:` …). Totals, facets and
+/// snippets count only readable Dokumente.
 #[utoipa::path(get, path = "/api/v1/search", tag = "Suche", params(SearchQuery),
     responses((status = 200, body = SearchView)))]
 pub async fn search(

@@ -544,6 +544,10 @@ fn accepted(view: JobView) -> Response {
     r
 }
 
+/// Start an export job.
+///
+/// Admin or archivist. BagIt, OCFL or xdomea (0401) of the Akten named; answers 202 with
+/// the job. Download its result from `GET /jobs/{id}/result`.
 #[utoipa::path(post, path = "/api/v1/exports", tag = "Austausch",
     request_body = ExportRequest,
     responses((status = 202, description = "The job; `Location` names it", body = JobView)))]
@@ -594,6 +598,11 @@ pub async fn create_export(
     Ok(accepted(view))
 }
 
+/// Start an import job.
+///
+/// Admin only. The package ZIP as the raw body: xdomea, or a zipped BagIt bag, OCFL root or
+/// Paperless-ngx export. Every file passes the node's validators first; the import is all
+/// or nothing.
 #[utoipa::path(post, path = "/api/v1/imports", tag = "Austausch",
     request_body(content = super::schema::Binary, content_type = "application/octet-stream",
         description = "One ZIP as the raw body (application/zip or application/octet-stream): an xdomea message, or a zipped BagIt bag, OCFL storage root or Paperless-ngx export"),
@@ -668,6 +677,9 @@ fn limits(app: &App) -> Limits {
     }
 }
 
+/// List the jobs.
+///
+/// The caller's own; an admin sees every job.
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "Austausch",
     responses((status = 200, description = "The caller's jobs (an admin's: all), oldest first", body = Vec<JobView>)))]
 pub async fn list_jobs(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<JobView>>> {
@@ -678,6 +690,9 @@ pub async fn list_jobs(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiR
     Ok(Json(out.into_iter().map(Job::view).collect()))
 }
 
+/// Read a job.
+///
+/// Its state, progress and, when done, its result or error.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "Austausch",
     params(("id" = Uuid, Path, description = "Job id")), responses((status = 200, body = JobView)))]
 pub async fn get_job(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Json<JobView>> {
@@ -685,6 +700,10 @@ pub async fn get_job(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): I
     registry(&app).visible_job(&who, id, Job::view).map(Json)
 }
 
+/// Delete a job.
+///
+/// A waiting or finished job: cancelled if waiting, its files removed. A running job
+/// answers 409.
 #[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "Austausch",
     params(("id" = Uuid, Path, description = "Job id")),
     responses((status = 204, description = "The job and its files are removed (a queued job does not run)")))]
@@ -708,6 +727,9 @@ pub async fn delete_job(State(app): State<Arc<App>>, Caller(who): Caller, Id(id)
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Download a job's result.
+///
+/// An export's ZIP, once the job is done.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/result", tag = "Austausch",
     params(("id" = Uuid, Path, description = "Job id")),
     responses((status = 200, description = "The export as one ZIP", content_type = "application/zip", body = super::schema::Binary)))]

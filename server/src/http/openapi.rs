@@ -173,8 +173,10 @@ pub fn reference_html() -> String {
                 })
                 .collect();
             body.push_str(&format!(
-                "<section><h3><span class=m>{m}</span> <code>{}</code></h3><p>{}</p>{}<p>Success: {}</p></section>\n",
+                "<section><h3><span class=m>{m}</span> <code>{}</code></h3><p><b>{}</b> {}</p><p>{}</p>{}<p>Success: {}</p></section>\n",
                 esc(path),
+                esc(op.summary.as_deref().unwrap_or("")),
+                esc(op.description.as_deref().unwrap_or("")),
                 esc(op.tags.as_ref().and_then(|t| t.first()).map(String::as_str).unwrap_or("")),
                 if params.is_empty() { String::new() } else { format!("<p>Parameters: {}</p>", params.join(", ")) },
                 ok.join(", ")
@@ -217,6 +219,23 @@ mod tests {
             Value::Array(a) => a.iter().enumerate().for_each(|(i, v)| integer_arrays(v, &format!("{at}/{i}"), out)),
             _ => {}
         }
+    }
+
+    #[test]
+    fn every_operation_says_what_it_does() {
+        let doc = doc();
+        let mut missing = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let summary = op["summary"].as_str().unwrap_or("");
+                if summary.is_empty() || summary.len() > 80 {
+                    missing.push(format!("{method} {path}: {summary:?}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "operations without a one-line summary: {missing:#?}");
+        let lists = &doc["paths"]["/api/v1/akten/{id}/dokumente"]["get"]["responses"]["200"]["headers"];
+        assert!(lists.get("x-total-count").is_some() && lists.get("link").is_some(), "{lists}");
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct RetentionView {
     pub refusal: Option<String>,
 }
 
+/// Read an Akte's retention.
+///
+/// When its retention ends (its own period, else its Aktenplan node's), whether it may be
+/// deleted today, and why not.
 #[utoipa::path(get, path = "/api/v1/akten/{id}/retention", tag = "Aussonderung",
     params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = RetentionView)))]
 pub async fn retention(
@@ -134,6 +138,10 @@ fn deletion_view(t: &Tombstone) -> DeletionView {
     }
 }
 
+/// Delete an Akte after its retention.
+///
+/// Archivist or admin; only a closed Akte without legal hold whose retention has ended.
+/// Erases its contents; a tombstone keeps the evidence.
 #[utoipa::path(delete, path = "/api/v1/akten/{id}", tag = "Aussonderung",
     params(("id" = Uuid, Path, description = "Akte id"), DeleteQuery),
     responses((status = 200, body = DeletionView)))]
@@ -177,6 +185,9 @@ pub async fn delete_akte(
     Ok(Json(view))
 }
 
+/// List the deletions.
+///
+/// The tombstones the caller may see, with their evidence.
 #[utoipa::path(get, path = "/api/v1/deletions", tag = "Aussonderung",
     responses((status = 200, body = Vec<DeletionView>)))]
 pub async fn list_deletions(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiResult<Json<Vec<DeletionView>>> {
@@ -188,6 +199,7 @@ pub async fn list_deletions(State(app): State<Arc<App>>, Caller(who): Caller) ->
     Ok(Json(out))
 }
 
+/// Read a deletion's evidence.
 #[utoipa::path(get, path = "/api/v1/deletions/{id}", tag = "Aussonderung",
     params(("id" = Uuid, Path, description = "The deleted Akte's id")),
     responses((status = 200, body = DeletionView)))]
