@@ -550,7 +550,10 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
         format!("{{\"aktenzeichen\": \"4-4\", \"title\": \"x\", \"retention_years\": \"{}\"}}", "9".repeat(500_000));
     let detail = assert_problem(send(&wrong), 422, "invalid");
     assert!(detail.chars().count() < 700, "a detail of {} characters", detail.chars().count());
-    assert_problem(send("{\"aktenzeichen\": \"2-2\", \"title\": \"x\", \"colour\": \"red\"}"), 422, "invalid");
+    let colour =
+        assert_problem(send("{\"aktenzeichen\": \"2-2\", \"title\": \"x\", \"colour\": \"red\"}"), 422, "invalid");
+    // In words for a client: the field named, no deserializer preamble, no line and column.
+    assert!(colour.contains("colour") && !colour.contains("deserialize") && !colour.contains("column"), "{colour}");
     assert_problem(send("{\"aktenzeichen\": \"2-2\", \"title\": \"  \"}"), 422, "invalid");
     assert_problem(send("{\"aktenzeichen\": \"1-1/2026\", \"title\": \"Doppelt\"}"), 409, "conflict");
     // Just over the 1 MiB JSON limit: small enough that the client has sent it all when
@@ -567,7 +570,8 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
         404,
         "not-found",
     );
-    assert_problem(c.get(s.url("/akten/nicht-da")).bearer_auth(&admin).send().unwrap(), 404, "not-found");
+    let bad_id = assert_problem(c.get(s.url("/akten/nicht-da")).bearer_auth(&admin).send().unwrap(), 404, "not-found");
+    assert!(bad_id.contains("\"nicht-da\"") && bad_id.contains("UUID") && !bad_id.contains("parsing"), "{bad_id}");
     assert_problem(c.get(format!("{}/nowhere", s.base)).send().unwrap(), 404, "not-found");
     // A method a path does not have: a problem too, with the methods it has.
     let r = c.delete(s.url("/search")).bearer_auth(&admin).send().unwrap();

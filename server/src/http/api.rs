@@ -419,7 +419,7 @@ pub async fn list_akten(
     who.require(Action::Read)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 500"));
+        return Err(ApiError::bad_request("The parameter limit must be between 1 and 500"));
     }
     let since = match &q.changed_since {
         Some(s) => Some(
@@ -430,7 +430,9 @@ pub async fn list_akten(
     };
     let since_ms = since.map(|t| (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64);
     let after = match &q.after {
-        Some(a) => Some(a.parse::<Uuid>().map_err(|_| ApiError::bad_request("after is not a cursor of this list"))?),
+        Some(a) => Some(a.parse::<Uuid>().map_err(|_| {
+            ApiError::bad_request("The parameter after is not a cursor of this list (the next of an earlier page)")
+        })?),
         None => None,
     };
     if let Some(s) = &q.status

@@ -28,7 +28,15 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
 
 impl From<axum::extract::rejection::PathRejection> for ApiError {
     fn from(e: axum::extract::rejection::PathRejection) -> ApiError {
-        ApiError::not_found(crate::output::sentence(&anyhow::anyhow!("{}", e.body_text())))
+        // `Cannot parse `id` with value `x`: UUID parsing failed …`: say which value.
+        let text = e.body_text();
+        let value = text.split_once("with value `").and_then(|(_, r)| r.split_once('`')).map(|(v, _)| v);
+        match value {
+            Some(v) => ApiError::not_found(format!(
+                "There is nothing at {v:?}: an id is a UUID, such as 01a2229b-edaf-727c-9235-d8488d829b01"
+            )),
+            None => ApiError::not_found(crate::output::sentence(&anyhow::anyhow!("{text}"))),
+        }
     }
 }
 

@@ -192,7 +192,9 @@ async fn history_of(
 type Cursor = BTreeMap<String, (u64, usize)>;
 
 fn parse_cursor(s: &str) -> ApiResult<Cursor> {
-    let bad = || ApiError::bad_request("since is not a cursor of the change feed");
+    let bad = || {
+        ApiError::bad_request("The parameter since is not a cursor of the change feed (the next of an earlier page)")
+    };
     let mut out = BTreeMap::new();
     for part in s.split('_').filter(|p| !p.is_empty()) {
         let (node, at) = part.split_once('-').ok_or_else(bad)?;
@@ -283,7 +285,7 @@ pub async fn changes(
     who.require(Action::Read)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+        return Err(ApiError::bad_request("The parameter limit must be between 1 and 1000"));
     }
     let mut cursor = parse_cursor(q.since.as_deref().unwrap_or(""))?;
     let repo = app.repo.read().await;

@@ -51,7 +51,9 @@ impl Paging {
         let limit = match self.limit {
             None => total.saturating_sub(offset).max(1),
             Some(l) if (1..=MAX_LIMIT).contains(&l) => l,
-            Some(_) => return Err(ApiError::bad_request(format!("limit must be between 1 and {MAX_LIMIT}"))),
+            Some(_) => {
+                return Err(ApiError::bad_request(format!("The parameter limit must be between 1 and {MAX_LIMIT}")));
+            }
         };
         let page: Vec<T> = page(offset, limit);
         let next = offset.saturating_add(page.len());

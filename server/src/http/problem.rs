@@ -247,9 +247,25 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Turns axum's own rejections (bad JSON, bad path, bad query) into problems.
+/// Turns axum's own rejections (bad JSON, bad path, bad query) into problems, in words
+/// for a client: without the deserializer's preamble and its line and column.
 pub fn rejection(e: impl std::fmt::Display, status: StatusCode) -> ApiError {
-    let detail = crate::output::sentence(&anyhow::anyhow!("{e}"));
+    let text = e.to_string();
+    let text = text.strip_prefix("Failed to deserialize the JSON body into the target type: ").unwrap_or(&text);
+    let text = match text.rfind(" at line ") {
+        Some(i) if text[i + 9..].split(" column ").all(|n| n.trim().chars().all(|c| c.is_ascii_digit())) => &text[..i],
+        _ => text,
+    };
+    let detail = match text.split_once(": ") {
+        // `foo: unknown field …`: which field the body got wrong.
+        Some((field, why))
+            if !field.is_empty() && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') =>
+        {
+            format!("The body's field {field} is wrong: {why}")
+        }
+        _ => text.to_string(),
+    };
+    let detail = crate::output::sentence(&anyhow::anyhow!("{detail}"));
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(detail),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media(detail),
