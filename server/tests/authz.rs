@@ -158,6 +158,8 @@ fn matrix() -> Vec<Row> {
         // Retention has not ended: the roles that may delete get 409, the others 403.
         r("DELETE", "/akten/{akte}?reason=Test",                            Nil,                                                          409, roles(Y, N, N, N, Y)),
         r("GET",    "/akten/{akte}/history",                                Nil,                                                          200, ALL),
+        // Made here, not imported: nothing to show, to anyone.
+        r("GET",    "/akten/{akte}/provenance",                             Nil,                                                          404, ALL),
         r("GET",    "/akten/{akte}/vorgaenge",                              Nil,                                                          200, ALL),
         r("POST",   "/akten/{akte}/vorgaenge",                              Json(|n| json!({"title": format!("Teilvorgang {n}")})),      201, roles(Y, Y, Y, N, N)),
         r("GET",    "/akten/{akte}/dokumente",                              Nil,                                                          200, ALL),

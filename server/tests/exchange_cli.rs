@@ -110,3 +110,38 @@ fn a_paperless_export_folder_is_imported() {
     assert_eq!(ok(&data, &["ls", "--json"]).json().as_array().unwrap().len(), 2);
     ok(&data, &["verify"]);
 }
+
+#[test]
+fn the_api_shows_what_an_import_kept_of_an_aktes_past() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = init_repo(tmp.path(), "a");
+    let akte = create(&a, "61.2-0815/2026", "Windpark Abgabe");
+    let file = tmp.path().join("antrag.txt");
+    std::fs::write(&file, "Antrag auf Genehmigung").unwrap();
+    let added = add(&a, &akte, &[file]);
+    let bag = tmp.path().join("bag");
+    ok(&a, &["export", "--format", "bagit", "--akte", "61.2-0815/2026", "--out", bag.to_str().unwrap()]);
+
+    let b = init_repo(tmp.path(), "b");
+    ok(&b, &["import", bag.to_str().unwrap()]);
+    let own = create(&b, "61.2-0999/2026", "Hier angelegt");
+    let admin = common::token(&b, "admin", "test-admin", &[]);
+    let s = common::Server::start(&b, false, &[]);
+    let c = common::client();
+    let r = c.get(s.url(&format!("/akten/{akte}/provenance"))).bearer_auth(&admin).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let p: Value = r.json().unwrap();
+    assert_eq!(p["format"], "bagit", "{p}");
+    // The history the Akte had where it was made: its creation there, by the first node's actor.
+    let akte_past = p["history"][&akte].as_array().unwrap_or_else(|| panic!("{p}"));
+    assert!(akte_past.iter().any(|e| e["action"] == "create"), "{p}");
+    let dok = added[0]["id"].as_str().unwrap();
+    assert!(p["history"][dok].as_array().is_some_and(|h| !h.is_empty()), "the Dokument's past too: {p}");
+    // An Akte made here has none.
+    common::assert_problem(
+        c.get(s.url(&format!("/akten/{own}/provenance"))).bearer_auth(&admin).send().unwrap(),
+        404,
+        "not-found",
+    );
+    s.stop();
+}

@@ -27,6 +27,7 @@ use super::{
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/akten/{id}/history", get(history))
+        .route("/akten/{id}/provenance", get(provenance))
         .route("/vorgaenge/{id}/history", get(history_vorgang))
         .route("/dokumente/{id}/history", get(history_dokument))
         .route("/changes", get(changes))
@@ -134,6 +135,56 @@ pub async fn history(
     let all = cat.history_of_akte(&id);
     let page = |skip, take| all.iter().skip(skip).take(take).map(history_item).collect::<Vec<_>>();
     paging.answer_with(all.len(), page, &format!("{path}?all=true"))
+}
+
+/// What an import kept of an Akte's past.
+#[derive(Serialize, ToSchema)]
+pub struct ProvenanceView {
+    /// The package's format: `bagit`, `ocfl`, `xdomea` or `paperless`.
+    pub format: String,
+    /// The source as the package named it (BagIt `External-Identifier`, OCFL object id,
+    /// the Paperless-ngx version and manifest digest).
+    pub source: Option<String>,
+    /// The history of each object (the Akte, its Vorgänge, Dokumente and versions) as
+    /// the package had it, by object id: who did what when, before the import. The
+    /// repository's own history of them starts with the import.
+    #[schema(value_type = Object)]
+    pub history: BTreeMap<Uuid, Vec<Value>>,
+    /// For an OCFL import: the object's versions as its inventory had them (created,
+    /// message, user).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub ocfl_versions: Option<Value>,
+}
+
+/// Read what an import kept of an Akte's past.
+///
+/// For an Akte that came in by import (xdomea, BagIt, OCFL, Paperless-ngx): the history
+/// the package brought of each of its objects, from before the import. 404 for an Akte
+/// made here.
+#[utoipa::path(get, path = "/api/v1/akten/{id}/provenance", tag = "Verlauf",
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = ProvenanceView)))]
+pub async fn provenance(
+    State(app): State<Arc<App>>,
+    Caller(who): Caller,
+    Id(id): Id<Uuid>,
+) -> ApiResult<Json<ProvenanceView>> {
+    who.require(Action::Read)?;
+    let repo = app.repo.read().await;
+    let cat = repo.catalog();
+    super::api::visible(cat, &who, id, ObjKind::Akte)?;
+    app.record_read(&who, id, super::schema::Read::History);
+    let found = akte_exchange::provenance::Provenance::load(&repo, cat, id).await.map_err(|e| match e {
+        akte_exchange::Error::Store(e) => ApiError::from(e),
+        e => ApiError::integrity(format!("The provenance of Akte {id} cannot be read: {e}")),
+    })?;
+    let p = found
+        .ok_or_else(|| ApiError::not_found(format!("Akte {id} was not imported; its history is GET …/history")))?;
+    Ok(Json(ProvenanceView {
+        format: p.format,
+        source: p.source,
+        history: p.history,
+        ocfl_versions: p.ocfl.map(|o| serde_json::to_value(o.versions).unwrap_or(Value::Null)),
+    }))
 }
 
 /// Read a Vorgang's history.

@@ -105,6 +105,7 @@ impl utoipa::Modify for Security {
         super::content::add_version,
         super::content::text,
         super::feed::history,
+        super::feed::provenance,
         super::feed::history_vorgang,
         super::feed::history_dokument,
         super::feed::changes,
