@@ -101,8 +101,10 @@ struct Marker<'h> {
     /// scan ends one window width later (for the marks that window shows), so the cost of
     /// a snippet does not grow with the length of the text.
     stop_after: usize,
-    /// Whether the scan may end early (not while a phrase's words may be marked loose).
-    may_stop: bool,
+    /// Per mark: whether it stays. A word the query has only inside phrases stays only
+    /// where its phrase stands (`17/3` marks `17/3`, not every `3`): its mark is confirmed
+    /// when the phrase's last word is marked right after the others.
+    confirmed: Vec<bool>,
 }
 
 /// Whether a stem is one the query has only inside phrases (not searched on its own).
@@ -123,9 +125,7 @@ impl<'h> Marker<'h> {
             marks: Vec::new(),
             all_terms: hl.stems.len() + hl.prefixes.len() + hl.fuzzy.len(),
             stop_after: usize::MAX,
-            // A word only phrases have may be marked loose (and dropped afterwards, see
-            // `keep_phrases`) before its phrase stands: no early stop then.
-            may_stop: !hl.stems.iter().any(|s| phrase_only(hl, s)),
+            confirmed: Vec::new(),
         }
     }
 
@@ -182,8 +182,9 @@ impl<'h> Marker<'h> {
                     continue;
                 }
                 self.marks.push(Mark { from, to, term });
+                self.confirm_last();
                 position_marked = true;
-                if self.may_stop && self.stop_after == usize::MAX && window_has_all(&self.marks, self.all_terms) {
+                if self.stop_after == usize::MAX && window_has_all(&self.marks, &self.confirmed, self.all_terms) {
                     self.stop_after = to + SNIPPET_CHARS;
                 }
             }
@@ -191,42 +192,61 @@ impl<'h> Marker<'h> {
     }
 }
 
-impl Marker<'_> {
-    /// Drops the marks of stems the query has only inside phrases where they do not stand
-    /// in such a phrase: `17/3` marks `17/3`, not every `3` of the text. Words of a phrase
-    /// stand together when only spaces and punctuation (at most a few) lie between them.
-    fn keep_phrases(&mut self) {
+impl<'h> Marker<'h> {
+    /// The stem a mark matched, if it matched a stem (not a wildcard or a similar word).
+    fn stem_of(&self, m: &Mark) -> Option<&'h str> {
+        self.seen.get(m.term).copied().filter(|_| m.term < 1_000)
+    }
+
+    /// Decides whether the mark just made stays: a mark of a word searched on its own
+    /// does; one of a word only phrases have does once its phrase stands, which the mark
+    /// of the phrase's last word decides for the marks before it. Words of a phrase stand
+    /// together when only spaces and punctuation (at most a few bytes) lie between them.
+    fn confirm_last(&mut self) {
         let hl = self.hl;
-        let phrase_only = |stem: &str| phrase_only(hl, stem);
-        let stem_of = |m: &Mark| self.seen.get(m.term).copied().filter(|_| m.term < 1_000);
-        let marks = &self.marks;
-        let mut keep: Vec<bool> = marks.iter().map(|m| stem_of(m).is_none_or(|s| !phrase_only(s))).collect();
-        if keep.iter().all(|k| *k) {
-            return;
-        }
+        let last = self.marks.last().expect("a mark was just made");
+        let stem = self.stem_of(last);
+        self.confirmed.push(stem.is_none_or(|s| !phrase_only(hl, s)));
+        // The last word of a phrase (searched alone as well or not) decides for the others.
+        let Some(stem) = stem else { return };
         let together = |a: &Mark, b: &Mark| {
             b.from >= a.to && b.from - a.to <= 4 && self.text[a.to..b.from].chars().all(|c| !c.is_alphanumeric())
         };
-        for phrase in hl.phrases.iter().filter(|p| p.len() > 1) {
-            for start in 0..marks.len().saturating_sub(phrase.len() - 1) {
-                let run = &marks[start..start + phrase.len()];
-                let stands = run.iter().zip(phrase).all(|(m, want)| stem_of(m) == Some(want.as_str()))
-                    && run.windows(2).all(|w| together(&w[0], &w[1]));
-                if stands {
-                    keep[start..start + phrase.len()].iter_mut().for_each(|k| *k = true);
-                }
+        let n = self.marks.len();
+        let mut stands = Vec::new();
+        for phrase in hl.phrases.iter().filter(|p| p.len() > 1 && p.last().is_some_and(|l| l == stem)) {
+            let Some(start) = n.checked_sub(phrase.len()) else { continue };
+            let run = &self.marks[start..];
+            if run.iter().zip(phrase).all(|(m, want)| self.stem_of(m) == Some(want.as_str()))
+                && run.windows(2).all(|w| together(&w[0], &w[1]))
+            {
+                stands.push(start);
             }
         }
-        let mut keep = keep.into_iter();
-        self.marks.retain(|_| keep.next().unwrap_or(true));
+        for start in stands {
+            self.confirmed[start..].iter_mut().for_each(|c| *c = true);
+        }
+    }
+
+    /// Drops the marks that were not confirmed (see [`Marker::confirm_last`]).
+    fn keep_phrases(&mut self) {
+        let mut keep = self.confirmed.iter();
+        self.marks.retain(|_| keep.next().copied().unwrap_or(true));
     }
 }
 
-/// Whether the marks within one window width before the last mark hold `all` distinct terms.
-fn window_has_all(marks: &[Mark], all: usize) -> bool {
+/// Whether the confirmed marks within one window width before the last mark hold `all`
+/// distinct terms.
+fn window_has_all(marks: &[Mark], confirmed: &[bool], all: usize) -> bool {
     let Some(last) = marks.last() else { return false };
-    let mut terms: Vec<usize> =
-        marks.iter().rev().take_while(|m| m.from + SNIPPET_CHARS >= last.to).map(|m| m.term).collect();
+    let mut terms: Vec<usize> = marks
+        .iter()
+        .zip(confirmed)
+        .rev()
+        .take_while(|(m, _)| m.from + SNIPPET_CHARS >= last.to)
+        .filter(|(_, c)| **c)
+        .map(|(m, _)| m.term)
+        .collect();
     terms.sort_unstable();
     terms.dedup();
     terms.len() >= all
