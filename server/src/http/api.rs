@@ -243,7 +243,7 @@ pub async fn list_plan(State(app): State<Arc<App>>, Caller(who): Caller) -> ApiR
 /// Admin only. Its `access`, `retention_years` and `appraisal` are defaults for the Akten
 /// filed under it and below.
 #[utoipa::path(post, path = "/api/v1/aktenplan", tag = "Aktenplan", request_body = PlanCreate,
-    responses((status = 201, body = Created)))]
+    responses((status = 201, body = Created, headers(("location" = String, description = "The new object")))))]
 pub async fn create_plan(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
@@ -276,7 +276,7 @@ pub async fn create_plan(
 
 /// Read an Aktenplan node.
 #[utoipa::path(get, path = "/api/v1/aktenplan/{id}", tag = "Aktenplan",
-    params(("id" = Uuid, Path, description = "Node id")), responses((status = 200, body = PlanView)))]
+    params(("id" = Uuid, Path, description = "Node id")), responses((status = 200, body = PlanView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn get_plan(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
@@ -290,7 +290,7 @@ pub async fn get_plan(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): 
 /// meanwhile.
 #[utoipa::path(patch, path = "/api/v1/aktenplan/{id}", tag = "Aktenplan",
     params(("id" = Uuid, Path, description = "Node id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
-    request_body(content = Object, description = "Fields to set; null removes"), responses((status = 200, body = PlanView)))]
+    request_body(content = Object, description = "Fields to set; null removes"), responses((status = 200, body = PlanView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn update_plan(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
@@ -491,7 +491,7 @@ pub async fn list_akten(
 /// that has it). Takes `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/akten", tag = "Akten", request_body = AkteCreate,
     params(("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key creates nothing twice")),
-    responses((status = 201, body = Created)))]
+    responses((status = 201, body = Created, headers(("location" = String, description = "The new object")))))]
 pub async fn create_akte(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
@@ -535,7 +535,7 @@ pub async fn create_akte(
 ///
 /// Its metadata, with an `ETag` for `If-Match` on changes.
 #[utoipa::path(get, path = "/api/v1/akten/{id}", tag = "Akten",
-    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn get_akte(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
@@ -553,7 +553,7 @@ pub async fn get_akte(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): 
 #[utoipa::path(patch, path = "/api/v1/akten/{id}", tag = "Akten",
     params(("id" = Uuid, Path, description = "Akte id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Object, description = "Fields to set; null removes an optional field"),
-    responses((status = 200, body = AkteView)))]
+    responses((status = 200, body = AkteView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn update_akte(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
@@ -627,7 +627,7 @@ pub async fn set_status(
 /// Nothing in it can be added or changed afterwards; its Laufzeit ends today unless it was
 /// set. Takes `If-Match`.
 #[utoipa::path(post, path = "/api/v1/akten/{id}/close", tag = "Akten",
-    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn close_akte(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
@@ -643,7 +643,7 @@ pub async fn close_akte(
 ///
 /// Admin only. Its Laufzeit has no end until it is closed again. Takes `If-Match`.
 #[utoipa::path(post, path = "/api/v1/akten/{id}/reopen", tag = "Akten",
-    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView)))]
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 200, body = AkteView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn reopen_akte(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
@@ -693,7 +693,7 @@ pub async fn list_vorgaenge(
 ///
 /// Optionally nested in another Vorgang of the same Akte (`parent`).
 #[utoipa::path(post, path = "/api/v1/akten/{id}/vorgaenge", tag = "Vorgänge", request_body = VorgangCreate,
-    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 201, body = Created)))]
+    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 201, body = Created, headers(("location" = String, description = "The new object")))))]
 pub async fn create_vorgang(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
@@ -733,7 +733,7 @@ pub async fn create_vorgang(
 
 /// Read a Vorgang.
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge",
-    params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView)))]
+    params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn get_vorgang(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
@@ -747,7 +747,7 @@ pub async fn get_vorgang(State(app): State<Arc<App>>, Caller(who): Caller, Id(id
 /// JSON merge, as for an Akte; takes `If-Match`.
 #[utoipa::path(patch, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge",
     params(("id" = Uuid, Path, description = "Vorgang id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
-    request_body(content = Object, description = "Fields to set"), responses((status = 200, body = VorgangView)))]
+    request_body(content = Object, description = "Fields to set"), responses((status = 200, body = VorgangView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn update_vorgang(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
@@ -763,7 +763,7 @@ pub async fn update_vorgang(
 ///
 /// Nothing can be filed into it afterwards. Not in a closed Akte. Takes `If-Match`.
 #[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/close", tag = "Vorgänge",
-    params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView)))]
+    params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn close_vorgang(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
@@ -779,7 +779,7 @@ pub async fn close_vorgang(
 ///
 /// Admin only; not in a closed Akte. Takes `If-Match`.
 #[utoipa::path(post, path = "/api/v1/vorgaenge/{id}/reopen", tag = "Vorgänge",
-    params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView)))]
+    params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn reopen_vorgang(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
@@ -798,7 +798,7 @@ pub async fn reopen_vorgang(
 ///
 /// With its versions' summary and an `ETag` for `If-Match`.
 #[utoipa::path(get, path = "/api/v1/dokumente/{id}", tag = "Dokumente",
-    params(("id" = Uuid, Path, description = "Dokument id")), responses((status = 200, body = DokumentView)))]
+    params(("id" = Uuid, Path, description = "Dokument id")), responses((status = 200, body = DokumentView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn get_dokument(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
     who.require(Action::Read)?;
     let repo = app.repo.read().await;
@@ -814,7 +814,7 @@ pub async fn get_dokument(State(app): State<Arc<App>>, Caller(who): Caller, Id(i
 #[utoipa::path(patch, path = "/api/v1/dokumente/{id}", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Object, description = "Fields to set: title, document_type, received, sent, date, sender, recipient, custom"),
-    responses((status = 200, body = DokumentView)))]
+    responses((status = 200, body = DokumentView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn update_dokument(
     State(app): State<Arc<App>>,
     Caller(who): Caller,

@@ -375,7 +375,7 @@ fn check_file_name(name: &str) -> ApiResult<()> {
         (UploadForm = "multipart/form-data"),
         (schema::Binary = "application/octet-stream"),
     ), description = "The document: a multipart form with a `file` part, or the raw bytes"),
-    responses((status = 201, body = Uploaded)))]
+    responses((status = 201, body = Uploaded, headers(("location" = String, description = "The new object")))))]
 pub async fn upload(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
@@ -601,7 +601,7 @@ fn created(key: Option<IdempotencyGuard<'_>>, rest: String, location: String, bo
         (UploadForm = "multipart/form-data"),
         (schema::Binary = "application/octet-stream"),
     ), description = "The new content"),
-    responses((status = 201, body = Uploaded)))]
+    responses((status = 201, body = Uploaded, headers(("location" = String, description = "The new object")))))]
 pub async fn add_version(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
