@@ -1091,3 +1091,47 @@ fn a_patch_that_changes_nothing_writes_nothing() {
     assert_problem(patch(json!({"title": "Nochmal"})), 412, "stale");
     s.stop();
 }
+
+#[test]
+fn a_derived_result_is_in_the_feed_for_the_dokumente_it_was_made_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let s = Server::start(&data, true, &[]);
+    let c = client();
+    let akte = create_akte(&c, &s, &admin, "61.2-0970/2026", "Gleiche Bytes");
+    let upload = |name: &str| -> String {
+        let r = c
+            .post(s.url(&format!("/akten/{akte}/dokumente?file_name={name}")))
+            .bearer_auth(&admin)
+            .body("Vermerk über die Ortsbesichtigung am Windpark")
+            .send()
+            .unwrap();
+        r.json::<Value>().unwrap()["id"].as_str().unwrap().to_string()
+    };
+    let text_done = |id: &str| {
+        let start = Instant::now();
+        loop {
+            let t: Value =
+                c.get(s.url(&format!("/dokumente/{id}/text"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+            if t["state"] == "done" {
+                return;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "no text: {t}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let first = upload("vermerk.txt");
+    text_done(&first);
+    // The same bytes again: the text made for the first is the second's at once.
+    let second = upload("vermerk-kopie.txt");
+    text_done(&second);
+    let feed: Value = c.get(s.url("/changes?limit=1000")).bearer_auth(&admin).send().unwrap().json().unwrap();
+    let items = feed["changes"].as_array().unwrap();
+    let at = |action: &str, id: &str| items.iter().position(|ch| ch["action"] == action && ch["object"] == id);
+    let (created, derived) = (at("create", &first).unwrap(), at("derive", &first).unwrap());
+    assert!(created < derived, "{feed}");
+    // Nothing is derived for the second: no item, and none before its own creation.
+    assert_eq!(at("derive", &second), None, "{feed}");
+    s.stop();
+}

@@ -345,7 +345,7 @@ pub async fn changes(
     // Derived results name a content, not a Dokument: they are kept in place as (position,
     // time, actor, content, producer) and turned into one change per Dokument with that
     // content once the page is read (one pass over the versions, only if there are any).
-    let mut derived: Vec<(usize, String, String, akte_store::name::Name, String)> = Vec::new();
+    let mut derived: Vec<(usize, akte_store::hlc::Hlc, String, akte_store::name::Name, String)> = Vec::new();
     let mut more = false;
     // Changes counted towards the limit (a derived result once).
     let mut counted = 0;
@@ -385,7 +385,7 @@ pub async fn changes(
                 }
                 Op::Derive { content, producer, .. } => {
                     if akte_ingest::Stage::of(producer).is_some() {
-                        derived.push((out.len(), e.hlc.rfc3339(), e.actor.clone(), *content, producer.clone()));
+                        derived.push((out.len(), e.hlc, e.actor.clone(), *content, producer.clone()));
                         counted += 1;
                     }
                     continue;
@@ -411,24 +411,31 @@ pub async fn changes(
     }
     if !derived.is_empty() {
         let contents: std::collections::HashSet<akte_store::name::Name> = derived.iter().map(|d| d.3).collect();
-        let mut holders: BTreeMap<akte_store::name::Name, Vec<Uuid>> = BTreeMap::new();
+        // Each content's Dokumente, with when their version of it was made.
+        let mut holders: BTreeMap<akte_store::name::Name, Vec<(Uuid, akte_store::hlc::Hlc)>> = BTreeMap::new();
         for v in cat.all(ObjKind::Version) {
             if let (Some(c), Some(dok)) = (v.content, v.parent)
                 && contents.contains(&c)
             {
                 let list = holders.entry(c).or_default();
-                if !list.contains(&dok) {
-                    list.push(dok);
+                match list.iter_mut().find(|(d, _)| *d == dok) {
+                    Some((_, at)) => *at = (*at).min(v.created),
+                    None => list.push((dok, v.created)),
                 }
             }
         }
-        // Inserted from the last position back, so earlier positions stay right.
-        for (at, time, actor, content, producer) in derived.into_iter().rev() {
+        // Inserted from the last position back, so earlier positions stay right. A result
+        // is shown for the Dokumente that had its content when it was recorded, not for
+        // those that came later with the same bytes (their `create` comes after it; the
+        // result was ready for them when they were made).
+        for (at, hlc, actor, content, producer) in derived.into_iter().rev() {
+            let time = hlc.rfc3339();
             let items: Vec<ChangeItem> = holders
                 .get(&content)
                 .into_iter()
                 .flatten()
-                .filter_map(|dok| feed_visible(&who, cat, dok))
+                .filter(|(_, made)| *made <= hlc)
+                .filter_map(|(dok, _)| feed_visible(&who, cat, dok))
                 .map(|dok| ChangeItem {
                     time: time.clone(),
                     actor: actor.clone(),
