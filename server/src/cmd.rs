@@ -300,6 +300,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             {
                 bail!("The Aktenzeichen {az} is already used by Akte {holder}");
             }
+            // Closing an Akte: what it takes from its Aktenplan stays with it (as the API's close).
+            if obj.kind == ObjKind::Akte
+                && map.get("status") == Some(&json!("zda"))
+                && obj.text("status") != Some("zda")
+            {
+                for (k, v) in akte_store::access::closing_defaults(repo.catalog(), obj) {
+                    map.entry(k).or_insert(v);
+                }
+            }
             repo.commit(vec![Change::Update { id, fields: map }]).await?;
             if cli.json {
                 print_json(&json!({"id": id}))

@@ -338,6 +338,16 @@ fn an_akte_takes_retention_and_appraisal_from_its_aktenplan_and_lists_follow_the
         json!({"aktenzeichen": "61-2/2010", "title": "Eigene Frist", "aktenplan": "61", "retention_years": 2}),
     );
     let plain = create(&c, &s, &admin, json!({"aktenzeichen": "1-3/2010", "title": "Ohne Plan"}));
+    let retention = |id: &str| -> Value {
+        c.get(s.url(&format!("/akten/{id}/retention"))).bearer_auth(&admin).send().unwrap().json().unwrap()
+    };
+    // Open, it takes the nearest node's period, and the appraisal from further up.
+    let v = retention(&under);
+    assert_eq!(
+        (&v["retention_years"], &v["retention_from"], &v["appraisal"]),
+        (&json!(10), &json!("aktenplan"), &json!("archivwuerdig")),
+        "{v}"
+    );
     for id in [&under, &own, &plain] {
         let r = c
             .patch(s.url(&format!("/akten/{id}")))
@@ -348,18 +358,28 @@ fn an_akte_takes_retention_and_appraisal_from_its_aktenplan_and_lists_follow_the
         assert_eq!(r.status(), 200);
         assert_eq!(c.post(s.url(&format!("/akten/{id}/close"))).bearer_auth(&admin).send().unwrap().status(), 200);
     }
-    let retention = |id: &str| -> Value {
-        c.get(s.url(&format!("/akten/{id}/retention"))).bearer_auth(&admin).send().unwrap().json().unwrap()
-    };
-    // The nearest node's period, and the appraisal from further up.
+    // Closed, it keeps what it took: a later change of the Aktenplan does not change it.
+    let node = id_of(&c.get(s.url("/aktenplan")).bearer_auth(&admin).send().unwrap().json().unwrap(), "61.2");
+    let r = c
+        .patch(s.url(&format!("/aktenplan/{node}")))
+        .bearer_auth(&admin)
+        .json(&json!({"retention_years": 50}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let v = retention(&under);
     assert_eq!(
         (&v["retention_years"], &v["retention_from"], &v["appraisal"]),
-        (&json!(10), &json!("aktenplan"), &json!("archivwuerdig")),
+        (&json!(10), &json!("akte"), &json!("archivwuerdig")),
         "{v}"
     );
     assert_eq!(v["retention_end"], "2020-12-31");
     assert_eq!(v["deletable"], true, "{v}");
+    let h: Value = c.get(s.url(&format!("/akten/{under}/history"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    let closed_with = h.as_array().unwrap().iter().any(|e| {
+        e["changes"].as_array().is_some_and(|ch| ch.iter().any(|c| c["field"] == "retention_years" && c["new"] == 10))
+    });
+    assert!(closed_with, "the close records the period it took: {h}");
     // The Akte's own period comes first.
     let v = retention(&own);
     assert_eq!(
@@ -385,7 +405,6 @@ fn an_akte_takes_retention_and_appraisal_from_its_aktenplan_and_lists_follow_the
     assert!(r.status().is_success(), "{:?}", r.text());
     let gone: Value = c.get(s.url(&format!("/deletions/{under}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
     let e = &gone["evidence"];
-    assert_eq!((&e["retention_years"], &e["retention_years_from"]), (&json!(10), &json!("aktenplan")), "{gone}");
-    assert_eq!(e["appraisal_from"], "aktenplan", "{gone}");
+    assert_eq!((&e["retention_years"], &e["appraisal"]), (&json!(10), &json!("archivwuerdig")), "{gone}");
     s.stop();
 }

@@ -14,6 +14,22 @@ pub fn effective_access<'a>(catalog: &'a Catalog, akte: &'a Obj) -> Option<&'a s
     inherited(catalog, akte, "access")
 }
 
+/// What an Akte takes from its Aktenplan and keeps once it is closed: the period and the
+/// appraisal it has not of its own. Written into the Akte with the change that closes it,
+/// so that a later change of the Aktenplan does not change a closed Akte (and its history
+/// shows what it was closed with).
+pub fn closing_defaults(catalog: &Catalog, akte: &Obj) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    for k in ["retention_years", "appraisal"] {
+        if akte.fields.get(k).is_none_or(serde_json::Value::is_null)
+            && let Some(v) = inherited(catalog, akte, k)
+        {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    out
+}
+
 /// A field an Akte has of its own or takes from its Aktenplan: its own value, else that of
 /// the nearest node above it that has one (`access`, `retention_years`, `appraisal`: the
 /// Aktenplan carries defaults for the Akten filed under it).

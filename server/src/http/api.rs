@@ -598,10 +598,15 @@ pub async fn set_status(
         // The Laufzeit ends today, on the German calendar (closed at 00:30 on 1 January in
         // Berlin is the new year, not the old one in UTC), unless it was set before.
         let repo = app.repo.read().await;
-        if repo.catalog().get(&id).and_then(|a| a.text("laufzeit_ende")).is_none() {
+        let cat = repo.catalog();
+        if cat.get(&id).and_then(|a| a.text("laufzeit_ende")).is_none() {
             let today = akte_store::hlc::Hlc { ms: akte_store::hlc::Hlc::now_ms(), c: 0 }.german_date();
             let fmt = time::macros::format_description!("[year]-[month]-[day]");
             fields.insert("laufzeit_ende".into(), json!(today.format(&fmt).unwrap_or_default()));
+        }
+        // What it takes from its Aktenplan stays with it once closed.
+        if let Some(akte) = cat.get(&id) {
+            fields.extend(akte_store::access::closing_defaults(cat, akte));
         }
     }
     // Checked again under the commit's lock: a change or a close of what is above cannot
