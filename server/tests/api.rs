@@ -198,6 +198,23 @@ fn upload_download_versions_history_and_feed() {
         .send()
         .unwrap();
     assert_problem(same_length, 422, "idempotency-key-reused");
+    // The same upload with its query parameters in another order is the same request.
+    let reordered = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?title=Brief&file_name=brief-2.txt")))
+        .bearer_auth(&admin)
+        .header("idempotency-key", "order-1")
+        .body("Brief in zwei Reihenfolgen")
+        .send()
+        .unwrap();
+    assert_eq!(reordered.status(), 201);
+    let again_reordered = c
+        .post(s.url(&format!("/akten/{akte}/dokumente?file_name=brief-2.txt&title=Brief")))
+        .bearer_auth(&admin)
+        .header("idempotency-key", "order-1")
+        .body("Brief in zwei Reihenfolgen")
+        .send()
+        .unwrap();
+    assert_eq!(again_reordered.headers()["idempotent-replay"], "true");
     // A replay carries the Location of the first answer.
     let again = post();
     assert_eq!(again.headers()["idempotent-replay"], "true");
@@ -436,9 +453,9 @@ fn upload_download_versions_history_and_feed() {
 
     // Metrics count what happened.
     let m = c.get(format!("{}/metrics", s.base)).send().unwrap().text().unwrap();
-    // Four uploads above, a form and a framed one under keys, the one that held its
+    // Four uploads above, a form, a reordered and a framed one under keys, the one that held its
     // Idempotency-Key while slow, the PDF as HTML.
-    assert!(m.contains("akte_uploads_total 8"), "{m}");
+    assert!(m.contains("akte_uploads_total 9"), "{m}");
     assert!(
         m.contains("akte_http_requests_total{method=\"POST\",route=\"/api/v1/akten/{id}/dokumente\",status=\"201\"}")
     );

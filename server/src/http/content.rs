@@ -64,7 +64,10 @@ fn upload_start(req: &Request) -> String {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    format!("{}\u{0}{essence}", req.uri().query().unwrap_or(""))
+    // The query's parameters in a fixed order: a client may send them in another one.
+    let mut params: Vec<&str> = req.uri().query().unwrap_or("").split('&').filter(|p| !p.is_empty()).collect();
+    params.sort_unstable();
+    format!("{}\u{0}{essence}", params.join("&"))
 }
 
 /// The rest of an upload's fingerprint, once its body is read: the file's name and type,
