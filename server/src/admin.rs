@@ -197,7 +197,7 @@ pub async fn delete(opts: &OpenOptions, akten: &[String], reason: Option<&str>, 
         }
         let a = crate::cmd::find_akte(&repo, key)?;
         let az = a.text("aktenzeichen").unwrap_or_default().to_string();
-        if let Err(r) = akte_store::erase::check_deletable(cat, a, today) {
+        if let Err(r) = akte_store::erase::check_destroyable(cat, a, today) {
             bail!("Akte {az} may not be deleted: {r}");
         }
         doomed.push((a.id, akte_store::erase::evidence(cat, a, "retention", reason)));

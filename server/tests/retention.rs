@@ -327,7 +327,9 @@ fn an_akte_takes_retention_and_appraisal_from_its_aktenplan_and_lists_follow_the
     };
     plan(json!({"code": "61", "title": "Immissionsschutz", "parent": id_of(&six, "6")}));
     let tree: Value = c.get(s.url("/aktenplan")).bearer_auth(&admin).send().unwrap().json().unwrap();
-    plan(json!({"code": "61.2", "title": "Windenergie", "parent": id_of(&tree, "61"), "retention_years": 10}));
+    plan(
+        json!({"code": "61.2", "title": "Windenergie", "parent": id_of(&tree, "61"), "retention_years": 10, "appraisal": "vernichten"}),
+    );
 
     let under =
         create(&c, &s, &admin, json!({"aktenzeichen": "61.2-1/2010", "title": "Windmühle", "aktenplan": "61.2"}));
@@ -341,11 +343,11 @@ fn an_akte_takes_retention_and_appraisal_from_its_aktenplan_and_lists_follow_the
     let retention = |id: &str| -> Value {
         c.get(s.url(&format!("/akten/{id}/retention"))).bearer_auth(&admin).send().unwrap().json().unwrap()
     };
-    // Open, it takes the nearest node's period, and the appraisal from further up.
+    // Open, it takes the nearest node's period and appraisal.
     let v = retention(&under);
     assert_eq!(
         (&v["retention_years"], &v["retention_from"], &v["appraisal"]),
-        (&json!(10), &json!("aktenplan"), &json!("archivwuerdig")),
+        (&json!(10), &json!("aktenplan"), &json!("vernichten")),
         "{v}"
     );
     for id in [&under, &own, &plain] {
@@ -370,7 +372,7 @@ fn an_akte_takes_retention_and_appraisal_from_its_aktenplan_and_lists_follow_the
     let v = retention(&under);
     assert_eq!(
         (&v["retention_years"], &v["retention_from"], &v["appraisal"]),
-        (&json!(10), &json!("akte"), &json!("archivwuerdig")),
+        (&json!(10), &json!("akte"), &json!("vernichten")),
         "{v}"
     );
     assert_eq!(v["retention_end"], "2020-12-31");
@@ -380,13 +382,19 @@ fn an_akte_takes_retention_and_appraisal_from_its_aktenplan_and_lists_follow_the
         e["changes"].as_array().is_some_and(|ch| ch.iter().any(|c| c["field"] == "retention_years" && c["new"] == 10))
     });
     assert!(closed_with, "the close records the period it took: {h}");
-    // The Akte's own period comes first.
+    // The Akte's own period comes first. Its appraisal, from further up, is archivwuerdig:
+    // its period is over, but it goes to the archive, not away.
     let v = retention(&own);
     assert_eq!(
-        (&v["retention_years"], &v["retention_from"], &v["retention_end"]),
-        (&json!(2), &json!("akte"), &json!("2012-12-31")),
+        (&v["retention_years"], &v["retention_from"], &v["retention_end"], &v["appraisal"]),
+        (&json!(2), &json!("akte"), &json!("2012-12-31"), &json!("archivwuerdig")),
         "{v}"
     );
+    assert_eq!(v["deletable"], false, "{v}");
+    assert!(v["refusal"].as_str().unwrap().contains("Aussonderung"), "{v}");
+    let refused = c.delete(s.url(&format!("/akten/{own}?reason=Frist"))).bearer_auth(&admin).send().unwrap();
+    let why = assert_problem(refused, 409, "retention");
+    assert!(why.contains("archivwuerdig"), "{why}");
     // Without a plan and a period of its own: kept for ever.
     let v = retention(&plain);
     assert!(v["retention_years"].is_null() && v["deletable"] == false, "{v}");
@@ -405,6 +413,6 @@ fn an_akte_takes_retention_and_appraisal_from_its_aktenplan_and_lists_follow_the
     assert!(r.status().is_success(), "{:?}", r.text());
     let gone: Value = c.get(s.url(&format!("/deletions/{under}"))).bearer_auth(&admin).send().unwrap().json().unwrap();
     let e = &gone["evidence"];
-    assert_eq!((&e["retention_years"], &e["appraisal"]), (&json!(10), &json!("archivwuerdig")), "{gone}");
+    assert_eq!((&e["retention_years"], &e["appraisal"]), (&json!(10), &json!("vernichten")), "{gone}");
     s.stop();
 }

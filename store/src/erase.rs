@@ -42,6 +42,9 @@ pub enum Refusal {
     Running(time::Date),
     /// A legal hold is set.
     Hold,
+    /// Appraised as worth archiving (`archivwuerdig`), or not appraised yet (`bewerten`):
+    /// it goes to the archive through the Aussonderung, not by deletion.
+    Archival(String),
 }
 
 impl std::fmt::Display for Refusal {
@@ -51,6 +54,14 @@ impl std::fmt::Display for Refusal {
             Refusal::Unlimited => write!(f, "the Akte has no retention period and is kept for ever"),
             Refusal::Running(d) => write!(f, "its retention period runs until {d}"),
             Refusal::Hold => write!(f, "a legal hold is set"),
+            Refusal::Archival(a) if a == "archivwuerdig" => write!(
+                f,
+                "it is appraised archivwuerdig and goes to the archive through the Aussonderung (akte aussonderung offer)"
+            ),
+            Refusal::Archival(a) => write!(
+                f,
+                "its appraisal is {a}: the archive decides first, through the Aussonderung (akte aussonderung offer)"
+            ),
         }
     }
 }
@@ -97,6 +108,19 @@ pub fn check_deletable(catalog: &Catalog, akte: &Obj, today: time::Date) -> std:
         None => Err(Refusal::Unlimited),
         Some(end) if end >= today => Err(Refusal::Running(end)),
         Some(_) => Ok(()),
+    }
+}
+
+/// Whether an Akte may be deleted directly on `today` (`DELETE /akten/{id}`, `akte
+/// delete`): as [`check_deletable`], and not if its appraisal (its own, or its
+/// Aktenplan's) sends it to the archive: `archivwuerdig`, or `bewerten` (the archive has
+/// not decided). Such an Akte leaves through the Aussonderung, which offers what
+/// `check_deletable` allows and deletes after the archive's answer.
+pub fn check_destroyable(catalog: &Catalog, akte: &Obj, today: time::Date) -> std::result::Result<(), Refusal> {
+    check_deletable(catalog, akte, today)?;
+    match crate::access::inherited(catalog, akte, "appraisal").and_then(Value::as_str) {
+        Some(a @ ("archivwuerdig" | "bewerten")) => Err(Refusal::Archival(a.to_string())),
+        _ => Ok(()),
     }
 }
 

@@ -43,7 +43,7 @@ pub struct RetentionView {
     pub retention_years: Option<u64>,
     /// Where `retention_years` comes from: `akte` or `aktenplan`.
     pub retention_from: Option<String>,
-    /// The appraisal (`archivwuerdig`, `vernichten`, `pruefen`): the Akte's own, else its
+    /// The appraisal (`archivwuerdig`, `bewerten`, `vernichten`): the Akte's own, else its
     /// Aktenplan node's.
     pub appraisal: Option<String>,
     /// The last day of retention.
@@ -71,7 +71,7 @@ pub async fn retention(
     let repo = app.repo.read().await;
     let cat = repo.catalog();
     let a = visible(cat, &who, id, ObjKind::Akte)?;
-    let check = erase::check_deletable(cat, a, today());
+    let check = erase::check_destroyable(cat, a, today());
     Ok(Json(RetentionView {
         akte_id: id,
         closed: erase::closed_on(cat, a).map(|d| d.to_string()),
@@ -160,7 +160,7 @@ pub async fn delete_akte(
     let mut repo = app.repo.write().await;
     let cat = repo.catalog();
     let a = visible(cat, &who, id, ObjKind::Akte)?;
-    if let Err(r) = erase::check_deletable(cat, a, today()) {
+    if let Err(r) = erase::check_destroyable(cat, a, today()) {
         let az = a.text("aktenzeichen").unwrap_or_default();
         return Err(ApiError::retention(format!("Akte {az} may not be deleted: {r}")));
     }
