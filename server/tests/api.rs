@@ -1152,3 +1152,37 @@ fn a_derived_result_is_in_the_feed_for_the_dokumente_it_was_made_for() {
     assert_eq!(at("derive", &second), None, "{feed}");
     s.stop();
 }
+
+#[test]
+fn a_vorgang_posted_twice_with_one_key_is_made_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let akte = create_akte(&c, &s, &admin, "61.2-0980/2026", "Vorgänge mit Schlüssel");
+    let post = |title: &str| {
+        c.post(s.url(&format!("/akten/{akte}/vorgaenge")))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "vorgang-1")
+            .json(&json!({"title": title}))
+            .send()
+            .unwrap()
+    };
+    let first = post("Beteiligung");
+    assert_eq!(first.status(), 201);
+    let again = post("Beteiligung");
+    assert_eq!((again.status().as_u16(), &again.headers()["idempotent-replay"]), (201, &"true".parse().unwrap()));
+    assert_eq!(again.headers()["location"], first.headers()["location"]);
+    assert_problem(post("Anhörung"), 422, "idempotency-key-reused");
+    let listed: Value =
+        c.get(s.url(&format!("/akten/{akte}/vorgaenge"))).bearer_auth(&admin).send().unwrap().json().unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    // A misspelt filter of the Akten list is refused, not ignored.
+    assert_problem(
+        c.get(s.url("/akten?status=offen&sort=title")).bearer_auth(&admin).send().unwrap(),
+        400,
+        "bad-request",
+    );
+    s.stop();
+}

@@ -275,6 +275,8 @@ pub async fn create_plan(
 }
 
 /// Read an Aktenplan node.
+///
+/// Its code, title, parent and defaults, with an `ETag` for `If-Match`.
 #[utoipa::path(get, path = "/api/v1/aktenplan/{id}", tag = "Aktenplan",
     params(("id" = Uuid, Path, description = "Node id")), responses((status = 200, body = PlanView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn get_plan(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {
@@ -387,6 +389,7 @@ pub struct AkteCreate {
 /// Filters and paging of the Akten list.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct AktenQuery {
     /// Only Akten filed under this Aktenplan code or below it.
     pub aktenplan: Option<String>,
@@ -696,16 +699,26 @@ pub async fn list_vorgaenge(
 
 /// Create a Vorgang in an Akte.
 ///
-/// Optionally nested in another Vorgang of the same Akte (`parent`).
+/// Optionally nested in another Vorgang of the same Akte (`parent`). Takes
+/// `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/akten/{id}/vorgaenge", tag = "Vorgänge", request_body = VorgangCreate,
-    params(("id" = Uuid, Path, description = "Akte id")), responses((status = 201, body = Created, headers(("location" = String, description = "The new object")))))]
+    params(("id" = Uuid, Path, description = "Akte id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried request with the same key creates nothing twice")),
+    responses((status = 201, body = Created, headers(("location" = String, description = "The new object")))))]
 pub async fn create_vorgang(
     State(app): State<Arc<App>>,
     Caller(who): Caller,
     Id(akte): Id<Uuid>,
+    headers: HeaderMap,
     Body(body): Body<VorgangCreate>,
 ) -> ApiResult<Response> {
     who.require(Action::Write)?;
+    let key = super::idempotency::idempotency_key(&headers, &who, &format!("/akten/{akte}/vorgaenge"))?;
+    let fingerprint = || format!("{}\u{0}{}", body.title, body.parent.map(|p| p.to_string()).unwrap_or_default());
+    let key = match super::idempotency::claim_key(&app, key, fingerprint)? {
+        Ok(guard) => guard,
+        Err(replay) => return Ok(replay),
+    };
     let parent = {
         let repo = app.repo.read().await;
         let cat = repo.catalog();
@@ -733,10 +746,16 @@ pub async fn create_vorgang(
         vec![Change::Create { kind: ObjKind::Vorgang, id, parent: Some(parent), content: None, fields }],
     )
     .await?;
-    Ok(created(id, &format!("/api/v1/vorgaenge/{id}")))
+    let at = format!("/api/v1/vorgaenge/{id}");
+    if let Some(guard) = key {
+        guard.answer(StatusCode::CREATED, json!({"id": id}), Some(at.clone()), None);
+    }
+    Ok(created(id, &at))
 }
 
 /// Read a Vorgang.
+///
+/// Its title, status, Akte and parent, with an `ETag` for `If-Match`.
 #[utoipa::path(get, path = "/api/v1/vorgaenge/{id}", tag = "Vorgänge",
     params(("id" = Uuid, Path, description = "Vorgang id")), responses((status = 200, body = VorgangView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
 pub async fn get_vorgang(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): Id<Uuid>) -> ApiResult<Response> {

@@ -200,6 +200,9 @@ pub async fn list_deletions(State(app): State<Arc<App>>, Caller(who): Caller) ->
 }
 
 /// Read a deletion's evidence.
+///
+/// For those who may delete and could read the Akte: what made it due, who deleted it
+/// when, and what was erased.
 #[utoipa::path(get, path = "/api/v1/deletions/{id}", tag = "Aussonderung",
     params(("id" = Uuid, Path, description = "The deleted Akte's id")),
     responses((status = 200, body = DeletionView)))]
