@@ -141,13 +141,9 @@ pub fn evidence(catalog: &Catalog, akte: &Obj, basis: &str, reason: Option<&str>
         }
     }
     // A period or appraisal taken from the Aktenplan, and that it was.
-    for k in ["retention_years", "appraisal"] {
-        if !f.contains_key(k)
-            && let Some(v) = crate::access::inherited(catalog, akte, k)
-        {
-            f.insert(k.into(), v.clone());
-            f.insert(format!("{k}_from"), json!("aktenplan"));
-        }
+    for (k, v) in crate::access::closing_defaults(catalog, akte) {
+        f.insert(format!("{k}_from"), json!("aktenplan"));
+        f.insert(k, v);
     }
     f.insert("basis".into(), json!(basis));
     if let Some(r) = reason {

@@ -72,11 +72,12 @@ pub async fn retention(
     let cat = repo.catalog();
     let a = visible(cat, &who, id, ObjKind::Akte)?;
     let check = erase::check_destroyable(cat, a, today());
+    let retention_years = access::inherited(cat, a, "retention_years");
     Ok(Json(RetentionView {
         akte_id: id,
         closed: erase::closed_on(cat, a).map(|d| d.to_string()),
-        retention_years: access::inherited(cat, a, "retention_years").and_then(Value::as_u64),
-        retention_from: access::inherited(cat, a, "retention_years").map(|_| {
+        retention_years: retention_years.and_then(Value::as_u64),
+        retention_from: retention_years.map(|_| {
             let own = a.fields.get("retention_years").is_some_and(|v| !v.is_null());
             (if own { "akte" } else { "aktenplan" }).to_string()
         }),

@@ -434,3 +434,15 @@ pub fn assert_problem(r: reqwest::blocking::Response, status: u16, slug: &str) -
     );
     detail
 }
+
+/// Creates an Akte through the API and returns its id.
+pub fn create_akte(c: &reqwest::blocking::Client, s: &Server, t: &str, az: &str, title: &str) -> String {
+    let r = c
+        .post(s.url("/akten"))
+        .bearer_auth(t)
+        .json(&serde_json::json!({"aktenzeichen": az, "title": title}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<serde_json::Value>().unwrap()["id"].as_str().unwrap().to_string()
+}
