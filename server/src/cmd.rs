@@ -567,7 +567,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let view = ingest::reader(&cli.data, &repo, cli.json).await?.view(&repo, &version).await?;
             if cli.json {
                 // The shape of GET /api/v1/dokumente/{id}/text.
-                print_json(&crate::http::content::TextView::from(view));
+                print_json(&crate::http::reading::TextView::from(view));
             } else if view.text_state() == akte_ingest::TextState::None {
                 bail!("No extractor on this node reads the media type of {dokument}, so it has no text");
             } else if view.producers.is_empty() {

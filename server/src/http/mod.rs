@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod ops;
 pub mod paging;
 pub mod problem;
+pub mod reading;
 pub mod retention;
 pub mod schema;
 pub mod views;
