@@ -253,7 +253,9 @@ impl Builder<'_> {
         ]);
         Box::new(BooleanQuery::new(vec![
             (Occur::Must, stems),
-            (Occur::Should, boost(self.scoped(term(f.exact, &t.folded)), BOOST_EXACT)),
+            // Not restricted: an optional clause beside a required one is only ever sought
+            // at the required clause's documents, which are in scope.
+            (Occur::Should, boost(term(f.exact, &t.folded), BOOST_EXACT)),
         ]))
     }
 
