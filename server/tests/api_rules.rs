@@ -214,6 +214,39 @@ fn a_patch_that_changes_nothing_writes_nothing() {
 }
 
 #[test]
+fn custom_fields_merge_so_two_clients_keep_each_others_members() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let akte = create_akte(&c, &s, &admin, "61.2-0961/2026", "Zwei Fachverfahren");
+    let patch = |body: Value, media: &str| -> Value {
+        let r = c
+            .patch(s.url(&format!("/akten/{akte}")))
+            .bearer_auth(&admin)
+            .header("content-type", media)
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().unwrap()["fields"]["custom"].clone()
+    };
+    // The permit system and the fee system each set their own members.
+    patch(json!({"custom": {"bimsch": {"anlagen": 3, "typ": "WEA"}}}), "application/json");
+    let both = patch(json!({"custom": {"gebuehr": 1200}}), "application/merge-patch+json");
+    assert_eq!(both, json!({"bimsch": {"anlagen": 3, "typ": "WEA"}, "gebuehr": 1200}));
+    // Nested members merge too; null removes one, and a member that is not an object
+    // is replaced.
+    let merged =
+        patch(json!({"custom": {"bimsch": {"anlagen": 4, "typ": null}, "gebuehr": "1.200 EUR"}}), "application/json");
+    assert_eq!(merged, json!({"bimsch": {"anlagen": 4}, "gebuehr": "1.200 EUR"}));
+    // null for the whole field removes it.
+    assert_eq!(patch(json!({"custom": null}), "application/json"), Value::Null);
+    s.stop();
+}
+
+#[test]
 fn a_derived_result_is_in_the_feed_for_the_dokumente_it_was_made_for() {
     let tmp = tempfile::tempdir().unwrap();
     let data = init_repo(tmp.path(), "a");

@@ -113,6 +113,25 @@ fn check_update(who: &Principal, kind: ObjKind, fields: &Map<String, Value>) -> 
     model::validate(kind, fields, false).map_err(ApiError::from)
 }
 
+/// `patch` applied to `now` as a JSON merge patch (RFC 7396): an object merges member by
+/// member into an object (null removes a member), anything else replaces.
+fn merge_patch(now: Option<&Value>, patch: &Value) -> Value {
+    let Value::Object(patch) = patch else { return patch.clone() };
+    let mut out = match now {
+        Some(Value::Object(now)) => now.clone(),
+        _ => Map::new(),
+    };
+    for (k, v) in patch {
+        if v.is_null() {
+            out.remove(k);
+        } else {
+            let merged = merge_patch(out.get(k), v);
+            out.insert(k.clone(), merged);
+        }
+    }
+    Value::Object(out)
+}
+
 pub async fn commit(app: &App, who: &Principal, changes: Vec<Change>) -> ApiResult<()> {
     commit_checked(app, who, changes, |_| Ok(())).await
 }
@@ -340,6 +359,15 @@ pub async fn update(
         if kind == ObjKind::Akte {
             known_plan_code(cat, &fields)?;
         }
+        // `custom` is merged (RFC 7396): each Fachverfahren sets its own members without
+        // knowing, or erasing, the others'; null removes a member.
+        let fields: Map<String, Value> = fields
+            .iter()
+            .map(|(k, v)| match k.as_str() {
+                "custom" => (k.clone(), merge_patch(obj.fields.get(k.as_str()), v)),
+                _ => (k.clone(), v.clone()),
+            })
+            .collect();
         let changed: Map<String, Value> = fields
             .iter()
             .filter(|(k, v)| match obj.fields.get(k.as_str()) {
@@ -550,8 +578,9 @@ pub async fn get_akte(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): 
 
 /// Change an Akte's metadata.
 ///
-/// JSON merge: the fields sent replace those stored, `null` removes one. Send `If-Match`
-/// with the `ETag` read to be told (412) when it changed meanwhile. Status changes only
+/// JSON merge: the fields sent replace those stored, `null` removes one; `custom` merges
+/// member by member (RFC 7396), so clients may each keep their own members. Send
+/// `If-Match` with the `ETag` read to be told (412) when it changed meanwhile. Status changes only
 /// through …/close and …/reopen.
 #[utoipa::path(patch, path = "/api/v1/akten/{id}", tag = "Akten",
     params(("id" = Uuid, Path, description = "Akte id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
