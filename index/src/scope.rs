@@ -3,8 +3,9 @@
 //!
 //! The scope is evaluated once per search and then joins the query twice: as a required
 //! clause of the whole query (so counts, ranking, facets and snippets never see anything
-//! outside it), and inside every leaf of the user's query (each term and phrase is
-//! intersected with it before the leaves are combined). The second use is for speed: a
+//! outside it), and inside every leaf of the user's query that can lead (each term and
+//! phrase is intersected with it before the leaves are combined; an optional clause beside
+//! a required one is only sought at the required clause's documents). The second use is for speed: a
 //! union of terms otherwise scores every posting of every term in windows of 4,096
 //! documents, also where the reader may read one document in twenty; led by the scope,
 //! each leaf only seeks to the documents in scope.

@@ -322,7 +322,7 @@ pub(crate) fn search(
     let sort = if !ranks && req.sort == Sort::Relevance { Sort::DateDesc } else { req.sort };
     // The scope restricts the whole query as well as each leaf: whatever a leaf does,
     // nothing outside the scope is counted, ranked, faceted or snippeted. The builder
-    // restricts every leaf, so the whole query only needs checking (`guard`).
+    // restricts every leaf that can lead, so the whole query only needs checking (`guard`).
     let query = match (&scope, user) {
         (Some(scope), Some(user)) => scope.guard(user),
         (Some(scope), None) => scope.restrict(Box::new(AllQuery)),
