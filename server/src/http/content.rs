@@ -598,6 +598,7 @@ fn created(key: Option<IdempotencyGuard<'_>>, rest: String, location: String, bo
 /// `If-Match` (the Dokument's `ETag`) and `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/dokumente/{id}/versions", tag = "Dokumente",
     params(("id" = Uuid, Path, description = "Dokument id"), UploadMeta,
+        ("If-Match" = Option<String>, Header, description = "The Dokument's ETag the new version is based on: 412 when another change came first"),
         ("Idempotency-Key" = Option<String>, Header, description = "A retried upload with the same key creates nothing twice and is answered as the first time (its body is read and compared); the key for another request (query, media type, fields or bytes differ) answers 422, a second request while the first runs 409. Remembered by this node for 24 hours, not across restarts or nodes")),
     request_body(content(
         (UploadForm = "multipart/form-data"),

@@ -790,3 +790,62 @@ where
     }
     jobs.finish(id, outcome);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::response::IntoResponse;
+
+    fn caller(id: &str) -> Principal {
+        Principal {
+            id: id.to_string(),
+            actor: format!("token:{id}"),
+            name: id.to_string(),
+            roles: vec!["admin".to_string()],
+            units: Vec::new(),
+            user: None,
+        }
+    }
+
+    fn jobs() -> Jobs {
+        Jobs {
+            dir: PathBuf::from("/nonexistent"),
+            jobs: Mutex::new(HashMap::new()),
+            slot: Arc::new(tokio::sync::Semaphore::new(1)),
+        }
+    }
+
+    /// The status and `Retry-After` of a refusal.
+    fn refusal(r: ApiResult<()>) -> (u16, Option<String>) {
+        let response = r.expect_err("refused").into_response();
+        let retry = response.headers().get(axum::http::header::RETRY_AFTER).map(|v| v.to_str().unwrap().to_string());
+        (response.status().as_u16(), retry)
+    }
+
+    #[test]
+    fn a_caller_has_at_most_eight_jobs_waiting_and_the_node_thirty_two() {
+        let jobs = jobs();
+        let (a, b) = (caller("token:a"), caller("token:b"));
+        for _ in 0..MAX_PENDING_PER_CALLER {
+            jobs.check_room(&a).unwrap();
+            jobs.add(Uuid::now_v7(), &a, JobKind::Export, Some("xdomea"), PathBuf::new());
+        }
+        // The ninth of one caller waits for one of the eight; another caller is not held up.
+        assert_eq!(refusal(jobs.check_room(&a)), (429, Some("5".to_string())));
+        jobs.check_room(&b).unwrap();
+        // A finished job no longer counts.
+        let first = *jobs.lock().keys().next().unwrap();
+        jobs.lock().get_mut(&first).unwrap().state = JobState::Done;
+        jobs.check_room(&a).unwrap();
+        // The node's bound holds across callers.
+        for i in 0..MAX_PENDING {
+            let who = caller(&format!("token:c{i}"));
+            if jobs.check_room(&who).is_ok() {
+                jobs.add(Uuid::now_v7(), &who, JobKind::Import, None, PathBuf::new());
+            }
+        }
+        let (status, retry) = refusal(jobs.check_room(&caller("token:late")));
+        assert_eq!(status, 503);
+        assert!(retry.is_some(), "a busy node says when to come back");
+    }
+}

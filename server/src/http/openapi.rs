@@ -56,12 +56,25 @@ impl utoipa::Modify for Security {
             ("500", "Damaged data found, or an internal error"),
             ("503", "Store unavailable, busy or timed out"),
         ];
+        // 429 and 503 say when to ask again.
+        let retry_after = |d: &str| -> RefOr<utoipa::openapi::Response> {
+            let RefOr::T(mut r) = problem(d) else { unreachable!("built inline") };
+            r.headers.insert(
+                "retry-after".to_string(),
+                utoipa::openapi::header::HeaderBuilder::new()
+                    .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Integer))
+                    .description(Some("Seconds to wait before trying again"))
+                    .build(),
+            );
+            RefOr::T(r)
+        };
         for item in openapi.paths.paths.values_mut() {
             for op in
                 [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put].into_iter().flatten()
             {
                 for (code, d) in common {
-                    op.responses.responses.entry(code.to_string()).or_insert_with(|| problem(d));
+                    let response = || if matches!(code, "429" | "503") { retry_after(d) } else { problem(d) };
+                    op.responses.responses.entry(code.to_string()).or_insert_with(response);
                 }
                 if let Some(params) = &mut op.parameters {
                     for p in params.iter_mut() {
@@ -235,6 +248,14 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "operations without a one-line summary: {missing:#?}");
+        let responses = &doc["paths"]["/api/v1/exports"]["post"]["responses"];
+        for code in ["429", "503"] {
+            assert!(responses[code]["headers"].get("retry-after").is_some(), "{code}: {}", responses[code]);
+        }
+        let version = doc["paths"]["/api/v1/dokumente/{id}/versions"]["post"]["parameters"].as_array().unwrap();
+        assert!(version.iter().any(|p| p["name"] == "If-Match" && p["in"] == "header"), "{version:?}");
+        let partial = &doc["paths"]["/api/v1/dokumente/{id}/content"]["get"]["responses"]["206"]["headers"];
+        assert!(partial.get("content-range").is_some(), "{partial}");
         let lists = &doc["paths"]["/api/v1/akten/{id}/dokumente"]["get"]["responses"]["200"]["headers"];
         assert!(lists.get("x-total-count").is_some() && lists.get("link").is_some(), "{lists}");
     }

@@ -236,7 +236,8 @@ impl IntoResponse for ApiError {
         if self.slug == "in-progress" {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
-        if self.slug == "too-many" {
+        // A busy node (jobs, the store slow or away) is worth asking again shortly.
+        if self.slug == "too-many" || self.status == StatusCode::SERVICE_UNAVAILABLE {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         if self.status == StatusCode::UNAUTHORIZED {

@@ -149,7 +149,8 @@ fn disposition(name: &str) -> String {
         ("If-None-Match" = Option<String>, Header, description = "The ETag the client has")),
     responses(
         (status = 200, description = "The content, with its own media type", content_type = "*/*", body = schema::Binary),
-        (status = 206, description = "The requested range", content_type = "*/*", body = schema::Binary),
+        (status = 206, description = "The requested range", content_type = "*/*", body = schema::Binary,
+            headers(("content-range" = String, description = "Which bytes of how many: `bytes 0-1023/4096`"))),
         (status = 304, description = "Not modified"),
     ))]
 pub async fn download(
