@@ -274,6 +274,67 @@ async fn a_second_node_sees_the_deletion_and_both_agree() {
     assert!(b.commit(vec![Change::Update { id: akte, fields: fields(json!({"title": "y"})) }]).await.is_err());
 }
 
+#[tokio::test]
+async fn the_evidence_says_which_period_and_appraisal_came_from_the_aktenplan() {
+    let env = Env::memory();
+    let mut repo = env.init().await;
+    let today = time::macros::date!(2026 - 11 - 28);
+    // A node 6 with the defaults, and 6.1 below it without any.
+    let (top, below) = (Uuid::now_v7(), Uuid::now_v7());
+    repo.commit(vec![
+        Change::Create {
+            kind: ObjKind::Aktenplan,
+            id: top,
+            parent: None,
+            content: None,
+            fields: fields(json!({"code": "6", "title": "Bauen", "retention_years": 5, "appraisal": "vernichten"})),
+        },
+        Change::Create {
+            kind: ObjKind::Aktenplan,
+            id: below,
+            parent: Some(top),
+            content: None,
+            fields: fields(json!({"code": "6.1", "title": "Windenergie"})),
+        },
+    ])
+    .await
+    .unwrap();
+    let akte = common::create_akte(&mut repo, "6.1-1/2015", "Altanlage").await;
+    let own = common::create_akte(&mut repo, "6.1-2/2015", "Eigene Frist").await;
+    for id in [akte, own] {
+        repo.commit(vec![Change::Update { id, fields: fields(json!({"aktenplan": "6.1"})) }]).await.unwrap();
+    }
+    // Closed as before closing wrote the defaults: the status and the end of the Laufzeit only.
+    repo.commit(vec![Change::Update {
+        id: akte,
+        fields: fields(json!({"status": "zda", "laufzeit_ende": "2015-03-31"})),
+    }])
+    .await
+    .unwrap();
+    close(&mut repo, own, "2015-03-31", 30).await;
+    let get = |repo: &akte_store::Repository, id| repo.catalog().get(&id).unwrap().clone();
+    // Five years from the Aktenplan, counted from the end of 2015: due since 2021.
+    assert_eq!(erase::check_destroyable(repo.catalog(), &get(&repo, akte), today), Ok(()));
+    let ev = erase::evidence(repo.catalog(), &get(&repo, akte), "retention", None);
+    assert_eq!(ev["retention_years"], json!(5));
+    assert_eq!(ev["retention_years_from"], json!("aktenplan"));
+    assert_eq!(ev["appraisal"], json!("vernichten"));
+    assert_eq!(ev["appraisal_from"], json!("aktenplan"));
+    assert_eq!(ev["retention_end"], json!("2020-12-31"));
+    // An Akte's own period is its own: no `_from`; the appraisal still comes from above.
+    let ev = erase::evidence(repo.catalog(), &get(&repo, own), "retention", None);
+    assert_eq!(ev["retention_years"], json!(30));
+    assert!(ev.get("retention_years_from").is_none(), "{ev:?}");
+    assert_eq!(ev["appraisal_from"], json!("aktenplan"));
+    // When the Aktenplan sends its Akten to the archive, the inherited appraisal refuses a
+    // direct deletion.
+    repo.commit(vec![Change::Update { id: top, fields: fields(json!({"appraisal": "archivwuerdig"})) }]).await.unwrap();
+    assert_eq!(
+        erase::check_destroyable(repo.catalog(), &get(&repo, akte), today),
+        Err(Refusal::Archival("archivwuerdig".to_string()))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_of_the_same_bytes_during_the_erasure_keeps_its_objects() {
     let env = Env::file();
