@@ -597,6 +597,9 @@ pub async fn update_akte(
     get_akte(State(app), Caller(who), Id(id)).await
 }
 
+/// Closes (`zda`) or reopens (`offen`) an Akte or a Vorgang. Checked and built under the
+/// commit's lock: a change, or a close of what is above, cannot slip in between, and the
+/// Laufzeit's end and the Aktenplan's defaults are those of the moment of closing.
 pub async fn set_status(
     app: &App,
     who: &Principal,
@@ -605,9 +608,8 @@ pub async fn set_status(
     status: &str,
     headers: &HeaderMap,
 ) -> ApiResult<()> {
-    {
-        let repo = app.repo.read().await;
-        let obj = visible(repo.catalog(), who, id, kind)?;
+    let build = |cat: &akte_store::catalog::Catalog| {
+        let obj = visible(cat, who, id, kind)?;
         check_if_match(headers, obj)?;
         if obj.text("status").unwrap_or("offen") == status {
             return Err(ApiError::conflict(format!("The {} is already {status}", kind.label())));
@@ -617,46 +619,28 @@ pub async fn set_status(
         if (status == "offen" || kind == ObjKind::Vorgang)
             && let Some(p) = obj.parent
         {
-            ensure_open(repo.catalog(), p)?;
-        }
-    }
-    let mut fields = Map::new();
-    fields.insert("status".into(), json!(status));
-    if kind == ObjKind::Akte && status == "offen" {
-        // Reopened, the Akte runs on: its Laufzeit has no end until it is closed again.
-        fields.insert("laufzeit_ende".into(), Value::Null);
-    }
-    if kind == ObjKind::Akte && status == "zda" {
-        // The Laufzeit ends today, on the German calendar (closed at 00:30 on 1 January in
-        // Berlin is the new year, not the old one in UTC), unless it was set before.
-        let repo = app.repo.read().await;
-        let cat = repo.catalog();
-        if cat.get(&id).and_then(|a| a.text("laufzeit_ende")).is_none() {
-            let today = akte_store::hlc::Hlc { ms: akte_store::hlc::Hlc::now_ms(), c: 0 }.german_date();
-            let fmt = time::macros::format_description!("[year]-[month]-[day]");
-            fields.insert("laufzeit_ende".into(), json!(today.format(&fmt).unwrap_or_default()));
-        }
-        // What it takes from its Aktenplan stays with it once closed.
-        if let Some(akte) = cat.get(&id) {
-            fields.extend(akte_store::access::closing_defaults(cat, akte));
-        }
-    }
-    // Checked again under the commit's lock: a change or a close of what is above cannot
-    // slip in between.
-    let check = |cat: &akte_store::catalog::Catalog| {
-        let obj = visible(cat, who, id, kind)?;
-        check_if_match(headers, obj)?;
-        if obj.text("status").unwrap_or("offen") == status {
-            return Err(ApiError::conflict(format!("The {} is already {status}", kind.label())));
-        }
-        if (status == "offen" || kind == ObjKind::Vorgang)
-            && let Some(p) = obj.parent
-        {
             ensure_open(cat, p)?;
         }
-        Ok(())
+        let mut fields = Map::new();
+        fields.insert("status".into(), json!(status));
+        if kind == ObjKind::Akte && status == "offen" {
+            // Reopened, the Akte runs on: its Laufzeit has no end until it is closed again.
+            fields.insert("laufzeit_ende".into(), Value::Null);
+        }
+        if kind == ObjKind::Akte && status == "zda" {
+            // The Laufzeit ends today, on the German calendar (closed at 00:30 on 1 January
+            // in Berlin is the new year, not the old one in UTC), unless it was set before.
+            if obj.text("laufzeit_ende").is_none() {
+                let today = akte_store::hlc::Hlc { ms: akte_store::hlc::Hlc::now_ms(), c: 0 }.german_date();
+                let fmt = time::macros::format_description!("[year]-[month]-[day]");
+                fields.insert("laufzeit_ende".into(), json!(today.format(&fmt).unwrap_or_default()));
+            }
+            // What it takes from its Aktenplan stays with it once closed.
+            fields.extend(akte_store::access::closing_defaults(cat, obj));
+        }
+        Ok(vec![Change::Update { id, fields }])
     };
-    commit_checked(app, who, vec![Change::Update { id, fields }], check).await
+    commit_built(app, who, build).await
 }
 
 /// Close an Akte (z.d.A.).
