@@ -374,7 +374,7 @@ impl Objects {
         drop(found);
         self.forget_packs(&packs);
         Err(Error::Conflict(format!(
-            "The object {first} was erased by a deletion on another node while this change was stored; store it again"
+            "The object {first} was erased by a deletion while this change was stored; send the document again"
         )))
     }
 

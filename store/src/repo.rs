@@ -53,6 +53,15 @@ pub struct InitInfo {
     pub recipients: Vec<String>,
 }
 
+/// How an attempt to commit an entry ended (see [`Repository::commit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Committed {
+    Done,
+    /// Nothing was committed: a record found already stored had been erased; it is
+    /// forgotten now, so another attempt writes it.
+    RecordsErased,
+}
+
 /// One change to commit.
 #[derive(Clone, Debug)]
 pub enum Change {
@@ -636,17 +645,29 @@ impl Repository {
         if changes.is_empty() {
             return Ok(());
         }
-        self.commit_entry(changes).await
+        // Records are named by their content, so a change of one object may find its record
+        // already stored for another (`{"legal_hold": true}`), and a deletion may since have
+        // erased it with the Akte that alone used it. The records are then forgotten and
+        // written afresh by a second attempt. (A content found stored and erased meanwhile
+        // is an error: its bytes are gone, the caller must send them anew.)
+        if self.commit_entry(&changes).await? == Committed::RecordsErased
+            && self.commit_entry(&changes).await? == Committed::RecordsErased
+        {
+            return Err(Error::Conflict(
+                "A record of this change was erased by a deletion while it was stored, twice; try again".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Commits whatever members are staged for packs in an entry without ops (a deletion
     /// repacks the live members of packs it deletes this way).
     pub(crate) async fn commit_staged_packs(&mut self) -> Result<()> {
-        self.commit_entry(Vec::new()).await
+        self.commit_entry(&[]).await.map(|_| ())
     }
 
-    async fn commit_entry(&mut self, changes: Vec<Change>) -> Result<()> {
-        for c in &changes {
+    async fn commit_entry(&mut self, changes: &[Change]) -> Result<Committed> {
+        for c in changes {
             match c {
                 Change::Create { kind, fields, .. } => model::validate(*kind, fields, true)?,
                 Change::Derive { producer, .. } => {
@@ -689,7 +710,9 @@ impl Repository {
             })
             .collect();
         let objects = self.objects.clone();
-        let ops = futures::stream::iter(changes.into_iter().map(|c| {
+        // (Each change is cloned: a future that borrows from `changes` is not `Send` enough
+        // for rustc in a spawned task.)
+        let ops = futures::stream::iter(changes.iter().cloned().map(|c| {
             let objects = objects.clone();
             async move {
                 let fields = match &c {
@@ -728,9 +751,15 @@ impl Repository {
         self.objects.backend.barrier().await?;
         // What was found already stored rather than written must still be there: another
         // node's erasure may have removed it while this change was being stored.
-        let referenced: Vec<Name> =
-            released.iter().chain(ops.iter().filter_map(|(op, _)| op.record())).cloned().collect();
-        self.objects.check_found(&referenced).await?;
+        // (Contents first: that error goes to the caller; records the caller cannot store
+        // again, so for them `commit` tries once more.)
+        self.objects.check_found(&released).await?;
+        let records: Vec<Name> = ops.iter().filter_map(|(op, _)| op.record()).cloned().collect();
+        match self.objects.check_found(&records).await {
+            Err(Error::Conflict(_)) => return Ok(Committed::RecordsErased),
+            r => r?,
+        }
+        let referenced: Vec<Name> = released.iter().chain(&records).cloned().collect();
 
         let me = self.node.meta.node.clone();
         let head = self.catalog.streams.get(&me).cloned().unwrap_or_default();
@@ -776,7 +805,7 @@ impl Repository {
         self.node.heads.hlc = self.clock;
         self.save_heads();
         self.catalog_dirty = true;
-        Ok(())
+        Ok(Committed::Done)
     }
 
     /// Writes the catalog cache if it changed. Called on drop too; the cache is derived,

@@ -274,6 +274,35 @@ async fn a_second_node_sees_the_deletion_and_both_agree() {
     assert!(b.commit(vec![Change::Update { id: akte, fields: fields(json!({"title": "y"})) }]).await.is_err());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_erased_with_a_deleted_akte_is_written_afresh_for_another() {
+    let env = Env::file();
+    let mut repo = env.init().await;
+    let old = common::create_akte(&mut repo, "1-1/2000", "alt").await;
+    // Records only this Akte uses, whose bytes another Akte's changes will repeat.
+    let held = fields(json!({"legal_hold": true}));
+    for f in [held.clone(), fields(json!({"legal_hold": false}))] {
+        repo.commit(vec![Change::Update { id: old, fields: f }]).await.unwrap();
+    }
+    close(&mut repo, old, "2000-12-31", 1).await;
+    let ev = erase::evidence(repo.catalog(), repo.catalog().get(&old).unwrap(), "retention", None);
+    repo.delete(vec![(old, ev)]).await.unwrap();
+    let new = common::create_akte(&mut repo, "1-2/2026", "neu").await;
+    // The same process: the first attempt stores the record again.
+    repo.commit(vec![Change::Update { id: new, fields: held.clone() }]).await.unwrap();
+    // A new process, whose pack map comes from the journal and still lists the erased
+    // record: the same.
+    repo.commit(vec![Change::Update { id: new, fields: fields(json!({"legal_hold": false})) }]).await.unwrap();
+    drop(repo);
+    let mut repo = env.open("a").await;
+    repo.commit(vec![Change::Update { id: new, fields: held }]).await.unwrap();
+    close(&mut repo, new, "2000-12-31", 1).await;
+    assert_eq!(repo.catalog().get(&new).unwrap().fields.get("legal_hold"), Some(&json!(true)));
+    // And what was committed reads back: the store is whole.
+    let report = akte_store::verify::verify(&repo, |_, _| {}).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
 #[tokio::test]
 async fn the_evidence_says_which_period_and_appraisal_came_from_the_aktenplan() {
     let env = Env::memory();
