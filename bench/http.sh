@@ -4,7 +4,8 @@
 #   and `akte migrate` of that repository to another file store;
 #   the server's peak RSS during a 2 GiB upload;
 #   10,000 small documents uploaded over HTTP (16 connections, bench/http/small.py);
-#   requests per second and latency percentiles of a metadata read (wrk, 2 threads, 32 connections).
+#   requests per second and latency percentiles of a metadata read (wrk, 2 threads, 32 connections);
+#   how soon an upload is searchable, by its file name and by its text (bench/http/fresh.py).
 # Usage: bash bench/http.sh [WORKDIR]   (default: a fresh directory under /tmp; needs ~8 GiB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,3 +65,19 @@ wrk -t2 -c32 -d10s --latency -H "$auth" "$api/akten/$akte_id" | sed -n '/Latency
 wrk -t2 -c32 -d10s --latency -H "$auth" "$api/dokumente/$dok" | grep -E "Requests/sec|99%"
 kill $pid; wait $pid 2>/dev/null || true
 rm -f "$work/1g.bin" "$work/2g.bin"
+
+# Freshness of search (issue 4): a server with ingest on (text extracted by the txt plugin),
+# one upload at a time, then the same while 8 connections upload other documents.
+fresh="$work/fresh"
+"$akte" --data "$fresh" init >/dev/null
+token=$("$akte" --data "$fresh" token create --role admin --name bench 2>/dev/null)
+env -u AKTE_INGEST "$akte" --data "$fresh" --json serve --listen 127.0.0.1:18481 >"$work/fresh.out" 2>"$work/fresh.err" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf http://127.0.0.1:18481/healthz >/dev/null && break; sleep 0.1; done
+api=http://127.0.0.1:18481/api/v1
+auth="Authorization: Bearer $token"
+akte_id=$(curl -sf -H "$auth" -H 'content-type: application/json' -d '{"aktenzeichen":"F-1","title":"Frische"}' "$api/akten" | python3 -c 'import sys,json;print(json.load(sys.stdin)["id"])')
+python3 bench/http/fresh.py "$api" "$token" "$akte_id" 50
+python3 bench/http/fresh.py "$api" "$token" "$akte_id" 30 8
+kill $pid; wait $pid 2>/dev/null || true
