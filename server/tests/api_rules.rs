@@ -247,6 +247,53 @@ fn custom_fields_merge_so_two_clients_keep_each_others_members() {
 }
 
 #[test]
+fn an_aktenplan_code_with_akten_filed_under_it_does_not_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let bauamt = token(&data, "clerk", "anna", &["bauamt"]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let post = |path: &str, body: Value| -> reqwest::blocking::Response {
+        c.post(s.url(path)).bearer_auth(&admin).json(&body).send().unwrap()
+    };
+    let node = |code: &str, access: Value| -> String {
+        let r = post("/aktenplan", json!({"code": code, "title": code, "retention_years": 10, "access": access}));
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().unwrap()["id"].as_str().unwrap().to_string()
+    };
+    let personal = node("05", json!({"units": ["personal"]}));
+    let leer = node("07", json!({"units": ["personal"]}));
+    node("08", json!({"units": ["personal"]}));
+    let r = post("/akten", json!({"aktenzeichen": "05-1/2026", "title": "Personalrat", "aktenplan": "05"}));
+    assert_eq!(r.status(), 201);
+    let seen = || -> usize {
+        let all: Value = c.get(s.url("/akten")).bearer_auth(&bauamt).send().unwrap().json().unwrap();
+        all["items"].as_array().unwrap().len()
+    };
+    assert_eq!(seen(), 0, "the node's grant keeps the Akte from the other unit");
+    let patch = |id: &str, body: Value| {
+        c.patch(s.url(&format!("/aktenplan/{id}"))).bearer_auth(&admin).json(&body).send().unwrap()
+    };
+    // A new code would leave the Akte without its node, its grant, its retention.
+    let refused = patch(&personal, json!({"code": "05.0"}));
+    assert_eq!(refused.status(), 409);
+    let problem: Value = refused.json().unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("1 Akte(n) are filed under the Aktenplan code 05"),
+        "{problem}"
+    );
+    // (Nor is a node without a code.)
+    assert_eq!(patch(&personal, json!({"code": null})).status(), 422);
+    assert_eq!(seen(), 0, "the grant holds");
+    // The title changes; a node without Akten changes its code, but not to another's.
+    assert_eq!(patch(&personal, json!({"title": "Personalvertretung"})).status(), 200);
+    assert_problem(patch(&leer, json!({"code": "08"})), 409, "conflict");
+    assert_eq!(patch(&leer, json!({"code": "07.1"})).status(), 200);
+    s.stop();
+}
+
+#[test]
 fn a_derived_result_is_in_the_feed_for_the_dokumente_it_was_made_for() {
     let tmp = tempfile::tempdir().unwrap();
     let data = init_repo(tmp.path(), "a");

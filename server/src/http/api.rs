@@ -177,6 +177,33 @@ pub async fn commit_built(
     Ok(())
 }
 
+/// Refuses a new code for an Aktenplan node that another node has, or while Akten are
+/// filed under the old one: Akten name their node by its code, and would lose the grants,
+/// retention and appraisal they take from it without a word.
+fn plan_code_change(
+    cat: &akte_store::catalog::Catalog,
+    node: &akte_store::catalog::Obj,
+    fields: &Map<String, Value>,
+) -> ApiResult<()> {
+    let (Some(new), Some(old)) = (fields.get("code"), node.text("code")) else { return Ok(()) };
+    if new.as_str() == Some(old) {
+        return Ok(());
+    }
+    if let Some(code) = new.as_str()
+        && cat.all(ObjKind::Aktenplan).any(|n| n.id != node.id && n.text("code") == Some(code))
+    {
+        return Err(ApiError::conflict(format!("The Aktenplan code {code} already exists")));
+    }
+    let filed = cat.all(ObjKind::Akte).filter(|a| a.text("aktenplan") == Some(old)).count();
+    if filed > 0 {
+        return Err(ApiError::conflict(format!(
+            "{filed} Akte(n) are filed under the Aktenplan code {old}, and would lose what they take from it \
+             (access, retention, appraisal); file them under another code first"
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses an Akte filed under an Aktenplan code no node has: its grants and retention
 /// come from that node, and a mistyped code would silently give none.
 fn known_plan_code(cat: &akte_store::catalog::Catalog, fields: &Map<String, Value>) -> ApiResult<()> {
@@ -308,7 +335,8 @@ pub async fn get_plan(State(app): State<Arc<App>>, Caller(who): Caller, Id(id): 
 /// Change an Aktenplan node.
 ///
 /// Admin only. Send `If-Match` with the node's `ETag` to be told (412) when it changed
-/// meanwhile.
+/// meanwhile. The code changes only while no Akte is filed under it (409 otherwise): Akten
+/// name their node by its code.
 #[utoipa::path(patch, path = "/api/v1/aktenplan/{id}", tag = "Aktenplan",
     params(("id" = Uuid, Path, description = "Node id"), ("If-Match" = Option<String>, Header, description = "ETag the change is based on")),
     request_body(content = Object, description = "Fields to set; null removes"), responses((status = 200, body = PlanView, headers(("etag" = String, description = "The state this answer shows; send it as `If-Match` to change the object")))))]
@@ -358,6 +386,9 @@ pub async fn update(
         }
         if kind == ObjKind::Akte {
             known_plan_code(cat, &fields)?;
+        }
+        if kind == ObjKind::Aktenplan {
+            plan_code_change(cat, obj, &fields)?;
         }
         // `custom` is merged (RFC 7396): each Fachverfahren sets its own members without
         // knowing, or erasing, the others'; null removes a member.
