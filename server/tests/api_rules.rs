@@ -70,7 +70,8 @@ fn versions_take_if_match_and_vorgaenge_open_and_close_like_akten() {
         .json(&json!({"title": "Beteiligung"}))
         .send()
         .unwrap();
-    let vorgang = v.json::<Value>().unwrap()["id"].as_str().unwrap().to_string();
+    let v: Value = v.json().unwrap();
+    let vorgang = v["id"].as_str().unwrap_or_else(|| panic!("{v}")).to_string();
     let post = |t: &str, path: &str| c.post(s.url(path)).bearer_auth(t).send().unwrap();
     assert_eq!(post(&clerk, &format!("/vorgaenge/{vorgang}/close")).status(), 200);
     // An upload into the closed Vorgang named in the query is refused before its bytes.

@@ -17,6 +17,7 @@ use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, FromRequest, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::map_response,
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -41,10 +42,27 @@ use super::{
 /// The routes of this module.
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
-        .route("/akten/{id}/dokumente", get(list_dokumente).post(upload).layer(DefaultBodyLimit::disable()))
-        .route("/dokumente/{id}/versions", get(list_versions).post(add_version).layer(DefaultBodyLimit::disable()))
+        .route(
+            "/akten/{id}/dokumente",
+            get(list_dokumente).post(upload).layer(DefaultBodyLimit::disable()).layer(map_response(close_on_error)),
+        )
+        .route(
+            "/dokumente/{id}/versions",
+            get(list_versions).post(add_version).layer(DefaultBodyLimit::disable()).layer(map_response(close_on_error)),
+        )
         .route("/dokumente/{id}/content", get(download))
         .route("/dokumente/{id}/text", get(text))
+}
+
+/// An upload refused before its body was read (closed Akte, no access, too large) leaves
+/// the rest of the body on the connection: the answer says `Connection: close`, so that a
+/// client sends its next request on a new connection instead of one the server is about to
+/// drop.
+async fn close_on_error(mut r: Response) -> Response {
+    if r.status().is_client_error() || r.status().is_server_error() {
+        r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    r
 }
 
 // ---------------------------------------------------------------------------------------
