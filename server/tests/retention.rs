@@ -416,3 +416,58 @@ fn an_akte_takes_retention_and_appraisal_from_its_aktenplan_and_lists_follow_the
     assert_eq!((&e["retention_years"], &e["appraisal"]), (&json!(10), &json!("vernichten")), "{gone}");
     s.stop();
 }
+
+#[test]
+fn a_clerk_cannot_make_an_akte_due_early() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let clerk = token(&data, "clerk", "anna", &[]);
+    let archivist = token(&data, "archivist", "registratur", &[]);
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let r = c
+        .post(s.url("/aktenplan"))
+        .bearer_auth(&admin)
+        .json(&json!({"code": "04", "title": "Grundsatz", "retention_years": 7, "appraisal": "archivwuerdig"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // Not at creation, against the node: that is the records manager's decision.
+    let r = c
+        .post(s.url("/akten"))
+        .bearer_auth(&clerk)
+        .json(&json!({"aktenzeichen": "04-1/2026", "title": "Kurz", "aktenplan": "04", "retention_years": 0, "appraisal": "vernichten"}))
+        .send()
+        .unwrap();
+    let detail = assert_problem(r, 403, "forbidden");
+    assert!(detail.contains("retention_years or appraisal"), "{detail}");
+    let akte = create(
+        &c,
+        &s,
+        &clerk,
+        json!({"aktenzeichen": "04-2/2026", "title": "Lauf", "aktenplan": "04", "laufzeit_beginn": "2020-01-15"}),
+    );
+    let patch =
+        |t: &str, body: Value| c.patch(s.url(&format!("/akten/{akte}"))).bearer_auth(t).json(&body).send().unwrap();
+    // A Laufzeit that ends before it begins, or in the future.
+    let detail = assert_problem(patch(&clerk, json!({"laufzeit_ende": "2019-06-30"})), 422, "invalid");
+    assert!(detail.contains("before it begins"), "{detail}");
+    let detail = assert_problem(patch(&clerk, json!({"laufzeit_ende": "2099-06-30"})), 422, "invalid");
+    assert!(detail.contains("future"), "{detail}");
+    // An end before the Akte came into the repository is a records manager's correction.
+    let detail = assert_problem(patch(&clerk, json!({"laufzeit_ende": "2021-12-31"})), 403, "forbidden");
+    assert!(detail.contains("archivist"), "{detail}");
+    assert_eq!(patch(&archivist, json!({"laufzeit_ende": "2021-12-31"})).status(), 200);
+    let r = c.post(s.url(&format!("/akten/{akte}/close"))).bearer_auth(&archivist).send().unwrap();
+    assert_eq!(r.status(), 200);
+    // Seven years from the node, from the end of 2021: not due yet, and archival anyway.
+    let retention: Value =
+        c.get(s.url(&format!("/akten/{akte}/retention"))).bearer_auth(&archivist).send().unwrap().json().unwrap();
+    assert_eq!(
+        (&retention["retention_end"], &retention["deletable"]),
+        (&json!("2028-12-31"), &json!(false)),
+        "{retention}"
+    );
+    s.stop();
+}

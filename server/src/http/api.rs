@@ -177,6 +177,37 @@ pub async fn commit_built(
     Ok(())
 }
 
+/// Checks the Laufzeit an Akte would have with `fields` applied to `now`: it cannot end
+/// before it begins, nor in the future (the end is the day it was closed, or an earlier
+/// one). Retention counts from the end, so a wrong end would make an Akte due too early or
+/// keep it too long. Also what `akte set` checks.
+pub fn check_laufzeit(now: Option<&akte_store::catalog::Obj>, fields: &Map<String, Value>) -> Result<(), String> {
+    let value = |k: &str| -> Option<String> {
+        match fields.get(k) {
+            Some(v) => v.as_str().map(str::to_string),
+            None => now.and_then(|o| o.text(k)).map(str::to_string),
+        }
+    };
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let date = |k: &str| value(k).and_then(|v| time::Date::parse(&v, &fmt).ok());
+    let (begin, end) = (date("laufzeit_beginn"), date("laufzeit_ende"));
+    if let (Some(b), Some(e)) = (begin, end)
+        && e < b
+    {
+        return Err(format!("The Laufzeit cannot end ({e}) before it begins ({b})"));
+    }
+    let today = akte_store::hlc::Hlc { ms: akte_store::hlc::Hlc::now_ms(), c: 0 }.german_date();
+    if fields.contains_key("laufzeit_ende")
+        && let Some(e) = end
+        && e > today
+    {
+        return Err(format!(
+            "The Laufzeit cannot end in the future ({e}); it ends at the latest on the day of closing"
+        ));
+    }
+    Ok(())
+}
+
 /// Refuses a new code for an Aktenplan node that another node has, or while Akten are
 /// filed under the old one: Akten name their node by its code, and would lose the grants,
 /// retention and appraisal they take from it without a word.
@@ -386,6 +417,17 @@ pub async fn update(
         }
         if kind == ObjKind::Akte {
             known_plan_code(cat, &fields)?;
+            check_laufzeit(Some(obj), &fields).map_err(ApiError::invalid)?;
+            // An end before the Akte came into the repository is a records manager's
+            // correction (a paper Akte filed late); a clerk's would make it due early.
+            if let Some(end) = fields.get("laufzeit_ende").and_then(Value::as_str)
+                && !who.may(Action::Retention)
+                && end < obj.created.german_date().to_string().as_str()
+            {
+                return Err(ApiError::forbidden(format!(
+                    "A Laufzeit that ends ({end}) before the Akte was created is set by an archivist"
+                )));
+            }
         }
         if kind == ObjKind::Aktenplan {
             plan_code_change(cat, obj, &fields)?;
@@ -564,6 +606,13 @@ pub async fn create_akte(
     if (body.access.is_some() || body.confidentiality.is_some()) && !who.may(Action::Admin) {
         return Err(ApiError::forbidden("Only an admin sets access or confidentiality"));
     }
+    // As for a change: who may not shorten the retention of an Akte may not create it short.
+    if (body.retention_years.is_some() || body.appraisal.is_some()) && !who.may(Action::Retention) {
+        return Err(ApiError::forbidden(format!(
+            "The role {} may not set retention_years or appraisal; without them the Akte takes its Aktenplan node's",
+            who.roles.join(", ")
+        )));
+    }
     let key = super::idempotency::idempotency_key(&headers, &who, "/akten")?;
     let mut fields = to_map(&body);
     let key = match super::idempotency::claim_key(&app, key, || serde_json::to_string(&fields).unwrap_or_default())? {
@@ -572,6 +621,7 @@ pub async fn create_akte(
     };
     fields.insert("status".into(), json!("offen"));
     model::validate(ObjKind::Akte, &fields, true)?;
+    check_laufzeit(None, &fields).map_err(ApiError::invalid)?;
     let id = Uuid::now_v7();
     {
         let mut repo = app.repo.write().await;
