@@ -22,6 +22,10 @@ pub async fn token(opts: &OpenOptions, command: &TokenCommand, json_out: bool) -
             if *expires_days == Some(0) {
                 bail!("A token must live at least one day (--expires-days 1 or more)");
             }
+            // Past year 9999 a time has no RFC 3339 form; a hundred years is as good as never.
+            if expires_days.is_some_and(|d| d > 36_500) {
+                bail!("A token lives at most 36500 days (a hundred years); leave --expires-days out for no expiry");
+            }
             http::auth::token_name_free(repo.catalog(), name).map_err(|m| anyhow!(m))?;
             let expires = expires_days.map(|d| time::OffsetDateTime::now_utc() + time::Duration::days(d.into()));
             let (id, change, secret) = http::auth::create_token(name, role, units, expires)?;

@@ -195,6 +195,20 @@ fn errors_are_one_sentence_and_exit_1() {
         .fails_with_sentence();
     assert!(!r.stderr.is_empty());
     assert_eq!(common::get(&data, &docs[1].0), docs[1].1, "the repository still opens with its own identity");
+    // A store whose key file is lost (an incomplete restore) is not initialised anew: a new
+    // key would read none of its objects. Nor is a directory of somebody else's files.
+    let restored = tmp.path().join("restored-store");
+    common::copy_dir(&store, &restored);
+    std::fs::remove_file(restored.join("keys/repository")).unwrap();
+    let url = format!("file://{}", restored.display());
+    let r = run(&tmp.path().join("restore-node"), &["--store", &url, "init"]).fails_with_sentence();
+    assert!(r.stderr.contains("not empty") && r.stderr.contains("keys/repository"), "{}", r.stderr);
+    assert!(!restored.join("keys/repository").exists(), "no new key was written");
+    let foreign = tmp.path().join("fremd");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notizen.txt"), b"nicht von akte").unwrap();
+    let url = format!("file://{}", foreign.display());
+    run(&tmp.path().join("foreign-node"), &["--store", &url, "init"]).fails_with_sentence();
 
     // A second, unrelated operator identity does not unlock this repository.
     let stranger = init_repo(tmp.path(), "stranger");
@@ -674,6 +688,9 @@ fn a_token_name_names_one_token_for_good() {
     let r = run(&data, &["token", "create", "--role", "admin", "--name", "fachverfahren"]).fails_with_sentence();
     assert!(r.stderr.contains("revoked"), "{}", r.stderr);
     run(&data, &["token", "create", "--role", "reader", "--name", "kurz", "--expires-days", "0"]).fails_with_sentence();
+    // A lifetime past year 9999 is one plain sentence, not a panic.
+    run(&data, &["token", "create", "--role", "reader", "--name", "ewig", "--expires-days", "3000000"])
+        .fails_with_sentence();
     let listed = ok(&data, &["token", "list", "--json"]).json();
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
 }

@@ -4,7 +4,7 @@
 use std::{path::PathBuf, sync::Arc};
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, path::Path};
 
 use crate::{Error, Result};
@@ -267,6 +267,16 @@ impl Backend {
     pub async fn list(&self, prefix: Option<&Path>) -> Result<Vec<object_store::ObjectMeta>> {
         let at = prefix.cloned().unwrap_or_default();
         self.store.list(prefix).try_collect().await.map_err(|e| Error::store(&at, e))
+    }
+
+    /// The name of some object in the store, if it holds any (lists only until the first).
+    pub async fn first_object(&self) -> Result<Option<Path>> {
+        let at = Path::default();
+        match self.store.list(None).next().await {
+            Some(Ok(meta)) => Ok(Some(meta.location)),
+            Some(Err(e)) => Err(Error::store(&at, e)),
+            None => Ok(None),
+        }
     }
 
     /// The immediate "directories" below `prefix`.

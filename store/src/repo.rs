@@ -217,6 +217,14 @@ impl Repository {
                 "The store {url} already holds a repository: join it with --identity instead of running init"
             )));
         }
+        // A store with objects but no key file is a repository whose key file is lost (an
+        // incomplete restore) or somebody else's data: a new key would make neither readable.
+        if let Some(found) = backend.first_object().await? {
+            return Err(Error::Conflict(format!(
+                "The store {url} is not empty (it holds {found}); akte init starts a repository only on an empty store. \
+                 If this is a repository whose keys/repository file is lost, restore that file from a backup"
+            )));
+        }
         for r in recipients {
             keys::parse_recipient(r)?;
         }
