@@ -300,14 +300,61 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             {
                 bail!("The Aktenzeichen {az} is already used by Akte {holder}");
             }
-            // Closing an Akte: what it takes from its Aktenplan stays with it (as the API's close).
+            // The API's rules: nothing in a closed Akte changes but its retention, hold and
+            // Laufzeit, and its status (closing and reopening); an Akte names an existing
+            // Aktenplan code, and a code in use stays; the Laufzeit is consistent.
+            let cat = repo.catalog();
+            let api_rule = |e: crate::http::problem::ApiError| anyhow!("{}", e.detail());
+            let archival = |k: &str| {
+                matches!(
+                    k,
+                    "retention_years" | "appraisal" | "legal_hold" | "laufzeit_beginn" | "laufzeit_ende" | "status"
+                )
+            };
+            if obj.kind != ObjKind::Aktenplan && !map.keys().all(|k| archival(k)) {
+                crate::http::api::ensure_open(cat, id).map_err(api_rule)?;
+            }
+            match obj.kind {
+                ObjKind::Akte => {
+                    crate::http::api::known_plan_code(cat, &map).map_err(api_rule)?;
+                    crate::http::api::check_laufzeit(Some(obj), &map).map_err(|e| anyhow!(e))?;
+                }
+                ObjKind::Aktenplan => crate::http::api::plan_code_change(cat, obj, &map).map_err(api_rule)?,
+                _ => {}
+            }
+            // Closing an Akte: what it takes from its Aktenplan stays with it, and its Laufzeit
+            // ends today unless it has an end (as the API's close).
             if obj.kind == ObjKind::Akte
                 && map.get("status") == Some(&json!("zda"))
                 && obj.text("status") != Some("zda")
             {
-                for (k, v) in akte_store::access::closing_defaults(repo.catalog(), obj) {
+                for (k, v) in akte_store::access::closing_defaults(cat, obj) {
                     map.entry(k).or_insert(v);
                 }
+                if obj.text("laufzeit_ende").is_none() && !map.contains_key("laufzeit_ende") {
+                    let today = akte_store::hlc::Hlc { ms: akte_store::hlc::Hlc::now_ms(), c: 0 }.german_date();
+                    map.insert("laufzeit_ende".into(), json!(today.to_string()));
+                }
+            }
+            // Reopened, the Akte runs on: its Laufzeit has no end until it is closed again.
+            if obj.kind == ObjKind::Akte
+                && map.get("status") == Some(&json!("offen"))
+                && obj.text("status") == Some("zda")
+            {
+                map.entry("laufzeit_ende").or_insert(Value::Null);
+            }
+            // Fields set to the value they have are left out; nothing left, nothing written.
+            map.retain(|k, v| match obj.fields.get(k.as_str()) {
+                Some(now) => now != v,
+                None => !v.is_null(),
+            });
+            if map.is_empty() {
+                if cli.json {
+                    print_json(&json!({"id": id, "changed": false}))
+                } else {
+                    say!("unchanged {id}: every field already has that value")
+                }
+                return Ok(ExitCode::SUCCESS);
             }
             repo.commit(vec![Change::Update { id, fields: map }]).await?;
             if cli.json {

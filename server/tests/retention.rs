@@ -471,3 +471,36 @@ fn a_clerk_cannot_make_an_akte_due_early() {
     );
     s.stop();
 }
+
+#[test]
+fn the_cli_sets_fields_by_the_apis_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    common::create(&data, "2-1/2026", "Zu schließen");
+    common::create(&data, "2-2/2026", "Offen");
+    let history = || common::ok(&data, &["history", "2-1/2026", "--json"]).json();
+    // Closing with `set` ends the Laufzeit today, as the API's close does.
+    common::ok(&data, &["set", "2-1/2026", "status=zda"]);
+    let h = history();
+    let last = h.as_array().unwrap().last().unwrap().to_string();
+    assert!(last.contains("laufzeit_ende") && last.contains("zda"), "{h}");
+    // Nothing but retention, hold, Laufzeit and status changes in a closed Akte.
+    let r = common::run(&data, &["set", "2-1/2026", "title=Nachträglich"]).fails_with_sentence();
+    assert!(r.stderr.contains("closed"), "{}", r.stderr);
+    common::ok(&data, &["set", "2-1/2026", "legal_hold:=true"]);
+    let entries = history().as_array().unwrap().len();
+    // A value it has already writes nothing.
+    let r = common::ok(&data, &["set", "2-1/2026", "legal_hold:=true"]);
+    assert!(r.out().contains("unchanged"), "{}", r.out());
+    assert_eq!(history().as_array().unwrap().len(), entries);
+    // An Aktenplan code no node has, and a Laufzeit that ends before it begins.
+    let r = common::run(&data, &["set", "2-2/2026", "aktenplan=99.9"]).fails_with_sentence();
+    assert!(r.stderr.contains("99.9"), "{}", r.stderr);
+    let r = common::run(&data, &["set", "2-2/2026", "laufzeit_beginn=2020-01-01", "laufzeit_ende=2019-01-01"])
+        .fails_with_sentence();
+    assert!(r.stderr.contains("before it begins"), "{}", r.stderr);
+    // Reopened, the Akte runs on: no end of its Laufzeit.
+    common::ok(&data, &["set", "2-1/2026", "status=offen"]);
+    let last = history().as_array().unwrap().last().unwrap().to_string();
+    assert!(last.contains("laufzeit_ende"), "{last}");
+}

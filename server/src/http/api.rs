@@ -211,7 +211,7 @@ pub fn check_laufzeit(now: Option<&akte_store::catalog::Obj>, fields: &Map<Strin
 /// Refuses a new code for an Aktenplan node that another node has, or while Akten are
 /// filed under the old one: Akten name their node by its code, and would lose the grants,
 /// retention and appraisal they take from it without a word.
-fn plan_code_change(
+pub(crate) fn plan_code_change(
     cat: &akte_store::catalog::Catalog,
     node: &akte_store::catalog::Obj,
     fields: &Map<String, Value>,
@@ -237,7 +237,7 @@ fn plan_code_change(
 
 /// Refuses an Akte filed under an Aktenplan code no node has: its grants and retention
 /// come from that node, and a mistyped code would silently give none.
-fn known_plan_code(cat: &akte_store::catalog::Catalog, fields: &Map<String, Value>) -> ApiResult<()> {
+pub(crate) fn known_plan_code(cat: &akte_store::catalog::Catalog, fields: &Map<String, Value>) -> ApiResult<()> {
     match fields.get("aktenplan") {
         Some(Value::String(code)) if !cat.all(ObjKind::Aktenplan).any(|n| n.text("code") == Some(code.as_str())) => {
             Err(ApiError::invalid(format!("There is no Aktenplan node {code}; create it first (POST /aktenplan)")))
