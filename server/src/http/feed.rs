@@ -634,6 +634,13 @@ pub async fn search(
         .filter(|h| h.akte_id.parse::<Uuid>().ok().and_then(|a| cat.get(&a)).is_some_and(|a| who.sees(cat, a)))
         .collect();
     let dropped = (before - hits.len()) as u64;
+    // What a hit shows (its title, a snippet of its text) is a read of the Dokument: the
+    // history says who was shown it.
+    for h in &hits {
+        if let Ok(id) = h.dokument_id.parse::<Uuid>() {
+            app.record_read(&who, id, super::schema::Read::Search);
+        }
+    }
     Ok(Json(SearchView {
         total: found.total.saturating_sub(dropped),
         hits: hits

@@ -288,7 +288,7 @@ mod tests {
         );
         assert_eq!(
             values("HistoryAction"),
-            ["create", "update", "add-version", "metadata", "content", "text", "history", "export"]
+            ["create", "update", "add-version", "metadata", "content", "text", "history", "export", "search"]
         );
         assert!(schemas["PlanCreate"]["properties"]["parent"].is_object(), "a client can place a node");
         let limit = doc["paths"]["/api/v1/changes"]["get"]["parameters"]

@@ -116,6 +116,8 @@ pub enum HistoryAction {
     History,
     /// The object left in an export.
     Export,
+    /// A Dokument shown as a search hit (its title, and a snippet of its text).
+    Search,
 }
 
 /// Where a Dokument's text stands (`GET …/text`).
@@ -160,6 +162,8 @@ pub enum Read {
     History,
     /// In an export.
     Export,
+    /// As a search hit: title and snippet.
+    Search,
 }
 
 impl Read {
@@ -171,6 +175,7 @@ impl Read {
             Read::Text => "text",
             Read::History => "history",
             Read::Export => "export",
+            Read::Search => "search",
         }
     }
 }
