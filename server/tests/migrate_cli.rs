@@ -71,6 +71,14 @@ fn a_killed_migration_resumes_and_the_copy_verifies() {
         assert_eq!(got.stdout, std::fs::read(f).unwrap());
     }
 
+    // Node a moves to the copy with one command naming it, and stays there: a write there,
+    // then a command without --store reads the new store (the old one lacks the write and
+    // would be refused as rolled back).
+    let made = ok(&a, &["--store", &to, "create", "--aktenzeichen", "1-9/2026", "--title", "Nach dem Umzug", "--json"]);
+    let moved = made.json()["id"].as_str().unwrap().to_string();
+    let listed = ok(&a, &["ls", "--json"]).json();
+    assert!(listed.to_string().contains(&moved), "{listed}");
+
     // A store that holds another repository is refused.
     let other = init_repo(tmp.path(), "other");
     let r = run(&a, &["migrate", "--to", &format!("file://{}", other.join("store").display())]);

@@ -280,6 +280,15 @@ impl Repository {
     pub async fn open(opts: &OpenOptions) -> Result<Repository> {
         let mut repo = Self::open_unsynced(opts).await?;
         repo.sync().await?;
+        // A node follows the store it was last opened on (the same repository, its journal
+        // read without a rollback): after `akte migrate`, one command with --store NEW
+        // moves the node, and a later one without --store does not go back to the old.
+        let url = repo.objects.backend.url().to_string();
+        let store = remembered_store(&opts.data_dir, &url)?;
+        if repo.node.meta.store != store {
+            repo.node.meta.store = store;
+            repo.node.save_meta()?;
+        }
         Ok(repo)
     }
 
