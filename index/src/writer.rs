@@ -3,6 +3,7 @@
 use crate::doc::IndexDoc;
 use crate::limits::DEFAULT_WRITER_HEAP_BYTES;
 use crate::{Index, Result};
+use tantivy::index::SegmentId;
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
 /// Memory and threads of a [`Writer`].
@@ -84,6 +85,42 @@ impl<'a> Writer<'a> {
             prepared.set_payload(c);
         }
         prepared.commit()?;
+        self.index.reader.reload()?;
+        Ok(())
+    }
+
+    /// The segments that hold any of `dokument_ids` (as of the last commit). A deletion only
+    /// marks a document deleted; [`Writer::purge`] rewrites these segments without it.
+    pub fn segments_holding(&self, dokument_ids: &[String]) -> Result<Vec<SegmentId>> {
+        let searcher = self.index.reader.searcher();
+        let mut out = Vec::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.index.fields.id)?;
+            for id in dokument_ids {
+                if inverted
+                    .doc_freq(&Term::from_field_text(self.index.fields.id, id))
+                    .map_err(|e| crate::Error::Tantivy(e.into()))?
+                    > 0
+                {
+                    out.push(segment.segment_id());
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rewrites `segments` (after a commit) without their deleted documents and removes the
+    /// old files, so that the text of an erased Dokument is gone from the disk, not only
+    /// from the answers. A merge, as costly as the segments are large.
+    pub fn purge(&mut self, segments: &[SegmentId]) -> Result<()> {
+        let live: std::collections::HashSet<SegmentId> =
+            self.index.inner.searchable_segment_ids()?.into_iter().collect();
+        let ids: Vec<SegmentId> = segments.iter().copied().filter(|s| live.contains(s)).collect();
+        if !ids.is_empty() {
+            self.writer.merge(&ids).wait()?;
+        }
+        self.writer.garbage_collect_files().wait()?;
         self.index.reader.reload()?;
         Ok(())
     }

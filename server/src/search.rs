@@ -276,6 +276,11 @@ pub async fn sync_with(index: &Index, pipeline: &Pipeline, repo: &Repository, fu
     }
     let bar = output::bar(docs.len() as u64, false, "indexing");
     let mut truncated = Vec::new();
+    // Dokumente gone from the catalog (their Akte deleted): their text must leave the
+    // disk too, not only the answers.
+    let gone: Vec<String> =
+        docs.iter().filter(|id| repo.catalog().get(id).is_none()).map(|id| id.to_string()).collect();
+    let purge = if cursor.is_some() && !gone.is_empty() { writer.segments_holding(&gone)? } else { Vec::new() };
     for id in &docs {
         let Some(dok) = repo.catalog().get(id) else {
             writer.delete(&id.to_string());
@@ -298,6 +303,7 @@ pub async fn sync_with(index: &Index, pipeline: &Pipeline, repo: &Repository, fu
         bar.inc(1);
     }
     writer.commit(Some(&serde_json::to_string(&now)?))?;
+    writer.purge(&purge)?;
     bar.finish_and_clear();
     Ok(Synced { indexed: docs.len(), truncated })
 }

@@ -100,8 +100,12 @@ fn deletion_is_refused_while_retention_runs_and_erases_everything_after() {
     };
     let (of_old, of_keep) = (export(&old), export(&keep));
     assert!(data.join("jobs").join(&of_old).exists());
+    // The Akte's title is in the index files (each Dokument carries it); after the deletion
+    // it must be gone from the disk, not only from the answers.
+    assert!(index_holds(&data, b"Mustermann"), "the check below can fail");
     let r = del(&archivist, &old);
     assert_eq!(r.status(), 200);
+    assert!(!index_holds(&data, b"Mustermann"), "the index files still hold the deleted Akte's title");
     assert_problem(c.get(s.url(&format!("/jobs/{of_old}"))).bearer_auth(&archivist).send().unwrap(), 404, "not-found");
     assert!(!data.join("jobs").join(&of_old).exists(), "the export's files went with the Akte");
     assert!(data.join("jobs").join(&of_keep).exists(), "the other Akte's export stays");
@@ -503,4 +507,12 @@ fn the_cli_sets_fields_by_the_apis_rules() {
     common::ok(&data, &["set", "2-1/2026", "status=offen"]);
     let last = history().as_array().unwrap().last().unwrap().to_string();
     assert!(last.contains("laufzeit_ende"), "{last}");
+}
+
+/// Whether any file of the node's search index holds `needle` as it is.
+fn index_holds(data: &std::path::Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(data.join("index")).unwrap().any(|e| {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap_or_default();
+        bytes.windows(needle.len()).any(|w| w == needle)
+    })
 }
