@@ -72,9 +72,12 @@ pub async fn token(opts: &OpenOptions, command: &TokenCommand, json_out: bool) -
                 [] => bail!("There is no token {token}"),
                 _ => bail!("Several tokens are named {token}; revoke one by its id"),
             };
-            let mut fields = Map::new();
-            fields.insert("revoked".into(), json!(true));
-            repo.commit(vec![Change::Update { id, fields }]).await?;
+            // Revoked already: nothing to write (the history would show an empty change).
+            if repo.catalog().get(&id).and_then(|t| t.fields.get("revoked")) != Some(&json!(true)) {
+                let mut fields = Map::new();
+                fields.insert("revoked".into(), json!(true));
+                repo.commit(vec![Change::Update { id, fields }]).await?;
+            }
             if json_out {
                 print_json(&json!({"id": id, "revoked": true}));
             } else {
@@ -104,9 +107,9 @@ pub async fn account(opts: &OpenOptions, command: &AccountCommand, json_out: boo
             }
         }
         AccountCommand::Disable { name } | AccountCommand::Enable { name } | AccountCommand::Passwd { name } => {
-            let id = http::auth::find_account(repo.catalog(), name)
-                .map(|a| a.id)
-                .ok_or_else(|| anyhow!("There is no account {name}"))?;
+            let account =
+                http::auth::find_account(repo.catalog(), name).ok_or_else(|| anyhow!("There is no account {name}"))?;
+            let (id, disabled) = (account.id, account.fields.get("disabled") == Some(&json!(true)));
             let fields = match command {
                 AccountCommand::Disable { .. } => http::auth::account_change(Some(true), None)?,
                 AccountCommand::Enable { .. } => http::auth::account_change(Some(false), None)?,
@@ -118,9 +121,19 @@ pub async fn account(opts: &OpenOptions, command: &AccountCommand, json_out: boo
                     http::auth::account_change(None, Some(password.trim_end_matches(['\r', '\n'])))?
                 }
             };
-            repo.commit(vec![Change::Update { id, fields }]).await?;
+            // Disabled or enabled already: nothing to write.
+            let unchanged = match command {
+                AccountCommand::Disable { .. } => disabled,
+                AccountCommand::Enable { .. } => !disabled,
+                _ => false,
+            };
+            if !unchanged {
+                repo.commit(vec![Change::Update { id, fields }]).await?;
+            }
             if json_out {
-                print_json(&json!({"id": id}));
+                print_json(&json!({"id": id, "changed": !unchanged}));
+            } else if unchanged {
+                say!("account {name} was already so; nothing changed");
             } else {
                 say!("updated account {name}");
             }

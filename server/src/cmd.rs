@@ -433,6 +433,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Err(_) if !stones.is_empty() => stones.iter().map(|t| t.deletion.clone()).collect(),
                 Err(e) => return Err(e),
             };
+            // Password and token hashes are shown as the API shows them: not at all.
+            let mut history = history;
+            for c in history.iter_mut().flat_map(|h| h.changes.iter_mut()) {
+                if crate::http::feed::SECRET_FIELDS.contains(&c.field.as_str()) {
+                    for v in [&mut c.old, &mut c.new] {
+                        if !v.is_null() {
+                            *v = json!("(hidden)");
+                        }
+                    }
+                }
+            }
             if cli.json {
                 print_json(&history);
             } else {

@@ -685,6 +685,15 @@ fn a_token_name_names_one_token_for_good() {
     let r = run(&data, &["token", "create", "--role", "admin", "--name", "fachverfahren"]).fails_with_sentence();
     assert!(r.stderr.contains("exists"), "{}", r.stderr);
     ok(&data, &["token", "revoke", first["id"].as_str().unwrap()]);
+    // The token's hash is not shown in its history, as the API does not show it.
+    let h = ok(&data, &["history", first["id"].as_str().unwrap(), "--json"]).json();
+    let hash =
+        h.as_array().unwrap().iter().flat_map(|e| e["changes"].as_array().unwrap()).find(|c| c["field"] == "hash");
+    assert_eq!(hash.map(|c| &c["new"]), Some(&serde_json::json!("(hidden)")), "{h}");
+    // Revoking it again writes nothing.
+    ok(&data, &["token", "revoke", "fachverfahren"]);
+    let again = ok(&data, &["history", first["id"].as_str().unwrap(), "--json"]).json();
+    assert_eq!(again.as_array().unwrap().len(), h.as_array().unwrap().len(), "{again}");
     let r = run(&data, &["token", "create", "--role", "admin", "--name", "fachverfahren"]).fails_with_sentence();
     assert!(r.stderr.contains("revoked"), "{}", r.stderr);
     run(&data, &["token", "create", "--role", "reader", "--name", "kurz", "--expires-days", "0"]).fails_with_sentence();

@@ -34,8 +34,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/search", get(search))
 }
 
-/// Fields whose values never leave the server.
-const SECRET_FIELDS: [&str; 2] = ["password_hash", "hash"];
+/// Fields whose values never leave the server (nor the CLI's history).
+pub(crate) const SECRET_FIELDS: [&str; 2] = ["password_hash", "hash"];
 
 fn redact(fields: &mut Map<String, Value>) {
     for k in SECRET_FIELDS {
