@@ -830,6 +830,35 @@ fn an_account_is_disabled_and_its_password_replaced() {
     assert_eq!(r.send().unwrap().status(), 200);
 }
 
+/// Guessing a password: after five failed logins in a row a name waits, and the right
+/// password does not help meanwhile; other names are not held up.
+#[test]
+fn a_run_of_failed_logins_makes_the_name_wait() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    for name in ["paul", "petra"] {
+        let out = account(&data, &["add", name, "--role", "clerk"], "ein-langes-Passwort");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let login = |name: &str, password: &str| {
+        c.post(s.url("/session")).json(&json!({"name": name, "password": password})).send().unwrap()
+    };
+    for i in 0..5 {
+        assert_eq!(login("paul", &format!("geraten-{i}")).status(), 401);
+    }
+    let r = login("Paul", "ein-langes-Passwort");
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    let detail = assert_problem(r, 429, "too-many");
+    assert!(detail.contains("failed logins"), "{detail}");
+    assert_eq!(login("petra", "ein-langes-Passwort").status(), 200);
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(log.contains("wrong password") && log.contains("too many failed logins"), "{log}");
+    assert!(s.stop().success());
+}
+
 /// A new version can bring the Dokument's new metadata (a corrected Bescheid with a new
 /// date); it does not move the Dokument to another Vorgang.
 #[test]

@@ -308,6 +308,15 @@ fn me_of(p: &Principal) -> Me {
 #[utoipa::path(post, path = "/api/v1/session", tag = "Zugang", request_body = Login, security(),
     responses((status = 200, body = Me, headers(("Set-Cookie" = String, description = "The session cookie")))))]
 pub async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiResult<Response> {
+    // A name with a run of failed logins waits before its password is checked again.
+    if let Some(wait) = throttle::waiting(&body.name) {
+        tracing::warn!(name = ?body.name, wait_s = wait.as_secs(), "login refused: too many failed logins for this name");
+        return Err(ApiError::too_many(format!(
+            "Too many failed logins for this name; try again in {} seconds",
+            wait.as_secs().max(1)
+        ))
+        .retry_after(wait));
+    }
     let account = {
         let repo = app.repo.read().await;
         auth::find_account(repo.catalog(), &body.name).cloned()
@@ -326,13 +335,18 @@ pub async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiR
         // For the security log (a run of these is a guessing attack to act on): the login
         // name when an account has it, escaped; a name no account has may be a password
         // typed into the wrong field, and is not logged.
-        if known {
-            tracing::warn!(name = ?body.name, "failed login");
+        let disabled = ok && known;
+        if disabled {
+            tracing::warn!(name = ?body.name, "failed login: the account is disabled");
+        } else if known {
+            tracing::warn!(name = ?body.name, "failed login: wrong password");
         } else {
             tracing::warn!("failed login with a name no account has");
         }
+        throttle::failed(&body.name);
         return Err(ApiError::unauthenticated("The name or the password is wrong"));
     };
+    throttle::succeeded(&body.name);
     let session = app.sessions.start(&account);
     let mut r = Json(me_of(&auth::account_principal(&account))).into_response();
     let cookie = format!("{}={session}; HttpOnly; SameSite=Strict; Path=/", auth::SESSION_COOKIE);
@@ -364,4 +378,54 @@ pub async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response
 #[utoipa::path(get, path = "/api/v1/me", tag = "Zugang", responses((status = 200, body = Me)))]
 pub async fn me(Caller(who): Caller) -> Json<Me> {
     Json(me_of(&who))
+}
+
+/// Failed logins per name: after [`throttle::FREE_TRIES`] in a row, each further attempt
+/// waits, twice as long after every failure (30 s, 1 min, 2 min … at most 15 min), so that
+/// guessing a password takes years, not hours; a login that succeeds ends the run. The
+/// wait is answered without checking the password (429, `Retry-After`). Per process: each
+/// node counts its own.
+mod throttle {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    use std::time::{Duration, Instant};
+
+    /// Failed logins in a row that cost nothing.
+    pub const FREE_TRIES: u32 = 5;
+    const FIRST_WAIT: Duration = Duration::from_secs(30);
+    const LONGEST_WAIT: Duration = Duration::from_secs(15 * 60);
+    /// Names tracked at most (the oldest runs are forgotten beyond this).
+    const MAX_NAMES: usize = 10_000;
+
+    static RUNS: LazyLock<Mutex<HashMap<String, (u32, Instant)>>> = LazyLock::new(Default::default);
+
+    fn key(name: &str) -> String {
+        name.trim().to_lowercase()
+    }
+
+    /// How long `name` must still wait, if it must.
+    pub fn waiting(name: &str) -> Option<Duration> {
+        let runs = RUNS.lock().expect("login throttle lock");
+        let (_, until) = runs.get(&key(name))?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    pub fn failed(name: &str) {
+        let mut runs = RUNS.lock().expect("login throttle lock");
+        if runs.len() >= MAX_NAMES {
+            let now = Instant::now();
+            runs.retain(|_, (_, until)| *until > now);
+        }
+        let entry = runs.entry(key(name)).or_insert((0, Instant::now()));
+        entry.0 += 1;
+        if entry.0 >= FREE_TRIES {
+            let doublings = (entry.0 - FREE_TRIES).min(16);
+            let wait = FIRST_WAIT.saturating_mul(1 << doublings).min(LONGEST_WAIT);
+            entry.1 = Instant::now() + wait;
+        }
+    }
+
+    pub fn succeeded(name: &str) {
+        RUNS.lock().expect("login throttle lock").remove(&key(name));
+    }
 }

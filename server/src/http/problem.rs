@@ -45,6 +45,8 @@ pub struct ApiError {
     detail: String,
     /// A rejecting validator: plugin, code, reason.
     rejection: Option<Box<(String, String, String)>>,
+    /// Seconds for `Retry-After`, when not the default of the status.
+    retry_after: Option<u64>,
 }
 
 /// Result of a handler.
@@ -52,7 +54,13 @@ pub type ApiResult<T> = std::result::Result<T, ApiError>;
 
 impl ApiError {
     fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, slug, title, detail: detail.into(), rejection: None }
+        ApiError { status, slug, title, detail: detail.into(), rejection: None, retry_after: None }
+    }
+
+    /// Says when to try again (`Retry-After`, whole seconds, at least one).
+    pub fn retry_after(mut self, wait: std::time::Duration) -> ApiError {
+        self.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        self
     }
 
     /// The sentence about this occurrence.
@@ -237,7 +245,9 @@ impl IntoResponse for ApiError {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         // A busy node (jobs, the store slow or away) is worth asking again shortly.
-        if self.slug == "too-many" || self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(s) = self.retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        } else if self.slug == "too-many" || self.status == StatusCode::SERVICE_UNAVAILABLE {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         if self.status == StatusCode::UNAUTHORIZED {
