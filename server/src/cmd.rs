@@ -82,6 +82,7 @@ pub fn print_json(v: &impl serde::Serialize) {
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    check_environment()?;
     let opts = options(&cli);
     match &cli.command {
         Command::Init { recipients } => {
@@ -797,6 +798,22 @@ async fn serve(opts: &OpenOptions, config: http::Config, json_out: bool) -> Resu
     })
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses switches and a log filter it would otherwise misread: `AKTE_OCR=nein` must not
+/// leave OCR on without a word, nor a mistyped `AKTE_LOG` fall back to `info` unnoticed.
+fn check_environment() -> Result<()> {
+    for var in ["AKTE_OCR", "AKTE_INGEST"] {
+        if let Ok(v) = std::env::var(var) {
+            ingest::on_off(&v)
+                .ok_or_else(|| anyhow!("{var} is on or off (also true/false, 1/0, yes/no, ja/nein), not {v:?}"))?;
+        }
+    }
+    if let Ok(v) = std::env::var("AKTE_LOG") {
+        tracing_subscriber::EnvFilter::try_new(&v)
+            .map_err(|e| anyhow!("AKTE_LOG {v:?} is not a log filter such as info or akte=debug,warn: {e}"))?;
+    }
+    Ok(())
 }
 
 fn init_logging(json_lines: bool) {

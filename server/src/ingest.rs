@@ -39,7 +39,7 @@ pub fn host(data: &Path) -> Result<PluginHost> {
 /// OCR on this node, unless `AKTE_OCR=off`; `None` with a note on stderr when tesseract
 /// with German is missing.
 async fn ocr(data: &Path, quiet: bool) -> Option<Ocr> {
-    if std::env::var("AKTE_OCR").is_ok_and(|v| v == "off") {
+    if std::env::var("AKTE_OCR").is_ok_and(|v| on_off(&v) == Some(false)) {
         return None;
     }
     match Ocr::detect(OcrConfig::new(data.join("tmp"))).await {
@@ -296,7 +296,17 @@ fn read_head(file: &Path, limit: u64) -> Result<Vec<u8>> {
 
 /// Whether `add` runs the pipeline afterwards (`AKTE_INGEST=off` turns it off).
 pub fn enabled() -> bool {
-    !std::env::var("AKTE_INGEST").is_ok_and(|v| v == "off")
+    !std::env::var("AKTE_INGEST").is_ok_and(|v| on_off(&v) == Some(false))
+}
+
+/// An on/off variable's value: `on`, `true`, `1`, `yes`, `ja` (and `an`) or the opposites,
+/// in any case; `None` for anything else (the command refuses to start then).
+pub fn on_off(value: &str) -> Option<bool> {
+    match value.trim().to_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" | "ja" | "an" => Some(true),
+        "off" | "false" | "0" | "no" | "nein" | "aus" => Some(false),
+        _ => None,
+    }
 }
 
 /// The manifest given, or for a component given without `--manifest`: `NAME.toml` beside

@@ -705,6 +705,19 @@ fn a_token_name_names_one_token_for_good() {
 }
 
 #[test]
+fn switches_and_the_log_filter_are_read_or_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "node");
+    // German and other spellings of off are off; a value that is neither is refused.
+    common::run_env(&data, &["ls"], &[("AKTE_OCR", "nein"), ("AKTE_INGEST", "FALSE")]).ok();
+    let r = common::run_env(&data, &["ls"], &[("AKTE_OCR", "vielleicht")]).fails_with_sentence();
+    assert!(r.stderr.contains("AKTE_OCR"), "{}", r.stderr);
+    let r = common::run_env(&data, &["ls"], &[("AKTE_LOG", "akte=trace,nonsense===")]).fails_with_sentence();
+    assert!(r.stderr.contains("AKTE_LOG"), "{}", r.stderr);
+    common::run_env(&data, &["ls"], &[("AKTE_LOG", "warn,akte=debug")]).ok();
+}
+
+#[test]
 fn a_mistyped_data_directory_makes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let nope = tmp.path().join("akte-dta");
