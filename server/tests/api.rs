@@ -856,6 +856,11 @@ fn a_run_of_failed_logins_makes_the_name_wait() {
     assert_eq!(login("petra", "ein-langes-Passwort").status(), 200);
     let log = std::fs::read_to_string(&s.log).unwrap();
     assert!(log.contains("wrong password") && log.contains("too many failed logins"), "{log}");
+    // The access log has each request with its status and the client's address.
+    let access: Vec<&str> = log.lines().filter(|l| l.contains("akte::access") && l.contains("/session")).collect();
+    assert_eq!(access.len(), 7, "{log}");
+    assert!(access.iter().any(|l| l.contains("status=429") && l.contains("peer=127.0.0.1")), "{log}");
+    assert!(!log.contains("geraten"), "no password in the log: {log}");
     assert!(s.stop().success());
 }
 

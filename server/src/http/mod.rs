@@ -279,11 +279,21 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
         None
     };
 
-    tracing::info!(%addr, "listening");
+    {
+        let repo = app.repo.read().await;
+        tracing::info!(
+            %addr,
+            version = env!("CARGO_PKG_VERSION"),
+            node = repo.node_id(),
+            store = %repo.backend().url(),
+            data = %data.display(),
+            "listening"
+        );
+    }
     banner(&addr);
     let router = router(app.clone());
     let signalled = CancellationToken::new();
-    let server = axum::serve(listener, router.into_make_service())
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown({
             let signalled = signalled.clone();
             async move {
@@ -548,8 +558,21 @@ async fn track(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
     let start = std::time::Instant::now();
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "other".into());
     let method = req.method().clone();
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let response = next.run(req).await;
-    app.metrics.observe(&method, &route, response.status(), start.elapsed());
+    let took = start.elapsed();
+    app.metrics.observe(&method, &route, response.status(), took);
+    // The access log: the route as a template (no ids, no query: a query may hold search
+    // words), the status, the time and the client's address (for blocking a guesser at the
+    // firewall). Probes and scrapes only at debug.
+    let status = response.status().as_u16();
+    let ms = took.as_secs_f64() * 1000.0;
+    let peer = peer.map(|p| p.to_string()).unwrap_or_default();
+    if matches!(route.as_str(), "/healthz" | "/readyz" | "/metrics") {
+        tracing::debug!(target: "akte::access", %method, %route, status, ms, %peer, "request");
+    } else {
+        tracing::info!(target: "akte::access", %method, %route, status, ms, %peer, "request");
+    }
     response
 }
 
