@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::{
-    AccountCommand, TokenCommand,
+    AccountCommand, PlanCommand, TokenCommand,
     cmd::{open, open_rebuilt, print_json},
     http,
     output::say,
@@ -82,6 +82,67 @@ pub async fn token(opts: &OpenOptions, command: &TokenCommand, json_out: bool) -
                 print_json(&json!({"id": id, "revoked": true}));
             } else {
                 say!("revoked {id}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `akte aktenplan add|list`: what `POST /aktenplan` and `GET /aktenplan` do, for a
+/// records manager without the web UI.
+pub async fn aktenplan(opts: &OpenOptions, command: &PlanCommand, json_out: bool) -> Result<ExitCode> {
+    let mut repo = open(opts).await?;
+    match command {
+        PlanCommand::Add { code, title, parent, retention_years, appraisal } => {
+            let cat = repo.catalog();
+            if cat.all(ObjKind::Aktenplan).any(|n| n.text("code") == Some(code.as_str())) {
+                bail!("The Aktenplan code {code} already exists");
+            }
+            let parent = match parent {
+                Some(p) => Some(
+                    cat.all(ObjKind::Aktenplan)
+                        .find(|n| n.text("code") == Some(p.as_str()))
+                        .map(|n| n.id)
+                        .ok_or_else(|| anyhow!("There is no Aktenplan node {p} to put {code} under"))?,
+                ),
+                None => None,
+            };
+            let mut fields = Map::new();
+            fields.insert("code".into(), json!(code));
+            fields.insert("title".into(), json!(title));
+            if let Some(y) = retention_years {
+                fields.insert("retention_years".into(), json!(y));
+            }
+            if let Some(a) = appraisal {
+                fields.insert("appraisal".into(), json!(a));
+            }
+            let id = Uuid::now_v7();
+            repo.commit(vec![Change::Create { kind: ObjKind::Aktenplan, id, parent, content: None, fields }]).await?;
+            if json_out {
+                print_json(&json!({"id": id}));
+            } else {
+                say!("{id}");
+            }
+        }
+        PlanCommand::List => {
+            let cat = repo.catalog();
+            let mut nodes: Vec<&akte_store::catalog::Obj> = cat.all(ObjKind::Aktenplan).collect();
+            nodes.sort_by(|a, b| a.text("code").cmp(&b.text("code")));
+            if json_out {
+                print_json(&nodes.iter().map(|n| http::views::plan_view(n)).collect::<Vec<_>>());
+            } else {
+                for n in nodes {
+                    let defaults: Vec<String> = ["retention_years", "appraisal"]
+                        .iter()
+                        .filter_map(|k| n.fields.get(k).map(|v| format!("{k} {v}")))
+                        .collect();
+                    say!(
+                        "{}  {}  {}",
+                        n.text("code").unwrap_or_default(),
+                        n.text("title").unwrap_or_default(),
+                        defaults.join(", ")
+                    );
+                }
             }
         }
     }

@@ -120,6 +120,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             serve(&opts, config, cli.json).await
         }
         Command::Token { command } => crate::admin::token(&opts, command, cli.json).await,
+        Command::Aktenplan { command } => crate::admin::aktenplan(&opts, command, cli.json).await,
         Command::Delete { akten, reason } => crate::admin::delete(&opts, akten, reason.as_deref(), cli.json).await,
         Command::Export { format, akten, out } => crate::transfer::export(&opts, format, akten, out, cli.json).await,
         Command::Import { path } => crate::transfer::import(&opts, path, cli.json).await,
@@ -139,6 +140,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 fields.insert("retention_years".into(), json!(r));
             }
             fields.insert("status".into(), json!("offen"));
+            // As POST /akten: a code no node has would give the Akte no grants, retention
+            // or appraisal without a word.
+            crate::http::api::known_plan_code(repo.catalog(), &fields).map_err(|e| anyhow!("{}", e.detail()))?;
             let id = create_akte(&mut repo, fields).await?;
             if cli.json {
                 print_json(&json!({"id": id}))

@@ -126,6 +126,13 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The Aktenplan (file plan): its nodes carry the grants, retention and appraisal the
+    /// Akten filed under them take.
+    Aktenplan {
+        /// The Aktenplan command.
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
     /// Manage local accounts (people logging in to the web UI).
     Account {
         /// The account command.
@@ -370,6 +377,30 @@ pub struct TestContext {
     /// A field of the Dokument, NAME=VALUE (repeatable).
     #[arg(long = "field", value_name = "NAME=VALUE")]
     pub fields: Vec<String>,
+}
+
+/// `akte aktenplan …`
+#[derive(Subcommand, Debug)]
+pub enum PlanCommand {
+    /// Add a node; prints its id.
+    Add {
+        /// Its code, e.g. 61.2 (what Akten name with --aktenplan).
+        code: String,
+        /// Its title, e.g. Immissionsschutz.
+        #[arg(long)]
+        title: String,
+        /// The code of the node above it.
+        #[arg(long)]
+        parent: Option<String>,
+        /// Retention in years of the Akten filed here (unless they have their own).
+        #[arg(long)]
+        retention_years: Option<u32>,
+        /// Appraisal of the Akten filed here: archivwuerdig, bewerten or vernichten.
+        #[arg(long)]
+        appraisal: Option<String>,
+    },
+    /// List the nodes.
+    List,
 }
 
 /// `akte token …`

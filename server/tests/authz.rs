@@ -797,6 +797,7 @@ fn a_withdrawn_grant_holds_at_once_in_every_endpoint_and_in_search() {
     std::fs::create_dir_all(&files).expect("dir");
     // Both open to everyone at first: no grants, not classified.
     let by_akte = create(&data, "UM-1/2026", "Zander Uferschutz");
+    let plan = id_of(ok(&data, &["aktenplan", "add", "7.1", "--title", "Gewässer", "--json"]));
     let by_plan_run = ok(
         &data,
         &["create", "--aktenzeichen", "UM-2/2026", "--title", "Zander Fischtreppe", "--aktenplan", "7.1", "--json"],
@@ -832,16 +833,16 @@ fn a_withdrawn_grant_holds_at_once_in_every_endpoint_and_in_search() {
             "the Akte's own grant",
         ),
         (
-            "POST",
-            "/aktenplan",
-            json!({"code": "7.1", "title": "Gewässer", "access": {"units": ["umweltamt"]}}),
+            "PATCH",
+            "/aktenplan/{plan}",
+            json!({"access": {"units": ["umweltamt"]}}),
             "Zandertreppe",
             "the Aktenplan node's grant",
         ),
     ];
     for (i, (method, path, body, word, how)) in changes.into_iter().enumerate() {
         let (akte, dokument) = if i == 0 { (&by_akte, &dokumente[0]) } else { (&by_plan, &dokumente[1]) };
-        let path = path.replace("{by_akte}", &by_akte);
+        let path = path.replace("{by_akte}", &by_akte).replace("{plan}", &plan);
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let r = c.request(m, server.url(&path)).bearer_auth(&admin).json(&body).send().expect("change");
         assert!(r.status().is_success(), "{method} {path}: {}", r.text().unwrap_or_default());

@@ -60,6 +60,7 @@ fn a_validator_refuses_documents_before_anything_is_stored() {
 
     // Switched off for PDFs below 61, the same file goes in; other types are still checked.
     ok(&data, &["plugin", "disable", "basic-validator", "--aktenplan", "61", "--media-type", "application/pdf"]);
+    ok(&data, &["aktenplan", "add", "61.2", "--title", "Immissionsschutz"]);
     ok(&data, &["set", &akte, "aktenplan=61.2"]);
     let added = add(&data, &akte, &[fake.clone(), good.clone()]);
     assert_eq!(added.len(), 2);
@@ -259,6 +260,8 @@ fn a_plugin_is_scoped_from_its_install_and_pausing_keeps_its_scope() {
     let tmp = tempfile::tempdir().unwrap();
     let data = init_repo(tmp.path(), "data");
     let (in_scope, outside) = (create(&data, "61.2-0001/2026", "Windpark"), create(&data, "63.1-0001/2026", "Kita"));
+    ok(&data, &["aktenplan", "add", "61.2", "--title", "Immissionsschutz"]);
+    ok(&data, &["aktenplan", "add", "63.1", "--title", "Baugenehmigungen"]);
     ok(&data, &["set", &in_scope, "aktenplan=61.2"]);
     ok(&data, &["set", &outside, "aktenplan=63.1"]);
     let (wasm, toml) = guest("keywords");

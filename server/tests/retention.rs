@@ -499,7 +499,18 @@ fn the_cli_sets_fields_by_the_apis_rules() {
     assert_eq!(history().as_array().unwrap().len(), entries);
     // An Aktenplan code no node has, and a Laufzeit that ends before it begins.
     let r = common::run(&data, &["set", "2-2/2026", "aktenplan=99.9"]).fails_with_sentence();
-    assert!(r.stderr.contains("99.9"), "{}", r.stderr);
+    assert!(r.stderr.contains("99.9") && r.stderr.contains("akte aktenplan add"), "{}", r.stderr);
+    common::run(&data, &["create", "--aktenzeichen", "2-3/2026", "--title", "x", "--aktenplan", "99.9"])
+        .fails_with_sentence();
+    // A records manager sets up the node from the CLI; the Akte then takes its defaults.
+    common::ok(&data, &["aktenplan", "add", "2", "--title", "Allgemeines"]);
+    common::ok(&data, &["aktenplan", "add", "2.1", "--title", "Grundsatz", "--parent", "2", "--retention-years", "10"]);
+    common::run(&data, &["aktenplan", "add", "2.1", "--title", "Nochmal"]).fails_with_sentence();
+    common::run(&data, &["aktenplan", "add", "3.1", "--title", "Waise", "--parent", "3"]).fails_with_sentence();
+    common::ok(&data, &["set", "2-2/2026", "aktenplan=2.1"]);
+    let plan = common::ok(&data, &["aktenplan", "list", "--json"]).json();
+    assert_eq!(plan.as_array().unwrap().len(), 2, "{plan}");
+    assert_eq!((&plan[1]["code"], &plan[1]["fields"]["retention_years"]), (&json!("2.1"), &json!(10)), "{plan}");
     let r = common::run(&data, &["set", "2-2/2026", "laufzeit_beginn=2020-01-01", "laufzeit_ende=2019-01-01"])
         .fails_with_sentence();
     assert!(r.stderr.contains("before it begins"), "{}", r.stderr);

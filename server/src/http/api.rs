@@ -240,7 +240,9 @@ pub(crate) fn plan_code_change(
 pub(crate) fn known_plan_code(cat: &akte_store::catalog::Catalog, fields: &Map<String, Value>) -> ApiResult<()> {
     match fields.get("aktenplan") {
         Some(Value::String(code)) if !cat.all(ObjKind::Aktenplan).any(|n| n.text("code") == Some(code.as_str())) => {
-            Err(ApiError::invalid(format!("There is no Aktenplan node {code}; create it first (POST /aktenplan)")))
+            Err(ApiError::invalid(format!(
+                "There is no Aktenplan node {code}; create it first (POST /aktenplan, or akte aktenplan add)"
+            )))
         }
         _ => Ok(()),
     }

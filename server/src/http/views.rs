@@ -221,7 +221,7 @@ pub fn dokument_view(cat: &Catalog, d: &Obj) -> DokumentView {
     }
 }
 
-pub(super) fn plan_view(p: &Obj) -> PlanView {
+pub(crate) fn plan_view(p: &Obj) -> PlanView {
     PlanView {
         id: p.id,
         code: text(p, "code"),
