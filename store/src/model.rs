@@ -330,8 +330,44 @@ fn check_roles(kind: ObjKind, roles: &[String]) -> Result<()> {
 }
 
 fn check<T: DeserializeOwned>(kind: ObjKind, fields: &Map<String, Value>) -> Result<T> {
-    serde_json::from_value(Value::Object(fields.clone()))
-        .map_err(|e| Error::Invalid(format!("Invalid {} field: {e}", kind.label())))
+    serde_json::from_value(Value::Object(fields.clone())).map_err(|e| {
+        // The field at fault: the first that fails on its own (every field of these types
+        // is optional), named in words a records manager reads.
+        let alone = |k: &String, v: &Value| {
+            let one: Map<String, Value> = [(k.clone(), v.clone())].into_iter().collect();
+            serde_json::from_value::<T>(Value::Object(one)).err()
+        };
+        match fields.iter().find_map(|(k, v)| alone(k, v).map(|e| (k, e))) {
+            Some((k, e)) => Error::Invalid(format!("The {} field {k} {}", kind.label(), plainly(&e.to_string()))),
+            None => Error::Invalid(format!("Invalid {} field: {e}", kind.label())),
+        }
+    })
+}
+
+/// serde's description of a wrong value, as the end of a sentence about a field.
+fn plainly(message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let quoted = |s: &str| s.split('`').nth(1).map(str::to_string);
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let (given, allowed) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let allowed = allowed.trim_start_matches("one of ").replace('`', "");
+        return format!("is one of {allowed}, not {:?}", quoted(given).unwrap_or_default());
+    }
+    if message.starts_with("unknown field") {
+        let allowed = message.split_once(", expected ").map(|(_, a)| a.trim_start_matches("one of ").replace('`', ""));
+        return format!("is not known{}", allowed.map(|a| format!(" (fields are {a})")).unwrap_or_default());
+    }
+    let given = message
+        .strip_prefix("invalid value: ")
+        .or_else(|| message.strip_prefix("invalid type: "))
+        .and_then(|r| r.split_once(", expected "))
+        .map(|(g, _)| g.replace('`', ""));
+    let wanted = message.rsplit_once(", expected ").map(|(_, w)| w);
+    match (given, wanted) {
+        (Some(g), Some("u32" | "u64" | "u16" | "u8")) => format!("takes a whole number, 0 or more, not {g}"),
+        (Some(g), Some(w)) => format!("takes {w}, not {g}"),
+        _ => format!("is wrong: {message}"),
+    }
 }
 
 /// Validates fields for a kind: known names, right types, and non-empty required text.
@@ -562,6 +598,21 @@ pub fn sniff_media_type(head: &[u8]) -> Option<&'static str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_wrong_field_is_named_in_plain_words() {
+        let err = |f: Value| validate(ObjKind::Akte, f.as_object().unwrap(), false).unwrap_err().to_string();
+        let e = err(json!({"title": "ok", "retention_years": -3}));
+        assert!(e.contains("field retention_years takes a whole number, 0 or more, not integer -3"), "{e}");
+        let e = err(json!({"retention_years": "10"}));
+        assert!(e.contains("retention_years takes a whole number, 0 or more, not string \"10\""), "{e}");
+        let e = err(json!({"appraisal": "A"}));
+        assert!(e.contains("field appraisal is one of archivwuerdig, bewerten, vernichten, not \"A\""), "{e}");
+        let e = err(json!({"laufzeit_beginn": "2019-02-30"}));
+        assert!(e.contains("field laufzeit_beginn") && e.contains("not a date"), "{e}");
+        let e = err(json!({"titel": "x"}));
+        assert!(e.contains("field titel is not known (fields are"), "{e}");
+    }
 
     #[test]
     fn an_aktenzeichen_hides_nothing_and_a_title_has_no_nul() {
