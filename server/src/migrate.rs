@@ -23,6 +23,9 @@ const IN_FLIGHT: usize = 16;
 
 /// Copies and verifies; prints a report.
 pub async fn run(opts: &OpenOptions, to: &str, json_out: bool) -> Result<ExitCode> {
+    if to.trim_start().starts_with("memory:") {
+        bail!("A copy into memory:// would be gone when the command ends; give a file:// or s3:// store");
+    }
     // Opening the source proves the identity unlocks it and reads the journal once.
     let source = crate::cmd::open(opts).await?;
     let from = source.backend().clone();

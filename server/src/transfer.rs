@@ -149,11 +149,13 @@ fn print_aussonderung(report: &akte_exchange::AussonderungReport, json_out: bool
         }
     }
     match &report.erased {
+        // Counted by outcome: a rerun only erases what an interrupted run left, and says so.
         Some(e) => say!(
-            "Aussonderung {} ({}): deleted {} Akte(n); erased {} objects and {} packs, kept {} shared with other Akten",
+            "Aussonderung {} ({}): deleted {} Akte(n) now ({} already before); erased {} objects and {} packs, kept {} shared with other Akten",
             report.prozess_id,
             report.message,
-            e.akten.len(),
+            report.akten.iter().filter(|a| a.outcome == akte_exchange::aussonderung::Outcome::Deleted).count(),
+            report.akten.iter().filter(|a| a.outcome == akte_exchange::aussonderung::Outcome::AlreadyDeleted).count(),
             e.objects,
             e.packs,
             e.shared

@@ -307,7 +307,7 @@ fn me_of(p: &Principal) -> Me {
 /// With an account's name and password; the answer sets the session cookie the web UI uses.
 #[utoipa::path(post, path = "/api/v1/session", tag = "Zugang", request_body = Login, security(),
     responses((status = 200, body = Me, headers(("Set-Cookie" = String, description = "The session cookie")))))]
-pub async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiResult<Response> {
+pub async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Body(body): Body<Login>) -> ApiResult<Response> {
     // A name with a run of failed logins waits before its password is checked again.
     if let Some(wait) = throttle::waiting(&body.name) {
         tracing::warn!(name = ?body.name, wait_s = wait.as_secs(), "login refused: too many failed logins for this name");
@@ -349,7 +349,17 @@ pub async fn login(State(app): State<Arc<App>>, Body(body): Body<Login>) -> ApiR
     throttle::succeeded(&body.name);
     let session = app.sessions.start(&account);
     let mut r = Json(me_of(&auth::account_principal(&account))).into_response();
-    let cookie = format!("{}={session}; HttpOnly; SameSite=Strict; Path=/", auth::SESSION_COOKIE);
+    // Behind a TLS proxy (which says so in X-Forwarded-Proto) the cookie is sent over
+    // HTTPS only.
+    let secure = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+    let cookie = format!(
+        "{}={session}; HttpOnly; SameSite=Strict; Path=/{}",
+        auth::SESSION_COOKIE,
+        if secure { "; Secure" } else { "" }
+    );
     r.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("cookie is ASCII"));
     Ok(r)
 }

@@ -91,7 +91,7 @@ impl Principal {
                     Action::Read => "reading",
                     Action::Write => "changing content or metadata",
                     Action::Close => "closing",
-                    Action::Retention => "changing retention or legal hold",
+                    Action::Retention => "records management (retention, legal hold, deletion and its evidence)",
                     Action::Admin => "administration",
                 }
             )))
