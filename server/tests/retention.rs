@@ -437,6 +437,13 @@ fn a_clerk_cannot_make_an_akte_due_early() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 201);
+    // A wrong number is named in words, with its field.
+    let r = c
+        .post(s.url("/akten"))
+        .bearer_auth(&admin)
+        .json(&json!({"aktenzeichen": "04-0/2026", "title": "x", "retention_years": -3}));
+    let detail = assert_problem(r.send().unwrap(), 422, "invalid");
+    assert!(detail.contains("field retention_years takes a whole number, 0 or more, not integer -3"), "{detail}");
     // Not at creation, against the node: that is the records manager's decision.
     let r = c
         .post(s.url("/akten"))

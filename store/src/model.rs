@@ -344,8 +344,9 @@ fn check<T: DeserializeOwned>(kind: ObjKind, fields: &Map<String, Value>) -> Res
     })
 }
 
-/// serde's description of a wrong value, as the end of a sentence about a field.
-fn plainly(message: &str) -> String {
+/// serde's description of a wrong value, as the end of a sentence about a field (also
+/// for the server's typed request bodies).
+pub fn plainly(message: &str) -> String {
     let message = message.split(" at line ").next().unwrap_or(message);
     let quoted = |s: &str| s.split('`').nth(1).map(str::to_string);
     if let Some(rest) = message.strip_prefix("unknown variant ") {

@@ -272,7 +272,7 @@ pub fn rejection(e: impl std::fmt::Display, status: StatusCode) -> ApiError {
         Some((field, why))
             if !field.is_empty() && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') =>
         {
-            format!("The body's field {field} is wrong: {why}")
+            format!("The body's field {field} {}", akte_store::model::plainly(why))
         }
         _ => text.to_string(),
     };
