@@ -232,7 +232,7 @@ fn cases() -> Vec<Case> {
                 edit(&bag.join(ANZEIGE_META), |t| t.replacen("\"title\": \"Anzeige\"", "\"colour\": \"red\"", 1));
                 rehash_bag(bag);
             },
-            expect: "unknown field",
+            expect: "field colour is not known",
         },
         Case {
             name: "metadata lies about a version's digest",
