@@ -375,3 +375,51 @@ fn a_vorgang_posted_twice_with_one_key_is_made_once() {
     );
     s.stop();
 }
+
+/// A damaged object: the download of its Dokument is a 500 `integrity` problem and is
+/// counted for monitoring; every other Dokument is served as before.
+#[test]
+fn a_damaged_object_is_an_integrity_problem_and_is_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_repo(tmp.path(), "a");
+    let admin = token(&data, "admin", "test-admin", &[]);
+    let objects = data.join("store/objects");
+    let listing = || -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for dir in std::fs::read_dir(&objects).unwrap() {
+            for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+                out.push(f.unwrap().path());
+            }
+        }
+        out
+    };
+    let s = Server::start(&data, false, &[]);
+    let c = client();
+    let akte = create_akte(&c, &s, &admin, "61.2-0970/2026", "Beschädigt");
+    let upload = |name: &str, body: Vec<u8>| -> String {
+        let r = c.post(s.url(&format!("/akten/{akte}/dokumente?file_name={name}"))).bearer_auth(&admin).body(body);
+        r.send().unwrap().json::<Value>().unwrap()["id"].as_str().unwrap().to_string()
+    };
+    let good = upload("gut.txt", b"unversehrt".to_vec());
+    let before = listing();
+    // Large enough to be an object of its own (not packed with the records).
+    let bad = upload("plan.bin", (0..600_000u32).map(|i| (i * 7 % 251) as u8).collect());
+    let chunk =
+        listing().into_iter().filter(|p| !before.contains(p)).max_by_key(|p| p.metadata().unwrap().len()).unwrap();
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    std::fs::write(&chunk, bytes).unwrap();
+    let metric = || -> u64 {
+        let m = c.get(format!("{}/metrics", s.base)).send().unwrap().text().unwrap();
+        let line = m.lines().find(|l| l.starts_with("akte_integrity_errors_total ")).unwrap_or_else(|| panic!("{m}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(metric(), 0);
+    let r = c.get(s.url(&format!("/dokumente/{bad}/content"))).bearer_auth(&admin).send().unwrap();
+    assert_problem(r, 500, "integrity");
+    assert_eq!(metric(), 1);
+    let r = c.get(s.url(&format!("/dokumente/{good}/content"))).bearer_auth(&admin).send().unwrap();
+    assert_eq!(r.bytes().unwrap().as_ref(), b"unversehrt");
+    s.stop();
+}

@@ -163,11 +163,7 @@ pub async fn commit_built(
     repo.actor = who.actor.clone();
     let r = repo.commit(changes).await;
     drop(repo);
-    if let Err(e) = &r
-        && matches!(e, akte_store::Error::Store { .. })
-    {
-        app.metrics.store_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
+    // (A store failure is counted for /metrics where it becomes the answer's problem.)
     r?;
     // Grants decide what search shows: the index follows before the answer goes out.
     if let Err(e) = app.update_index().await {

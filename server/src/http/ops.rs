@@ -125,8 +125,15 @@ impl Metrics {
             &mut out,
             "akte_store_errors_total",
             "counter",
-            "Failed operations on the object store.",
-            self.store_errors.load(Ordering::Relaxed),
+            "Failed operations on the object store (syncs, and requests the store failed).",
+            self.store_errors.load(Ordering::Relaxed) + super::problem::STORE_FAILURES.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            "akte_integrity_errors_total",
+            "counter",
+            "Damaged or missing objects met while answering requests (see the log, then akte verify).",
+            super::problem::INTEGRITY_ERRORS.load(Ordering::Relaxed),
         );
         gauge(
             &mut out,

@@ -196,9 +196,15 @@ impl ApiError {
     }
 }
 
+/// Damaged or missing objects met while answering (`/metrics`: `akte_integrity_errors_total`).
+pub static INTEGRITY_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Store operations that failed while answering (part of `akte_store_errors_total`).
+pub static STORE_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 impl From<akte_store::Error> for ApiError {
     fn from(e: akte_store::Error) -> ApiError {
         use akte_store::Error as E;
+        use std::sync::atomic::Ordering::Relaxed;
         let detail = crate::output::sentence(&anyhow::anyhow!("{e}"));
         match e {
             E::NotFound(_) => ApiError::not_found(detail),
@@ -207,11 +213,14 @@ impl From<akte_store::Error> for ApiError {
             E::Integrity { .. } => {
                 // Logged whole: the detail for the client is cut at 600 characters.
                 tracing::error!(error = %e, "integrity error");
+                INTEGRITY_ERRORS.fetch_add(1, Relaxed);
                 ApiError::integrity(detail)
             }
             E::Store { .. } | E::Busy(_) => {
                 tracing::error!(error = %detail, "store unavailable");
-                ApiError::unavailable("The object store could not be reached; try again later")
+                STORE_FAILURES.fetch_add(1, Relaxed);
+                // (Unreachable, refusing — permission denied, full — or slow: the log says which.)
+                ApiError::unavailable("The object store could not be reached or refused the operation; try again later")
             }
             E::Locked(_) | E::Format(_) | E::Io { .. } => ApiError::internal(detail),
         }
