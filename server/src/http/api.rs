@@ -169,7 +169,7 @@ pub async fn commit_built(
     if let Err(e) = app.update_index().await {
         tracing::error!(error = %format!("{e:#}"), "search index update failed");
     }
-    app.sync_wake.notify_one();
+    app.wake_sync();
     Ok(())
 }
 
@@ -633,7 +633,7 @@ pub async fn create_akte(
         repo.actor = who.actor.clone();
         repo.commit(vec![Change::Create { kind: ObjKind::Akte, id, parent: None, content: None, fields }]).await?;
     }
-    app.sync_wake.notify_one();
+    app.wake_sync();
     let r = created(id, &format!("/api/v1/akten/{id}"));
     if let Some(guard) = key {
         guard.answer(StatusCode::CREATED, json!({"id": id}), Some(format!("/api/v1/akten/{id}")), None);

@@ -594,7 +594,7 @@ async fn validate_upload(
 fn finish_upload(app: &App, content: &ContentRef) {
     app.metrics.uploads.fetch_add(1, Ordering::Relaxed);
     app.metrics.upload_bytes.fetch_add(content.size, Ordering::Relaxed);
-    app.sync_wake.notify_one();
+    app.wake_sync();
     app.ingest_wake.notify_one();
 }
 

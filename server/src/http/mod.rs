@@ -83,6 +83,8 @@ pub struct App {
     pub ingest_wake: Arc<Notify>,
     /// Wakes the sync task (after the ingest worker committed).
     pub sync_wake: Arc<Notify>,
+    /// How often the sync task was woken (see `sync_loop`: a burst is paced).
+    pub sync_wakes: std::sync::atomic::AtomicU64,
     /// Slots for running requests (the concurrency limit).
     pub gate: Arc<tokio::sync::Semaphore>,
     /// Set once the catalog is loaded and the index is current.
@@ -218,6 +220,12 @@ impl App {
     }
 
     /// Brings the search index up to date with the catalog.
+    /// Wakes the sync task (a commit to index, entries of other nodes to read).
+    pub fn wake_sync(&self) {
+        self.sync_wakes.fetch_add(1, Ordering::Relaxed);
+        self.sync_wake.notify_one();
+    }
+
     pub async fn update_index(&self) -> Result<usize> {
         let _writer = self.index_lock.lock().await;
         let repo = self.repo.read().await;
@@ -249,6 +257,7 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
         reads: std::sync::Mutex::new(Vec::new()),
         ingest_wake: Arc::new(Notify::new()),
         sync_wake: Arc::new(Notify::new()),
+        sync_wakes: std::sync::atomic::AtomicU64::new(0),
         gate: Arc::new(tokio::sync::Semaphore::new(config.concurrency)),
         ready: AtomicBool::new(false),
         store_down: AtomicBool::new(false),
@@ -377,8 +386,9 @@ const SYNC_GAP: Duration = Duration::from_millis(200);
 /// Reads other nodes' entries and keeps the index current.
 async fn sync_loop(app: Arc<App>, shutdown: CancellationToken) {
     let mut saved = std::time::Instant::now();
-    // When the last run ended, and how long it took.
-    let (mut last_end, mut last_took) = (std::time::Instant::now(), Duration::ZERO);
+    // When the last run ended, how long it took, and whether it was woken more than once
+    // while it ran (a burst).
+    let (mut last_end, mut last_took, mut busy) = (std::time::Instant::now(), Duration::ZERO, false);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(app.config.sync_interval) => {},
@@ -386,18 +396,19 @@ async fn sync_loop(app: Arc<App>, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
         }
         // Every upload wakes this loop. A run takes the repository's write lock (to read
-        // other nodes' entries) and commits the search index, which writes a segment. After
-        // a run, the next waits until three times its length have passed (at most
-        // SYNC_GAP): an upload on a quiet node is searchable at once, and under a burst of
-        // uploads one run takes in many of them while the uploads have the lock and the
-        // cores three quarters of the time.
-        if let Some(wait) = (last_took * 3).min(SYNC_GAP).checked_sub(last_end.elapsed()) {
+        // other nodes' entries) and commits the search index, which writes a segment. On a
+        // quiet node a run starts at once, so an upload is searchable within moments. When
+        // the last run was woken more than once while it ran (a burst of uploads), the next
+        // waits until three times its length have passed (at most SYNC_GAP), so that one
+        // run takes in many uploads and they have the lock and the cores meanwhile.
+        if busy && let Some(wait) = (last_took * 3).min(SYNC_GAP).checked_sub(last_end.elapsed()) {
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {},
                 _ = shutdown.cancelled() => return,
             }
         }
         let started = std::time::Instant::now();
+        let wakes = app.sync_wakes.load(Ordering::Relaxed);
         if let Err(e) = app.flush_reads().await {
             app.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, "reads could not be written to the journal; retrying");
@@ -436,6 +447,7 @@ async fn sync_loop(app: Arc<App>, shutdown: CancellationToken) {
         if let Err(e) = app.update_index().await {
             tracing::error!(error = %format!("{e:#}"), "search index update failed");
         }
+        busy = app.sync_wakes.load(Ordering::Relaxed) > wakes + 1;
         (last_end, last_took) = (std::time::Instant::now(), started.elapsed());
     }
 }
@@ -519,7 +531,7 @@ async fn ingest_loop(app: Arc<App>, opts: OpenOptions, shutdown: CancellationTok
                         let file = repo.catalog().get(version).and_then(|v| v.text("file_name")).unwrap_or("");
                         tracing::warn!(%version, file, %producer, %message, "a plugin or OCR failed on a document");
                     }
-                    app.sync_wake.notify_one();
+                    app.wake_sync();
                     continue;
                 }
                 Err(e) => tracing::error!(error = %format!("{e:#}"), "ingest batch failed"),

@@ -182,7 +182,7 @@ pub async fn delete_akte(
     if let Err(e) = app.update_index().await {
         tracing::error!(error = %format!("{e:#}"), "search index update failed");
     }
-    app.sync_wake.notify_one();
+    app.wake_sync();
     Ok(Json(view))
 }
 

@@ -170,7 +170,7 @@ async fn import_inner(
     if let Err(e) = app.update_index().await {
         tracing::error!(error = %format!("{e:#}"), "search index update failed");
     }
-    app.sync_wake.notify_one();
+    app.wake_sync();
     app.ingest_wake.notify_one();
     Ok((job_result(&report), None))
 }
