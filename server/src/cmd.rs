@@ -327,26 +327,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 ObjKind::Aktenplan => crate::http::api::plan_code_change(cat, obj, &map).map_err(api_rule)?,
                 _ => {}
             }
-            // Closing an Akte: what it takes from its Aktenplan stays with it, and its Laufzeit
-            // ends today unless it has an end (as the API's close).
-            if obj.kind == ObjKind::Akte
-                && map.get("status") == Some(&json!("zda"))
-                && obj.text("status") != Some("zda")
-            {
-                for (k, v) in akte_store::access::closing_defaults(cat, obj) {
+            // Closing and reopening bring what the API's close and reopen bring; values given
+            // with them win.
+            if let Some(status) = map.get("status").and_then(Value::as_str) {
+                for (k, v) in crate::http::api::status_fields(cat, obj, status) {
                     map.entry(k).or_insert(v);
                 }
-                if obj.text("laufzeit_ende").is_none() && !map.contains_key("laufzeit_ende") {
-                    let today = akte_store::hlc::Hlc { ms: akte_store::hlc::Hlc::now_ms(), c: 0 }.german_date();
-                    map.insert("laufzeit_ende".into(), json!(today.to_string()));
-                }
-            }
-            // Reopened, the Akte runs on: its Laufzeit has no end until it is closed again.
-            if obj.kind == ObjKind::Akte
-                && map.get("status") == Some(&json!("offen"))
-                && obj.text("status") == Some("zda")
-            {
-                map.entry("laufzeit_ende").or_insert(Value::Null);
             }
             // Fields set to the value they have are left out; nothing left, nothing written.
             map.retain(|k, v| match obj.fields.get(k.as_str()) {

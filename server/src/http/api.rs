@@ -173,6 +173,32 @@ pub async fn commit_built(
     Ok(())
 }
 
+/// The fields an Akte's change to `status` brings with it (also `akte set status=…`).
+/// Closed (`zda`): its Laufzeit ends today, on the German calendar (closed at 00:30 on 1
+/// January in Berlin is the new year, not the old one in UTC), unless it has an end, and
+/// what it takes from its Aktenplan stays with it. Reopened: its Laufzeit has no end until
+/// it is closed again. Nothing for a Vorgang, or for a status it has already.
+pub fn status_fields(cat: &akte_store::catalog::Catalog, obj: &Obj, status: &str) -> Map<String, Value> {
+    let mut fields = Map::new();
+    if obj.kind != ObjKind::Akte || obj.text("status").unwrap_or("offen") == status {
+        return fields;
+    }
+    match status {
+        "zda" => {
+            if obj.text("laufzeit_ende").is_none() {
+                let today = akte_store::hlc::Hlc { ms: akte_store::hlc::Hlc::now_ms(), c: 0 }.german_date();
+                fields.insert("laufzeit_ende".into(), json!(today.to_string()));
+            }
+            fields.extend(akte_store::access::closing_defaults(cat, obj));
+        }
+        "offen" => {
+            fields.insert("laufzeit_ende".into(), Value::Null);
+        }
+        _ => {}
+    }
+    fields
+}
+
 /// Checks the Laufzeit an Akte would have with `fields` applied to `now`: it cannot end
 /// before it begins, nor in the future (the end is the day it was closed, or an earlier
 /// one). Retention counts from the end, so a wrong end would make an Akte due too early or
@@ -700,23 +726,8 @@ pub async fn set_status(
         {
             ensure_open(cat, p)?;
         }
-        let mut fields = Map::new();
+        let mut fields = status_fields(cat, obj, status);
         fields.insert("status".into(), json!(status));
-        if kind == ObjKind::Akte && status == "offen" {
-            // Reopened, the Akte runs on: its Laufzeit has no end until it is closed again.
-            fields.insert("laufzeit_ende".into(), Value::Null);
-        }
-        if kind == ObjKind::Akte && status == "zda" {
-            // The Laufzeit ends today, on the German calendar (closed at 00:30 on 1 January
-            // in Berlin is the new year, not the old one in UTC), unless it was set before.
-            if obj.text("laufzeit_ende").is_none() {
-                let today = akte_store::hlc::Hlc { ms: akte_store::hlc::Hlc::now_ms(), c: 0 }.german_date();
-                let fmt = time::macros::format_description!("[year]-[month]-[day]");
-                fields.insert("laufzeit_ende".into(), json!(today.format(&fmt).unwrap_or_default()));
-            }
-            // What it takes from its Aktenplan stays with it once closed.
-            fields.extend(akte_store::access::closing_defaults(cat, obj));
-        }
         Ok(vec![Change::Update { id, fields }])
     };
     commit_built(app, who, build).await
