@@ -1,7 +1,7 @@
 //! The built-in plain-text extractor: UTF-8, UTF-16 or Windows-1252/Latin-1 bytes to text,
 //! with pages split on form feed (`\f`, as `pdftotext` and line printers write them).
 
-use akte_guest_text::{decode, media_type_param};
+use akte_guest_text::{decode_owned, media_type_param};
 
 wit_bindgen::generate!({
     world: "extractor",
@@ -78,7 +78,8 @@ impl Guest for Txt {
             // character, which would make the whole text look like Windows-1252.
             content.truncate(complete_end(&content));
         }
-        let decoded = decode(&content, charset.as_deref()).map_err(|e| Failure::Malformed(e.to_string()))?;
+        let read = content.len();
+        let decoded = decode_owned(content, charset.as_deref()).map_err(|e| Failure::Malformed(e.to_string()))?;
         if decoded.replaced > 0 {
             log(Level::Warn, &format!("{} invalid byte sequences replaced by U+FFFD", decoded.replaced));
         }
@@ -86,20 +87,24 @@ impl Guest for Txt {
         // offsets match and words on either side stay apart.
         let mut text = decoded.text;
         let mut pages = Vec::new();
-        if text.contains('\u{C}') {
-            let mut start = 0;
-            for (i, _) in text.match_indices('\u{C}') {
-                pages.push(Page { start: offset(start), end: offset(i) });
-                start = i + 1;
-            }
-            if start < text.len() {
-                pages.push(Page { start: offset(start), end: offset(text.len()) });
-            }
-            text = text.replace('\u{C}', "\n");
+        let mut start = 0;
+        for i in memchr::memchr_iter(b'\x0C', text.as_bytes()) {
+            pages.push(Page { start: offset(start), end: offset(i) });
+            start = i + 1;
+        }
+        // Each page but the last ends at its form feed, which becomes a line feed in place
+        // (one byte each).
+        let feeds = pages.len();
+        if feeds > 0 && start < text.len() {
+            pages.push(Page { start: offset(start), end: offset(text.len()) });
+        }
+        for page in &pages[..feeds] {
+            let at = page.end as usize;
+            text.replace_range(at..=at, "\n");
         }
         let mut fields = vec![Field { name: "encoding".into(), value: decoded.encoding.label().into() }];
         if cut {
-            fields.push(Field { name: "read-bytes".into(), value: format!("{} of {size}", content.len()) });
+            fields.push(Field { name: "read-bytes".into(), value: format!("{read} of {size}") });
         }
         Ok(Extraction { text, pages, fields, language: None })
     }
@@ -145,6 +150,19 @@ mod tests {
         let e = extract(content, "text/plain".into()).unwrap();
         assert_eq!(e.text.len(), MAX_INPUT_BYTES - 1);
         assert!(e.fields.iter().any(|f| f.name == "encoding" && f.value == "utf-8"), "still read as UTF-8");
+    }
+
+    #[test]
+    fn form_feeds_end_pages_after_line_ends_are_normalised() {
+        let e = extract(b"Seite 1\r\n\x0CSeite 2\x0C".to_vec(), "text/plain".into()).unwrap();
+        assert_eq!(e.text, "Seite 1\n\nSeite 2\n");
+        let pages: Vec<(u32, u32)> = e.pages.iter().map(|p| (p.start, p.end)).collect();
+        assert_eq!(pages, [(0, 8), (9, 16)]);
+        // Windows-1252 grows in decoding; the pages are offsets into the decoded text.
+        let e = extract(b"Gr\xFC\xDFe\x0Cdanach".to_vec(), "text/plain".into()).unwrap();
+        assert_eq!(e.text, "Grüße\ndanach");
+        let pages: Vec<(u32, u32)> = e.pages.iter().map(|p| (p.start, p.end)).collect();
+        assert_eq!(pages, [(0, 7), (8, 14)]);
     }
 
     #[test]
