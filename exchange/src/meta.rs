@@ -223,14 +223,14 @@ pub fn layout(state: &State, akte: Uuid) -> Result<Layout> {
 /// The Aktenplan path of a node code: the node and its ancestors, root first.
 pub fn aktenplan_chain(plan: &State, code: Option<&str>) -> Vec<PlanNode> {
     let Some(code) = code else { return Vec::new() };
-    let mut node = plan.objects.values().find(|o| o.kind == ObjKind::Aktenplan && o.text("code") == Some(code));
+    let mut node = plan.plan_node(code);
     let mut chain = Vec::new();
     while let Some(n) = node {
         if chain.len() > MAX_DEPTH || chain.iter().any(|c: &PlanNode| c.id == n.id) {
             break;
         }
         chain.push(PlanNode { id: n.id, parent: n.parent, fields: n.fields.to_map() });
-        node = n.parent.and_then(|p| plan.objects.get(&p)).filter(|p| p.kind == ObjKind::Aktenplan);
+        node = n.parent.and_then(|p| plan.objects.get(&p)).map(|p| &**p).filter(|p| p.kind == ObjKind::Aktenplan);
     }
     chain.reverse();
     chain

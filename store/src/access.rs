@@ -38,7 +38,7 @@ pub fn inherited<'a>(catalog: &'a Catalog, akte: &'a Obj, key: &str) -> Option<&
         return Some(a);
     }
     let code = akte.text("aktenplan")?;
-    let mut at = catalog.all(ObjKind::Aktenplan).find(|n| n.text("code") == Some(code));
+    let mut at = catalog.plan_node(code);
     let mut depth = 0;
     while let Some(node) = at {
         if let Some(a) = node.fields.get(key).filter(|a| !a.is_null()) {

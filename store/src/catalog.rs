@@ -202,6 +202,11 @@ pub struct State {
     pub children: BTreeMap<Uuid, Vec<Uuid>>,
     /// Aktenzeichen → the Akte that holds it.
     pub aktenzeichen: BTreeMap<String, Uuid>,
+    /// The ids of the objects of the few kinds ([`FEW_KINDS`]: Aktenplan nodes, accounts,
+    /// tokens, plugins), per kind: hundreds among a million objects, looked up on every
+    /// request (a bearer token by its hash; an Akte's grants from its Aktenplan node).
+    #[serde(skip)]
+    few: [BTreeSet<Uuid>; FEW_KINDS.len()],
     /// Problems found while merging (ops on unknown objects, duplicates).
     pub conflicts: Vec<String>,
     /// Derived results per content root and producer (the last in merge order wins).
@@ -225,6 +230,15 @@ pub struct State {
     dead_contents: FastSet<Name>,
 }
 
+/// The kinds of which a repository holds few objects, each kind listed on its own in the
+/// state ([`State::all`]); the case data (Akten, Vorgänge, Dokumente, Versionen) is found
+/// through its parents or by a scan.
+const FEW_KINDS: [ObjKind; 4] = [ObjKind::Aktenplan, ObjKind::Account, ObjKind::Token, ObjKind::Plugin];
+
+fn few_index(kind: ObjKind) -> Option<usize> {
+    FEW_KINDS.iter().position(|k| *k == kind)
+}
+
 /// An op that made a history entry: the entry's place in the catalog and the op's in it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Touch {
@@ -233,6 +247,26 @@ struct Touch {
 }
 
 impl State {
+    /// All objects of a kind, in id order (that of [`State::objects`]). Those of the few
+    /// kinds come from their own lists, the rest from a scan of every object.
+    pub fn all(&self, kind: ObjKind) -> impl Iterator<Item = &Obj> {
+        let few = few_index(kind).map(|i| self.few[i].iter().filter_map(|id| self.objects.get(id)).map(|o| &**o));
+        let rest =
+            few_index(kind).is_none().then(|| self.objects.values().map(|o| &**o).filter(move |o| o.kind == kind));
+        few.into_iter().flatten().chain(rest.into_iter().flatten())
+    }
+
+    /// The Aktenplan's nodes, in id order.
+    pub fn plan_nodes(&self) -> impl Iterator<Item = &Obj> {
+        self.all(ObjKind::Aktenplan)
+    }
+
+    /// The Aktenplan node with `code`; of two with the same code (written at the same time
+    /// on two nodes), the one with the lower id.
+    pub fn plan_node(&self, code: &str) -> Option<&Obj> {
+        self.plan_nodes().find(|n| n.text("code") == Some(code))
+    }
+
     /// Applies the entry at `at` in the catalog's merge order.
     fn apply(&mut self, entry: &CEntry, at: usize) {
         let at = u32::try_from(at).expect("fewer than 2^32 entries");
@@ -375,6 +409,9 @@ impl State {
             && let Some(az) = obj.text("aktenzeichen").map(str::to_string)
         {
             self.claim_aktenzeichen(&mut obj, &az);
+        }
+        if let Some(i) = few_index(kind) {
+            self.few[i].insert(id);
         }
         if let Some(p) = parent {
             self.children.entry(p).or_default().push(id);
@@ -743,9 +780,14 @@ impl Catalog {
         self.state.objects.get(id).map(|o| &**o)
     }
 
-    /// All objects of a kind.
+    /// All objects of a kind, in id order ([`State::all`]).
     pub fn all(&self, kind: ObjKind) -> impl Iterator<Item = &Obj> {
-        self.state.objects.values().map(|o| &**o).filter(move |o| o.kind == kind)
+        self.state.all(kind)
+    }
+
+    /// The Aktenplan node with `code` ([`State::plan_node`]).
+    pub fn plan_node(&self, code: &str) -> Option<&Obj> {
+        self.state.plan_node(code)
     }
 
     /// Direct children of an object.

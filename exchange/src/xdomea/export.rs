@@ -89,7 +89,7 @@ impl Collect {
 /// The appraisal an Akte inherits from its Aktenplan node and that node's ancestors.
 fn inherited_appraisal(state: &State, akte: &Obj) -> Option<Appraisal> {
     let code = akte.text("aktenplan")?;
-    let mut node = state.objects.values().find(|o| o.kind == ObjKind::Aktenplan && o.text("code") == Some(code));
+    let mut node = state.plan_node(code);
     let mut steps = 0;
     while let Some(n) = node {
         if let Some(a) = field::<Appraisal>(n, "appraisal") {
@@ -99,7 +99,7 @@ fn inherited_appraisal(state: &State, akte: &Obj) -> Option<Appraisal> {
         if steps > 200 {
             break;
         }
-        node = n.parent.and_then(|p| state.objects.get(&p));
+        node = n.parent.and_then(|p| state.objects.get(&p)).map(|p| &**p);
     }
     None
 }
@@ -274,7 +274,7 @@ fn write_akte(
         a => a,
     };
     let plan = akte.text("aktenplan").map(|code| {
-        let node = state.objects.values().find(|o| o.kind == ObjKind::Aktenplan && o.text("code") == Some(code));
+        let node = state.plan_node(code);
         (code, node.and_then(|n| n.text("title")))
     });
     let meta = AkteMeta {

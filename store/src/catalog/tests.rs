@@ -275,3 +275,50 @@ fn fields_that_are_not_an_object_are_refused() {
         assert!(serde_json::from_str::<Fields>(text).is_err(), "{text:?}");
     }
 }
+
+#[test]
+fn the_few_kinds_are_listed_as_a_scan_would_find_them() {
+    use serde_json::json;
+    let id = Uuid::from_u128;
+    let mut cat = Catalog::new(id(99));
+    // Two Aktenplan nodes with one code (written at once on two nodes), created in the
+    // opposite order of their ids; an account, a token, a plugin; and case data.
+    cat.add(vec![
+        entry(1, "a", 1, "anna", vec![(create(ObjKind::Aktenplan, id(20), None), json!({"code": "61", "title": "B"}))]),
+        entry(2, "b", 1, "bert", vec![(create(ObjKind::Aktenplan, id(10), None), json!({"code": "61", "title": "A"}))]),
+        entry(
+            3,
+            "a",
+            2,
+            "anna",
+            vec![
+                (create(ObjKind::Aktenplan, id(30), Some(id(10))), json!({"code": "61.2"})),
+                (create(ObjKind::Account, id(40), None), json!({"name": "anna"})),
+                (create(ObjKind::Token, id(41), None), json!({"name": "fv", "hash": "ab"})),
+                (create(ObjKind::Plugin, id(42), None), json!({"name": "windkraft"})),
+                (create(ObjKind::Akte, id(1), None), json!({"aktenzeichen": "1/2026", "aktenplan": "61.2"})),
+                (create(ObjKind::Dokument, id(2), Some(id(1))), json!({"title": "Antrag"})),
+            ],
+        ),
+        // The code moves from one node to another: the lookup follows.
+        entry(4, "a", 3, "anna", vec![(Op::Update { id: id(30), record: R }, json!({"code": "61.3"}))]),
+    ]);
+    for kind in [
+        ObjKind::Aktenplan,
+        ObjKind::Account,
+        ObjKind::Token,
+        ObjKind::Plugin,
+        ObjKind::Akte,
+        ObjKind::Dokument,
+        ObjKind::Version,
+    ] {
+        let listed: Vec<Uuid> = cat.all(kind).map(|o| o.id).collect();
+        let scanned: Vec<Uuid> = cat.state.objects.values().filter(|o| o.kind == kind).map(|o| o.id).collect();
+        assert_eq!(listed, scanned, "{kind:?}");
+    }
+    assert_eq!(cat.all(ObjKind::Aktenplan).count(), 3);
+    // Of two nodes with one code, the lower id.
+    assert_eq!(cat.plan_node("61").map(|n| n.id), Some(id(10)));
+    assert_eq!(cat.plan_node("61.3").map(|n| n.id), Some(id(30)));
+    assert!(cat.plan_node("61.2").is_none());
+}
