@@ -274,6 +274,15 @@ fn check_conflicts(repo: &Repository, incoming: &[Incoming]) -> Result<()> {
                     "Akte {az}: the object {id} already exists in this repository (imported before?)"
                 )));
             }
+            // A deleted object's id stays void (the journal keeps the deletion): imported
+            // under it, the Akte would be reported as imported and be nowhere.
+            if let Some(by) = catalog.state.erased.get(&id) {
+                let day = catalog.state.deleted.get(by).map_or("", |t| t.deletion.time.get(..10).unwrap_or(""));
+                return Err(Error::Conflict(format!(
+                    "Akte {az}: the object {id} was deleted from this repository (with its Akte, on {day}); \
+                     a deleted Akte cannot be imported again under its old ids"
+                )));
+            }
             if !ids.insert(id) {
                 return Err(Error::Conflict(format!("Akte {az}: the package holds the object {id} twice")));
             }

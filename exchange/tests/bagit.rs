@@ -326,6 +326,21 @@ async fn hostile_bags_are_refused_and_leave_nothing() {
     let err = import_bagit(&mut target, &good).await.unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err}");
     assert_eq!(snapshot(&target), after);
+
+    // Deleted after its retention, the Akte cannot come back under its old ids: the
+    // journal keeps the deletion, and an import under them would report Akten that are
+    // nowhere.
+    let imported: Vec<uuid::Uuid> = target
+        .catalog()
+        .all(ObjKind::Akte)
+        .filter(|a| a.text("aktenzeichen") != Some("1-1/2026"))
+        .map(|a| a.id)
+        .collect();
+    assert!(!imported.is_empty());
+    target.delete(imported.iter().map(|id| (*id, serde_json::Map::new())).collect()).await.unwrap();
+    let err = import_bagit(&mut target, &good).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)) && err.to_string().contains("was deleted"), "{err}");
+    assert_eq!(target.catalog().all(ObjKind::Akte).count(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
