@@ -95,13 +95,12 @@ pub async fn aktenplan(opts: &OpenOptions, command: &PlanCommand, json_out: bool
     match command {
         PlanCommand::Add { code, title, parent, retention_years, appraisal } => {
             let cat = repo.catalog();
-            if cat.all(ObjKind::Aktenplan).any(|n| n.text("code") == Some(code.as_str())) {
+            if cat.plan_node(code).is_some() {
                 bail!("The Aktenplan code {code} already exists");
             }
             let parent = match parent {
                 Some(p) => Some(
-                    cat.all(ObjKind::Aktenplan)
-                        .find(|n| n.text("code") == Some(p.as_str()))
+                    cat.plan_node(p)
                         .map(|n| n.id)
                         .ok_or_else(|| anyhow!("There is no Aktenplan node {p} to put {code} under"))?,
                 ),
@@ -153,8 +152,11 @@ pub async fn account(opts: &OpenOptions, command: &AccountCommand, json_out: boo
     let mut repo = open(opts).await?;
     match command {
         AccountCommand::Add { name, roles, units } => {
-            if http::auth::find_account(repo.catalog(), name).is_some() {
-                bail!("The account {name} already exists");
+            if let Some(a) = http::auth::find_account(repo.catalog(), name) {
+                bail!(
+                    "The account {} already exists (login names do not differ by case)",
+                    a.text("name").unwrap_or(name)
+                );
             }
             let mut password = String::new();
             std::io::stdin().read_line(&mut password).context("Cannot read the password from standard input")?;

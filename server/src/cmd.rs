@@ -122,7 +122,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token { command } => crate::admin::token(&opts, command, cli.json).await,
         Command::Aktenplan { command } => crate::admin::aktenplan(&opts, command, cli.json).await,
         Command::Delete { akten, reason } => crate::admin::delete(&opts, akten, reason.as_deref(), cli.json).await,
-        Command::Export { format, akten, out } => crate::transfer::export(&opts, format, akten, out, cli.json).await,
+        Command::Export { format, akten, out, institution } => {
+            crate::transfer::export(&opts, format, akten, out, institution, cli.json).await
+        }
         Command::Import { path } => crate::transfer::import(&opts, path, cli.json).await,
         Command::Aussonderung { command } => crate::transfer::aussonderung(&opts, command, cli.json).await,
         Command::Migrate { to } => crate::migrate::run(&opts, to, cli.json).await,

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 
 /// Akte: a sovereign e-file repository.
 #[derive(Parser, Debug)]
-#[command(name = "akte", version, about = "Akte: encrypted, content-addressed e-file repository")]
+#[command(name = "akte", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("AKTE_COMMIT"), ")"), about = "Akte: encrypted, content-addressed e-file repository")]
 pub struct Cli {
     /// The node's data directory (identity, seen heads, caches).
     #[arg(long, global = true, env = "AKTE_DATA", default_value = "./akte-data")]
@@ -80,6 +80,10 @@ pub enum Command {
         /// for xdomea the directory that receives the message ZIP.
         #[arg(long)]
         out: PathBuf,
+        /// For xdomea: the sending agency (Absender), as the archive or the receiving
+        /// agency should read it.
+        #[arg(long, env = "AKTE_INSTITUTION", default_value = http::config::DEFAULT_INSTITUTION)]
+        institution: String,
     },
     /// Import a BagIt bag, an OCFL storage root, an xdomea 0401 message (ZIP) or a
     /// Paperless-ngx export folder (manifest.json): all or nothing.
@@ -440,7 +444,7 @@ pub enum AussonderungCommand {
         #[arg(long)]
         out: PathBuf,
         /// The sending agency (Absender).
-        #[arg(long, default_value = "Akte")]
+        #[arg(long, env = "AKTE_INSTITUTION", default_value = http::config::DEFAULT_INSTITUTION)]
         institution: String,
         /// The archive (Empfänger).
         #[arg(long)]
@@ -462,7 +466,7 @@ pub enum AussonderungCommand {
         #[arg(long)]
         prozess: Option<String>,
         /// The sending agency (Absender).
-        #[arg(long, default_value = "Akte")]
+        #[arg(long, env = "AKTE_INSTITUTION", default_value = http::config::DEFAULT_INSTITUTION)]
         institution: String,
         /// The archive (Empfänger).
         #[arg(long)]

@@ -19,6 +19,7 @@ pub async fn export(
     format: &str,
     akten: &[String],
     out: &Path,
+    institution: &str,
     json_out: bool,
 ) -> Result<ExitCode> {
     let repo = open(opts).await?;
@@ -28,7 +29,9 @@ pub async fn export(
         "ocfl" => akte_exchange::export_ocfl(&repo, &ids, out).await?,
         "xdomea" => {
             std::fs::create_dir_all(out).with_context(|| format!("Cannot create {}", out.display()))?;
-            akte_exchange::export_xdomea_0401(&repo, &ids, out, &akte_exchange::Sender::default()).await?
+            let institution = crate::http::config::institution(institution)?;
+            let sender = akte_exchange::Sender { institution, ..akte_exchange::Sender::default() };
+            akte_exchange::export_xdomea_0401(&repo, &ids, out, &sender).await?
         }
         other => bail!("The format {other:?} is unknown; use bagit, ocfl or xdomea"),
     };
@@ -90,13 +93,17 @@ pub fn print_exchange(report: &akte_exchange::Report, verb: &str, json_out: bool
     );
 }
 
-fn archive_sender(institution: &str, archive: &Option<String>, prozess: Option<uuid::Uuid>) -> akte_exchange::Sender {
-    akte_exchange::Sender {
-        institution: institution.to_string(),
+fn archive_sender(
+    institution: &str,
+    archive: &Option<String>,
+    prozess: Option<uuid::Uuid>,
+) -> Result<akte_exchange::Sender> {
+    Ok(akte_exchange::Sender {
+        institution: crate::http::config::institution(institution)?,
         recipient: archive.clone(),
         prozess_id: prozess,
         ..akte_exchange::Sender::default()
-    }
+    })
 }
 
 /// `akte aussonderung offer|appraisal|handover|confirm`.
@@ -106,7 +113,7 @@ pub async fn aussonderung(opts: &OpenOptions, command: &AussonderungCommand, jso
         AussonderungCommand::Offer { out, institution, archive } => {
             std::fs::create_dir_all(out).with_context(|| format!("Cannot create {}", out.display()))?;
             let today = time::OffsetDateTime::now_utc().date();
-            let sender = archive_sender(institution, archive, None);
+            let sender = archive_sender(institution, archive, None)?;
             let report = akte_exchange::export_0501(&mut repo, out, &sender, today).await?;
             print_exchange(&report, "offered", json_out);
         }
@@ -116,7 +123,7 @@ pub async fn aussonderung(opts: &OpenOptions, command: &AussonderungCommand, jso
                 None => None,
             };
             std::fs::create_dir_all(out).with_context(|| format!("Cannot create {}", out.display()))?;
-            let sender = archive_sender(institution, archive, prozess);
+            let sender = archive_sender(institution, archive, prozess)?;
             let report = akte_exchange::export_0503(&mut repo, out, &sender).await?;
             print_exchange(&report, "handed over", json_out);
         }

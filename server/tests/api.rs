@@ -486,6 +486,19 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
         .bearer_auth(&admin)
         .json(&json!({"name": "fv4", "role": "service", "expires": "2020-01-01T00:00:00Z"}));
     assert_problem(dead.send().unwrap(), 422, "invalid");
+    // The history names a token's caller `token:<name>`: a name on one line, not too long.
+    for name in ["t".repeat(121), "fach\tverfahren".to_string()] {
+        let r = c.post(s.url("/tokens")).bearer_auth(&admin).json(&json!({"name": name, "role": "reader"}));
+        let detail = assert_problem(r.send().unwrap(), 422, "invalid");
+        assert!(detail.contains("1 to 120 characters"), "{detail}");
+    }
+    // A metadata part of an upload is read up to its limit, not whole.
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("title", "T".repeat(10_001))
+        .part("file", reqwest::blocking::multipart::Part::bytes(b"x".to_vec()).file_name("x.txt"));
+    let r = c.post(s.url(&format!("/akten/{akte}/dokumente"))).bearer_auth(&admin).multipart(form).send().unwrap();
+    let detail = assert_problem(r, 422, "invalid");
+    assert!(detail.contains("title is longer than 10000 bytes"), "{detail}");
     // A 401 names the scheme.
     let r = c.get(s.url("/akten")).send().unwrap();
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
@@ -853,7 +866,13 @@ fn a_run_of_failed_logins_makes_the_name_wait() {
     assert!((1..=30).contains(&retry), "{retry}");
     let detail = assert_problem(r, 429, "too-many");
     assert!(detail.contains("failed logins"), "{detail}");
-    assert_eq!(login("petra", "ein-langes-Passwort").status(), 200);
+    // Login names are not case-sensitive (as directory logins are not); the history names
+    // the account as it was made.
+    let r = login("Petra", "ein-langes-Passwort");
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let me: Value = c.get(s.url("/me")).header("cookie", cookie).send().unwrap().json().unwrap();
+    assert_eq!(me["actor"], "user:petra", "{me}");
     let log = std::fs::read_to_string(&s.log).unwrap();
     assert!(log.contains("wrong password") && log.contains("too many failed logins"), "{log}");
     // The access log has each request with its status and the client's address.
@@ -862,6 +881,9 @@ fn a_run_of_failed_logins_makes_the_name_wait() {
     assert!(access.iter().any(|l| l.contains("status=429") && l.contains("peer=127.0.0.1")), "{log}");
     assert!(!log.contains("geraten"), "no password in the log: {log}");
     assert!(s.stop().success());
+    // A second account that differs only in case is refused.
+    let out = account(&data, &["add", "PETRA", "--role", "clerk"], "ein-langes-Passwort");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("exists"));
 }
 
 /// A new version can bring the Dokument's new metadata (a corrected Bescheid with a new

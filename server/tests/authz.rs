@@ -926,3 +926,47 @@ fn an_idempotency_key_never_replays_another_callers_answer() {
     );
     assert_eq!(s2, 201, "{second}");
 }
+
+/// Filing an Akte under another Aktenplan node changes what it takes from the node: its
+/// readers (when it has no grants of its own), retention and appraisal. A clerk may refile
+/// it only where those stay the same; otherwise refiling would widen (or narrow) who may
+/// read it by the back door of an admin-only field.
+#[test]
+fn a_clerk_cannot_change_who_may_read_an_akte_by_refiling_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = init_repo(tmp.path(), "data");
+    let admin = token(&data, "admin", "admin", &[]);
+    let clerk = token(&data, "clerk", "clerk", &["bauamt"]);
+    let other = token(&data, "reader", "reader", &["umweltamt"]);
+    let server = Server::start(&data, false, &[]);
+    let c = client();
+    let post = |path: &str, body: Value| -> Value {
+        let r = c.post(server.url(path)).bearer_auth(&admin).json(&body).send().expect("post");
+        assert_eq!(r.status(), 201, "{path}");
+        r.json().expect("json")
+    };
+    let bau = post("/aktenplan", json!({"code": "5", "title": "Bauwesen", "access": {"units": ["bauamt"]}}));
+    post("/aktenplan", json!({"code": "5.1", "title": "Bauanträge", "parent": bau["id"]}));
+    post("/aktenplan", json!({"code": "9", "title": "Sonstiges"}));
+    post("/aktenplan", json!({"code": "5.2", "title": "Kurz", "parent": bau["id"], "retention_years": 1}));
+    let akte = post("/akten", json!({"aktenzeichen": "5-1/2026", "title": "Bauantrag Zanderweg", "aktenplan": "5"}));
+    let akte = akte["id"].as_str().expect("id").to_string();
+    let refile = |t: &str, code: Value| {
+        c.patch(server.url(&format!("/akten/{akte}"))).bearer_auth(t).json(&json!({"aktenplan": code})).send().unwrap()
+    };
+    // Out of the node (readable by every unit then), to a node without grants, or to one
+    // with a shorter retention: refused, and nothing changed.
+    for code in [Value::Null, json!("9"), json!("5.2")] {
+        let why = assert_problem(refile(&clerk, code.clone()), 403, "forbidden");
+        assert!(why.contains("who may read it"), "{code}: {why}");
+    }
+    let r = c.get(server.url(&format!("/akten/{akte}"))).bearer_auth(&other).send().unwrap();
+    assert_eq!(r.status(), 404, "the other unit still cannot read it");
+    // To a node below that takes the same grants and keeps retention and appraisal: fine.
+    assert_eq!(refile(&clerk, json!("5.1")).status(), 200);
+    // An admin may move it anywhere.
+    assert_eq!(refile(&admin, json!("9")).status(), 200);
+    let r = c.get(server.url(&format!("/akten/{akte}"))).bearer_auth(&other).send().unwrap();
+    assert_eq!(r.status(), 200, "moved by an admin, it is open to all");
+    assert!(server.stop().success());
+}

@@ -754,3 +754,29 @@ fn get_into_a_pipe_writes_into_it_and_leaves_it_a_pipe() {
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "not replaced by a file (as /dev/null was)");
     assert_eq!(reader.join().unwrap(), docs[1].1, "the bytes went through the pipe");
 }
+
+/// `akte --version` names the commit the binary was built from, so that a bug report and an
+/// operator's inventory say exactly which code runs.
+#[test]
+fn version_names_the_commit() {
+    let out = std::process::Command::new(common::bin()).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    let commit = line
+        .trim()
+        .strip_prefix(concat!("akte ", env!("CARGO_PKG_VERSION"), " ("))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("not `akte VERSION (COMMIT)`: {line}"));
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match head {
+        // Built in this checkout: its commit (unless a packager set AKTE_COMMIT).
+        Some(head) if std::env::var_os("AKTE_COMMIT").is_none() => assert_eq!(commit, head, "{line}"),
+        _ => assert!(!commit.is_empty(), "{line}"),
+    }
+}

@@ -21,11 +21,9 @@ fn every_format_carries_an_akte_into_a_fresh_repository() {
     let added = add(&a, &akte, &files);
     for format in ["bagit", "ocfl", "xdomea"] {
         let out = tmp.path().join(format!("out-{format}"));
-        let report = ok(
-            &a,
-            &["export", "--format", format, "--akte", "61.2-0815/2026", "--out", out.to_str().unwrap(), "--json"],
-        )
-        .json();
+        let out_arg = out.to_str().unwrap();
+        let args = ["export", "--format", format, "--akte", "61.2-0815/2026", "--out", out_arg, "--json"];
+        let report = ok(&a, &[&args[..], &["--institution", "Landratsamt Musterkreis"]].concat()).json();
         assert_eq!(report["dokumente"], 3, "{format}: {report}");
         let source = if format == "xdomea" {
             std::fs::read_dir(&out)
@@ -36,6 +34,14 @@ fn every_format_carries_an_akte_into_a_fresh_repository() {
         } else {
             out.clone()
         };
+        if format == "xdomea" {
+            // The message names the agency as its sender.
+            let mut zip = zip::ZipArchive::new(std::fs::File::open(&source).unwrap()).unwrap();
+            let mut xml = String::new();
+            std::io::Read::read_to_string(&mut zip.by_index(0).unwrap(), &mut xml).unwrap();
+            let absender = xml.split("Absender>").nth(1).unwrap_or_else(|| panic!("no Absender: {xml}"));
+            assert!(absender.contains("Landratsamt Musterkreis"), "{absender}");
+        }
         let b = init_repo(tmp.path(), &format!("b-{format}"));
         let imported = ok(&b, &["import", source.to_str().unwrap(), "--json"]).json();
         assert_eq!(imported["dokumente"], 3, "{format}: {imported}");
@@ -53,6 +59,10 @@ fn every_format_carries_an_akte_into_a_fresh_repository() {
     }
     let r = run(&a, &["export", "--format", "pdf", "--out", tmp.path().join("x").to_str().unwrap()]);
     r.fails_with_sentence();
+    let x = tmp.path().join("x");
+    let r = run(&a, &["export", "--format", "xdomea", "--out", x.to_str().unwrap(), "--institution", "Amt\nZwei"]);
+    let r = r.fails_with_sentence();
+    assert!(r.stderr.contains("institution"), "{}", r.stderr);
     let r = run(&a, &["import", tmp.path().to_str().unwrap()]);
     r.fails_with_sentence();
 }

@@ -161,7 +161,7 @@ fn exports_download_validate_and_import_into_a_second_repository() {
     let archivist = token(&data, "archivist", "archiv", &["umweltamt"]);
     let other = token(&data, "archivist", "archiv-2", &["umweltamt"]);
     let clerk = token(&data, "clerk", "sachbearbeitung", &["umweltamt"]);
-    let s = Server::start(&data, false, &[]);
+    let s = Server::start(&data, false, &[("AKTE_INSTITUTION", "Landratsamt Musterkreis")]);
     let c = client();
 
     let akte = create_akte(&c, &s, &admin, "61.2-1/2026", "Windpark Testfeld", "umweltamt");
@@ -250,6 +250,10 @@ fn exports_download_validate_and_import_into_a_second_repository() {
     let mut z = zip::ZipArchive::new(std::io::Cursor::new(&x_zip)).expect("the xdomea download is a ZIP");
     let names: Vec<String> = z.file_names().map(str::to_string).collect();
     assert!(names[0].ends_with("_Abgabe.Abgabe.0401.xml"), "{names:?}");
+    let mut xml = String::new();
+    z.by_index(0).unwrap().read_to_string(&mut xml).unwrap();
+    let absender = xml.split("Absender>").nth(1).unwrap_or_else(|| panic!("no Absender: {xml}"));
+    assert!(absender.contains("Landratsamt Musterkreis"), "the configured agency sends it: {absender}");
     let mut found = false;
     for i in 0..z.len() {
         let mut bytes = Vec::new();

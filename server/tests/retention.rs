@@ -117,14 +117,18 @@ fn deletion_is_refused_while_retention_runs_and_erases_everything_after() {
     assert!(!gone.to_string().contains("Mustermann"), "the evidence holds no title: {gone}");
     assert!(gone["erased"]["objects"].as_u64().unwrap() > 0, "{gone}");
 
-    // Gone from every view; the other Akte and the content it shares stay.
-    assert_problem(c.get(s.url(&format!("/akten/{old}"))).bearer_auth(&admin).send().unwrap(), 404, "not-found");
-    assert_problem(
+    // Gone from every view; the other Akte and the content it shares stay. Who could read
+    // it learns that it was deleted (410), not that it never was.
+    let why = assert_problem(c.get(s.url(&format!("/akten/{old}"))).bearer_auth(&clerk).send().unwrap(), 410, "gone");
+    assert!(why.contains("61.2-7/2010") && why.contains("retention"), "{why}");
+    assert!(!why.contains("Mustermann"), "no title in the answer: {why}");
+    let why = assert_problem(
         c.get(s.url(&format!("/dokumente/{dok}/content"))).bearer_auth(&admin).send().unwrap(),
-        404,
-        "not-found",
+        410,
+        "gone",
     );
-    assert_problem(del(&archivist, &old), 404, "not-found");
+    assert!(why.contains(&dok) && why.contains("with the Akte 61.2-7/2010"), "{why}");
+    assert_problem(del(&archivist, &old), 410, "gone");
     let list: Value = c.get(s.url("/akten")).bearer_auth(&admin).send().unwrap().json().unwrap();
     assert!(!list.to_string().contains(&old), "{list}");
     let found: Value = c.get(s.url("/search?q=Schallgutachten")).bearer_auth(&admin).send().unwrap().json().unwrap();
@@ -172,6 +176,11 @@ fn deletion_is_refused_while_retention_runs_and_erases_everything_after() {
     assert!(!listed(&ua).contains(&secret) && !listed(&archivist).contains(&secret), "only who could read it");
     assert!(listed(&ua).contains(&old), "an Akte everyone could read: its evidence for every archivist");
     assert_problem(c.get(s.url(&format!("/deletions/{secret}"))).bearer_auth(&ua).send().unwrap(), 404, "not-found");
+    // Nor does the Akte itself answer 410 to someone who could not read it: the same 404 as
+    // an id that never was.
+    assert_problem(c.get(s.url(&format!("/akten/{secret}"))).bearer_auth(&ua).send().unwrap(), 404, "not-found");
+    let why = assert_problem(c.get(s.url(&format!("/akten/{secret}"))).bearer_auth(&ub).send().unwrap(), 410, "gone");
+    assert!(why.contains("61.2-9/2010"), "{why}");
     assert!(!feed(&ua).to_string().contains(&secret), "nor in the change feed");
     assert!(feed(&ub).to_string().contains(&secret));
     assert!(s.stop().success());

@@ -139,9 +139,6 @@ pub async fn create_token(
     if expires.is_some_and(|e| e <= time::OffsetDateTime::now_utc()) {
         return Err(ApiError::invalid("The expiry lies in the past: the token would never work"));
     }
-    if body.name.trim().is_empty() || body.name.len() > 200 {
-        return Err(ApiError::invalid("A token needs a name of 1 to 200 characters"));
-    }
     let (id, change, secret) = auth::create_token(&body.name, &body.role, &body.units, expires)
         .map_err(|e| ApiError::invalid(format!("{e:#}")))?;
     if let Change::Create { kind, fields, .. } = &change {
@@ -238,7 +235,10 @@ pub async fn create_account(
         model::validate(*kind, fields, true)?;
     }
     let name_free = |cat: &akte_store::catalog::Catalog| match auth::find_account(cat, &body.name) {
-        Some(_) => Err(ApiError::conflict(format!("The account {} already exists", body.name))),
+        Some(a) => Err(ApiError::conflict(format!(
+            "The account {} already exists (login names do not differ by case)",
+            a.text("name").unwrap_or(&body.name)
+        ))),
         None => Ok(()),
     };
     commit_checked(&app, &who, vec![change], name_free).await?;

@@ -52,9 +52,46 @@ pub fn routes() -> Router<Arc<App>> {
 // Lookups that respect visibility
 
 /// An object of `kind` the caller may see; otherwise 404 (the same for "absent" and
-/// "denied", so nothing leaks).
+/// "denied", so nothing leaks), or 410 when it was deleted after its retention and the
+/// caller was among its readers (see [`deleted`]).
 pub fn visible<'a>(cat: &'a Catalog, who: &Principal, id: Uuid, kind: ObjKind) -> ApiResult<&'a Obj> {
-    cat.get(&id).filter(|o| o.kind == kind && who.sees_obj(cat, o)).ok_or_else(|| ApiError::no_object(kind.label(), id))
+    match cat.get(&id) {
+        Some(o) if o.kind == kind && who.sees_obj(cat, o) => Ok(o),
+        Some(_) => Err(ApiError::no_object(kind.label(), id)),
+        None => Err(deleted(cat, who, id, kind).unwrap_or_else(|| ApiError::no_object(kind.label(), id))),
+    }
+}
+
+/// 410 for an id that named an Akte deleted after its retention, or something in one,
+/// when the caller may see that deletion's evidence (she was among the Akte's readers):
+/// a clerk following an old link learns that the Akte is gone for good, not that it
+/// never was. `None` for everyone else, who get the 404 of an unknown id.
+pub fn deleted(cat: &Catalog, who: &Principal, id: Uuid, kind: ObjKind) -> Option<ApiError> {
+    // Erased objects name the deleted Akte they went with (the Akte itself names itself).
+    let by = *cat.state.erased.get(&id)?;
+    let fits = match kind {
+        ObjKind::Akte => by == id,
+        ObjKind::Vorgang | ObjKind::Dokument | ObjKind::Version => by != id,
+        _ => false,
+    };
+    let tombstone = cat.state.deleted.get(&by).filter(|_| fits)?;
+    // Evidence from before it recorded the Akte's readers tells only records managers.
+    let told = match tombstone.evidence.get("readers") {
+        Some(_) => who.sees_deletion(tombstone),
+        None => who.may(Action::Retention),
+    };
+    if !told {
+        return None;
+    }
+    let az = tombstone.evidence.get("aktenzeichen").and_then(Value::as_str).unwrap_or("?");
+    let day = tombstone.deletion.time.get(..10).unwrap_or(&tombstone.deletion.time);
+    Some(ApiError::gone(if by == id {
+        format!(
+            "The Akte {az} was deleted on {day} after its retention period; only the evidence of its deletion remains"
+        )
+    } else {
+        format!("The {} {id} was deleted with the Akte {az} on {day} after its retention period", kind.label())
+    }))
 }
 
 /// Refuses new content under `target` when it or anything above it is closed.
@@ -257,15 +294,43 @@ pub(crate) fn plan_code_change(
     Ok(())
 }
 
+/// Refuses a writer's (not an admin's) move of an Akte to another Aktenplan node when the
+/// move would change what the Akte takes from its node: who may read it (an Akte without
+/// grants of its own has its node's), its retention or its appraisal. Those are an admin's
+/// and a records manager's to set; filing it elsewhere must not set them by the back door.
+fn refiling_keeps_rules(
+    cat: &akte_store::catalog::Catalog,
+    who: &Principal,
+    akte: &Obj,
+    fields: &Map<String, Value>,
+) -> ApiResult<()> {
+    let Some(code) = fields.get("aktenplan") else { return Ok(()) };
+    if who.may(Action::Admin) || akte.fields.get("aktenplan") == Some(code) {
+        return Ok(());
+    }
+    let mut moved = akte.clone();
+    match code {
+        Value::Null => moved.fields.remove("aktenplan"),
+        v => moved.fields.insert("aktenplan".into(), v.clone()),
+    };
+    use akte_store::access::{inherited, readers_of};
+    let same = |k: &str| inherited(cat, akte, k) == inherited(cat, &moved, k);
+    if readers_of(cat, akte) != readers_of(cat, &moved) || !same("retention_years") || !same("appraisal") {
+        let to = code.as_str().map_or("no Aktenplan node".to_string(), |c| format!("the Aktenplan node {c}"));
+        return Err(ApiError::forbidden(format!(
+            "Filing the Akte under {to} would change who may read it, or its retention or appraisal; an admin may"
+        )));
+    }
+    Ok(())
+}
+
 /// Refuses an Akte filed under an Aktenplan code no node has: its grants and retention
 /// come from that node, and a mistyped code would silently give none.
 pub(crate) fn known_plan_code(cat: &akte_store::catalog::Catalog, fields: &Map<String, Value>) -> ApiResult<()> {
     match fields.get("aktenplan") {
-        Some(Value::String(code)) if !cat.all(ObjKind::Aktenplan).any(|n| n.text("code") == Some(code.as_str())) => {
-            Err(ApiError::invalid(format!(
-                "There is no Aktenplan node {code}; create it first (POST /aktenplan, or akte aktenplan add)"
-            )))
-        }
+        Some(Value::String(code)) if cat.plan_node(code).is_none() => Err(ApiError::invalid(format!(
+            "There is no Aktenplan node {code}; create it first (POST /aktenplan, or akte aktenplan add)"
+        ))),
         _ => Ok(()),
     }
 }
@@ -356,22 +421,18 @@ pub async fn create_plan(
     fields.remove("parent");
     model::validate(ObjKind::Aktenplan, &fields, true)?;
     let id = Uuid::now_v7();
-    {
-        let repo = app.repo.read().await;
-        let cat = repo.catalog();
-        if cat.all(ObjKind::Aktenplan).any(|n| n.text("code") == Some(body.code.as_str())) {
+    // Checked under the commit's lock: two requests with one code cannot both pass.
+    let check = |cat: &akte_store::catalog::Catalog| {
+        if cat.plan_node(&body.code).is_some() {
             return Err(ApiError::conflict(format!("The Aktenplan code {} already exists", body.code)));
         }
         if let Some(p) = body.parent {
             visible(cat, &who, p, ObjKind::Aktenplan)?;
         }
-    }
-    commit(
-        &app,
-        &who,
-        vec![Change::Create { kind: ObjKind::Aktenplan, id, parent: body.parent, content: None, fields }],
-    )
-    .await?;
+        Ok(())
+    };
+    let changes = vec![Change::Create { kind: ObjKind::Aktenplan, id, parent: body.parent, content: None, fields }];
+    commit_checked(&app, &who, changes, check).await?;
     Ok(created(id, &format!("/api/v1/aktenplan/{id}")))
 }
 
@@ -441,6 +502,7 @@ pub async fn update(
         }
         if kind == ObjKind::Akte {
             known_plan_code(cat, &fields)?;
+            refiling_keeps_rules(cat, who, obj, &fields)?;
             check_laufzeit(Some(obj), &fields).map_err(ApiError::invalid)?;
             // An end before the Akte came into the repository is a records manager's
             // correction (a paper Akte filed late); a clerk's would make it due early.
@@ -649,10 +711,15 @@ pub async fn create_akte(
     let id = Uuid::now_v7();
     {
         let mut repo = app.repo.write().await;
-        if let Some(holder) = repo.catalog().state.aktenzeichen.get(&body.aktenzeichen) {
+        let cat = repo.catalog();
+        if let Some(holder) = cat.state.aktenzeichen.get(&body.aktenzeichen) {
+            // The holder's id only to who may see it: an id is a handle, and a UUIDv7 tells
+            // when the Akte was made.
+            let named = cat.get(holder).filter(|a| who.sees(cat, a)).map(|a| format!(" by Akte {}", a.id));
             return Err(ApiError::conflict(format!(
-                "The Aktenzeichen {} is already used by Akte {holder}",
-                body.aktenzeichen
+                "The Aktenzeichen {} is already used{}",
+                body.aktenzeichen,
+                named.unwrap_or_default()
             )));
         }
         known_plan_code(repo.catalog(), &fields)?;
@@ -822,9 +889,13 @@ pub async fn create_vorgang(
         Ok(guard) => guard,
         Err(replay) => return Ok(replay),
     };
-    let parent = {
-        let repo = app.repo.read().await;
-        let cat = repo.catalog();
+    let mut fields = Map::new();
+    fields.insert("title".into(), json!(body.title));
+    model::validate(ObjKind::Vorgang, &fields, true)?;
+    let id = Uuid::now_v7();
+    // Checked under the commit's lock: an Akte closed (or a grant withdrawn) while this
+    // request waited gets no new Vorgang.
+    let build = |cat: &akte_store::catalog::Catalog| {
         visible(cat, &who, akte, ObjKind::Akte)?;
         let parent = match body.parent {
             Some(p) => {
@@ -837,18 +908,9 @@ pub async fn create_vorgang(
             None => akte,
         };
         ensure_open(cat, parent)?;
-        parent
+        Ok(vec![Change::Create { kind: ObjKind::Vorgang, id, parent: Some(parent), content: None, fields }])
     };
-    let mut fields = Map::new();
-    fields.insert("title".into(), json!(body.title));
-    model::validate(ObjKind::Vorgang, &fields, true)?;
-    let id = Uuid::now_v7();
-    commit(
-        &app,
-        &who,
-        vec![Change::Create { kind: ObjKind::Vorgang, id, parent: Some(parent), content: None, fields }],
-    )
-    .await?;
+    commit_built(&app, &who, build).await?;
     let at = format!("/api/v1/vorgaenge/{id}");
     if let Some(guard) = key {
         guard.answer(StatusCode::CREATED, json!({"id": id}), Some(at.clone()), None);

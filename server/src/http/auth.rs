@@ -262,9 +262,15 @@ pub fn token_principal(catalog: &Catalog, secret: &str) -> Option<Principal> {
     })
 }
 
-/// Finds an account by login name.
+/// Finds an account by login name, ignoring case as directory logins do (`Anna` is `anna`;
+/// so a second account that differs only in case cannot be made): the name as written wins,
+/// then one that differs in case only.
 pub fn find_account<'a>(catalog: &'a Catalog, name: &str) -> Option<&'a Obj> {
-    catalog.all(ObjKind::Account).find(|a| a.text("name") == Some(name))
+    let name = name.trim();
+    catalog.all(ObjKind::Account).find(|a| a.text("name") == Some(name)).or_else(|| {
+        let folded = name.to_lowercase();
+        catalog.all(ObjKind::Account).find(|a| a.text("name").is_some_and(|n| n.to_lowercase() == folded))
+    })
 }
 
 /// Refuses a token name that a token has or had: the history names a caller
@@ -289,6 +295,10 @@ pub fn create_token(
     units: &[String],
     expires: Option<time::OffsetDateTime>,
 ) -> anyhow::Result<(Uuid, Change, String)> {
+    // The history names its caller `token:<name>`: one line, short enough for every record.
+    if name.trim().is_empty() || name.chars().count() > 120 || name.len() > 190 || name.chars().any(char::is_control) {
+        anyhow::bail!("A token needs a name of 1 to 120 characters on one line");
+    }
     let (secret, hash) = new_token_secret();
     let mut fields = Map::new();
     fields.insert("name".into(), json!(name));
@@ -384,13 +394,18 @@ impl FromRequestParts<Arc<App>> for Caller {
         if let Some(id) = cookie(parts, SESSION_COOKIE) {
             // A session cookie authenticates only same-origin requests: a state-changing
             // request from another site carries an Origin that does not match the Host.
+            // Without a Host header (HTTP/2 names the authority in the URI) the URI's
+            // authority counts; with neither, an Origin cannot be matched and is refused.
             if !parts.method.is_safe()
-                && let (Some(origin), Some(host)) = (parts.headers.get("origin"), parts.headers.get("host"))
+                && let Some(origin) = parts.headers.get("origin")
             {
                 let origin = origin.to_str().unwrap_or_default();
-                let host = host.to_str().unwrap_or_default();
+                let host = match parts.headers.get("host") {
+                    Some(h) => h.to_str().unwrap_or_default(),
+                    None => parts.uri.authority().map_or("", |a| a.as_str()),
+                };
                 let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-                if origin_host != host {
+                if host.is_empty() || origin_host != host {
                     return Err(ApiError::forbidden("A session may not be used from another site"));
                 }
             }

@@ -30,7 +30,13 @@ pub struct Config {
     pub log_json: bool,
     /// OIDC bearer tokens (`[oidc]`); `None` turns them off.
     pub oidc: Option<OidcConfig>,
+    /// The agency that sends the xdomea messages of export jobs (`Absender/Institution`).
+    pub institution: String,
 }
+
+/// The sender an xdomea message names when no agency is configured (`institution`,
+/// `AKTE_INSTITUTION`, `--institution`).
+pub const DEFAULT_INSTITUTION: &str = "Akte";
 
 /// The roles Akte knows (what an IdP role can be mapped to).
 pub const ROLES: [&str; 5] = ["admin", "clerk", "reader", "archivist", "service"];
@@ -75,6 +81,7 @@ impl Default for Config {
             sync_interval: Duration::from_secs(1),
             log_json: false,
             oidc: None,
+            institution: DEFAULT_INSTITUTION.to_string(),
         }
     }
 }
@@ -90,6 +97,7 @@ struct File {
     concurrency: Option<usize>,
     sync_interval_ms: Option<u64>,
     log_format: Option<String>,
+    institution: Option<String>,
     oidc: Option<OidcFile>,
 }
 
@@ -175,6 +183,9 @@ impl Config {
         if let Some(v) = env("AKTE_LOG_FORMAT") {
             f.log_format = Some(v);
         }
+        if let Some(v) = env("AKTE_INSTITUTION") {
+            f.institution = Some(v);
+        }
         if let Some(v) = env("AKTE_OIDC_ISSUER") {
             f.oidc.get_or_insert_with(OidcFile::default).issuer = Some(v);
         }
@@ -208,9 +219,21 @@ impl Config {
             Some("json") => c.log_json = true,
             Some(other) => bail!("log_format {other:?} is unknown; use text or json"),
         }
+        if let Some(v) = f.institution {
+            c.institution = institution(&v)?;
+        }
         c.oidc = f.oidc.map(OidcFile::build).transpose()?;
         Ok(c)
     }
+}
+
+/// An agency's name for the `Absender` of xdomea messages: one line of 1 to 200 characters.
+pub fn institution(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        bail!("The institution (the agency that sends xdomea messages) must be one line of 1 to 200 characters");
+    }
+    Ok(name.to_string())
 }
 
 /// A listen address: an IP address and a port. A host name is refused with a hint, since

@@ -301,11 +301,19 @@ async fn receive(
                 stored = Some((content, file_name, media));
                 continue;
             }
-            let value =
-                field.text().await.map_err(|e| ApiError::bad_request(format!("The part {name} is not text: {e}")))?;
-            if value.len() > 10_000 {
-                return Err(ApiError::invalid(format!("The part {name} is too long")));
+            // Read up to the limit, not whole: a part that never ends must not fill memory.
+            let mut field = field;
+            let mut bytes = Vec::new();
+            while let Some(chunk) =
+                field.chunk().await.map_err(|e| ApiError::bad_request(format!("The part {name} is broken: {e}")))?
+            {
+                if bytes.len() + chunk.len() > MAX_FORM_PART {
+                    return Err(ApiError::invalid(format!("The part {name} is longer than {MAX_FORM_PART} bytes")));
+                }
+                bytes.extend_from_slice(&chunk);
             }
+            let value = String::from_utf8(bytes)
+                .map_err(|_| ApiError::bad_request(format!("The part {name} is not UTF-8 text")))?;
             let v = Some(value.clone());
             match name.as_str() {
                 "file_name" => meta.file_name = v,
@@ -447,11 +455,13 @@ pub async fn upload(
     {
         let mut repo = app.repo.write().await;
         let cat = repo.catalog();
+        // Checked again: the Akte may have been closed, or the caller's grant withdrawn,
+        // while the bytes arrived.
+        visible(cat, &who, akte, ObjKind::Akte)?;
         let parent = match meta.vorgang {
             Some(v) => vorgang_in(cat, &who, akte, v)?,
             None => akte,
         };
-        // Checked again: the Akte may have been closed while the bytes arrived.
         ensure_open(cat, parent)?;
         repo.actor = who.actor.clone();
         repo.commit(vec![
@@ -501,6 +511,8 @@ fn vorgang_in(
 /// be read back from the store before its commit. A larger one is read back for the
 /// validators ([`validate_upload`]).
 const HEAD_KEPT: usize = akte_store::pack::PACK_MEMBER_MAX;
+/// The longest metadata part of a multipart upload (a title, a sender, a comment), in bytes.
+const MAX_FORM_PART: usize = 10_000;
 const _: () = assert!(HEAD_KEPT >= model::SNIFF_BYTES);
 
 /// Runs the installed validators that apply on an upload's start, as `akte add` does
@@ -691,6 +703,8 @@ pub async fn add_version(
     let version = Uuid::now_v7();
     let number = {
         let mut repo = app.repo.write().await;
+        // Checked again, as for a new Dokument: closed, or no longer visible to the caller.
+        visible(repo.catalog(), &who, dok, ObjKind::Dokument)?;
         ensure_open(repo.catalog(), dok)?;
         if let Some(now) = repo.catalog().get(&dok) {
             precondition(now)?;

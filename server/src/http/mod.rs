@@ -101,7 +101,7 @@ impl App {
     /// Notes that `who` read `id` (`metadata`, `content`, `text`, `history`); the sync task
     /// writes the reads to the journal within one sync interval.
     pub fn record_read(&self, who: &auth::Principal, id: uuid::Uuid, how: schema::Read) {
-        self.reads.lock().expect("reads lock").push((id, who.actor.clone(), how.as_str().to_string()));
+        self.reads.lock().expect("reads lock").push((id, recordable(&who.actor), how.as_str().to_string()));
     }
 
     /// Commits the noted reads as one journal entry.
@@ -125,9 +125,15 @@ impl App {
         let mut repo = self.repo.write().await;
         repo.actor = "audit".into();
         let r = repo.commit(changes).await;
-        if r.is_err() {
+        match &r {
+            // Refused as such (never here, with `recordable` actors): trying the same batch
+            // again would block every later read behind it.
+            Err(akte_store::Error::Invalid(why)) => {
+                tracing::error!(error = %why, reads = reads.len(), "reads refused by the store; they are not recorded");
+            }
             // Kept for the next try: a read is never silently unrecorded.
-            self.reads.lock().expect("reads lock").extend(reads);
+            Err(_) => self.reads.lock().expect("reads lock").extend(reads),
+            Ok(_) => {}
         }
         r
     }
@@ -293,6 +299,7 @@ pub async fn serve(opts: &OpenOptions, config: Config, banner: impl FnOnce(&std:
         tracing::info!(
             %addr,
             version = env!("CARGO_PKG_VERSION"),
+            commit = env!("AKTE_COMMIT"),
             node = repo.node_id(),
             store = %repo.backend().url(),
             data = %data.display(),
@@ -450,6 +457,22 @@ async fn sync_loop(app: Arc<App>, shutdown: CancellationToken) {
         busy = app.sync_wakes.load(Ordering::Relaxed) > wakes + 1;
         (last_end, last_took) = (std::time::Instant::now(), started.elapsed());
     }
+}
+
+/// An actor as a read record can hold it (one line of at most 200 bytes, as the store
+/// checks): a caller's name is checked where it is made, and this keeps one that slipped
+/// through (an old token's name) from making every read of the node unrecordable.
+fn recordable(actor: &str) -> String {
+    let mut out: String = actor.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
+    if out.len() > 200 {
+        let mut end = 197;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+        out.push('…');
+    }
+    if out.is_empty() { "unknown".into() } else { out }
 }
 
 /// The ingest worker: a private node in `<data>/ingest-node` that extracts text (plugins,
@@ -613,6 +636,15 @@ pub fn router(app: Arc<App>) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_actor_becomes_a_recordable_one() {
+        assert_eq!(super::recordable("token:fv"), "token:fv");
+        assert_eq!(super::recordable("token:a\tb"), "token:a\u{FFFD}b");
+        assert_eq!(super::recordable(""), "unknown");
+        let long = super::recordable(&format!("oidc:{}", "ä".repeat(200)));
+        assert!(long.len() <= 200 && long.ends_with('…'), "{long}");
+    }
 
     #[test]
     fn the_ingest_worker_takes_cheap_work_first_and_scans_one_at_a_time() {

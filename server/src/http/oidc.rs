@@ -432,9 +432,10 @@ fn rejected(e: &jsonwebtoken::errors::Error) -> ApiError {
     })
 }
 
-/// Whether a claim value can name a person, unit or subject.
+/// Whether a claim value can name a person, unit or subject: one line of at most 180 bytes
+/// (the history names the caller `oidc:<login>`, and a read record holds 200).
 fn usable(s: &str) -> bool {
-    !s.trim().is_empty() && s.len() <= 256 && !s.chars().any(char::is_control)
+    !s.trim().is_empty() && s.len() <= 180 && !s.chars().any(char::is_control)
 }
 
 /// The claim at a dotted path. A key that itself contains dots (a Keycloak client id in

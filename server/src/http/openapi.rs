@@ -68,13 +68,18 @@ impl utoipa::Modify for Security {
             );
             RefOr::T(r)
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
             for op in
                 [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put].into_iter().flatten()
             {
                 for (code, d) in common {
                     let response = || if matches!(code, "429" | "503") { retry_after(d) } else { problem(d) };
                     op.responses.responses.entry(code.to_string()).or_insert_with(response);
+                }
+                let case_data = ["/api/v1/akten/{id}", "/api/v1/vorgaenge/{id}", "/api/v1/dokumente/{id}"];
+                if case_data.iter().any(|p| path.starts_with(p)) {
+                    let gone = "Deleted after its retention period (told only to its former readers)";
+                    op.responses.responses.entry("410".to_string()).or_insert_with(|| problem(gone));
                 }
                 if let Some(params) = &mut op.parameters {
                     for p in params.iter_mut() {

@@ -94,6 +94,12 @@ impl ApiError {
         ApiError::not_found(format!("There is no {what} {id}"))
     }
 
+    /// 410: the object was deleted after its retention period (told only to those who
+    /// were among its readers; everyone else gets the 404 of an unknown id).
+    pub fn gone(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::GONE, "gone", "The object was deleted after its retention period", detail)
+    }
+
     /// 409: the same request (its Idempotency-Key) is still being answered; retry after a
     /// moment (`Retry-After: 1`). Unlike `conflict`, a retry will succeed.
     pub fn in_progress(detail: impl Into<String>) -> ApiError {

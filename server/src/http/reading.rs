@@ -165,7 +165,14 @@ pub async fn download(
     let (objects, root, size, file_name, media, b3, dokument) = {
         let repo = app.repo.read().await;
         let cat = repo.catalog();
-        let obj = cat.get(&id).filter(|o| who.sees_obj(cat, o)).ok_or_else(|| ApiError::no_object("Dokument", id))?;
+        let obj = match cat.get(&id) {
+            Some(o) if who.sees_obj(cat, o) => o,
+            Some(_) => return Err(ApiError::no_object("Dokument", id)),
+            None => {
+                let gone = super::api::deleted(cat, &who, id, ObjKind::Dokument);
+                return Err(gone.unwrap_or_else(|| ApiError::no_object("Dokument", id)));
+            }
+        };
         let version = match (obj.kind, q.version) {
             (ObjKind::Version, _) => obj,
             (ObjKind::Dokument, Some(n)) => obj

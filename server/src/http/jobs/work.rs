@@ -57,7 +57,11 @@ pub(super) async fn export(
             ExportFormat::Bagit => akte_exchange::export_bagit(&repo, &ids, &tree).await,
             ExportFormat::Ocfl => akte_exchange::export_ocfl(&repo, &ids, &tree).await,
             ExportFormat::Xdomea => {
-                akte_exchange::export_xdomea_0401(&repo, &ids, &dir, &akte_exchange::Sender::default()).await
+                let sender = akte_exchange::Sender {
+                    institution: app.config.institution.clone(),
+                    ..akte_exchange::Sender::default()
+                };
+                akte_exchange::export_xdomea_0401(&repo, &ids, &dir, &sender).await
             }
         };
         watch.abort();
